@@ -1,0 +1,75 @@
+// CPU kernel of twinkle::group_advantage: checks, allocation, and at::parallel_for over
+// groups. The per-group arithmetic lives in include/twinkle/group_advantage.h.
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+#include <torch/types.h>
+
+#include <vector>
+
+#include "twinkle/group_advantage.h"
+#include "twinkle_checks.h"
+
+namespace twinkle {
+namespace {
+
+// Groups are tiny (G ~ 4..64), so hand each thread a few thousand rewards at a time.
+constexpr int64_t kGrainRewards = 4096;
+
+std::tuple<at::Tensor, at::Tensor> group_advantage_cpu(const at::Tensor& rewards,
+                                                       const std::optional<at::Tensor>& order,
+                                                       const std::optional<at::Tensor>& sorted_ids,
+                                                       int64_t group_size, int64_t baseline,
+                                                       int64_t scale, double eps, bool unbiased) {
+  check_group_advantage_args(rewards, order, sorted_ids, group_size, baseline, scale);
+  const at::Tensor r = rewards.contiguous();
+  const int64_t batch = r.size(0);
+  at::Tensor adv = at::empty({batch}, r.options());
+  at::Tensor keep = at::empty({batch}, r.options().dtype(at::kBool));
+  if (batch == 0) return {adv, keep};
+  const float* rp = r.data_ptr<float>();
+  float* ap = adv.data_ptr<float>();
+  bool* kp = keep.data_ptr<bool>();
+  const float feps = static_cast<float>(eps);
+
+  if (!order.has_value()) {
+    const int64_t groups = batch / group_size;
+    const int64_t grain = std::max<int64_t>(1, kGrainRewards / group_size);
+    at::parallel_for(0, groups, grain, [&](int64_t g0, int64_t g1) {
+      for (int64_t g = g0; g < g1; ++g) {
+        group_advantage_one(rp, ContiguousIndex{g * group_size}, group_size, baseline, scale,
+                            feps, unbiased, ap, kp);
+      }
+    });
+    return {adv, keep};
+  }
+
+  const at::Tensor ord = order->contiguous();
+  const at::Tensor ids = sorted_ids->contiguous();
+  const int64_t* op = ord.data_ptr<int64_t>();
+  const int64_t* ip = ids.data_ptr<int64_t>();
+  // Group heads in sorted order: one cheap serial scan, then the groups in parallel.
+  std::vector<int64_t> heads;
+  heads.reserve(64);
+  for (int64_t p = 0; p < batch; ++p) {
+    if (p == 0 || ip[p] != ip[p - 1]) heads.push_back(p);
+  }
+  const int64_t n_groups = static_cast<int64_t>(heads.size());
+  heads.push_back(batch);
+  const int64_t grain = std::max<int64_t>(1, kGrainRewards * n_groups / batch);
+  at::parallel_for(0, n_groups, grain, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      const int64_t start = heads[g];
+      group_advantage_one(rp, PermutedIndex{op, start}, heads[g + 1] - start, baseline, scale,
+                          feps, unbiased, ap, kp);
+    }
+  });
+  return {adv, keep};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(twinkle, CPU, m) {
+  m.impl("group_advantage", &group_advantage_cpu);
+}
+
+}  // namespace twinkle

@@ -1,0 +1,42 @@
+// Argument checks shared by the CPU and CUDA torch glue (torch headers allowed here:
+// this file is never included from a .cu file).
+#pragma once
+
+#include <torch/types.h>
+
+#include <optional>
+
+namespace twinkle {
+
+inline void check_group_advantage_args(const at::Tensor& rewards,
+                                       const std::optional<at::Tensor>& order,
+                                       const std::optional<at::Tensor>& sorted_ids,
+                                       int64_t group_size, int64_t baseline, int64_t scale) {
+  TORCH_CHECK(rewards.dim() == 1, "group_advantage: rewards must be 1-D (B,), got shape ",
+              rewards.sizes());
+  TORCH_CHECK(rewards.scalar_type() == at::kFloat,
+              "group_advantage: rewards must be float32, got ", rewards.scalar_type());
+  TORCH_CHECK(baseline == 0 || baseline == 1, "group_advantage: baseline must be 0 or 1, got ",
+              baseline);
+  TORCH_CHECK(scale == 0 || scale == 1, "group_advantage: scale must be 0 or 1, got ", scale);
+  TORCH_CHECK(order.has_value() == sorted_ids.has_value(),
+              "group_advantage: order and sorted_ids must be given together");
+  const int64_t batch = rewards.size(0);
+  if (order.has_value()) {
+    for (const at::Tensor* t : {&*order, &*sorted_ids}) {
+      TORCH_CHECK(t->dim() == 1 && t->size(0) == batch,
+                  "group_advantage: order and sorted_ids must have shape (B,) = (", batch,
+                  ",), got ", t->sizes());
+      TORCH_CHECK(t->scalar_type() == at::kLong,
+                  "group_advantage: order and sorted_ids must be int64, got ", t->scalar_type());
+      TORCH_CHECK(t->device() == rewards.device(),
+                  "group_advantage: order and sorted_ids must be on the rewards' device");
+    }
+  } else {
+    TORCH_CHECK(group_size > 0, "group_advantage: group_size must be > 0, got ", group_size);
+    TORCH_CHECK(batch % group_size == 0, "group_advantage: group_size ", group_size,
+                " does not divide the batch size ", batch);
+  }
+}
+
+}  // namespace twinkle

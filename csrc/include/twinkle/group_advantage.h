@@ -1,0 +1,136 @@
+// Per-group GRPO / RLOO advantage logic, shared by csrc/cpu/group_advantage.cpp and
+// csrc/cuda/group_advantage.cu. Plain functions on raw pointers; no torch or CUDA headers.
+//
+// Invariants:
+//  * rewards are float32; a NaN reward marks a sample its reward abstained on. It is left
+//    out of every statistic (count, mean, M2, min, max) and its advantage is exactly 0.
+//  * A group is "flat" when its valid rewards are all equal (max == min) or it has fewer
+//    than two valid rewards. Every advantage in a flat group is exactly 0: we test
+//    max == min rather than a small std, so rounding in the mean never leaks noise
+//    (TRL's (r - mean) / (std + eps) turns 1e-9 of rounding into 1e-5 of signal).
+//    A singleton group is flat: one sample has no baseline to compare against.
+//  * Statistics are two-pass (sum, then squared deviations from the mean), accumulated in
+//    double: a one-pass sum of squares cancels catastrophically for rewards near 1e4.
+//  * Members of a group are addressed through an Index functor, so the same code serves
+//    contiguous groups (member k of group g at g*G + k) and ragged groups given by a
+//    permutation that lists each group's members together.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "twinkle/macros.h"
+
+namespace twinkle {
+
+// Baseline subtracted from each reward.
+enum Baseline : int64_t {
+  kBaselineMean = 0,        // GRPO: the group mean.
+  kBaselineLeaveOneOut = 1  // RLOO: the mean of the other valid members.
+};
+
+// Divisor applied after the baseline.
+enum Scale : int64_t {
+  kScaleNone = 0,   // Dr. GRPO / RLOO: no division.
+  kScaleGroup = 1,  // GRPO: the group's std (+ eps).
+};
+
+// NaN test that needs neither std:: (host) nor CUDA's overloads (device).
+TWINKLE_HD bool is_nan(float x) { return x != x; }
+
+struct GroupStats {
+  int64_t count;  // valid (non-NaN) members
+  double mean;
+  double m2;      // sum of squared deviations from mean
+  float min;
+  float max;
+};
+
+struct ContiguousIndex {
+  int64_t base;
+  TWINKLE_HD int64_t operator()(int64_t k) const { return base + k; }
+};
+
+struct PermutedIndex {
+  const int64_t* order;  // order[start + k] is the position of member k
+  int64_t start;
+  TWINKLE_HD int64_t operator()(int64_t k) const { return order[start + k]; }
+};
+
+template <typename Index>
+TWINKLE_HD GroupStats group_stats(const float* rewards, Index idx, int64_t n) {
+  GroupStats s{0, 0.0, 0.0, INFINITY, -INFINITY};
+  double sum = 0.0;
+  for (int64_t k = 0; k < n; ++k) {
+    const float x = rewards[idx(k)];
+    if (is_nan(x)) continue;
+    s.count += 1;
+    sum += static_cast<double>(x);
+    s.min = x < s.min ? x : s.min;
+    s.max = x > s.max ? x : s.max;
+  }
+  if (s.count == 0) return s;
+  s.mean = sum / static_cast<double>(s.count);
+  for (int64_t k = 0; k < n; ++k) {
+    const float x = rewards[idx(k)];
+    if (is_nan(x)) continue;
+    const double d = static_cast<double>(x) - s.mean;
+    s.m2 += d * d;
+  }
+  return s;
+}
+
+TWINKLE_HD bool group_is_flat(const GroupStats& s) {
+  return s.count < 2 || s.max == s.min;
+}
+
+// Writes the advantage of every member and whether the group is kept by DAPO's dynamic
+// sampling (true when the group is not flat).
+template <typename Index>
+TWINKLE_HD void group_apply(const float* rewards, Index idx, int64_t n, const GroupStats& s,
+                            int64_t baseline, int64_t scale, float eps, bool unbiased,
+                            float* adv, bool* keep) {
+  const bool flat = group_is_flat(s);
+  double inv = 1.0;
+  if (!flat && scale == kScaleGroup) {
+    const double dof = unbiased ? static_cast<double>(s.count - 1) : static_cast<double>(s.count);
+    inv = 1.0 / (sqrt(s.m2 / dof) + static_cast<double>(eps));
+  }
+  const double n_valid = static_cast<double>(s.count);
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t i = idx(k);
+    const float x = rewards[i];
+    keep[i] = !flat;
+    if (flat || is_nan(x)) {
+      adv[i] = 0.0f;
+      continue;
+    }
+    double base = s.mean;
+    if (baseline == kBaselineLeaveOneOut) {
+      // Mean of the other valid members; flat groups (count < 2) never reach here.
+      base = (s.mean * n_valid - static_cast<double>(x)) / (n_valid - 1.0);
+    }
+    adv[i] = static_cast<float>((static_cast<double>(x) - base) * inv);
+  }
+}
+
+// One whole group: statistics, then advantages.
+template <typename Index>
+TWINKLE_HD void group_advantage_one(const float* rewards, Index idx, int64_t n, int64_t baseline,
+                                    int64_t scale, float eps, bool unbiased, float* adv,
+                                    bool* keep) {
+  const GroupStats s = group_stats(rewards, idx, n);
+  group_apply(rewards, idx, n, s, baseline, scale, eps, unbiased, adv, keep);
+}
+
+// Ragged groups: sorted_ids is group_ids permuted by `order` (ascending). Position p of the
+// sorted array starts a group when p == 0 or its id differs from the previous one; the
+// group runs while the id stays the same. Returns the group's length at a head, else 0.
+TWINKLE_HD int64_t segment_length_at(const int64_t* sorted_ids, int64_t batch, int64_t p) {
+  if (p > 0 && sorted_ids[p] == sorted_ids[p - 1]) return 0;
+  int64_t end = p + 1;
+  while (end < batch && sorted_ids[end] == sorted_ids[p]) ++end;
+  return end - p;
+}
+
+}  // namespace twinkle

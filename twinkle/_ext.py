@@ -1,0 +1,123 @@
+"""Loads twinkle's compiled ops, once, and says which backends are live.
+
+Order: the library ``setup.py`` built (``twinkle/_C``); else, in a source checkout with a
+C++ compiler, an on-first-use build with ``torch.utils.cpp_extension.load`` (ninja,
+cached under ``$TWINKLE_CACHE`` or ``~/.cache/twinkle``); else nothing, and every op runs
+its pure-torch reference. Loading never raises: the outcome is logged once and reported
+by :func:`extension_info`. ``TWINKLE_DISABLE_EXT=1`` skips the library altogether.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import shutil
+import sys
+import threading
+from typing import Any, Dict
+
+from twinkle import _sources
+
+logger = logging.getLogger('twinkle')
+
+_lock = threading.Lock()
+_state: Dict[str, Any] = {}
+
+
+def _jit_build(torch) -> Dict[str, Any]:
+    csrc = _sources.csrc_dir()
+    if csrc is None:
+        return {'error': 'no compiled library and no csrc/ to build one from'}
+    if shutil.which(os.environ.get('CXX', 'c++')) is None:
+        return {'error': 'no compiled library and no C++ compiler to build one'}
+    from torch.utils import cpp_extension
+    with_cuda = _sources.want_cuda(torch)
+    srcs, includes = _sources.sources(csrc, with_cuda)
+    tag = f'torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}'
+    tag += '-cuda' if with_cuda else '-cpu'
+    cache = os.environ.get('TWINKLE_CACHE') or os.path.join(os.path.expanduser('~'), '.cache', 'twinkle')
+    build_dir = os.path.join(cache, tag.replace('+', '_'))
+    os.makedirs(build_dir, exist_ok=True)
+    logger.warning('twinkle: building the compiled ops on first use in %s (once; takes a minute)',
+                   build_dir)
+    cpp_extension.load(name='twinkle_C', sources=srcs, extra_include_paths=includes,
+                       extra_cflags=_sources.CXX_FLAGS, extra_cuda_cflags=_sources.NVCC_FLAGS,
+                       extra_ldflags=_sources.LINK_FLAGS, build_directory=build_dir,
+                       with_cuda=with_cuda, is_python_module=False, verbose=False)
+    return {'source': 'jit', 'path': os.path.join(build_dir, 'twinkle_C.so'), 'cuda_built': with_cuda}
+
+
+def _load() -> Dict[str, Any]:
+    import torch
+    info: Dict[str, Any] = {'cpu': False, 'cuda': False, 'source': None, 'path': None, 'error': None,
+                            'torch': torch.__version__}
+    if os.environ.get('TWINKLE_DISABLE_EXT', '') == '1':
+        info['error'] = 'disabled by TWINKLE_DISABLE_EXT=1'
+    else:
+        try:
+            mod = importlib.import_module('twinkle._C')
+            info.update(source='setup.py', path=getattr(mod, '__file__', None))
+        except ImportError as e:
+            first_error = f'twinkle._C: {e}'
+            try:
+                info.update(_jit_build(torch))
+            except Exception as e2:  # noqa: BLE001 - a failed build must never break import
+                info['error'] = f'{first_error}; on-first-use build failed: {type(e2).__name__}: {e2}'
+    if info['source'] is not None:
+        has = torch._C._dispatch_has_kernel_for_dispatch_key
+        info['cpu'] = bool(has('twinkle::group_advantage', 'CPU'))
+        info['cuda'] = bool(torch.cuda.is_available() and has('twinkle::group_advantage', 'CUDA'))
+    info.pop('cuda_built', None)
+    if info['cpu']:
+        logger.info('twinkle: compiled ops loaded from %s (cpu=%s, cuda=%s)', info['path'],
+                    info['cpu'], info['cuda'])
+    else:
+        logger.warning('twinkle: compiled ops unavailable (%s); running the pure-torch reference ops',
+                       info['error'])
+    return info
+
+
+def _ensure() -> Dict[str, Any]:
+    if not _state:
+        with _lock:
+            if not _state:
+                _state.update(_load())
+    return _state
+
+
+def extension_info() -> Dict[str, Any]:
+    """Which compiled backends are live and where the library came from.
+
+    Returns:
+        A dict with ``cpu`` and ``cuda`` (bool: compiled ops loaded for that device),
+        ``source`` ('setup.py', 'jit' or None), ``path``, ``error`` (why not, or None)
+        and ``torch`` (the torch version).
+
+    >>> info = extension_info()
+    >>> isinstance(info['cpu'], bool) and isinstance(info['cuda'], bool)
+    True
+    """
+    return dict(_ensure())
+
+
+_kernel_cache: Dict[tuple, bool] = {}
+
+
+def has_kernel(op: str, device_type: str) -> bool:
+    """True when the compiled op ``twinkle::<op>`` serves tensors on ``device_type``.
+
+    Args:
+        op: the op's name, e.g. 'group_advantage'.
+        device_type: 'cpu' or 'cuda' (other devices always use the reference).
+    """
+    key = (op, device_type)
+    hit = _kernel_cache.get(key)
+    if hit is None:
+        info = _ensure()
+        hit = False
+        if info['source'] is not None and device_type in ('cpu', 'cuda'):
+            import torch
+            hit = bool(torch._C._dispatch_has_kernel_for_dispatch_key(f'twinkle::{op}',
+                                                                      device_type.upper()))
+        _kernel_cache[key] = hit
+    return hit

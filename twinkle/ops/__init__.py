@@ -1,0 +1,9 @@
+"""One typed function per compiled op, and the choice of backend.
+
+Each function runs ``torch.ops.twinkle.<op>`` when the compiled library serves the
+input's device, and otherwise the pure-torch reference in :mod:`twinkle.reference` with
+the same signature. This is the only layer that touches ``torch.ops``.
+"""
+from twinkle.ops.advantage import group_advantage
+
+__all__ = ['group_advantage']

@@ -1,0 +1,57 @@
+"""``twinkle.ops.group_advantage``: per-group GRPO/RLOO advantages in one op."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from twinkle import reference
+from twinkle.ops._dispatch import use_compiled
+
+BASELINE_MEAN, BASELINE_LEAVE_ONE_OUT = 0, 1
+SCALE_NONE, SCALE_GROUP = 0, 1
+
+
+def _register_fake() -> None:
+    @torch.library.register_fake('twinkle::group_advantage')
+    def _(rewards, order, sorted_ids, group_size, baseline, scale, eps, unbiased):
+        return torch.empty_like(rewards), torch.empty_like(rewards, dtype=torch.bool)
+
+
+def group_advantage(rewards: Tensor, order: Optional[Tensor] = None,
+                    sorted_ids: Optional[Tensor] = None, group_size: int = 0,
+                    baseline: int = BASELINE_MEAN, scale: int = SCALE_GROUP, eps: float = 1e-6,
+                    unbiased: bool = True) -> Tuple[Tensor, Tensor]:
+    """Advantages of every sample against its group.
+
+    Groups are contiguous runs of ``group_size`` when ``order`` is None; otherwise
+    ``order`` (a permutation) lists each group's members together and ``sorted_ids`` is
+    ``group_ids[order]`` (ascending), which is what ``torch.sort(group_ids, stable=True)``
+    returns. NaN rewards are left out of the statistics and get 0; a group whose valid
+    rewards are all equal, or that has fewer than two, gets exactly 0.
+
+    Args:
+        rewards: (B,) float32.
+        order: (B,) int64 permutation, or None for contiguous groups.
+        sorted_ids: (B,) int64, ``group_ids[order]``; given with ``order``.
+        group_size: G for contiguous groups (must divide B).
+        baseline: 0 subtracts the group mean (GRPO); 1 the mean of the other members (RLOO).
+        scale: 0 no division (Dr. GRPO, RLOO); 1 divides by the group std + eps.
+        eps: added to the std.
+        unbiased: std with Bessel's correction (n - 1), as torch.std, TRL and verl use.
+
+    Returns:
+        ``(advantages, keep)``: (B,) float32 and (B,) bool, where ``keep`` is True for
+        the samples of groups that are not flat (DAPO's dynamic-sampling filter).
+
+    >>> adv, keep = group_advantage(torch.tensor([0., 1., 0., 1., 1., 0., 0., 0.]),
+    ...                             group_size=4, scale=SCALE_NONE)
+    >>> adv.tolist()
+    [-0.5, 0.5, -0.5, 0.5, 0.75, -0.25, -0.25, -0.25]
+    """
+    if use_compiled('group_advantage', rewards.device, _register_fake):
+        return torch.ops.twinkle.group_advantage(rewards, order, sorted_ids, group_size, baseline,
+                                                 scale, eps, unbiased)
+    return reference.group_advantage(rewards, order, sorted_ids, group_size, baseline, scale, eps,
+                                     unbiased)

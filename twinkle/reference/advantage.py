@@ -1,0 +1,102 @@
+"""Reference of ``twinkle::group_advantage``, written with index ops over the batch.
+
+Written independently of csrc/include/twinkle/group_advantage.h (scatter/index_add over
+a dense group index instead of a loop per group) so that agreement between the two means
+something. Same conventions: NaN rewards are left out and get 0; a flat group (valid
+rewards all equal, or fewer than two) gets exactly 0; statistics in float64.
+
+The statistics are split in two steps with an optional ``reduce`` hook between them, so
+:mod:`twinkle.advantage` can all-reduce them across ranks (torch.distributed) and get
+exactly what one process holding the whole batch would.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+# reduce(tensor, op) sums ('sum') or maxes ('max') a stats tensor across ranks, in place.
+Reduce = Callable[[Tensor, str], None]
+
+
+class GroupStats(NamedTuple):
+    count: Tensor  # (N,) float64, valid members
+    total: Tensor  # (N,) float64, sum of valid rewards
+    mean: Tensor   # (N,) float64
+    m2: Tensor     # (N,) float64, squared deviations from mean
+    flat: Tensor   # (N,) bool, fewer than two valid members or all equal
+
+
+def dense_group_index(batch: int, device: torch.device, order: Optional[Tensor],
+                      sorted_ids: Optional[Tensor], group_size: int) -> Tensor:
+    """(B,) int64 group number of each sample, in ``[0, B)``, without a host sync."""
+    if order is None:
+        return torch.arange(batch, device=device) // group_size
+    heads = torch.ones(batch, dtype=torch.bool, device=device)
+    if batch > 1:
+        heads[1:] = sorted_ids[1:] != sorted_ids[:-1]
+    seg_sorted = torch.cumsum(heads.to(torch.int64), 0) - 1
+    index = torch.empty_like(seg_sorted)
+    index[order] = seg_sorted
+    return index
+
+
+def group_stats(x: Tensor, g: Tensor, num_groups: int, reduce: Optional[Reduce] = None
+                ) -> GroupStats:
+    """Two-pass statistics of float64 rewards ``x`` (NaN = left out) per group ``g``."""
+    valid = ~torch.isnan(x)
+    zeros = torch.zeros(num_groups, dtype=torch.float64, device=x.device)
+    first = torch.stack([zeros.index_add(0, g, valid.to(torch.float64)),
+                         zeros.index_add(0, g, torch.where(valid, x, torch.zeros_like(x)))])
+    if reduce is not None:
+        reduce(first, 'sum')
+    count, total = first[0], first[1]
+    mean = total / count.clamp_min(1.0)
+    m2 = zeros.index_add(0, g, torch.where(valid, (x - mean[g]) ** 2, torch.zeros_like(x)))
+    inf = torch.full((num_groups,), float('inf'), dtype=torch.float64, device=x.device)
+    fill = torch.full_like(x, float('-inf'))
+    gmax = (-inf).scatter_reduce(0, g, torch.where(valid, x, fill), 'amax')
+    neg_min = (-inf).scatter_reduce(0, g, torch.where(valid, -x, fill), 'amax')
+    if reduce is not None:
+        reduce(m2, 'sum')
+        extremes = torch.stack([gmax, neg_min])
+        reduce(extremes, 'max')
+        gmax, neg_min = extremes[0], extremes[1]
+    flat = (count < 2) | (gmax == -neg_min)
+    return GroupStats(count, total, mean, m2, flat)
+
+
+def apply_group_stats(x: Tensor, g: Tensor, s: GroupStats, baseline: int, scale: int, eps: float,
+                      unbiased: bool) -> Tuple[Tensor, Tensor]:
+    """Advantages (float32) and DAPO keep-mask from per-group statistics."""
+    valid = ~torch.isnan(x)
+    if baseline == 1:  # leave-one-out mean; only used where the group is not flat
+        base = (s.total[g] - x) / (s.count[g] - 1).clamp_min(1.0)
+    else:
+        base = s.mean[g]
+    adv = x - base
+    if scale == 1:
+        dof = (s.count - 1) if unbiased else s.count
+        std = torch.sqrt(s.m2 / dof.clamp_min(1.0))
+        adv = adv / (std[g] + eps)
+    keep = ~s.flat[g]
+    adv = torch.where(keep & valid, adv, torch.zeros_like(adv))
+    return adv.to(torch.float32), keep
+
+
+def group_advantage(rewards: Tensor, order: Optional[Tensor] = None,
+                    sorted_ids: Optional[Tensor] = None, group_size: int = 0, baseline: int = 0,
+                    scale: int = 1, eps: float = 1e-6, unbiased: bool = True
+                    ) -> Tuple[Tensor, Tensor]:
+    """Per-group advantages; see :func:`twinkle.ops.group_advantage` for the arguments.
+
+    >>> adv, keep = group_advantage(torch.tensor([0., 1., 1., 1.]), group_size=2, scale=0)
+    >>> adv.tolist(), keep.tolist()
+    ([-0.5, 0.5, 0.0, 0.0], [True, True, False, False])
+    """
+    b = rewards.shape[0]
+    g = dense_group_index(b, rewards.device, order, sorted_ids, group_size)
+    x = rewards.to(torch.float64)
+    stats = group_stats(x, g, b)
+    return apply_group_stats(x, g, stats, baseline, scale, eps, unbiased)

@@ -1,0 +1,32 @@
+"""Rewards: ``reward_fn(trajectories, ground_truths) -> list[float]``.
+
+``Reward`` is the base class; a plain function with the same signature is accepted
+wherever a Reward is (see :func:`as_reward`). ``CombinedReward`` sums weighted parts
+and keeps each part for logging. ``FormatReward`` and ``MathReward`` are the built-in
+engines. A reward returns NaN for a sample it cannot decide (it abstains); the
+advantages give such samples 0 and leave them out of the group statistics.
+"""
+from twinkle.reward.base import (CombinedReward, FunctionReward, Reward, as_reward, check_batch,
+                                 content_text, ground_truth_text, last_completion)
+
+__all__ = ['Reward', 'FunctionReward', 'CombinedReward', 'as_reward', 'check_batch', 'content_text',
+           'ground_truth_text', 'last_completion', 'FormatReward', 'MathReward']
+
+# The engines import heavier modules (tokenizer tables, sympy); load them on first use.
+_LAZY = {
+    'FormatReward': 'twinkle.reward.format',
+    'TagCountReward': 'twinkle.reward.format',
+    'BoxedReward': 'twinkle.reward.format',
+    'MathReward': 'twinkle.reward.math',
+    'GSM8KReward': 'twinkle.reward.math',
+}
+
+
+def __getattr__(name):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    import importlib
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
