@@ -4,7 +4,8 @@ Order: the library ``setup.py`` built (``twinkle/_C``); else, in a source checko
 C++ compiler, an on-first-use build with ``torch.utils.cpp_extension.load`` (ninja,
 cached under ``$TWINKLE_CACHE`` or ``~/.cache/twinkle``); else nothing, and every op runs
 its pure-torch reference. Loading never raises: the outcome is logged once and reported
-by :func:`extension_info`. ``TWINKLE_DISABLE_EXT=1`` skips the library altogether.
+by :func:`extension_info`. ``TWINKLE_DISABLE_EXT=1`` skips the library altogether;
+``TWINKLE_FORCE_JIT=1`` ignores a prebuilt one and builds on first use.
 """
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ def _load() -> Dict[str, Any]:
         info['error'] = 'disabled by TWINKLE_DISABLE_EXT=1'
     else:
         try:
+            if os.environ.get('TWINKLE_FORCE_JIT', '') == '1':
+                raise ImportError('skipped by TWINKLE_FORCE_JIT=1')
             mod = importlib.import_module('twinkle._C')
             info.update(source='setup.py', path=getattr(mod, '__file__', None))
         except ImportError as e:

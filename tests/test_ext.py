@@ -1,0 +1,54 @@
+"""Loading the compiled library: prebuilt, built on first use, or absent."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import twinkle
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+PROBE = r'''
+import json, logging, torch
+logging.basicConfig(level=logging.INFO)
+import twinkle
+from twinkle.advantage import GRPOAdvantage
+adv = GRPOAdvantage()([0, 1, 0, 1, 1, 0, 0, 0], num_generations=4, scale='none')
+print(json.dumps({'info': twinkle.extension_info(), 'adv': adv.tolist()}))
+'''
+
+
+def _probe(env_extra):
+    env = dict(os.environ, **env_extra)
+    out = subprocess.run([sys.executable, '-c', PROBE], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
+
+
+EXPECTED = [-0.5, 0.5, -0.5, 0.5, 0.75, -0.25, -0.25, -0.25]
+
+
+def test_extension_info_keys():
+    info = twinkle.extension_info()
+    assert {'cpu', 'cuda', 'source', 'path', 'error', 'torch'} <= set(info)
+    assert isinstance(info['cpu'], bool) and isinstance(info['cuda'], bool)
+
+
+def test_without_the_library_everything_runs_on_the_reference():
+    res, log = _probe({'TWINKLE_DISABLE_EXT': '1'})
+    assert res['info']['cpu'] is False and res['info']['source'] is None
+    assert 'TWINKLE_DISABLE_EXT' in res['info']['error']
+    assert res['adv'] == EXPECTED
+    # logged once, and it says which backend runs
+    assert log.count('running the pure-torch reference ops') == 1
+
+
+@pytest.mark.slow
+def test_on_first_use_build(tmp_path):
+    """The cpp_extension.load path a source checkout takes when setup.py built nothing."""
+    res, _ = _probe({'TWINKLE_FORCE_JIT': '1', 'TWINKLE_CACHE': str(tmp_path)})
+    assert res['info']['source'] == 'jit' and res['info']['cpu'] is True, res['info']
+    assert res['adv'] == EXPECTED
