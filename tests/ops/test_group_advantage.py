@@ -134,3 +134,21 @@ def test_wrapper_uses_reference_where_no_kernel():
     """Devices without a compiled kernel (meta here) fall back to the reference."""
     adv, keep = group_advantage(torch.zeros(8, device='meta'), group_size=4)
     assert adv.shape == (8,) and keep.dtype == torch.bool
+
+
+def test_cuda_path_has_no_host_sync():
+    """GRPOAdvantage on CUDA tensors never waits for the device (one launch, no .item())."""
+    if not torch.cuda.is_available():
+        pytest.skip('no CUDA device on this machine')
+    from twinkle.advantage import GRPOAdvantage
+    r = _rewards(8192, levels=3).cuda()
+    ids = (torch.arange(8192, device='cuda') * 7919) % 1024
+    GRPOAdvantage()(r, num_generations=8)  # warm up: library load and fake registration
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        GRPOAdvantage()(r, num_generations=8)
+        GRPOAdvantage()(r, group_ids=ids)
+        GRPOAdvantage()(r, num_generations=8, scale='batch')
+    finally:
+        torch.cuda.set_sync_debug_mode('default')
