@@ -1,0 +1,229 @@
+"""MathReward against math-verify: accuracy and cases per second, side by side.
+
+Workloads:
+  labelled  the labelled set (tests/math/data/labelled.jsonl): every case has its own gold.
+  grpo      GRPO-shaped batches: P prompts x G=8 completions with 2-6 kB of reasoning
+            each (reasoning models often write more); within a group most completions
+            share an answer (as sampled policies
+            do), some are wrong, one is truncated. Labels follow from the labelled pairs.
+
+Providers:
+  twinkle_cpu   MathReward on the strings, cold: a fresh checker and cleared parse caches
+                for every timed run (only the sympy worker, if any, is kept warm).
+  twinkle_warm  the same reward object called again (its verdict cache warm), for
+                reference: what repeated evaluation of the same answers costs.
+  math_verify   math-verify 0.9 as its README shows (``verify(parse(gold), parse(answer))``),
+                single process; the gold is parsed once per prompt, which favours it.
+  math_verify_per_sample  (grpo only) the gold parsed again for every completion, as
+                per-sample reward functions in trainers call it. Ratios use math_verify.
+
+All providers are timed in the same process and run, in interleaved rounds (the load of a
+shared machine drifts); ratios are twinkle_cpu over math_verify throughput (medians). Results: benchmarks/results/bench_math.json (+ .csv, .png).
+
+Run:  pip install 'math-verify[antlr4_13_2]'   # the bench extra
+      python benchmarks/bench_math.py [--quick]
+Targets (issue 4): >= 20x math-verify on labelled, >= 100x on grpo, higher accuracy.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import random
+import statistics
+import sys
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import _harness  # noqa: E402
+
+from tests.math.labelled_cases import PAIRS, TEMPLATES, load_cases  # noqa: E402
+from twinkle.math import MathChecker, MathConfig  # noqa: E402
+from twinkle.math.latex import parse_answer, parse_expr  # noqa: E402
+
+G = 8
+FILLER = ('We start from the given data and set up the equation. Let $a = 3$ and $b = 4$, so '
+          '$a^2 + b^2 = 25$ and $\\sqrt{25} = 5$. Next we check the constraint $2x + 1 > 0$, '
+          'which holds for every candidate, and then we simplify $\\frac{6}{8} = \\frac{3}{4}$. ')
+
+Workload = Tuple[List[str], List[str], List[bool], List[int]]  # completions, golds, labels, group
+
+
+def labelled_workload() -> Workload:
+    cases = load_cases()
+    return ([c['completion'] for c in cases], [c['gold'] for c in cases],
+            [c['expected'] for c in cases], list(range(len(cases))))
+
+
+def grpo_workload(max_prompts: Optional[int] = None, seed: int = 0) -> Workload:
+    """Groups of G completions per gold from the labelled value pairs."""
+    rnd = random.Random(seed)
+    by_gold: Dict[str, Dict[bool, List[str]]] = collections.defaultdict(
+        lambda: {True: [], False: []})
+    for rows in PAIRS.values():
+        for gold, pred, expected in rows:
+            by_gold[gold][bool(expected)].append(pred)
+    comps, golds, labels, groups = [], [], [], []
+    prompts = [g for g, d in by_gold.items() if d[True] and d[False]]
+    if max_prompts:
+        prompts = prompts[:max_prompts]
+    for p, gold in enumerate(prompts):
+        right, wrong = by_gold[gold][True], by_gold[gold][False]
+        preds = [(right[0], True)] * 4 + [(right[-1], True), (wrong[0], False), (wrong[0], False)]
+        for k, (pred, ok) in enumerate(preds):
+            tpl = TEMPLATES[(p + k) % len(TEMPLATES)]
+            comps.append(FILLER * rnd.randint(6, 18) + tpl.format(a=pred))
+            labels.append(ok)
+        comps.append(FILLER * 12 + 'So the final value is \\boxed{' + right[0][:3])  # truncated
+        labels.append(False)
+        golds += [gold] * G
+        groups += [p] * G
+    return comps, golds, labels, groups
+
+
+# ----------------------------------------------------------------------------- providers
+def twinkle_cold(comps, golds) -> List[float]:
+    parse_answer.cache_clear()
+    parse_expr.cache_clear()
+    return MathChecker(MathConfig()).score(comps, golds)
+
+
+def make_twinkle_warm() -> Callable:
+    checker = MathChecker(MathConfig())
+    return lambda comps, golds: checker.score(comps, golds)
+
+
+def make_math_verify(gold_once: bool = True) -> Optional[Callable]:
+    try:
+        from math_verify import parse, verify
+    except ImportError:
+        return None
+
+    def gold_text(g: str) -> str:
+        return g if ('$' in g or '\\boxed' in g or '####' in g) else f'${g}$'
+
+    def run(comps, golds):
+        out, parsed = [], {}
+        for c, g in zip(comps, golds):
+            if g not in parsed or not gold_once:  # once per prompt, or per sample
+                parsed[g] = parse(gold_text(g))
+            try:
+                out.append(1.0 if verify(parsed[g], parse(c)) else 0.0)
+            except Exception:  # noqa: BLE001 - a baseline failure counts as 0, as trainers do
+                out.append(0.0)
+        return out
+    return run
+
+
+def interleaved(providers: Dict[str, Callable], comps, golds, rounds: int,
+                fast_budget_s: float) -> Dict[str, List[float]]:
+    """Run times (ms) per provider, taken in interleaved rounds.
+
+    The machine is shared and its load drifts; timing one provider after the other would
+    give each a different load. Each round times every provider: a slow baseline once, a
+    fast provider repeatedly for ``fast_budget_s``. Ratios of medians then compare like
+    with like. One untimed warm-up call per provider comes first.
+    """
+    for fn in providers.values():
+        fn(comps, golds)
+    times: Dict[str, List[float]] = {p: [] for p in providers}
+    for _ in range(rounds):
+        for pname, fn in providers.items():
+            t_end = time.perf_counter() + fast_budget_s
+            while True:
+                t0 = time.perf_counter()
+                fn(comps, golds)
+                times[pname].append((time.perf_counter() - t0) * 1e3)
+                if pname.startswith('math_verify') or time.perf_counter() > t_end:
+                    break
+    return times
+
+
+def _stats(ms: List[float]) -> Dict[str, float]:
+    ms = sorted(ms)
+    q = statistics.quantiles(ms, n=4) if len(ms) > 1 else [ms[0]] * 3
+    return {'median_ms': statistics.median(ms), 'p25_ms': q[0], 'p75_ms': q[2], 'reps': len(ms)}
+
+
+def accuracy(scores: List[float], labels: List[bool]) -> Dict[str, float]:
+    n = len(labels)
+    right = sum((s == 1.0) == y for s, y in zip(scores, labels))
+    fp = sum(s == 1.0 and not y for s, y in zip(scores, labels))
+    fn = sum(s != 1.0 and y for s, y in zip(scores, labels))
+    return {'accuracy': right / n, 'false_pos_rate': fp / n, 'false_neg_rate': fn / n}
+
+
+def main() -> None:
+    args = _harness.common_args(__doc__.split('\n')[0]).parse_args()
+    name = args.out or ('bench_math_quick' if args.quick else 'bench_math')
+    workloads = {'labelled': labelled_workload(),
+                 'grpo': grpo_workload(max_prompts=24 if args.quick else None)}
+    mv = make_math_verify()
+    if mv is None:
+        print("math-verify is not installed (pip install 'math-verify[antlr4_13_2]'): "
+              'reporting twinkle only')
+    rows, summary = [], {}
+    for wname, (comps, golds, labels, _) in workloads.items():
+        n = len(comps)
+        providers = {'twinkle_cpu': twinkle_cold, 'twinkle_warm': make_twinkle_warm()}
+        if mv is not None:
+            providers['math_verify'] = mv
+            if wname == 'grpo':
+                providers['math_verify_per_sample'] = make_math_verify(gold_once=False)
+        times = interleaved(providers, comps, golds, rounds=1 if args.quick else 3,
+                            fast_budget_s=0.3 if args.quick else 1.0)
+        for pname, fn in providers.items():
+            scores = fn(comps, golds)
+            t = _stats(times[pname])
+            row = {'workload': wname, 'provider': pname, 'cases': n, **t,
+                   'cases_per_s': n / (t['median_ms'] / 1e3), **accuracy(scores, labels)}
+            rows.append(row)
+            print(f"{wname:9} {pname:22} {row['cases_per_s']:10.0f} cases/s  "
+                  f"acc {row['accuracy']:.3f}  FP {row['false_pos_rate']:.3f}", flush=True)
+        by = {r['provider']: r for r in rows if r['workload'] == wname}
+        s = {'cases': n, 'mean_completion_chars': sum(map(len, comps)) / n,
+             'twinkle_cases_per_s': by['twinkle_cpu']['cases_per_s'],
+             'twinkle_accuracy': by['twinkle_cpu']['accuracy']}
+        if 'math_verify' in by:
+            s.update({'math_verify_cases_per_s': by['math_verify']['cases_per_s'],
+                      'math_verify_accuracy': by['math_verify']['accuracy'],
+                      'speedup_vs_math_verify': by['twinkle_cpu']['cases_per_s']
+                      / by['math_verify']['cases_per_s']})
+        methods = collections.Counter(v.method for v in MathChecker().check(comps, golds))
+        s['twinkle_methods'] = dict(methods)
+        summary[wname] = s
+    summary['targets'] = {'labelled_speedup': 20, 'grpo_speedup': 100}
+    summary['math_verify_installed'] = mv is not None
+    print()
+    _harness.print_table(rows, ['workload', 'provider', 'cases', 'median_ms', 'cases_per_s',
+                                'accuracy', 'false_pos_rate'])
+    for w, s in summary.items():
+        if isinstance(s, dict) and 'speedup_vs_math_verify' in s:
+            print(f"{w}: twinkle {s['speedup_vs_math_verify']:.0f}x math-verify's throughput, "
+                  f"accuracy {s['twinkle_accuracy']:.3f} vs {s['math_verify_accuracy']:.3f}")
+
+    def plot(path: str) -> None:
+        import matplotlib.pyplot as plt
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for ax, key, title in ((axes[0], 'cases_per_s', 'cases / s (log)'),
+                               (axes[1], 'accuracy', 'accuracy on labels')):
+            labels_ = [f"{r['workload']}\n{r['provider']}" for r in rows]
+            ax.bar(range(len(rows)), [r[key] for r in rows],
+                   color=['C0' if 'twinkle' in r['provider'] else 'C1' for r in rows])
+            ax.set_xticks(range(len(rows)), labels_, fontsize=7, rotation=30)
+            ax.set_title(title)
+            if key == 'cases_per_s':
+                ax.set_yscale('log')
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+
+    path = _harness.write_results(name, rows, summary, None if args.no_plot else plot)
+    print('wrote', path)
+
+
+if __name__ == '__main__':
+    t0 = time.perf_counter()
+    main()
+    print(f'total {time.perf_counter() - t0:.0f}s')

@@ -1,0 +1,125 @@
+"""Regression tables: (input, expected) per rule, one comment per group."""
+import math
+
+import pytest
+
+from twinkle.math import MathChecker, extract_answer, extract_gold, normalize, parse_answer
+from twinkle.math.latex import ParseError
+
+CHECKER = MathChecker()
+
+
+def score(completion, gold):
+    return CHECKER.score([completion], [gold])[0]
+
+
+EXTRACTION = [
+    # the last box, nested and escaped braces
+    (r'x \boxed{1} y \boxed{\frac{1}{2}}', r'\frac{1}{2}'),
+    (r'\boxed{\{1,2\}}', r'\{1,2\}'),
+    (r'\fbox{7}', '7'),
+    (r'\boxed{a}, \boxed{b}', 'a, b'),
+    (r'\boxed{a}. Then more text. \boxed{b}', 'b'),
+    # markers
+    ('#### 1,234', '1,234'),
+    ('The final answer is $\\frac{1}{4}$.', '\\frac{1}{4}'),
+    ('**Answer:** 12', '12'),
+    ('# Answer\n\n9', '9'),
+    ('The answer is 3.5.', '3.5'),
+    # after </think> only
+    ('<think>\\boxed{1}</think>The answer is 2.', '2'),
+    # no answer
+    ('<think>\\boxed{1}', None),
+    (r'\boxed{12', None),
+    ('The answer is 8 or 9?', None),
+    ('```\nprint(4)\n```', None),
+    ('4 5 6', None),
+    ("I'm sorry, but I can't help with that.", None),
+    (None, None),
+    (12, None),
+]
+
+
+@pytest.mark.parametrize('text,expected', EXTRACTION)
+def test_extraction(text, expected):
+    assert extract_answer(text).answer == expected
+
+
+GOLDS = [
+    ('Total: 3 + 4 = 7\n#### 7', '7'),
+    (r'so $\boxed{2\sqrt{3}}$.', r'2\sqrt{3}'),
+    ('  5 ', '5'),
+    (5, '5'),
+    (None, None),
+    ('', None),
+]
+
+
+@pytest.mark.parametrize('gold,expected', GOLDS)
+def test_extract_gold(gold, expected):
+    assert extract_gold(gold) == expected
+
+
+NORMALIZE = [
+    # thousands separators, currency, units, degrees, percent, wrappers
+    ('1,000', '1000'), (r'10,\!080', '10080'), (r'12\,345', '12345'), ('2{,}500', '2500'),
+    (r'\$5', '5'), (r'5\text{ cm}', '5'), (r'90^\circ', '90'), (r'10\%', '10%'),
+    (r'\left(1,2\right)', '(1,2)'), (r'\dfrac{1}{2}', r'\frac{1}{2}'), (r'\text{(C)}', '(C)'),
+    # intervals keep their commas
+    ('[1,100]', '[1,100]'), ('(0, 1000)', '(0,1000)'),
+    (None, ''), ('', ''),
+]
+
+
+@pytest.mark.parametrize('raw,expected', NORMALIZE)
+def test_normalize(raw, expected):
+    assert normalize(raw) == expected
+
+
+EQUAL = [
+    # forms
+    (r'\sqrt{18}', r'3\sqrt2', 1.0), ('0.5', r'\frac12', 1.0), (r'\frac52', r'2\frac12', 1.0),
+    ('x^2+2x+1', '(x+1)^2', 1.0), ('120', '5!', 1.0), ('11', '1011_2', 1.0),
+    # decorations
+    ('10', r'10\%', 1.0), ('0.25', r'25\%', 1.0), ('1000', '1,000', 1.0), ('C', r'\text{(C)}', 1.0),
+    # structure
+    ('[1,2)', '[1,2]', 0.0), (r'\{1,2\}', r'\{1\}', 0.0), ('(1,2)', '(2,1)', 0.0),
+    ('1,2', '2,1', 1.0),
+    ('3', 'x=3', 1.0), (r'1\pm\sqrt2', r'1-\sqrt2,1+\sqrt2', 1.0), ('y=2x+1', '2x-y+1=0', 1.0),
+    # traps
+    ('0.5', '0.05', 0.0), (r'\frac12', '2', 0.0), (r'2^{-60}', r'2^{-61}', 0.0),
+    ('x+1', 'y+1', 0.0),
+    (r'\pi', '3.14', 1.0), (r'\frac13', '0.3', 0.0), ('12.25', '12.3', 0.0),
+]
+
+
+@pytest.mark.parametrize('gold,pred,expected', EQUAL)
+def test_equality(gold, pred, expected):
+    assert score(f'The answer is $\\boxed{{{pred}}}$.', gold) == expected
+
+
+STRUCTURE = [
+    ('[1,2)', 'interval'), ('(1,2)', 'tuple'), (r'\{1,2\}', 'set'), ('1, 2', 'list'),
+    ('x=3', 'eq'), ('x>3', 'interval'), ('C', 'letter'), ('Monday', 'text'), ('10%', 'pct'),
+    (r'(0,1)\cup(2,3)', 'union'), (r'\begin{pmatrix}1&2\\3&4\end{pmatrix}', 'tuple'),
+]
+
+
+@pytest.mark.parametrize('text,kind', STRUCTURE)
+def test_structure(text, kind):
+    assert parse_answer(text)[0] == kind
+
+
+MALFORMED = [r'\frac{1}', r'\sqrt', '(((', r'\begin{pmatrix}', '1 +', r'\frac{}{}', '^^', r'x = ']
+
+
+@pytest.mark.parametrize('text', MALFORMED)
+def test_malformed_is_a_parse_error(text):
+    with pytest.raises(ParseError):
+        parse_answer(text)
+
+
+def test_unparsable_gold_abstains():
+    assert math.isnan(score(r'\boxed{3}', r'\frac{1}'))
+    # ...but a prediction string-equal to it still scores 1.0
+    assert score(r'\boxed{\frac{1}}', r'\frac{1}') == 1.0

@@ -1,0 +1,146 @@
+"""The sympy side of the math checker; runs as a separate process.
+
+Started by :class:`twinkle.math.pool.WorkerPool` as ``python _symbolic.py`` (by file
+path, so the worker imports only sympy and the standard library, never the caller's
+``__main__`` or torch). Protocol: pickled messages over the inherited stdin/stdout
+pipes, through ``multiprocessing.connection.Connection``:
+
+- the worker sends ``('ready', pid)`` once sympy is imported;
+- each request is ``(a, b, mode)`` with two expression trees (see
+  ``twinkle.math.latex``) and mode 'expr' (is a - b zero?) or 'eq' (is a / b a nonzero
+  constant?); each reply is ``('ok', bool)`` or ``('error', reason)``.
+
+The worker has no deadline of its own: the parent kills it when a reply is late. Broad
+exception handling is deliberate here, because this loop is already bounded by that
+kill, and every failure is reported back as a reason rather than hidden.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _limit_memory(extra_bytes: int = 4 << 30) -> None:
+    # An answer like 10^{10^{10}} asks sympy for a 33-gigabit integer; cap the address
+    # space so that it fails fast with MemoryError instead of swapping the machine.
+    try:
+        import resource
+        with open('/proc/self/status') as f:
+            vm = next((int(line.split()[1]) * 1024 for line in f if line.startswith('VmSize:')), 0)
+        if vm:
+            resource.setrlimit(resource.RLIMIT_AS, (vm + extra_bytes, resource.RLIM_INFINITY))
+    except (ImportError, OSError, ValueError, StopIteration):
+        pass
+
+
+def to_sympy(node, sp):
+    """Builds a sympy expression from a twinkle expression tree."""
+    tag = node[0]
+    if tag == 'num':
+        return sp.Rational(node[1].numerator, node[1].denominator)
+    if tag == 'sym':
+        return sp.Symbol(node[1])
+    if tag == 'const':
+        return {'pi': sp.pi, 'e': sp.E, 'i': sp.I, 'oo': sp.oo}[node[1]]
+    if tag == 'neg':
+        return -to_sympy(node[1], sp)
+    if tag == 'add':
+        return sp.Add(*[to_sympy(a, sp) for a in node[1]])
+    if tag == 'mul':
+        return sp.Mul(*[to_sympy(a, sp) for a in node[1]])
+    if tag == 'div':
+        return to_sympy(node[1], sp) / to_sympy(node[2], sp)
+    if tag == 'pow':
+        return sp.Pow(to_sympy(node[1], sp), to_sympy(node[2], sp))
+    if tag == 'fn':
+        name = node[1]
+        args = [to_sympy(a, sp) for a in node[2]]
+        table = {
+            'sqrt': sp.sqrt, 'sin': sp.sin, 'cos': sp.cos, 'tan': sp.tan, 'cot': sp.cot,
+            'sec': sp.sec, 'csc': sp.csc, 'arcsin': sp.asin, 'arccos': sp.acos,
+            'arctan': sp.atan, 'sinh': sp.sinh, 'cosh': sp.cosh, 'tanh': sp.tanh,
+            'exp': sp.exp, 'ln': sp.log, 'abs': sp.Abs, 'floor': sp.floor,
+            'ceil': sp.ceiling, 'fact': sp.factorial,
+        }
+        if name in table:
+            return table[name](args[0])
+        if name == 'log':
+            return sp.log(*args)
+        if name == 'root':
+            return sp.real_root(args[0], args[1]) if args[1].is_odd else sp.root(args[0], args[1])
+        if name == 'binom':
+            return sp.binomial(args[0], args[1])
+        raise ValueError(f'unknown function {name}')
+    raise ValueError(f'unknown node {tag}')
+
+
+def decide(a, b, mode, sp) -> bool:
+    x, y = to_sympy(a, sp), to_sympy(b, sp)
+    if mode == 'eq':
+        if y == 0:
+            return x == 0
+        q = sp.simplify(x / y)
+        return bool(q.is_number and q != 0 and q.is_finite)
+    d = x - y
+    if d == 0 or d.is_zero is True:
+        return True
+    s = sp.simplify(d)
+    if s == 0:
+        return True
+    if s.is_number:
+        v = sp.N(s, 50)
+        scale = max(abs(sp.N(x, 50)), abs(sp.N(y, 50)), sp.Float(1e-300))
+        return bool(abs(v) <= scale * sp.Float('1e-40'))
+    return False
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A worker busy in sympy does not notice its pipe closing; if the parent dies
+    # (killed, crashed), this thread ends the worker within a second.
+    import threading
+    import time
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def main() -> None:
+    from multiprocessing.connection import Connection
+    _exit_with_parent(os.getppid())
+    # Private copies of the pipes; fd 1 is pointed at stderr so stray prints cannot
+    # corrupt the protocol stream.
+    rfd, wfd = os.dup(0), os.dup(1)
+    os.dup2(2, 1)
+    conn_in = Connection(rfd, writable=False)
+    conn_out = Connection(wfd, readable=False)
+    import sympy as sp
+    _limit_memory()
+    conn_out.send(('ready', os.getpid()))
+    while True:
+        try:
+            msg = conn_in.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        try:
+            reply = ('ok', decide(*msg, sp=sp))
+        except MemoryError:
+            reply = ('error', 'memory')
+        except RecursionError:
+            reply = ('error', 'recursion')
+        except Exception as e:  # bounded by the parent's kill; reported, not hidden
+            reply = ('error', f'{type(e).__name__}: {e}'[:200])
+        try:
+            conn_out.send(reply)
+        except (OSError, BrokenPipeError):
+            return
+
+
+if __name__ == '__main__':
+    sys.setrecursionlimit(5000)
+    main()

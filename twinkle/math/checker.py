@@ -1,0 +1,273 @@
+"""The batched checker: extract -> normalize -> parse -> compare, with caching.
+
+Per call: each distinct gold string is parsed once; identical normalized predictions
+against the same gold are decided once; decided pairs are kept in the checker's LRU cache
+keyed by ``(normalized gold, normalized prediction)`` (one checker has one config).
+Pairs the fast paths leave open go, in a second pass, to sympy worker processes with a
+per-item deadline (``MathConfig.sympy_deadline_s``).
+
+Rewards: 1.0 equal; 0.0 not equal, no committed answer, answer unparsable or too long,
+or sympy timed out. NaN (abstain, method 'unparsable_gold') only when the gold cannot be
+used: missing or empty or too long (whatever the completion), or not parsable and not
+string-equal to a committed answer. A completion with no answer scores 0.0 against a
+present but unparsable gold: it is wrong whatever the gold is.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from twinkle.math.config import MathConfig
+from twinkle.math.extract import extract_answer, extract_gold
+from twinkle.math.grader import NeedSymbolic, compare
+from twinkle.math.latex import ParseError, decimal_fraction, parse_answer
+from twinkle.math.normalize import normalize
+from twinkle.math.pool import shared_pool
+
+__all__ = ['Verdict', 'MathChecker', 'METHODS']
+
+#: Every value of ``Verdict.method``.
+METHODS = ('exact', 'structural', 'numeric', 'symbolic', 'no_answer', 'unparsable', 'timeout',
+           'unparsable_gold')
+
+
+class Verdict(NamedTuple):
+    """How one sample was scored.
+
+    Attributes:
+        reward: 1.0, 0.0, or NaN (abstain: the gold is unusable).
+        answer: the extracted answer (raw text) or None.
+        gold: the extracted gold answer or None.
+        method: one of :data:`METHODS`.
+        reason: a short free-text detail ('hedged', 'truncated', the sympy error...).
+        seconds: time spent deciding this sample's (gold, answer) pair; a pair decided
+            earlier in the batch or cached reports the time of that first decision.
+    """
+
+    reward: float
+    answer: Optional[str]
+    gold: Optional[str]
+    method: str
+    reason: str = ''
+    seconds: float = 0.0
+
+
+class _LRU:
+    def __init__(self, size: int):
+        self.size = size
+        self.data: 'OrderedDict[tuple, tuple]' = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            v = self.data.get(key)
+            if v is not None:
+                self.data.move_to_end(key)
+            return v
+
+    def put(self, key, value) -> None:
+        if self.size <= 0:
+            return
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+
+_PLAIN_NUMBER = re.compile(r'-?\d{1,30}(?:\.\d{1,30})?')
+
+
+class _Gold:
+    __slots__ = ('raw', 'answer', 'norm', 'tree', 'error', 'number')
+
+    def __init__(self, raw, max_chars: int):
+        self.raw = raw
+        self.answer = extract_gold(raw)
+        if self.answer is not None and len(self.answer) > max_chars:
+            self.answer, self.norm, self.tree, self.number = None, '', None, None
+            self.error = 'gold too long'
+            return
+        self.norm = normalize(self.answer) if self.answer is not None else ''
+        self.tree = None
+        self.error = ''
+        self.number = (decimal_fraction(self.norm) if _PLAIN_NUMBER.fullmatch(self.norm)
+                       else None)
+        if not self.norm:
+            self.error = 'missing gold'
+            return
+        try:
+            self.tree = parse_answer(self.norm, True)
+        except ParseError as e:
+            self.error = f'gold not parsable: {e}'
+        except RecursionError:
+            self.error = 'gold nested too deeply'
+
+
+class MathChecker:
+    """Scores completions against gold answers (the engine behind ``MathReward``).
+
+    Args:
+        config: a :class:`MathConfig`.
+
+    Thread-safe: the caches are locked and the worker pool is shared.
+
+    >>> checker = MathChecker()
+    >>> [v.reward for v in checker.check([r'So \\boxed{\\frac{1}{2}}.', 'The answer is 0.05.'],
+    ...                                  ['0.5', '0.5'])]
+    [1.0, 0.0]
+    """
+
+    def __init__(self, config: Optional[MathConfig] = None):
+        self.config = config or MathConfig()
+        self._cache = _LRU(self.config.cache_size)
+        self._gold_cache = _LRU(4096)
+
+    # ------------------------------------------------------------------------------
+    def _gold(self, raw) -> _Gold:
+        key = raw if isinstance(raw, str) else repr(raw)
+        g = self._gold_cache.get((key,))
+        if g is None:
+            g = _Gold(raw, self.config.max_answer_chars)
+            self._gold_cache.put((key,), g)
+        return g
+
+    def _decide(self, gold: _Gold, pred_norm: str, symbolic) -> Tuple[float, str, str]:
+        """``(reward, method, reason)`` for a parsed gold and a normalized prediction."""
+        if gold.norm == pred_norm:
+            return 1.0, 'exact', ''
+        if gold.number is not None and _PLAIN_NUMBER.fullmatch(pred_norm):
+            # Two plain numbers (most GSM8K-style pairs): exact rationals, no parsing.
+            # Both are literals, so the approximate-decimal rule cannot apply.
+            return (1.0 if gold.number == decimal_fraction(pred_norm) else 0.0), 'exact', ''
+        if gold.tree is None:
+            return math.nan, 'unparsable_gold', gold.error
+        if len(pred_norm) > self.config.max_answer_chars:
+            return 0.0, 'unparsable', 'answer too long'
+        try:
+            pred = parse_answer(pred_norm, True)
+        except ParseError as e:
+            return 0.0, 'unparsable', str(e)
+        except RecursionError:
+            return 0.0, 'unparsable', 'nested too deeply'
+        ok, method = compare(gold.tree, pred, self.config, symbolic)
+        if method == 'timeout':
+            return 0.0, 'timeout', 'sympy deadline passed'
+        return (1.0 if ok else 0.0), method, ''
+
+    def _symbolic(self, a, b, mode) -> Optional[bool]:
+        status, value = shared_pool(self.config.num_workers).run(
+            a, b, mode, self.config.sympy_deadline_s)
+        if status == 'ok':
+            return bool(value)
+        if status == 'timeout':
+            return None
+        return False  # sympy failed (memory, unsupported): not shown equal
+
+    # ------------------------------------------------------------------------------
+    def check(self, completions: Sequence[object], golds: Sequence[object]) -> List[Verdict]:
+        """Scores ``completions[i]`` against ``golds[i]``.
+
+        Args:
+            completions: completion texts (non-strings score 0.0 'no_answer').
+            golds: gold answers: full solutions, GSM8K answers or bare values.
+
+        Returns:
+            One :class:`Verdict` per completion.
+        """
+        if len(completions) != len(golds):
+            raise ValueError(f'MathChecker.check: {len(completions)} completions but '
+                             f'{len(golds)} golds')
+        cfg = self.config
+        out: List[Optional[Verdict]] = [None] * len(completions)
+        pending: Dict[tuple, List[int]] = {}
+        infos: Dict[tuple, tuple] = {}
+        norms: Dict[str, str] = {}  # raw answer -> normalized, once per distinct answer
+        local_golds: Dict[object, _Gold] = {}
+        for i, (text, raw_gold) in enumerate(zip(completions, golds)):
+            t0 = time.perf_counter()
+            gk = raw_gold if isinstance(raw_gold, str) else repr(raw_gold)
+            gold = local_golds.get(gk)
+            if gold is None:
+                gold = local_golds[gk] = self._gold(raw_gold)
+            ext = extract_answer(text)
+            if not gold.norm:  # no gold at all: nothing can be judged, abstain
+                out[i] = Verdict(math.nan, ext.answer, gold.answer, 'unparsable_gold',
+                                 gold.error or 'missing gold', time.perf_counter() - t0)
+                continue
+            if ext.answer is None:
+                out[i] = Verdict(0.0, None, gold.answer, 'no_answer', ext.how,
+                                 time.perf_counter() - t0)
+                continue
+            if len(ext.answer) > cfg.max_answer_chars:
+                # Checked before any normalizing regex runs, so that cost stays bounded.
+                out[i] = Verdict(0.0, ext.answer[:200], gold.answer, 'unparsable',
+                                 'answer too long', time.perf_counter() - t0)
+                continue
+            pred_norm = norms.get(ext.answer)
+            if pred_norm is None:
+                pred_norm = norms[ext.answer] = normalize(ext.answer)
+            key = (gold.norm, pred_norm)  # the cache is per checker, so per config
+            if key in infos or key in pending:
+                pending.setdefault(key, []).append(i)
+                infos.setdefault(key, (gold, ext.answer))
+                continue
+            hit = self._cache.get(key)
+            if hit is not None:
+                r, m, why, secs = hit
+                out[i] = Verdict(r, ext.answer, gold.answer, m, why, secs)
+                continue
+            pending[key] = [i]
+            infos[key] = (gold, ext.answer)
+
+        # Pass 1: fast paths only; pairs that need sympy are deferred.
+        deferred = []
+        for key, idxs in pending.items():
+            gold, answer = infos[key]
+            t0 = time.perf_counter()
+            try:
+                r, m, why = self._decide(gold, key[1], _defer)
+            except NeedSymbolic:
+                deferred.append(key)
+                continue
+            self._finish(key, idxs, gold, answer, r, m, why, time.perf_counter() - t0, out)
+
+        # Pass 2: sympy in worker processes, a few items at a time.
+        if deferred:
+            def run(key):
+                t0 = time.perf_counter()
+                gold, _ = infos[key]
+                r, m, why = self._decide(gold, key[1], self._symbolic)
+                return key, r, m, why, time.perf_counter() - t0
+            if len(deferred) == 1 or cfg.num_workers == 1:
+                results = [run(k) for k in deferred]
+            else:
+                with ThreadPoolExecutor(max_workers=min(cfg.num_workers, len(deferred))) as ex:
+                    results = list(ex.map(run, deferred))
+            for key, r, m, why, secs in results:
+                gold, answer = infos[key]
+                self._finish(key, pending[key], gold, answer, r, m, why, secs, out)
+        return out  # type: ignore[return-value]
+
+    def _finish(self, key, idxs, gold, answer, r, m, why, secs, out) -> None:
+        if m != 'timeout':
+            self._cache.put(key, (r, m, why, secs))
+        for i in idxs:
+            out[i] = Verdict(r, answer, gold.answer, m, why, secs)
+
+    def score(self, completions: Sequence[object], golds: Sequence[object]) -> List[float]:
+        """Rewards only: 1.0 / 0.0 / NaN per completion.
+
+        >>> MathChecker().score(['#### 1,000'], ['1000'])
+        [1.0]
+        """
+        return [v.reward for v in self.check(completions, golds)]
+
+
+def _defer(a, b, mode):
+    raise NeedSymbolic

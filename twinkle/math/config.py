@@ -1,0 +1,48 @@
+"""Configuration of the math checker, as a frozen (hashable, picklable) dataclass.
+
+The config is part of every cache key, so two rewards with different settings never
+share verdicts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ['MathConfig']
+
+
+@dataclass(frozen=True)
+class MathConfig:
+    """How answers are extracted and compared.
+
+    Args:
+        rel_tol: relative tolerance for two floating evaluations to count as the same
+            number (used for irrational constants and the random-point identity test).
+            Exact numbers never use it: they compare as ``fractions.Fraction``.
+        approx_min_sig_digits: a decimal literal with at least this many significant
+            digits is treated as an approximation: it matches an exact value that
+            rounds to it at the decimal's precision (``0.333`` matches ``1/3``,
+            ``3.14`` matches ``\\pi``). Shorter decimals must be exact (``0.3`` is not
+            ``1/3``).
+        percent_equivalence: ``10\\%`` also matches ``10`` and ``0.1``.
+        sympy_deadline_s: wall-clock limit for one symbolic comparison in a worker;
+            the worker is killed and replaced when it overruns and the item scores 0.0
+            with reason 'timeout'.
+        num_workers: sympy worker processes (started lazily, on first need).
+        max_answer_chars: longer extracted answers are not compared (0.0).
+        cache_size: entries in the verdict LRU cache.
+        tail_tokens: tokens decoded from the end of each row on the tensor path.
+
+    >>> MathConfig().sympy_deadline_s
+    5.0
+    >>> hash(MathConfig()) == hash(MathConfig())
+    True
+    """
+
+    rel_tol: float = 1e-9
+    approx_min_sig_digits: int = 3
+    percent_equivalence: bool = True
+    sympy_deadline_s: float = 5.0
+    num_workers: int = 1
+    max_answer_chars: int = 2000
+    cache_size: int = 65536
+    tail_tokens: int = 512
