@@ -1,0 +1,211 @@
+"""One entry point that scores samples, on token ids when the reward can.
+
+A reward has a *tensor path* when it defines ``forward(input_ids, ...)`` (the first
+parameter is named ``input_ids``) whose other required parameters are among
+``lengths``, ``attention_mask``, ``gold_answers`` and ``ground_truths``, and, if it has
+a ``tokenizer`` attribute, that is set (FormatReward and MathReward need one for their
+token path). Such a reward gets the sampler's completion ids directly: no decoding and
+no re-tokenising in between. The ids must come from the tokenizer the reward was built
+with (the policy's).
+
+Everything else is called the seed's way, ``reward(trajectories, ground_truths)``.
+``CombinedReward`` is scored part by part, so each part takes its own best path.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any, List, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from twinkle.data_format import SampleResponse
+from twinkle.reward.base import FunctionReward, as_reward, check_batch, ground_truth_text
+
+__all__ = ['has_token_path', 'score', 'pad_completion_ids']
+
+_TENSOR_ARGS = ('input_ids', 'lengths', 'attention_mask', 'gold_answers', 'ground_truths')
+
+
+def has_token_path(reward: Any) -> bool:
+    """True when ``reward`` can score token ids (see the module docstring).
+
+    >>> class Len:
+    ...     def forward(self, input_ids, lengths):
+    ...         return lengths.float()
+    >>> has_token_path(Len()), has_token_path(lambda t, g: [0.0] * len(t))
+    (True, False)
+    """
+    fwd = getattr(reward, 'forward', None)
+    if not callable(fwd):
+        return False
+    if hasattr(reward, 'tokenizer') and getattr(reward, 'tokenizer') is None:
+        return False
+    try:
+        params = list(inspect.signature(fwd).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD,
+                                             p.KEYWORD_ONLY)]
+    if not named or named[0].name != 'input_ids':
+        return False
+    return all(p.name in _TENSOR_ARGS for p in named if p.default is p.empty)
+
+
+def pad_completion_ids(completion_ids: Sequence[Sequence[int]], pad_id: int = 0,
+                       device: Any = None):
+    """Right-pads ragged id lists: ``(input_ids (B, L) int64, lengths (B,) int64)``.
+
+    >>> ids, lengths = pad_completion_ids([[3, 4], [5]])
+    >>> ids.tolist(), lengths.tolist()
+    ([[3, 4], [5, 0]], [2, 1])
+    """
+    if isinstance(completion_ids, Tensor):
+        raise TypeError('completion_ids must be a list of id lists; pass a padded tensor as '
+                        'input_ids with lengths instead')
+    lengths = torch.tensor([len(r) for r in completion_ids], dtype=torch.int64)
+    width = max([1] + lengths.tolist())
+    out = torch.full((len(completion_ids), width), int(pad_id), dtype=torch.int64)
+    flat = [int(t) for row in completion_ids for t in row]
+    out[torch.arange(width) < lengths[:, None]] = torch.tensor(flat, dtype=torch.int64)
+    if device is not None:
+        out, lengths = out.to(device), lengths.to(device)
+    return out, lengths
+
+
+def _reward_device(reward: Any, default: Any) -> torch.device:
+    if isinstance(reward, torch.nn.Module):
+        for t in list(reward.parameters()) + list(reward.buffers()):
+            return t.device
+    return torch.device(default) if default is not None else torch.device('cpu')
+
+
+def _call_forward(reward: Any, input_ids: Tensor, lengths: Tensor, gts: Optional[List[Any]]
+                  ) -> Tensor:
+    names = inspect.signature(reward.forward).parameters
+    kwargs = {}
+    if 'lengths' in names:
+        kwargs['lengths'] = lengths
+    if 'attention_mask' in names:
+        width = input_ids.shape[1]
+        kwargs['attention_mask'] = (torch.arange(width, device=input_ids.device)[None, :]
+                                    < lengths[:, None]).to(torch.int64)
+    if 'ground_truths' in names:
+        kwargs['ground_truths'] = gts
+    if 'gold_answers' in names:
+        if gts is None:
+            raise ValueError(f'{type(reward).__name__}.forward needs ground truths (gold_answers), '
+                             'got None')
+        keys = getattr(reward, 'keys', None)
+        kwargs['gold_answers'] = [g if isinstance(g, str) or g is None
+                                  else (ground_truth_text(g, keys) if keys else ground_truth_text(g))
+                                  for g in gts]
+    out = reward.forward(input_ids, **kwargs)
+    return torch.as_tensor(out, dtype=torch.float32)
+
+
+def score(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequence[Any]] = None,
+          *, completion_ids: Optional[Sequence[Sequence[int]]] = None,
+          input_ids: Optional[Tensor] = None, lengths: Optional[Tensor] = None,
+          pad_id: int = 0, device: Any = None, token_path: Optional[bool] = None) -> Tensor:
+    """Rewards for a batch, on token ids when ``reward`` has a tensor path.
+
+    Args:
+        reward: a twinkle Reward, a ``CombinedReward``, or a function
+            ``(trajectories, ground_truths) -> list[float]``.
+        trajectories: B trajectories, or a :class:`~twinkle.data_format.SampleResponse`
+            (then its trajectories, completion ids and, if ``ground_truths`` is None, its
+            per-sample ground truths are used).
+        ground_truths: B ground truths, one per prompt (repeated over each prompt's
+            consecutive samples, see :func:`twinkle.reward.check_batch`), or None.
+        completion_ids: B lists of completion token ids (a sampler's or TRL's).
+        input_ids, lengths: the same ids already padded, (B, L) and (B,) integer.
+        pad_id: padding id used when padding ``completion_ids``.
+        device: where a reward that is not a module gets its tensors (default CPU).
+        token_path: force (True) or forbid (False) the tensor path; None: use it when
+            the reward has one and ids are given.
+
+    Returns:
+        ``rewards (B,)`` float32 (on the reward's device for the tensor path, else CPU);
+        NaN where a reward abstained.
+
+    >>> class Len(torch.nn.Module):
+    ...     def forward(self, input_ids, lengths):
+    ...         return lengths.float()
+    >>> score(Len(), [{'messages': []}] * 2, completion_ids=[[1, 2, 3], [4]]).tolist()
+    [3.0, 1.0]
+    """
+    if isinstance(trajectories, SampleResponse):
+        response = trajectories
+        trajectories = response.trajectories
+        if completion_ids is None and input_ids is None:
+            completion_ids = response.token_ids
+        if ground_truths is None:
+            ground_truths = response.ground_truths
+    inner = getattr(reward, 'fn', None)  # FunctionReward wrapping a tensor-path module
+    if isinstance(reward, FunctionReward) and has_token_path(inner):
+        reward = inner
+    parts = getattr(reward, 'parts', None)
+    if parts is not None and hasattr(reward, 'weights') and hasattr(reward, 'nan_policy'):
+        return _score_combined(reward, trajectories, ground_truths, completion_ids, input_ids,
+                               lengths, pad_id, device, token_path)
+    have_ids = completion_ids is not None or input_ids is not None
+    use_tokens = has_token_path(reward) and have_ids if token_path is None else token_path
+    if use_tokens:
+        if not has_token_path(reward):
+            raise ValueError(f'token_path=True but {type(reward).__name__} has no tensor path '
+                             '(forward(input_ids, ...) with its tokenizer set)')
+        if not have_ids:
+            raise ValueError('token_path=True needs completion_ids (or input_ids and lengths)')
+        dev = _reward_device(reward, device)
+        if input_ids is None:
+            input_ids, lengths = pad_completion_ids(completion_ids, pad_id, dev)
+        elif lengths is None:
+            raise ValueError('input_ids needs lengths (B,) alongside')
+        else:
+            input_ids, lengths = input_ids.to(dev), torch.as_tensor(lengths).to(dev)
+        b = input_ids.shape[0]
+        gts = check_batch(range(b), ground_truths, type(reward).__name__, False)
+        out = _call_forward(reward, input_ids, lengths, gts)
+    else:
+        if trajectories is None:
+            raise ValueError(f'{type(reward).__name__} has no tensor path: trajectories are '
+                             'required')
+        fn = as_reward(reward)
+        values = fn(trajectories, ground_truths)
+        if isinstance(values, Tensor):
+            out = values.to(torch.float32)
+        else:
+            out = torch.tensor([float(v) for v in values], dtype=torch.float32)
+        b = len(trajectories)
+    if out.shape != (b,):
+        raise ValueError(f'{type(reward).__name__} returned shape {tuple(out.shape)} for {b} samples')
+    return out
+
+
+def _score_combined(reward, trajectories, ground_truths, completion_ids, input_ids, lengths,
+                    pad_id, device, token_path) -> Tensor:
+    parts = {}
+    total = None
+    for name, part, w in zip(reward.names, reward.parts, reward.weights):
+        use = None if token_path is None else (token_path and has_token_path(part))
+        vals = score(part, trajectories, ground_truths, completion_ids=completion_ids,
+                     input_ids=input_ids, lengths=lengths, pad_id=pad_id, device=device,
+                     token_path=use).cpu()
+        parts[name] = vals.tolist()
+        if reward.nan_policy == 'zero':
+            vals = torch.nan_to_num(vals, nan=0.0)
+        total = w * vals if total is None else total + w * vals
+    if hasattr(reward, 'last_parts'):
+        reward.last_parts = parts
+    return total.to(torch.float32)
+
+
+def nan_to_none(values: Sequence[float]) -> List[Optional[float]]:
+    """NaN (abstain) as None, TRL's convention for "no reward".
+
+    >>> nan_to_none([1.0, float('nan')])
+    [1.0, None]
+    """
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in values]

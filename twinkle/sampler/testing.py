@@ -1,0 +1,85 @@
+"""Tiny, offline models and tokenizers for tests, examples and docs.
+
+Nothing here downloads anything: the tokenizer is built from a small character
+vocabulary and the model from a transformers config with random weights.
+
+The tokenizer's vocabulary: ``<pad>`` (0) and ``<eos>`` (1), both special; one token
+per character of :data:`CHARS` (unknown characters become ``<unk>``); and the tags of
+:data:`TAGS` as added, non-special tokens (like Qwen's ``<think>``), so they decode to
+their text. Decoding concatenates the tokens.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+__all__ = ['tiny_tokenizer', 'tiny_causal_lm', 'CHARS', 'TAGS']
+
+CHARS = '0123456789abcdefghijklmnopqrstuvwxyz +-*/=?.,:!()#$\\{}^_\n'
+TAGS = ('<think>', '</think>', '<answer>', '</answer>', '<a>', '</a>')
+
+
+def tiny_tokenizer(chars: str = CHARS, tags: Sequence[str] = TAGS,
+                   chat_template: Optional[str] = None):
+    """A character-level ``PreTrainedTokenizerFast`` (66 tokens with the defaults).
+
+    Args:
+        chars: the characters that get a token each.
+        tags: multi-character tokens, added as non-special tokens.
+        chat_template: an optional jinja chat template.
+
+    >>> tok = tiny_tokenizer()
+    >>> ids = tok('<a>12</a>')['input_ids']
+    >>> len(ids), tok.decode(ids + [tok.eos_token_id], skip_special_tokens=True)
+    (4, '<a>12</a>')
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {'<pad>': 0, '<eos>': 1, '<unk>': 2}
+    for ch in dict.fromkeys(chars):
+        vocab.setdefault(ch, len(vocab))
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token='<unk>'))
+    # Every character is its own pre-token; Fuse joins tokens back without spaces.
+    core.pre_tokenizer = pre_tokenizers.Split(Regex('.|\n'), behavior='isolated')
+    core.decoder = decoders.Fuse()
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, pad_token='<pad>', eos_token='<eos>',
+                                  unk_token='<unk>')
+    if tags:
+        tok.add_tokens(list(tags))
+    if chat_template is not None:
+        tok.chat_template = chat_template
+    return tok
+
+
+def tiny_causal_lm(tokenizer, hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4,
+                   max_positions: int = 256, seed: int = 0, arch: str = 'llama'):
+    """A randomly initialised causal LM sized for ``tokenizer`` (float32, CPU).
+
+    Args:
+        tokenizer: gives the vocabulary size and the pad / eos ids.
+        hidden_size, num_layers, num_heads: the model's size.
+        max_positions: longest sequence (prompt + completion).
+        seed: torch seed for the initial weights.
+        arch: 'llama' or 'qwen2'.
+
+    >>> m = tiny_causal_lm(tiny_tokenizer(), hidden_size=32, num_layers=1, num_heads=2)
+    >>> m.config.num_hidden_layers
+    1
+    """
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+    kinds = {'llama': (LlamaConfig, LlamaForCausalLM), 'qwen2': (Qwen2Config, Qwen2ForCausalLM)}
+    if arch not in kinds:
+        raise ValueError(f'arch must be one of {sorted(kinds)}, got {arch!r}')
+    config_cls, model_cls = kinds[arch]
+    config = config_cls(vocab_size=len(tokenizer), hidden_size=hidden_size,
+                        intermediate_size=2 * hidden_size, num_hidden_layers=num_layers,
+                        num_attention_heads=num_heads, num_key_value_heads=num_heads,
+                        max_position_embeddings=max_positions, tie_word_embeddings=True,
+                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                        bos_token_id=None)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = model_cls(config)
+    return model.float()
