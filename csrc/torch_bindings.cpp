@@ -13,7 +13,14 @@ TORCH_LIBRARY(twinkle, m) {
       "int baseline, int scale, float eps, bool unbiased) -> (Tensor, Tensor)");
 
   // ---- format family ----------------------------------------------------------------
-  // (dfa_scan is declared here when the format engine lands.)
+  // Runs K token-level DFAs over padded ids (B, L) (uint8, int32 or int64; lengths (B,) int64)
+  // with class_ids (K, V) int32 and tables (K, S, C) int32, from starts (K,) int32; dead (K,)
+  // int32 is each pattern's sink state or -1.
+  // Returns (final_state (B, K) int32, first_dead (B, K) int64); errors are negative states
+  // (-1: id out of [0, V), -2: table out of range), see include/twinkle/dfa_scan.h.
+  m.def(
+      "dfa_scan(Tensor input_ids, Tensor lengths, Tensor class_ids, Tensor tables, Tensor starts, "
+      "Tensor dead) -> (Tensor, Tensor)");
 }
 
 // `import twinkle._C` loads this library (and so registers the ops); it has no Python API.

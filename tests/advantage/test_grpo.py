@@ -217,3 +217,16 @@ def test_bad_rewards():
         GRPOAdvantage()([0.0, 1.0], num_generations=2, process_group=object())
     with pytest.raises(ValueError, match='exactly one of lengths or response_mask'):
         broadcast_to_tokens(torch.zeros(2))
+
+
+def test_first_call_inside_torch_compile():
+    """GRPOAdvantage resolves its backend at construction, so a traced first call works."""
+    import subprocess
+    import sys
+    code = ('import torch\nfrom twinkle.advantage import GRPOAdvantage\n'
+            'fn = GRPOAdvantage()\n'
+            'f = torch.compile(lambda r: fn(r, num_generations=4) * 2, fullgraph=True)\n'
+            'print(f(torch.tensor([0., 1., 0., 1., 1., 0., 0., 0.])).tolist())\n')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert '[-1.73' in out.stdout

@@ -124,6 +124,8 @@ class _GroupAdvantage:
         self.scale = self._check_scale(scale if scale is not None else self.default_scale)
         self.eps = _check_eps(eps)
         self.unbiased = bool(unbiased)
+        # load the library now, so that a first call inside torch.compile traces cleanly
+        ops.advantage.resolve_backends()
 
     @staticmethod
     def _check_scale(scale: Any) -> str:

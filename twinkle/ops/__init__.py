@@ -5,5 +5,6 @@ input's device, and otherwise the pure-torch reference in :mod:`twinkle.referenc
 the same signature. This is the only layer that touches ``torch.ops``.
 """
 from twinkle.ops.advantage import group_advantage
+from twinkle.ops.dfa_scan import dfa_scan
 
-__all__ = ['group_advantage']
+__all__ = ['group_advantage', 'dfa_scan']

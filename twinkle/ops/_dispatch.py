@@ -35,6 +35,18 @@ def use_compiled(op: str, device: torch.device, register_fake: Callable[[], None
     return compiled
 
 
+def resolve_backends(op: str, register_fake: Callable[[], None]) -> None:
+    """Decides, eagerly, which backend serves ``op`` on each present device.
+
+    The first decision loads the compiled library under a lock, which torch.compile
+    cannot trace; modules that call an op inside ``forward``/``__call__`` call this at
+    construction, so that a traced first call finds the answer cached.
+    """
+    use_compiled(op, torch.device('cpu'), register_fake)
+    if torch.cuda.is_available():
+        use_compiled(op, torch.device('cuda'), register_fake)
+
+
 def backends() -> Dict[str, bool]:
     """Which devices the compiled library serves (see twinkle.extension_info)."""
     info = _ext.extension_info()

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from twinkle import reference
-from twinkle.ops._dispatch import use_compiled
+from twinkle.ops._dispatch import resolve_backends as _resolve, use_compiled
 
 BASELINE_MEAN, BASELINE_LEAVE_ONE_OUT = 0, 1
 SCALE_NONE, SCALE_GROUP = 0, 1
@@ -17,6 +17,11 @@ def _register_fake() -> None:
     @torch.library.register_fake('twinkle::group_advantage')
     def _(rewards, order, sorted_ids, group_size, baseline, scale, eps, unbiased):
         return torch.empty_like(rewards), torch.empty_like(rewards, dtype=torch.bool)
+
+
+def resolve_backends() -> None:
+    """Eager backend choice for group_advantage (see :func:`twinkle.ops._dispatch.resolve_backends`)."""
+    _resolve('group_advantage', _register_fake)
 
 
 def group_advantage(rewards: Tensor, order: Optional[Tensor] = None,

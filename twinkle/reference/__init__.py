@@ -4,5 +4,6 @@ They are the shipped fallback (any device, no compiler needed) and the oracle th
 tests compare against. Benchmarks import them as the ``torch_ref`` provider.
 """
 from twinkle.reference.advantage import group_advantage
+from twinkle.reference.dfa_scan import dfa_scan
 
-__all__ = ['group_advantage']
+__all__ = ['group_advantage', 'dfa_scan']

@@ -17,6 +17,9 @@ _LAZY = {
     'FormatReward': 'twinkle.reward.format',
     'TagCountReward': 'twinkle.reward.format',
     'BoxedReward': 'twinkle.reward.format',
+    'seed_format_reward': 'twinkle.reward.format',
+    'soft_overlong_penalty': 'twinkle.reward.format',
+    'cosine_length_scaling': 'twinkle.reward.format',
     'MathReward': 'twinkle.reward.math',
     'GSM8KReward': 'twinkle.reward.math',
 }

@@ -1,0 +1,159 @@
+// Per-sequence DFA scan over token ids, shared by csrc/cpu/dfa_scan.cpp and
+// csrc/cuda/dfa_scan.cu. Plain functions on raw pointers; no torch or CUDA headers.
+//
+// Invariants:
+//  * A pattern is a DFA lifted to tokens (twinkle/dfa/tokens.py): class_ids (V,) int32 maps
+//    a token id to its class in [0, C), and table (S, C) int32, row-major, gives the next
+//    state. Several patterns are stacked as (K, V) and (K, S_max, C_max); a pattern with
+//    fewer states or classes leaves its padding unused (never read for valid inputs).
+//  * A sequence is ids[0 .. n) with n = clamp(length, 0, L); ids past n are padding and are
+//    never read, whatever they hold.
+//  * `dead` is the pattern's sink state (no accepting state reachable from it) or -1. The
+//    first-dead position is the index t of the token after which the state first equals
+//    `dead` (0 if the start state is already dead and n > 0), or -1 if it never does.
+//    Once dead the state cannot change, so the scan stops reading the table and only
+//    checks the remaining ids' range.
+//  * Errors are values, never out-of-bounds reads (the CUDA kernel cannot throw): an id
+//    outside [0, V) makes the final state kBadId and the first-dead position that id's
+//    index; a start state, class or table entry out of range makes it kBadTable.
+//    The torch glue / Python wrapper turns these into exceptions.
+#pragma once
+
+#include <cstdint>
+
+#include "twinkle/macros.h"
+
+namespace twinkle {
+
+constexpr int32_t kDfaBadId = -1;     // an id outside [0, V)
+constexpr int32_t kDfaBadTable = -2;  // a class id or transition out of range
+
+struct DfaPattern {
+  const int32_t* class_ids;  // (V,)
+  const int32_t* table;      // (S, C), row-major, row stride n_classes
+  int64_t vocab;             // V
+  int64_t n_states;          // S (rows in use)
+  int64_t n_classes;         // C (row stride)
+  int32_t start;
+  int32_t dead;              // -1: no sink state
+};
+
+struct DfaResult {
+  int32_t state;       // final state, or kDfaBadId / kDfaBadTable
+  int64_t first_dead;  // token index, or -1
+};
+
+// Next state after one token, or a negative error code.
+template <typename Id>
+TWINKLE_HD int32_t dfa_step(const DfaPattern& p, int32_t state, Id id) {
+  const int64_t i = static_cast<int64_t>(id);
+  if (i < 0 || i >= p.vocab) return kDfaBadId;
+  const int32_t c = p.class_ids[i];
+  if (c < 0 || c >= p.n_classes) return kDfaBadTable;
+  const int32_t next = p.table[static_cast<int64_t>(state) * p.n_classes + c];
+  if (next < 0 || next >= p.n_states) return kDfaBadTable;
+  return next;
+}
+
+// Scans one sequence of n ids with one pattern.
+template <typename Id>
+TWINKLE_HD DfaResult dfa_scan_one(const DfaPattern& p, const Id* ids, int64_t n) {
+  DfaResult r{p.start, -1};
+  if (p.start < 0 || p.start >= p.n_states) {
+    r.state = kDfaBadTable;
+    return r;
+  }
+  int64_t t = 0;
+  for (; t < n; ++t) {
+    const int32_t next = dfa_step(p, r.state, ids[t]);
+    if (next < 0) {
+      r.state = next;
+      r.first_dead = t;
+      return r;
+    }
+    r.state = next;
+    if (next == p.dead) {
+      r.first_dead = t;
+      ++t;
+      break;
+    }
+  }
+  // Dead: the state is final, but the remaining ids must still be valid.
+  for (; t < n; ++t) {
+    const int64_t i = static_cast<int64_t>(ids[t]);
+    if (i < 0 || i >= p.vocab) {
+      r.state = kDfaBadId;
+      r.first_dead = t;
+      return r;
+    }
+  }
+  return r;
+}
+
+// ---- fast path: a pre-validated pattern, several sequences in lockstep -------------------
+//
+// A pattern whose class ids are all in [0, C), transitions all in [0, S), start in range and
+// dead state (if any) a sink can skip every table check: only ids are checked. Transitions
+// are stored as row offsets (s * C), taking the multiply off the per-token dependency chain,
+// and G sequences advance in lockstep so their independent chains overlap (one chain is
+// bound by the latency of one L1 load per token). The result equals dfa_scan_one's for
+// such a pattern.
+
+struct DfaFastPattern {
+  const int32_t* class_ids;  // (V,), all in [0, C)
+  const int32_t* offsets;    // (S * C,), offsets[s * C + c] = next(s, c) * C
+  int64_t vocab;
+  int32_t n_classes;
+  int32_t start_off;         // start * C
+  int32_t dead_off;          // dead * C, or -1
+};
+
+template <int G, typename Id>
+TWINKLE_HD void dfa_scan_fast(const DfaFastPattern& p, const Id* const* rows, const int64_t* n,
+                              DfaResult* out) {
+  int32_t off[G];
+  int64_t fd[G];
+  bool bad[G];
+  int64_t common = n[0];
+  for (int g = 0; g < G; ++g) {
+    off[g] = p.start_off;
+    fd[g] = -1;
+    bad[g] = false;
+    common = n[g] < common ? n[g] : common;
+  }
+  for (int64_t t = 0; t < common; ++t) {
+#pragma unroll
+    for (int g = 0; g < G; ++g) {
+      if (bad[g]) continue;
+      const int64_t i = static_cast<int64_t>(rows[g][t]);
+      if (i < 0 || i >= p.vocab) {
+        bad[g] = true;
+        fd[g] = t;
+        continue;
+      }
+      off[g] = p.offsets[off[g] + p.class_ids[i]];
+      if (off[g] == p.dead_off && fd[g] < 0) fd[g] = t;
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    for (int64_t t = common; t < n[g] && !bad[g]; ++t) {
+      const int64_t i = static_cast<int64_t>(rows[g][t]);
+      if (i < 0 || i >= p.vocab) {
+        bad[g] = true;
+        fd[g] = t;
+        break;
+      }
+      off[g] = p.offsets[off[g] + p.class_ids[i]];
+      if (off[g] == p.dead_off && fd[g] < 0) fd[g] = t;
+    }
+    out[g].state = bad[g] ? kDfaBadId : off[g] / p.n_classes;
+    out[g].first_dead = fd[g];
+  }
+}
+
+// The clamp every backend applies to a length.
+TWINKLE_HD int64_t dfa_clamp_length(int64_t length, int64_t max_len) {
+  return length < 0 ? 0 : (length > max_len ? max_len : length);
+}
+
+}  // namespace twinkle

@@ -1,0 +1,589 @@
+"""Token tables: the bytes each token id decodes to, and a DFA's token equivalence classes.
+
+A :class:`TokenTable` holds, for every id ``0 <= id < V``, the bytes that
+``tokenizer.batch_decode(ids, skip_special_tokens=True)`` emits for that id, so that the
+decoded text of a sequence equals ``b''.join(bytes[id] for id in ids).decode('utf-8',
+'replace')``. :func:`token_classes` then runs every token through a :class:`ByteDFA` from
+every state at once (numpy, no Python loop over the vocabulary) and groups tokens that act
+alike into classes: ``class_ids (V,) int32`` and ``transitions (S', C) int32``. Only these
+tensors go to the scan op (``twinkle.ops.dfa_scan``).
+
+What a token decodes to, by decoder (read from the tokenizer's own ``decoder`` config):
+
+* ``ByteLevel`` (GPT-2, Qwen, Llama 3): each character of the token maps back through
+  GPT-2's byte -> unicode table; a token with a character outside that table (an added
+  token such as ``"<think>"`` written in plain text) is taken as its UTF-8 text, which is
+  what the tokenizers library does. The whole sequence is then decoded as one UTF-8
+  string with U+FFFD replacement, exactly as Python's ``decode('utf-8', 'replace')``
+  does (both replace each maximal ill-formed subpart by one U+FFFD), so agreement is exact.
+* SentencePiece with byte fallback (Llama 2, Mistral; the decoder chain
+  ``Replace('▁', ' ')``, ``ByteFallback``, ``Fuse``, ``Strip(' ', 1, 0)``): ``'▁'`` becomes a
+  space, a ``<0xNN>`` token is the single byte ``NN``, and one leading space of the whole
+  decoded text is removed. That last rule is not a property of one token, so it lives in
+  the DFA: :func:`token_classes` adds one state, "nothing emitted yet", whose transitions
+  drop a leading space from the first non-empty token (see :attr:`TokenTable.strip_first`).
+* ``Metaspace`` decoders (T5-style, and SentencePiece conversions with
+  ``prepend_scheme='first'`` or ``'always'``): ``'▁'`` is a space, except in the first
+  token the decoder sees, where every ``'▁'`` is dropped (``'▁a▁b'`` first decodes to
+  ``'ab'``; checked against ``tokenizers``). The same extra state carries this rule, with
+  the first token's bytes in :attr:`TokenTable.first_padded`.
+* Special tokens (``skip_special_tokens=True``), and ids the tokenizer does not have (a
+  model's embedding is often larger than its tokenizer) decode to ``b''``.
+
+Where exact agreement is impossible (documented, and tested as documented):
+
+* ``ByteFallback`` decodes a run of consecutive ``<0xNN>`` tokens on its own: if the run
+  is valid UTF-8 it becomes those characters, otherwise the decoder emits one U+FFFD *per
+  byte of the run* (valid characters inside the run included). The table instead sees
+  the run's bytes, and the run is decoded with Python's rule (one U+FFFD per maximal
+  ill-formed subpart). The two texts differ only for invalid byte runs, which encoding
+  real text never produces (a sampled sequence can); a pattern that does not count or
+  place U+FFFD characters (``.*``, ``[^<]*`` and the like) gives the same verdict on both.
+* ``clean_up_tokenization_spaces=True`` (a Python-side rewrite of ``" ."`` to ``"."`` and
+  the like, after decoding) is not modelled: the table matches decoding with it off, and
+  building a table for a tokenizer that has it on logs a warning. Neither tokenizer used in
+  the tests (Qwen3, Mistral v1) has it on.
+* For the first-token rules, a token that decodes to nothing (a special token, an id past
+  the tokenizer) leaves the rule for the next token, as in ``tokenizers``; a *non-special*
+  token whose text is empty would, in ``tokenizers``' Metaspace decoder, use the rule up
+  (no vocabulary we know has one).
+* Decoders other than the ones above (WordPiece, CTC, BPE suffixes, regex ``Replace``)
+  raise ``NotImplementedError`` naming the decoder.
+
+>>> table = byte_table()
+>>> table.vocab_size, table.token_bytes(ord('a'))
+(256, b'a')
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import re
+import threading
+import weakref
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+logger = logging.getLogger('twinkle')
+
+__all__ = ['TokenTable', 'TokenClasses', 'byte_table', 'token_table', 'token_classes',
+           'gpt2_byte_decoder']
+
+_BYTE_FALLBACK = re.compile(r'<0x([0-9A-Fa-f]{2})>')
+
+
+def gpt2_byte_decoder() -> Dict[str, int]:
+    """GPT-2's unicode -> byte map used by byte-level BPE vocabularies.
+
+    Printable Latin-1 characters stand for themselves; the 68 other byte values are
+    given the code points 256, 257, ... in byte order (so a space is ``'Ġ'``, U+0120).
+
+    >>> m = gpt2_byte_decoder()
+    >>> m['Ġ'], m['a'], len(m)
+    (32, 97, 256)
+    """
+    keep = (list(range(ord('!'), ord('~') + 1)) + list(range(ord('¡'), ord('¬') + 1))
+            + list(range(ord('®'), ord('ÿ') + 1)))
+    kept = set(keep)
+    out = {chr(b): b for b in keep}
+    extra = 0
+    for b in range(256):
+        if b not in kept:
+            out[chr(256 + extra)] = b
+            extra += 1
+    return out
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TokenTable:
+    """The bytes every token id decodes to, padded into one array.
+
+    Attributes:
+        padded: (V, Lmax) uint8, token ``i``'s bytes in ``padded[i, :lengths[i]]``.
+        lengths: (V,) int32 byte length of every token (0 for special or unknown ids).
+        strip_first: the byte the decoder removes once from the start of the decoded text
+            (``ord(' ')`` for SentencePiece decoders ending in ``Strip(' ', 1, 0)``), or -1.
+        first_padded, first_lengths: the bytes of each token when it is the first one that
+            emits anything, where that differs from the others (the ``Strip`` rule above, or
+            a ``Metaspace`` decoder, which drops every ``'▁'`` of the first token); None
+            when the first token is like any other.
+        name: a short description for messages.
+        fingerprint: a hash of the above; equal tables have equal fingerprints, and
+            caches key on it.
+
+    Build with :func:`token_table` (a Hugging Face tokenizer) or :func:`byte_table`
+    (the 256 bytes as ids: the string path).
+    """
+
+    padded: np.ndarray
+    lengths: np.ndarray
+    strip_first: int = -1
+    name: str = ''
+    fingerprint: str = ''
+    first_padded: Optional[np.ndarray] = None
+    first_lengths: Optional[np.ndarray] = None
+
+    @staticmethod
+    def _pad(tokens: Sequence[bytes]) -> Tuple[np.ndarray, np.ndarray]:
+        v = len(tokens)
+        lengths = np.fromiter((len(t) for t in tokens), dtype=np.int32, count=v)
+        lmax = int(lengths.max()) if v else 0
+        padded = np.zeros((v, max(lmax, 1)), dtype=np.uint8)
+        if v and lmax:
+            flat = np.frombuffer(b''.join(tokens), dtype=np.uint8)
+            rows = np.repeat(np.arange(v), lengths)
+            starts = np.cumsum(lengths) - lengths
+            cols = np.arange(flat.size) - np.repeat(starts, lengths)
+            padded[rows, cols] = flat
+        padded.setflags(write=False)
+        lengths.setflags(write=False)
+        return padded, lengths
+
+    @classmethod
+    def from_bytes(cls, tokens: Sequence[bytes], strip_first: int = -1, name: str = '',
+                   first_tokens: Optional[Sequence[bytes]] = None) -> 'TokenTable':
+        """A table from one ``bytes`` per id.
+
+        Args:
+            tokens: the bytes of every id.
+            strip_first: a byte removed once from the start of the decoded text, or -1.
+            name: for messages.
+            first_tokens: the bytes of every id when it is the first to emit anything,
+                if they differ (derived from ``strip_first`` when that is given).
+
+        >>> t = TokenTable.from_bytes([b'a', b'', b'xyz'])
+        >>> t.vocab_size, t.token_bytes(2), t.max_len
+        (3, b'xyz', 3)
+        """
+        tokens = list(tokens)
+        padded, lengths = cls._pad(tokens)
+        if first_tokens is None and strip_first >= 0:
+            lead = bytes([strip_first])
+            first_tokens = [t[1:] if t[:1] == lead else t for t in tokens]
+        if first_tokens is not None:
+            first_tokens = list(first_tokens)
+            if len(first_tokens) != len(tokens):
+                raise ValueError('first_tokens must have one entry per id')
+            if first_tokens == tokens:
+                first_tokens = None
+        first_padded = first_lengths = None
+        h = hashlib.sha256()
+        h.update(np.int64(strip_first).tobytes())
+        h.update(lengths.tobytes())
+        h.update(padded.tobytes())
+        if first_tokens is not None:
+            first_padded, first_lengths = cls._pad(first_tokens)
+            h.update(first_lengths.tobytes())
+            h.update(first_padded.tobytes())
+        return cls(padded, lengths, int(strip_first), name, h.hexdigest()[:24], first_padded, first_lengths)
+
+    @property
+    def has_first_rule(self) -> bool:
+        """Whether the first emitting token decodes differently (an extra DFA state)."""
+        return self.first_lengths is not None
+
+    @property
+    def vocab_size(self) -> int:
+        """V, the number of ids."""
+        return int(self.lengths.shape[0])
+
+    @property
+    def max_len(self) -> int:
+        """The longest token, in bytes."""
+        return int(self.lengths.max()) if self.vocab_size else 0
+
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes of one id."""
+        return self.padded[token_id, :self.lengths[token_id]].tobytes()
+
+    def decode(self, ids: Sequence[int]) -> bytes:
+        """The bytes of an id sequence, with the leading-byte strip applied.
+
+        ``decode(ids).decode('utf-8', 'replace')`` is the text the scan checks; for the
+        tokenizers above it equals ``tokenizer.decode(ids, skip_special_tokens=True)``
+        (see the module docstring for the one documented exception).
+
+        >>> byte_table().decode([104, 105])
+        b'hi'
+        """
+        parts, first = [], self.has_first_rule
+        for i in ids:
+            i = int(i)
+            if first and self.lengths[i] > 0:
+                parts.append(self.first_padded[i, :self.first_lengths[i]].tobytes())
+                first = False
+            else:
+                parts.append(self.token_bytes(i))
+        return b''.join(parts)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TokenTable) and other.fingerprint == self.fingerprint
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
+    def __repr__(self) -> str:
+        return (f'TokenTable({self.name or "?"}, V={self.vocab_size}, max_len={self.max_len}, '
+                f'strip_first={self.strip_first}, first_rule={self.has_first_rule})')
+
+
+_BYTE_TABLE: List[TokenTable] = []
+
+
+def byte_table() -> TokenTable:
+    """The byte alphabet as a token table: id ``b`` (0..255) is the byte ``b``.
+
+    >>> byte_table().token_bytes(0xff)
+    b'\\xff'
+    """
+    if not _BYTE_TABLE:
+        _BYTE_TABLE.append(TokenTable.from_bytes([bytes([b]) for b in range(256)], name='bytes'))
+    return _BYTE_TABLE[0]
+
+
+# ---- Hugging Face tokenizers -------------------------------------------------------------
+
+def _backend(tokenizer: Any) -> Any:
+    """The ``tokenizers.Tokenizer`` behind a transformers tokenizer (or itself)."""
+    for attr in ('backend_tokenizer', '_tokenizer'):
+        b = getattr(tokenizer, attr, None)
+        if b is not None and hasattr(b, 'to_str'):
+            return b
+    if hasattr(tokenizer, 'to_str') and hasattr(tokenizer, 'id_to_token'):
+        return tokenizer
+    raise TypeError(f'token_table needs a Hugging Face fast tokenizer or a tokenizers.Tokenizer, got '
+                    f'{type(tokenizer).__name__}')
+
+
+def _flatten_decoder(cfg: Optional[dict]) -> List[dict]:
+    if cfg is None:
+        return []
+    if cfg.get('type') == 'Sequence':
+        out: List[dict] = []
+        for d in cfg.get('decoders', []):
+            out.extend(_flatten_decoder(d))
+        return out
+    return [cfg]
+
+
+class _DecoderPlan:
+    """The decoder chain reduced to per-token steps and a final leading-byte strip."""
+
+    def __init__(self, steps: List[dict]):
+        self.replaces: List[Tuple[str, str]] = []
+        self.byte_level = False
+        self.byte_fallback = False
+        self.strip_first = -1
+        self.first_remove = ''  # Metaspace: removed from the first token instead of replaced
+        for i, st in enumerate(steps):
+            kind = st.get('type')
+            if kind == 'Replace':
+                pat = st.get('pattern', {})
+                if 'String' not in pat:
+                    raise NotImplementedError('token_table: a Replace decoder with a regex pattern is not '
+                                              'supported')
+                if self.byte_fallback or self.byte_level:
+                    raise NotImplementedError('token_table: Replace after ByteFallback/ByteLevel is not '
+                                              'supported')
+                self.replaces.append((pat['String'], st.get('content', '')))
+            elif kind == 'ByteFallback':
+                self.byte_fallback = True
+            elif kind == 'ByteLevel':
+                self.byte_level = True
+            elif kind == 'Metaspace':
+                if self.byte_fallback or self.byte_level:
+                    raise NotImplementedError('token_table: Metaspace after ByteFallback/ByteLevel is not '
+                                              'supported')
+                repl = st.get('replacement', '\u2581')
+                scheme = st.get('prepend_scheme')
+                if scheme is None:  # older configs: add_prefix_space
+                    scheme = 'always' if st.get('add_prefix_space', True) else 'never'
+                self.replaces.append((repl, ' '))
+                if scheme != 'never':
+                    self.first_remove = repl
+            elif kind == 'Fuse':
+                pass  # joins the tokens' strings; the scan concatenates anyway
+            elif kind == 'Strip':
+                content, start, stop = st.get('content', ' '), int(st.get('start', 0)), int(st.get('stop', 0))
+                if stop != 0 or start > 1 or i != len(steps) - 1 or len(content.encode()) != 1:
+                    raise NotImplementedError(f'token_table: Strip decoder {st} is not supported (only one '
+                                              'leading one-byte character, as the last step)')
+                if start == 1:
+                    self.strip_first = content.encode()[0]
+            else:
+                raise NotImplementedError(f'token_table: the {kind!r} decoder is not supported (supported: '
+                                          'ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip)')
+        if self.first_remove and self.strip_first >= 0:
+            raise NotImplementedError('token_table: Metaspace together with Strip is not supported')
+
+    def token_bytes(self, token: str, byte_map: Dict[str, int], first: bool = False) -> bytes:
+        if first and self.first_remove:
+            token = token.replace(self.first_remove, '')
+        for old, new in self.replaces:
+            token = token.replace(old, new)
+        if self.byte_fallback and len(token) == 6:
+            m = _BYTE_FALLBACK.fullmatch(token)
+            if m:
+                return bytes([int(m.group(1), 16)])
+        if self.byte_level:
+            try:
+                return bytes(byte_map[c] for c in token)
+            except KeyError:  # not a byte-level token: the tokenizers library keeps its text
+                pass
+        return token.encode('utf-8')
+
+
+_TABLE_CACHE: 'weakref.WeakKeyDictionary[Any, Dict[int, TokenTable]]' = weakref.WeakKeyDictionary()
+_TABLE_LOCK = threading.Lock()
+
+
+def token_table(tokenizer: Any, vocab_size: Optional[int] = None) -> TokenTable:
+    """The bytes ``batch_decode(skip_special_tokens=True)`` emits for every token id.
+
+    Args:
+        tokenizer: a Hugging Face fast tokenizer (``PreTrainedTokenizerFast`` and the
+            like) or a ``tokenizers.Tokenizer``.
+        vocab_size: the number of ids the policy can emit (its embedding size), when
+            larger than the tokenizer's; ids past the tokenizer decode to ``b''``.
+
+    Returns:
+        A :class:`TokenTable` with ``V = max(len(tokenizer), vocab_size)``. Cached per
+        tokenizer object.
+
+    Raises:
+        NotImplementedError: the tokenizer's decoder is not one of those supported.
+
+    >>> from tokenizers import Tokenizer, models, decoders
+    >>> tok = Tokenizer(models.BPE({'a': 0, 'Ġb': 1}, [])); tok.decoder = decoders.ByteLevel()
+    >>> token_table(tok).decode([0, 1])
+    b'a b'
+    """
+    try:
+        per_tok = _TABLE_CACHE.get(tokenizer)
+    except TypeError:
+        per_tok = None
+    key = int(vocab_size or 0)
+    if per_tok is not None and key in per_tok:
+        return per_tok[key]
+    table = _build_token_table(tokenizer, vocab_size)
+    with _TABLE_LOCK:
+        try:
+            _TABLE_CACHE.setdefault(tokenizer, {})[key] = table
+        except TypeError:
+            pass
+    return table
+
+
+def _build_token_table(tokenizer: Any, vocab_size: Optional[int]) -> TokenTable:
+    backend = _backend(tokenizer)
+    cfg = json.loads(backend.to_str())
+    plan = _DecoderPlan(_flatten_decoder(cfg.get('decoder')))
+    if getattr(tokenizer, 'clean_up_tokenization_spaces', False):
+        logger.warning('twinkle: %s has clean_up_tokenization_spaces=True; the token table matches '
+                       'decoding without that clean-up (see twinkle.dfa.tokens)', type(tokenizer).__name__)
+    n = int(backend.get_vocab_size(with_added_tokens=True))
+    special = set()
+    for tid, added in backend.get_added_tokens_decoder().items():
+        n = max(n, int(tid) + 1)
+        if added.special:
+            special.add(int(tid))
+    for tid in getattr(tokenizer, 'all_special_ids', None) or []:
+        if tid is not None:
+            special.add(int(tid))
+    v = max(n, int(vocab_size or 0))
+    byte_map = gpt2_byte_decoder() if plan.byte_level else {}
+    out: List[bytes] = [b''] * v
+    first: Optional[List[bytes]] = [b''] * v if plan.first_remove else None
+    id_to_token = backend.id_to_token
+    for i in range(n):
+        if i in special:
+            continue
+        tok = id_to_token(i)
+        if tok is None:
+            continue
+        out[i] = plan.token_bytes(tok, byte_map)
+        if first is not None:
+            first[i] = plan.token_bytes(tok, byte_map, first=True)
+    name = f'{type(tokenizer).__name__}(V={v})'
+    return TokenTable.from_bytes(out, strip_first=plan.strip_first, name=name, first_tokens=first)
+
+
+# ---- equivalence classes for one DFA -----------------------------------------------------
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TokenClasses:
+    """A DFA lifted from bytes to the tokens of a :class:`TokenTable`.
+
+    Attributes:
+        class_ids: (V,) int32, the class of every token id, in ``[0, C)``.
+        transitions: (S', C) int32, ``transitions[s, c]`` is the state after any token of
+            class ``c`` in state ``s``. ``S' = S`` or ``S + 1`` where the table strips a
+            leading byte (state ``S`` is then "nothing emitted yet").
+        accept: (S',) bool.
+        start: the state a completion starts in (after the prefix, if any).
+        dead: the DFA's sink state, or -1.
+
+    >>> from twinkle.dfa import ByteDFA
+    >>> tc = token_classes(ByteDFA.from_literal(b'ab'), byte_table())
+    >>> tc.num_classes, tc.accepts([97, 98]), tc.accepts([97])
+    (3, True, False)
+    """
+
+    class_ids: np.ndarray
+    transitions: np.ndarray
+    accept: np.ndarray
+    start: int
+    dead: int
+
+    @property
+    def num_states(self) -> int:
+        return int(self.transitions.shape[0])
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.transitions.shape[1])
+
+    def run(self, ids: Sequence[int]) -> int:
+        """Final state after ``ids`` (a slow host loop: tests and debugging only)."""
+        s = self.start
+        for i in ids:
+            s = int(self.transitions[s, self.class_ids[int(i)]])
+        return s
+
+    def accepts(self, ids: Sequence[int]) -> bool:
+        return bool(self.accept[self.run(ids)])
+
+
+# Work per chunk of states: S_chunk * U int64 entries (~64 MiB).
+_CHUNK_ENTRIES = 8 << 20
+
+
+def _run_tokens(trans_c: np.ndarray, byte_cls: np.ndarray, padded: np.ndarray, lengths: np.ndarray,
+                init: np.ndarray) -> np.ndarray:
+    """(R, V) int64: the state after each token from each state in ``init`` (R,).
+
+    ``trans_c`` (S, NC) is the DFA over byte classes ``byte_cls`` (256,). Tokens with the
+    same class string are run once; tokens are sorted by length so that position ``p``
+    only touches the prefix of tokens longer than ``p``.
+    """
+    v = lengths.shape[0]
+    n_cls = trans_c.shape[1]
+    if v == 0:
+        return np.zeros((init.shape[0], 0), dtype=np.int64)
+    width = max(int(lengths.max()), 1)
+    cp = byte_cls[padded[:, :width]].astype(np.int64)
+    cp[np.arange(width)[None, :] >= lengths[:, None]] = n_cls      # padding sentinel
+    uniq, inverse = _unique_rows(cp)[::-1]
+    inverse = inverse.astype(np.int64)
+    ucp, ulen = cp[uniq], lengths[uniq]
+    order = np.argsort(-ulen, kind='stable')
+    ucp, ulen = ucp[order], ulen[order]
+    lmax = int(ulen[0])
+    active = _longer_than(ulen, lmax)
+    flat = trans_c.reshape(-1)
+    u = ulen.shape[0]
+    out = np.empty((init.shape[0], u), dtype=np.int64)
+    chunk = max(1, _CHUNK_ENTRIES // u)
+    for r0 in range(0, init.shape[0], chunk):
+        cur = np.repeat(init[r0:r0 + chunk, None], u, axis=1)
+        for p in range(lmax):
+            n = int(active[p])
+            cur[:, :n] = flat[cur[:, :n] * n_cls + ucp[None, :n, p]]
+        out[r0:r0 + chunk] = cur
+    back = np.empty(u, dtype=np.int64)
+    back[order] = np.arange(u)
+    return out[:, back[inverse]]
+
+
+def token_classes(dfa: Any, table: TokenTable, start: Optional[int] = None,
+                  mask_id: bool = False) -> TokenClasses:
+    """Groups the tokens of ``table`` into classes that move ``dfa`` alike.
+
+    Every token runs from every state at once, one byte position at a time over the
+    tokens still that long (numpy gathers, ~S x total-token-bytes work); tokens with equal
+    rows of end states form one class (rows hashed to int64, then checked exactly).
+
+    Args:
+        dfa: a :class:`twinkle.dfa.ByteDFA` (``trans`` (S, 256) int32, ``accept`` (S,),
+            ``start``, ``dead``).
+        table: the token bytes.
+        start: the state a completion starts in (default ``dfa.start``); pass
+            ``dfa.advance(dfa.start, prefix)`` for a prompt prefix.
+        mask_id: add one id, ``V``, that decodes to nothing (class_ids gets ``V + 1``
+            entries): callers write it over masked positions so any padding layout scans
+            as the unmasked text.
+
+    Returns:
+        :class:`TokenClasses`. When the table has a first-token rule (``Strip`` or
+        ``Metaspace`` decoders) there is one extra state ``S`` (the start): "nothing emitted
+        yet", whose transitions read the first emitting token's own bytes; a token that
+        emits nothing keeps it there.
+
+    >>> from twinkle.dfa import ByteDFA
+    >>> t = TokenTable.from_bytes([b' a', b'a', b''], strip_first=ord(' '))
+    >>> tc = token_classes(ByteDFA.from_literal(b'aa'), t)
+    >>> tc.accepts([0, 1]), tc.accepts([2, 1, 0]), tc.accepts([1, 0])
+    (True, False, False)
+    """
+    trans = np.ascontiguousarray(dfa.trans, dtype=np.int64)
+    s_count = trans.shape[0]
+    start = int(dfa.start if start is None else start)
+    if not 0 <= start < s_count:
+        raise ValueError(f'token_classes: start state {start} not in [0, {s_count})')
+    v = table.vocab_size
+    lengths = table.lengths.astype(np.int64)
+    # Bytes the DFA never tells apart share a column: run tokens over those byte classes,
+    # and only once per distinct class string (a 150k vocabulary has a few 10k).
+    _, byte_rep, byte_cls = np.unique(trans.T, axis=0, return_index=True, return_inverse=True)
+    byte_cls = byte_cls.reshape(-1)
+    trans_c = np.ascontiguousarray(trans[:, byte_rep])
+    strip = table.has_first_rule
+    cols = s_count + (1 if strip else 0)
+    sig = np.empty((v, cols), dtype=np.int64)
+    sig[:, :s_count] = _run_tokens(trans_c, byte_cls, table.padded, lengths,
+                                   np.arange(s_count, dtype=np.int64)).T
+    if strip:
+        # "Nothing emitted yet": the first emitting token's own bytes, run from `start`.
+        col = _run_tokens(trans_c, byte_cls, table.first_padded, table.first_lengths.astype(np.int64),
+                          np.array([start], dtype=np.int64))[0]
+        col[lengths == 0] = s_count  # an empty token emits nothing: still at the start
+        sig[:, s_count] = col
+
+    if mask_id:
+        empty = np.arange(cols, dtype=np.int64)  # every state stays put; "nothing yet" too
+        sig = np.concatenate([sig, empty[None, :]], axis=0)
+    class_ids, reps = _unique_rows(sig)
+    transitions = np.ascontiguousarray(sig[reps].T, dtype=np.int32)
+    accept = np.asarray(dfa.accept, dtype=bool)
+    if strip:
+        accept = np.concatenate([accept, accept[start:start + 1]])
+        start = s_count
+    for a in (class_ids, transitions, accept):
+        a.setflags(write=False)
+    return TokenClasses(class_ids, transitions, np.ascontiguousarray(accept), start, int(dfa.dead))
+
+
+def _longer_than(lengths: np.ndarray, lmax: int) -> np.ndarray:
+    """(lmax,) int64: how many tokens are longer than p, for p = 0 .. lmax - 1."""
+    counts = np.bincount(lengths, minlength=lmax + 1)
+    return lengths.size - np.cumsum(counts)[:lmax]
+
+
+def _unique_rows(sig: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(class of each row (V,) int32, a representative row per class (C,) int64)."""
+    v, s = sig.shape
+    if v == 0:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    rng = np.random.default_rng(0x7117)
+    mult = rng.integers(1, 2**62, size=s, dtype=np.int64) | 1
+    with np.errstate(over='ignore'):
+        h = (sig * mult[None, :]).sum(axis=1, dtype=np.int64)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    if np.array_equal(sig, sig[first][inverse]):
+        return inverse.astype(np.int32), first.astype(np.int64)
+    # A hash collision (never seen): fall back to exact row sorting.
+    _, first, inverse = np.unique(sig, axis=0, return_index=True, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int32), first.astype(np.int64)

@@ -1,0 +1,109 @@
+"""``twinkle.ops.dfa_scan``: token-level DFAs over a padded batch, in one op."""
+from __future__ import annotations
+
+from typing import Tuple, Union
+
+import torch
+from torch import Tensor
+
+from twinkle import reference
+from twinkle.ops._dispatch import resolve_backends as _resolve, use_compiled
+
+#: Final states the scan returns instead of raising (the CUDA kernel cannot raise).
+BAD_ID, BAD_TABLE = -1, -2
+
+
+def _register_fake() -> None:
+    @torch.library.register_fake('twinkle::dfa_scan')
+    def _(input_ids, lengths, class_ids, tables, starts, dead):
+        b, k = input_ids.shape[0], tables.shape[0]
+        return (input_ids.new_empty((b, k), dtype=torch.int32),
+                input_ids.new_empty((b, k), dtype=torch.int64))
+
+
+def resolve_backends() -> None:
+    """Eager backend choice for dfa_scan (see :func:`twinkle.ops._dispatch.resolve_backends`)."""
+    _resolve('dfa_scan', _register_fake)
+
+
+def _as_index_tensor(x: Union[int, Tensor], device: torch.device, k: int, name: str) -> Tensor:
+    t = x if isinstance(x, Tensor) else torch.tensor(x, dtype=torch.int32)
+    t = t.to(device=device, dtype=torch.int32).reshape(-1)
+    if t.shape[0] != k:
+        raise ValueError(f'dfa_scan: {name} must have one entry per pattern (K = {k}), got shape '
+                         f'{tuple(t.shape)}')
+    return t
+
+
+def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tensor,
+             starts: Union[int, Tensor], dead: Union[int, Tensor], check: bool = True
+             ) -> Tuple[Tensor, Tensor]:
+    """Runs one or K token-level DFAs over every sequence of a padded batch.
+
+    Sequence ``b`` is ``input_ids[b, :lengths[b]]`` (lengths are clamped to ``[0, L]``;
+    the padding is never read). Each pattern is a DFA lifted to tokens by
+    :func:`twinkle.dfa.tokens.token_classes`: the state after token ``i`` in state ``s`` is
+    ``tables[k, s, class_ids[k, i]]``.
+
+    Args:
+        input_ids: (B, L) uint8, int32 or int64 token ids (uint8: bytes, the string path).
+        lengths: (B,) int64 number of valid ids per row.
+        class_ids: (V,) int32 for one pattern, or (K, V) for K patterns.
+        tables: (S, C) int32 for one pattern, or (K, S_max, C_max) for K patterns.
+        starts: the start state, an int or (K,) int32.
+        dead: the sink state (or -1 when there is none), an int or (K,) int32.
+        check: raise ``ValueError`` when a row holds an id outside ``[0, V)`` or a table
+            is corrupt. This reads the result on the host (a sync on CUDA); with
+            ``check=False`` (and always under ``torch.compile``) such rows come back with
+            final state ``BAD_ID`` (-1, and the bad id's position) or ``BAD_TABLE`` (-2).
+
+    Returns:
+        ``(final_state, first_dead)``: int32 and int64, (B,) for one pattern or (B, K).
+        ``first_dead`` is the index of the token after which the DFA first sat in its
+        dead state (no completion can be accepted any more), or -1.
+
+    Raises:
+        ValueError: with ``check``, an id out of range (naming the row and position).
+
+    >>> cls = torch.tensor([0, 1], dtype=torch.int32)           # id 0 = 'a', id 1 = other
+    >>> tab = torch.tensor([[1, 2], [1, 2], [2, 2]], dtype=torch.int32)  # a+, sink 2
+    >>> final, fd = dfa_scan(torch.tensor([[0, 0, 1], [0, 1, 0]]), torch.tensor([2, 3]),
+    ...                      cls, tab, starts=0, dead=2)
+    >>> final.tolist(), fd.tolist()
+    ([1, 2], [-1, 1])
+    """
+    single = class_ids.dim() == 1
+    if single != (tables.dim() == 2):
+        raise ValueError(f'dfa_scan: class_ids {tuple(class_ids.shape)} and tables '
+                         f'{tuple(tables.shape)} must both be one pattern ((V,), (S, C)) or K '
+                         'patterns ((K, V), (K, S, C))')
+    if single:
+        class_ids, tables = class_ids.unsqueeze(0), tables.unsqueeze(0)
+    dev = input_ids.device
+    k = tables.shape[0]
+    starts_t = _as_index_tensor(starts, dev, k, 'starts')
+    dead_t = _as_index_tensor(dead, dev, k, 'dead')
+    if use_compiled('dfa_scan', dev, _register_fake):
+        final, first_dead = torch.ops.twinkle.dfa_scan(input_ids, lengths, class_ids, tables, starts_t,
+                                                       dead_t)
+    else:
+        final, first_dead = reference.dfa_scan(input_ids, lengths, class_ids, tables, starts_t, dead_t)
+    if check and not torch.compiler.is_compiling():
+        _raise_on_errors(final, first_dead, class_ids.shape[1])
+    if single:
+        return final[:, 0], first_dead[:, 0]
+    return final, first_dead
+
+
+def _raise_on_errors(final: Tensor, first_dead: Tensor, vocab: int) -> None:
+    bad = final < 0
+    if not bool(bad.any()):
+        return
+    b, k = (int(i) for i in torch.nonzero(bad)[0])
+    pos = int(first_dead[b, k])
+    if int(final[b, k]) == BAD_ID:
+        raise ValueError(f'dfa_scan: input_ids[{b}, {pos}] is out of range for a vocabulary of {vocab} '
+                         'ids (a token table must cover every id the model can emit: pass '
+                         'vocab_size= to token_table)')
+    raise ValueError(f'dfa_scan: pattern {k} has a start state, class id or transition out of range '
+                     f'(row {b}, position {pos})')

@@ -1,0 +1,549 @@
+"""Format rewards: regexes compiled to DFAs and scanned over bytes or token ids in one op.
+
+Every reward here is a ``torch.nn.Module`` and a :class:`twinkle.reward.Reward`:
+
+* ``reward(trajectories, ground_truths=None) -> list[float]`` checks the text of each
+  trajectory's last assistant message. The texts' UTF-8 bytes are padded into one
+  ``(B, L) uint8`` tensor and scanned by :func:`twinkle.ops.dfa_scan` with the byte
+  alphabet (V = 256): no Python loop runs the DFA. A message whose content is not text
+  (None, a number, an image part only) gets NaN: the reward abstains.
+* With a tokenizer, ``reward.forward(input_ids, attention_mask=None, lengths=None)``
+  scores token ids without decoding: each id maps to its class (:mod:`twinkle.dfa.tokens`)
+  and the same op scans the classes. The tables are buffers, so ``.to(device)`` moves
+  them, and the forward traces under ``torch.compile(fullgraph=True)``.
+
+The check means exactly ``re.<mode>(pattern, text, flags)`` on the decoded text (``text =
+prefix + completion``); the compiler (:func:`twinkle.dfa.compile_regex`) and the token
+tables state where byte-level decoding cannot agree with a tokenizer (invalid byte-fallback
+runs of SentencePiece models).
+
+The default pattern of :class:`FormatReward` is the strict think/answer format:
+``<think>``, text, ``</think>``, optional whitespace, ``<answer>``, text, ``</answer>``,
+optional whitespace, with each of the four tags exactly once
+(:func:`twinkle.dfa.think_answer_format`). The seed project's check is lenient: it passes
+when ``re.search(r'<think>.*?</think>', text, re.DOTALL)`` and ``re.search(
+r'<answer>.*?</answer>', text, re.DOTALL)`` both match, so it accepts text before
+``<think>``, repeated or nested tags, and the answer before the thinking. To reproduce it
+exactly, use :func:`seed_format_reward`.
+"""
+from __future__ import annotations
+
+import codecs
+import functools
+import math
+import re
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from twinkle.dfa import tokens as _tokens
+from twinkle.reward.base import Reward, check_batch, last_completion
+
+__all__ = ['FormatReward', 'TagCountReward', 'BoxedReward', 'seed_format_reward',
+           'soft_overlong_penalty', 'cosine_length_scaling', 'boxed_pattern', 'BOXED_MAX_DEPTH']
+
+_MODES = ('search', 'match', 'fullmatch')
+_FLAGS_OK = re.DOTALL | re.IGNORECASE | re.MULTILINE | re.UNICODE
+THINK_ANSWER_TAGS = ('<think>', '</think>', '<answer>', '</answer>')
+
+#: Nesting depth of braces :class:`BoxedReward` accepts inside ``\\boxed{...}``.
+BOXED_MAX_DEPTH = 8
+
+
+# ---- compiled patterns, cached per (pattern, flags, mode) and per token table ---------------
+
+# A pattern spec is a hashable tuple: ('regex', pattern, flags, mode), ('think_answer',),
+# ('exactly_once', literal) or ('all_of', spec, spec, ...) (one DFA: the intersection).
+
+@functools.lru_cache(maxsize=128)
+def _pattern_dfa(spec: Tuple):
+    """The byte DFA of a pattern spec."""
+    from twinkle import dfa as _dfa
+    kind = spec[0]
+    if kind == 'think_answer':
+        return _dfa.think_answer_format()
+    if kind == 'exactly_once':
+        return _dfa.exactly_once(spec[1])
+    if kind == 'all_of':
+        return _dfa.intersect_all([_pattern_dfa(s) for s in spec[1:]])
+    _, pattern, flags, mode = spec
+    return _dfa.compile_regex(pattern, flags, mode)
+
+
+@functools.lru_cache(maxsize=128)
+def _pattern_classes(spec: Tuple, prefix: str, table: _tokens.TokenTable) -> _tokens.TokenClasses:
+    """Token classes of a pattern for one table (the "per (pattern, tokenizer)" cache)."""
+    d = _pattern_dfa(spec)
+    start = d.advance(d.start, prefix.encode('utf-8')) if prefix else d.start
+    return _tokens.token_classes(d, table, start=start, mask_id=True)
+
+
+def _check_spec(pattern: Optional[str], mode: str, flags: int, who: str) -> None:
+    if mode not in _MODES:
+        raise ValueError(f"{who}: mode must be 'search', 'match' or 'fullmatch', got {mode!r}")
+    flags = int(flags)
+    if flags & ~_FLAGS_OK:
+        raise ValueError(f'{who}: unsupported regex flags {re.RegexFlag(flags & ~_FLAGS_OK)!r} (supported: '
+                         'DOTALL, IGNORECASE, MULTILINE)')
+    if pattern is not None and not isinstance(pattern, str):
+        raise TypeError(f'{who}: pattern must be a str, a list of str or None, got '
+                        f'{type(pattern).__name__}')
+
+
+def _stack(classes: Sequence[_tokens.TokenClasses]) -> Tuple[Tensor, ...]:
+    """K patterns as (class_ids (K, V), tables (K, S, C), accept (K, S), starts (K,), dead (K,))."""
+    k = len(classes)
+    v = classes[0].class_ids.shape[0]
+    s = max(c.num_states for c in classes)
+    c_max = max(c.num_classes for c in classes)
+    cls = np.zeros((k, v), dtype=np.int32)
+    # Padding states and classes loop on themselves, so a dead state stays a sink (the CPU
+    # op's unchecked fast path requires it) and no padding entry leaves its row.
+    tab = np.repeat(np.arange(s, dtype=np.int32)[None, :, None], c_max, axis=2).repeat(k, axis=0)
+    acc = np.zeros((k, s), dtype=bool)
+    for j, tc in enumerate(classes):
+        cls[j] = tc.class_ids
+        tab[j, :tc.num_states, :tc.num_classes] = tc.transitions
+        acc[j, :tc.num_states] = tc.accept
+    starts = np.array([tc.start for tc in classes], dtype=np.int32)
+    dead = np.array([tc.dead for tc in classes], dtype=np.int32)
+    return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in (cls, tab, acc, starts, dead))
+
+
+def _surrogate_to_fffd(err: UnicodeError):
+    if isinstance(err, UnicodeEncodeError):
+        return b'\xef\xbf\xbd' * (err.end - err.start), err.end  # U+FFFD in UTF-8
+    raise err
+
+
+_SURROGATE_ERRORS = 'twinkle-surrogate-fffd'
+codecs.register_error(_SURROGATE_ERRORS, _surrogate_to_fffd)
+
+
+def pad_texts(texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
+    """UTF-8 bytes of ``texts`` padded into one tensor.
+
+    Args:
+        texts: B strings.
+
+    Returns:
+        ``(data, lengths)``: (B, Lmax) uint8 (zero padded) and (B,) int64 byte lengths.
+
+    A lone surrogate (never produced by a tokenizer's decode) becomes U+FFFD, so it still
+    counts as one character; a pattern that names a surrogate will not match it.
+
+    >>> data, lengths = pad_texts(['ab', 'é'])
+    >>> data.tolist(), lengths.tolist()
+    ([[97, 98], [195, 169]], [2, 2])
+    >>> pad_texts(['\\ud800'])[0].tolist()
+    [[239, 191, 189]]
+    """
+    raw = [t.encode('utf-8', _SURROGATE_ERRORS) for t in texts]
+    lengths = np.fromiter((len(r) for r in raw), dtype=np.int64, count=len(raw))
+    width = int(lengths.max()) if len(raw) else 0
+    buf = bytearray(len(raw) * width)
+    view = memoryview(buf)
+    for i, r in enumerate(raw):  # one memcpy per text; the scan itself is one op
+        view[i * width:i * width + len(r)] = r
+    data = torch.frombuffer(buf, dtype=torch.uint8) if buf else torch.zeros(0, dtype=torch.uint8)
+    return data.reshape(len(raw), width), torch.from_numpy(lengths)
+
+
+class _DfaReward(Reward, torch.nn.Module):
+    """K byte-level DFAs with their byte tables and, given a tokenizer, their token tables.
+
+    Subclasses set the patterns and turn the (B, K) acceptance into a reward.
+    """
+
+    def __init__(self, specs: Sequence[Tuple], *, tokenizer: Any = None,
+                 prefix: str = '', vocab_size: Optional[int] = None, check_ids: bool = True,
+                 name: Optional[str] = None):
+        torch.nn.Module.__init__(self)
+        from twinkle.ops.dfa_scan import resolve_backends
+        resolve_backends()  # before any trace: see resolve_backends
+        who = type(self).__name__
+        if not isinstance(prefix, str):
+            raise TypeError(f'{who}: prefix must be a str, got {type(prefix).__name__}')
+        for spec in specs:
+            for part in (spec[1:] if spec[0] == 'all_of' else (spec,)):
+                if part[0] == 'regex':
+                    _check_spec(part[1], part[3], part[2], who)
+        self.specs = tuple(specs)
+        self.prefix = prefix
+        self.check_ids = bool(check_ids)
+        self.name = name
+        self.tokenizer = tokenizer
+        byte = _tokens.byte_table()
+        self._register('byte', [_pattern_classes(s, prefix, byte) for s in self.specs])
+        self.token_table: Optional[_tokens.TokenTable] = None
+        if tokenizer is not None:
+            self.token_table = _tokens.token_table(tokenizer, vocab_size)
+            self._register('token', [_pattern_classes(s, prefix, self.token_table)
+                                     for s in self.specs])
+
+    def _register(self, kind: str, classes: List[_tokens.TokenClasses]) -> None:
+        cls, tab, acc, starts, dead = _stack(classes)
+        for name, t in (('class_ids', cls), ('tables', tab), ('accept', acc), ('starts', starts),
+                        ('dead', dead)):
+            self.register_buffer(f'{kind}_{name}', t, persistent=False)
+        # The id the masked positions read: one past the table, decodes to nothing.
+        setattr(self, f'_{kind}_mask_id', int(cls.shape[1]) - 1)
+
+    # -- scans ----------------------------------------------------------------------------
+
+    def _scan(self, kind: str, ids: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
+        from twinkle import ops
+        return ops.dfa_scan(ids, lengths, getattr(self, f'{kind}_class_ids'),
+                            getattr(self, f'{kind}_tables'), getattr(self, f'{kind}_starts'),
+                            getattr(self, f'{kind}_dead'), check=self.check_ids)
+
+    def _accepted(self, kind: str, final: Tensor) -> Tensor:
+        """(B, K) float32: 1.0 accepted, 0.0 rejected, NaN for rows the scan flagged."""
+        acc = getattr(self, f'{kind}_accept')                       # (K, S)
+        safe = final.clamp_min(0).to(torch.int64)
+        # gather, not advanced indexing: indexing a bool tensor costs ~12 ms for B = 4096.
+        hit = acc.unsqueeze(0).expand(final.shape[0], -1, -1).gather(2, safe.unsqueeze(-1)).squeeze(-1)
+        out = hit.to(torch.float32)
+        return torch.where(final < 0, torch.full_like(out, float('nan')), out)
+
+    def _token_inputs(self, input_ids: Tensor, attention_mask: Optional[Tensor],
+                      lengths: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        if self.token_table is None:
+            raise RuntimeError(f'{type(self).__name__}: forward needs a tokenizer; pass tokenizer= '
+                               'when building the reward (the string path is reward(trajectories))')
+        if input_ids.dim() != 2:
+            raise ValueError(f'{type(self).__name__}: input_ids must be (B, L), got shape '
+                             f'{tuple(input_ids.shape)}')
+        b, l = input_ids.shape
+        ids = input_ids
+        if attention_mask is not None:
+            # Masked positions read an id that decodes to nothing, so any padding layout
+            # (left, right, holes) scans as the text of the unmasked ids.
+            ids = torch.where(attention_mask.to(torch.bool), ids,
+                              torch.full_like(ids, self._token_mask_id))
+        if lengths is None:
+            lengths = torch.full((b,), l, dtype=torch.int64, device=input_ids.device)
+        return ids, lengths.to(device=input_ids.device, dtype=torch.int64)
+
+    def scan_ids(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
+                 lengths: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """Per-pattern acceptance and first-dead position for token ids.
+
+        Returns:
+            ``(accepted, first_dead)``: (B, K) float32 (NaN where a row held a bad id and
+            ``check_ids`` was off) and (B, K) int64 token indices (-1: never dead).
+        """
+        ids, lengths = self._token_inputs(input_ids, attention_mask, lengths)
+        final, first_dead = self._scan('token', ids, lengths)
+        return self._accepted('token', final), first_dead
+
+    def scan_texts(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor, Tensor]:
+        """Per-pattern acceptance of completion texts, in one op call.
+
+        Returns:
+            ``(accepted, first_dead, data_lengths)``: (B, K) float32, (B, K) int64 byte
+            offsets into each text's UTF-8 encoding, and (B,) int64 byte lengths.
+        """
+        data, lengths = pad_texts(texts)
+        final, first_dead = self._scan('byte', data.to(self.byte_tables.device), lengths.to(
+            self.byte_tables.device))
+        return self._accepted('byte', final), first_dead, lengths
+
+    def _completions(self, trajectories: Any, ground_truths: Any) -> Tuple[List[str], List[bool]]:
+        check_batch(trajectories, ground_truths, type(self).__name__, need_ground_truths=False)
+        texts, is_text = [], []
+        for t in trajectories:
+            c = last_completion(t)
+            is_text.append(c is not None)
+            texts.append(c if c is not None else '')
+        return texts, is_text
+
+    def __call__(self, *args, **kwargs):
+        # Tensors go to nn.Module (hooks, forward); anything else is the Reward call.
+        if args and isinstance(args[0], Tensor) or 'input_ids' in kwargs:
+            return torch.nn.Module.__call__(self, *args, **kwargs)
+        return self.score(*args, **kwargs)
+
+    def score(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
+        raise NotImplementedError
+
+    def reward_name(self) -> str:
+        return self.name or type(self).__name__
+
+    def extra_repr(self) -> str:
+        tok = f', tokenizer={self.token_table!r}' if self.token_table is not None else ''
+        pre = f', prefix={self.prefix!r}' if self.prefix else ''
+        return f'patterns={len(self.specs)}{tok}{pre}'
+
+
+class FormatReward(_DfaReward):
+    """1.0 when the completion matches a regex, else 0.0; scanned as a DFA.
+
+    Args:
+        pattern: a Python regex (str); a list of regexes that must all match (one DFA,
+            their intersection: the seed's check is ``[r'<think>.*?</think>',
+            r'<answer>.*?</answer>']`` with ``mode='search', flags=re.DOTALL``); or None
+            for the strict think/answer format (see the module docstring; then ``mode``
+            must be 'fullmatch' and ``flags`` 0).
+        mode: 'search', 'match' or 'fullmatch', as the ``re`` function of that name.
+        flags: ``re.DOTALL``, ``re.IGNORECASE``, ``re.MULTILINE`` (others: ValueError).
+        tokenizer: a Hugging Face fast tokenizer, to score token ids with ``forward``.
+        prefix: text the prompt already ended with (a chat template that pre-fills
+            ``<think>``): the check runs on ``prefix + completion``.
+        vocab_size: ids the policy can emit, when more than the tokenizer has; ids from
+            ``len(tokenizer)`` up to it decode to nothing, as in ``tokenizer.decode``.
+        check_ids: raise on token ids outside the table (a host sync per call; never
+            under ``torch.compile``, where such rows score NaN).
+        name: the reward's name in logs.
+
+    Raises:
+        ValueError: a bad mode or flag, a construct a DFA cannot express (backreferences,
+            lookaround; the message names it), or a malformed pattern.
+
+    >>> r = FormatReward()
+    >>> r(['<think>a</think>\\n<answer>4</answer>', '<answer>4</answer>',
+    ...    '<think>a</think><think>b</think><answer>4</answer>'])
+    [1.0, 0.0, 0.0]
+    >>> FormatReward(r'\\d+', mode='search')([{'messages': [{'role': 'assistant', 'content': 'x=42'}]}])
+    [1.0]
+    >>> seed = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL)
+    >>> seed(['<answer>1</answer> <think>x</think>', '<think>x</think>'])
+    [1.0, 0.0]
+    """
+
+    def __init__(self, pattern: Union[None, str, Sequence[str]] = None, *, mode: str = 'fullmatch',
+                 flags: int = 0,
+                 tokenizer: Any = None, prefix: str = '', vocab_size: Optional[int] = None,
+                 check_ids: bool = True, name: Optional[str] = None):
+        if pattern is None and (mode != 'fullmatch' or int(flags) != 0):
+            raise ValueError('FormatReward: the default think/answer pattern is a fullmatch without '
+                             'flags; pass a pattern to use another mode or flags')
+        if pattern is None or isinstance(pattern, str):
+            _check_spec(pattern, mode, flags, 'FormatReward')
+            spec = ('think_answer',) if pattern is None else ('regex', pattern, int(flags), mode)
+        else:
+            pattern = tuple(pattern)
+            if not pattern:
+                raise ValueError('FormatReward: an empty list of patterns')
+            for p in pattern:
+                _check_spec(p, mode, flags, 'FormatReward')
+            spec = ('all_of',) + tuple(('regex', p, int(flags), mode) for p in pattern)
+        super().__init__([spec], tokenizer=tokenizer, prefix=prefix,
+                         vocab_size=vocab_size, check_ids=check_ids, name=name)
+        self.pattern, self.mode, self.flags = pattern, mode, int(flags)
+
+    def score(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
+        """1.0 / 0.0 per trajectory (NaN when the last assistant message is not text)."""
+        texts, is_text = self._completions(trajectories, ground_truths)
+        if not texts:
+            return []
+        acc = self.scan_texts(texts)[0][:, 0].tolist()
+        return [a if ok else float('nan') for a, ok in zip(acc, is_text)]
+
+    def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
+                lengths: Optional[Tensor] = None) -> Tensor:
+        """Scores completion token ids without decoding.
+
+        Args:
+            input_ids: (B, L) int32 or int64 completion ids (no prompt).
+            attention_mask: (B, L) 0/1 or bool, or None; masked positions are skipped
+                wherever they are.
+            lengths: (B,) int64 valid ids per row (right padding), or None.
+
+        Returns:
+            (B,) float32 rewards on ``input_ids.device``: 1.0 or 0.0 (NaN for a row with an
+            out-of-range id when ``check_ids`` is off).
+
+        Ids must lie in ``[0, V]``: ``V`` (the table size) is the id masked positions are
+        rewritten to, and decodes to nothing; anything else outside raises (``check_ids``).
+        """
+        return self.scan_ids(input_ids, attention_mask, lengths)[0][:, 0]
+
+    def dead_positions(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
+                       lengths: Optional[Tensor] = None) -> Tensor:
+        """(B,) int64: the token index at which the format became impossible, or -1.
+
+        That token is the first one whose text no continuation can repair (the DFA entered
+        its dead state); trainers can put a penalty on it and the tokens after it. In
+        'search' mode nothing is ever impossible, so it is always -1.
+        """
+        return self.scan_ids(input_ids, attention_mask, lengths)[1][:, 0]
+
+    def first_invalid_position(self, texts: Sequence[str]) -> List[int]:
+        """Per text, the index of the character at which the format became impossible, or -1.
+
+        >>> FormatReward().first_invalid_position(['<think>', '<thinx>', 'x'])
+        [-1, 5, 0]
+        """
+        _, first_dead, _ = self.scan_texts(list(texts))
+        out = []
+        for text, pos in zip(texts, first_dead[:, 0].tolist()):
+            if pos < 0:
+                out.append(-1)
+            else:  # the character holding byte `pos`
+                head = text.encode('utf-8', _SURROGATE_ERRORS)[:pos + 1]
+                out.append(len(head.decode('utf-8', 'replace')) - 1)
+        return out
+
+
+def seed_format_reward(trajectories: Any, ground_truths: Any = None) -> List[float]:
+    """The seed project's lenient format check, with Python ``re`` (a baseline).
+
+    1.0 when both ``<think>.*?</think>`` and ``<answer>.*?</answer>`` are found (DOTALL).
+
+    >>> seed_format_reward(['<answer>1</answer> <think>x</think>'])
+    [1.0]
+    """
+    out = []
+    for t in trajectories:
+        c = last_completion(t)
+        if c is None:
+            out.append(float('nan'))
+            continue
+        ok = re.search(r'<think>.*?</think>', c, re.DOTALL) and re.search(r'<answer>.*?</answer>', c,
+                                                                             re.DOTALL)
+        out.append(1.0 if ok else 0.0)
+    return out
+
+
+class TagCountReward(_DfaReward):
+    """0.25 for each of ``<think>``, ``</think>``, ``<answer>``, ``</answer>`` present exactly once.
+
+    The four counts run as four DFAs in one scan (K = 4). A tag counts at every position
+    it starts at (tags cannot overlap themselves, so this is ``str.count``).
+
+    Args:
+        tags: the tags (default the four above); each found exactly once adds
+            ``1 / len(tags)``.
+        tokenizer, prefix, vocab_size, check_ids, name: as :class:`FormatReward`.
+
+    >>> TagCountReward()(['<think>a</think><answer>1</answer>', '<think><think></answer>'])
+    [1.0, 0.25]
+    """
+
+    def __init__(self, tags: Sequence[str] = THINK_ANSWER_TAGS, *, tokenizer: Any = None,
+                 prefix: str = '', vocab_size: Optional[int] = None, check_ids: bool = True,
+                 name: Optional[str] = None):
+        tags = tuple(tags)
+        if not tags or not all(isinstance(t, str) and t for t in tags):
+            raise ValueError('TagCountReward: tags must be non-empty strings')
+        specs = [('exactly_once', t) for t in tags]
+        super().__init__(specs, tokenizer=tokenizer, prefix=prefix, vocab_size=vocab_size,
+                         check_ids=check_ids, name=name)
+        self.tags = tags
+
+    def score(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
+        texts, is_text = self._completions(trajectories, ground_truths)
+        if not texts:
+            return []
+        acc = self.scan_texts(texts)[0].mean(dim=1).tolist()
+        return [a if ok else float('nan') for a, ok in zip(acc, is_text)]
+
+    def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
+                lengths: Optional[Tensor] = None) -> Tensor:
+        """(B,) float32 tag-count rewards for token ids; arguments as :meth:`FormatReward.forward`."""
+        return self.scan_ids(input_ids, attention_mask, lengths)[0].mean(dim=1)
+
+
+def boxed_pattern(max_depth: int = BOXED_MAX_DEPTH) -> str:
+    """A regex (search mode) for a complete ``\\boxed{...}`` with braces nested up to ``max_depth``.
+
+    Balanced braces are not a regular language, so the depth is bounded: deeper nesting
+    is not recognised (the reward is then 0). Depth 1 is ``\\boxed{x}``; ``\\boxed{\\frac{a}{b}}``
+    needs depth 2.
+
+    >>> bool(re.search(boxed_pattern(2), r'so \\boxed{\\frac{1}{2}}.'))
+    True
+    >>> bool(re.search(boxed_pattern(2), r'\\boxed{\\frac{1}{2}'))
+    False
+    """
+    if max_depth < 1:
+        raise ValueError(f'boxed_pattern: max_depth must be >= 1, got {max_depth}')
+    inner = '[^{}]*'
+    for _ in range(max_depth - 1):
+        inner = r'[^{}]*(?:\{' + inner + r'\}[^{}]*)*'
+    return r'\\boxed\s*\{' + inner + r'\}'
+
+
+class BoxedReward(_DfaReward):
+    """1.0 when the completion holds a complete ``\\boxed{...}`` (braces balanced), else 0.0.
+
+    Args:
+        max_depth: deepest brace nesting recognised, counting the box's own braces
+            (default 8; see :func:`boxed_pattern`).
+        tokenizer, prefix, vocab_size, check_ids, name: as :class:`FormatReward`.
+
+    >>> BoxedReward()([r'\\boxed{\\frac{1}{2}}', r'\\boxed{1', 'none'])
+    [1.0, 0.0, 0.0]
+    """
+
+    def __init__(self, max_depth: int = BOXED_MAX_DEPTH, *, tokenizer: Any = None, prefix: str = '',
+                 vocab_size: Optional[int] = None, check_ids: bool = True, name: Optional[str] = None):
+        super().__init__([('regex', boxed_pattern(max_depth), 0, 'search')], tokenizer=tokenizer, prefix=prefix,
+                         vocab_size=vocab_size, check_ids=check_ids, name=name)
+        self.max_depth = int(max_depth)
+
+    score = FormatReward.score
+    forward = FormatReward.forward
+
+
+# ---- length shaping ------------------------------------------------------------------------
+
+def soft_overlong_penalty(lengths: Tensor, max_length: int, cache_length: int) -> Tensor:
+    """DAPO's soft overlong punishment (Yu et al. 2025, eq. 13) on completion lengths.
+
+    0 while ``L <= max_length - cache_length``, then falling linearly to -1 at
+    ``L = max_length``, and -1 beyond.
+
+    Args:
+        lengths: (B,) completion lengths in tokens (any integer or float dtype).
+        max_length: L_max, the generation budget.
+        cache_length: L_cache, the width of the soft band (0 < L_cache <= L_max).
+
+    Returns:
+        (B,) float32 penalties in [-1, 0], on ``lengths.device``.
+
+    >>> soft_overlong_penalty(torch.tensor([10, 90, 95, 100, 120]), 100, 10).tolist()
+    [0.0, 0.0, -0.5, -1.0, -1.0]
+    """
+    if not 0 < cache_length <= max_length:
+        raise ValueError(f'soft_overlong_penalty: need 0 < cache_length <= max_length, got '
+                         f'{cache_length} and {max_length}')
+    x = lengths.to(torch.float32)
+    expected = float(max_length - cache_length)
+    pen = (expected - x) / float(cache_length)
+    return pen.clamp(-1.0, 0.0)
+
+
+def cosine_length_scaling(lengths: Tensor, correct: Tensor, max_length: int, *,
+                          min_value_wrong: float = -1.0, max_value_wrong: float = -0.5,
+                          min_value_correct: float = 0.5, max_value_correct: float = 1.0) -> Tensor:
+    """Cosine length-scaled correctness reward (Yeo et al. 2025, "Demystifying Long CoT").
+
+    ``r = lo + (hi - lo) * (1 + cos(pi * min(L, L_max) / L_max)) / 2``: a correct answer
+    earns ``max_value_correct`` at length 0, decaying to ``min_value_correct`` at
+    ``L_max``; a wrong one gets ``min_value_wrong`` at length 0, rising to
+    ``max_value_wrong`` at ``L_max`` (short wrong answers are punished most).
+
+    Args:
+        lengths: (B,) completion lengths in tokens.
+        correct: (B,) bool or 0/1 correctness; NaN (an abstaining reward) gives NaN.
+        max_length: L_max.
+
+    Returns:
+        (B,) float32.
+
+    >>> cosine_length_scaling(torch.tensor([0, 100, 0, 100]), torch.tensor([1., 1., 0., 0.]), 100).tolist()
+    [1.0, 0.5, -1.0, -0.5]
+    """
+    if max_length <= 0:
+        raise ValueError(f'cosine_length_scaling: max_length must be > 0, got {max_length}')
+    x = lengths.to(torch.float32).clamp(0, float(max_length))
+    c = correct.to(torch.float32)
+    cos = torch.cos(x * (math.pi / float(max_length)))
+    hi = torch.where(c > 0.5, torch.full_like(x, max_value_correct), torch.full_like(x, min_value_wrong))
+    lo = torch.where(c > 0.5, torch.full_like(x, min_value_correct), torch.full_like(x, max_value_wrong))
+    out = lo + 0.5 * (hi - lo) * (1.0 + cos)
+    return torch.where(torch.isnan(c), torch.full_like(out, float('nan')), out)
