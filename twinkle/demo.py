@@ -6,7 +6,6 @@ rewards, computes GRPO advantages, and prints a table and the backend that ran.
 """
 from __future__ import annotations
 
-import re
 import sys
 from typing import List
 
@@ -15,7 +14,7 @@ import torch
 import twinkle
 from twinkle.advantage import GRPOAdvantage, dynamic_sampling_mask
 from twinkle.data_format import Trajectory
-from twinkle.reward import CombinedReward, Reward, ground_truth_text, last_completion
+from twinkle.reward import CombinedReward, FormatReward, MathReward, last_completion
 
 PROMPTS = [
     ('What is 12 * 7?', '84'),
@@ -41,27 +40,6 @@ COMPLETIONS = [
 NUM_GENERATIONS = 4
 
 
-class ThinkAnswerFormat(Reward):
-    """1.0 when the completion is exactly <think>..</think> then <answer>..</answer>."""
-
-    name = 'format'
-    _pattern = re.compile(r'<think>(?:(?!</?think>|</?answer>).)*</think>\s*'
-                          r'<answer>(?:(?!</?think>|</?answer>).)*</answer>\s*', re.DOTALL)
-
-    def __call__(self, trajectories, ground_truths=None):
-        return [1.0 if self._pattern.fullmatch(last_completion(t) or '') else 0.0
-                for t in trajectories]
-
-
-def answer_matches(trajectories, ground_truths):
-    """1.0 when the text inside <answer> equals the reference answer (after trimming)."""
-    out = []
-    for t, g in zip(trajectories, ground_truths):
-        m = re.findall(r'<answer>(.*?)</answer>', last_completion(t) or '', re.DOTALL)
-        out.append(1.0 if m and m[-1].strip() == (ground_truth_text(g) or '').strip() else 0.0)
-    return out
-
-
 def build_batch() -> tuple:
     """Trajectories (prompt + completion), samples of a prompt consecutive, and the
     per-prompt ground-truth trajectories."""
@@ -76,25 +54,14 @@ def build_batch() -> tuple:
     return trajectories, ground_truths
 
 
-def pick_rewards() -> CombinedReward:
-    """twinkle's engines when they are installed in this build, else the simple ones."""
-    parts = {}
-    try:
-        from twinkle.reward import FormatReward
-        parts[FormatReward()] = 0.5
-    except (ImportError, AttributeError):
-        parts[ThinkAnswerFormat()] = 0.5
-    try:
-        from twinkle.reward import MathReward
-        parts[MathReward()] = 1.0
-    except (ImportError, AttributeError):
-        parts[answer_matches] = 1.0
-    return CombinedReward(parts)
+def make_reward() -> CombinedReward:
+    """The strict think/answer format (0.5) plus math correctness (1.0)."""
+    return CombinedReward({FormatReward(name='format'): 0.5, MathReward(): 1.0})
 
 
 def main() -> int:
     trajectories, ground_truths = build_batch()
-    reward_fn = pick_rewards()
+    reward_fn = make_reward()
     rewards = reward_fn(trajectories, ground_truths)  # one ground truth per prompt
     advantages, keep = GRPOAdvantage()(rewards, num_generations=NUM_GENERATIONS, return_keep=True)
     assert torch.equal(keep, dynamic_sampling_mask(rewards, num_generations=NUM_GENERATIONS))
@@ -112,7 +79,9 @@ def main() -> int:
               f'{str(bool(keep[i])):>5}')
     info = twinkle.extension_info()
     backend = 'compiled C++ op' if info['cpu'] else 'pure-torch reference'
-    print(f'\nrewards: {", ".join(type(p).__name__ if not hasattr(p, "fn") else p.fn.__name__ for p in reward_fn.parts)}')
+    print('\nrewards: format = FormatReward() (strict <think>..</think><answer>..</answer>, a regex '
+          'compiled to a DFA), math = MathReward() (the final answer against the reference, '
+          'compared as values)')
     print(f'advantage backend on cpu: {backend} (library: {info["source"]}, cuda: {info["cuda"]}, '
           f'torch {info["torch"]})')
     print('The last prompt\'s completions all score the same: its group is flat, so its '
