@@ -554,6 +554,54 @@ WHOLE: Dict[str, List[tuple]] = {
         ('$\\boxed{x \\in (2, 5)}$', '[2,5)', False),
     ],
     # Ground truths given as full solutions (MATH) or GSM8K answers.
+    # <answer>...</answer> blocks (R1-style GRPO, FormatReward's default): the last
+    # complete block after </think> is the answer; inside it a box/####/"the answer is"
+    # wins, else the whole content. Traps: the gold only in <think>, an empty or hedged
+    # block, an unclosed block, two blocks with the last wrong, a box after the block
+    # (committed later, so it wins), tag case variations.
+    'answer_tags': [
+        ('<think>Add 80 and 4.</think><answer>84</answer>', '84', True),
+        ('<answer>\\frac{3}{4}</answer>', '0.75', True),
+        ('<answer>#### 4</answer>', '4', True),
+        ('<answer>The answer is 5.</answer>', '5', True),
+        ('<think>\nSo x = 2.\n</think>\n<answer>\n$x = 2$\n</answer>', '2', True),
+        ('<think>Sum the parts.</think><answer>The result is $\\boxed{12}$.</answer>', '12',
+         True),
+        ('<Answer>\\(\\sqrt{18}\\)</Answer>', '3\\sqrt{2}', True),
+        ('<answer>10\\%</answer>', '10', True),
+        ('<think>A point.</think><answer>(1, 2)</answer>', '(1,2)', True),
+        ('<think>It might be 7.</think>\n<answer>8</answer><|im_end|>', '8', True),
+        ('First guess: \\boxed{6}, a slip.\n<answer>5</answer>', '5', True),
+        ('<answer>5</answer>\nDouble-checking: indeed $\\boxed{5}$.', '5', True),
+        ('<think>The value is 84.</think><answer>85</answer>', '84', False),
+        ('<think>It is 84.</think><answer></answer>', '84', False),
+        ('<answer>84 or 85</answer>', '84', False),
+        ('<answer>Maybe 84</answer>', '84', False),
+        ('<think>Clearly 84.</think><answer>84', '84', False),
+        ('<answer>84</answer>\n<answer>85</answer>', '84', False),
+        ('<answer>84</answer> but actually $\\boxed{85}$.', '84', False),
+        ('<think><answer>84</answer></think>\n<answer>85</answer>', '84', False),
+        ('<answer>0.05</answer>', '0.5', False),
+        ('<answer>#### 85</answer>', '84', False),
+        ('<ANSWER>[1, 2)</ANSWER>', '[1,2]', False),
+        ('<think>so 84</think>The answer is <answer>', '84', False),
+    ],
+    # Every marker's text stops at an XML-like tag or a chat special token instead of
+    # swallowing it ('#### 7</answer>' holds 7, not '7</answer>').
+    'marker_tags': [
+        ('Total: 3 + 4 = 7.\n#### 7</answer>', '7', True),
+        ('The answer is 12<|im_end|>', '12', True),
+        ('The final answer is $\\frac12$.<|im_end|>', '0.5', True),
+        ('**Answer:** 9</answer>', '9', True),
+        ('Therefore, the total is $42$.<|im_end|>', '42', True),
+        ('# Answer\n\n6<|endoftext|>', '6', True),
+        ('#### 7</answer>', '8', False),
+        ('The answer is 12<|im_end|>', '21', False),
+        ('The answer is 8 or 9</answer>', '8', False),
+        ('<think>The answer is 4.</think><|im_end|>', '4', False),
+        ('**Answer:** 0.5</answer>', '0.05', False),
+        ('#### </answer>', '0', False),
+    ],
     'gold_formats': [
         ('\\boxed{10}', 'The sum is $4+6=\\boxed{10}$.', True),
         ('#### 18', 'Janet sells 16 - 3 - 4 = 9 eggs.\n9 * 2 = 18.\n#### 18', True),

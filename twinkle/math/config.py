@@ -30,7 +30,15 @@ class MathConfig:
         num_workers: sympy worker processes (started lazily, on first need).
         max_answer_chars: longer extracted answers are not compared (0.0).
         cache_size: entries in the verdict LRU cache.
-        tail_tokens: tokens decoded from the end of each row on the tensor path.
+        span_slack_tokens: on the tensor path, tokens of context decoded before the
+            first marker of a row's answer span (at least 4: a marker's first pieces).
+        span_gap_tokens: marker tokens at most this far apart form one cluster, decoded
+            together (a list of boxes, a marker and a later mention of "answer").
+        span_tail_tokens: tokens decoded from the end of a row with no marker, where a
+            concluding sentence may hold the answer. Spans too short to decide are
+            decoded again in full, so these trade speed only, never the verdict.
+        span_slots: flagged tokens kept per row on the device; a row with more of them
+            after its last ``</think>`` (or with no ``</think>``) is decoded whole.
 
     >>> MathConfig().sympy_deadline_s
     5.0
@@ -45,4 +53,7 @@ class MathConfig:
     num_workers: int = 1
     max_answer_chars: int = 2000
     cache_size: int = 65536
-    tail_tokens: int = 512
+    span_slack_tokens: int = 16
+    span_gap_tokens: int = 32
+    span_tail_tokens: int = 160
+    span_slots: int = 64

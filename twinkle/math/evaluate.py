@@ -301,7 +301,7 @@ def node_key(node) -> str:
     >>> node_key(('num', Fraction(1, 2), None))
     'n1/2'
     """
-    if not isinstance(node, tuple):
+    if not isinstance(node, tuple) or not node:  # () is the empty set's element list
         return str(node)
     tag = node[0]
     if tag == 'num':

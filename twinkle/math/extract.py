@@ -4,31 +4,56 @@ Invariant: the answer is what the response commits to *last*, after the last
 ``</think>``. In order of preference:
 
 1. the last ``\\boxed{...}`` / ``\\fbox{...}`` (several boxes joined only by commas or
-   "and" at the very end form one list answer);
+   "and" at the very end form one list answer), or the last complete
+   ``<answer>...</answer>`` block (R1-style output, and twinkle's own FormatReward
+   default). Between the two, the one committed last wins: a box after the block
+   overrides it, a block after the box (or holding it) overrides the box. Inside a block,
+   a box, ``####`` or "the answer is" marker wins, else the whole content (without
+   ``$...$`` / ``\\(...\\)`` delimiters or a final period) is the answer. Tag names match
+   case-insensitively (``<Answer>``); an empty block or a hedge inside is no answer, and
+   an ``<answer>`` never closed (a truncated response) is no answer;
 2. the last explicit marker: ``#### x``, "The (final) answer is x", ``Answer: x`` (also
    bold), a ``# Answer`` heading followed by the answer;
 3. an unambiguous concluding sentence ("Therefore, the total is $42$.") when the
    response ends cleanly.
 
 There is no "last number anywhere" fallback. A truncated response (an open ``<think>``,
-an unclosed box or code fence), a hedge ("8 or 9?", "maybe 8"), a refusal or a
-code-only answer gives no answer. Work is linear in the completion length; markers are
-looked for only in the last ``TAIL_CHARS`` characters.
+an unclosed box, code fence or answer tag), a hedge ("8 or 9?", "maybe 8"), a refusal or
+a code-only answer gives no answer. A marker's text stops at an XML-like tag
+(``</answer>``, ``<|im_end|>``...) instead of swallowing it, and special tokens left at
+the very end are ignored. Work is linear in the completion length; markers are looked
+for only in the last ``TAIL_CHARS`` characters.
+
+:func:`extract_scoped` also says how much of the text the decision needed, which lets the
+tensor path (``MathReward.forward``) decode only a short span of each completion.
 """
 from __future__ import annotations
 
 import re
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Tuple
 
 from twinkle.math.normalize import match_brace
 
-__all__ = ['Extraction', 'extract_answer', 'extract_gold', 'TAIL_CHARS']
+__all__ = ['Extraction', 'extract_answer', 'extract_scoped', 'extract_gold', 'TAIL_CHARS',
+           'ANCHORED', 'MARKED', 'TAIL', 'PREFIX']
 
 TAIL_CHARS = 50_000
+
+#: Scopes of a decision (see :func:`extract_scoped`).
+ANCHORED, MARKED, TAIL, PREFIX = 'anchored', 'marked', 'tail', 'prefix'
+# A marker this close to the start of a span may read context (the 25-character
+# conditional window, the heading's line start) that lies before the span.
+_MARGIN = 32
 
 _FENCE = re.compile(r'```.*?```', re.S)
 _BOX_SEP = re.compile(
     r'^(?:\s|\$|\\\]|\\\[|\\\(|\\\)|,|;|and|\\text\{\s*(?:and|,)\s*\}|\\quad|\\,)*$')
+_SPACE = re.compile(r'\s')
+# What is left of a box whose command the span cut: 'xed{...}...', 'ed 5'.
+_BOX_REST = re.compile(r'\s*[a-z]{0,5}\s*(?:\{|[^\s$]+\Z)')
+# The same separators, as a suffix (run on at most 200 characters: see _could_join).
+_SEP_TAIL = re.compile(
+    r'(?:\s|\$|\\\]|\\\[|\\\(|\\\)|,|;|and|\\text\{\s*(?:and|,)\s*\}|\\quad|\\,)+\Z')
 _HEDGE = re.compile(r'\?|\b(?:maybe|perhaps|probably|possibly|not sure|unsure|i guess|i think|'
                     r'either|might be|could be)\b', re.I)
 _OR = re.compile(r'\bor\b', re.I)
@@ -56,6 +81,15 @@ _MATH_SPAN = re.compile(r'\$\$(.+?)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\
 _REFUSAL = re.compile(r"\b(?:i cannot|i can't|i am unable|i'm unable|i'm sorry|"
                       r"cannot be determined)\b",
                       re.I)
+# XML-like tags and chat special tokens end a marker's text: '</answer>', '<think>',
+# '<|im_end|>'. An opening tag needs a two-letter name so that 'a<b>c' stays math.
+_TAG = re.compile(r'</[A-Za-z][\w-]*\s*>|<[A-Za-z][\w-]+\s*>|<\|[^<>|\n]{1,40}\|>')
+_SPECIAL_END = re.compile(r'(?:<\|[^<>|\n]{1,40}\|>|</s>|<eos>|<end_of_turn>)\s*\Z')
+_ANS_OPEN = re.compile(r'<answer\s*>', re.I)
+_ANS_CLOSE = re.compile(r'</answer\s*>', re.I)
+# Delimiters wrapping a whole answer-block content.
+_WRAPPED = re.compile(r'\$\$([^$]*)\$\$|\$([^$]*)\$|\\\(((?:(?!\\\)).)*)\\\)|'
+                      r'\\\[((?:(?!\\\]).)*)\\\]', re.S)
 
 
 class Extraction(NamedTuple):
@@ -63,12 +97,20 @@ class Extraction(NamedTuple):
 
     Attributes:
         answer: the answer text (raw LaTeX, not yet normalized), or None.
-        how: 'boxed', 'gsm8k', 'marker', 'heading', 'conclusion', or why there is no
-            answer: 'no_text', 'truncated', 'hedged', 'no_answer'.
+        how: 'boxed', 'answer_tag', 'gsm8k', 'marker', 'heading', 'conclusion', or why
+            there is no answer: 'no_text', 'truncated', 'hedged', 'no_answer'.
     """
 
     answer: Optional[str]
     how: str
+
+
+def _cut_tag(s: str) -> str:
+    """``s`` up to its first XML-like tag or special token (a marker's text ends there)."""
+    if '<' not in s:
+        return s
+    m = _TAG.search(s)
+    return s[:m.start()] if m else s
 
 
 def _box_content(s: str, at: int) -> Optional[tuple]:
@@ -84,7 +126,10 @@ def _box_content(s: str, at: int) -> Optional[tuple]:
     m = re.match(r'[^\s$]+', s[j:])
     if not m:
         return None
-    return m.group(0), j + m.end()
+    word = _cut_tag(m.group(0))  # '\boxed 4</answer>' holds 4
+    if not word:
+        return None
+    return word, j + len(word)
 
 
 def _box_before(s: str, hi: int, lo: int = 0) -> int:
@@ -108,30 +153,71 @@ def _box_before(s: str, hi: int, lo: int = 0) -> int:
         hi = i
 
 
-def _last_boxes(s: str) -> Optional[Extraction]:
+class _Boxes(NamedTuple):
+    extraction: Extraction
+    last: int  # start of the last box command
+    first: int  # start of the first box joined to it
+    open_end: bool  # no earlier box was found before ``first`` (the text may hold one)
+
+
+def _boxes(s: str) -> Optional[_Boxes]:
     start = _box_before(s, len(s))
     if start < 0:
         return None
     last = _box_content(s, start)
     if last is None:
-        return Extraction(None, 'truncated')
+        return _Boxes(Extraction(None, 'truncated'), start, start, False)
     contents: List[str] = [last[0]]
     # Boxes joined only by separators at the end form one answer: \boxed{1}, \boxed{2}.
     nxt = start
+    open_end = True
     for _ in range(9):
         st = _box_before(s, nxt, max(0, nxt - 4000))
         if st < 0:
             break
+        open_end = False
         got = _box_content(s, st)
         if got is None or got[1] > nxt or not _BOX_SEP.match(s[got[1]:nxt]):
             break
         contents.insert(0, got[0])
         nxt = st
+        open_end = True
+    else:
+        open_end = False
     if any('?' in c for c in contents):
-        return Extraction(None, 'hedged')
-    if len(contents) == 1:
-        return Extraction(contents[0], 'boxed')
-    return Extraction(', '.join(contents), 'boxed')
+        ext = Extraction(None, 'hedged')
+    elif len(contents) == 1:
+        ext = Extraction(contents[0], 'boxed')
+    else:
+        ext = Extraction(', '.join(contents), 'boxed')
+    return _Boxes(ext, start, nxt, open_end)
+
+
+def _last_boxes(s: str) -> Optional[Extraction]:
+    got = _boxes(s)
+    return None if got is None else got.extraction
+
+
+def _could_join(pre: str) -> bool:
+    """Whether ``pre``, all a span holds before its first joined box, could be the end of
+    an earlier box plus separators, so that the whole text would join one more box.
+
+    Such an end is a brace-form content tail (its closing brace leaves the running brace
+    count negative), a brace-less content tail (no whitespace), or what follows a cut
+    command ('xed{1}', 'ed 5'), then separators.
+    """
+    m = _SEP_TAIL.search(pre[-200:])
+    body = pre[:len(pre) - len(m.group(0))] if m else pre
+    if not body.strip() or (m and len(m.group(0)) >= 200):
+        return True
+    if not _SPACE.search(body) or _BOX_REST.match(body):
+        return True
+    depth = 0
+    for c in re.findall(r'[{}]', body):
+        depth += 1 if c == '{' else -1
+        if depth < 0:
+            return True
+    return False
 
 
 def _span(rest: str) -> str:
@@ -158,16 +244,20 @@ def _checked(answer: str, context: str, how: str) -> Extraction:
     return Extraction(answer.strip(), how)
 
 
-def _find_marker(tail: str):
-    """``(plain, best)``: the window without bold marks, and the last marker in it as
-    ``(position, answer, context, how)`` or None."""
+def _find_marker(tail: str, at_start: bool = False):
+    """``(plain, best, near_start)``: the window, the last marker in it as
+    ``(position, answer, context, how)`` or None, and whether a candidate looked at lies
+    within ``_MARGIN`` characters of the window's start while ``at_start`` says the window
+    starts the text (so its verdict may depend on text before it)."""
     plain = tail  # bold marks are allowed for by the regexes (a replace here costs more)
     best = None  # (position, answer, context, how)
+    near = False
     g = plain.rfind('####')
     if g >= 0:
         m = _GSM.match(plain, g)
         if m:
-            best = (g, m.group(1).strip(), m.group(1), 'gsm8k')
+            ans = _cut_tag(m.group(1))
+            best = (g, ans.strip(), ans, 'gsm8k')
     # The last 'answer' that is a marker or a heading (str.rfind finds candidates; the
     # regexes run only there, which keeps long completions linear and cheap).
     lower = plain.lower()
@@ -177,27 +267,208 @@ def _find_marker(tail: str):
         if p < 0 or (best is not None and p < best[0]):
             break
         hi = p
+        near = near or (at_start and p < _MARGIN)
         if p > 0 and lower[p - 1].isalnum():
             continue
         ls = plain.rfind('\n', 0, p) + 1
         le = plain.find('\n', p)
         le = len(plain) if le < 0 else le
         if _HEADING.match(plain[ls:le]):
+            near = near or (at_start and ls == 0)
             rest = plain[le:].strip()
             if rest:
-                line = rest.split('\n', 1)[0]
+                line = _cut_tag(rest.split('\n', 1)[0])
                 best = (p, _span(line), line, 'heading')
                 break
             continue
         m = _MARKER.match(plain, p)
         if not m or _CONDITIONAL.search(plain[max(0, p - 25):p]):
             continue
-        rest = plain[m.end():]
+        rest = _cut_tag(plain[m.end():])
         sentence_end = _SENTENCE_END.search(rest)
         context = rest[:sentence_end.start() if sentence_end else len(rest)]
         best = (p, _span(rest), context, 'marker')
         break
-    return plain, best
+    return plain, best, near
+
+
+def _unwrap(content: str) -> str:
+    """A block's content without a wrapping ``$...$``/``\\(...\\)`` or a final period."""
+    ans = content.strip().rstrip('.').strip()
+    m = _WRAPPED.fullmatch(ans)
+    if m:
+        ans = next(g for g in m.groups() if g is not None).strip().rstrip('.').strip()
+    return ans
+
+
+def _answer_block(text: str):
+    """The last ``<answer>`` block: ``(extraction, close_end)``; or ``(None, stray)`` when
+    there is no block (``stray``: a closing tag with no opening tag before it)."""
+    lower = text.lower()
+    hi = len(lower)
+    while True:
+        i = lower.rfind('<answer', 0, hi)
+        if i < 0:
+            break
+        m = _ANS_OPEN.match(text, i)
+        if m:
+            break
+        hi = i
+    if i < 0:
+        return None, '</answer' in lower and _ANS_CLOSE.search(text) is not None
+    close = _ANS_CLOSE.search(text, m.end())
+    if close is None:  # opened, never closed: the response was cut off
+        return Extraction(None, 'truncated'), len(text)
+    content = text[m.end():close.start()]
+    got = _boxes(content)
+    if got is not None:
+        ext = got.extraction
+    else:
+        best = _find_marker(content)[1]
+        if best is not None:
+            ext = _checked(best[1], best[2], best[3])
+        else:
+            ans = _unwrap(content)
+            ext = _checked(ans, ans, 'answer_tag')
+    if ext.answer is not None:
+        ext = Extraction(ext.answer, 'answer_tag')
+    return ext, close.end()
+
+
+def extract_scoped(text: object) -> Tuple[Extraction, str]:
+    """Finds the final committed answer, and says how much of the text decided it.
+
+    The scope tells whether the same verdict holds for any longer text that ends with
+    ``text`` (``text`` being a suffix of a completion, as the tensor path decodes):
+
+    - ``ANCHORED``: yes, for any such text whose extra part holds no code fence (the
+      verdict rests on a ``</think>``, a box or an ``<answer>`` block well inside
+      ``text``);
+    - ``MARKED``: yes when the extra part also holds no box and no ``<answer>`` tag
+      (the verdict rests on a ``####``/"answer" marker, which a box anywhere beats);
+    - ``TAIL``: yes when the extra part holds no marker at all (a concluding sentence,
+      or no answer for lack of any marker);
+    - ``PREFIX``: not known; the whole completion must be read.
+
+    Args:
+        text: the completion, or a suffix of it.
+
+    Returns:
+        ``(extraction, scope)``; ``extraction`` is what :func:`extract_answer` returns.
+
+    >>> extract_scoped(r'so the sum is $\\boxed{12}$.')
+    (Extraction(answer='12', how='boxed'), 'anchored')
+    >>> extract_scoped('Adding up, we get 12 apples.')[1]
+    'prefix'
+    """
+    return _extract(text, True)
+
+
+def _extract(text: object, want_scope: bool) -> Tuple[Extraction, str]:
+    """:func:`extract_scoped`; without ``want_scope`` the scope-only checks are skipped
+    (:func:`extract_answer` needs no scope)."""
+    if not isinstance(text, str):
+        return Extraction(None, 'no_text'), ANCHORED
+    if text[-1:] == '>' or text[-1:].isspace():
+        # Special tokens left at the end ('<|im_end|>', '</s>') are not text.
+        while True:
+            m = _SPECIAL_END.search(text[-60:])
+            if not m:
+                break
+            text = text[:len(text) - len(m.group(0))].rstrip()
+    k = text.rfind('</think>')
+    if k >= 0:
+        # Everything that decides is after the last </think>, which this text holds.
+        return _extract_response(text[k + len('</think>'):], False)[0], ANCHORED
+    if text.find('<think>') >= 0:
+        return Extraction(None, 'truncated'), ANCHORED
+    return _extract_response(text, want_scope)
+
+
+def _extract_response(text: str, want_scope: bool) -> Tuple[Extraction, str]:
+    """:func:`extract_scoped` for the response (the text after the last ``</think>``);
+    without ``want_scope`` the scope-only checks are skipped (the scope is then rough)."""
+    if '`' in text and '```' in text:
+        # A fence's pair may lie before this text: only the whole completion tells.
+        scope = PREFIX
+        if text.count('```') % 2 == 1:
+            text = text[:text.rfind('```')]  # an unclosed code block: cut it off
+        text = _FENCE.sub(' ', text)
+    else:
+        scope = ''
+    if not text or text.isspace():
+        return Extraction(None, 'no_answer'), scope or TAIL
+
+    block, close_end, stray = None, -1, False
+    if '<' in text:
+        block, extra = _answer_block(text)
+        if block is None:
+            stray = extra  # its opening tag may lie before this text
+        else:
+            close_end = extra
+    boxed = _boxes(text)
+    if block is not None and (boxed is None or boxed.last < close_end
+                              or block.how == 'truncated'):
+        return block, scope or ANCHORED
+    if boxed is not None:
+        if stray and boxed.last < text.lower().rfind('</answer'):
+            return boxed.extraction, PREFIX
+        joinable = want_scope and boxed.open_end and _could_join(text[:boxed.first])
+        return boxed.extraction, scope or (PREFIX if joinable else ANCHORED)
+    if stray:
+        scope = PREFIX
+
+    # Search a short window first: the last marker found there is the last overall.
+    plain, best, near = _find_marker(text[-1500:], len(text) <= 1500)
+    if best is None and len(text) > 1500:
+        plain, best, near = _find_marker(text[-TAIL_CHARS:], len(text) <= TAIL_CHARS)
+    if near:
+        scope = PREFIX
+    if best is not None:
+        return _checked(best[1], best[2], best[3]), scope or MARKED
+
+    # A concluding sentence, only when the response ends cleanly. It reads the last
+    # sentence and the last 300 characters, so a text holding both decides it.
+    body = plain.rstrip()
+    if not body or body[-1] not in '.!$]':
+        return Extraction(None, 'no_answer'), scope or TAIL
+    if _REFUSAL.search(body[-300:]):
+        return Extraction(None, 'no_answer'), scope or TAIL
+    if len(body) < 300:
+        scope = scope or PREFIX
+    brk = body.rfind('\n\n')
+    para = body[brk + 1:].strip().replace('**', '')
+    sentences = re.split(r'(?<=[.!])\s+(?=[A-Z$\\])', para)
+    if brk < 0 and len(sentences) < 2:
+        scope = scope or PREFIX  # the sentence may begin before this text
+    scope = scope or TAIL
+    last = sentences[-1].strip()
+    if len(last) > 600:  # a concluding sentence is short; also bounds the span regexes
+        return Extraction(None, 'no_answer'), scope
+    m = _CONCLUDE.match(last)
+    if not m:
+        return Extraction(None, 'no_answer'), scope
+    clause = m.group(1).rstrip('.!').strip()
+    spans = list(_MATH_SPAN.finditer(clause))
+    verbs = list(_VERB.finditer(' ' + clause + ' '))
+    if spans and (not verbs or spans[-1].start() >= verbs[-1].start() - 1):
+        inner = next(g for g in spans[-1].groups() if g is not None)
+        if clause[spans[-1].end():].strip(' .!'):
+            trailing = clause[spans[-1].end():].strip(' .!')
+            if re.search(r'[a-zA-Z]{2,}', trailing) and not re.fullmatch(r'[a-zA-Z ]+', trailing):
+                return Extraction(None, 'no_answer'), scope
+        if '=' in inner:
+            inner = inner.rsplit('=', 1)[1]
+        return _checked(inner, clause, 'conclusion'), scope
+    if verbs:
+        ans = (' ' + clause + ' ')[verbs[-1].end():].strip()
+        if ans and len(ans) <= 60 and re.search(r'\d', ans):
+            return _checked(ans, clause, 'conclusion'), scope
+    # "Therefore, James runs 540 meters a week.": one number and words is unambiguous.
+    numbers = _NUMBER.findall(clause)
+    if len(numbers) == 1 and '$' not in clause.replace('$' + numbers[0], ''):
+        return _checked(numbers[0], clause, 'conclusion'), scope
+    return Extraction(None, 'no_answer'), scope
 
 
 def extract_answer(text: object) -> Extraction:
@@ -213,69 +484,14 @@ def extract_answer(text: object) -> Extraction:
     '\\\\frac{1}{2}'
     >>> extract_answer('Natalia sold 48+24 = 72 clips.\\n#### 72').answer
     '72'
+    >>> extract_answer('<think>It is 7.</think><answer>The answer is 8.</answer>').answer
+    '8'
     >>> extract_answer('The answer is 8 or 9?').how
     'hedged'
     >>> extract_answer('We get 5 then 6 then 7').answer is None
     True
     """
-    if not isinstance(text, str):
-        return Extraction(None, 'no_text')
-    k = text.rfind('</think>')
-    if k >= 0:
-        text = text[k + len('</think>'):]
-    elif text.find('<think>') >= 0:
-        return Extraction(None, 'truncated')
-    if '`' in text and '```' in text:
-        if text.count('```') % 2 == 1:
-            text = text[:text.rfind('```')]  # an unclosed code block: cut it off
-        text = _FENCE.sub(' ', text)
-    if not text or text.isspace():
-        return Extraction(None, 'no_answer')
-
-    boxed = _last_boxes(text)
-    if boxed is not None:
-        return boxed
-
-    # Search a short window first: the last marker found there is the last overall.
-    plain, best = _find_marker(text[-1500:])
-    if best is None and len(text) > 1500:
-        plain, best = _find_marker(text[-TAIL_CHARS:])
-    if best is not None:
-        return _checked(best[1], best[2], best[3])
-
-    # A concluding sentence, only when the response ends cleanly.
-    body = plain.rstrip()
-    if not body or body[-1] not in '.!$]' or _REFUSAL.search(body[-300:]):
-        return Extraction(None, 'no_answer')
-    para = body[body.rfind('\n\n') + 1:].strip().replace('**', '')
-    sentences = re.split(r'(?<=[.!])\s+(?=[A-Z$\\])', para)
-    last = sentences[-1].strip()
-    if len(last) > 600:  # a concluding sentence is short; also bounds the span regexes
-        return Extraction(None, 'no_answer')
-    m = _CONCLUDE.match(last)
-    if not m:
-        return Extraction(None, 'no_answer')
-    clause = m.group(1).rstrip('.!').strip()
-    spans = list(_MATH_SPAN.finditer(clause))
-    verbs = list(_VERB.finditer(' ' + clause + ' '))
-    if spans and (not verbs or spans[-1].start() >= verbs[-1].start() - 1):
-        inner = next(g for g in spans[-1].groups() if g is not None)
-        if clause[spans[-1].end():].strip(' .!'):
-            trailing = clause[spans[-1].end():].strip(' .!')
-            if re.search(r'[a-zA-Z]{2,}', trailing) and not re.fullmatch(r'[a-zA-Z ]+', trailing):
-                return Extraction(None, 'no_answer')
-        if '=' in inner:
-            inner = inner.rsplit('=', 1)[1]
-        return _checked(inner, clause, 'conclusion')
-    if verbs:
-        ans = (' ' + clause + ' ')[verbs[-1].end():].strip()
-        if ans and len(ans) <= 60 and re.search(r'\d', ans):
-            return _checked(ans, clause, 'conclusion')
-    # "Therefore, James runs 540 meters a week.": one number and words is unambiguous.
-    numbers = _NUMBER.findall(clause)
-    if len(numbers) == 1 and '$' not in clause.replace('$' + numbers[0], ''):
-        return _checked(numbers[0], clause, 'conclusion')
-    return Extraction(None, 'no_answer')
+    return _extract(text, False)[0]
 
 
 def extract_gold(text: object) -> Optional[str]:

@@ -1,0 +1,357 @@
+"""Finding the answer span of token rows on the device, so only spans are decoded.
+
+The string path (:func:`twinkle.math.extract.extract_scoped`) decides from the text near
+the answer markers: the last ``\\boxed``, ``<answer>`` block or marker and a little
+context before it, or the last sentence when there is no marker. Decoding whole
+completions to find that text cost 98% of a GRPO step, so the tensor path finds the span
+on the device from a per-token table and decodes only the span:
+
+- :class:`MarkerTable` (host, once per tokenizer): a ``(V + 1,)`` uint8 table of flags,
+  one bit per kind of marker fragment a token's decoded text holds ('box', 'answer',
+  '##', ``<think>``, ``</think>``, code fences, the pieces of an ``<answer>`` tag);
+- :func:`marker_slots` (device, batched, no host sync): per row, the positions and flags
+  of the last flagged tokens (the O(B L) part), transferred once with the ids;
+- :func:`spans_from_slots` (host, numpy, vectorized over rows): the span bounds.
+
+Invariants: a row's valid tokens are ``input_ids[i, :lengths[i]]``; positions at or after
+the length are padding and never flagged. Token ids outside ``[0, V)`` are never flagged.
+A span is ``[start, end)`` in token positions. The caller checks each decoded span with
+``extract_scoped`` and decodes ``[fallback, length)`` where the span cannot decide alone,
+so the verdict equals the one on the whole decoded completion (see
+``MathReward.forward`` for the cases where it cannot).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import weakref
+from typing import Any, Dict
+
+__all__ = ['MIN_SLACK', 'MarkerTable', 'marker_slots', 'spans_from_slots', 'BOX', 'MARK',
+           'THINK_OPEN', 'THINK_CLOSE', 'FENCE', 'LT', 'ANS_START', 'OPEN_TAG']
+
+_log = logging.getLogger(__name__)
+
+# The flagged piece of a marker may come after unflagged ones (' \\' 'f' 'box',
+# 'ANS' 'WER'): a span keeps at least this many tokens before its first flagged one, or
+# it could begin inside a marker ('boxed{5}') and read it as text.
+MIN_SLACK = 4
+
+# Bit flags of the table. BOX and MARK are the markers; the rest steer the span. LT is
+# the lowest bit, so `flags > LT` means "some flag besides LT" in one comparison.
+LT = 1  # ends with '<' (not '</'): may open an <answer> tag with the next token
+BOX = 2  # 'box' not after a letter or space: \boxed, \fbox (extract.py rfinds 'box')
+MARK = 4  # 'answer' in any case, its word pieces ('ANS' + 'WER'), '##' (of '####')
+THINK_OPEN = 8  # '<think>'
+THINK_CLOSE = 16  # '</think>'
+FENCE = 32  # '``': a code fence, or a piece of one
+ANS_START = 64  # starts with 'answer' (any case): the name of a tag after LT
+OPEN_TAG = 128  # holds '<answer' whole
+
+
+_COMMAND_BOX = re.compile(r'(?<![A-Za-z ])box')
+
+
+def _flags(text: str) -> int:
+    """The bit flags of one token's decoded text."""
+    low = text.lower()
+    f = 0
+    # A 'box' that may belong to \boxed or \fbox: not inside a word or after a space
+    # (' box', ' boxes' are the word; '\\boxed', 'boxed', '\\f' + 'box' are commands).
+    if 'box' in text and _COMMAND_BOX.search(text):
+        f |= BOX
+    # Word pieces: Qwen3 splits 'ANSWER' as 'ANS' + 'WER' or ' ANSW' + 'ER'. A piece that
+    # starts the word ('answ', 'answe') or ends it ('wer' mid-word) is distinctive enough;
+    # shorter ones ('ans' ends ' means') would flag most of the text.
+    if ('answer' in low or '##' in text or low.endswith(('answ', 'answe'))
+            or (low[:1].isalpha() and low.startswith(('wer', 'swer', 'nswer')))):
+        f |= MARK
+    if '<think>' in text:
+        f |= THINK_OPEN
+    if '</think>' in text:
+        f |= THINK_CLOSE
+    if '``' in text:
+        f |= FENCE
+    stripped = text.rstrip()
+    if stripped.endswith('<') and not stripped.endswith('</'):
+        f |= LT
+    if low.lstrip().startswith('answer'):
+        f |= ANS_START
+    if '<answer' in low:
+        f |= OPEN_TAG
+    return f
+
+
+# Markers in the contexts where models write them, and the flag each must carry.
+_PROBES = [(r'So $\boxed{1}$.', BOX), ('\n\\boxed{1}', BOX), (r' \fbox{1}', BOX),
+           ('\n#### 1', MARK), ('so####1', MARK), ('The answer is 1', MARK),
+           ('THE ANSWER: 1', MARK), ('ANSWER: 1', MARK), ('FINAL ANSWER: 1', MARK),
+           ('**Answer:** 1', MARK), ('\n# Answer\n1', MARK), ('\n**ANSWER**: 1', MARK),
+           ('<answer>1</answer>', OPEN_TAG), ('\n<answer>\n1', OPEN_TAG),
+           ('<think>a</think>', THINK_CLOSE), ('a<think>', THINK_OPEN),
+           ('```\nx\n```', FENCE), (' ```python', FENCE)]
+
+
+class MarkerTable:
+    """The per-token marker flags of one tokenizer: ``flags`` ``(V + 1,)`` uint8, CPU.
+
+    Built once per tokenizer (:meth:`of` caches it) by decoding every token id alone, as
+    the tensor path decodes (``skip_special_tokens=True``: special tokens decode to ''
+    and carry no flag). Markers split across tokens are found by their distinctive piece
+    ('box', 'answer', 'WER', '##'); a marker split so that no token holds such a piece
+    (never the case in the tokenizer's own encoding of the text) is not found.
+    ``reliable`` says whether the tokenizer's encoding of probe markers carries the
+    flags; when it does not (a character-level tokenizer), ``MathReward.forward`` decodes
+    whole rows.
+
+    Args:
+        tokenizer: a Hugging Face tokenizer (``batch_decode`` or ``decode``, and
+            ``len()`` or ``vocab_size``).
+
+    >>> class Tok:
+    ...     def __len__(self):
+    ...         return 128
+    ...     def decode(self, ids, skip_special_tokens=True):
+    ...         return ''.join(chr(i) for i in ids)
+    >>> t = MarkerTable(Tok())
+    >>> tuple(t.flags.shape), int(t.flags[ord('<')]) == LT
+    ((129,), True)
+    >>> t.reliable  # one character per token: no token holds 'box'
+    False
+    """
+
+    _cache: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
+    _lock = threading.Lock()
+
+    def __init__(self, tokenizer: Any):
+        import torch
+        try:
+            size = len(tokenizer)
+        except TypeError:
+            size = int(tokenizer.vocab_size)
+        ids = [[i] for i in range(size)]
+        if hasattr(tokenizer, 'batch_decode'):
+            # One call over the vocabulary (about 0.5 s for Qwen3's 151k tokens).
+            texts = tokenizer.batch_decode(ids, skip_special_tokens=True)
+        else:
+            texts = [tokenizer.decode(i, skip_special_tokens=True) for i in ids]
+        # One zero entry past the vocabulary: ids outside [0, V) read it (no flags).
+        self.flags = torch.tensor([_flags(t) if isinstance(t, str) else 0 for t in texts] + [0],
+                                  dtype=torch.uint8)
+        self._on: Dict[Any, Any] = {}
+        self.reliable = self._probe(tokenizer)
+        if not self.reliable:
+            _log.warning('MathReward.forward: %s splits answer markers into unflagged pieces '
+                         '(or cannot encode); whole completions will be decoded',
+                         type(tokenizer).__name__)
+
+    def _probe(self, tokenizer: Any) -> bool:
+        """Whether the tokenizer's own encoding of each marker holds its flag."""
+        if not hasattr(tokenizer, 'encode'):
+            return False
+        for text, bits in _PROBES:
+            try:
+                ids = tokenizer.encode(text, add_special_tokens=False)
+            except TypeError:
+                ids = tokenizer.encode(text)
+            got = [int(self.flags[i]) if 0 <= i < self.flags.numel() - 1 else 0 for i in ids]
+            tag = any((f & OPEN_TAG) or (f & ANS_START and p & LT)
+                      for p, f in zip([0] + got, got))
+            if bits == OPEN_TAG and not tag or bits != OPEN_TAG and not any(f & bits
+                                                                             for f in got):
+                return False
+        return True
+
+    def to(self, device: Any) -> Any:
+        """The table on ``device`` (copied once per device, then reused)."""
+        key = str(device)
+        t = self._on.get(key)
+        if t is None:
+            t = self._on[key] = self.flags.to(device)
+        return t
+
+    @classmethod
+    def of(cls, tokenizer: Any) -> 'MarkerTable':
+        """The table of ``tokenizer``, built on first use and cached while it lives."""
+        with cls._lock:
+            try:
+                table = cls._cache.get(tokenizer)
+            except TypeError:  # not weak-referenceable: build, do not cache
+                return cls(tokenizer)
+            if table is None:
+                table = cls._cache[tokenizer] = cls(tokenizer)
+            return table
+
+
+def marker_slots(input_ids: Any, lengths: Any, flags: Any, slots: int = 64) -> Any:
+    """The device half: per row, the last ``slots`` flagged token positions and flags.
+
+    A few passes over ``(B, L)``: gather the flags, mask the padding, one ``topk`` that
+    keeps the latest flagged positions; then gathers on ``(B, slots)``. No host
+    synchronization; the caller transfers the result once (with the ids).
+
+    Args:
+        input_ids: ``(B, L)`` integer tensor, right-padded.
+        lengths: ``(B,)`` integer tensor, valid tokens per row (clamped to ``[0, L]``).
+        flags: ``(V + 1,)`` uint8 tensor from :meth:`MarkerTable.to` (the last entry, 0,
+            is read for ids outside ``[0, V)``), on ``input_ids.device``.
+        slots: flagged positions kept per row (at most L).
+
+    Returns:
+        ``(B, 1 + 3 * k)`` int64 tensor, ``k = min(slots, L)``: the clamped length, then
+        the positions (latest first, -1 when fewer are flagged), their flags, and the
+        flags of the token before each.
+
+    On CPU tensors the same is computed in numpy (:func:`_marker_slots_numpy`): a dozen
+    torch CPU ops each wait for the intra-op thread pool, which on a busy host cost more
+    than the decoding saved; numpy runs them on the calling thread.
+
+    >>> import torch
+    >>> flags = torch.zeros(17, dtype=torch.uint8); flags[3] = BOX
+    >>> marker_slots(torch.tensor([[5, 3, 5, 3, 0]]), torch.tensor([3]), flags, 2).tolist()
+    [[3, 1, -1, 2, 0, 0, 0]]
+    """
+    import torch
+    b, seq = input_ids.shape
+    dev = input_ids.device
+    n = torch.as_tensor(lengths).to(dev, torch.int64).clamp(0, seq)
+    k = min(slots, seq)
+    if k == 0:
+        return n[:, None]
+    if dev.type == 'cpu':
+        return torch.from_numpy(_marker_slots_numpy(input_ids.detach().numpy(), n.numpy(),
+                                                     flags.numpy(), k))
+    return _marker_slots_torch(input_ids, n, flags, k)
+
+
+def _marker_slots_torch(input_ids: Any, n: Any, flags: Any, k: int) -> Any:
+    """:func:`marker_slots` in torch, on any device (``n`` clamped, ``k`` in ``[1, L]``)."""
+    import torch
+    seq = input_ids.shape[1]
+    dev = input_ids.device
+    vocab = flags.numel() - 1
+    # -1 and V both read the zero entry at index V (index -1 wraps to it).
+    kinds = flags[input_ids.clamp(-1, vocab)]
+    pos = torch.arange(seq, device=dev, dtype=torch.int32)
+    kinds.masked_fill_(pos >= n[:, None], 0)
+    # LT alone (a '<' in an inequality) is not a marker: it is looked up per slot below.
+    at = torch.topk(torch.where(kinds > LT, pos, -1), k, dim=1).values.to(torch.int64)
+    kk = kinds.gather(1, at.clamp(min=0))
+    prev = flags[input_ids.gather(1, (at - 1).clamp(min=0)).clamp(-1, vocab)]
+    return torch.cat([n[:, None], at, kk.to(torch.int64), prev.to(torch.int64)], 1)
+
+
+def _marker_slots_numpy(ids: Any, n: Any, flags: Any, k: int) -> Any:
+    """:func:`marker_slots` in numpy (same output for every listed slot)."""
+    import numpy as np
+    b, seq = ids.shape
+    vocab = flags.size - 1
+    kinds = flags[np.clip(ids, -1, vocab)]
+    kinds[np.arange(seq)[None, :] >= n[:, None]] = 0
+    # Flagged tokens are sparse: list them (row-major, so by row then position) and rank
+    # each from the end of its row, instead of sorting every row.
+    r, c = np.nonzero(kinds > LT)
+    ends = np.cumsum(np.bincount(r, minlength=b))
+    rank = ends[r] - 1 - np.arange(r.size)
+    keep = rank < k
+    r, c, rank = r[keep], c[keep], rank[keep]
+    at = np.full((b, k), -1, dtype=np.int64)
+    at[r, rank] = c
+    kk = np.zeros((b, k), dtype=np.int64)
+    kk[r, rank] = kinds[r, c]
+    before = np.clip(ids[np.arange(b)[:, None], np.maximum(at - 1, 0)], -1, vocab)
+    prev = flags[before].astype(np.int64)
+    return np.concatenate([n[:, None].astype(np.int64), at, kk, prev], 1)
+
+
+def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160) -> Any:
+    """The host half: span bounds from :func:`marker_slots` output, vectorized in numpy.
+
+    Per row, with ``q`` the last ``</think>`` (only markers after it count):
+
+    - markers: the start of the last cluster of marker tokens (neighbours at most ``gap``
+      tokens apart), of the cluster holding the last 'box' token (boxes beat markers
+      wherever they are), and the last ``<answer>`` tag, whichever is first, less
+      ``slack`` tokens of context; no marker: the last ``tail`` tokens;
+    - never before ``q`` (what precedes the last ``</think>`` is not the response);
+    - from ``q`` (or 0) when the response holds a code fence (its pair may be anywhere)
+      or a ``<think>`` reopened after ``q``;
+    - only the ``<think>`` token when it is never closed (the response is truncated);
+    - the whole row when the slots are full and hold no ``</think>``: flagged tokens may
+      have been left out, so nothing is assumed.
+
+    This part works on ``(B, slots)`` only; in numpy it costs microseconds, where dozens
+    of small torch CPU ops each wait for the thread pool (milliseconds on a busy host).
+
+    Args:
+        slots: ``(B, 1 + 3 * k)`` integer array (:func:`marker_slots`, on the host).
+        slack: tokens of context kept before the first marker of the span (at least
+            ``MIN_SLACK``).
+        gap: marker tokens at most this far apart belong to one cluster.
+        tail: tokens read from the end of a row with no marker.
+
+    Returns:
+        ``(B, 5)`` int64 array: ``start``, ``end``, ``fallback`` (where to start reading
+        when the span cannot decide alone: the last ``</think>``, else 0), ``more`` (bit
+        1: marker tokens lie between ``fallback`` and ``start``; bit 2: box or
+        ``<answer>`` tokens do) and ``length``.
+
+    >>> import numpy as np
+    >>> spans_from_slots(np.array([[12, 10, -1, BOX, 0, 0, 0]]), slack=4).tolist()
+    [[6, 12, 0, 0, 12]]
+    """
+    import numpy as np
+    slack = max(int(slack), MIN_SLACK)
+    slots = np.asarray(slots, dtype=np.int64)
+    b = slots.shape[0]
+    k = (slots.shape[1] - 1) // 3
+    n = slots[:, 0]
+    if k == 0:
+        z = np.zeros(b, dtype=np.int64)
+        return np.stack([z, z, z, z, n], 1)
+    at, kk, prev = slots[:, 1:1 + k], slots[:, 1 + k:1 + 2 * k], slots[:, 1 + 2 * k:]
+    seen = at >= 0
+    kk, prev = np.where(seen, kk, 0), np.where(seen, prev, 0)  # empty slots hold junk
+    rows = np.arange(b)
+
+    def first(mask):  # (B,): the latest listed position where mask holds, else -1
+        return np.where(mask.any(1), at[rows, mask.argmax(1)], -1)
+
+    q = first((kk & THINK_CLOSE) != 0)
+    # Every flagged token after q is listed unless all k are taken and q is not listed.
+    unseen = seen[:, -1] & (q < 0)
+    after = seen & (at > q[:, None])
+    o_after = (((kk & THINK_OPEN) != 0) & after).any(1)
+    o = first((kk & THINK_OPEN) != 0)
+    fence = (((kk & FENCE) != 0) & after).any(1)
+    marker = ((kk & (BOX | MARK)) != 0) & after
+    tag = (((kk & OPEN_TAG) != 0) | (((prev & LT) != 0) & (at > 0) & ((kk & ANS_START) != 0))
+           ) & after
+
+    # Clusters over the markers alone, latest first: a marker more than `gap` tokens after
+    # the next listed one (or the earliest) starts a cluster.
+    m = -np.sort(-np.where(marker, at, -1), axis=1)
+    m_next = np.concatenate([m[:, 1:], np.full((b, 1), -1)], 1)
+    starts = (m >= 0) & ((m_next < 0) | (m - m_next > gap))
+    c_any = np.where(starts.any(1), m[rows, starts.argmax(1)], -1)
+    p_box = first(((kk & BOX) != 0) & after)
+    in_box = starts & (m <= p_box[:, None])
+    c_box = np.where(in_box.any(1), m[rows, in_box.argmax(1)], -1)
+    t_open = first(tag)
+    far = np.iinfo(np.int64).max
+    anchor = np.minimum(np.where(c_any >= 0, c_any, far),
+                        np.minimum(np.where(c_box >= 0, c_box, far),
+                                   np.where(t_open >= 0, t_open, far)))
+    start = np.maximum(np.where(c_any >= 0, anchor - slack, n - tail), 0)
+    fallback = np.maximum(q, 0)
+    start = np.maximum(start, fallback)
+    start = np.where(fence | ((q >= 0) & o_after) | unseen, fallback, start)
+    truncated = (q < 0) & (o >= 0) & ~unseen
+    start = np.where(truncated, o, start)
+    end = np.where(truncated, o + 1, n)
+    start = np.minimum(start, end)
+    early = at < start[:, None]
+    more = ((marker & early).any(1).astype(np.int64)
+            | (((((kk & BOX) != 0) & after) | tag) & early).any(1) * 2)
+    return np.stack([start, end, fallback, more, n], 1)
