@@ -108,6 +108,21 @@ struct DfaFastPattern {
   int32_t dead_off;          // dead * C, or -1
 };
 
+// One token of the fast path: a bad id stops the sequence (recording where), else the
+// state advances and the first entry into the dead state is recorded.
+template <typename Id>
+TWINKLE_HD void dfa_fast_step(const DfaFastPattern& p, Id id, int64_t t, int32_t& off,
+                              int64_t& fd, bool& bad) {
+  const int64_t i = static_cast<int64_t>(id);
+  if (i < 0 || i >= p.vocab) {
+    bad = true;
+    fd = t;
+    return;
+  }
+  off = p.offsets[off + p.class_ids[i]];
+  if (off == p.dead_off && fd < 0) fd = t;
+}
+
 template <int G, typename Id>
 TWINKLE_HD void dfa_scan_fast(const DfaFastPattern& p, const Id* const* rows, const int64_t* n,
                               DfaResult* out) {
@@ -124,27 +139,12 @@ TWINKLE_HD void dfa_scan_fast(const DfaFastPattern& p, const Id* const* rows, co
   for (int64_t t = 0; t < common; ++t) {
 #pragma unroll
     for (int g = 0; g < G; ++g) {
-      if (bad[g]) continue;
-      const int64_t i = static_cast<int64_t>(rows[g][t]);
-      if (i < 0 || i >= p.vocab) {
-        bad[g] = true;
-        fd[g] = t;
-        continue;
-      }
-      off[g] = p.offsets[off[g] + p.class_ids[i]];
-      if (off[g] == p.dead_off && fd[g] < 0) fd[g] = t;
+      if (!bad[g]) dfa_fast_step(p, rows[g][t], t, off[g], fd[g], bad[g]);
     }
   }
   for (int g = 0; g < G; ++g) {
     for (int64_t t = common; t < n[g] && !bad[g]; ++t) {
-      const int64_t i = static_cast<int64_t>(rows[g][t]);
-      if (i < 0 || i >= p.vocab) {
-        bad[g] = true;
-        fd[g] = t;
-        break;
-      }
-      off[g] = p.offsets[off[g] + p.class_ids[i]];
-      if (off[g] == p.dead_off && fd[g] < 0) fd[g] = t;
+      dfa_fast_step(p, rows[g][t], t, off[g], fd[g], bad[g]);
     }
     out[g].state = bad[g] ? kDfaBadId : off[g] / p.n_classes;
     out[g].first_dead = fd[g];
