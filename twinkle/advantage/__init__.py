@@ -160,21 +160,22 @@ class _GroupAdvantage:
         eps = _check_eps(eps) if eps is not None else self.eps
         unbiased = self.unbiased if unbiased is None else bool(unbiased)
         ids, order, sorted_ids, gsize = _grouping(r.shape[0], r.device, num_generations, group_ids)
-        if process_group is not None and ids is not None:
-            adv, keep = self._distributed_ragged(r, ids, scale, eps, unbiased, process_group)
-        elif process_group is not None and scale != 'batch':
+        if process_group is not None and ids is None and scale != 'batch':
             raise ValueError("process_group needs group_ids or scale='batch': with "
                              'num_generations the groups are local to each rank')
+        # 'batch' centres per group here and divides by the batch std below
+        op_scale = ops.advantage.SCALE_GROUP if scale == 'group' else ops.advantage.SCALE_NONE
+        if process_group is not None and ids is not None:
+            adv, keep = self._distributed_ragged(r, ids, op_scale, eps, unbiased, process_group)
         else:
-            op_scale = ops.advantage.SCALE_GROUP if scale == 'group' else ops.advantage.SCALE_NONE
             adv, keep = ops.group_advantage(r, order, sorted_ids, gsize, self.baseline, op_scale,
                                             eps, unbiased)
-            if scale == 'batch':
-                adv = adv / (_batch_std(r, unbiased, process_group) + eps).to(torch.float32)
+        if scale == 'batch':
+            adv = adv / (_batch_std(r, unbiased, process_group) + eps).to(torch.float32)
         return (adv, keep) if return_keep else adv
 
-    def _distributed_ragged(self, r: Tensor, ids: Tensor, scale: str, eps: float, unbiased: bool,
-                            process_group: Any) -> Tuple[Tensor, Tensor]:
+    def _distributed_ragged(self, r: Tensor, ids: Tensor, op_scale: int, eps: float,
+                            unbiased: bool, process_group: Any) -> Tuple[Tensor, Tensor]:
         import torch.distributed as dist
         # Ranks must agree on the size of the group table: one small collective (and the
         # only host sync of this path) sizes it from the largest global id, and carries a
@@ -191,12 +192,8 @@ class _GroupAdvantage:
         x = r.to(torch.float64)
         stats = reference.advantage.group_stats(x, ids, max(num_groups, 1),
                                                 _all_reduce_fn(process_group))
-        op_scale = ops.advantage.SCALE_GROUP if scale == 'group' else ops.advantage.SCALE_NONE
-        adv, keep = reference.advantage.apply_group_stats(x, ids, stats, self.baseline, op_scale,
-                                                          eps, unbiased)
-        if scale == 'batch':
-            adv = adv / (_batch_std(r, unbiased, process_group) + eps).to(torch.float32)
-        return adv, keep
+        return reference.advantage.apply_group_stats(x, ids, stats, self.baseline, op_scale, eps,
+                                                     unbiased)
 
 
 class GRPOAdvantage(_GroupAdvantage):

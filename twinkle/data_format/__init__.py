@@ -25,9 +25,6 @@ ROLES = ('system', 'user', 'assistant', 'tool')
 # A message's content: a string, or a list of parts such as {'type': 'text', 'text': ...}.
 Content = Union[str, List[Dict[str, Any]]]
 
-_MISSING = object()
-
-
 class _Record(dict):
     """A dict whose declared keys are also attributes."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Dict, Set
+from typing import Callable, Set
 
 import torch
 
@@ -46,8 +46,3 @@ def resolve_backends(op: str, register_fake: Callable[[], None]) -> None:
     if torch.cuda.is_available():
         use_compiled(op, torch.device('cuda'), register_fake)
 
-
-def backends() -> Dict[str, bool]:
-    """Which devices the compiled library serves (see twinkle.extension_info)."""
-    info = _ext.extension_info()
-    return {'cpu': info['cpu'], 'cuda': info['cuda']}
