@@ -18,9 +18,11 @@ TORCH_LIBRARY(twinkle, m) {
   // int32 is each pattern's sink state or -1.
   // Returns (final_state (B, K) int32, first_dead (B, K) int64); errors are negative states
   // (-1: id out of [0, V), -2: table out of range), see include/twinkle/dfa_scan.h.
+  // `chunk` > 0 scans each row in chunks of that many tokens summarised in parallel
+  // (include/twinkle/dfa_chunks.h); 0 lets the backend choose. The result never depends on it.
   m.def(
       "dfa_scan(Tensor input_ids, Tensor lengths, Tensor class_ids, Tensor tables, Tensor starts, "
-      "Tensor dead) -> (Tensor, Tensor)");
+      "Tensor dead, int chunk=0) -> (Tensor, Tensor)");
 }
 
 // `import twinkle._C` loads this library (and so registers the ops); it has no Python API.

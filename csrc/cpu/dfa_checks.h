@@ -10,7 +10,8 @@ namespace twinkle {
 
 inline void check_dfa_scan_args(const at::Tensor& input_ids, const at::Tensor& lengths,
                                 const at::Tensor& class_ids, const at::Tensor& tables,
-                                const at::Tensor& starts, const at::Tensor& dead) {
+                                const at::Tensor& starts, const at::Tensor& dead, int64_t chunk) {
+  TORCH_CHECK(chunk >= 0, "dfa_scan: chunk must be >= 0 (0 picks a chunk length), got ", chunk);
   TORCH_CHECK(input_ids.dim() == 2, "dfa_scan: input_ids must be 2-D (B, L), got shape ",
               input_ids.sizes());
   const auto id_type = input_ids.scalar_type();
@@ -61,8 +62,9 @@ struct DfaScanCall {
 
 inline DfaScanCall prepare_dfa_scan(const at::Tensor& input_ids, const at::Tensor& lengths,
                                     const at::Tensor& class_ids, const at::Tensor& tables,
-                                    const at::Tensor& starts, const at::Tensor& dead) {
-  check_dfa_scan_args(input_ids, lengths, class_ids, tables, starts, dead);
+                                    const at::Tensor& starts, const at::Tensor& dead,
+                                    int64_t chunk) {
+  check_dfa_scan_args(input_ids, lengths, class_ids, tables, starts, dead, chunk);
   DfaScanCall c;
   c.ids = input_ids.contiguous();
   c.lens = lengths.contiguous();

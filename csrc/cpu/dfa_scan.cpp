@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dfa_checks.h"
+#include "twinkle/dfa_chunks.h"
 #include "twinkle/dfa_scan.h"
 
 namespace twinkle {
@@ -145,6 +146,118 @@ DfaResult scan_bytes_accel(const DfaFastPattern& f, const ByteAccel& a, const ui
   return DfaResult{off / f.n_classes, fd};
 }
 
+// ---- chunked path (include/twinkle/dfa_chunks.h, the CUDA kernel's algorithm) -----------
+//
+// Used when the caller asks for chunks, or when there are fewer rows than threads and the
+// rows are long: a row's chunks are then summarised in parallel and applied in order.
+
+// Column summaries of one chunkable pattern, owned here (DfaChunkPattern points into them).
+struct ChunkTables {
+  std::vector<int32_t> col_n, col_img;
+  std::vector<uint8_t> col_pos;
+  DfaChunkPattern pat{};
+  bool ok = false;
+};
+
+void build_chunk_tables(const DfaPattern& p, ChunkTables& out) {
+  out.ok = dfa_chunkable(p);
+  if (!out.ok) return;
+  const int64_t s = p.n_states, c = p.n_classes;
+  out.col_n.assign(c, 0);
+  out.col_img.assign(c * kDfaWays, 0);
+  out.col_pos.assign(s * c, 0);
+  for (int64_t j = 0; j < c; ++j) {
+    dfa_column_summary(p.table, s, c, j, out.col_n.data(), out.col_img.data(), out.col_pos.data());
+  }
+  out.pat = DfaChunkPattern{p.class_ids, p.table, out.col_n.data(), out.col_img.data(),
+                            out.col_pos.data(), p.vocab, s, c, p.start, p.dead};
+}
+
+// One row, its chunks summarised in parallel (few rows) or one after another (many rows).
+template <typename Id>
+DfaResult scan_row_chunked(const DfaChunkPattern& p, const Id* row, int64_t n, int64_t chunk,
+                           bool parallel) {
+  const auto codes_at = [&](int64_t t0) {
+    return DfaIdCodes<Id>{row + t0, p.class_ids, p.vocab, p.n_classes};
+  };
+  DfaResult r = dfa_chunked_begin(p, codes_at(0), n);
+  const auto len_of = [&](int64_t i) {
+    return static_cast<int32_t>(std::min(chunk, n - i * chunk));
+  };
+  if (!parallel) {  // many rows: each thread scans whole rows, codes read from the ids
+    DfaChunk ch;
+    const int64_t n_chunks = (n + chunk - 1) / chunk;
+    for (int64_t i = 0; i < n_chunks && r.state >= 0; ++i) {
+      dfa_chunk_summarize(p, codes_at(i * chunk), len_of(i), ch);
+      dfa_chunk_apply(p, ch, codes_at(i * chunk), i * chunk, r);
+    }
+    return r;
+  }
+  // Few rows: the CUDA kernel's loop over tiles, each tile's chunks in parallel.
+  const int32_t c32 = static_cast<int32_t>(chunk);
+  const int64_t tile = kDfaTileChunks * chunk;
+  std::vector<int32_t> codes(kDfaTileChunks * (chunk + 1));
+  std::vector<DfaChunk> chunks(kDfaTileChunks);
+  for (int64_t t0 = 0; t0 < n && r.state >= 0; t0 += tile) {
+    const int64_t len = std::min(tile, n - t0);
+    if (dfa_is_sink(p, r.state)) {
+      for (int64_t x = 0; x < len; ++x) {
+        const int32_t code = dfa_sink_code(p, r.state, row[t0 + x]);
+        if (code < 0) {
+          r.state = code;
+          r.first_dead = t0 + x;
+          break;
+        }
+      }
+      continue;
+    }
+    const int64_t n_chunks = (len + chunk - 1) / chunk;
+    at::parallel_for(0, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t x = c0 * chunk; x < std::min(len, c1 * chunk); ++x) {
+        codes[dfa_tile_slot(x, c32)] =
+            dfa_token_code(p.class_ids, p.vocab, p.n_classes, row[t0 + x]);
+      }
+      for (int64_t i = c0; i < c1; ++i) {
+        dfa_tile_summarize(p, codes.data(), len, c32, i, chunks.data());
+      }
+    });
+    dfa_tile_apply(p, chunks.data(), codes.data(), len, c32, t0, r);
+  }
+  return r;
+}
+
+template <typename Id>
+void run_chunked(const Id* ids, const int64_t* lengths, const std::vector<DfaPattern>& pats,
+                 int64_t batch, int64_t max_len, int64_t chunk, int32_t* final_state,
+                 int64_t* first_dead) {
+  const int64_t k = static_cast<int64_t>(pats.size());
+  std::vector<ChunkTables> tabs(k);
+  for (int64_t j = 0; j < k; ++j) build_chunk_tables(pats[j], tabs[j]);
+  const auto one = [&](int64_t b, int64_t j, bool parallel) {
+    const int64_t n = dfa_clamp_length(lengths[b], max_len);
+    const DfaResult r = tabs[j].ok
+        ? scan_row_chunked(tabs[j].pat, ids + b * max_len, n, chunk, parallel)
+        : dfa_scan_one(pats[j], ids + b * max_len, n);
+    final_state[b * k + j] = r.state;
+    first_dead[b * k + j] = r.first_dead;
+  };
+  if (batch * k >= at::get_num_threads()) {
+    at::parallel_for(0, batch * k, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) one(i / k, i % k, false);
+    });
+  } else {
+    for (int64_t i = 0; i < batch * k; ++i) one(i / k, i % k, true);
+  }
+}
+
+// chunk == 0 (the default) picks: chunks only pay off when rows are fewer than threads,
+// because a chunk steps every way (2-7 for a format DFA) where the plain scan steps one state.
+int64_t auto_chunk(int64_t batch, int64_t k, int64_t max_len) {
+  const int64_t threads = at::get_num_threads();
+  if (threads < 2 || batch * k * 2 > threads || max_len < (1 << 14)) return 0;
+  return std::max<int64_t>(1024, max_len / (kDfaTileChunks * threads));
+}
+
 template <typename Id>
 void run_all(const Id* ids, const int64_t* lengths, const std::vector<DfaPattern>& pats,
              int64_t batch, int64_t max_len, int64_t grain, int32_t* final_state,
@@ -212,8 +325,8 @@ std::tuple<at::Tensor, at::Tensor> dfa_scan_cpu(const at::Tensor& input_ids,
                                                 const at::Tensor& lengths,
                                                 const at::Tensor& class_ids,
                                                 const at::Tensor& tables, const at::Tensor& starts,
-                                                const at::Tensor& dead) {
-  DfaScanCall c = prepare_dfa_scan(input_ids, lengths, class_ids, tables, starts, dead);
+                                                const at::Tensor& dead, int64_t chunk) {
+  DfaScanCall c = prepare_dfa_scan(input_ids, lengths, class_ids, tables, starts, dead, chunk);
   if (c.empty()) return {c.final_state, c.first_dead};
   const std::vector<DfaPattern> pats = patterns_of(c.cls, c.tab, c.starts, c.dead);
   const at::Tensor& ids = c.ids;
@@ -221,6 +334,18 @@ std::tuple<at::Tensor, at::Tensor> dfa_scan_cpu(const at::Tensor& input_ids,
   const int64_t* lp = c.lens.data_ptr<int64_t>();
   int32_t* fs = c.final_state.data_ptr<int32_t>();
   int64_t* fd = c.first_dead.data_ptr<int64_t>();
+  if (chunk == 0) chunk = auto_chunk(batch, k, max_len);
+  if (chunk > 0) {
+    AT_DISPATCH_SWITCH(ids.scalar_type(), "dfa_scan",
+        AT_DISPATCH_CASE(at::kByte, [&] {
+          run_chunked<uint8_t>(ids.data_ptr<uint8_t>(), lp, pats, batch, max_len, chunk, fs, fd);
+        }) AT_DISPATCH_CASE(at::kInt, [&] {
+          run_chunked<int32_t>(ids.data_ptr<int32_t>(), lp, pats, batch, max_len, chunk, fs, fd);
+        }) AT_DISPATCH_CASE(at::kLong, [&] {
+          run_chunked<int64_t>(ids.data_ptr<int64_t>(), lp, pats, batch, max_len, chunk, fs, fd);
+        }));
+    return {c.final_state, c.first_dead};
+  }
   const int64_t grain = std::max<int64_t>(1, kGrainSteps / std::max<int64_t>(1, max_len * k));
   AT_DISPATCH_SWITCH(ids.scalar_type(), "dfa_scan",
       AT_DISPATCH_CASE(at::kByte, [&] {

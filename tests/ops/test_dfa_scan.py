@@ -1,6 +1,10 @@
 """twinkle::dfa_scan against the pure-torch reference, and the op's error contract."""
+import os
+
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import compiled_or_skip
 from twinkle import ops, reference
@@ -35,7 +39,8 @@ def _batch(b, l, v, dtype, seed):
 def _compiled(device, *args):
     compiled_or_skip('dfa_scan', device)
     ops.dfa_scan  # the wrapper registers the fake kernel on first use
-    return torch.ops.twinkle.dfa_scan(*[a.to(device) for a in args])
+    return torch.ops.twinkle.dfa_scan(*[a.to(device) if isinstance(a, torch.Tensor) else a
+                                        for a in args])
 
 
 # Batches: empty, one, primes; lengths: 0, 1, prime, long; K: one and several patterns.
@@ -235,3 +240,183 @@ def test_byte_dfas_with_few_exits_match_reference(device, pattern, mode):
     for i, r in enumerate(rows):
         assert bool(tc.accept[int(got[0][i, 0])]) == dfa.accepts(r)
         assert int(got[1][i, 0]) == dfa.first_dead(r, tc.start) or (dfa.dead < 0 and int(got[1][i, 0]) == -1)
+
+
+# ---- the chunked scan (include/twinkle/dfa_chunks.h: the CUDA kernel's algorithm) ------
+#
+# `chunk` > 0 makes the op cut each row into chunks, summarise them independently and apply
+# them in order. On CPU, a batch with fewer rows than threads takes the tile layout the CUDA
+# kernel uses; a larger one summarises and applies chunk by chunk from the ids. Both must
+# equal the reference for every chunk length, including the error cases.
+
+CHUNKS = [1, 2, 3, 7, 64, 1000]
+
+
+def _chunk_dfas(k, s, c, v, seed):
+    """Random DFAs shaped like format checks: a sink, an identity column (tokens that decode
+    to nothing), narrow columns (anchors) and one column wider than the chunk ways."""
+    class_ids, tables, starts, dead = _patterns(k, s, c, v, seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    if c >= 2:
+        tables[:, :, 0] = torch.arange(s, dtype=torch.int32)          # identity
+    if c >= 3:
+        tables[:, :, 1] = tables[:, :, 1] % min(s, 3)                  # at most 3 ways
+    if c >= 4 and s > 9:
+        tables[:, :, 2] = torch.randperm(s, generator=g).to(torch.int32)  # a permutation: too wide
+    for j in range(k):
+        if dead[j] >= 0:
+            tables[j, dead[j]] = dead[j]
+    return class_ids, tables, starts, dead
+
+
+@pytest.mark.parametrize('chunk', CHUNKS)
+@pytest.mark.parametrize('b,l', [(1, 0), (1, 1), (1, 97), (2, 300), (9, 61), (33, 128)])
+@pytest.mark.parametrize('k,s,c', [(1, 1, 1), (1, 6, 4), (3, 17, 7), (2, 12, 5)])
+def test_chunked_matches_reference(device, chunk, b, l, k, s, c):
+    v = 300
+    class_ids, tables, starts, dead = _chunk_dfas(k, s, c, v, seed=b * 7 + l + s)
+    ids, lengths = _batch(b, l, v, torch.int64, seed=l + chunk)
+    want = reference.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
+    got = _compiled(device, ids, lengths, class_ids, tables, starts, dead, chunk)
+    assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
+
+
+@pytest.mark.parametrize('chunk', [1, 4, 5])
+@pytest.mark.parametrize('b', [1, 8])
+def test_chunked_errors_and_dead_start(device, chunk, b):
+    """Bad ids before and after the dead state, bad classes while alive and while dead, a
+    start that is already dead: every error lands where the plain scan puts it."""
+    v, l = 40, 23
+    class_ids, tables, starts, dead = _chunk_dfas(3, 8, 5, v, seed=21)
+    class_ids[1, 7] = 99      # class out of range for pattern 1
+    class_ids[2, 3] = -5
+    starts[2] = dead[2] if dead[2] >= 0 else starts[2]
+    ids, lengths = _batch(b, l, v, torch.int64, seed=22)
+    lengths[:] = l
+    ids[:, 4] = 7             # pattern 1 reads its bad class at 4 unless already dead
+    ids[0, 9] = v             # a bad id in row 0
+    if b > 1:
+        ids[1, 0] = -1        # at position 0
+        ids[2, l - 1] = 10**6  # at the last position
+        ids[3, :] = 3         # pattern 2's bad class on every token
+    want = reference.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
+    got = _compiled(device, ids, lengths, class_ids, tables, starts, dead, chunk)
+    assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
+    # The cases are really exercised: both error kinds, and (with several rows) clean rows.
+    assert (want[0] == BAD_ID).any() and (want[0] == BAD_TABLE).any()
+    assert b == 1 or (want[0] >= 0).any()
+
+
+@pytest.mark.parametrize('chunk', [1, 16])
+def test_chunked_unchunkable_pattern_takes_checked_path(device, chunk):
+    """A corrupt table or a dead state that is not a sink is never read out of bounds."""
+    class_ids, tables, starts, dead = _chunk_dfas(3, 6, 4, 30, seed=31)
+    tables[0, 2, 1] = 6                     # out of range
+    tables[1, 5] = 0
+    dead[1] = 5                             # not a sink
+    starts[2] = -3                          # bad start
+    ids, lengths = _batch(5, 40, 30, torch.int32, seed=32)
+    want = reference.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
+    got = _compiled(device, ids, lengths, class_ids, tables, starts, dead, chunk)
+    assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
+
+
+def test_chunk_argument_validated():
+    class_ids, tables, starts, dead = _patterns(1, 3, 2, 10, seed=1)
+    ids, lengths = _batch(2, 5, 10, torch.int64, seed=2)
+    with pytest.raises(ValueError, match='chunk must be an int >= 0'):
+        ops.dfa_scan(ids, lengths, class_ids, tables, starts, dead, chunk=-1)
+    compiled_or_skip('dfa_scan', torch.device('cpu'))
+    with pytest.raises(RuntimeError, match='chunk must be >= 0'):
+        torch.ops.twinkle.dfa_scan(ids, lengths, class_ids, tables, starts, dead, -2)
+
+
+def test_chunked_opcheck(device):
+    compiled_or_skip('dfa_scan', device)
+    class_ids, tables, starts, dead = _chunk_dfas(2, 7, 5, 100, seed=41)
+    ids, lengths = _batch(3, 50, 100, torch.int64, seed=42)
+    ops.dfa_scan(ids, lengths, class_ids, tables, starts, dead)  # registers the fake
+    args = tuple(a.to(device) for a in (ids, lengths, class_ids, tables, starts, dead)) + (5,)
+    torch.library.opcheck(torch.ops.twinkle.dfa_scan.default, args)
+
+
+@pytest.mark.parametrize('chunk', [1, 5, 64])
+def test_chunked_strict_format_on_qwen3_ids(device, chunk):
+    """The strict think/answer DFA over real Qwen3 ids (68 states, 63 classes, one identity
+    class for special tokens): chunked verdicts and first-dead positions equal the plain scan."""
+    import random
+    from twinkle.reward.format import FormatReward
+    from twinkle.sampler.testing import qwen3_tokenizer
+    tok = qwen3_tokenizer()
+    fmt = FormatReward(tokenizer=tok)
+    rng = random.Random(5)
+    pieces = ['<think>', '</think>', '<answer>', '</answer>', ' step', ' 42', '\n', '<', '</',
+              'think', '>', ' so', ' the answer is', '  ', '<|im_end|>', '<answer']
+    texts = []
+    for i in range(48):
+        if i % 3 == 0:
+            body = ''.join(rng.choice(pieces[4:]) for _ in range(rng.randrange(0, 200)))
+            texts.append(f'<think>{body}</think>\n<answer>{rng.randrange(100)}</answer>')
+        else:
+            texts.append(''.join(rng.choice(pieces) for _ in range(rng.randrange(0, 300))))
+    enc = [tok.encode(t, add_special_tokens=False) for t in texts]
+    width = max(len(e) for e in enc)
+    ids = torch.full((len(enc), width), tok.pad_token_id, dtype=torch.int64)
+    for i, e in enumerate(enc):
+        ids[i, :len(e)] = torch.tensor(e)
+    lengths = torch.tensor([len(e) for e in enc])
+    args = (ids, lengths, fmt.token_class_ids, fmt.token_tables, fmt.token_starts, fmt.token_dead)
+    want = ops.dfa_scan(*args, chunk=0) if device.type == 'cpu' else reference.dfa_scan(*args)
+    got = _compiled(device, *args, chunk)
+    assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
+    accepted = fmt.token_accept[0][want[0][:, 0].long()]
+    assert accepted.sum() >= 5 and (~accepted).sum() >= 5
+    # Against the text path on what batch_decode gives (special tokens decode to nothing).
+    decoded = tok.batch_decode(enc, skip_special_tokens=True)
+    trajectories = [{'messages': [{'role': 'assistant', 'content': t}]} for t in decoded]
+    assert accepted.tolist() == [r == 1.0 for r in fmt(trajectories)]
+
+
+CHUNK_EXAMPLES = int(os.environ.get('TWINKLE_CHUNK_EXAMPLES', '1000'))
+
+
+@settings(max_examples=CHUNK_EXAMPLES, derandomize=True, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(s=st.integers(1, 10), c=st.integers(1, 6), v=st.integers(1, 25), b=st.integers(1, 4),
+       l=st.integers(0, 160), chunk=st.one_of(st.integers(1, 5), st.just(64)),
+       shape=st.sets(st.sampled_from(['identity', 'narrow', 'sink', 'start_dead', 'bad_id',
+                                      'bad_class', 'other_sink'])),
+       seed=st.integers(0, 2**31 - 1))
+def test_chunked_differential(s, c, v, b, l, chunk, shape, seed):
+    """Random small DFAs and inputs, every structure the chunked path special-cases
+    (identity columns, narrow anchors, a dead sink and another sink such as a search's
+    accepting state, a dead start, bad ids, bad classes), against
+    the reference, on the tile loop (one row; tiles of 64 chunks, so rows of up to 160
+    tokens span several tiles at chunk 1 or 2) and on the per-row path (several rows)."""
+    compiled_or_skip('dfa_scan', torch.device('cpu'))
+    g = torch.Generator().manual_seed(seed)
+    table = torch.randint(0, s, (1, s, c), generator=g, dtype=torch.int32)
+    class_ids = torch.randint(0, c, (1, v), generator=g, dtype=torch.int32)
+    dead = torch.tensor([-1], dtype=torch.int32)
+    if 'identity' in shape:
+        table[0, :, 0] = torch.arange(s, dtype=torch.int32)
+    if 'narrow' in shape:
+        table[0, :, c - 1] %= min(s, 2)
+    if 'sink' in shape:
+        dead[0] = s - 1
+        table[0, s - 1] = s - 1
+    if 'other_sink' in shape and s > 2:
+        table[0, 0] = 0
+    start = torch.tensor([int(dead[0]) if 'start_dead' in shape and dead[0] >= 0
+                          else int(torch.randint(0, s, (1,), generator=g))], dtype=torch.int32)
+    if 'bad_class' in shape:
+        class_ids[0, int(torch.randint(0, v, (1,), generator=g))] = c
+    ids = torch.randint(0, v, (b, l), generator=g)
+    if 'bad_id' in shape and l:
+        ids[int(torch.randint(0, b, (1,), generator=g)), int(torch.randint(0, l, (1,), generator=g))] = v
+    lengths = torch.randint(0, l + 1, (b,), generator=g)
+    want = reference.dfa_scan(ids, lengths, class_ids, table, start, dead)
+    for rows in (ids[:1], ids):   # one row: tile layout; several: the per-row path
+        n = rows.shape[0]
+        got = torch.ops.twinkle.dfa_scan(rows, lengths[:n], class_ids, table, start, dead, chunk)
+        assert torch.equal(got[0], want[0][:n]) and torch.equal(got[1], want[1][:n])

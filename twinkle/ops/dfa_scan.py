@@ -15,7 +15,7 @@ BAD_ID, BAD_TABLE = -1, -2
 
 def _register_fake() -> None:
     @torch.library.register_fake('twinkle::dfa_scan')
-    def _(input_ids, lengths, class_ids, tables, starts, dead):
+    def _(input_ids, lengths, class_ids, tables, starts, dead, chunk=0):
         b, k = input_ids.shape[0], tables.shape[0]
         return (input_ids.new_empty((b, k), dtype=torch.int32),
                 input_ids.new_empty((b, k), dtype=torch.int64))
@@ -36,8 +36,8 @@ def _as_index_tensor(x: Union[int, Tensor], device: torch.device, k: int, name: 
 
 
 def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tensor,
-             starts: Union[int, Tensor], dead: Union[int, Tensor], check: bool = True
-             ) -> Tuple[Tensor, Tensor]:
+             starts: Union[int, Tensor], dead: Union[int, Tensor], check: bool = True,
+             chunk: int = 0) -> Tuple[Tensor, Tensor]:
     """Runs one or K token-level DFAs over every sequence of a padded batch.
 
     Sequence ``b`` is ``input_ids[b, :lengths[b]]`` (lengths are clamped to ``[0, L]``;
@@ -56,6 +56,10 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
             is corrupt. This reads the result on the host (a sync on CUDA); with
             ``check=False`` (and always under ``torch.compile``) such rows come back with
             final state ``BAD_ID`` (-1, and the bad id's position) or ``BAD_TABLE`` (-2).
+        chunk: tokens per chunk when a row is scanned as independent chunks that are
+            summarised in parallel and then applied in order (the CUDA kernel's way, see
+            ``csrc/include/twinkle/dfa_chunks.h``). 0 lets the backend choose; the result
+            never depends on it, only the speed does.
 
     Returns:
         ``(final_state, first_dead)``: int32 and int64, (B,) for one pattern or (B, K).
@@ -63,7 +67,8 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
         dead state (no completion can be accepted any more), or -1.
 
     Raises:
-        ValueError: with ``check``, an id out of range (naming the row and position).
+        ValueError: with ``check``, an id out of range (naming the row and position), or a
+            negative ``chunk``.
 
     >>> cls = torch.tensor([0, 1], dtype=torch.int32)           # id 0 = 'a', id 1 = other
     >>> tab = torch.tensor([[1, 2], [1, 2], [2, 2]], dtype=torch.int32)  # a+, sink 2
@@ -72,6 +77,8 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
     >>> final.tolist(), fd.tolist()
     ([1, 2], [-1, 1])
     """
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 0:
+        raise ValueError(f'dfa_scan: chunk must be an int >= 0 (0 lets the backend choose), got {chunk!r}')
     single = class_ids.dim() == 1
     if single != (tables.dim() == 2):
         raise ValueError(f'dfa_scan: class_ids {tuple(class_ids.shape)} and tables '
@@ -85,7 +92,7 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
     dead_t = _as_index_tensor(dead, dev, k, 'dead')
     if use_compiled('dfa_scan', dev, _register_fake):
         final, first_dead = torch.ops.twinkle.dfa_scan(input_ids, lengths, class_ids, tables, starts_t,
-                                                       dead_t)
+                                                       dead_t, chunk)
     else:
         final, first_dead = reference.dfa_scan(input_ids, lengths, class_ids, tables, starts_t, dead_t)
     if check and not torch.compiler.is_compiling():

@@ -17,8 +17,10 @@ BAD_ID, BAD_TABLE = -1, -2
 
 
 def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tensor,
-             starts: Tensor, dead: Tensor) -> Tuple[Tensor, Tensor]:
+             starts: Tensor, dead: Tensor, chunk: int = 0) -> Tuple[Tensor, Tensor]:
     """K token DFAs over a padded batch; see :func:`twinkle.ops.dfa_scan` for the arguments.
+
+    ``chunk`` is accepted for the op's signature and ignored: the result never depends on it.
 
     >>> t = torch.tensor([[[1, 2], [1, 2], [2, 2]]], dtype=torch.int32)  # 'a'* then sink 2
     >>> cls = torch.tensor([[0, 1]], dtype=torch.int32)                  # id 0 = 'a'
