@@ -101,6 +101,9 @@ def write_results(name: str, rows: List[Dict[str, Any]], summary: Dict[str, Any]
 
 def print_table(rows: Iterable[Dict[str, Any]], cols: List[str]) -> None:
     rows = list(rows)
+    if not rows:
+        print('(no rows)')
+        return
     widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in cols}
     print('  '.join(c.ljust(widths[c]) for c in cols))
     for r in rows:

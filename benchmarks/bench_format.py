@@ -15,9 +15,16 @@ Completions are think/answer texts (prose, arithmetic, some CJK and emoji), 30% 
 malformed (missing or unclosed tags, answer first, nothing at all). All providers must
 agree on every verdict before anything is timed.
 
-Run: python benchmarks/bench_format.py [--quick]
+Run: python benchmarks/bench_format.py [--quick] [--cuda-only]
 Targets on a 2-core CPU, as ratios from one run: (d) >= 200x faster than (a); (c) >= 3x
 faster than (b). On an H200: 4096 x 4096 tokens in under 50 microseconds.
+
+The GPU target is measured on its own batch, when a GPU is present: 4096 rows of exactly
+4096 Qwen3 tokens (think/answer completions of ~4,600 tokens cut at 4096, so every token is
+real), the ``twinkle::dfa_scan`` op alone, for the seed check (two search patterns) and the
+strict default format (one fullmatch pattern), int64 and int32 ids, with the backend's chunk
+choice and with explicit chunk lengths. ``--cuda-only`` skips the CPU providers (for a GPU
+session with little time) and keeps only the verdict check they feed.
 """
 from __future__ import annotations
 
@@ -110,8 +117,57 @@ def seed_check(texts):
     return [1.0 if THINK.search(t) and ANSWER.search(t) else 0.0 for t in texts]
 
 
+GPU_ROWS, GPU_TOKENS = 4096, 4096
+GPU_CHUNKS = (0, 32, 64, 128)
+
+
+def gpu_target_rows(tok, device: str, rows: int = GPU_ROWS, tokens: int = GPU_TOKENS):
+    """Rows of the "4096 x 4096 tokens" target: the op alone on ``device``.
+
+    Each completion is generated long enough to give ``tokens`` tokens and cut there, so the
+    batch is (rows, tokens) with no padding. The verdicts are checked against ``re`` on the
+    decoded rows before anything is timed.
+    """
+    rng = random.Random(7)
+    unique = 64
+    texts = [completion(rng, int(tokens * 5.0)) for _ in range(unique)]
+    enc = [e[:tokens] for e in tok(texts, add_special_tokens=False)['input_ids']]
+    if min(len(e) for e in enc) < tokens:
+        raise RuntimeError('bench_format: a generated completion is shorter than the target row')
+    base = torch.tensor(enc, dtype=torch.int64)
+    ids = base[torch.arange(rows) % unique].to(device)
+    lengths = torch.full((rows,), tokens, dtype=torch.int64, device=device)
+    decoded = tok.batch_decode(enc, skip_special_tokens=True)
+    want_seed = [seed_check([decoded[i % unique]])[0] for i in range(rows)]
+    out = []
+    checks = {
+        'seed_search_k2': (FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok), want_seed),
+        'strict_fullmatch_k1': (FormatReward(tokenizer=tok), None),
+    }
+    for check, (reward, want) in checks.items():
+        reward = reward.to(device)
+        got = reward(ids, lengths=lengths).tolist()
+        if want is not None:
+            assert got == want, f'bench_format: {check} on {device} disagrees with re'
+        else:  # the strict check against its own string path on the decoded rows
+            assert got == reward([decoded[i % unique] for i in range(rows)]), check
+        args = (reward.token_class_ids, reward.token_tables, reward.token_starts, reward.token_dead)
+        for dtype in (torch.int64, torch.int32):
+            x = ids.to(dtype)
+            for chunk in GPU_CHUNKS:
+                fn = (lambda x=x, chunk=chunk: torch.ops.twinkle.dfa_scan(x, lengths, *args, chunk))
+                t = _harness.measure(fn, device=device, warmup=3, min_reps=20, max_reps=500, budget_s=1.0)
+                out.append({'check': check, 'rows': rows, 'tokens': tokens, 'ids': str(dtype).split('.')[-1],
+                            'chunk': chunk, 'device': device, 'median_us': t['median_ms'] * 1e3,
+                            'p25_us': t['p25_ms'] * 1e3, 'p75_us': t['p75_ms'] * 1e3, 'reps': t['reps']})
+    return out
+
+
 def main() -> None:
-    args = _harness.common_args(__doc__.splitlines()[0]).parse_args()
+    parser = _harness.common_args(__doc__.splitlines()[0])
+    parser.add_argument('--cuda-only', action='store_true',
+                        help='time only the CUDA providers and the 4096 x 4096 target (GPU sessions)')
+    args = parser.parse_args()
     tok = qwen_tokenizer()
     n = 256 if args.quick else 4096
     sizes = [1000] if args.quick else [1000, 4000]
@@ -134,7 +190,7 @@ def main() -> None:
         cls, tab = reward.token_class_ids[0], reward.token_tables[0]
         st, dd = reward.token_starts, reward.token_dead
         acc = reward.token_accept[0]
-        providers = {
+        providers = {} if args.cuda_only else {
             'seed_decode_re': (lambda: seed_check(tok.batch_decode(ids, skip_special_tokens=True)), 'cpu'),
             'seed_re': (lambda: seed_check(strings), 'cpu'),
             'twinkle_str_cpu': (lambda: reward(strings), 'cpu'),
@@ -160,8 +216,8 @@ def main() -> None:
             rows.append({'tokens': tokens, 'mean_tokens': round(mean_tokens, 1), 'B': n, 'provider': name, **t})
     by = {(r['tokens'], r['provider']): r['median_ms'] for r in rows}
     for r in rows:
-        r['speedup_vs_a'] = by[(r['tokens'], 'seed_decode_re')] / r['median_ms']
-        r['speedup_vs_b'] = by[(r['tokens'], 'seed_re')] / r['median_ms']
+        for key, base in (('speedup_vs_a', 'seed_decode_re'), ('speedup_vs_b', 'seed_re')):
+            r[key] = by[(r['tokens'], base)] / r['median_ms'] if (r['tokens'], base) in by else float('nan')
     _harness.print_table(rows, ['tokens', 'mean_tokens', 'B', 'provider', 'median_ms', 'speedup_vs_a',
                                 'speedup_vs_b'])
     summary = {
@@ -173,11 +229,19 @@ def main() -> None:
         'threads': torch.get_num_threads(),
     }
     for tokens in sizes:
-        summary[f'd_over_a_{tokens}'] = by[(tokens, 'seed_decode_re')] / by[(tokens, 'twinkle_ids_cpu')]
-        summary[f'c_over_b_{tokens}'] = by[(tokens, 'seed_re')] / by[(tokens, 'twinkle_str_cpu')]
+        if not args.cuda_only:
+            summary[f'd_over_a_{tokens}'] = by[(tokens, 'seed_decode_re')] / by[(tokens, 'twinkle_ids_cpu')]
+            summary[f'c_over_b_{tokens}'] = by[(tokens, 'seed_re')] / by[(tokens, 'twinkle_str_cpu')]
         if (tokens, 'twinkle_op_cuda') in by:
             summary[f'cuda_op_us_{tokens}'] = by[(tokens, 'twinkle_op_cuda')] * 1e3
-    print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in summary.items()})
+    if 'cuda' in devices:
+        target = gpu_target_rows(tok, 'cuda', rows=256 if args.quick else GPU_ROWS)
+        _harness.print_table(target, ['check', 'rows', 'tokens', 'ids', 'chunk', 'median_us', 'p25_us', 'p75_us'])
+        summary['gpu_target'] = target
+        summary['gpu_target_best_us'] = {
+            check: min(r['median_us'] for r in target if r['check'] == check and r['chunk'] == 0)
+            for check in dict.fromkeys(r['check'] for r in target)}
+    print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in summary.items() if k != 'gpu_target'})
 
     def plot(path):
         import matplotlib.pyplot as plt

@@ -380,20 +380,9 @@ def test_chunked_strict_format_on_qwen3_ids(device, chunk):
 CHUNK_EXAMPLES = int(os.environ.get('TWINKLE_CHUNK_EXAMPLES', '1000'))
 
 
-@settings(max_examples=CHUNK_EXAMPLES, derandomize=True, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
-@given(s=st.integers(1, 10), c=st.integers(1, 6), v=st.integers(1, 25), b=st.integers(1, 4),
-       l=st.integers(0, 160), chunk=st.one_of(st.integers(1, 5), st.just(64)),
-       shape=st.sets(st.sampled_from(['identity', 'narrow', 'sink', 'start_dead', 'bad_id',
-                                      'bad_class', 'other_sink'])),
-       seed=st.integers(0, 2**31 - 1))
-def test_chunked_differential(s, c, v, b, l, chunk, shape, seed):
-    """Random small DFAs and inputs, every structure the chunked path special-cases
-    (identity columns, narrow anchors, a dead sink and another sink such as a search's
-    accepting state, a dead start, bad ids, bad classes), against
-    the reference, on the tile loop (one row; tiles of 64 chunks, so rows of up to 160
-    tokens span several tiles at chunk 1 or 2) and on the per-row path (several rows)."""
-    compiled_or_skip('dfa_scan', torch.device('cpu'))
+def _differential_case(s, c, v, b, l, chunk, shape, seed, device):
+    """One random DFA and batch (see test_chunked_differential), op on ``device`` against
+    the reference."""
     g = torch.Generator().manual_seed(seed)
     table = torch.randint(0, s, (1, s, c), generator=g, dtype=torch.int32)
     class_ids = torch.randint(0, c, (1, v), generator=g, dtype=torch.int32)
@@ -416,7 +405,38 @@ def test_chunked_differential(s, c, v, b, l, chunk, shape, seed):
         ids[int(torch.randint(0, b, (1,), generator=g)), int(torch.randint(0, l, (1,), generator=g))] = v
     lengths = torch.randint(0, l + 1, (b,), generator=g)
     want = reference.dfa_scan(ids, lengths, class_ids, table, start, dead)
-    for rows in (ids[:1], ids):   # one row: tile layout; several: the per-row path
+    for rows in (ids[:1], ids):   # one row: tile loop on CPU; several: the per-row path
         n = rows.shape[0]
-        got = torch.ops.twinkle.dfa_scan(rows, lengths[:n], class_ids, table, start, dead, chunk)
-        assert torch.equal(got[0], want[0][:n]) and torch.equal(got[1], want[1][:n])
+        got = _compiled(device, rows, lengths[:n], class_ids, table, start, dead, chunk)
+        assert torch.equal(got[0].cpu(), want[0][:n]) and torch.equal(got[1].cpu(), want[1][:n])
+
+
+DIFFERENTIAL_ARGS = dict(
+    s=st.integers(1, 10), c=st.integers(1, 6), v=st.integers(1, 25), b=st.integers(1, 4),
+    l=st.integers(0, 160), chunk=st.one_of(st.integers(1, 5), st.just(64)),
+    shape=st.sets(st.sampled_from(['identity', 'narrow', 'sink', 'start_dead', 'bad_id',
+                                   'bad_class', 'other_sink'])),
+    seed=st.integers(0, 2**31 - 1))
+
+
+@settings(max_examples=CHUNK_EXAMPLES, derandomize=True, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(**DIFFERENTIAL_ARGS)
+def test_chunked_differential(s, c, v, b, l, chunk, shape, seed):
+    """Random small DFAs and inputs, every structure the chunked path special-cases
+    (identity columns, narrow anchors, a dead sink and another sink such as a search's
+    accepting state, a dead start, bad ids, bad classes), against the reference, on the
+    tile loop (one row; tiles of 64 chunks, so rows of up to 160 tokens span several tiles
+    at chunk 1 or 2) and on the per-row path (several rows)."""
+    compiled_or_skip('dfa_scan', torch.device('cpu'))
+    _differential_case(s, c, v, b, l, chunk, shape, seed, torch.device('cpu'))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device on this machine')
+@settings(max_examples=CHUNK_EXAMPLES // 2, derandomize=True, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(**DIFFERENTIAL_ARGS)
+def test_chunked_differential_cuda(s, c, v, b, l, chunk, shape, seed):
+    """The same cases through the CUDA kernels (the chunked kernel and the sink mode)."""
+    compiled_or_skip('dfa_scan', torch.device('cuda'))
+    _differential_case(s, c, v, b, l, chunk, shape, seed, torch.device('cuda'))
