@@ -37,7 +37,8 @@ case "$what" in
     asan=$(g++ -print-file-name=libasan.so 2>/dev/null || true)
     if [ -f "$asan" ]; then
       TWINKLE_EMU_SANITIZE=1 LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0 \
-        "$PY" -m pytest -q -p no:cacheprovider tests/ops/test_dfa_scan_emulated.py
+        "$PY" -m pytest -q -p no:cacheprovider tests/ops/test_dfa_scan_emulated.py \
+        tests/ops/test_group_advantage_emulated.py
     fi
     exec "$PY" -m pytest -q "${@:2}"
     ;;

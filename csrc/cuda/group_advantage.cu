@@ -1,43 +1,10 @@
-// CUDA kernel of twinkle::group_advantage. One thread owns one group and runs the shared
-// per-group logic (two passes over G <= a few hundred rewards, from L1/L2). For B = 8192,
-// G = 8 that is 1024 threads: the launch, not the arithmetic, is the cost.
+// Launches of twinkle::group_advantage's CUDA kernels (group_advantage_kernels.cuh).
 #include <cuda_runtime.h>
 
-#include "launchers.h"
-#include "twinkle/group_advantage.h"
+#include "group_advantage_kernels.cuh"
 
 namespace twinkle {
 namespace cuda {
-namespace {
-
-constexpr int kThreads = 256;
-
-__global__ void group_advantage_contiguous_kernel(const float* __restrict__ rewards,
-                                                  int64_t groups, int64_t group_size,
-                                                  int64_t baseline, int64_t scale, float eps,
-                                                  bool unbiased, float* adv, bool* keep) {
-  const int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (g >= groups) return;
-  group_advantage_one(rewards, ContiguousIndex{g * group_size}, group_size, baseline, scale,
-                      eps, unbiased, adv, keep);
-}
-
-// A thread per sorted position; the threads at group heads do the work. Ragged batches
-// never learn their group count on the host, so nothing waits for the device.
-__global__ void group_advantage_ragged_kernel(const float* __restrict__ rewards,
-                                              const int64_t* __restrict__ order,
-                                              const int64_t* __restrict__ sorted_ids,
-                                              int64_t batch, int64_t baseline, int64_t scale,
-                                              float eps, bool unbiased, float* adv, bool* keep) {
-  const int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (p >= batch) return;
-  const int64_t n = segment_length_at(sorted_ids, batch, p);
-  if (n == 0) return;
-  group_advantage_one(rewards, PermutedIndex{order, p}, n, baseline, scale, eps, unbiased, adv,
-                      keep);
-}
-
-}  // namespace
 
 cudaError_t launch_group_advantage(const float* rewards, const int64_t* order,
                                    const int64_t* sorted_ids, int64_t batch, int64_t group_size,

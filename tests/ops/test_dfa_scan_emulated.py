@@ -9,50 +9,21 @@ error paths on machines without a GPU; it says nothing about speed (see
 ``benchmarks/bench_format.py`` on a GPU for that). Skipped when g++ is missing.
 """
 import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 
+from tests.ops import cuda_emu
 from tests.ops.test_dfa_scan import (CHUNK_EXAMPLES, DIFFERENTIAL_ARGS, _batch, _chunk_dfas,
                                      _differential_inputs)
 from twinkle import reference
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EMU = os.path.join(ROOT, 'tests', 'ops', 'cuda_emu')
-SOURCES = [os.path.join(EMU, 'dfa_scan_emu.cpp'), os.path.join(EMU, 'cuda_emu.h'),
-           os.path.join(EMU, 'cuda_runtime_api.h'),
-           os.path.join(ROOT, 'csrc', 'cuda', 'dfa_scan_kernels.cuh'),
-           os.path.join(ROOT, 'csrc', 'cuda', 'launchers.h')] + [
-    os.path.join(ROOT, 'csrc', 'include', 'twinkle', h)
-    for h in ('dfa_scan.h', 'dfa_chunks.h', 'macros.h')]
-
 
 @pytest.fixture(scope='module')
 def emu():
-    """The emulated kernels as a ctypes library, built once per source version."""
-    if shutil.which('g++') is None:
-        pytest.skip('g++ not found: the CUDA emulation is not built')
-    # TWINKLE_EMU_SANITIZE=1 builds with AddressSanitizer and UBSan (run pytest with
-    # LD_PRELOAD=$(g++ -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0).
-    sanitize = []
-    if os.environ.get('TWINKLE_EMU_SANITIZE') == '1':
-        sanitize = ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-g']
-    digest = hashlib.sha256(b''.join(open(p, 'rb').read() for p in SOURCES)
-                            + repr(sanitize).encode()).hexdigest()[:16]
-    out = os.path.join(tempfile.gettempdir(), f'twinkle_dfa_scan_emu_{digest}.so')
-    if not os.path.exists(out):
-        tmp = out + f'.{os.getpid()}'
-        subprocess.run(['g++', '-std=c++20', '-O1', '-fPIC', '-shared', '-pthread', *sanitize, '-I', EMU,
-                        '-I', os.path.join(ROOT, 'csrc', 'include'), '-I', os.path.join(ROOT, 'csrc', 'cuda'),
-                        SOURCES[0], '-o', tmp], check=True)
-        os.replace(tmp, out)
-    lib = ctypes.CDLL(out)
+    """The emulated kernels as a ctypes library (built once per source version)."""
+    lib = cuda_emu.build('dfa_scan')
     lib.twinkle_emu_dfa_scan.restype = ctypes.c_int
     return lib
 

@@ -1,0 +1,75 @@
+"""The CUDA kernels of ``twinkle::group_advantage``, their own source, run on the CPU under
+the CUDA emulation of ``tests/ops/cuda_emu`` with the launch choices of
+``csrc/cuda/group_advantage.cu``, against the pure-torch reference."""
+import ctypes
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from tests.ops import cuda_emu
+from tests.ops.test_group_advantage import _ragged, _rewards
+from twinkle import reference
+
+
+@pytest.fixture(scope='module')
+def emu():
+    lib = cuda_emu.build('group_advantage')
+    lib.twinkle_emu_group_advantage.restype = ctypes.c_int
+    return lib
+
+
+def run_emulated(lib, r, order, sorted_ids, gsize, baseline, scale, eps, unbiased):
+    r = r.contiguous()
+    b = r.shape[0]
+    adv = torch.full((b,), float('nan'), dtype=torch.float32)
+    keep = torch.ones(b, dtype=torch.bool)
+    ptr = lambda t: ctypes.c_void_p(t.data_ptr()) if t is not None else None  # noqa: E731
+    rc = lib.twinkle_emu_group_advantage(
+        ptr(r), ptr(order.contiguous() if order is not None else None),
+        ptr(sorted_ids.contiguous() if sorted_ids is not None else None), ctypes.c_int64(b),
+        ctypes.c_int64(gsize), ctypes.c_int64(baseline), ctypes.c_int64(scale), ctypes.c_float(eps),
+        ctypes.c_bool(unbiased), ptr(adv), ptr(keep))
+    assert rc == 0
+    return adv, keep
+
+
+def _check(lib, r, order, sorted_ids, gsize, baseline, scale, eps, unbiased):
+    got_adv, got_keep = run_emulated(lib, r, order, sorted_ids, gsize, baseline, scale, eps, unbiased)
+    ref_adv, ref_keep = reference.group_advantage(r, order, sorted_ids, gsize, baseline, scale, eps,
+                                                  unbiased)
+    assert torch.equal(got_keep, ref_keep)
+    torch.testing.assert_close(got_adv, ref_adv, rtol=2e-6, atol=1e-6)
+
+
+# Batches spanning several 256-thread blocks, group sizes 1 to the whole batch.
+@pytest.mark.parametrize('batch,gsize', [(1, 1), (7, 7), (12, 4), (64, 8), (1024, 16), (4099 * 2, 2)])
+@pytest.mark.parametrize('baseline,scale', [(0, 0), (0, 1), (1, 0), (1, 1)])
+def test_emulated_contiguous(emu, batch, gsize, baseline, scale):
+    _check(emu, _rewards(batch, nan_frac=0.1, seed=batch), None, None, gsize, baseline, scale, 1e-6, True)
+
+
+@pytest.mark.parametrize('batch', [1, 5, 97, 1000])
+@pytest.mark.parametrize('unbiased', [True, False])
+def test_emulated_ragged(emu, batch, unbiased):
+    g = torch.Generator().manual_seed(batch)
+    ids = torch.randint(-5, max(batch // 3, 1), (batch,), generator=g)
+    order, sorted_ids = _ragged(ids)
+    r = _rewards(batch, nan_frac=0.2, levels=3, seed=batch + 1)
+    _check(emu, r, order, sorted_ids, 0, 0, 1, 1e-4, unbiased)
+    _check(emu, r, order, sorted_ids, 0, 1, 0, 0.0, unbiased)
+
+
+@settings(max_examples=150, derandomize=True, deadline=None, database=None)
+@given(data=st.data(), gsize=st.integers(1, 9), groups=st.integers(1, 40), ragged=st.booleans())
+def test_emulated_differential(emu, data, gsize, groups, ragged):
+    batch = gsize * groups
+    vals = st.one_of(st.sampled_from([0.0, 1.0, 0.5, float('nan')]),
+                     st.floats(-1e4, 1e4, allow_nan=False, width=32))
+    r = torch.tensor(data.draw(st.lists(vals, min_size=batch, max_size=batch)), dtype=torch.float32)
+    if ragged:
+        ids = torch.tensor(data.draw(st.lists(st.integers(0, 6), min_size=batch, max_size=batch)))
+        order, sorted_ids = _ragged(ids)
+        _check(emu, r, order, sorted_ids, 0, 1, 1, 1e-6, True)
+    else:
+        _check(emu, r, None, None, gsize, 1, 1, 1e-6, True)
