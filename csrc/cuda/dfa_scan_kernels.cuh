@@ -135,6 +135,9 @@ __global__ void __launch_bounds__(kBlock)
       __syncthreads();
       continue;
     }
+    // Independent loads (id, then its class from L2): unrolled so that several are in
+    // flight per thread; this phase carries the kernel's memory traffic.
+#pragma unroll 4
     for (int32_t x = threadIdx.x; x < len; x += kBlock) {
       codes[dfa_tile_slot(x, chunk)] = dfa_token_code(p.class_ids, p.vocab, p.n_classes, row[t0 + x]);
     }
