@@ -160,3 +160,23 @@ def test_random_latex_soup_never_raises():
     assert time.perf_counter() - t0 < 120.0
     for v in verdicts:
         assert v.reward in (0.0, 1.0) or math.isnan(v.reward)
+
+
+def test_sympy_error_text_reaches_the_verdict(monkeypatch):
+    """A sympy failure scores 0.0 ("not shown equal") and says why in Verdict.reason."""
+    import twinkle.math.checker as checker_mod
+
+    class FailingPool:
+        def run(self, a, b, mode, deadline):
+            return 'error', 'RecursionError: maximum recursion depth exceeded'
+
+    monkeypatch.setattr(checker_mod, 'shared_pool', lambda n: FailingPool())
+    # Too large for the numeric path: only sympy can decide it.
+    pair = ([r'\boxed{2^{2^{20}}}'], [r'4^{2^{19}}'])
+    (v,) = MathChecker(MathConfig(cache_size=0)).check(*pair)
+    assert v.reward == 0.0 and v.method == 'symbolic'
+    assert v.reason == 'sympy error: RecursionError: maximum recursion depth exceeded'
+    # The same pair with a working pool is decided equal, with no reason.
+    monkeypatch.undo()
+    (v,) = MathChecker(MathConfig(cache_size=0)).check(*pair)
+    assert v.reward == 1.0 and v.method == 'symbolic' and v.reason == ''

@@ -137,8 +137,13 @@ class MathChecker:
             self._gold_cache.put((key,), g)
         return g
 
-    def _decide(self, gold: _Gold, pred_norm: str, symbolic) -> Tuple[float, str, str]:
-        """``(reward, method, reason)`` for a parsed gold and a normalized prediction."""
+    def _decide(self, gold: _Gold, pred_norm: str, symbolic,
+                sympy_errors: Sequence[str] = ()) -> Tuple[float, str, str]:
+        """``(reward, method, reason)`` for a parsed gold and a normalized prediction.
+
+        ``symbolic`` answers what the fast paths leave open; ``sympy_errors`` is the list it
+        appends sympy's failures to, read for the reason.
+        """
         if gold.norm == pred_norm:
             return 1.0, 'exact', ''
         if gold.number is not None and _PLAIN_NUMBER.fullmatch(pred_norm):
@@ -158,15 +163,20 @@ class MathChecker:
         ok, method = compare(gold.tree, pred, self.config, symbolic)
         if method == 'timeout':
             return 0.0, 'timeout', 'sympy deadline passed'
-        return (1.0 if ok else 0.0), method, ''
+        # A sympy failure (memory, recursion, an unsupported form) counts as "not shown
+        # equal"; its message is kept so that explain() can say why.
+        why = f'sympy error: {sympy_errors[-1]}' if sympy_errors and not ok else ''
+        return (1.0 if ok else 0.0), method, why
 
-    def _symbolic(self, a, b, mode) -> Optional[bool]:
+    def _symbolic(self, a, b, mode, errors: Optional[List[str]] = None) -> Optional[bool]:
         status, value = shared_pool(self.config.num_workers).run(
             a, b, mode, self.config.sympy_deadline_s)
         if status == 'ok':
             return bool(value)
         if status == 'timeout':
             return None
+        if errors is not None:
+            errors.append(str(value))
         return False  # sympy failed (memory, unsupported): not shown equal
 
     # ------------------------------------------------------------------------------
@@ -250,7 +260,11 @@ class MathChecker:
             def run(key):
                 t0 = time.perf_counter()
                 gold, _ = infos[key]
-                r, m, why = self._decide(gold, key[1], self._symbolic)
+                errors: List[str] = []
+
+                def sym(a, b, mode):
+                    return self._symbolic(a, b, mode, errors)
+                r, m, why = self._decide(gold, key[1], sym, errors)
                 return key, r, m, why, time.perf_counter() - t0
             if len(deferred) == 1 or cfg.num_workers == 1:
                 results = [run(k) for k in deferred]
