@@ -1,7 +1,8 @@
 // Chunked DFA scan: one long sequence split into chunks that are summarised independently
 // (in parallel) and then applied in order. Shared by the CPU op (csrc/cpu/dfa_scan.cpp, when
 // asked for chunks or when there are more threads than rows) and the CUDA kernel
-// (csrc/cuda/dfa_scan.cu, one thread per chunk, one block per row). No torch or CUDA headers.
+// (csrc/cuda/dfa_scan_kernels.cuh, one thread per chunk, one block per row). No torch or
+// CUDA headers.
 //
 // Why it is cheap. A chunk's effect on the state is a map S -> S. Computing it for every
 // state would cost S lookups per token (S is about 70 for the strict think/answer format).
@@ -24,7 +25,8 @@
 //    steps the first token itself when the start state is already dead, see
 //    dfa_chunked_begin), so a dead state only needs the remaining ids range-checked.
 //  * Results equal dfa_scan_one's for every chunkable pattern, every chunk length >= 1 and
-//    every input, errors included (tests/ops/test_dfa_scan.py checks this on the CPU op).
+//    every input, errors included (tests/ops/test_dfa_scan.py checks this on the CPU op,
+//    tests/ops/test_dfa_scan_emulated.py on the CUDA kernels run under an emulation).
 #pragma once
 
 #include <cstdint>
