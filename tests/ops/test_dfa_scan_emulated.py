@@ -109,3 +109,28 @@ def test_emulated_strict_format_on_qwen3_ids(emu):
     args = (ids, lengths, fmt.token_class_ids, fmt.token_tables, fmt.token_starts, fmt.token_dead)
     for chunk in (8, 64):
         assert_matches_reference(emu, args, chunk)
+
+
+@pytest.mark.parametrize('pattern,mode', [(r'<think>.*?</think>', 'search'), (r'(?s)<a>.*</a>\s*', 'fullmatch'),
+                                          (r'[^<]*', 'fullmatch'), (r'x', 'search'), (r'(?s)ab.*', 'match')])
+def test_emulated_byte_dfas(emu, pattern, mode):
+    """Real byte DFAs: a search's accepting sink (the kernel's sink mode), a dead sink, no sink."""
+    import random
+    from twinkle.dfa import compile_regex
+    from twinkle.dfa.tokens import byte_table, token_classes
+    tc = token_classes(compile_regex(pattern, 0, mode), byte_table())
+    rng = random.Random(17)
+    alphabet = b'<>/thinkabx \n\xe4\xbd\xa0\xff'
+    rows = [bytes(rng.choice(alphabet) if rng.random() < 0.4 else rng.randrange(256)
+                  for _ in range(rng.randrange(0, 700))) for _ in range(20)]
+    rows += [b'<think>' * 200, b'<a>' + b'z' * 900 + b'</a> ', b'x' * 800, b'ab' + b'\x00' * 600]
+    width = max(len(r) for r in rows)
+    ids = torch.zeros((len(rows), width), dtype=torch.int64)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(list(r))
+    lengths = torch.tensor([len(r) for r in rows])
+    args = (ids, lengths, torch.from_numpy(tc.class_ids.copy())[None],
+            torch.from_numpy(tc.transitions.copy())[None], torch.tensor([tc.start], dtype=torch.int32),
+            torch.tensor([tc.dead], dtype=torch.int32))
+    for chunk in (0, 2, 64):
+        assert_matches_reference(emu, args, chunk)
