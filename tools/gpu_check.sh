@@ -5,6 +5,9 @@
 #
 # Here, first: bash tools/gpu_wheels.sh. Then, with the device tool:
 #   run(command="bash tools/gpu_check.sh", carry=[".whl"], timeout_s=560)
+# and, if time is left, on the still-warm machine (the build is kept):
+#   run(command="bash tools/gpu_check.sh sanitize", carry=[".whl"], timeout_s=300)
+# which runs tools/gpu_sanitize.py under compute-sanitizer's memcheck and racecheck.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/twinkle_gpu}
@@ -18,6 +21,14 @@ fi
 { nvidia-smi -L; "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"; } \
   2>&1 | tee "$OUT/env.log"
 bash tools/check_cuda.sh 2>&1 | tee -a "$OUT/env.log"
+if [ "${1:-}" = sanitize ]; then
+  for tool in memcheck racecheck; do
+    timeout 140 compute-sanitizer --tool "$tool" --error-exitcode 3 "$PY" tools/gpu_sanitize.py \
+      > "$OUT/sanitize_$tool.log" 2>&1
+    echo "compute-sanitizer $tool: exit $?"; tail -4 "$OUT/sanitize_$tool.log"
+  done
+  exit 0
+fi
 TWINKLE_FORCE_CUDA=1 "$PY" setup.py build_ext --inplace > "$OUT/build.log" 2>&1
 "$PY" -c "from twinkle import _ext; print(_ext.extension_info()); assert _ext.has_kernel('dfa_scan', 'cuda')" \
   2>&1 | tee -a "$OUT/build.log" || { tail -40 "$OUT/build.log"; exit 1; }
