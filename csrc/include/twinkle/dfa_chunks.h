@@ -79,23 +79,36 @@ TWINKLE_HD bool dfa_chunkable_part(const DfaPattern& p, int64_t first, int64_t s
 TWINKLE_HD bool dfa_chunkable(const DfaPattern& p) { return dfa_chunkable_part(p, 0, 1); }
 
 // Fills col_n[c], col_img[c, :] and col_pos[:, c] for one column of a chunkable table.
+// The column is read kColumnBatch entries at a time before any of them is processed: the
+// loads are then independent of the stores below (which may alias the table as far as the
+// compiler knows), so a GPU thread has that many in flight instead of one.
+constexpr int kColumnBatch = 8;
+
 TWINKLE_HD void dfa_column_summary(const int32_t* table, int64_t n_states, int64_t n_classes,
                                    int64_t c, int32_t* col_n, int32_t* col_img,
                                    uint8_t* col_pos) {
   bool identity = true;
   int32_t n = 0;
   int32_t* img = col_img + c * kDfaWays;
-  for (int64_t s = 0; s < n_states; ++s) {
-    const int32_t next = table[s * n_classes + c];
-    identity = identity && next == s;
-    if (n > kDfaWays) continue;  // already too wide: only the identity test goes on
-    int32_t i = 0;
-    while (i < n && img[i] != next) ++i;
-    if (i == n) {
-      if (n < kDfaWays) img[n] = next;
-      ++n;
+  for (int64_t s0 = 0; s0 < n_states; s0 += kColumnBatch) {
+    int32_t batch[kColumnBatch];
+#pragma unroll
+    for (int u = 0; u < kColumnBatch; ++u) {
+      batch[u] = s0 + u < n_states ? table[(s0 + u) * n_classes + c] : 0;
     }
-    if (i < kDfaWays) col_pos[s * n_classes + c] = static_cast<uint8_t>(i);
+    for (int u = 0; u < kColumnBatch && s0 + u < n_states; ++u) {
+      const int64_t s = s0 + u;
+      const int32_t next = batch[u];
+      identity = identity && next == s;
+      if (n > kDfaWays) continue;  // already too wide: only the identity test goes on
+      int32_t i = 0;
+      while (i < n && img[i] != next) ++i;
+      if (i == n) {
+        if (n < kDfaWays) img[n] = next;
+        ++n;
+      }
+      if (i < kDfaWays) col_pos[s * n_classes + c] = static_cast<uint8_t>(i);
+    }
   }
   col_n[c] = identity ? kDfaColIdentity : (n > kDfaWays ? kDfaColWide : n);
 }
