@@ -32,10 +32,10 @@ fi
 TWINKLE_FORCE_CUDA=1 "$PY" setup.py build_ext --inplace > "$OUT/build.log" 2>&1
 "$PY" -c "from twinkle import _ext; print(_ext.extension_info()); assert _ext.has_kernel('dfa_scan', 'cuda')" \
   2>&1 | tee -a "$OUT/build.log" || { tail -40 "$OUT/build.log"; exit 1; }
-# Every CUDA case of the op, advantage and reward tests, then the chunked differential
-# against the reference with more examples.
-TWINKLE_REQUIRE_EXT=1 timeout 240 "$PY" -m pytest -q -p no:cacheprovider -k cuda \
-  tests/ops tests/advantage tests/reward 2>&1 | tail -60 > "$OUT/tests.log"
+# Every CUDA test case (ops, the chunked kernel's hypothesis differential, advantages,
+# rewards, MathReward.forward on the device, samplers).
+TWINKLE_REQUIRE_EXT=1 timeout 240 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests 2>&1 \
+  | tail -60 > "$OUT/tests.log"
 tail -3 "$OUT/tests.log"
 timeout 200 "$PY" benchmarks/bench_format.py --cuda-only --no-plot 2>&1 | tail -60 > "$OUT/bench_format.log"
 tail -25 "$OUT/bench_format.log"
