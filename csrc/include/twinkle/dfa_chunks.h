@@ -12,8 +12,8 @@
 // kDfaWays distinct next states: one way per distinct state, each stepped over the rest of
 // the chunk. Applying the chunk to the true incoming state s is then a lookup:
 // way = col_pos[s, class(anchor)], after stepping s over the (usually zero) tokens before
-// the anchor. Columns that map every state to itself (tokens that decode to nothing) are
-// skipped everywhere.
+// the anchor. Columns that map every state to itself (tokens that decode to nothing) never
+// serve as anchors and are skipped before one.
 //
 // Invariants:
 //  * The pattern is "chunkable": start in [0, S), every table entry in [0, S), and `dead`
@@ -190,10 +190,11 @@ TWINKLE_HD void dfa_chunk_summarize(const DfaChunkPattern& p, Codes codes, int32
       continue;
     }
     if (out.stop < n) continue;  // past an error only a bad id matters
-    const int32_t k = p.col_n[c];
-    if (k == kDfaColIdentity) continue;
     if (out.anchor < 0) {
-      if (k == kDfaColWide) continue;  // stepped one by one when the chunk is applied
+      const int32_t k = p.col_n[c];
+      // Identity tokens change nothing; wide ones are stepped one by one when the chunk
+      // is applied.
+      if (k == kDfaColIdentity || k == kDfaColWide) continue;
       out.anchor = t;
       n_ways = k;
 #pragma unroll
@@ -205,6 +206,9 @@ TWINKLE_HD void dfa_chunk_summarize(const DfaChunkPattern& p, Codes codes, int32
       }
       continue;
     }
+    // Past the anchor every token is stepped, identity columns included (they map each
+    // state to itself): no per-token col_n load, so nothing but the ways' own table loads
+    // sits on the loop's critical path.
 #pragma unroll
     for (int w = 0; w < kDfaWays; ++w) {
       if (w < n_ways) {
