@@ -148,8 +148,8 @@ DfaResult scan_bytes_accel(const DfaFastPattern& f, const ByteAccel& a, const ui
 
 // ---- chunked path (include/twinkle/dfa_chunks.h, the CUDA kernel's algorithm) -----------
 //
-// Used when the caller asks for chunks, or when there are fewer rows than threads and the
-// rows are long: a row's chunks are then summarised in parallel and applied in order.
+// Used when the caller asks for chunks, or when rows are few (at most half the threads) and
+// long: a row's chunks are then summarised in parallel and applied in order.
 
 // Column summaries of one chunkable pattern, owned here (DfaChunkPattern points into them).
 struct ChunkTables {
@@ -196,8 +196,9 @@ DfaResult scan_row_chunked(const DfaChunkPattern& p, const Id* row, int64_t n, i
   // Few rows: the CUDA kernel's loop over tiles, each tile's chunks in parallel.
   const int32_t c32 = static_cast<int32_t>(chunk);
   const int64_t tile = kDfaTileChunks * chunk;
-  std::vector<int32_t> codes(kDfaTileChunks * (chunk + 1));
-  std::vector<DfaChunk> chunks(kDfaTileChunks);
+  const int64_t tile_chunks = std::min<int64_t>(kDfaTileChunks, (n + chunk - 1) / chunk);
+  std::vector<int32_t> codes(tile_chunks * (chunk + 1));  // no more than the row needs
+  std::vector<DfaChunk> chunks(tile_chunks);
   for (int64_t t0 = 0; t0 < n && r.state >= 0; t0 += tile) {
     const int64_t len = std::min(tile, n - t0);
     if (dfa_is_sink(p, r.state)) {
@@ -335,6 +336,9 @@ std::tuple<at::Tensor, at::Tensor> dfa_scan_cpu(const at::Tensor& input_ids,
   int32_t* fs = c.final_state.data_ptr<int32_t>();
   int64_t* fd = c.first_dead.data_ptr<int64_t>();
   if (chunk == 0) chunk = auto_chunk(batch, k, max_len);
+  // A chunk longer than the rows changes nothing; the cap keeps chunk lengths in int32 and
+  // the tile buffers no larger than a row.
+  chunk = std::min<int64_t>(chunk, std::min<int64_t>(std::max<int64_t>(max_len, 1), 1 << 24));
   if (chunk > 0) {
     AT_DISPATCH_SWITCH(ids.scalar_type(), "dfa_scan",
         AT_DISPATCH_CASE(at::kByte, [&] {

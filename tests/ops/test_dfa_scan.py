@@ -321,6 +321,18 @@ def test_chunked_unchunkable_pattern_takes_checked_path(device, chunk):
     assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
 
 
+def test_huge_chunk_is_capped(device):
+    """A chunk far longer than the rows is the same scan, without huge buffers."""
+    class_ids, tables, starts, dead = _chunk_dfas(2, 7, 5, 60, seed=51)
+    ids, lengths = _batch(3, 70, 60, torch.int64, seed=52)
+    want = reference.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
+    for chunk in (71, 2**31 + 5, 10**15):
+        got = _compiled(device, ids, lengths, class_ids, tables, starts, dead, chunk)
+        assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
+        got = _compiled(device, ids[:1], lengths[:1], class_ids, tables, starts, dead, chunk)
+        assert torch.equal(got[0].cpu(), want[0][:1]) and torch.equal(got[1].cpu(), want[1][:1])
+
+
 def test_chunk_argument_validated():
     class_ids, tables, starts, dead = _patterns(1, 3, 2, 10, seed=1)
     ids, lengths = _batch(2, 5, 10, torch.int64, seed=2)
