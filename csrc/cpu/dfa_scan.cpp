@@ -173,27 +173,12 @@ void build_chunk_tables(const DfaPattern& p, ChunkTables& out) {
                             out.col_pos.data(), p.vocab, s, c, p.start, p.dead};
 }
 
-// One row, its chunks summarised in parallel (few rows) or one after another (many rows).
+// One row, in the CUDA kernel's loop over tiles. Each tile's chunks go to at::parallel_for:
+// with few rows that spreads a row over the threads; inside the many-rows loop below (already
+// a parallel region) ATen runs it inline.
 template <typename Id>
-DfaResult scan_row_chunked(const DfaChunkPattern& p, const Id* row, int64_t n, int64_t chunk,
-                           bool parallel) {
-  const auto codes_at = [&](int64_t t0) {
-    return DfaIdCodes<Id>{row + t0, p.class_ids, p.vocab, p.n_classes};
-  };
-  DfaResult r = dfa_chunked_begin(p, codes_at(0), n);
-  const auto len_of = [&](int64_t i) {
-    return static_cast<int32_t>(std::min(chunk, n - i * chunk));
-  };
-  if (!parallel) {  // many rows: each thread scans whole rows, codes read from the ids
-    DfaChunk ch;
-    const int64_t n_chunks = (n + chunk - 1) / chunk;
-    for (int64_t i = 0; i < n_chunks && r.state >= 0; ++i) {
-      dfa_chunk_summarize(p, codes_at(i * chunk), len_of(i), ch);
-      dfa_chunk_apply(p, ch, codes_at(i * chunk), i * chunk, r);
-    }
-    return r;
-  }
-  // Few rows: the CUDA kernel's loop over tiles, each tile's chunks in parallel.
+DfaResult scan_row_chunked(const DfaChunkPattern& p, const Id* row, int64_t n, int64_t chunk) {
+  DfaResult r = dfa_chunked_begin(p, DfaIdCodes<Id>{row, p.class_ids, p.vocab, p.n_classes}, n);
   const int32_t c32 = static_cast<int32_t>(chunk);
   const int64_t tile = kDfaTileChunks * chunk;
   const int64_t tile_chunks = std::min<int64_t>(kDfaTileChunks, (n + chunk - 1) / chunk);
@@ -234,20 +219,20 @@ void run_chunked(const Id* ids, const int64_t* lengths, const std::vector<DfaPat
   const int64_t k = static_cast<int64_t>(pats.size());
   std::vector<ChunkTables> tabs(k);
   for (int64_t j = 0; j < k; ++j) build_chunk_tables(pats[j], tabs[j]);
-  const auto one = [&](int64_t b, int64_t j, bool parallel) {
+  const auto one = [&](int64_t i) {
+    const int64_t b = i / k, j = i % k;
     const int64_t n = dfa_clamp_length(lengths[b], max_len);
-    const DfaResult r = tabs[j].ok
-        ? scan_row_chunked(tabs[j].pat, ids + b * max_len, n, chunk, parallel)
-        : dfa_scan_one(pats[j], ids + b * max_len, n);
-    final_state[b * k + j] = r.state;
-    first_dead[b * k + j] = r.first_dead;
+    const DfaResult r = tabs[j].ok ? scan_row_chunked(tabs[j].pat, ids + b * max_len, n, chunk)
+                                   : dfa_scan_one(pats[j], ids + b * max_len, n);
+    final_state[i] = r.state;
+    first_dead[i] = r.first_dead;
   };
-  if (batch * k >= at::get_num_threads()) {
+  if (batch * k >= at::get_num_threads()) {  // many rows: a thread per row
     at::parallel_for(0, batch * k, 1, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) one(i / k, i % k, false);
+      for (int64_t i = i0; i < i1; ++i) one(i);
     });
-  } else {
-    for (int64_t i = 0; i < batch * k; ++i) one(i / k, i % k, true);
+  } else {  // few rows: each row's chunks spread over the threads
+    for (int64_t i = 0; i < batch * k; ++i) one(i);
   }
 }
 
@@ -339,26 +324,19 @@ std::tuple<at::Tensor, at::Tensor> dfa_scan_cpu(const at::Tensor& input_ids,
   // A chunk longer than the rows changes nothing; the cap keeps chunk lengths in int32 and
   // the tile buffers no larger than a row.
   chunk = std::min<int64_t>(chunk, std::min<int64_t>(std::max<int64_t>(max_len, 1), 1 << 24));
-  if (chunk > 0) {
-    AT_DISPATCH_SWITCH(ids.scalar_type(), "dfa_scan",
-        AT_DISPATCH_CASE(at::kByte, [&] {
-          run_chunked<uint8_t>(ids.data_ptr<uint8_t>(), lp, pats, batch, max_len, chunk, fs, fd);
-        }) AT_DISPATCH_CASE(at::kInt, [&] {
-          run_chunked<int32_t>(ids.data_ptr<int32_t>(), lp, pats, batch, max_len, chunk, fs, fd);
-        }) AT_DISPATCH_CASE(at::kLong, [&] {
-          run_chunked<int64_t>(ids.data_ptr<int64_t>(), lp, pats, batch, max_len, chunk, fs, fd);
-        }));
-    return {c.final_state, c.first_dead};
-  }
   const int64_t grain = std::max<int64_t>(1, kGrainSteps / std::max<int64_t>(1, max_len * k));
+  const auto run = [&](const auto* ids_ptr) {
+    using Id = std::remove_cv_t<std::remove_pointer_t<decltype(ids_ptr)>>;
+    if (chunk > 0) {
+      run_chunked<Id>(ids_ptr, lp, pats, batch, max_len, chunk, fs, fd);
+    } else {
+      run_all<Id>(ids_ptr, lp, pats, batch, max_len, grain, fs, fd);
+    }
+  };
   AT_DISPATCH_SWITCH(ids.scalar_type(), "dfa_scan",
-      AT_DISPATCH_CASE(at::kByte, [&] {
-        run_all<uint8_t>(ids.data_ptr<uint8_t>(), lp, pats, batch, max_len, grain, fs, fd);
-      }) AT_DISPATCH_CASE(at::kInt, [&] {
-        run_all<int32_t>(ids.data_ptr<int32_t>(), lp, pats, batch, max_len, grain, fs, fd);
-      }) AT_DISPATCH_CASE(at::kLong, [&] {
-        run_all<int64_t>(ids.data_ptr<int64_t>(), lp, pats, batch, max_len, grain, fs, fd);
-      }));
+      AT_DISPATCH_CASE(at::kByte, [&] { run(ids.data_ptr<uint8_t>()); })
+      AT_DISPATCH_CASE(at::kInt, [&] { run(ids.data_ptr<int32_t>()); })
+      AT_DISPATCH_CASE(at::kLong, [&] { run(ids.data_ptr<int64_t>()); }));
   return {c.final_state, c.first_dead};
 }
 

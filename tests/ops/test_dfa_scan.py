@@ -245,9 +245,9 @@ def test_byte_dfas_with_few_exits_match_reference(device, pattern, mode):
 # ---- the chunked scan (include/twinkle/dfa_chunks.h: the CUDA kernel's algorithm) ------
 #
 # `chunk` > 0 makes the op cut each row into chunks, summarise them independently and apply
-# them in order. On CPU, a batch with fewer rows than threads takes the tile layout the CUDA
-# kernel uses; a larger one summarises and applies chunk by chunk from the ids. Both must
-# equal the reference for every chunk length, including the error cases.
+# them in order, in the CUDA kernel's tile loop. On CPU, a batch with fewer rows than threads
+# spreads each row's chunks over the threads; a larger one gives each thread whole rows.
+# Both must equal the reference for every chunk length, including the error cases.
 
 CHUNKS = [1, 2, 3, 7, 64, 1000]
 
@@ -422,7 +422,7 @@ def _differential_case(s, c, v, b, l, chunk, shape, seed, device):
     """The op on ``device`` against the reference for one set of differential inputs."""
     ids, lengths, class_ids, table, start, dead = _differential_inputs(s, c, v, b, l, shape, seed)
     want = reference.dfa_scan(ids, lengths, class_ids, table, start, dead)
-    for rows in (ids[:1], ids):   # one row: tile loop on CPU; several: the per-row path
+    for rows in (ids[:1], ids):   # one row: its chunks over the threads; several: a row per thread
         n = rows.shape[0]
         got = _compiled(device, rows, lengths[:n], class_ids, table, start, dead, chunk)
         assert torch.equal(got[0].cpu(), want[0][:n]) and torch.equal(got[1].cpu(), want[1][:n])
@@ -442,9 +442,9 @@ DIFFERENTIAL_ARGS = dict(
 def test_chunked_differential(s, c, v, b, l, chunk, shape, seed):
     """Random small DFAs and inputs, every structure the chunked path special-cases
     (identity columns, narrow anchors, a dead sink and another sink such as a search's
-    accepting state, a dead start, bad ids, bad classes), against the reference, on the
-    tile loop (one row; tiles of 64 chunks, so rows of up to 160 tokens span several tiles
-    at chunk 1 or 2) and on the per-row path (several rows)."""
+    accepting state, a dead start, bad ids, bad classes), against the reference, with one
+    row (its chunks spread over the threads) and several (a row per thread). Tiles hold 64
+    chunks, so rows of up to 160 tokens span several tiles at chunk 1 or 2."""
     compiled_or_skip('dfa_scan', torch.device('cpu'))
     _differential_case(s, c, v, b, l, chunk, shape, seed, torch.device('cpu'))
 
