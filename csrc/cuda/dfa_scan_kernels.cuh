@@ -162,6 +162,27 @@ size_t chunked_smem_bytes(int64_t chunk) {
          static_cast<size_t>(kBlock) * sizeof(DfaChunk);
 }
 
+// The launches of one dfa_scan call, written once for the CUDA launcher (dfa_scan.cu) and
+// the host emulation (tests/ops/cuda_emu): launch(grid, block, smem_bytes, kernel, args...)
+// starts one kernel and returns its cudaError_t. One thread per row for chunk <= 0, else
+// the column summaries, then the chunked scan. No host synchronisation.
+template <typename Id, typename Launch>
+cudaError_t dfa_scan_launches(const Id* ids, const DfaScanArgs& a, const Launch& launch) {
+  const int64_t work = a.batch * a.n_patterns;
+  if (work == 0) return cudaSuccess;
+  if (a.chunk <= 0) {
+    const unsigned blocks = static_cast<unsigned>((work + kRowThreads - 1) / kRowThreads);
+    return launch(blocks, kRowThreads, 0, dfa_scan_rows_kernel<Id>, ids, a);
+  }
+  if (a.chunk > kMaxDfaChunk) return cudaErrorInvalidValue;
+  if (work > INT_MAX) return cudaErrorInvalidConfiguration;
+  const cudaError_t err =
+      launch(static_cast<unsigned>(a.n_patterns), kColumnThreads, 0, dfa_columns_kernel, a);
+  if (err != cudaSuccess) return err;
+  return launch(static_cast<unsigned>(work), kBlock, chunked_smem_bytes(a.chunk),
+                dfa_scan_chunked_kernel<Id>, ids, a);
+}
+
 }  // namespace
 }  // namespace cuda
 }  // namespace twinkle

@@ -1,7 +1,9 @@
-// Launches of twinkle::group_advantage's CUDA kernels (group_advantage_kernels.cuh).
+// Launcher of twinkle::group_advantage's CUDA kernels: the launch and the kernels are in
+// group_advantage_kernels.cuh.
 #include <cuda_runtime.h>
 
 #include "group_advantage_kernels.cuh"
+#include "stream_launch.cuh"
 
 namespace twinkle {
 namespace cuda {
@@ -10,18 +12,8 @@ cudaError_t launch_group_advantage(const float* rewards, const int64_t* order,
                                    const int64_t* sorted_ids, int64_t batch, int64_t group_size,
                                    int64_t baseline, int64_t scale, float eps, bool unbiased,
                                    float* adv, bool* keep, cudaStream_t stream) {
-  if (batch == 0) return cudaSuccess;
-  if (order == nullptr) {
-    const int64_t groups = batch / group_size;
-    const unsigned blocks = static_cast<unsigned>((groups + kThreads - 1) / kThreads);
-    group_advantage_contiguous_kernel<<<blocks, kThreads, 0, stream>>>(
-        rewards, groups, group_size, baseline, scale, eps, unbiased, adv, keep);
-  } else {
-    const unsigned blocks = static_cast<unsigned>((batch + kThreads - 1) / kThreads);
-    group_advantage_ragged_kernel<<<blocks, kThreads, 0, stream>>>(
-        rewards, order, sorted_ids, batch, baseline, scale, eps, unbiased, adv, keep);
-  }
-  return cudaGetLastError();
+  return group_advantage_launches(rewards, order, sorted_ids, batch, group_size, baseline, scale,
+                                  eps, unbiased, adv, keep, StreamLaunch{stream});
 }
 
 }  // namespace cuda

@@ -40,6 +40,27 @@ __global__ void group_advantage_ragged_kernel(const float* __restrict__ rewards,
                       keep);
 }
 
+// The launch of one group_advantage call, written once for the CUDA launcher
+// (group_advantage.cu) and the host emulation (tests/ops/cuda_emu); `launch` is as in
+// dfa_scan_kernels.cuh. One launch; no host synchronisation.
+template <typename Launch>
+cudaError_t group_advantage_launches(const float* rewards, const int64_t* order,
+                                     const int64_t* sorted_ids, int64_t batch,
+                                     int64_t group_size, int64_t baseline, int64_t scale,
+                                     float eps, bool unbiased, float* adv, bool* keep,
+                                     const Launch& launch) {
+  if (batch == 0) return cudaSuccess;
+  if (order == nullptr) {
+    const int64_t groups = batch / group_size;
+    const unsigned blocks = static_cast<unsigned>((groups + kThreads - 1) / kThreads);
+    return launch(blocks, kThreads, 0, group_advantage_contiguous_kernel, rewards, groups,
+                  group_size, baseline, scale, eps, unbiased, adv, keep);
+  }
+  const unsigned blocks = static_cast<unsigned>((batch + kThreads - 1) / kThreads);
+  return launch(blocks, kThreads, 0, group_advantage_ragged_kernel, rewards, order, sorted_ids,
+                batch, baseline, scale, eps, unbiased, adv, keep);
+}
+
 }  // namespace
 }  // namespace cuda
 }  // namespace twinkle

@@ -3,7 +3,8 @@
 ``csrc/cuda/dfa_scan_kernels.cuh`` is compiled for the host with g++ against
 ``tests/ops/cuda_emu/cuda_emu.h``, an emulation of the CUDA execution model (a thread per
 CUDA thread, barriers, block-shared statics, the dynamic shared memory poisoned per block),
-and driven with the launch choices of ``csrc/cuda/dfa_scan.cu``. Results must equal the
+and driven through the launch sequence ``csrc/cuda/dfa_scan.cu`` runs (``dfa_scan_launches``:
+the kernel choice, the chunk cap, grid and shared-memory sizes). Results must equal the
 pure-torch reference. This checks the kernels' indexing, tile loop, barriers, sink mode and
 error paths on machines without a GPU; it says nothing about speed (see
 ``benchmarks/bench_format.py`` on a GPU for that). Skipped when g++ is missing.

@@ -1,6 +1,7 @@
 """The CUDA kernels of ``twinkle::group_advantage``, their own source, run on the CPU under
-the CUDA emulation of ``tests/ops/cuda_emu`` with the launch choices of
-``csrc/cuda/group_advantage.cu``, against the pure-torch reference."""
+the CUDA emulation of ``tests/ops/cuda_emu`` through the launch that
+``csrc/cuda/group_advantage.cu`` runs (``group_advantage_launches``), against the pure-torch
+reference."""
 import ctypes
 
 import pytest

@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "cuda_runtime_api.h"
+
 #define __global__
 #define __device__
 #define __host__
@@ -103,6 +105,17 @@ inline void launch(unsigned grid, unsigned block, size_t smem, const std::functi
   }
   for (auto& th : threads) th.join();
 }
+
+// The emulated side of the launch sequences in csrc/cuda/*_kernels.cuh (the CUDA side is
+// csrc/cuda/stream_launch.cuh): runs kernel(args...) as a grid.
+struct Launcher {
+  template <typename... Params, typename... Args>
+  cudaError_t operator()(unsigned grid, unsigned block, size_t smem, void (*kernel)(Params...),
+                         const Args&... args) const {
+    launch(grid, block, smem, [&] { kernel(args...); });
+    return cudaSuccess;
+  }
+};
 
 }  // namespace cuda_emu
 
