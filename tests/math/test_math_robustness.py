@@ -167,8 +167,8 @@ def test_sympy_error_text_reaches_the_verdict(monkeypatch):
     import twinkle.math.checker as checker_mod
 
     class FailingPool:
-        def run(self, a, b, mode, deadline):
-            return 'error', 'RecursionError: maximum recursion depth exceeded'
+        def run_timed(self, a, b, mode, deadline):
+            return 'error', 'RecursionError: maximum recursion depth exceeded', 0.01
 
     monkeypatch.setattr(checker_mod, 'shared_pool', lambda n: FailingPool())
     # Too large for the numeric path: only sympy can decide it.

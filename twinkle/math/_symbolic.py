@@ -20,6 +20,10 @@ import os
 import sys
 
 
+MAX_BITS = 1 << 23  # exact rational powers larger than this (1 MiB) are refused
+EVALF_MAXN = 1000  # digits of working precision evalf may use to separate a value from 0
+
+
 def _limit_memory(extra_bytes: int = 4 << 30) -> None:
     # An answer like 10^{10^{10}} asks sympy for a 33-gigabit integer; cap the address
     # space so that it fails fast with MemoryError instead of swapping the machine.
@@ -51,7 +55,9 @@ def to_sympy(node, sp):
     if tag == 'div':
         return to_sympy(node[1], sp) / to_sympy(node[2], sp)
     if tag == 'pow':
-        return sp.Pow(to_sympy(node[1], sp), to_sympy(node[2], sp))
+        base, exp = to_sympy(node[1], sp), to_sympy(node[2], sp)
+        _check_size(base, exp, sp)
+        return sp.Pow(base, exp)
     if tag == 'fn':
         name = node[1]
         args = [to_sympy(a, sp) for a in node[2]]
@@ -74,24 +80,74 @@ def to_sympy(node, sp):
     raise ValueError(f'unknown node {tag}')
 
 
+def _check_size(base, exp, sp) -> None:
+    """Refuses a rational power whose exact value would have more than ``MAX_BITS`` bits.
+
+    sympy evaluates ``10^{-10^{10}}`` eagerly into a 33-gigabit integer: minutes of work
+    before the deadline kills it. Refusing it is an error verdict ("not shown equal"),
+    never an approximate comparison.
+    """
+    if not (base.is_Rational and exp.is_Rational) or base == 0 or abs(base) == 1:
+        return
+    size = max(abs(int(base.p)).bit_length(), int(base.q).bit_length())
+    if abs(exp) * size > MAX_BITS:
+        raise ValueError('a power too large to compute exactly')
+
+
+def _non_finite(x, sp) -> bool:
+    return bool(x.has(sp.oo, -sp.oo, sp.zoo, sp.nan))
+
+
+def _is_zero(s, sp) -> bool:
+    """Whether the simplified difference ``s`` is zero, exactly where it can be decided.
+
+    A rational is compared exactly. Another number is evaluated by sympy's adaptive
+    ``evalf`` with ``strict=True``: a value it can separate from zero (to 30 significant
+    digits, raising the working precision up to ``EVALF_MAXN`` digits as cancellation
+    demands) is nonzero however small, so two different exact values never round
+    together. A value it cannot separate is zero when it is algebraic and its minimal
+    polynomial is ``x``; a transcendental one that agrees with zero to ``EVALF_MAXN``
+    digits is taken as zero (an identity ``simplify`` missed).
+    """
+    if s == 0:
+        return True
+    if s.is_Rational:
+        return False
+    if not s.is_number:
+        return False
+    try:
+        v = s.evalf(30, strict=True, maxn=EVALF_MAXN)
+    except sp.PrecisionExhausted:
+        if s.is_algebraic:
+            x = sp.Dummy('x')
+            return sp.minimal_polynomial(s, x) == x
+        return True
+    return bool(v == 0)
+
+
 def decide(a, b, mode, sp) -> bool:
+    """Whether two trees are equal ('expr') or two equations equivalent ('eq').
+
+    An infinite or undefined value (``1/0``, ``\\infty + 1``, ``0^{-1}``) equals only the
+    same infinity: anything with ``oo``, ``zoo`` or ``nan`` in it is compared as it
+    stands after sympy's automatic evaluation, never through a difference or a ratio
+    (``zoo - 5`` is ``zoo`` again, which a tolerance test would call small).
+    """
     x, y = to_sympy(a, sp), to_sympy(b, sp)
+    if _non_finite(x, sp) or _non_finite(y, sp):
+        return bool(x in (sp.oo, -sp.oo) and x == y)
     if mode == 'eq':
         if y == 0:
             return x == 0
         q = sp.simplify(x / y)
-        return bool(q.is_number and q != 0 and q.is_finite)
+        return bool(q.is_number and not _non_finite(q, sp) and not _is_zero(q, sp))
     d = x - y
     if d == 0 or d.is_zero is True:
         return True
     s = sp.simplify(d)
-    if s == 0:
-        return True
-    if s.is_number:
-        v = sp.N(s, 50)
-        scale = max(abs(sp.N(x, 50)), abs(sp.N(y, 50)), sp.Float(1e-300))
-        return bool(abs(v) <= scale * sp.Float('1e-40'))
-    return False
+    if _non_finite(s, sp):
+        return False
+    return _is_zero(s, sp)
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -83,11 +83,23 @@ class _LRU:
 _PLAIN_NUMBER = re.compile(r'-?\d{1,30}(?:\.\d{1,30})?')
 
 
+#: Gold texts that are a float's repr of NaN or infinity, not a written answer
+#: (infinity as an answer is written ``\\infty``).
+_FLOAT_NON_FINITE = frozenset({'nan', '-nan', '+nan', 'inf', '-inf', '+inf'})
+
+
 class _Gold:
     __slots__ = ('raw', 'answer', 'norm', 'tree', 'error', 'number')
 
     def __init__(self, raw, max_chars: int):
         self.raw = raw
+        if (isinstance(raw, float) and not math.isfinite(raw)
+                or isinstance(raw, str) and raw.strip().lower() in _FLOAT_NON_FINITE):
+            # A NaN or inf float gold (a missing value in a data frame), or its repr,
+            # names no answer: abstain rather than score every sample 0.0.
+            self.answer, self.norm, self.tree, self.number = None, '', None, None
+            self.error = f'gold is not a finite number ({raw})'
+            return
         self.answer = extract_gold(raw)
         if self.answer is not None and len(self.answer) > max_chars:
             self.answer, self.norm, self.tree, self.number = None, '', None, None
@@ -138,11 +150,11 @@ class MathChecker:
         return g
 
     def _decide(self, gold: _Gold, pred_norm: str, symbolic,
-                sympy_errors: Sequence[str] = ()) -> Tuple[float, str, str]:
+                budget: Optional['_Budget'] = None) -> Tuple[float, str, str]:
         """``(reward, method, reason)`` for a parsed gold and a normalized prediction.
 
-        ``symbolic`` answers what the fast paths leave open; ``sympy_errors`` is the list it
-        appends sympy's failures to, read for the reason.
+        ``symbolic`` answers what the fast paths leave open; ``budget`` (when sympy may
+        run) holds the sample's deadline and collects sympy's failures for the reason.
         """
         if gold.norm == pred_norm:
             return 1.0, 'exact', ''
@@ -162,21 +174,34 @@ class MathChecker:
             return 0.0, 'unparsable', 'nested too deeply'
         ok, method = compare(gold.tree, pred, self.config, symbolic)
         if method == 'timeout':
-            return 0.0, 'timeout', 'sympy deadline passed'
+            return 0.0, 'timeout', (budget.timeout if budget else '') or 'sympy deadline passed'
         # A sympy failure (memory, recursion, an unsupported form) counts as "not shown
         # equal"; its message is kept so that explain() can say why.
-        why = f'sympy error: {sympy_errors[-1]}' if sympy_errors and not ok else ''
+        errors = budget.errors if budget else ()
+        why = f'sympy error: {errors[-1]}' if errors and not ok else ''
         return (1.0 if ok else 0.0), method, why
 
-    def _symbolic(self, a, b, mode, errors: Optional[List[str]] = None) -> Optional[bool]:
-        status, value = shared_pool(self.config.num_workers).run(
-            a, b, mode, self.config.sympy_deadline_s)
+    def _symbolic(self, a, b, mode, budget: '_Budget') -> Optional[bool]:
+        """One sympy comparison within what is left of the sample's deadline.
+
+        None (undecided) when the deadline passed or no worker could decide the pair;
+        False when sympy itself failed (its message is kept in ``budget.errors``).
+        """
+        left = budget.left()
+        if left <= 0:
+            budget.timeout = 'sympy deadline passed'
+            return None
+        status, value, used = shared_pool(self.config.num_workers).run_timed(a, b, mode, left)
+        budget.spent += used
         if status == 'ok':
             return bool(value)
         if status == 'timeout':
+            budget.timeout = 'sympy deadline passed'
             return None
-        if errors is not None:
-            errors.append(str(value))
+        if status == 'died':
+            budget.timeout = str(value)
+            return None
+        budget.errors.append(str(value))
         return False  # sympy failed (memory, unsupported): not shown equal
 
     # ------------------------------------------------------------------------------
@@ -260,11 +285,11 @@ class MathChecker:
             def run(key):
                 t0 = time.perf_counter()
                 gold, _ = infos[key]
-                errors: List[str] = []
+                budget = _Budget(cfg.sympy_deadline_s)
 
                 def sym(a, b, mode):
-                    return self._symbolic(a, b, mode, errors)
-                r, m, why = self._decide(gold, key[1], sym, errors)
+                    return self._symbolic(a, b, mode, budget)
+                r, m, why = self._decide(gold, key[1], sym, budget)
                 return key, r, m, why, time.perf_counter() - t0
             if len(deferred) == 1 or cfg.num_workers == 1:
                 results = [run(k) for k in deferred]
@@ -276,6 +301,8 @@ class MathChecker:
         return out  # type: ignore[return-value]
 
     def _finish(self, key, idxs, texts, r, m, why, secs, out) -> None:
+        # A timeout or a dead worker is a fault of this call, not a property of the pair:
+        # never cached, so the next call decides the pair afresh.
         if m != 'timeout':
             self._cache.put(key, (r, m, why, secs))
         answers, golds = texts
@@ -289,6 +316,26 @@ class MathChecker:
         [1.0]
         """
         return [v.reward for v in self.check(completions, golds)]
+
+
+class _Budget:
+    """One sample's sympy deadline, shared by all the comparisons its answer needs (a
+    tuple's parts, a solution list's pairings), and what went wrong on the way.
+
+    It counts the seconds spent in workers, not the wait for a free worker or a worker's
+    start-up (importing sympy), which depend on the rest of the batch.
+    """
+
+    __slots__ = ('seconds', 'spent', 'errors', 'timeout')
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.spent = 0.0
+        self.errors: List[str] = []
+        self.timeout = ''
+
+    def left(self) -> float:
+        return self.seconds - self.spent
 
 
 def _defer(a, b, mode):

@@ -13,7 +13,7 @@ import math
 from fractions import Fraction
 from typing import Dict, FrozenSet, List, Optional
 
-__all__ = ['EvalError', 'EvalOverflow', 'exact', 'numeric', 'free_symbols', 'canonical', 'node_key',
+__all__ = ['EvalError', 'EvalOverflow', 'EvalUnderflow', 'exact', 'numeric', 'free_symbols', 'canonical', 'node_key',
            'expand_pm', 'closeness',
            'MAX_BITS']
 
@@ -26,6 +26,10 @@ class EvalError(ArithmeticError):
 
 class EvalOverflow(EvalError):
     """The value is too large for a float (e.g. ``10^{10^{10}}``)."""
+
+
+class EvalUnderflow(EvalError):
+    """A float result lost its digits to underflow (e.g. ``10^{-10^{10}}``, ``e^{-1000}``)."""
 
 
 def _int_root(n: int, k: int) -> Optional[int]:
@@ -215,59 +219,80 @@ def _num(node: tuple, env: Dict[str, complex]) -> complex:
     if tag == 'mul':
         acc = 1 + 0j
         for a in node[1]:
-            acc *= _num(a, env)
+            v = _num(a, env)
+            acc = _no_underflow(acc * v, acc, v)
         return acc
     if tag == 'div':
-        return _num(node[1], env) / _num(node[2], env)
+        x, y = _num(node[1], env), _num(node[2], env)
+        return _no_underflow(x / y, x)
     if tag == 'pow':
         b, e = _num(node[1], env), _num(node[2], env)
-        if e.imag == 0 and e.real == int(e.real) and abs(e.real) < 4096:
-            n = int(e.real)
-            if b == 0 and n < 0:
-                raise ZeroDivisionError('0 to a negative power')
-            return b ** n
-        if b.imag == 0 and b.real > 0 and e.imag == 0:
-            return complex(b.real ** e.real)
-        if b.imag == 0 and b.real < 0 and e.imag == 0:
-            # real odd roots of negatives: (-8)^(1/3) = -2, as a reader means it
-            f = e.real
-            for q in (3, 5, 7, 9):
-                p = f * q
-                if abs(p - round(p)) < 1e-12 and round(p) % 2 != 0:
-                    return complex(-((-b.real) ** f))
-        return cmath.exp(e * cmath.log(b))
+        return _no_underflow(_pow(b, e), b)
     if tag == 'fn':
-        name, args = node[1], node[2]
-        vals = [_num(a, env) for a in args]
-        if name in _FN:
-            return complex(_FN[name](vals[0]))
-        if name == 'log':
-            if len(vals) == 2:
-                return cmath.log(vals[0]) / cmath.log(vals[1])
-            return cmath.log(vals[0])  # log without a base: natural log, as sympy reads it
-        if name == 'root':
-            x, k = vals
-            if x.imag == 0 and x.real < 0 and k.imag == 0 and int(k.real) % 2 == 1:
-                return complex(-((-x.real) ** (1 / k.real)))
-            return x ** (1 / k)
-        if name == 'fact':
-            x = _real(vals[0])
-            if x > 170:
-                raise OverflowError('factorial')
-            return complex(math.gamma(x + 1))
-        if name == 'binom':
-            n, k = _real(vals[0]), _real(vals[1])
-            if n > 170:
-                raise OverflowError('binomial')
-            return complex(math.gamma(n + 1) / (math.gamma(k + 1) * math.gamma(n - k + 1)))
-        if name == 'floor':
-            return complex(math.floor(_real(vals[0])))
-        if name == 'ceil':
-            return complex(math.ceil(_real(vals[0])))
-        raise EvalError(f'unknown function {name}')
+        return _fn(node[1], [_num(a, env) for a in node[2]])
     if tag == 'pm':
         raise EvalError('\\pm has two values')
     raise EvalError(f'unknown node {tag}')
+
+
+#: Smallest magnitude a float result may have and still be trusted: below it (and at an
+#: exact 0 from nonzero operands) the value has lost digits to underflow, and two
+#: different exact numbers (``2^{-20000}``, ``2^{-20001}``) would look equal.
+TINY = 1e-280
+
+
+def _no_underflow(v: complex, *operands: complex) -> complex:
+    if abs(v) < TINY and (v != 0 or all(x != 0 for x in operands)):
+        raise EvalUnderflow('underflow')
+    return v
+
+
+def _pow(b: complex, e: complex) -> complex:
+    if e.imag == 0 and e.real == int(e.real) and abs(e.real) < 4096:
+        n = int(e.real)
+        if b == 0 and n < 0:
+            raise ZeroDivisionError('0 to a negative power')
+        return b ** n
+    if b.imag == 0 and b.real > 0 and e.imag == 0:
+        return complex(b.real ** e.real)
+    if b.imag == 0 and b.real < 0 and e.imag == 0:
+        # real odd roots of negatives: (-8)^(1/3) = -2, as a reader means it
+        f = e.real
+        for q in (3, 5, 7, 9):
+            p = f * q
+            if abs(p - round(p)) < 1e-12 and round(p) % 2 != 0:
+                return complex(-((-b.real) ** f))
+    return cmath.exp(e * cmath.log(b))
+
+
+def _fn(name: str, vals: List[complex]) -> complex:
+    if name in _FN:
+        v = complex(_FN[name](vals[0]))
+        return _no_underflow(v, *vals) if name == 'exp' else v
+    if name == 'log':
+        if len(vals) == 2:
+            return cmath.log(vals[0]) / cmath.log(vals[1])
+        return cmath.log(vals[0])  # log without a base: natural log, as sympy reads it
+    if name == 'root':
+        x, k = vals
+        if x.imag == 0 and x.real < 0 and k.imag == 0 and int(k.real) % 2 == 1:
+            return complex(-((-x.real) ** (1 / k.real)))
+        return x ** (1 / k)
+    if name == 'fact':
+        x = _real(vals[0])
+        if x > 170:
+            raise OverflowError('factorial')
+        return complex(math.gamma(x + 1))
+    if name == 'binom':
+        n, k = _real(vals[0]), _real(vals[1])
+        if n > 170:
+            raise OverflowError('binomial')
+        return complex(math.gamma(n + 1) / (math.gamma(k + 1) * math.gamma(n - k + 1)))
+    if name == 'floor':
+        return complex(math.floor(_real(vals[0])))
+    if name == 'ceil':
+        return complex(math.ceil(_real(vals[0])))
+    raise EvalError(f'unknown function {name}')
 
 
 def free_symbols(node: tuple) -> FrozenSet[str]:

@@ -128,6 +128,8 @@ def compare_expr(a: tuple, b: tuple, cfg: MathConfig, symbolic: SymbolicFn
             return _sym(a, b, 'expr', symbolic)
         c = closeness(va, vb, cfg.rel_tol)
         if c == 'eq':
+            if _absorbs(a, {}) or _absorbs(b, {}):
+                return _sym(a, b, 'expr', symbolic)
             return True, 'numeric'
         if _approx(a, b, va, vb, cfg):
             return True, 'numeric'
@@ -148,9 +150,57 @@ def compare_expr(a: tuple, b: tuple, cfg: MathConfig, symbolic: SymbolicFn
             ne += 1
     if ne:
         return False, 'numeric'
-    if eq >= 3:
+    if eq >= 3 and not (_absorbs(a, _env(syms, 0)) or _absorbs(b, _env(syms, 0))):
         return True, 'numeric'
     return _sym(a, b, 'expr', symbolic)
+
+
+#: A term smaller than this fraction of its sum's largest term vanishes in a float sum
+#: (or hides under ``rel_tol``), and so does a nonzero exact number this small.
+_NEGLIGIBLE = 1e-9
+
+
+def _absorbs(node: tuple, env: dict) -> bool:
+    """Whether floats may have rounded a term of ``node`` away.
+
+    ``\\pi + 10^{-60}``, ``\\pi(1 + 10^{-60})`` and ``\\cos(10^{-30})`` agree with ``\\pi``,
+    ``\\pi`` and ``1`` to every float digit, yet are different exact numbers. A float
+    "equal" is trusted only when no sum has a term negligible beside another and no
+    nonzero exact part is negligibly small; otherwise sympy decides exactly.
+    """
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        tag = n[0]
+        if tag in ('num', 'sym', 'const'):
+            if tag == 'num' and n[1] != 0 and abs(n[1]) < _NEGLIGIBLE:
+                return True
+            continue
+        if tag in ('add', 'mul'):
+            stack.extend(n[1])
+        elif tag == 'fn':
+            stack.extend(n[2])
+        elif tag == 'neg':
+            stack.append(n[1])
+        elif tag in ('div', 'pow', 'pm'):
+            stack.extend(n[1:3])
+        ex = exact(n) if tag in ('div', 'pow', 'mul') else None
+        if ex is not None and ex != 0 and abs(ex) < _NEGLIGIBLE:
+            return True
+        if tag == 'add' and _has_negligible_term(n[1], env):
+            return True
+    return False
+
+
+def _has_negligible_term(terms, env: dict) -> bool:
+    mags = []
+    for t in terms:
+        try:
+            mags.append(abs(numeric(t, env)))
+        except EvalError:
+            return True  # a term floats cannot evaluate: nothing to trust
+    top = max(mags, default=0.0)
+    return any(0 < m < _NEGLIGIBLE * top for m in mags)
 
 
 def _try_numeric(node: tuple):

@@ -10,6 +10,11 @@ Invariants:
   ``signal.alarm`` anywhere, so the pool works from any thread.
 - Thread-safe: idle workers sit in a ``queue.Queue``; a caller owns a worker for the
   duration of one item; at most ``num_workers`` exist at once.
+- A worker that dies, at any stage (while importing sympy, between items, in the middle
+  of one), is reaped and its slot freed before the call returns, so no later call waits
+  for it. An item whose worker died is tried once more in a fresh worker within what is
+  left of its deadline; a second death is reported as the transient status 'died',
+  which callers must not cache as a verdict.
 """
 from __future__ import annotations
 
@@ -20,15 +25,20 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from multiprocessing.connection import Connection
 from typing import Any, Optional, Tuple
 
-__all__ = ['WorkerPool', 'shared_pool']
+__all__ = ['WorkerPool', 'WorkerStartError', 'shared_pool']
 
 logger = logging.getLogger(__name__)
 
 _SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_symbolic.py')
+
+
+class WorkerStartError(RuntimeError):
+    """A worker process could not be started (or died before it was ready)."""
 
 
 class _Worker:
@@ -41,13 +51,21 @@ class _Worker:
         self.recv_conn = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
         self.proc.stdin.close()
         self.proc.stdout.close()
-        if not self.recv_conn.poll(start_timeout):
+        try:
+            if not self.recv_conn.poll(start_timeout):
+                raise WorkerStartError(f'sympy worker did not start in {start_timeout} s')
+            msg = self.recv_conn.recv()
+        except (EOFError, OSError) as e:
+            # Killed while importing sympy (an OOM kill does this): the pipe closes.
             self.kill()
-            raise RuntimeError('sympy worker did not start')
-        msg = self.recv_conn.recv()
+            raise WorkerStartError(f'sympy worker died while starting ({type(e).__name__})'
+                                   ) from None
+        except WorkerStartError:
+            self.kill()
+            raise
         if not (isinstance(msg, tuple) and msg[0] == 'ready'):
             self.kill()
-            raise RuntimeError(f'sympy worker sent {msg!r} instead of ready')
+            raise WorkerStartError(f'sympy worker sent {msg!r} instead of ready')
 
     def kill(self) -> None:
         try:
@@ -90,62 +108,107 @@ class WorkerPool:
         self._closed = False
         self.pid = os.getpid()  # a forked child must not use its parent's workers
         self.kills = 0  # workers killed for overrunning (observable by tests)
+        self.deaths = 0  # workers that died mid-item
         self.last_killed_pid: Optional[int] = None
         _POOLS.add(self)
 
     def _acquire(self) -> _Worker:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            if self._closed:
-                raise RuntimeError('WorkerPool is closed')
-            start = self._alive < self.num_workers
-            if start:
-                self._alive += 1
-        if start:
+        """An idle worker, or a new one while fewer than ``num_workers`` are alive.
+
+        Waits in short slices rather than forever, so that a slot freed by a worker that
+        died (not by one put back) is seen.
+        """
+        while True:
             try:
-                return _Worker(self.start_timeout)
-            except (RuntimeError, OSError):
-                with self._lock:
-                    self._alive -= 1
-                raise
-        return self._idle.get()
+                return self._idle.get_nowait()
+            except queue.Empty:
+                pass
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError('WorkerPool is closed')
+                start = self._alive < self.num_workers
+                if start:
+                    self._alive += 1
+            if start:
+                try:
+                    return _Worker(self.start_timeout)
+                except BaseException:
+                    with self._lock:
+                        self._alive -= 1
+                    raise
+            try:
+                return self._idle.get(timeout=0.05)
+            except queue.Empty:
+                continue
 
     def _discard(self, w: _Worker) -> None:
         w.kill()
         with self._lock:
             self._alive -= 1
 
-    def run(self, a: tuple, b: tuple, mode: str, deadline: float) -> Tuple[str, Any]:
-        """Decides one pair in a worker.
-
-        Returns:
-            ``('ok', bool)``; ``('timeout', None)`` when the deadline passed (the worker
-            was killed); ``('error', reason)`` when sympy failed or no worker could run.
-        """
-        try:
-            w = self._acquire()
-        except (RuntimeError, OSError) as e:
-            return 'error', f'no worker: {e}'
-        try:
-            w.send_conn.send((a, b, mode))
-            if w.recv_conn.poll(deadline):
-                reply = w.recv_conn.recv()
-            else:
-                self.kills += 1
-                self.last_killed_pid = w.proc.pid
-                self._discard(w)
-                return 'timeout', None
-        except (EOFError, OSError) as e:
-            self._discard(w)
-            return 'error', f'worker died: {type(e).__name__}'
-        if self._closed:
+    def _release(self, w: _Worker) -> None:
+        if self._closed or w.proc.poll() is not None:
             self._discard(w)
         else:
             self._idle.put(w)
-        return reply
+
+    def run(self, a: tuple, b: tuple, mode: str, deadline: float) -> Tuple[str, Any]:
+        """Decides one pair in a worker: :meth:`run_timed` without the time."""
+        status, value, _ = self.run_timed(a, b, mode, deadline)
+        return status, value
+
+    def run_timed(self, a: tuple, b: tuple, mode: str, deadline: float
+                  ) -> Tuple[str, Any, float]:
+        """Decides one pair in a worker, and says how long it spent in workers.
+
+        Args:
+            a, b: expression trees.
+            mode: 'expr' or 'eq'.
+            deadline: seconds the item may spend in workers (starting a worker and
+                waiting for a free one do not count).
+
+        Returns:
+            ``(status, value, seconds)``. ``('ok', bool)``; ``('timeout', None)`` when
+            the deadline passed (the worker was killed); ``('error', reason)`` when sympy
+            itself failed (memory, an unsupported form: the same item fails the same way
+            again); ``('died', reason)`` when no worker could decide it (a worker died
+            twice, or none could be started): a transient fault, not a verdict.
+            ``seconds`` is the time the item spent in workers.
+        """
+        reason, used = '', 0.0
+        for _ in range(2):
+            if deadline - used <= 0:
+                return 'timeout', None, used
+            try:
+                w = self._acquire()
+            except (WorkerStartError, OSError) as e:
+                reason = f'no worker: {e}'
+                continue
+            except RuntimeError as e:  # closed
+                return 'died', str(e), used
+            t0 = time.monotonic()
+            try:
+                w.send_conn.send((a, b, mode))
+                ready = w.recv_conn.poll(deadline - used)
+                reply = w.recv_conn.recv() if ready else None
+            except (EOFError, OSError) as e:
+                self._discard(w)
+                self.deaths += 1
+                reason = f'worker died: {type(e).__name__}'
+                used += time.monotonic() - t0
+                continue
+            except BaseException:
+                self._discard(w)  # interrupted: the worker's state is unknown
+                raise
+            used += time.monotonic() - t0
+            if not ready:
+                self.kills += 1
+                self.last_killed_pid = w.proc.pid
+                self._discard(w)
+                return 'timeout', None, used
+            self._release(w)
+            return reply[0], reply[1], used
+        return 'died', reason, used
 
     def close(self) -> None:
         """Stops every idle worker; busy ones are stopped when their item returns."""
