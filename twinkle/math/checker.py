@@ -4,12 +4,14 @@ Per call: each distinct gold string is parsed once; identical normalized predict
 against the same gold are decided once; decided pairs are kept in the checker's LRU cache
 keyed by ``(normalized gold, normalized prediction)`` (one checker has one config).
 Pairs the fast paths leave open go, in a second pass, to sympy worker processes with a
-per-item deadline (``MathConfig.sympy_deadline_s``).
+per-sample deadline (``MathConfig.sympy_deadline_s``, shared by all the comparisons one
+answer needs). A timeout or a dead worker is a fault of the call: such verdicts
+(method 'timeout') are never cached.
 
 Rewards: 1.0 equal; 0.0 not equal, no committed answer, answer unparsable or too long,
 or sympy timed out. NaN (abstain, method 'unparsable_gold') only when the gold cannot be
-used: missing or empty or too long (whatever the completion), or not parsable and not
-string-equal to a committed answer. A completion with no answer scores 0.0 against a
+used: missing or empty or too long or a NaN/inf float (whatever the completion), or not
+parsable and not string-equal to a committed answer. A completion with no answer scores 0.0 against a
 present but unparsable gold: it is wrong whatever the gold is.
 """
 from __future__ import annotations

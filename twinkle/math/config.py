@@ -24,9 +24,11 @@ class MathConfig:
             ``3.14`` matches ``\\pi``). Shorter decimals must be exact (``0.3`` is not
             ``1/3``).
         percent_equivalence: ``10\\%`` also matches ``10`` and ``0.1``.
-        sympy_deadline_s: wall-clock limit for one symbolic comparison in a worker;
-            the worker is killed and replaced when it overruns and the item scores 0.0
-            with reason 'timeout'.
+        sympy_deadline_s: seconds one sample may spend in sympy workers, shared by
+            every symbolic comparison its answer needs (a tuple's or a set's parts);
+            the worker is killed and replaced when it overruns and the sample scores
+            0.0 with method 'timeout'. Waiting for a free worker and a worker's
+            start-up do not count.
         num_workers: sympy worker processes (started lazily, on first need).
         max_answer_chars: longer extracted answers are not compared (0.0).
         cache_size: entries in the verdict LRU cache.
