@@ -37,8 +37,25 @@ def _limit_memory(extra_bytes: int = 4 << 30) -> None:
         pass
 
 
+class NonFinite(ArithmeticError):
+    """A part of the tree has no finite value (``1/0``, ``0^{-1}``, ``\\ln 0``)."""
+
+
 def to_sympy(node, sp):
-    """Builds a sympy expression from a twinkle expression tree."""
+    """Builds a sympy expression from a twinkle expression tree.
+
+    Raises:
+        NonFinite: a subexpression is infinite or undefined, other than a literal
+            ``\\infty``. Checked at every node because sympy's automatic evaluation can
+            hide it (``0 / zoo`` is 0, ``1 / oo`` is 0).
+    """
+    value = _to_sympy(node, sp)
+    if node[0] != 'const' and _non_finite(value, sp):
+        raise NonFinite(node[0])
+    return value
+
+
+def _to_sympy(node, sp):
     tag = node[0]
     if tag == 'num':
         return sp.Rational(node[1].numerator, node[1].denominator)
@@ -128,12 +145,16 @@ def _is_zero(s, sp) -> bool:
 def decide(a, b, mode, sp) -> bool:
     """Whether two trees are equal ('expr') or two equations equivalent ('eq').
 
-    An infinite or undefined value (``1/0``, ``\\infty + 1``, ``0^{-1}``) equals only the
-    same infinity: anything with ``oo``, ``zoo`` or ``nan`` in it is compared as it
-    stands after sympy's automatic evaluation, never through a difference or a ratio
-    (``zoo - 5`` is ``zoo`` again, which a tolerance test would call small).
+    An infinite or undefined part (``1/0``, ``\\infty + 1``, ``0^{-1}``) makes the pair
+    "not shown equal": a literal infinity equals only itself, which the grader decides
+    structurally before sympy is asked. Nothing non-finite is ever compared through a
+    difference or a ratio (``zoo - 5`` is ``zoo`` again, which a tolerance test would
+    call small, and ``0 / zoo`` evaluates to 0).
     """
-    x, y = to_sympy(a, sp), to_sympy(b, sp)
+    try:
+        x, y = to_sympy(a, sp), to_sympy(b, sp)
+    except NonFinite:
+        return False
     if _non_finite(x, sp) or _non_finite(y, sp):
         return bool(x in (sp.oo, -sp.oo) and x == y)
     if mode == 'eq':

@@ -120,9 +120,14 @@ class WorkerPool:
         """
         while True:
             try:
-                return self._idle.get_nowait()
+                w = self._idle.get_nowait()
             except queue.Empty:
                 pass
+            else:
+                if w.proc.poll() is None:
+                    return w
+                self._discard(w)  # died while idle (killed, OOM): free its slot
+                continue
             with self._lock:
                 if self._closed:
                     raise RuntimeError('WorkerPool is closed')
@@ -137,9 +142,12 @@ class WorkerPool:
                         self._alive -= 1
                     raise
             try:
-                return self._idle.get(timeout=0.05)
+                w = self._idle.get(timeout=0.05)
             except queue.Empty:
                 continue
+            if w.proc.poll() is None:
+                return w
+            self._discard(w)
 
     def _discard(self, w: _Worker) -> None:
         w.kill()
