@@ -1,5 +1,6 @@
 // CPU kernel of twinkle::group_advantage: checks, allocation, and at::parallel_for over
 // groups. The per-group arithmetic lives in include/twinkle/group_advantage.h.
+#include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 #include <torch/types.h>
@@ -17,38 +18,31 @@ namespace {
 // for a core) costs more than the work. Same order as ATen's internal grain size (32768).
 constexpr int64_t kGrainRewards = 32768;
 
-std::tuple<at::Tensor, at::Tensor> group_advantage_cpu(const at::Tensor& rewards,
-                                                       const std::optional<at::Tensor>& order,
-                                                       const std::optional<at::Tensor>& sorted_ids,
-                                                       int64_t group_size, int64_t baseline,
-                                                       int64_t scale, double eps, bool unbiased) {
-  check_group_advantage_args(rewards, order, sorted_ids, group_size, baseline, scale);
-  const at::Tensor r = rewards.contiguous();
-  const int64_t batch = r.size(0);
-  at::Tensor adv = at::empty({batch}, r.options());
-  at::Tensor keep = at::empty({batch}, r.options().dtype(at::kBool));
-  if (batch == 0) return {adv, keep};
-  const float* rp = r.data_ptr<float>();
-  float* ap = adv.data_ptr<float>();
-  bool* kp = keep.data_ptr<bool>();
-  const float feps = static_cast<float>(eps);
+// The per-call settings every group is computed with.
+struct Settings {
+  int64_t baseline, scale;
+  float eps;
+  bool unbiased;
+};
 
-  if (!order.has_value()) {
-    const int64_t groups = batch / group_size;
-    const int64_t grain = std::max<int64_t>(1, kGrainRewards / group_size);
-    at::parallel_for(0, groups, grain, [&](int64_t g0, int64_t g1) {
-      for (int64_t g = g0; g < g1; ++g) {
-        group_advantage_one(rp, ContiguousIndex{g * group_size}, group_size, baseline, scale,
-                            feps, unbiased, ap, kp);
-      }
-    });
-    return {adv, keep};
-  }
+// Contiguous groups of group_size; R is float or double, advantages are float32.
+template <typename R>
+void run_contiguous(const R* rp, int64_t batch, int64_t group_size, const Settings& c,
+                    float* ap, bool* kp) {
+  const int64_t groups = batch / group_size;
+  const int64_t grain = std::max<int64_t>(1, kGrainRewards / group_size);
+  at::parallel_for(0, groups, grain, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      group_advantage_one(rp, ContiguousIndex{g * group_size}, group_size, c.baseline, c.scale,
+                          c.eps, c.unbiased, ap, kp);
+    }
+  });
+}
 
-  const at::Tensor ord = order->contiguous();
-  const at::Tensor ids = sorted_ids->contiguous();
-  const int64_t* op = ord.data_ptr<int64_t>();
-  const int64_t* ip = ids.data_ptr<int64_t>();
+// Ragged groups: `op` lists each group's members together, `ip` is group_ids[order].
+template <typename R>
+void run_ragged(const R* rp, const int64_t* op, const int64_t* ip, int64_t batch,
+                const Settings& c, float* ap, bool* kp) {
   // Group heads in sorted order: one cheap serial scan, then the groups in parallel.
   std::vector<int64_t> heads;
   heads.reserve(64);
@@ -61,8 +55,34 @@ std::tuple<at::Tensor, at::Tensor> group_advantage_cpu(const at::Tensor& rewards
   at::parallel_for(0, n_groups, grain, [&](int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; ++g) {
       const int64_t start = heads[g];
-      group_advantage_one(rp, PermutedIndex{op, start}, heads[g + 1] - start, baseline, scale,
-                          feps, unbiased, ap, kp);
+      group_advantage_one(rp, PermutedIndex{op, start}, heads[g + 1] - start, c.baseline,
+                          c.scale, c.eps, c.unbiased, ap, kp);
+    }
+  });
+}
+
+std::tuple<at::Tensor, at::Tensor> group_advantage_cpu(const at::Tensor& rewards,
+                                                       const std::optional<at::Tensor>& order,
+                                                       const std::optional<at::Tensor>& sorted_ids,
+                                                       int64_t group_size, int64_t baseline,
+                                                       int64_t scale, double eps, bool unbiased) {
+  check_group_advantage_args(rewards, order, sorted_ids, group_size, baseline, scale);
+  const at::Tensor r = rewards.contiguous();
+  const int64_t batch = r.size(0);
+  at::Tensor adv = at::empty({batch}, r.options().dtype(at::kFloat));
+  at::Tensor keep = at::empty({batch}, r.options().dtype(at::kBool));
+  if (batch == 0) return {adv, keep};
+  const Settings c{baseline, scale, static_cast<float>(eps), unbiased};
+  float* ap = adv.data_ptr<float>();
+  bool* kp = keep.data_ptr<bool>();
+  const at::Tensor ord = order.has_value() ? order->contiguous() : at::Tensor();
+  const at::Tensor ids = sorted_ids.has_value() ? sorted_ids->contiguous() : at::Tensor();
+  AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "group_advantage", [&] {
+    const scalar_t* rp = r.data_ptr<scalar_t>();
+    if (ord.defined()) {
+      run_ragged(rp, ord.data_ptr<int64_t>(), ids.data_ptr<int64_t>(), batch, c, ap, kp);
+    } else {
+      run_contiguous(rp, batch, group_size, c, ap, kp);
     }
   });
   return {adv, keep};

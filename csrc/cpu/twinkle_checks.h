@@ -1,5 +1,6 @@
-// Argument checks shared by the CPU and CUDA torch glue (torch headers allowed here:
-// this file is never included from a .cu file).
+// Argument checks of twinkle::group_advantage, shared by the CPU and CUDA torch glue
+// (csrc/cpu/group_advantage.cpp, csrc/cuda/group_advantage_cuda.cpp). Torch headers are
+// allowed here: this file is never included from a .cu file.
 #pragma once
 
 #include <torch/types.h>
@@ -14,8 +15,10 @@ inline void check_group_advantage_args(const at::Tensor& rewards,
                                        int64_t group_size, int64_t baseline, int64_t scale) {
   TORCH_CHECK(rewards.dim() == 1, "group_advantage: rewards must be 1-D (B,), got shape ",
               rewards.sizes());
-  TORCH_CHECK(rewards.scalar_type() == at::kFloat,
-              "group_advantage: rewards must be float32, got ", rewards.scalar_type());
+  // float64 is taken as is, so that its statistics see what the caller computed
+  TORCH_CHECK(rewards.scalar_type() == at::kFloat || rewards.scalar_type() == at::kDouble,
+              "group_advantage: rewards must be float32 or float64, got ",
+              rewards.scalar_type());
   TORCH_CHECK(baseline == 0 || baseline == 1, "group_advantage: baseline must be 0 or 1, got ",
               baseline);
   TORCH_CHECK(scale == 0 || scale == 1, "group_advantage: scale must be 0 or 1, got ", scale);

@@ -15,10 +15,11 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__global__ void group_advantage_contiguous_kernel(const float* __restrict__ rewards,
-                                                  int64_t groups, int64_t group_size,
-                                                  int64_t baseline, int64_t scale, float eps,
-                                                  bool unbiased, float* adv, bool* keep) {
+template <typename R>
+__global__ void group_advantage_contiguous_kernel(const R* __restrict__ rewards, int64_t groups,
+                                                  int64_t group_size, int64_t baseline,
+                                                  int64_t scale, float eps, bool unbiased,
+                                                  float* adv, bool* keep) {
   const int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (g >= groups) return;
   group_advantage_one(rewards, ContiguousIndex{g * group_size}, group_size, baseline, scale,
@@ -27,7 +28,8 @@ __global__ void group_advantage_contiguous_kernel(const float* __restrict__ rewa
 
 // A thread per sorted position; the threads at group heads do the work. Ragged batches
 // never learn their group count on the host, so nothing waits for the device.
-__global__ void group_advantage_ragged_kernel(const float* __restrict__ rewards,
+template <typename R>
+__global__ void group_advantage_ragged_kernel(const R* __restrict__ rewards,
                                               const int64_t* __restrict__ order,
                                               const int64_t* __restrict__ sorted_ids,
                                               int64_t batch, int64_t baseline, int64_t scale,
@@ -42,9 +44,9 @@ __global__ void group_advantage_ragged_kernel(const float* __restrict__ rewards,
 
 // The launch of one group_advantage call, written once for the CUDA launcher
 // (group_advantage.cu) and the host emulation (tests/ops/cuda_emu); `launch` is as in
-// dfa_scan_kernels.cuh. One launch; no host synchronisation.
-template <typename Launch>
-cudaError_t group_advantage_launches(const float* rewards, const int64_t* order,
+// dfa_scan_kernels.cuh. One launch; no host synchronisation. R: float or double rewards.
+template <typename R, typename Launch>
+cudaError_t group_advantage_launches(const R* rewards, const int64_t* order,
                                      const int64_t* sorted_ids, int64_t batch,
                                      int64_t group_size, int64_t baseline, int64_t scale,
                                      float eps, bool unbiased, float* adv, bool* keep,
@@ -53,11 +55,11 @@ cudaError_t group_advantage_launches(const float* rewards, const int64_t* order,
   if (order == nullptr) {
     const int64_t groups = batch / group_size;
     const unsigned blocks = static_cast<unsigned>((groups + kThreads - 1) / kThreads);
-    return launch(blocks, kThreads, 0, group_advantage_contiguous_kernel, rewards, groups,
+    return launch(blocks, kThreads, 0, group_advantage_contiguous_kernel<R>, rewards, groups,
                   group_size, baseline, scale, eps, unbiased, adv, keep);
   }
   const unsigned blocks = static_cast<unsigned>((batch + kThreads - 1) / kThreads);
-  return launch(blocks, kThreads, 0, group_advantage_ragged_kernel, rewards, order, sorted_ids,
+  return launch(blocks, kThreads, 0, group_advantage_ragged_kernel<R>, rewards, order, sorted_ids,
                 batch, baseline, scale, eps, unbiased, adv, keep);
 }
 

@@ -12,8 +12,13 @@ namespace twinkle {
 namespace cuda {
 
 // See csrc/include/twinkle/group_advantage.h. order/sorted_ids are null for contiguous
-// groups of group_size. One launch; no host synchronisation.
+// groups of group_size. One launch; no host synchronisation. One overload per reward
+// dtype: float64 rewards are read unrounded; the advantages are float32 either way.
 cudaError_t launch_group_advantage(const float* rewards, const int64_t* order,
+                                   const int64_t* sorted_ids, int64_t batch, int64_t group_size,
+                                   int64_t baseline, int64_t scale, float eps, bool unbiased,
+                                   float* adv, bool* keep, cudaStream_t stream);
+cudaError_t launch_group_advantage(const double* rewards, const int64_t* order,
                                    const int64_t* sorted_ids, int64_t batch, int64_t group_size,
                                    int64_t baseline, int64_t scale, float eps, bool unbiased,
                                    float* adv, bool* keep, cudaStream_t stream);

@@ -22,6 +22,7 @@ def _batch():
     g = torch.Generator().manual_seed(7)
     r = torch.randint(0, 4, (60,), generator=g).float() / 3
     r[torch.rand(60, generator=g) < 0.1] = float('nan')
+    r[[3, 41]], r[17] = float('inf'), float('-inf')  # unscorable like NaN, on every rank
     ids = torch.randint(0, 9, (60,), generator=g)  # groups spread over both ranks
     return r, ids
 

@@ -198,6 +198,10 @@ def test_broadcast_to_tokens():
     (dict(num_generations=2, scale='std'), "scale must be one of .* got 'std'"),
     (dict(group_ids=torch.zeros(3, dtype=torch.int64)), r'group_ids must have shape \(B,\)'),
     (dict(group_ids=torch.zeros(4)), 'group_ids must have an integer dtype'),
+    # an empty list has no dtype: the error is its length, not "float32"
+    (dict(group_ids=[]), r'group_ids must have shape \(B,\) = \(4,\), one id per reward, got '
+                         r'shape \(0,\) \(empty\)'),
+    (dict(group_ids=[0, 1]), r'group_ids must have shape \(B,\) = \(4,\).* got shape \(2,\)$'),
     (dict(group_ids=torch.zeros(4, dtype=torch.int64), num_generations=2), 'not both'),
     (dict(num_generations=2, eps=-1.0), 'eps must be'),
 ])
@@ -217,6 +221,26 @@ def test_bad_rewards():
         GRPOAdvantage()([0.0, 1.0], num_generations=2, process_group=object())
     with pytest.raises(ValueError, match='exactly one of lengths or response_mask'):
         broadcast_to_tokens(torch.zeros(2))
+
+
+def test_empty_group_ids_list_for_no_rewards():
+    out = GRPOAdvantage()([], group_ids=[])
+    assert out.shape == (0,) and out.dtype == torch.float32
+    assert dynamic_sampling_mask(torch.zeros(0), group_ids=[]).shape == (0,)
+
+
+@pytest.mark.parametrize('max_length', [None, 4])
+def test_broadcast_rejects_negative_lengths(max_length):
+    with pytest.raises(ValueError, match='lengths must be >= 0 .*got -2'):
+        broadcast_to_tokens(torch.ones(3), lengths=torch.tensor([1, -2, 0]), max_length=max_length)
+    # zero-length responses stay valid
+    assert broadcast_to_tokens(torch.ones(2), lengths=torch.tensor([0, 0]),
+                               max_length=max_length).sum() == 0
+
+
+def test_broadcast_with_max_length_traces_without_graph_break():
+    f = torch.compile(lambda a, n: broadcast_to_tokens(a, lengths=n, max_length=3), fullgraph=True)
+    assert f(torch.tensor([1.0, -2.0]), torch.tensor([2, 1])).tolist() == [[1, 1, 0], [-2, 0, 0]]
 
 
 def test_first_call_inside_torch_compile():

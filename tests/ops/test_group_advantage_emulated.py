@@ -17,6 +17,7 @@ from twinkle import reference
 def emu():
     lib = cuda_emu.build('group_advantage')
     lib.twinkle_emu_group_advantage.restype = ctypes.c_int
+    lib.twinkle_emu_group_advantage_f64.restype = ctypes.c_int
     return lib
 
 
@@ -26,7 +27,9 @@ def run_emulated(lib, r, order, sorted_ids, gsize, baseline, scale, eps, unbiase
     adv = torch.full((b,), float('nan'), dtype=torch.float32)
     keep = torch.ones(b, dtype=torch.bool)
     ptr = lambda t: ctypes.c_void_p(t.data_ptr()) if t is not None else None  # noqa: E731
-    rc = lib.twinkle_emu_group_advantage(
+    entry = (lib.twinkle_emu_group_advantage_f64 if r.dtype == torch.float64
+             else lib.twinkle_emu_group_advantage)
+    rc = entry(
         ptr(r), ptr(order.contiguous() if order is not None else None),
         ptr(sorted_ids.contiguous() if sorted_ids is not None else None), ctypes.c_int64(b),
         ctypes.c_int64(gsize), ctypes.c_int64(baseline), ctypes.c_int64(scale), ctypes.c_float(eps),
@@ -41,13 +44,39 @@ def _check(lib, r, order, sorted_ids, gsize, baseline, scale, eps, unbiased):
                                                   unbiased)
     assert torch.equal(got_keep, ref_keep)
     torch.testing.assert_close(got_adv, ref_adv, rtol=2e-6, atol=1e-6)
+    assert torch.all(got_adv[~torch.isfinite(r)] == 0)  # NaN and ±inf: unscorable, 0
+
+
+# ±inf is left out like NaN in the kernels' own logic.
+@pytest.mark.parametrize('rewards,expected', [
+    ([float('inf'), 0.0], [0.0, 0.0]),
+    ([float('inf'), 0.0, 1.0, 2.0], [0.0, -1.0, 0.0, 1.0]),
+    ([-float('inf'), float('inf'), float('nan'), -float('inf')], [0.0] * 4),
+])
+def test_emulated_infinite_rewards(emu, rewards, expected):
+    r = torch.tensor(rewards)
+    adv, _ = run_emulated(emu, r, None, None, r.shape[0], 0, 1, 0.0, True)
+    torch.testing.assert_close(adv, torch.tensor(expected))
 
 
 # Batches spanning several 256-thread blocks, group sizes 1 to the whole batch.
 @pytest.mark.parametrize('batch,gsize', [(1, 1), (7, 7), (12, 4), (64, 8), (1024, 16), (4099 * 2, 2)])
 @pytest.mark.parametrize('baseline,scale', [(0, 0), (0, 1), (1, 0), (1, 1)])
 def test_emulated_contiguous(emu, batch, gsize, baseline, scale):
-    _check(emu, _rewards(batch, nan_frac=0.1, seed=batch), None, None, gsize, baseline, scale, 1e-6, True)
+    r = _rewards(batch, nan_frac=0.1, seed=batch, inf_frac=0.05)
+    _check(emu, r, None, None, gsize, baseline, scale, 1e-6, True)
+
+
+# float64 rewards reach the kernels unrounded: values 1 apart near 1e8 (equal in float32).
+@pytest.mark.parametrize('batch,gsize', [(2, 2), (64, 8), (1024, 16)])
+@pytest.mark.parametrize('baseline,scale', [(0, 1), (1, 0)])
+def test_emulated_float64(emu, batch, gsize, baseline, scale):
+    base = _rewards(batch, nan_frac=0.1, seed=batch, inf_frac=0.05).double()
+    r = 1e8 + base
+    _check(emu, r, None, None, gsize, baseline, scale, 1e-6, True)
+    adv, _ = run_emulated(emu, torch.tensor([1e8, 1e8 + 1], dtype=torch.float64), None, None,
+                          2, 0, 1, 0.0, True)
+    assert adv[0] < 0 < adv[1]
 
 
 @pytest.mark.parametrize('batch', [1, 5, 97, 1000])
@@ -56,7 +85,7 @@ def test_emulated_ragged(emu, batch, unbiased):
     g = torch.Generator().manual_seed(batch)
     ids = torch.randint(-5, max(batch // 3, 1), (batch,), generator=g)
     order, sorted_ids = _ragged(ids)
-    r = _rewards(batch, nan_frac=0.2, levels=3, seed=batch + 1)
+    r = _rewards(batch, nan_frac=0.2, levels=3, seed=batch + 1, inf_frac=0.05)
     _check(emu, r, order, sorted_ids, 0, 0, 1, 1e-4, unbiased)
     _check(emu, r, order, sorted_ids, 0, 1, 0, 0.0, unbiased)
 
@@ -65,7 +94,8 @@ def test_emulated_ragged(emu, batch, unbiased):
 @given(data=st.data(), gsize=st.integers(1, 9), groups=st.integers(1, 40), ragged=st.booleans())
 def test_emulated_differential(emu, data, gsize, groups, ragged):
     batch = gsize * groups
-    vals = st.one_of(st.sampled_from([0.0, 1.0, 0.5, float('nan')]),
+    inf = float('inf')
+    vals = st.one_of(st.sampled_from([0.0, 1.0, 0.5, float('nan'), inf, -inf]),
                      st.floats(-1e4, 1e4, allow_nan=False, width=32))
     r = torch.tensor(data.draw(st.lists(vals, min_size=batch, max_size=batch)), dtype=torch.float32)
     if ragged:

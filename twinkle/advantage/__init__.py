@@ -5,8 +5,14 @@ size (``num_generations``). Results are float32 on the rewards' device.
 
 Conventions (the same in the compiled op and the reference):
 
-* NaN rewards (a reward that abstained) are left out of every statistic and get
-  advantage 0.
+* Statistics are float64, computed from the rewards as given: float64 and integer
+  tensors and Python lists reach them unrounded (``[1e8, 1e8 + 1]`` is not flat), while
+  float32, float16, bfloat16 and bool rewards, exact in float32, go as they are. Only the
+  advantages are rounded to float32, so with ``scale='none'`` a difference beyond
+  float32's range (about 3.4e38) is +-inf.
+* Non-finite rewards, NaN (a reward that abstained) and +-inf alike, are unscorable:
+  they are left out of every statistic (their group's and, with ``scale='batch'``, the
+  batch's) and get advantage 0. The rule costs no host sync.
 * A *flat* group (its valid rewards all equal, tested as max == min, or fewer than two
   valid rewards) gets exactly 0 everywhere. A singleton group is flat: it has no
   baseline. (verl instead keeps a singleton's raw score; TRL gets NaN from its std.)
@@ -40,15 +46,22 @@ def _as_rewards(rewards: RewardsLike) -> Tensor:
     if isinstance(rewards, Tensor):
         t = rewards
     else:
-        try:
-            t = torch.as_tensor(rewards, dtype=torch.float32)
+        try:  # Python floats are doubles: keep all their bits for the statistics
+            t = torch.as_tensor(rewards, dtype=torch.float64)
         except (TypeError, ValueError, RuntimeError) as e:
             raise ValueError(f'rewards must be a list of numbers or a (B,) tensor: {e}') from None
     if t.dim() != 1:
         raise ValueError(f'rewards must be 1-D (B,), got shape {tuple(t.shape)}')
     if t.is_complex():
         raise ValueError(f'rewards must be real, got dtype {t.dtype}')
-    return t.to(torch.float32).contiguous()
+    return t.to(_op_dtype(t.dtype)).contiguous()
+
+
+def _op_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float32 where it holds every value of ``dtype`` exactly, else float64 (float64 and
+    int32/int64 rewards: 1e8 + 1 or 2**40 + 1 would round in float32)."""
+    exact = dtype.itemsize <= (4 if dtype.is_floating_point else 2)
+    return torch.float32 if exact else torch.float64
 
 
 def _check_eps(eps: Any) -> float:
@@ -67,8 +80,12 @@ def _as_group_ids(group_ids: Any, batch: int, device: torch.device) -> Tensor:
             group_ids = torch.as_tensor(group_ids)
         except (TypeError, ValueError, RuntimeError) as e:
             raise ValueError(f'group_ids must be a (B,) integer tensor: {e}') from None
+        if group_ids.numel() == 0:  # an empty list has no dtype (torch reads it as float)
+            group_ids = group_ids.to(torch.int64)
     if group_ids.dim() != 1 or group_ids.shape[0] != batch:
-        raise ValueError(f'group_ids must have shape (B,) = ({batch},), got {tuple(group_ids.shape)}')
+        empty = ' (empty)' if group_ids.numel() == 0 else ''
+        raise ValueError(f'group_ids must have shape (B,) = ({batch},), one id per reward, got '
+                         f'shape {tuple(group_ids.shape)}{empty}')
     if group_ids.dtype.is_floating_point or group_ids.dtype in (torch.bool, torch.complex64,
                                                                 torch.complex128):
         raise ValueError(f'group_ids must have an integer dtype, got {group_ids.dtype}')
@@ -106,14 +123,24 @@ def _all_reduce_fn(process_group: Any):
     return reduce
 
 
-def _batch_std(r: Tensor, unbiased: bool, process_group: Any) -> Tensor:
-    """0-d float64 std of the valid rewards of the whole batch (across ranks if asked)."""
-    x = r.to(torch.float64)
+def _batch_std(x: Tensor, unbiased: bool, process_group: Any) -> Tensor:
+    """0-d float64 std of the valid rewards ``x`` (float64) of the whole batch (across
+    ranks if asked)."""
     g = torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
     reduce = _all_reduce_fn(process_group) if process_group is not None else None
     s = reference.advantage.group_stats(x, g, 1, reduce)
     dof = (s.count - 1) if unbiased else s.count
     return torch.sqrt(s.m2 / dof.clamp_min(1.0))[0]
+
+
+def _batch_scaled(r: Tensor, eps: float, unbiased: bool, process_group: Any) -> Tensor:
+    """float64 rewards over (batch std + eps): centring them per group then gives
+    ``(r - mean) / (std_batch + eps)`` with nothing rounded to float32 in between."""
+    x = r.to(torch.float64)
+    denom = _batch_std(x, unbiased, process_group) + eps
+    # A flat batch (std 0: fewer than two valid rewards, or all equal) has only flat groups,
+    # which get 0 whatever the divisor; 1 keeps eps=0 from dividing by 0. No host sync.
+    return x / torch.where(denom > 0, denom, torch.ones_like(denom))
 
 
 class _GroupAdvantage:
@@ -140,7 +167,8 @@ class _GroupAdvantage:
         """Advantages of ``rewards``.
 
         Args:
-            rewards: (B,) tensor on any device, or a list of floats. NaN = abstained.
+            rewards: (B,) tensor on any device, or a list of floats. NaN = abstained;
+                NaN and +-inf get advantage 0 and are left out of the statistics.
             num_generations: G, the number of consecutive samples per prompt.
             scale: 'group', 'batch' or 'none' (default: the instance's).
             group_ids: (B,) integer tensor, any order and group sizes, instead of G.
@@ -163,15 +191,15 @@ class _GroupAdvantage:
         if process_group is not None and ids is None and scale != 'batch':
             raise ValueError("process_group needs group_ids or scale='batch': with "
                              'num_generations the groups are local to each rank')
-        # 'batch' centres per group here and divides by the batch std below
+        # 'batch' divides by the batch std first and then centres per group
         op_scale = ops.advantage.SCALE_GROUP if scale == 'group' else ops.advantage.SCALE_NONE
+        if scale == 'batch':
+            r = _batch_scaled(r, eps, unbiased, process_group)
         if process_group is not None and ids is not None:
             adv, keep = self._distributed_ragged(r, ids, op_scale, eps, unbiased, process_group)
         else:
             adv, keep = ops.group_advantage(r, order, sorted_ids, gsize, self.baseline, op_scale,
                                             eps, unbiased)
-        if scale == 'batch':
-            adv = adv / (_batch_std(r, unbiased, process_group) + eps).to(torch.float32)
         return (adv, keep) if return_keep else adv
 
     def _distributed_ragged(self, r: Tensor, ids: Tensor, op_scale: int, eps: float,
@@ -256,9 +284,11 @@ def broadcast_to_tokens(advantages: Tensor, lengths: Optional[Tensor] = None,
 
     Args:
         advantages: (B,) float tensor.
-        lengths: (B,) integer response lengths; token t of sequence b is a response token
-            when ``t < lengths[b]`` (responses left-aligned). Give ``max_length`` (L) to
-            avoid reading ``lengths.max()`` back to the host.
+        lengths: (B,) integer response lengths, >= 0; token t of sequence b is a response
+            token when ``t < lengths[b]`` (responses left-aligned). Give ``max_length`` (L)
+            to avoid reading ``lengths`` back to the host; a negative length raises
+            ValueError wherever ``lengths`` is read (eager on CPU, or without
+            ``max_length``).
         response_mask: (B, L) bool or 0/1 tensor, instead of ``lengths``.
         max_length: L with ``lengths``.
         dtype: output dtype; default the mask's dtype when it is floating, else the
@@ -289,11 +319,22 @@ def broadcast_to_tokens(advantages: Tensor, lengths: Optional[Tensor] = None,
             raise ValueError(f'lengths must have shape (B,) = ({b},), got {tuple(lengths.shape)}')
         if lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
             raise ValueError(f'lengths must have an integer dtype, got {lengths.dtype}')
-        if max_length is None:
-            max_length = int(lengths.max()) if b else 0  # one host sync, documented above
+        max_length = _max_length(lengths, max_length)
         if max_length < 0:
             raise ValueError(f'max_length must be >= 0, got {max_length}')
         pos = torch.arange(max_length, device=advantages.device)
         mask = pos[None, :] < lengths.to(advantages.device)[:, None]
         out_dtype = dtype or advantages.dtype
     return torch.where(mask, advantages[:, None], 0).to(out_dtype)
+
+
+def _max_length(lengths: Tensor, max_length: Optional[int]) -> int:
+    """L for ``lengths`` (B,), after checking them >= 0 wherever reading them costs no
+    device sync and no graph break: on CPU in eager mode, or when L is read back anyway."""
+    eager_cpu = lengths.device.type == 'cpu' and not torch.compiler.is_compiling()
+    if max_length is not None and not eager_cpu:
+        return max_length
+    lo, hi = torch.stack(torch.aminmax(lengths)).tolist() if lengths.numel() else (0, 0)
+    if lo < 0:
+        raise ValueError(f'lengths must be >= 0 (response lengths), got {lo}')
+    return hi if max_length is None else max_length

@@ -16,7 +16,8 @@ SCALE_NONE, SCALE_GROUP = 0, 1
 def _register_fake() -> None:
     @torch.library.register_fake('twinkle::group_advantage')
     def _(rewards, order, sorted_ids, group_size, baseline, scale, eps, unbiased):
-        return torch.empty_like(rewards), torch.empty_like(rewards, dtype=torch.bool)
+        return (torch.empty_like(rewards, dtype=torch.float32),
+                torch.empty_like(rewards, dtype=torch.bool))
 
 
 def resolve_backends() -> None:
@@ -33,11 +34,12 @@ def group_advantage(rewards: Tensor, order: Optional[Tensor] = None,
     Groups are contiguous runs of ``group_size`` when ``order`` is None; otherwise
     ``order`` (a permutation) lists each group's members together and ``sorted_ids`` is
     ``group_ids[order]`` (ascending), which is what ``torch.sort(group_ids, stable=True)``
-    returns. NaN rewards are left out of the statistics and get 0; a group whose valid
-    rewards are all equal, or that has fewer than two, gets exactly 0.
+    returns. Non-finite rewards (NaN, +-inf) are left out of the statistics and get 0; a
+    group whose valid rewards are all equal, or that has fewer than two, gets exactly 0.
+    Statistics are float64 from the rewards as given.
 
     Args:
-        rewards: (B,) float32.
+        rewards: (B,) float32 or float64 (read unrounded).
         order: (B,) int64 permutation, or None for contiguous groups.
         sorted_ids: (B,) int64, ``group_ids[order]``; given with ``order``.
         group_size: G for contiguous groups (must divide B).

@@ -2,8 +2,9 @@
 
 Written independently of csrc/include/twinkle/group_advantage.h (scatter/index_add over
 a dense group index instead of a loop per group) so that agreement between the two means
-something. Same conventions: NaN rewards are left out and get 0; a flat group (valid
-rewards all equal, or fewer than two) gets exactly 0; statistics in float64.
+something. Same conventions: non-finite rewards (NaN, +-inf) are left out and get 0; a
+flat group (valid rewards all equal, or fewer than two) gets exactly 0; statistics in
+float64 from the rewards as given (float64 rewards are not rounded to float32 first).
 
 The statistics are split in two steps with an optional ``reduce`` hook between them, so
 :mod:`twinkle.advantage` can all-reduce them across ranks (torch.distributed) and get
@@ -21,7 +22,7 @@ Reduce = Callable[[Tensor, str], None]
 
 
 class GroupStats(NamedTuple):
-    count: Tensor  # (N,) float64, valid members
+    count: Tensor  # (N,) float64, valid (finite) members
     total: Tensor  # (N,) float64, sum of valid rewards
     mean: Tensor   # (N,) float64
     m2: Tensor     # (N,) float64, squared deviations from mean
@@ -44,8 +45,8 @@ def dense_group_index(batch: int, device: torch.device, order: Optional[Tensor],
 
 def group_stats(x: Tensor, g: Tensor, num_groups: int, reduce: Optional[Reduce] = None
                 ) -> GroupStats:
-    """Two-pass statistics of float64 rewards ``x`` (NaN = left out) per group ``g``."""
-    valid = ~torch.isnan(x)
+    """Two-pass statistics of float64 rewards ``x`` (non-finite = left out) per group ``g``."""
+    valid = torch.isfinite(x)
     zeros = torch.zeros(num_groups, dtype=torch.float64, device=x.device)
     first = torch.stack([zeros.index_add(0, g, valid.to(torch.float64)),
                          zeros.index_add(0, g, torch.where(valid, x, torch.zeros_like(x)))])
@@ -70,7 +71,7 @@ def group_stats(x: Tensor, g: Tensor, num_groups: int, reduce: Optional[Reduce] 
 def apply_group_stats(x: Tensor, g: Tensor, s: GroupStats, baseline: int, scale: int, eps: float,
                       unbiased: bool) -> Tuple[Tensor, Tensor]:
     """Advantages (float32) and DAPO keep-mask from per-group statistics."""
-    valid = ~torch.isnan(x)
+    valid = torch.isfinite(x)
     if baseline == 1:  # leave-one-out mean; only used where the group is not flat
         base = (s.total[g] - x) / (s.count[g] - 1).clamp_min(1.0)
     else:

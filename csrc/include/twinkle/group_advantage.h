@@ -2,8 +2,12 @@
 // csrc/cuda/group_advantage.cu. Plain functions on raw pointers; no torch or CUDA headers.
 //
 // Invariants:
-//  * rewards are float32; a NaN reward marks a sample its reward abstained on. It is left
-//    out of every statistic (count, mean, M2, min, max) and its advantage is exactly 0.
+//  * rewards are float32 or float64 (the template parameter R) and are read as given:
+//    float64 rewards are never rounded to float32 before the statistics (1e8 and 1e8 + 1
+//    are one float32). Advantages are float32.
+//  * A reward that is not finite (NaN: the reward abstained; +-inf: unscorable) is left out
+//    of every statistic (count, mean, M2, min, max) and its advantage is exactly 0. One
+//    rule for all three, so one inf cannot turn its group's mean and std into NaN.
 //  * A group is "flat" when its valid rewards are all equal (max == min) or it has fewer
 //    than two valid rewards. Every advantage in a flat group is exactly 0: we test
 //    max == min rather than a small std, so rounding in the mean never leaks noise
@@ -35,15 +39,19 @@ enum Scale : int64_t {
   kScaleGroup = 1,  // GRPO: the group's std (+ eps).
 };
 
-// NaN test that needs neither std:: (host) nor CUDA's overloads (device).
-TWINKLE_HD bool is_nan(float x) { return x != x; }
+// Finiteness test that needs neither std:: (host) nor CUDA's overloads (device): false
+// for NaN (every comparison with it is false) and for +-inf.
+template <typename R>
+TWINKLE_HD bool is_valid_reward(R x) {
+  return x > -static_cast<R>(INFINITY) && x < static_cast<R>(INFINITY);
+}
 
 struct GroupStats {
-  int64_t count;  // valid (non-NaN) members
+  int64_t count;  // valid (finite) members
   double mean;
   double m2;      // sum of squared deviations from mean
-  float min;
-  float max;
+  double min;     // exact: every float32 or float64 reward is a double
+  double max;
 };
 
 struct ContiguousIndex {
@@ -57,24 +65,25 @@ struct PermutedIndex {
   TWINKLE_HD int64_t operator()(int64_t k) const { return order[start + k]; }
 };
 
-template <typename Index>
-TWINKLE_HD GroupStats group_stats(const float* rewards, Index idx, int64_t n) {
+template <typename R, typename Index>
+TWINKLE_HD GroupStats group_stats(const R* rewards, Index idx, int64_t n) {
   GroupStats s{0, 0.0, 0.0, INFINITY, -INFINITY};
   double sum = 0.0;
   for (int64_t k = 0; k < n; ++k) {
-    const float x = rewards[idx(k)];
-    if (is_nan(x)) continue;
+    const R r = rewards[idx(k)];
+    if (!is_valid_reward(r)) continue;
+    const double x = static_cast<double>(r);
     s.count += 1;
-    sum += static_cast<double>(x);
+    sum += x;
     s.min = x < s.min ? x : s.min;
     s.max = x > s.max ? x : s.max;
   }
   if (s.count == 0) return s;
   s.mean = sum / static_cast<double>(s.count);
   for (int64_t k = 0; k < n; ++k) {
-    const float x = rewards[idx(k)];
-    if (is_nan(x)) continue;
-    const double d = static_cast<double>(x) - s.mean;
+    const R r = rewards[idx(k)];
+    if (!is_valid_reward(r)) continue;
+    const double d = static_cast<double>(r) - s.mean;
     s.m2 += d * d;
   }
   return s;
@@ -86,8 +95,8 @@ TWINKLE_HD bool group_is_flat(const GroupStats& s) {
 
 // Writes the advantage of every member and whether the group is kept by DAPO's dynamic
 // sampling (true when the group is not flat).
-template <typename Index>
-TWINKLE_HD void group_apply(const float* rewards, Index idx, int64_t n, const GroupStats& s,
+template <typename R, typename Index>
+TWINKLE_HD void group_apply(const R* rewards, Index idx, int64_t n, const GroupStats& s,
                             int64_t baseline, int64_t scale, float eps, bool unbiased,
                             float* adv, bool* keep) {
   const bool flat = group_is_flat(s);
@@ -99,24 +108,24 @@ TWINKLE_HD void group_apply(const float* rewards, Index idx, int64_t n, const Gr
   const double n_valid = static_cast<double>(s.count);
   for (int64_t k = 0; k < n; ++k) {
     const int64_t i = idx(k);
-    const float x = rewards[i];
+    const R r = rewards[i];
     keep[i] = !flat;
-    if (flat || is_nan(x)) {
+    if (flat || !is_valid_reward(r)) {
       adv[i] = 0.0f;
       continue;
     }
     double base = s.mean;
     if (baseline == kBaselineLeaveOneOut) {
       // Mean of the other valid members; flat groups (count < 2) never reach here.
-      base = (s.mean * n_valid - static_cast<double>(x)) / (n_valid - 1.0);
+      base = (s.mean * n_valid - static_cast<double>(r)) / (n_valid - 1.0);
     }
-    adv[i] = static_cast<float>((static_cast<double>(x) - base) * inv);
+    adv[i] = static_cast<float>((static_cast<double>(r) - base) * inv);
   }
 }
 
 // One whole group: statistics, then advantages.
-template <typename Index>
-TWINKLE_HD void group_advantage_one(const float* rewards, Index idx, int64_t n, int64_t baseline,
+template <typename R, typename Index>
+TWINKLE_HD void group_advantage_one(const R* rewards, Index idx, int64_t n, int64_t baseline,
                                     int64_t scale, float eps, bool unbiased, float* adv,
                                     bool* keep) {
   const GroupStats s = group_stats(rewards, idx, n);

@@ -13,3 +13,14 @@ extern "C" int twinkle_emu_group_advantage(const float* rewards, const int64_t* 
                                                  baseline, scale, eps, unbiased, adv, keep,
                                                  cuda_emu::Launcher{});
 }
+
+// The float64-reward kernels (rewards read unrounded; float32 advantages).
+extern "C" int twinkle_emu_group_advantage_f64(const double* rewards, const int64_t* order,
+                                               const int64_t* sorted_ids, int64_t batch,
+                                               int64_t group_size, int64_t baseline,
+                                               int64_t scale, float eps, bool unbiased,
+                                               float* adv, bool* keep) {
+  return twinkle::cuda::group_advantage_launches(rewards, order, sorted_ids, batch, group_size,
+                                                 baseline, scale, eps, unbiased, adv, keep,
+                                                 cuda_emu::Launcher{});
+}
