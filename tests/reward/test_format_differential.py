@@ -10,9 +10,8 @@ Cases compared = examples x batch x K. ``TWINKLE_DIFF_EXAMPLES`` sets the exampl
 tokenizer (default 100, which compares over 100,000 cases in all).
 
 Mistral's SentencePiece decoder turns an *invalid* run of byte-fallback tokens into one
-U+FFFD per byte, which no byte-level table can reproduce (see twinkle.dfa.tokens); such
-sequences are compared against ``re`` on the documented text (the table's bytes decoded
-with Python's rule) and counted apart.
+U+FFFD per byte (see twinkle.dfa.tokens); those sequences are compared like any other,
+and counted apart to show they are drawn.
 """
 import os
 import re
@@ -96,7 +95,7 @@ def batches(draw, tok, v):
 def test_token_path_equals_re_on_decoded_text(setup):
     name, tok, mod = setup
     v = mod.token_table.vocab_size
-    stats = {'cases': 0, 'documented': 0}
+    stats = {'cases': 0, 'invalid_runs': 0}
 
     @seed(20261129)
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -112,10 +111,8 @@ def test_token_path_equals_re_on_decoded_text(setup):
         acc, _ = mod.scan_ids(ids, attention_mask=mask)
         texts = tok.batch_decode(seqs, skip_special_tokens=True)
         for i, (s, text) in enumerate(zip(seqs, texts)):
-            documented = name == 'mistral' and has_invalid_byte_run(tok, s)
-            if documented:
-                text = mod.token_table.decode(s).decode('utf-8', 'replace')
-                stats['documented'] += len(PATTERNS)
+            if name == 'mistral' and has_invalid_byte_run(tok, s):
+                stats['invalid_runs'] += len(PATTERNS)
             for k, (p, f, m) in enumerate(PATTERNS):
                 want = _oracle(p, f, m, text)
                 got = bool(acc[i, k] == 1.0)
@@ -128,8 +125,8 @@ def test_token_path_equals_re_on_decoded_text(setup):
     run()
     _counter.COUNTS['cases'] += stats['cases']
     assert stats['cases'] >= EXAMPLES * BATCH * len(PATTERNS) * 0.9
-    print(f'{name}: {stats["cases"]} cases compared with re, {stats["documented"]} of them on the '
-          'documented byte-fallback text')
+    print(f'{name}: {stats["cases"]} cases compared with re, {stats["invalid_runs"]} of them with an '
+          'invalid byte-fallback run')
 
 
 def test_string_path_equals_re():

@@ -3,10 +3,11 @@
 A :class:`TokenTable` holds, for every id ``0 <= id < V``, the bytes that
 ``tokenizer.batch_decode(ids, skip_special_tokens=True)`` emits for that id, so that the
 decoded text of a sequence equals ``b''.join(bytes[id] for id in ids).decode('utf-8',
-'replace')``. :func:`token_classes` then runs every token through a :class:`ByteDFA` from
-every state at once (numpy, no Python loop over the vocabulary) and groups tokens that act
-alike into classes: ``class_ids (V,) int32`` and ``transitions (S', C) int32``. Only these
-tensors go to the scan op (``twinkle.ops.dfa_scan``).
+'replace')`` (:meth:`TokenTable.decode`, which also applies the first-token and
+byte-fallback rules below). :func:`token_classes` then runs every token through a
+:class:`ByteDFA` from every state at once (numpy, no Python loop over the vocabulary) and
+groups tokens that act alike into classes: ``class_ids (V,) int32`` and ``transitions (S',
+C) int32``. Only these tensors go to the scan op (``twinkle.ops.dfa_scan``).
 
 What a token decodes to, by decoder (read from the tokenizer's own ``decoder`` config):
 
@@ -29,24 +30,26 @@ What a token decodes to, by decoder (read from the tokenizer's own ``decoder`` c
   the first token's bytes in :attr:`TokenTable.first_padded`.
 * Special tokens (``skip_special_tokens=True``), and ids the tokenizer does not have (a
   model's embedding is often larger than its tokenizer) decode to ``b''``.
+* ``ByteFallback`` (same decoders) decodes each maximal run of consecutive ``<0xNN>``
+  tokens on its own (ids that decode to nothing, such as skipped special tokens, do not
+  end a run): a run that is valid UTF-8 becomes its characters, any other run becomes one
+  U+FFFD *per byte*, valid characters inside it included (``<0x80> <0x57>`` is two U+FFFD,
+  not U+FFFD and ``W``). The table marks those ids (:attr:`TokenTable.fallback`) and
+  :func:`token_classes` follows the rule exactly: inside a run the state is the DFA state
+  if the run turns out valid, the DFA state after one U+FFFD per byte so far, and the
+  UTF-8 validator's state; the run's end picks one. A ``Strip`` rule drops the leading
+  space of a valid first run, never anything of an invalid one.
 
 Where exact agreement is impossible (documented, and tested as documented):
 
-* ``ByteFallback`` decodes a run of consecutive ``<0xNN>`` tokens on its own: if the run
-  is valid UTF-8 it becomes those characters, otherwise the decoder emits one U+FFFD *per
-  byte of the run* (valid characters inside the run included). The table instead sees
-  the run's bytes, and the run is decoded with Python's rule (one U+FFFD per maximal
-  ill-formed subpart). The two texts differ only for invalid byte runs, which encoding
-  real text never produces (a sampled sequence can); a pattern that does not count or
-  place U+FFFD characters (``.*``, ``[^<]*`` and the like) gives the same verdict on both.
 * ``clean_up_tokenization_spaces=True`` (a Python-side rewrite of ``" ."`` to ``"."`` and
   the like, after decoding) is not modelled: the table matches decoding with it off, and
   building a table for a tokenizer that has it on logs a warning. Neither tokenizer used in
   the tests (Qwen3, Mistral v1) has it on.
 * For the first-token rules, a token that decodes to nothing (a special token, an id past
   the tokenizer) leaves the rule for the next token, as in ``tokenizers``; a *non-special*
-  token whose text is empty would, in ``tokenizers``' Metaspace decoder, use the rule up
-  (no vocabulary we know has one).
+  token whose text is empty would, in ``tokenizers``' Metaspace decoder, use the rule up,
+  and would end a byte-fallback run (no vocabulary we know has one).
 * Decoders other than the ones above (WordPiece, CTC, BPE suffixes, regex ``Replace``)
   raise ``NotImplementedError`` naming the decoder.
 
@@ -57,6 +60,7 @@ Where exact agreement is impossible (documented, and tested as documented):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -73,6 +77,11 @@ __all__ = ['TokenTable', 'TokenClasses', 'byte_table', 'token_table', 'token_cla
            'gpt2_byte_decoder']
 
 _BYTE_FALLBACK = re.compile(r'<0x([0-9A-Fa-f]{2})>')
+
+#: :attr:`TokenTable.fallback` of an id that is not a ``<0xNN>`` byte-fallback token.
+NOT_A_BYTE = -1
+#: U+FFFD (REPLACEMENT CHARACTER) in UTF-8: what an invalid byte-fallback run emits per byte.
+FFFD_UTF8 = b'\xef\xbf\xbd'
 
 
 def gpt2_byte_decoder() -> Dict[str, int]:
@@ -110,6 +119,10 @@ class TokenTable:
             emits anything, where that differs from the others (the ``Strip`` rule above, or
             a ``Metaspace`` decoder, which drops every ``'▁'`` of the first token); None
             when the first token is like any other.
+        fallback: (V,) int16, the byte of every ``ByteFallback`` token ``<0xNN>`` and
+            :data:`NOT_A_BYTE` (-1) for every other id; None when the decoder has no
+            ``ByteFallback``. Such tokens decode by runs (see the module docstring);
+            their ``padded`` entry is the byte itself.
         name: a short description for messages.
         fingerprint: a hash of the above; equal tables have equal fingerprints, and
             caches key on it.
@@ -125,6 +138,7 @@ class TokenTable:
     fingerprint: str = ''
     first_padded: Optional[np.ndarray] = None
     first_lengths: Optional[np.ndarray] = None
+    fallback: Optional[np.ndarray] = None
 
     @staticmethod
     def _pad(tokens: Sequence[bytes]) -> Tuple[np.ndarray, np.ndarray]:
@@ -144,7 +158,8 @@ class TokenTable:
 
     @classmethod
     def from_bytes(cls, tokens: Sequence[bytes], strip_first: int = -1, name: str = '',
-                   first_tokens: Optional[Sequence[bytes]] = None) -> 'TokenTable':
+                   first_tokens: Optional[Sequence[bytes]] = None,
+                   fallback: Optional[Sequence[int]] = None) -> 'TokenTable':
         """A table from one ``bytes`` per id.
 
         Args:
@@ -153,12 +168,17 @@ class TokenTable:
             name: for messages.
             first_tokens: the bytes of every id when it is the first to emit anything,
                 if they differ (derived from ``strip_first`` when that is given).
+            fallback: per id, the byte of a ``ByteFallback`` token or -1 (its ``tokens``
+                entry must be that one byte); None: no id is one.
 
         >>> t = TokenTable.from_bytes([b'a', b'', b'xyz'])
         >>> t.vocab_size, t.token_bytes(2), t.max_len
         (3, b'xyz', 3)
+        >>> TokenTable.from_bytes([b'W', b'\\x80'], fallback=[0x57, 0x80]).decode([1, 0])
+        b'\\xef\\xbf\\xbd\\xef\\xbf\\xbd'
         """
         tokens = list(tokens)
+        fallback = cls._check_fallback(tokens, fallback)
         padded, lengths = cls._pad(tokens)
         if first_tokens is None and strip_first >= 0:
             lead = bytes([strip_first])
@@ -178,12 +198,39 @@ class TokenTable:
             first_padded, first_lengths = cls._pad(first_tokens)
             h.update(first_lengths.tobytes())
             h.update(first_padded.tobytes())
-        return cls(padded, lengths, int(strip_first), name, h.hexdigest()[:24], first_padded, first_lengths)
+        if fallback is not None:
+            h.update(b'fallback')
+            h.update(fallback.tobytes())
+        return cls(padded, lengths, int(strip_first), name, h.hexdigest()[:24], first_padded, first_lengths,
+                   fallback)
+
+    @staticmethod
+    def _check_fallback(tokens: List[bytes], fallback: Optional[Sequence[int]]) -> Optional[np.ndarray]:
+        if fallback is None:
+            return None
+        fb = np.asarray(fallback, dtype=np.int64)
+        if fb.shape != (len(tokens),) or fb.min(initial=0) < NOT_A_BYTE or fb.max(initial=0) > 255:
+            raise ValueError(f'fallback must hold one byte (0..255) or -1 per id ({len(tokens)}), got shape '
+                             f'{fb.shape} with values in [{fb.min(initial=0)}, {fb.max(initial=0)}]')
+        for i in np.flatnonzero(fb >= 0).tolist():
+            if tokens[i] != bytes([fb[i]]):
+                raise ValueError(f'fallback[{i}] is the byte {int(fb[i]):#04x} but tokens[{i}] is '
+                                 f'{tokens[i]!r}')
+        if not (fb >= 0).any():
+            return None
+        fb = fb.astype(np.int16)
+        fb.setflags(write=False)
+        return fb
 
     @property
     def has_first_rule(self) -> bool:
         """Whether the first emitting token decodes differently (an extra DFA state)."""
         return self.first_lengths is not None
+
+    @property
+    def has_byte_runs(self) -> bool:
+        """Whether some ids are ``ByteFallback`` tokens, decoded by runs (extra DFA states)."""
+        return self.fallback is not None
 
     @property
     def vocab_size(self) -> int:
@@ -200,24 +247,46 @@ class TokenTable:
         return self.padded[token_id, :self.lengths[token_id]].tobytes()
 
     def decode(self, ids: Sequence[int]) -> bytes:
-        """The bytes of an id sequence, with the leading-byte strip applied.
+        """The bytes of an id sequence, with the first-token and byte-fallback rules applied.
 
         ``decode(ids).decode('utf-8', 'replace')`` is the text the scan checks; for the
         tokenizers above it equals ``tokenizer.decode(ids, skip_special_tokens=True)``
-        (see the module docstring for the one documented exception).
+        (see the module docstring for the documented exceptions). An invalid
+        byte-fallback run comes back as one U+FFFD (:data:`FFFD_UTF8`) per byte.
 
         >>> byte_table().decode([104, 105])
         b'hi'
         """
-        parts, first = [], self.has_first_rule
+        parts: List[bytes] = []
+        run = bytearray()
+        first = self.has_first_rule
         for i in ids:
             i = int(i)
-            if first and self.lengths[i] > 0:
-                parts.append(self.first_padded[i, :self.first_lengths[i]].tobytes())
+            if self.fallback is not None and self.fallback[i] != NOT_A_BYTE:
+                run.append(int(self.fallback[i]))
+                continue
+            if self.lengths[i] == 0:
+                continue  # decodes to nothing: neither ends a run nor uses a first-token rule
+            if run:
+                parts.append(self._run_text(run, first))
+                run.clear()
                 first = False
-            else:
-                parts.append(self.token_bytes(i))
+            parts.append(self.first_padded[i, :self.first_lengths[i]].tobytes() if first
+                         else self.token_bytes(i))
+            first = False
+        if run:
+            parts.append(self._run_text(run, first))
         return b''.join(parts)
+
+    def _run_text(self, run: bytearray, first: bool) -> bytes:
+        """A ``ByteFallback`` run: its bytes when valid UTF-8, else one U+FFFD per byte."""
+        try:
+            bytes(run).decode('utf-8')
+        except UnicodeDecodeError:
+            return FFFD_UTF8 * len(run)
+        if first and run[0] == self.strip_first:
+            return bytes(run[1:])
+        return bytes(run)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TokenTable) and other.fingerprint == self.fingerprint
@@ -319,15 +388,23 @@ class _DecoderPlan:
         if self.first_remove and self.strip_first >= 0:
             raise NotImplementedError('token_table: Metaspace together with Strip is not supported')
 
+    def fallback_byte(self, token: str) -> int:
+        """The byte of a ``<0xNN>`` token when the chain has ``ByteFallback``, else -1."""
+        if not self.byte_fallback:
+            return NOT_A_BYTE
+        for old, new in self.replaces:
+            token = token.replace(old, new)
+        m = _BYTE_FALLBACK.fullmatch(token) if len(token) == 6 else None
+        return int(m.group(1), 16) if m else NOT_A_BYTE
+
     def token_bytes(self, token: str, byte_map: Dict[str, int], first: bool = False) -> bytes:
+        b = self.fallback_byte(token)
+        if b != NOT_A_BYTE:
+            return bytes([b])
         if first and self.first_remove:
             token = token.replace(self.first_remove, '')
         for old, new in self.replaces:
             token = token.replace(old, new)
-        if self.byte_fallback and len(token) == 6:
-            m = _BYTE_FALLBACK.fullmatch(token)
-            if m:
-                return bytes([int(m.group(1), 16)])
         if self.byte_level:
             try:
                 return bytes(byte_map[c] for c in token)
@@ -346,21 +423,32 @@ def token_table(tokenizer: Any, vocab_size: Optional[int] = None) -> TokenTable:
     Args:
         tokenizer: a Hugging Face fast tokenizer (``PreTrainedTokenizerFast`` and the
             like) or a ``tokenizers.Tokenizer``.
-        vocab_size: the number of ids the policy can emit (its embedding size), when
-            larger than the tokenizer's; ids past the tokenizer decode to ``b''``.
+        vocab_size: the number of ids the policy can emit (its embedding size), at least
+            the tokenizer's; ids past the tokenizer decode to ``b''``. None: the
+            tokenizer's own count.
 
     Returns:
-        A :class:`TokenTable` with ``V = max(len(tokenizer), vocab_size)``. Cached per
+        A :class:`TokenTable` with ``V = vocab_size or len(tokenizer)``. Cached per
         tokenizer object.
 
     Raises:
         NotImplementedError: the tokenizer's decoder is not one of those supported.
+        ValueError: ``vocab_size`` is smaller than the tokenizer's vocabulary (its ids
+            could not all be scored).
+        TypeError: ``vocab_size`` is not an int.
 
     >>> from tokenizers import Tokenizer, models, decoders
     >>> tok = Tokenizer(models.BPE({'a': 0, 'Ġb': 1}, [])); tok.decoder = decoders.ByteLevel()
     >>> token_table(tok).decode([0, 1])
     b'a b'
     """
+    if vocab_size is not None and (isinstance(vocab_size, bool)
+                                   or not isinstance(vocab_size, (int, np.integer))):
+        raise TypeError(f'token_table: vocab_size must be an int or None, got {type(vocab_size).__name__} '
+                        f'{vocab_size!r}')
+    if vocab_size is not None and vocab_size < 1:
+        raise ValueError(f'token_table: vocab_size must be >= 1 (the ids the policy can emit), got '
+                         f'{vocab_size}')
     try:
         per_tok = _TABLE_CACHE.get(tokenizer)
     except TypeError:
@@ -393,10 +481,14 @@ def _build_token_table(tokenizer: Any, vocab_size: Optional[int]) -> TokenTable:
     for tid in getattr(tokenizer, 'all_special_ids', None) or []:
         if tid is not None:
             special.add(int(tid))
+    if vocab_size is not None and vocab_size < n:
+        raise ValueError(f'token_table: vocab_size={vocab_size} is smaller than the tokenizer, whose ids go '
+                         f'up to {n - 1} (expected vocab_size >= {n}, or None)')
     v = max(n, int(vocab_size or 0))
     byte_map = gpt2_byte_decoder() if plan.byte_level else {}
     out: List[bytes] = [b''] * v
     first: Optional[List[bytes]] = [b''] * v if plan.first_remove else None
+    fallback: Optional[List[int]] = [NOT_A_BYTE] * v if plan.byte_fallback else None
     id_to_token = backend.id_to_token
     for i in range(n):
         if i in special:
@@ -407,8 +499,11 @@ def _build_token_table(tokenizer: Any, vocab_size: Optional[int]) -> TokenTable:
         out[i] = plan.token_bytes(tok, byte_map)
         if first is not None:
             first[i] = plan.token_bytes(tok, byte_map, first=True)
+        if fallback is not None:
+            fallback[i] = plan.fallback_byte(tok)
     name = f'{type(tokenizer).__name__}(V={v})'
-    return TokenTable.from_bytes(out, strip_first=plan.strip_first, name=name, first_tokens=first)
+    return TokenTable.from_bytes(out, strip_first=plan.strip_first, name=name, first_tokens=first,
+                                 fallback=fallback)
 
 
 # ---- equivalence classes for one DFA -----------------------------------------------------
@@ -420,8 +515,9 @@ class TokenClasses:
     Attributes:
         class_ids: (V,) int32, the class of every token id, in ``[0, C)``.
         transitions: (S', C) int32, ``transitions[s, c]`` is the state after any token of
-            class ``c`` in state ``s``. ``S' = S`` or ``S + 1`` where the table strips a
-            leading byte (state ``S`` is then "nothing emitted yet").
+            class ``c`` in state ``s``. States ``[0, S)`` are the DFA's; state ``S`` is
+            "nothing emitted yet" where the table has a first-token rule; byte-fallback
+            tables add run states after those (see :func:`token_classes`).
         accept: (S',) bool.
         start: the state a completion starts in (after the prefix, if any).
         dead: the DFA's sink state, or -1.
@@ -520,7 +616,11 @@ def token_classes(dfa: Any, table: TokenTable, start: Optional[int] = None,
         :class:`TokenClasses`. When the table has a first-token rule (``Strip`` or
         ``Metaspace`` decoders) there is one extra state ``S`` (the start): "nothing emitted
         yet", whose transitions read the first emitting token's own bytes; a token that
-        emits nothing keeps it there.
+        emits nothing keeps it there. When the table has ``ByteFallback`` ids, the states
+        inside a run of them follow (see :class:`_ByteRuns`; at most
+        :data:`MAX_RUN_STATES`, beyond which a warning says invalid runs decode with
+        Python's rule instead); a run state from which nothing can match any more is
+        ``dead``, so the scan's first-dead position stays exact.
 
     >>> from twinkle.dfa import ByteDFA
     >>> t = TokenTable.from_bytes([b' a', b'a', b''], strip_first=ord(' '))
@@ -555,15 +655,237 @@ def token_classes(dfa: Any, table: TokenTable, start: Optional[int] = None,
     if mask_id:
         empty = np.arange(cols, dtype=np.int64)  # every state stays put; "nothing yet" too
         sig = np.concatenate([sig, empty[None, :]], axis=0)
-    class_ids, reps = _unique_rows(sig)
-    transitions = np.ascontiguousarray(sig[reps].T, dtype=np.int32)
     accept = np.asarray(dfa.accept, dtype=bool)
     if strip:
         accept = np.concatenate([accept, accept[start:start + 1]])
+    lifted = None
+    if table.has_byte_runs:
+        runs = _ByteRuns(trans, int(dfa.dead), start if strip else -1, table.strip_first)
+        lifted = runs.lift(sig, table, accept)
+        if lifted is None:
+            logger.warning('twinkle: byte-fallback runs of %s would need more than %d extra states for a '
+                           'DFA of %d states; invalid runs are decoded with Python\'s rule instead (see '
+                           'twinkle.dfa.tokens)', table.name or 'a token table', MAX_RUN_STATES, s_count)
+    if lifted is not None:
+        class_ids, transitions, accept = lifted
+    else:
+        class_ids, reps = _unique_rows(sig)
+        transitions = np.ascontiguousarray(sig[reps].T, dtype=np.int32)
+    if strip:
         start = s_count
     for a in (class_ids, transitions, accept):
         a.setflags(write=False)
     return TokenClasses(class_ids, transitions, np.ascontiguousarray(accept), start, int(dfa.dead))
+
+
+# ---- ByteFallback runs --------------------------------------------------------------------
+
+#: States of :func:`_utf8_validator`: at a character boundary, and the invalid sink.
+_U8_BOUNDARY, _U8_INVALID = 0, 8
+#: The key standing for the DFA's dead state: a run whose outcomes are both dead.
+_DEAD_KEY = -1
+#: Most run states one (pattern, table) pair may add; past it the runs are not modelled (a
+#: warning says so) and invalid runs decode with Python's rule.
+MAX_RUN_STATES = 50_000
+
+
+@functools.lru_cache(maxsize=1)
+def _utf8_validator() -> np.ndarray:
+    """(9, 256) int64: strict UTF-8 (what ``String::from_utf8`` and ``bytes.decode`` accept).
+
+    State 0 is a character boundary; 1..3 await that many continuation bytes; 4..7 await
+    the restricted second byte after E0, ED, F0, F4 (no overlong forms, surrogates or
+    values past U+10FFFF), then 1 (E0, ED) or 2 (F0, F4) more; 8 is invalid, a sink.
+    """
+    t = np.full((9, 256), _U8_INVALID, dtype=np.int64)
+    t[0, :0x80] = 0
+    t[0, 0xC2:0xE0] = 1
+    t[0, 0xE1:0xF0] = 2
+    t[0, 0xF1:0xF4] = 3
+    t[0, [0xE0, 0xED, 0xF0, 0xF4]] = [4, 5, 6, 7]
+    for state, lo, hi, nxt in ((1, 0x80, 0xC0, 0), (2, 0x80, 0xC0, 1), (3, 0x80, 0xC0, 2), (4, 0xA0, 0xC0, 1),
+                               (5, 0x80, 0xA0, 1), (6, 0x90, 0xC0, 2), (7, 0x80, 0x90, 2)):
+        t[state, lo:hi] = nxt
+    t.setflags(write=False)
+    return t
+
+
+class _ByteRuns:
+    """The run states a ``ByteFallback`` table adds to a DFA, and the lifted token classes.
+
+    Inside a run of ``<0xNN>`` tokens, ``tokenizers`` does not know what the run decodes to
+    until it ends: its characters if valid UTF-8, else one U+FFFD per byte. A run state
+    therefore carries ``(sv, sf, u)``: the DFA state after the run's bytes (``sv``, the
+    valid case; -1 once invalid), the DFA state after one U+FFFD per byte (``sf``), and the
+    UTF-8 validator's state ``u``. A run ends at the next token that emits text, or at the
+    end of the input; it then resolves to ``sv`` when ``u`` is at a boundary, else to ``sf``.
+    Run states are keyed by one int64, ``((sv + 1) * S + sf) * 9 + u``.
+    """
+
+    def __init__(self, trans: np.ndarray, dead: int, first: int, strip_first: int):
+        self.trans = trans                      # (S, 256) int64
+        self.s = trans.shape[0]
+        self.dead = dead
+        self.first = first                      # the start state behind "nothing emitted yet", or -1
+        self.strip_first = strip_first
+        f = np.arange(self.s)
+        for b in FFFD_UTF8:
+            f = trans[f, b]
+        self.fffd = f                           # (S,): the state after one U+FFFD
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def _key(self, sv: np.ndarray, sf: np.ndarray, u: np.ndarray) -> np.ndarray:
+        sv = np.where(u == _U8_INVALID, -1, sv)
+        key = ((sv + 1) * self.s + sf) * 9 + u
+        if self.dead >= 0:  # both outcomes dead: the run is dead whatever follows
+            gone = (sf == self.dead) & ((u == _U8_INVALID) | (sv == self.dead))
+            key = np.where(gone, _DEAD_KEY, key)
+        return key
+
+    def _unkey(self, key: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return key // (9 * self.s) - 1, (key // 9) % self.s, key % 9
+
+    def _step(self, sv: np.ndarray, sf: np.ndarray, u: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Keys after one more byte ``b`` (arrays broadcast)."""
+        u2 = _utf8_validator()[u, b]
+        sv2 = np.where(u2 == _U8_INVALID, -1, self.trans[np.maximum(sv, 0), b])
+        return self._key(sv2, self.fffd[sf], u2)
+
+    def _entries(self, byte_vals: np.ndarray) -> np.ndarray:
+        """(S (+1), nb) keys: a run opened by each byte from each plain state (then "nothing yet")."""
+        plain = np.arange(self.s, dtype=np.int64)[:, None]
+        keys = self._step(plain, plain, np.zeros_like(plain), byte_vals[None, :])
+        if self.first < 0:
+            return keys
+        s0 = self.first
+        u = _utf8_validator()[_U8_BOUNDARY, byte_vals]
+        # A valid first run loses the byte the decoder strips (Strip is applied to the fused text).
+        sv = np.where(byte_vals == self.strip_first, s0, self.trans[s0, byte_vals])
+        first = self._key(sv, np.full_like(sv, self.fffd[s0]), u)
+        return np.concatenate([keys, first[None, :]], axis=0)
+
+    def _explore(self, entries: np.ndarray, byte_vals: np.ndarray) -> Optional[np.ndarray]:
+        """Sorted keys of every run state reachable from the entries (breadth first).
+
+        None past :data:`MAX_RUN_STATES`: a DFA that counts characters (``.{0,300}``) pairs
+        every count with every U+FFFD count, quadratically many states.
+        """
+        known = np.unique(entries[entries != _DEAD_KEY])
+        frontier = known
+        while frontier.size:
+            if known.size > MAX_RUN_STATES:
+                return None
+            sv, sf, u = self._unkey(frontier)
+            nxt = np.unique(self._step(sv[:, None], sf[:, None], u[:, None], byte_vals[None, :]))
+            frontier = np.setdiff1d(nxt[nxt != _DEAD_KEY], known, assume_unique=True)
+            known = np.union1d(known, frontier)
+        return known
+
+    # -- lifting ----------------------------------------------------------------------------
+
+    def lift(self, sig: np.ndarray, table: TokenTable, accept: np.ndarray
+             ) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Token classes over plain, "nothing yet" and run states.
+
+        Args:
+            sig: (V', S') int64, each id's successor from every plain (and "nothing yet")
+                state, as if no id were a byte token; V' = V (+1 for the mask id).
+            table: the token table (its ``fallback`` and ``lengths``).
+            accept: (S',) bool.
+
+        Returns:
+            ``(class_ids (V',) int32, transitions (S'', C) int32, accept (S'',) bool)``:
+            states ``[0, S')`` as before, then the run states; None when there would be
+            more than :data:`MAX_RUN_STATES` run states.
+        """
+        n_ids, cols = sig.shape
+        fb = np.full(n_ids, NOT_A_BYTE, dtype=np.int64)
+        fb[:table.vocab_size] = table.fallback
+        empty = np.ones(n_ids, dtype=bool)              # the mask id (if any) emits nothing
+        empty[:table.vocab_size] = table.lengths == 0
+        text, byte_ids = np.flatnonzero(fb == NOT_A_BYTE), np.flatnonzero(fb != NOT_A_BYTE)
+        byte_vals, byte_cls = self._byte_classes(fb[byte_ids])
+        entries = self._entries(byte_vals)
+        keys = self._explore(entries, byte_vals)
+        if keys is None:
+            return None
+        # A text id acts on plain states as `sig` says; on a run it ends the run first,
+        # unless it emits nothing (then it leaves the run as it is).
+        plain_cls, _ = _unique_rows(sig)
+        _, first, text_cls = np.unique(plain_cls[text].astype(np.int64) * 2 + empty[text], return_index=True,
+                                       return_inverse=True)
+        text_cls, text_reps = text_cls.reshape(-1), first
+        sv, sf, u = self._unkey(keys)
+        resolved = np.where(u == _U8_BOUNDARY, sv, sf)                          # (R,)
+        after = self._step(sv[:, None], sf[:, None], u[:, None], byte_vals[None, :])
+        live = self._hopeful(keys, after, resolved)
+        index = self._indexer(keys[live], cols)
+        reps = text[text_reps]
+        on_runs = np.where(empty[reps][None, :], index(keys[live])[:, None], sig[reps][:, resolved[live]].T)
+        trans = np.concatenate([
+            np.concatenate([sig[reps].T, on_runs], axis=0),                     # text classes
+            index(np.concatenate([entries, after[live]], axis=0))], axis=1)     # byte classes
+        acc = np.concatenate([accept, accept[resolved[live]]])
+        cls, col_reps = _unique_rows(trans.T)
+        class_ids = np.empty(n_ids, dtype=np.int32)
+        class_ids[text] = cls[text_cls]
+        class_ids[byte_ids] = cls[text_reps.size + byte_cls]
+        return class_ids, np.ascontiguousarray(trans[:, col_reps], dtype=np.int32), np.ascontiguousarray(acc)
+
+    def _byte_classes(self, vals: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Byte values that act alike on the DFA, the validator and the strip rule: one each.
+
+        Returns ``(representative byte values (nb,), the class of each entry of vals)``.
+        """
+        sig = np.concatenate([self.trans[:, vals], _utf8_validator()[:, vals],
+                              (vals == self.strip_first)[None, :]], axis=0).T
+        cls, reps = _unique_rows(sig.astype(np.int64))
+        return vals[reps], cls.astype(np.int64)
+
+    def _hopeful(self, keys: np.ndarray, after: np.ndarray, resolved: np.ndarray) -> np.ndarray:
+        """(R,) bool: run states from which acceptance is still reachable.
+
+        A run state can be hopeless while neither outcome is dead yet (``sv`` dead, ``sf``
+        alive, and every further U+FFFD kills it); the scan's ``first_dead`` must see it,
+        so hopeless states become ``dead``. A state whose run could end now is hopeful iff
+        its resolved state is not dead (the byte DFA is minimal); otherwise only more bytes
+        of the run can help, so it suffices to search backwards over byte transitions.
+        """
+        if self.dead < 0:
+            return np.ones(keys.size, dtype=bool)
+        target = np.searchsorted(keys, after)
+        target[after == _DEAD_KEY] = keys.size                  # a sink outside the run states
+        return _coreachable(target, resolved != self.dead)
+
+    def _indexer(self, keys: np.ndarray, base: int):
+        """Maps run keys to state indices (``base`` + rank); dead and dropped keys to ``dead``."""
+        def index(k: np.ndarray) -> np.ndarray:
+            pos = np.minimum(np.searchsorted(keys, k), max(keys.size - 1, 0))
+            hit = (keys[pos] == k) if keys.size else np.zeros(k.shape, dtype=bool)
+            return np.where(hit, base + pos, self.dead)
+        return index
+
+
+def _coreachable(succ: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """(R,) bool: nodes from which a seed is reachable, over edges ``r -> succ[r, j]``.
+
+    ``succ`` (R, n) holds node indices, or R for a sink that reaches nothing.
+    """
+    r, n = succ.shape
+    dst = succ.ravel()
+    order = np.argsort(dst, kind='stable')
+    src = order // n
+    ptr = np.searchsorted(dst[order], np.arange(r + 1))
+    live = np.asarray(seeds, dtype=bool).copy()
+    frontier = np.flatnonzero(live)
+    while frontier.size:
+        lens = ptr[frontier + 1] - ptr[frontier]
+        offsets = np.repeat(ptr[frontier] - (np.cumsum(lens) - lens), lens)
+        preds = np.unique(src[np.arange(int(lens.sum())) + offsets])
+        frontier = preds[~live[preds]]
+        live[frontier] = True
+    return live
 
 
 def _longer_than(lengths: np.ndarray, lmax: int) -> np.ndarray:

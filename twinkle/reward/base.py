@@ -16,7 +16,7 @@ from twinkle.data_format import get_user_data
 
 __all__ = [
     'Reward', 'FunctionReward', 'CombinedReward', 'as_reward', 'last_completion',
-    'ground_truth_text', 'content_text', 'check_batch',
+    'ground_truth_text', 'content_text', 'check_batch', 'check_token_inputs',
 ]
 
 GROUND_TRUTH_KEYS = ('solution', 'ground_truth')
@@ -252,3 +252,52 @@ def check_batch(trajectories: Any, ground_truths: Any, who: str, need_ground_tru
                          'per trajectory, or one per prompt with the same number of samples each')
     k = b // p
     return [g for g in ground_truths for _ in range(k)]
+
+
+def _is_integer_dtype(t: Any) -> bool:
+    import torch
+    return not (t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool)
+
+
+def check_token_inputs(input_ids: Any, attention_mask: Any, lengths: Any, who: str,
+                       values: bool = True) -> None:
+    """Validates a token-path call: ``input_ids (B, L)``, ``attention_mask (B, L)``, ``lengths (B,)``.
+
+    Shapes and dtypes are checked on every call (no device sync). With ``values`` (and
+    never under ``torch.compile``), ``0 <= lengths <= L`` is checked too, at the cost of
+    one host sync; otherwise the scan clamps lengths to ``[0, L]``.
+
+    Raises:
+        TypeError: a non-tensor, or ids or lengths that are not integers.
+        ValueError: a shape other than the above, or a length outside ``[0, L]``.
+
+    >>> import torch
+    >>> check_token_inputs(torch.zeros(2, 3, dtype=torch.long), None, torch.tensor([3, 0]), 'R')
+    >>> check_token_inputs(torch.zeros(2, 3, dtype=torch.long), torch.ones(3), None, 'R')
+    Traceback (most recent call last):
+    ...
+    ValueError: R: attention_mask must have the shape of input_ids (B, L) = (2, 3), got (3,)
+    """
+    import torch
+    for name, t in (('input_ids', input_ids), ('attention_mask', attention_mask), ('lengths', lengths)):
+        if t is not None and not isinstance(t, torch.Tensor):
+            raise TypeError(f'{who}: {name} must be a torch.Tensor, got {type(t).__name__}')
+    if input_ids.dim() != 2:
+        raise ValueError(f'{who}: input_ids must be (B, L), got shape {tuple(input_ids.shape)}')
+    if not _is_integer_dtype(input_ids):
+        raise TypeError(f'{who}: input_ids must hold integer token ids, got dtype {input_ids.dtype}')
+    b, l = input_ids.shape
+    if attention_mask is not None and tuple(attention_mask.shape) != (b, l):
+        raise ValueError(f'{who}: attention_mask must have the shape of input_ids (B, L) = ({b}, {l}), got '
+                         f'{tuple(attention_mask.shape)}')
+    if lengths is None:
+        return
+    if not _is_integer_dtype(lengths):
+        raise TypeError(f'{who}: lengths must be an integer tensor (B,) of valid ids per row, got dtype '
+                        f'{lengths.dtype}')
+    if tuple(lengths.shape) != (b,):
+        raise ValueError(f'{who}: lengths must be (B,) = ({b},) like input_ids, got shape '
+                         f'{tuple(lengths.shape)}')
+    if values and b and not torch.compiler.is_compiling() and bool(((lengths < 0) | (lengths > l)).any()):
+        raise ValueError(f'{who}: lengths must lie in [0, L] = [0, {l}], got values from '
+                         f'{int(lengths.min())} to {int(lengths.max())}')

@@ -13,9 +13,9 @@ Every reward here is a ``torch.nn.Module`` and a :class:`twinkle.reward.Reward`:
   them, and the forward traces under ``torch.compile(fullgraph=True)``.
 
 The check means exactly ``re.<mode>(pattern, text, flags)`` on the decoded text (``text =
-prefix + completion``); the compiler (:func:`twinkle.dfa.compile_regex`) and the token
-tables state where byte-level decoding cannot agree with a tokenizer (invalid byte-fallback
-runs of SentencePiece models).
+prefix + completion``, a lone surrogate in either read as U+FFFD); the compiler
+(:func:`twinkle.dfa.compile_regex`) and the token tables (:mod:`twinkle.dfa.tokens`) list
+the few decoder features they do not model.
 
 The default pattern of :class:`FormatReward` is the strict think/answer format:
 ``<think>``, text, ``</think>``, optional whitespace, ``<answer>``, text, ``</answer>``,
@@ -31,6 +31,7 @@ from __future__ import annotations
 import codecs
 import functools
 import math
+import numbers
 import re
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
@@ -39,7 +40,7 @@ import torch
 from torch import Tensor
 
 from twinkle.dfa import tokens as _tokens
-from twinkle.reward.base import Reward, check_batch, last_completion
+from twinkle.reward.base import Reward, check_batch, check_token_inputs, last_completion
 
 __all__ = ['FormatReward', 'TagCountReward', 'BoxedReward', 'seed_format_reward',
            'soft_overlong_penalty', 'cosine_length_scaling', 'boxed_pattern', 'BOXED_MAX_DEPTH']
@@ -72,24 +73,60 @@ def _pattern_dfa(spec: Tuple):
     return _dfa.compile_regex(pattern, flags, mode)
 
 
+def _prefix_start(spec: Tuple, prefix: str) -> int:
+    """The DFA state after the prefix (text, so a lone surrogate in it reads as U+FFFD)."""
+    d = _pattern_dfa(spec)
+    return d.advance(d.start, prefix.encode('utf-8', _SURROGATE_ERRORS)) if prefix else d.start
+
+
+def _impossible(spec: Tuple, prefix: str) -> bool:
+    """Whether no completion can match: the pattern matches nothing, or the prefix rules it out."""
+    return _prefix_start(spec, prefix) == _pattern_dfa(spec).dead
+
+
 @functools.lru_cache(maxsize=128)
 def _pattern_classes(spec: Tuple, prefix: str, table: _tokens.TokenTable) -> _tokens.TokenClasses:
     """Token classes of a pattern for one table (the "per (pattern, tokenizer)" cache)."""
-    d = _pattern_dfa(spec)
-    start = d.advance(d.start, prefix.encode('utf-8')) if prefix else d.start
-    return _tokens.token_classes(d, table, start=start, mask_id=True)
+    return _tokens.token_classes(_pattern_dfa(spec), table, start=_prefix_start(spec, prefix), mask_id=True)
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def _check_flags(flags: Any, who: str) -> int:
+    if not _is_int(flags):
+        raise TypeError(f'{who}: flags must be an int such as re.DOTALL | re.IGNORECASE, got '
+                        f'{type(flags).__name__} {flags!r} (inline flags go in the pattern: "(?i)...")')
+    flags = int(flags)
+    if flags & ~_FLAGS_OK:
+        raise ValueError(f'{who}: unsupported regex flags {re.RegexFlag(flags & ~_FLAGS_OK)!r} (supported: '
+                         'DOTALL, IGNORECASE, MULTILINE)')
+    return flags
 
 
 def _check_spec(pattern: Optional[str], mode: str, flags: int, who: str) -> None:
     if mode not in _MODES:
         raise ValueError(f"{who}: mode must be 'search', 'match' or 'fullmatch', got {mode!r}")
-    flags = int(flags)
-    if flags & ~_FLAGS_OK:
-        raise ValueError(f'{who}: unsupported regex flags {re.RegexFlag(flags & ~_FLAGS_OK)!r} (supported: '
-                         'DOTALL, IGNORECASE, MULTILINE)')
+    _check_flags(flags, who)
     if pattern is not None and not isinstance(pattern, str):
         raise TypeError(f'{who}: pattern must be a str, a list of str or None, got '
-                        f'{type(pattern).__name__}')
+                        f'{type(pattern).__name__} {pattern!r}')
+
+
+def _check_patterns(pattern: Any, who: str) -> Union[None, str, Tuple[str, ...]]:
+    """None, one str, or a non-empty tuple of str; anything else raises naming it."""
+    if pattern is None or isinstance(pattern, str):
+        return pattern
+    if not isinstance(pattern, (list, tuple)):
+        raise TypeError(f'{who}: pattern must be a str, a list of str or None, got {type(pattern).__name__} '
+                        f'{pattern!r}')
+    if not pattern:
+        raise ValueError(f'{who}: pattern is an empty list of patterns (expected at least one str)')
+    for i, p in enumerate(pattern):
+        if not isinstance(p, str):
+            raise TypeError(f'{who}: pattern[{i}] must be a str, got {type(p).__name__} {p!r}')
+    return tuple(pattern)
 
 
 def _stack(classes: Sequence[_tokens.TokenClasses]) -> Tuple[Tensor, ...]:
@@ -175,6 +212,9 @@ class _DfaReward(Reward, torch.nn.Module):
         self.check_ids = bool(check_ids)
         self.name = name
         self.tokenizer = tokenizer
+        # (K,) bool: patterns no completion can match; their first-dead position is 0.
+        self.register_buffer('impossible', torch.tensor([_impossible(s, prefix) for s in self.specs],
+                                                        dtype=torch.bool), persistent=False)
         byte = _tokens.byte_table()
         self._register('byte', [_pattern_classes(s, prefix, byte) for s in self.specs])
         self.token_table: Optional[_tokens.TokenTable] = None
@@ -194,10 +234,17 @@ class _DfaReward(Reward, torch.nn.Module):
     # -- scans ----------------------------------------------------------------------------
 
     def _scan(self, kind: str, ids: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
+        """(final (B, K) int32, first_dead (B, K) int64) of every pattern on every row."""
         from twinkle import ops
-        return ops.dfa_scan(ids, lengths, getattr(self, f'{kind}_class_ids'),
-                            getattr(self, f'{kind}_tables'), getattr(self, f'{kind}_starts'),
-                            getattr(self, f'{kind}_dead'), check=self.check_ids)
+        final, first_dead = ops.dfa_scan(ids, lengths, getattr(self, f'{kind}_class_ids'),
+                                         getattr(self, f'{kind}_tables'), getattr(self, f'{kind}_starts'),
+                                         getattr(self, f'{kind}_dead'), check=self.check_ids)
+        # A pattern no text can match was impossible before the first token, whatever the
+        # row's length and whichever way the op scanned it (its start state is dead, and the
+        # op reports no first step into it); rows the op flagged keep their position.
+        first_dead = torch.where(self.impossible.unsqueeze(0) & (final >= 0), torch.zeros_like(first_dead),
+                                 first_dead)
+        return final, first_dead
 
     def _accepted(self, kind: str, final: Tensor) -> Tensor:
         """(B, K) float32: 1.0 accepted, 0.0 rejected, NaN for rows the scan flagged."""
@@ -210,12 +257,11 @@ class _DfaReward(Reward, torch.nn.Module):
 
     def _token_inputs(self, input_ids: Tensor, attention_mask: Optional[Tensor],
                       lengths: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        who = type(self).__name__
         if self.token_table is None:
-            raise RuntimeError(f'{type(self).__name__}: forward needs a tokenizer; pass tokenizer= '
+            raise RuntimeError(f'{who}: forward needs a tokenizer; pass tokenizer= '
                                'when building the reward (the string path is reward(trajectories))')
-        if input_ids.dim() != 2:
-            raise ValueError(f'{type(self).__name__}: input_ids must be (B, L), got shape '
-                             f'{tuple(input_ids.shape)}')
+        check_token_inputs(input_ids, attention_mask, lengths, who, values=self.check_ids)
         b, l = input_ids.shape
         ids = input_ids
         if attention_mask is not None:
@@ -288,19 +334,24 @@ class FormatReward(_DfaReward):
             for the strict think/answer format (see the module docstring; then ``mode``
             must be 'fullmatch' and ``flags`` 0).
         mode: 'search', 'match' or 'fullmatch', as the ``re`` function of that name.
-        flags: ``re.DOTALL``, ``re.IGNORECASE``, ``re.MULTILINE`` (others: ValueError).
+        flags: an int, ``re.DOTALL``, ``re.IGNORECASE``, ``re.MULTILINE`` or their union
+            (other flags: ValueError; a str such as ``'i'``: TypeError, inline ``(?i)``
+            goes in the pattern).
         tokenizer: a Hugging Face fast tokenizer, to score token ids with ``forward``.
         prefix: text the prompt already ended with (a chat template that pre-fills
             ``<think>``): the check runs on ``prefix + completion``.
         vocab_size: ids the policy can emit, when more than the tokenizer has; ids from
             ``len(tokenizer)`` up to it decode to nothing, as in ``tokenizer.decode``.
+            Fewer than the tokenizer has: ValueError.
         check_ids: raise on token ids outside the table (a host sync per call; never
             under ``torch.compile``, where such rows score NaN).
         name: the reward's name in logs.
 
     Raises:
         ValueError: a bad mode or flag, a construct a DFA cannot express (backreferences,
-            lookaround; the message names it), or a malformed pattern.
+            lookaround; the message names it), a malformed pattern, or a ``vocab_size``
+            below the tokenizer's.
+        TypeError: a pattern that is not a str, a list of str or None; flags not an int.
 
     >>> r = FormatReward()
     >>> r(['<think>a</think>\\n<answer>4</answer>', '<answer>4</answer>',
@@ -317,19 +368,19 @@ class FormatReward(_DfaReward):
                  flags: int = 0,
                  tokenizer: Any = None, prefix: str = '', vocab_size: Optional[int] = None,
                  check_ids: bool = True, name: Optional[str] = None):
-        if pattern is None and (mode != 'fullmatch' or int(flags) != 0):
+        pattern = _check_patterns(pattern, 'FormatReward')
+        flags = _check_flags(flags, 'FormatReward')
+        if pattern is None and (mode != 'fullmatch' or flags != 0):
             raise ValueError('FormatReward: the default think/answer pattern is a fullmatch without '
-                             'flags; pass a pattern to use another mode or flags')
+                             f'flags; pass a pattern to use another mode or flags (got mode={mode!r}, '
+                             f'flags={re.RegexFlag(flags)!r})')
         if pattern is None or isinstance(pattern, str):
             _check_spec(pattern, mode, flags, 'FormatReward')
-            spec = ('think_answer',) if pattern is None else ('regex', pattern, int(flags), mode)
+            spec = ('think_answer',) if pattern is None else ('regex', pattern, flags, mode)
         else:
-            pattern = tuple(pattern)
-            if not pattern:
-                raise ValueError('FormatReward: an empty list of patterns')
             for p in pattern:
                 _check_spec(p, mode, flags, 'FormatReward')
-            spec = ('all_of',) + tuple(('regex', p, int(flags), mode) for p in pattern)
+            spec = ('all_of',) + tuple(('regex', p, flags, mode) for p in pattern)
         super().__init__([spec], tokenizer=tokenizer, prefix=prefix,
                          vocab_size=vocab_size, check_ids=check_ids, name=name)
         self.pattern, self.mode, self.flags = pattern, mode, int(flags)
@@ -348,13 +399,19 @@ class FormatReward(_DfaReward):
 
         Args:
             input_ids: (B, L) int32 or int64 completion ids (no prompt).
-            attention_mask: (B, L) 0/1 or bool, or None; masked positions are skipped
-                wherever they are.
-            lengths: (B,) int64 valid ids per row (right padding), or None.
+            attention_mask: (B, L) 0/1 or bool (the shape of ``input_ids``), or None;
+                masked positions are skipped wherever they are.
+            lengths: (B,) integer valid ids per row (right padding), each in ``[0, L]``,
+                or None.
 
         Returns:
             (B,) float32 rewards on ``input_ids.device``: 1.0 or 0.0 (NaN for a row with an
             out-of-range id when ``check_ids`` is off).
+
+        Raises:
+            TypeError, ValueError: an argument of another dtype or shape than above, or
+                (with ``check_ids``, a host sync) a length outside ``[0, L]`` or an id
+                outside ``[0, V]``.
 
         Ids must lie in ``[0, V]``: ``V`` (the table size) is the id masked positions are
         rewritten to, and decodes to nothing; anything else outside raises (``check_ids``).
@@ -366,25 +423,35 @@ class FormatReward(_DfaReward):
         """(B,) int64: the token index at which the format became impossible, or -1.
 
         That token is the first one whose text no continuation can repair (the DFA entered
-        its dead state); trainers can put a penalty on it and the tokens after it. In
-        'search' mode nothing is ever impossible, so it is always -1.
+        its dead state); trainers can put a penalty on it and the tokens after it. It is 0
+        on every row when no completion at all can match (the pattern matches nothing, or
+        ``prefix`` rules it out). In 'search' mode only such a pattern is ever impossible.
+        Arguments as :meth:`forward`.
         """
         return self.scan_ids(input_ids, attention_mask, lengths)[1][:, 0]
 
     def first_invalid_position(self, texts: Sequence[str]) -> List[int]:
         """Per text, the index of the character at which the format became impossible, or -1.
 
+        The character is the first one after which no continuation of the text can match.
+        When no completion at all can match (the pattern matches nothing, or ``prefix``
+        rules it out) it is 0 for every text, the empty one included: the format was
+        impossible before the first character. The answer depends only on the text, never
+        on the batch it comes in.
+
         >>> FormatReward().first_invalid_position(['<think>', '<thinx>', 'x'])
         [-1, 5, 0]
+        >>> FormatReward(r'a\\Zb', mode='search').first_invalid_position(['', 'ab'])
+        [0, 0]
         """
         _, first_dead, _ = self.scan_texts(list(texts))
         out = []
         for text, pos in zip(texts, first_dead[:, 0].tolist()):
             if pos < 0:
                 out.append(-1)
-            else:  # the character holding byte `pos`
+            else:  # the character holding byte `pos` (0 for an empty text: see above)
                 head = text.encode('utf-8', _SURROGATE_ERRORS)[:pos + 1]
-                out.append(len(head.decode('utf-8', 'replace')) - 1)
+                out.append(max(len(head.decode('utf-8', 'replace')) - 1, 0))
         return out
 
 
@@ -408,6 +475,26 @@ def seed_format_reward(trajectories: Any, ground_truths: Any = None) -> List[flo
     return out
 
 
+def _check_tags(tags: Any) -> Tuple[str, ...]:
+    """A non-empty list or tuple of non-empty str tags without lone surrogates."""
+    who = 'TagCountReward'
+    if not isinstance(tags, (list, tuple)):
+        hint = ' (one tag goes in a list: tags=[...])' if isinstance(tags, str) else ''
+        raise TypeError(f'{who}: tags must be a list or tuple of str, got {type(tags).__name__} '
+                        f'{tags!r}{hint}')
+    if not tags:
+        raise ValueError(f'{who}: tags must hold at least one tag, got {tags!r}')
+    for i, t in enumerate(tags):
+        if not isinstance(t, str):
+            raise TypeError(f'{who}: tags[{i}] must be a non-empty str, got {type(t).__name__} {t!r}')
+        if not t:
+            raise ValueError(f"{who}: tags[{i}] must be a non-empty str, got ''")
+        if any('\ud800' <= c <= '\udfff' for c in t):
+            raise ValueError(f'{who}: tags[{i}] = {t!r} holds a lone surrogate, which no completion can '
+                             'contain (completions read it as U+FFFD)')
+    return tuple(tags)
+
+
 class TagCountReward(_DfaReward):
     """0.25 for each of ``<think>``, ``</think>``, ``<answer>``, ``</answer>`` present exactly once.
 
@@ -415,8 +502,8 @@ class TagCountReward(_DfaReward):
     it starts at (tags cannot overlap themselves, so this is ``str.count``).
 
     Args:
-        tags: the tags (default the four above); each found exactly once adds
-            ``1 / len(tags)``.
+        tags: a list or tuple of tags (default the four above); each found exactly once
+            adds ``1 / len(tags)``. A bare str is not split into characters: TypeError.
         tokenizer, prefix, vocab_size, check_ids, name: as :class:`FormatReward`.
 
     >>> TagCountReward()(['<think>a</think><answer>1</answer>', '<think><think></answer>'])
@@ -426,9 +513,7 @@ class TagCountReward(_DfaReward):
     def __init__(self, tags: Sequence[str] = THINK_ANSWER_TAGS, *, tokenizer: Any = None,
                  prefix: str = '', vocab_size: Optional[int] = None, check_ids: bool = True,
                  name: Optional[str] = None):
-        tags = tuple(tags)
-        if not tags or not all(isinstance(t, str) and t for t in tags):
-            raise ValueError('TagCountReward: tags must be non-empty strings')
+        tags = _check_tags(tags)
         specs = [('exactly_once', t) for t in tags]
         super().__init__(specs, tokenizer=tokenizer, prefix=prefix, vocab_size=vocab_size,
                          check_ids=check_ids, name=name)
@@ -459,6 +544,9 @@ def boxed_pattern(max_depth: int = BOXED_MAX_DEPTH) -> str:
     >>> bool(re.search(boxed_pattern(2), r'\\boxed{\\frac{1}{2}'))
     False
     """
+    if not _is_int(max_depth):
+        raise TypeError(f'boxed_pattern: max_depth must be an int >= 1, got {type(max_depth).__name__} '
+                        f'{max_depth!r}')
     if max_depth < 1:
         raise ValueError(f'boxed_pattern: max_depth must be >= 1, got {max_depth}')
     inner = '[^{}]*'
