@@ -20,12 +20,14 @@ import re
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from twinkle.dfa import ByteDFA, compile_regex
 
 EXAMPLES = int(os.environ.get("TWINKLE_DIFF_EXAMPLES", "200"))
+pytestmark = pytest.mark.slow  # the fuzz suite: TWINKLE_DIFF_EXAMPLES sets its budget
 TEXTS_PER_PATTERN = 40
 SETTINGS = settings(
     max_examples=EXAMPLES,

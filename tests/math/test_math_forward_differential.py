@@ -25,6 +25,7 @@ from hypothesis import strategies as st  # noqa: E402
 CASES = load_cases()
 BATCH = 8
 EXAMPLES = int(os.environ.get("TWINKLE_DIFF_EXAMPLES", 300))  # x BATCH rows
+pytestmark = pytest.mark.slow  # the fuzz suite: TWINKLE_DIFF_EXAMPLES sets its budget
 
 # Reasoning placed before the completion: plain text, and traps for the span finder.
 BEFORE = [

@@ -1,7 +1,7 @@
 """Seeded fuzzing of the math checker against an exact oracle, and under worker kills.
 
 Two suites, both marked slow (run by ``bash run.sh test`` with a modest budget; raise it
-locally with ``TWINKLE_FUZZ_EXAMPLES``, e.g. 5000):
+locally with ``TWINKLE_DIFF_EXAMPLES``, e.g. 5000):
 
 - **Exactness.** Random constant expressions over integers (sums, products, quotients,
   small and huge powers, square roots of squares) are rendered as LaTeX, and their value
@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from twinkle.math import MathChecker, MathConfig
 from twinkle.math.pool import shared_pool
 
-EXAMPLES = int(os.environ.get('TWINKLE_FUZZ_EXAMPLES', '150'))
+EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '150'))
 SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                     suppress_health_check=list(HealthCheck))
 

@@ -25,6 +25,7 @@ from tests.dfa.test_tokens import has_invalid_byte_run, mistral_tokenizer, qwen_
 from twinkle.reward.format import _DfaReward
 
 EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
+pytestmark = pytest.mark.slow  # the fuzz suite: TWINKLE_DIFF_EXAMPLES sets its budget
 BATCH = 48
 
 STRICT = r'<think>.*?</think>\s*<answer>.*?</answer>\s*'
