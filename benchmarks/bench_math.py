@@ -2,6 +2,10 @@
 
 Workloads:
   labelled  the labelled set (tests/math/data/labelled.jsonl): every case has its own gold.
+  champ_full, champ_summary  real model text (GPT-3.5 and PaLM 2 Medium on CHAMP's
+            competition problems, hand-labelled: tests/math/data/champ_labels.jsonl), the
+            full response with its one-sentence summary, or the summary alone; needs the
+            champ-dataset package (the test extra). Precision and recall are reported.
   grpo      GRPO-shaped batches: P prompts x G=8 completions with 2-6 kB of reasoning
             each (reasoning models often write more); within a group most completions
             share an answer (as sampled policies
@@ -83,6 +87,19 @@ def grpo_workload(max_prompts: Optional[int] = None, seed: int = 0) -> Workload:
     return comps, golds, labels, groups
 
 
+def champ_workload(variant: str) -> Optional[Workload]:
+    """Real model text: the hand-labelled CHAMP pairs (tests/math/data/champ_labels.jsonl),
+    'full' responses with their one-sentence summary, or the 'summary' alone. None when the
+    champ-dataset package (the test extra) is not installed."""
+    from tests.math.champ import ChampDatasetMissing, load_champ
+    try:
+        cases = load_champ(variant)
+    except ChampDatasetMissing:
+        return None
+    return ([c['completion'] for c in cases], [c['gold'] for c in cases],
+            [bool(c['correct']) for c in cases], list(range(len(cases))))
+
+
 # ----------------------------------------------------------------------------- providers
 def twinkle_cold(comps, golds) -> List[float]:
     parse_answer.cache_clear()
@@ -152,7 +169,10 @@ def accuracy(scores: List[float], labels: List[bool]) -> Dict[str, float]:
     right = sum((s == 1.0) == y for s, y in zip(scores, labels))
     fp = sum(s == 1.0 and not y for s, y in zip(scores, labels))
     fn = sum(s != 1.0 and y for s, y in zip(scores, labels))
-    return {'accuracy': right / n, 'false_pos_rate': fp / n, 'false_neg_rate': fn / n}
+    tp = sum(s == 1.0 and y for s, y in zip(scores, labels))
+    return {'accuracy': right / n, 'false_pos_rate': fp / n, 'false_neg_rate': fn / n,
+            'precision': tp / (tp + fp) if tp + fp else 1.0,
+            'recall': tp / (tp + fn) if tp + fn else 1.0}
 
 
 def main() -> None:
@@ -160,6 +180,12 @@ def main() -> None:
     name = args.out or ('bench_math_quick' if args.quick else 'bench_math')
     workloads = {'labelled': labelled_workload(),
                  'grpo': grpo_workload(max_prompts=24 if args.quick else None)}
+    for variant in ('full', 'summary'):
+        champ = champ_workload(variant)
+        if champ is None:
+            print('champ-dataset is not installed (the test extra): no real-text rows')
+            break
+        workloads[f'champ_{variant}'] = champ
     mv = make_math_verify()
     if mv is None:
         print("math-verify is not installed (pip install 'math-verify[antlr4_13_2]'): "
@@ -180,15 +206,20 @@ def main() -> None:
             row = {'workload': wname, 'provider': pname, 'cases': n, **t,
                    'cases_per_s': n / (t['median_ms'] / 1e3), **accuracy(scores, labels)}
             rows.append(row)
-            print(f"{wname:9} {pname:22} {row['cases_per_s']:10.0f} cases/s  "
-                  f"acc {row['accuracy']:.3f}  FP {row['false_pos_rate']:.3f}", flush=True)
+            print(f"{wname:13} {pname:22} {row['cases_per_s']:10.0f} cases/s  "
+                  f"acc {row['accuracy']:.3f}  FP {row['false_pos_rate']:.3f}  "
+                  f"P {row['precision']:.3f}  R {row['recall']:.3f}", flush=True)
         by = {r['provider']: r for r in rows if r['workload'] == wname}
         s = {'cases': n, 'mean_completion_chars': sum(map(len, comps)) / n,
              'twinkle_cases_per_s': by['twinkle_cpu']['cases_per_s'],
-             'twinkle_accuracy': by['twinkle_cpu']['accuracy']}
+             'twinkle_accuracy': by['twinkle_cpu']['accuracy'],
+             'twinkle_precision': by['twinkle_cpu']['precision'],
+             'twinkle_recall': by['twinkle_cpu']['recall']}
         if 'math_verify' in by:
             s.update({'math_verify_cases_per_s': by['math_verify']['cases_per_s'],
                       'math_verify_accuracy': by['math_verify']['accuracy'],
+                      'math_verify_precision': by['math_verify']['precision'],
+                      'math_verify_recall': by['math_verify']['recall'],
                       'speedup_vs_math_verify': by['twinkle_cpu']['cases_per_s']
                       / by['math_verify']['cases_per_s']})
         methods = collections.Counter(v.method for v in MathChecker().check(comps, golds))
@@ -198,11 +229,13 @@ def main() -> None:
     summary['math_verify_installed'] = mv is not None
     print()
     _harness.print_table(rows, ['workload', 'provider', 'cases', 'median_ms', 'cases_per_s',
-                                'accuracy', 'false_pos_rate'])
+                                'accuracy', 'false_pos_rate', 'precision', 'recall'])
     for w, s in summary.items():
         if isinstance(s, dict) and 'speedup_vs_math_verify' in s:
             print(f"{w}: twinkle {s['speedup_vs_math_verify']:.0f}x math-verify's throughput, "
-                  f"accuracy {s['twinkle_accuracy']:.3f} vs {s['math_verify_accuracy']:.3f}")
+                  f"accuracy {s['twinkle_accuracy']:.3f} vs {s['math_verify_accuracy']:.3f}, "
+                  f"precision {s['twinkle_precision']:.3f} vs {s['math_verify_precision']:.3f}, "
+                  f"recall {s['twinkle_recall']:.3f} vs {s['math_verify_recall']:.3f}")
 
     def plot(path: str) -> None:
         import matplotlib.pyplot as plt
