@@ -385,7 +385,7 @@ WHOLE: Dict[str, List[tuple]] = {
         (r'\boxed{x = 3, y = 4}', 'x=3', 0),
         (r'\boxed{\frac{9}{2}}', '4.5', 1),
         (r'\boxed{4\frac{2}{3}}', r'\dfrac{14}{3}', 1),
-        ('The total cost is $\\$12.50$.', '12.5', 0),
+        ('The total cost is $\\$12.50$.', '12.5', 1),  # a final statement of the value
         ('Thus the total cost is $\\$12.50$.', '12.5', 1),
         (r'\boxed{1/2}', r'\frac{1}{2}', 1),
         (r'\boxed{\dfrac{1}{2}\pi}', r'\frac{\pi}{2}', 1),

@@ -153,3 +153,34 @@ def test_torch_and_numpy_slots_agree(tok, device, slots):
     ref = spans_from_slots(_marker_slots_numpy(ids.numpy(), clamped.numpy(), flags.numpy(), k))
     dev = _marker_slots_torch(ids.to(device), clamped.to(device), flags.to(device), k)
     assert (spans_from_slots(dev.cpu().numpy()) == ref).all()
+
+
+@pytest.fixture(scope='module')
+def champ_cases():
+    champ = pytest.importorskip('tests.math.champ')
+    try:
+        return champ.load_champ()
+    except champ.ChampDatasetMissing as e:
+        pytest.skip(str(e))
+
+
+@settings(max_examples=max(EXAMPLES // 10, 10), deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data(),
+       setting=st.tuples(st.sampled_from((0, 16)), st.sampled_from((0, 32)),
+                         st.sampled_from((4, 160)), st.sampled_from((2, 64))))
+def test_forward_equals_the_string_path_on_real_prose(tok, rewards, champ_cases, data, setting):
+    """Real model text (CHAMP: full responses ending in a one-sentence summary, and the
+    summaries alone), whose answers are mostly plain declarative sentences."""
+    idx = data.draw(st.lists(st.integers(0, len(champ_cases) - 1), min_size=BATCH,
+                             max_size=BATCH))
+    reward = rewards[setting]
+    texts = [champ_cases[i]['completion'] for i in idx]
+    golds = [champ_cases[i]['gold'] for i in idx]
+    ids, lengths = _batch(tok, texts, 2)
+    got, details = reward.forward(ids, lengths, golds, return_details=True)
+    full = [tok.decode(ids[i, :n].tolist(), skip_special_tokens=True)
+            for i, n in enumerate(lengths.tolist())]
+    want = reward.explain(full, golds)
+    assert [v[:5] for v in details] == [v[:5] for v in want]
+    assert got.tolist() == pytest.approx([v.reward for v in want], nan_ok=True)

@@ -97,7 +97,8 @@ class Extraction(NamedTuple):
 
     Attributes:
         answer: the answer text (raw LaTeX, not yet normalized), or None.
-        how: 'boxed', 'answer_tag', 'gsm8k', 'marker', 'heading', 'conclusion', or why
+        how: 'boxed', 'answer_tag', 'gsm8k', 'marker', 'heading', 'conclusion',
+            'sentence' (a final declarative statement of the value), or why
             there is no answer: 'no_text', 'truncated', 'hedged', 'no_answer'.
     """
 
@@ -447,8 +448,18 @@ def _extract_response(text: str, want_scope: bool) -> Tuple[Extraction, str]:
         return Extraction(None, 'no_answer'), scope
     m = _CONCLUDE.match(last)
     if not m:
-        return Extraction(None, 'no_answer'), scope
+        return _statement(last.rstrip('.!').strip()), scope
     clause = m.group(1).rstrip('.!').strip()
+    got = _statement(clause)
+    if got.answer is None and got.how == 'no_answer':
+        got = _conclusion(clause)
+    return got, scope
+
+
+def _conclusion(clause: str) -> Extraction:
+    """A value in a sentence opened by "Therefore", "Thus", "So"...: the last math span
+    after the verb, the text after the verb when it is short and holds a digit, or the
+    only number of the clause."""
     spans = list(_MATH_SPAN.finditer(clause))
     verbs = list(_VERB.finditer(' ' + clause + ' '))
     if spans and (not verbs or spans[-1].start() >= verbs[-1].start() - 1):
@@ -456,19 +467,172 @@ def _extract_response(text: str, want_scope: bool) -> Tuple[Extraction, str]:
         if clause[spans[-1].end():].strip(' .!'):
             trailing = clause[spans[-1].end():].strip(' .!')
             if re.search(r'[a-zA-Z]{2,}', trailing) and not re.fullmatch(r'[a-zA-Z ]+', trailing):
-                return Extraction(None, 'no_answer'), scope
+                return Extraction(None, 'no_answer')
         if '=' in inner:
             inner = inner.rsplit('=', 1)[1]
-        return _checked(inner, clause, 'conclusion'), scope
+        return _checked(inner, clause, 'conclusion')
     if verbs:
         ans = (' ' + clause + ' ')[verbs[-1].end():].strip()
         if ans and len(ans) <= 60 and re.search(r'\d', ans):
-            return _checked(ans, clause, 'conclusion'), scope
+            return _checked(ans, clause, 'conclusion')
     # "Therefore, James runs 540 meters a week.": one number and words is unambiguous.
     numbers = _NUMBER.findall(clause)
     if len(numbers) == 1 and '$' not in clause.replace('$' + numbers[0], ''):
-        return _checked(numbers[0], clause, 'conclusion'), scope
-    return Extraction(None, 'no_answer'), scope
+        return _checked(numbers[0], clause, 'conclusion')
+    return Extraction(None, 'no_answer')
+
+
+# --- the final statement: "The minimum value of the expression is 6." ---------------------
+
+# The main verb of a statement (word verbs; '=' only where no word verb stands).
+_STATE_VERB = re.compile(r'\s(?:is|are|equals|was|were|will be|would be|must be|should be|'
+                         r'is equal to|are equal to|comes to|totals|is given by)\s', re.I)
+# A count stated as "There are V <things>" or "<subject> has V <things>".
+_THERE = re.compile(r'^there\s+(?:are|is|will be|would be|exist|exists)\s+(?:exactly\s+|a total of\s+)?'
+                    r'(.+)$', re.I | re.S)
+_HAS = re.compile(r'\s(?:has|have|had|will have|contains?|gets?|needs?|makes?)\s+'
+                  r'(?:exactly\s+|a total of\s+)?(.+)$', re.I | re.S)
+# Where a subordinate clause starts after the value: ", which occurs when x = 0".
+_SUBCLAUSE = re.compile(
+    r',?\s+(?:which|where|when|whenever|occurring|achieved|attained|obtained|with|because|'
+    r'since|as|so|for\s+all|for\s+every|for\s+each|if|and\s+(?:this|that|it|the)|given)\b'
+    r'|\s*[;(]', re.I)
+# A value written in plain text: numbers, letters of variables, operators, brackets.
+_PLAIN_VALUE = re.compile(r'[-+−]?[\w.,/^*()\[\]{}!√π·×+\-−′\'= ]{1,60}')
+_WORDY = re.compile(r'[A-Za-z]{2,}')
+_VALUE_WORDS = frozenset({'sqrt', 'pi', 'and', 'mod', 'ln', 'log', 'sin', 'cos', 'tan', 'exp',
+                          'infinity', 'inf'})
+
+
+def _statement(clause: str) -> Extraction:
+    """The value a final declarative sentence states, or no answer.
+
+    Three forms, each with the value ending the main clause (a subordinate clause after
+    it, "which occurs when x = 0", is dropped): "<subject> is V" (also are, equals, will
+    be...), "There are V <things>", "<subject> has V <things>". V is one math span, a
+    plain expression ("1/n", "3^(n-1)", "2,001,000"), a list joined by "and", or a
+    number in words. Anything else after the verb ("is achieved when...", "is 2 times
+    larger") is no answer: the sentence must state the value itself.
+    """
+    if not clause or len(clause) > 600:
+        return Extraction(None, 'no_answer')
+    m = _THERE.match(clause)
+    if m:
+        return _count(m.group(1), clause)
+    verbs = list(_STATE_VERB.finditer(' ' + clause + ' '))
+    if verbs:
+        rest = (' ' + clause + ' ')[verbs[-1].end():]
+        got = _value(rest, clause)
+        if got.answer is not None or got.how == 'hedged':
+            return got
+    m = _HAS.search(clause)
+    if m:
+        return _count(m.group(1), clause)
+    return Extraction(None, 'no_answer')
+
+
+def _cut_subclause(rest: str) -> str:
+    """``rest`` up to a subordinate clause, outside math spans."""
+    spans = [(m.start(), m.end()) for m in _MATH_SPAN.finditer(rest)]
+    for m in _SUBCLAUSE.finditer(rest):
+        if not any(a <= m.start() < b for a, b in spans):
+            return rest[:m.start()]
+    return rest
+
+
+def _value(rest: str, context: str) -> Extraction:
+    """The value that makes up all of ``rest`` (the text after the verb)."""
+    rest = _cut_subclause(rest).strip().rstrip('.!,').strip()
+    if not rest:
+        return Extraction(None, 'no_answer')
+    m = _MATH_SPAN.fullmatch(rest)
+    if m:
+        inner = next(g for g in m.groups() if g is not None)
+        return _checked(inner, context, 'sentence')
+    words = words_to_number(rest)
+    if words is not None:
+        return _checked(words, context, 'sentence')
+    # a plain expression, or math spans joined by "and" / commas
+    plain = _MATH_SPAN.sub(lambda g: next(x for x in g.groups() if x is not None), rest)
+    if len(plain) > 60 or not _PLAIN_VALUE.fullmatch(plain) or not re.search(r'[\d\\]', plain):
+        return Extraction(None, 'no_answer')
+    if any(w.lower() not in _VALUE_WORDS for w in _WORDY.findall(plain)):
+        return Extraction(None, 'no_answer')
+    return _checked(plain, context, 'sentence')
+
+
+def _count(rest: str, context: str) -> Extraction:
+    """"V <things>...": the leading number (digits, a math span or words) of ``rest``."""
+    rest = rest.strip()
+    m = _MATH_SPAN.match(rest)
+    if m:
+        return _checked(next(g for g in m.groups() if g is not None), context, 'sentence')
+    m = re.match(r'(\d[\d,]*(?:\.\d+)?)(?=\s+[A-Za-z])', rest)
+    if m:
+        return _checked(m.group(1), context, 'sentence')
+    m = re.match(r'((?:[A-Za-z]+[\s-]+){1,4})', rest)
+    if m:
+        words = m.group(1).split()
+        for k in range(len(words), 0, -1):  # the longest run of number words
+            n = words_to_number(' '.join(words[:k]))
+            if n is not None:
+                return _checked(n, context, 'sentence')
+    return Extraction(None, 'no_answer')
+
+
+_UNITS = {w: i for i, w in enumerate(
+    'zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen '
+    'fifteen sixteen seventeen eighteen nineteen'.split())}
+_TENS = {w: 10 * i for i, w in enumerate(
+    'twenty thirty forty fifty sixty seventy eighty ninety'.split(), start=2)}
+_SCALES = {'hundred': 100, 'thousand': 1000, 'million': 10 ** 6, 'billion': 10 ** 9}
+_ORDINAL_DEN = {'half': 2, 'halves': 2, 'third': 3, 'thirds': 3, 'quarter': 4, 'quarters': 4,
+                'fourth': 4, 'fourths': 4, 'fifth': 5, 'fifths': 5, 'sixth': 6, 'sixths': 6,
+                'seventh': 7, 'sevenths': 7, 'eighth': 8, 'eighths': 8, 'ninth': 9,
+                'ninths': 9, 'tenth': 10, 'tenths': 10}
+
+
+def words_to_number(text: str) -> Optional[str]:
+    """A number written in words, as digits: 'eleven' -> '11', 'three thousand' -> '3000',
+    'two fifths' -> '2/5', 'a dozen' -> '12'; None if ``text`` is not just a number.
+
+    >>> words_to_number('one hundred and twenty-three')
+    '123'
+    >>> words_to_number('two fifths')
+    '2/5'
+    >>> words_to_number('three apples') is None
+    True
+    """
+    words = re.sub(r'[\s-]+', ' ', text.lower().strip().rstrip('.')).split()
+    if not words or len(words) > 8:
+        return None
+    if words in (['a', 'dozen'], ['one', 'dozen'], ['dozen']):
+        return '12'
+    if words[-1] in _ORDINAL_DEN and len(words) >= 2:
+        num = _word_int(['one'] if words[:-1] in (['a'], ['an']) else words[:-1])
+        return None if num is None else f'{num}/{_ORDINAL_DEN[words[-1]]}'
+    n = _word_int(words)
+    return None if n is None else str(n)
+
+
+def _word_int(words: List[str]) -> Optional[int]:
+    total, part, seen = 0, 0, False
+    for w in words:
+        if w == 'and' and seen:
+            continue
+        if w in _UNITS:
+            part += _UNITS[w]
+        elif w in _TENS:
+            part += _TENS[w]
+        elif w == 'hundred' and seen:
+            part = max(part, 1) * 100
+        elif w in _SCALES and seen:
+            total += max(part, 1) * _SCALES[w]
+            part = 0
+        else:
+            return None
+        seen = True
+    return total + part if seen else None
 
 
 def extract_answer(text: object) -> Extraction:

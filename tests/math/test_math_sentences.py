@@ -1,0 +1,83 @@
+"""The final declarative statement as an answer: "The minimum value of the expression is 6."
+
+Each table row is (completion, gold, expected reward). The sentences are of the kinds real
+chat models end with (see tests/math/data/champ_labels.jsonl); the negative rows are
+sentences that mention numbers without stating the asked value.
+"""
+import pytest
+
+from twinkle.math import MathChecker
+from twinkle.math.extract import extract_answer, words_to_number
+
+CHECKER = MathChecker()
+
+
+@pytest.mark.parametrize('completion,gold,reward', [
+    # "<subject> is V": the value ends the main clause
+    ('The minimum value of the expression is 6.', '6', 1.0),
+    ('The number of involutions on the set {1, 2, 3, 4, 5, 6} is 76.', '76', 1.0),
+    ('The number of such sequences is $3^{n-1}$.', '3^{n-1}', 1.0),
+    ('The smallest value of (a^2+b^2)/(a+b)^2 for positive a, b is 1/2.', r'\frac12', 1.0),
+    ('The minimum value of x_1^2 + ... + x_n^2, where x_1, ..., x_n >= 0 and '
+     'x_1 + ... + x_n = 1, is 1/n.', r'\frac{1}{n}', 1.0),
+    ('The smallest value of (x^2+2)/sqrt(x^2+1) for real x is 2, which occurs when x = 0.',
+     '2', 1.0),
+    ('The minimum value is $0$, which occurs when $a=b=c$.', '0', 1.0),
+    ('The possible values of x^2 mod 30 for prime x > 30 are 1 and 19.', '1, 19', 1.0),
+    ('The only possible positive integer value of x is x=3.', '3', 1.0),
+    ('The number of ways is $\\binom{10}{3} = 120$.', '120', 1.0),
+    ('The number of ways is $8! - 1260 - 6720 = 120$.', '120', 0.0),  # a false identity
+    ('The total cost is $\\$12.50$.', '12.5', 1.0),
+    ('The number of diagonals is $\\frac{n(n-3)}{2}$.', r'\frac{n(n-3)}{2}', 1.0),
+    ('The largest possible area is $\\frac{5}{2}$.', '2.5', 1.0),
+    ('The minimum value of the expression is 6.', '7', 0.0),
+    # "There are V <things>", "<subject> has V <things>"
+    ('There are 89 subsets of {1, ..., 10} with no two consecutive elements.', '89', 1.0),
+    ('There are 5050 different ordered triples (a, b, c) of non-negative integers.', '5050',
+     1.0),
+    ('The expansion of (x+y+z)^1999 will have 2,001,000 terms.', '2001000', 1.0),
+    ('There are eleven ways to do it.', '11', 1.0),
+    ('There are 89 subsets.', '90', 0.0),
+    # numbers in words
+    ('The number of solutions is eleven.', '11', 1.0),
+    ('The total is three thousand.', '3000', 1.0),
+    ('The fraction of red balls is two fifths.', r'\frac25', 1.0),
+    ('The number of eggs is a dozen.', '12', 1.0),
+    # after "Therefore" too, when the older concluding rule finds nothing
+    ('Therefore, the minimum value is 4, attained at x = 1.', '4', 1.0),
+    # not a statement of the value: no answer
+    ('The minimum is achieved when a = b = c.', '1', 0.0),
+    ('The inequality holds for every n in the set {1, ..., 100}.', '100', 0.0),
+    ('There is no value of k for which the polynomial is divisible by x+y+z.', '0', 0.0),
+    ('The value is 2 times larger than the previous one.', '2', 0.0),
+    ('The answer is either 8 or 9.', '8', 0.0),
+    ('The value is 8 or 9.', '8', 0.0),
+    ('The value is probably 8.', '8', 0.0),
+    ('The possible values are 1 and 19.', '1', 0.0),  # a list where one item matches
+    ('The value of the sum is 5 because 2 + 3 = 5, so the sum is', '5', 0.0),  # truncated
+    ('2^32+1 is congruent to 0 mod 641 and the value is', '0', 0.0),
+])
+def test_final_statement(completion, gold, reward):
+    (v,) = CHECKER.check([completion], [gold])
+    assert v.reward == reward, v
+
+
+def test_the_statement_rule_is_named_in_explain():
+    ext = extract_answer('The number of such sequences is $3^{n-1}$.')
+    assert (ext.answer, ext.how) == ('3^{n-1}', 'sentence')
+
+
+def test_a_box_still_wins_over_a_later_sentence_mention():
+    # A committed box and a restating sentence: the box (the earlier rule) decides.
+    ext = extract_answer(r'So $\boxed{7}$. The number of coins is 7.')
+    assert ext.answer == '7'
+
+
+@pytest.mark.parametrize('text,value', [
+    ('eleven', '11'), ('three thousand', '3000'), ('two fifths', '2/5'), ('a dozen', '12'),
+    ('one hundred and twenty-three', '123'), ('a half', '1/2'), ('zero', '0'),
+    ('forty two', '42'), ('two million', '2000000'),
+    ('three apples', None), ('and', None), ('', None), ('hundred', None),
+])
+def test_words_to_number(text, value):
+    assert words_to_number(text) == value
