@@ -45,7 +45,21 @@ CHECKER = MathChecker()
     ('The number of eggs is a dozen.', '12', 1.0),
     # after "Therefore" too, when the older concluding rule finds nothing
     ('Therefore, the minimum value is 4, attained at x = 1.', '4', 1.0),
+    # a later verb in a subordinate clause does not hide the main one
+    ('The minimum value of a^4+b^4+c^4 for positive a, b, c is 0, which is achieved when '
+     'a = b = c.', '0', 1.0),
+    ('The limit of the sequence exists and is equal to 4.', '4', 1.0),
+    ('The limit is given by (1 + sqrt(1 + 4a))/2.', r'\frac{1+\sqrt{4a+1}}{2}', 1.0),
+    ('The remainder is always 0.', '0', 1.0),
+    ('The expression can be factorized as (x + 1)(x - 1).', '(x-1)(x+1)', 1.0),
+    ('The values of a, b, and c are a = 3, b = -7, and c = 4.', 'a = 3, b = -7, c = 4', 1.0),
+    # a congruence states the residue of a number
+    ('3^105 + 4^105 = 2 mod 11.', '2', 1.0),
+    (r'$3^{105} + 4^{105} \equiv 0 \pmod{13}$.', '0', 1.0),
+    ('2^32+1 is congruent to 0 mod 641.', '0', 1.0),
+    (r'$n\equiv 0\pmod{991}$.', '0', 0.0),  # a condition on n, not a value
     # not a statement of the value: no answer
+    ('There are no pairs of odd integers whose squares sum to a square.', '0', 0.0),
     ('The minimum is achieved when a = b = c.', '1', 0.0),
     ('The inequality holds for every n in the set {1, ..., 100}.', '100', 0.0),
     ('There is no value of k for which the polynomial is divisible by x+y+z.', '0', 0.0),
@@ -56,6 +70,7 @@ CHECKER = MathChecker()
     ('The possible values are 1 and 19.', '1', 0.0),  # a list where one item matches
     ('The value of the sum is 5 because 2 + 3 = 5, so the sum is', '5', 0.0),  # truncated
     ('2^32+1 is congruent to 0 mod 641 and the value is', '0', 0.0),
+    ('At least one of the three numbers must be divisible by 5.', '1', 0.0),
 ])
 def test_final_statement(completion, gold, reward):
     (v,) = CHECKER.check([completion], [gold])

@@ -484,9 +484,11 @@ def _conclusion(clause: str) -> Extraction:
 
 # --- the final statement: "The minimum value of the expression is 6." ---------------------
 
-# The main verb of a statement (word verbs; '=' only where no word verb stands).
-_STATE_VERB = re.compile(r'\s(?:is|are|equals|was|were|will be|would be|must be|should be|'
-                         r'is equal to|are equal to|comes to|totals|is given by)\s', re.I)
+# The main verb of a statement, longest forms first (alternation order decides).
+_STATE_VERB = re.compile(
+    r'\s(?:is equal to|are equal to|is given by|are given by|can be (?:written|expressed|'
+    r'factori[sz]ed|factored|simplified) as|factors as|simplifies to|is congruent to|'
+    r'is|are|equals|was|were|will be|would be|must be|should be|comes to|totals)\s', re.I)
 # A count stated as "There are V <things>" or "<subject> has V <things>".
 _THERE = re.compile(r'^there\s+(?:are|is|will be|would be|exist|exists)\s+(?:exactly\s+|a total of\s+)?'
                     r'(.+)$', re.I | re.S)
@@ -496,7 +498,7 @@ _HAS = re.compile(r'\s(?:has|have|had|will have|contains?|gets?|needs?|makes?)\s
 _SUBCLAUSE = re.compile(
     r',?\s+(?:which|where|when|whenever|occurring|achieved|attained|obtained|with|because|'
     r'since|as|so|for\s+all|for\s+every|for\s+each|if|and\s+(?:this|that|it|the)|given)\b'
-    r'|\s*[;(]', re.I)
+    r'|\s*;|\s+\((?=[a-z]{3,}\b)')  # a remark in brackets: "(because ...)"
 # A value written in plain text: numbers, letters of variables, operators, brackets.
 _PLAIN_VALUE = re.compile(r'[-+−]?[\w.,/^*()\[\]{}!√π·×+\-−′\'= ]{1,60}')
 _WORDY = re.compile(r'[A-Za-z]{2,}')
@@ -519,16 +521,42 @@ def _statement(clause: str) -> Extraction:
     m = _THERE.match(clause)
     if m:
         return _count(m.group(1), clause)
-    verbs = list(_STATE_VERB.finditer(' ' + clause + ' '))
-    if verbs:
-        rest = (' ' + clause + ' ')[verbs[-1].end():]
-        got = _value(rest, clause)
+    congruence = _congruence(clause)
+    if congruence is not None:
+        return _checked(congruence, clause, 'sentence')
+    # The last verb whose rest is a value: "is 0, which is achieved when a = b = c" is
+    # decided by the first "is" once the second one's rest ("achieved") is no value.
+    for verb in list(_STATE_VERB.finditer(' ' + clause + ' '))[::-1][:3]:
+        got = _value((' ' + clause + ' ')[verb.end():], clause)
         if got.answer is not None or got.how == 'hedged':
             return got
     m = _HAS.search(clause)
     if m:
         return _count(m.group(1), clause)
     return Extraction(None, 'no_answer')
+
+
+_MOD = re.compile(r'\s*(?:\\pmod\s*\{?\s*[\w+\-*^ ]+\}?|\(\s*mod\s+[\w+\-*^ ]+\)|'
+                  r'\\?(?:b?mod)\s+\{?[\w+\-*^]+\}?)\s*$', re.I)
+_CONGRUENT = re.compile(r'^(.+?)\s*(?:\\equiv|≡|=|\s(?:is\s+)?congruent\s+to)\s*(-?\d+)$', re.S)
+
+
+def _congruence(clause: str) -> Optional[str]:
+    """The residue stated by a congruence, "3^105 + 4^105 = 2 mod 11" or
+    "$3^{105} + 4^{105} \\equiv 0 \\pmod{13}$": the value is the residue."""
+    text = clause.strip()
+    m = _MATH_SPAN.fullmatch(text)
+    if m:
+        text = next(g for g in m.groups() if g is not None).strip()
+    mod = _MOD.search(text)
+    if not mod or not mod.group(0).strip():
+        return None
+    got = _CONGRUENT.match(text[:mod.start()].strip())
+    # The residue of a number ("3^105 + 4^105"), not a condition on an unknown ("n = 0 mod
+    # 991" says which n, not a value).
+    if not got or not re.search(r'\d', got.group(1)):
+        return None
+    return got.group(2)
 
 
 def _cut_subclause(rest: str) -> str:
@@ -543,6 +571,7 @@ def _cut_subclause(rest: str) -> str:
 def _value(rest: str, context: str) -> Extraction:
     """The value that makes up all of ``rest`` (the text after the verb)."""
     rest = _cut_subclause(rest).strip().rstrip('.!,').strip()
+    rest = re.sub(r'^(?:always|exactly|precisely|simply|just)\s+', '', rest, flags=re.I)
     if not rest:
         return Extraction(None, 'no_answer')
     m = _MATH_SPAN.fullmatch(rest)
@@ -558,6 +587,7 @@ def _value(rest: str, context: str) -> Extraction:
         return Extraction(None, 'no_answer')
     if any(w.lower() not in _VALUE_WORDS for w in _WORDY.findall(plain)):
         return Extraction(None, 'no_answer')
+    plain = re.sub(r',?\s+and\s+', ', ', plain)  # "a = 3, b = -7, and c = 4"
     return _checked(plain, context, 'sentence')
 
 

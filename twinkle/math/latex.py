@@ -283,10 +283,16 @@ class _Parser:
         return e
 
     def arg(self, single_digit: bool = False) -> tuple:
-        """A command argument: ``{...}``, or one token (``\\frac12``)."""
+        """A command argument: ``{...}``, ``(...)`` as plain text writes it
+        (``\\sqrt(5)``), or one token (``\\frac12``)."""
         t = self.peek()
         if t == ('op', '{'):
             return self.group()
+        if t == ('op', '('):
+            self.next()
+            e = self.expr()
+            self.expect(')')
+            return e
         if t[0] == 'num':
             return self.number(single_digit)
         if t[0] == 'let':

@@ -52,6 +52,7 @@ _SCIENTIFIC = re.compile(r'[+-]?\d+(?:\.\d+)?[eE][+-]?\d{1,4}')
 _UNICODE = (('≤', '\\le'), ('≥', '\\ge'), ('−', '-'), ('×', '\\times'), ('·', '\\cdot'),
             ('∞', '\\infty'), ('π', '\\pi'), ('√', '\\sqrt'), ('°', '^\\circ'))
 _SIMPLE = re.compile(r'[+-]?\d{1,15}(?:\.\d{1,15})?')
+_PLAIN_FUNC = re.compile(r'(?<![a-zA-Z\\])(sqrt|pi)(?![a-zA-Z])')
 _MEMBER = re.compile(r'^\s*[a-zA-Z]\s*\\in(?![a-zA-Z])\s*')
 _PERCENT = re.compile(r'\s*(?:\\%|%|\\text\{\s*percent\s*\}|\bpercent\b)\s*$')
 
@@ -211,6 +212,9 @@ def normalize(answer: Optional[str]) -> str:
     if not s.isascii():
         for a, b in _UNICODE:
             s = s.replace(a, b)
+    if 'sqrt' in s or 'pi' in s:
+        # plain-text math as models write it outside LaTeX: sqrt(5)/3, pi/6
+        s = _PLAIN_FUNC.sub(r'\\\1', s)
     if '\\circ' in s and '\\' in s:
         s = _TRIG_DEGREES.sub(lambda m: f'{m.group(1)}({m.group(3)}\\pi/180)', s)
     s = _DEGREE.sub('', s)
