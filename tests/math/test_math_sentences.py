@@ -96,3 +96,15 @@ def test_a_box_still_wins_over_a_later_sentence_mention():
 ])
 def test_words_to_number(text, value):
     assert words_to_number(text) == value
+
+
+@pytest.mark.parametrize('completion,rule', [
+    ('The number of such sequences is $3^{n-1}$.', 'sentence'),
+    ('Therefore, the total is $42$.', 'conclusion'),
+    (r'So it is $\boxed{42}$.', 'boxed'),
+    ('The answer is 42.', 'marker'),
+    ('We get 5 then 6 then 7', ''),
+])
+def test_explain_names_the_extraction_rule(completion, rule):
+    (v,) = CHECKER.check([completion], ['42'])
+    assert v.rule == rule

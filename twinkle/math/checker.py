@@ -49,6 +49,10 @@ class Verdict(NamedTuple):
         reason: a short free-text detail ('hedged', 'truncated', the sympy error...).
         seconds: time spent deciding this sample's (gold, answer) pair; a pair decided
             earlier in the batch or cached reports the time of that first decision.
+        rule: which rule found the answer in the completion: 'boxed', 'answer_tag',
+            'gsm8k', 'marker', 'heading', 'conclusion' (a sentence opened by "Therefore"
+            and the like), 'sentence' (a final statement of the value); '' when there is
+            no answer.
     """
 
     reward: float
@@ -57,6 +61,7 @@ class Verdict(NamedTuple):
     method: str
     reason: str = ''
     seconds: float = 0.0
+    rule: str = ''
 
 
 class _LRU:
@@ -233,6 +238,7 @@ class MathChecker:
         # still report their own raw text).
         raw: List[Optional[str]] = [None] * len(completions)
         gold_texts: List[Optional[str]] = [None] * len(completions)
+        rules: List[str] = [''] * len(completions)
         for i, (text, raw_gold) in enumerate(zip(completions, golds)):
             t0 = time.perf_counter()
             gk = raw_gold if isinstance(raw_gold, str) else repr(raw_gold)
@@ -240,10 +246,11 @@ class MathChecker:
             if gold is None:
                 gold = local_golds[gk] = self._gold(raw_gold)
             ext = extract_answer(text) if extractions is None else extractions[i]
-            raw[i], gold_texts[i] = ext.answer, gold.answer
+            raw[i], gold_texts[i], rules[i] = ext.answer, gold.answer, _rule(ext)
             if not gold.norm:  # no gold at all: nothing can be judged, abstain
                 out[i] = Verdict(math.nan, ext.answer, gold.answer, 'unparsable_gold',
-                                 gold.error or 'missing gold', time.perf_counter() - t0)
+                                 gold.error or 'missing gold', time.perf_counter() - t0,
+                                 _rule(ext))
                 continue
             if ext.answer is None:
                 out[i] = Verdict(0.0, None, gold.answer, 'no_answer', ext.how,
@@ -252,7 +259,7 @@ class MathChecker:
             if len(ext.answer) > cfg.max_answer_chars:
                 # Checked before any normalizing regex runs, so that cost stays bounded.
                 out[i] = Verdict(0.0, ext.answer[:200], gold.answer, 'unparsable',
-                                 'answer too long', time.perf_counter() - t0)
+                                 'answer too long', time.perf_counter() - t0, ext.how)
                 continue
             pred_norm = norms.get(ext.answer)
             if pred_norm is None:
@@ -265,7 +272,7 @@ class MathChecker:
             hit = self._cache.get(key)
             if hit is not None:
                 r, m, why, secs = hit
-                out[i] = Verdict(r, ext.answer, gold.answer, m, why, secs)
+                out[i] = Verdict(r, ext.answer, gold.answer, m, why, secs, ext.how)
                 continue
             pending[key] = [i]
             infos[key] = (gold, ext.answer)
@@ -280,7 +287,8 @@ class MathChecker:
             except NeedSymbolic:
                 deferred.append(key)
                 continue
-            self._finish(key, idxs, (raw, gold_texts), r, m, why, time.perf_counter() - t0, out)
+            self._finish(key, idxs, (raw, gold_texts, rules), r, m, why, time.perf_counter() - t0,
+                         out)
 
         # Pass 2: sympy in worker processes, a few items at a time.
         if deferred:
@@ -299,7 +307,7 @@ class MathChecker:
                 with ThreadPoolExecutor(max_workers=min(cfg.num_workers, len(deferred))) as ex:
                     results = list(ex.map(run, deferred))
             for key, r, m, why, secs in results:
-                self._finish(key, pending[key], (raw, gold_texts), r, m, why, secs, out)
+                self._finish(key, pending[key], (raw, gold_texts, rules), r, m, why, secs, out)
         return out  # type: ignore[return-value]
 
     def _finish(self, key, idxs, texts, r, m, why, secs, out) -> None:
@@ -307,9 +315,9 @@ class MathChecker:
         # never cached, so the next call decides the pair afresh.
         if m != 'timeout':
             self._cache.put(key, (r, m, why, secs))
-        answers, golds = texts
+        answers, golds, rules = texts
         for i in idxs:
-            out[i] = Verdict(r, answers[i], golds[i], m, why, secs)
+            out[i] = Verdict(r, answers[i], golds[i], m, why, secs, rules[i])
 
     def score(self, completions: Sequence[object], golds: Sequence[object]) -> List[float]:
         """Rewards only: 1.0 / 0.0 / NaN per completion.
@@ -338,6 +346,10 @@ class _Budget:
 
     def left(self) -> float:
         return self.seconds - self.spent
+
+
+def _rule(ext: Extraction) -> str:
+    return ext.how if ext.answer is not None else ''
 
 
 def _defer(a, b, mode):

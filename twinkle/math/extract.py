@@ -451,7 +451,9 @@ def _extract_response(text: str, want_scope: bool) -> Tuple[Extraction, str]:
         return _statement(last.rstrip('.!').strip()), scope
     clause = m.group(1).rstrip('.!').strip()
     got = _statement(clause)
-    if got.answer is None and got.how == 'no_answer':
+    if got.answer is not None:
+        return Extraction(got.answer, 'conclusion'), scope
+    if got.how == 'no_answer':
         got = _conclusion(clause)
     return got, scope
 
