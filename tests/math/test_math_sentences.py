@@ -108,3 +108,40 @@ def test_words_to_number(text, value):
 def test_explain_names_the_extraction_rule(completion, rule):
     (v,) = CHECKER.check([completion], ['42'])
     assert v.rule == rule
+
+
+@pytest.mark.parametrize('completion,strict_reward', [
+    ('The minimum value of the expression is 42.', 0.0),
+    ('Therefore, the total is $42$.', 0.0),
+    (r'So it is $\boxed{42}$.', 1.0),
+    ('The answer is 42.', 1.0),
+    ('<answer>42</answer>', 1.0),
+])
+def test_strict_extraction_reads_boxes_tags_and_markers_only(completion, strict_reward):
+    from twinkle.reward.math import MathReward
+    strict = MathReward(extraction='strict')
+    traj = {'messages': [{'role': 'assistant', 'content': completion}]}
+    assert strict([traj], ['42']) == [strict_reward]
+    assert MathReward()([traj], ['42']) == [1.0]
+
+
+def test_strict_extraction_on_the_token_path():
+    from tests.math.test_math_reward import _qwen_tokenizer
+    from twinkle.reward.math import MathReward
+    import torch
+    tok = _qwen_tokenizer()
+    texts = ['The minimum value of the expression is 42.', r'So it is $\boxed{42}$.']
+    enc = [tok.encode(t, add_special_tokens=False) for t in texts]
+    ids = torch.full((2, max(map(len, enc))), tok.pad_token_id, dtype=torch.long)
+    for i, e in enumerate(enc):
+        ids[i, :len(e)] = torch.tensor(e)
+    lengths = torch.tensor([len(e) for e in enc])
+    strict = MathReward(tokenizer=tok, extraction='strict')
+    assert strict.forward(ids, lengths, ['42', '42']).tolist() == [0.0, 1.0]
+    assert MathReward(tokenizer=tok).forward(ids, lengths, ['42', '42']).tolist() == [1.0, 1.0]
+
+
+def test_an_unknown_extraction_mode_is_refused():
+    from twinkle.math import MathConfig
+    with pytest.raises(ValueError, match='extraction'):
+        MathConfig(extraction='loose')

@@ -245,7 +245,7 @@ class MathChecker:
             gold = local_golds.get(gk)
             if gold is None:
                 gold = local_golds[gk] = self._gold(raw_gold)
-            ext = extract_answer(text) if extractions is None else extractions[i]
+            ext = extract_answer(text, cfg.strict) if extractions is None else extractions[i]
             raw[i], gold_texts[i], rules[i] = ext.answer, gold.answer, _rule(ext)
             if not gold.norm:  # no gold at all: nothing can be judged, abstain
                 out[i] = Verdict(math.nan, ext.answer, gold.answer, 'unparsable_gold',

@@ -29,6 +29,9 @@ class MathConfig:
             the worker is killed and replaced when it overruns and the sample scores
             0.0 with method 'timeout'. Waiting for a free worker and a worker's
             start-up do not count.
+        extraction: 'prose' (default) reads boxes, answer tags, markers and a final
+            sentence that states the value; 'strict' reads boxes, answer tags and
+            markers only.
         num_workers: sympy worker processes (started lazily, on first need).
         max_answer_chars: longer extracted answers are not compared (0.0).
         cache_size: entries in the verdict LRU cache.
@@ -52,6 +55,7 @@ class MathConfig:
     approx_min_sig_digits: int = 3
     percent_equivalence: bool = True
     sympy_deadline_s: float = 5.0
+    extraction: str = 'prose'
     num_workers: int = 1
     max_answer_chars: int = 2000
     cache_size: int = 65536
@@ -59,3 +63,12 @@ class MathConfig:
     span_gap_tokens: int = 32
     span_tail_tokens: int = 160
     span_slots: int = 64
+
+    def __post_init__(self):
+        if self.extraction not in ('prose', 'strict'):
+            raise ValueError(f"MathConfig.extraction must be 'prose' or 'strict', got "
+                             f'{self.extraction!r}')
+
+    @property
+    def strict(self) -> bool:
+        return self.extraction == 'strict'

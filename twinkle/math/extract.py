@@ -336,7 +336,7 @@ def _answer_block(text: str):
     return ext, close.end()
 
 
-def extract_scoped(text: object) -> Tuple[Extraction, str]:
+def extract_scoped(text: object, strict: bool = False) -> Tuple[Extraction, str]:
     """Finds the final committed answer, and says how much of the text decided it.
 
     The scope tells whether the same verdict holds for any longer text that ends with
@@ -353,6 +353,7 @@ def extract_scoped(text: object) -> Tuple[Extraction, str]:
 
     Args:
         text: the completion, or a suffix of it.
+        strict: only boxes, ``<answer>`` blocks and markers; no sentence rules.
 
     Returns:
         ``(extraction, scope)``; ``extraction`` is what :func:`extract_answer` returns.
@@ -362,10 +363,10 @@ def extract_scoped(text: object) -> Tuple[Extraction, str]:
     >>> extract_scoped('Adding up, we get 12 apples.')[1]
     'prefix'
     """
-    return _extract(text, True)
+    return _extract(text, True, strict)
 
 
-def _extract(text: object, want_scope: bool) -> Tuple[Extraction, str]:
+def _extract(text: object, want_scope: bool, strict: bool = False) -> Tuple[Extraction, str]:
     """:func:`extract_scoped`; without ``want_scope`` the scope-only checks are skipped
     (:func:`extract_answer` needs no scope)."""
     if not isinstance(text, str):
@@ -380,13 +381,14 @@ def _extract(text: object, want_scope: bool) -> Tuple[Extraction, str]:
     k = text.rfind('</think>')
     if k >= 0:
         # Everything that decides is after the last </think>, which this text holds.
-        return _extract_response(text[k + len('</think>'):], False)[0], ANCHORED
+        return _extract_response(text[k + len('</think>'):], False, strict)[0], ANCHORED
     if text.find('<think>') >= 0:
         return Extraction(None, 'truncated'), ANCHORED
-    return _extract_response(text, want_scope)
+    return _extract_response(text, want_scope, strict)
 
 
-def _extract_response(text: str, want_scope: bool) -> Tuple[Extraction, str]:
+def _extract_response(text: str, want_scope: bool, strict: bool = False
+                      ) -> Tuple[Extraction, str]:
     """:func:`extract_scoped` for the response (the text after the last ``</think>``);
     without ``want_scope`` the scope-only checks are skipped (the scope is then rough)."""
     if '`' in text and '```' in text:
@@ -430,6 +432,8 @@ def _extract_response(text: str, want_scope: bool) -> Tuple[Extraction, str]:
 
     # A concluding sentence, only when the response ends cleanly. It reads the last
     # sentence and the last 300 characters, so a text holding both decides it.
+    if strict:  # boxes, answer tags and markers only
+        return Extraction(None, 'no_answer'), scope or TAIL
     body = plain.rstrip()
     if not body or body[-1] not in '.!$]':
         return Extraction(None, 'no_answer'), scope or TAIL
@@ -667,11 +671,13 @@ def _word_int(words: List[str]) -> Optional[int]:
     return total + part if seen else None
 
 
-def extract_answer(text: object) -> Extraction:
+def extract_answer(text: object, strict: bool = False) -> Extraction:
     """Finds the final committed answer of a completion.
 
     Args:
         text: the completion.
+        strict: only boxes, ``<answer>`` blocks and markers count (as TRL's accuracy
+            reward reads answers); no concluding or final-statement sentences.
 
     Returns:
         An :class:`Extraction`; ``answer`` is None when the response commits to none.
@@ -687,7 +693,7 @@ def extract_answer(text: object) -> Extraction:
     >>> extract_answer('We get 5 then 6 then 7').answer is None
     True
     """
-    return _extract(text, False)[0]
+    return _extract(text, False, strict)[0]
 
 
 def extract_gold(text: object) -> Optional[str]:

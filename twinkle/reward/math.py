@@ -195,7 +195,7 @@ class MathReward(Reward):
                               for i, (s, e, _, _, _) in enumerate(bounds)])
         extractions, again = [], []
         for i, (s, _, fallback, more, _) in enumerate(bounds):
-            ext, scope = extract_scoped(texts[i])
+            ext, scope = extract_scoped(texts[i], self.checker.config.strict)
             extractions.append(ext)
             # more: bit 1, markers before the span; bit 2, boxes or <answer> tags.
             if s > fallback and (scope == PREFIX or (scope == TAIL and more)
@@ -205,7 +205,7 @@ class MathReward(Reward):
             redo = self._decode([rows[i, bounds[i][2]:bounds[i][4]].tolist()
                                  for i in again])
             for i, t in zip(again, redo):
-                texts[i], extractions[i] = t, extract_answer(t)
+                texts[i], extractions[i] = t, extract_answer(t, self.checker.config.strict)
         verdicts = self.checker.check(texts, golds, extractions)
         rewards = torch.tensor([v.reward for v in verdicts], dtype=torch.float32,
                                device=input_ids.device)
