@@ -107,7 +107,11 @@ def test_forward_equals_the_string_path_on_the_whole_row(tok, rewards, rows, set
     reward = rewards[setting]
     cases = [CASES[i] for i, *_ in rows]
     texts = [_text(CASES[i], th, be, rep, af) for i, th, be, rep, af in rows]
-    golds = [c['gold'] for c in cases]
+    _assert_forward_equals_strings(tok, reward, texts, [c['gold'] for c in cases], pad)
+
+
+def _assert_forward_equals_strings(tok, reward, texts, golds, pad):
+    """``forward`` on the token ids gives the verdicts of ``explain`` on the decoded rows."""
     ids, lengths = _batch(tok, texts, pad)
     got, details = reward.forward(ids, lengths, golds, return_details=True)
     full = [tok.decode(ids[i, :n].tolist(), skip_special_tokens=True)
@@ -174,13 +178,6 @@ def test_forward_equals_the_string_path_on_real_prose(tok, rewards, champ_cases,
     summaries alone), whose answers are mostly plain declarative sentences."""
     idx = data.draw(st.lists(st.integers(0, len(champ_cases) - 1), min_size=BATCH,
                              max_size=BATCH))
-    reward = rewards[setting]
-    texts = [champ_cases[i]['completion'] for i in idx]
-    golds = [champ_cases[i]['gold'] for i in idx]
-    ids, lengths = _batch(tok, texts, 2)
-    got, details = reward.forward(ids, lengths, golds, return_details=True)
-    full = [tok.decode(ids[i, :n].tolist(), skip_special_tokens=True)
-            for i, n in enumerate(lengths.tolist())]
-    want = reward.explain(full, golds)
-    assert [v[:5] for v in details] == [v[:5] for v in want]
-    assert got.tolist() == pytest.approx([v.reward for v in want], nan_ok=True)
+    _assert_forward_equals_strings(tok, rewards[setting],
+                                   [champ_cases[i]['completion'] for i in idx],
+                                   [champ_cases[i]['gold'] for i in idx], 2)
