@@ -145,3 +145,22 @@ def test_an_unknown_extraction_mode_is_refused():
     from twinkle.math import MathConfig
     with pytest.raises(ValueError, match='extraction'):
         MathConfig(extraction='loose')
+
+
+@pytest.mark.parametrize('answer,gold,reward', [
+    # a function's argument without brackets runs to the next operator or function
+    (r'\cos 3\theta', r'\cos(3\theta)', 1.0),
+    (r'\cos 3\theta', r'3\cos(\theta)', 0.0),
+    (r'\sin 2x + 1', r'\sin(2x)+1', 1.0),
+    (r'\sin x \cos x', r'\sin(x)\cos(x)', 1.0),
+    (r'\sin^2 x + \cos^2 x', '1', 1.0),
+    (r'\log_2 8', '3', 1.0),
+    # plain-text math
+    ('sqrt(5)/3', r'\frac{\sqrt5}{3}', 1.0),
+    ('pi/6', r'\frac{\pi}{6}', 1.0),
+    ('3^(n-1)', '3^{n-1}', 1.0),
+    ('n(n-1)/2', r'\frac{n(n-1)}{2}', 1.0),
+])
+def test_function_arguments_and_plain_text(answer, gold, reward):
+    (v,) = CHECKER.check([rf'\boxed{{{answer}}}'], [gold])
+    assert v.reward == reward, v

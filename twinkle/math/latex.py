@@ -199,6 +199,10 @@ class _Parser:
             return v in '({[' or (v == '|' and self.abs_depth == 0)
         return False
 
+    @staticmethod
+    def _is_function(t: Tuple[str, str]) -> bool:
+        return t[0] == 'cmd' and t[1][1:] in _FUNCS
+
     def unary(self) -> tuple:
         t = self.peek()
         if t == ('op', '-'):
@@ -411,7 +415,12 @@ class _Parser:
         elif t == ('op', '{'):
             a = self.group()
         else:
-            a = self.power()
+            # Without brackets the argument runs to the next operator or function, as
+            # usually read: \cos 3\theta is cos(3 theta), \sin x \cos x is sin(x) cos(x).
+            factors = [self.power()]
+            while self._starts_atom(self.peek()) and not self._is_function(self.peek()):
+                factors.append(self.power())
+            a = factors[0] if len(factors) == 1 else ('mul', tuple(factors))
         args = (a,) if base is None else (a, base)
         f = ('fn', name, args)
         if power is not None:
