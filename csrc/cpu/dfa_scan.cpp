@@ -117,7 +117,9 @@ ByteAccel byte_accel(const Prepared& prep, int64_t n_states) {
 DfaResult scan_bytes_accel(const DfaFastPattern& f, const ByteAccel& a, const uint8_t* row,
                            int64_t n) {
   int32_t off = f.start_off;
-  int64_t fd = -1;
+  // A dead start never steps below (no byte leaves the dead state), so its position 0 is
+  // recorded here, as the stepping paths record it on the first token.
+  int64_t fd = dfa_start_first_dead(f.start_off, f.dead_off, n);
   // Next occurrence of each byte at or after the position it was searched from (-1: not yet
   // searched; n: none left). Each memchr result is reused until the scan passes it.
   std::array<int64_t, 256> next;

@@ -70,7 +70,8 @@ def test_run_advance_and_first_dead():
     assert dfa.first_dead(b"<think>12x") == 9
     assert dfa.first_dead(b"<think>12") == -1
     assert dfa.first_dead(b"<thinkk>") == 6
-    assert ByteDFA.empty().first_dead(b"") == 0  # already dead before the first byte
+    assert ByteDFA.empty().first_dead(b"x") == 0  # already dead before the first byte
+    assert ByteDFA.empty().first_dead(b"") == -1  # no byte to point at, as the op says
     assert ByteDFA.any_string().first_dead(b"abc") == -1
     # A prefix the prompt already ended with: start from the state after it.
     state = dfa.advance(dfa.start, b"<think>")
@@ -124,3 +125,65 @@ def test_product_state_limit():
     y = compile_regex("(?:a|b)*b(?:a|b){6}")
     with pytest.raises(StateLimitError):
         x.intersect(y, max_states=20)
+
+
+def _naive_minimal(trans, accept):
+    """Textbook minimization (Moore's rounds over all states until stable) and BFS numbering
+    in byte order, in plain Python: the oracle for the incremental, hybrid refinement."""
+    rows = [list(r) for r in trans.tolist()]
+    n = len(rows)
+    block = [int(a) for a in accept]
+    while True:
+        sig = {}
+        new = [sig.setdefault((block[s], tuple(block[t] for t in rows[s])), len(sig))
+               for s in range(n)]
+        if len(sig) == len(set(block)):
+            break
+        block = new
+    order = {block[0]: 0}
+    queue = [0]
+    rep = {}
+    for s in range(n):
+        rep.setdefault(block[s], s)
+    for b in queue:
+        for t in rows[rep[b]]:
+            if block[t] not in order:
+                order[block[t]] = len(order)
+                queue.append(block[t])
+    out = np.zeros((len(order), 256), dtype=np.int32)
+    acc = np.zeros(len(order), dtype=bool)
+    for b, i in order.items():
+        out[i] = [order[block[t]] for t in rows[rep[b]]]
+        acc[i] = accept[rep[b]]
+    return out, acc
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_minimization_matches_textbook(seed):
+    """Random tables, chains (thousands of one-state rounds: the Python rounds) and wide
+    blocks (the numpy rounds), unreachable states: the same minimal canonical tables."""
+    rng = np.random.default_rng(seed)
+    n = [5, 40, 300, 2500][seed % 4]
+    k = int(rng.integers(1, 5))
+    cls = rng.integers(0, k, 256)
+    small = rng.integers(0, n, (n, k))
+    if seed % 3 == 0:  # a long chain with a random tail, duplicated: minimization merges it
+        small[:, 0] = np.minimum(np.arange(1, n + 1), n - 1)
+    accept = rng.random(n) < (0.5 if seed % 2 else 0.05)
+    trans = small[:, cls]
+    got = ByteDFA.from_tables(trans, accept)
+    want_t, want_a = _naive_minimal(trans, accept)
+    assert np.array_equal(got.trans, want_t) and np.array_equal(got.accept, want_a)
+
+
+def test_long_chain_minimizes_to_itself():
+    # a{0,3000} over bytes: 3002 states, 3000 refinement rounds of one state each.
+    n = 3000
+    t = np.full((n + 2, 256), n + 1, dtype=np.int32)
+    t[np.arange(n), ord("a")] = np.arange(1, n + 1)
+    acc = np.zeros(n + 2, dtype=bool)
+    acc[: n + 1] = True
+    dfa = ByteDFA.from_tables(t, acc)
+    assert dfa.num_states == n + 2 and dfa.dead == 1  # byte 0 (no "a") finds it first
+    assert dfa.accepts(b"a" * n) and not dfa.accepts(b"a" * (n + 1))
+    assert dfa == compile_regex("a{0,3000}")

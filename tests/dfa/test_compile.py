@@ -166,6 +166,14 @@ def test_table(pattern, flags, mode, text, expected):
     assert compile_regex(pattern, flags, mode).accepts(data) == expected
 
 
+@pytest.mark.parametrize("pattern,flags,mode", sorted({row[:3] for row in TABLE}))
+def test_compiled_dfa_is_minimal(pattern, flags, mode):
+    """The UTF-8 composition is built minimal: full partition refinement changes nothing."""
+    d = compile_regex(pattern, flags, mode)
+    again = ByteDFA.from_tables(d.trans, d.accept)
+    assert again == d and again.dead == d.dead
+
+
 # Every construct a DFA cannot express, with the words its error must contain.
 UNSUPPORTED = [
     (r"(a)\1", "backreference \\1 at position 3"),
@@ -285,3 +293,14 @@ def test_compiled_dfa_is_a_value():
     assert isinstance(a, ByteDFA) and a.trans.dtype.name == "int32" and a.accept.dtype == bool
     with pytest.raises(ValueError):
         a.trans[0, 0] = 1  # read-only
+
+
+@pytest.mark.parametrize("pattern,flags,message", [
+    ("a", "i", "flags must be an int"),
+    ("a", 2.0, "flags must be an int"),
+    (5, 0, "pattern must be a str"),
+    (b"a", 0, "pattern must be a str"),
+])
+def test_bad_argument_types_name_the_argument(pattern, flags, message):
+    with pytest.raises(TypeError, match=message):
+        compile_regex(pattern, flags)

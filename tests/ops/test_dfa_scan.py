@@ -457,3 +457,40 @@ def test_chunked_differential_cuda(s, c, v, b, l, chunk, shape, seed):
     """The same cases through the CUDA kernels (the chunked kernel and the sink mode)."""
     compiled_or_skip('dfa_scan', torch.device('cuda'))
     _differential_case(s, c, v, b, l, chunk, shape, seed, torch.device('cuda'))
+
+
+# ---- the CPU byte shortcut (uint8 ids, V >= 256: memchr over a state's few exits) --------
+
+def _byte_shortcut_inputs(s, c, b, l, start_dead, seed):
+    """A random byte DFA whose states are left by few bytes (so the shortcut runs), a sink as
+    the dead state, and rows of bytes that mostly stay put."""
+    g = torch.Generator().manual_seed(seed)
+    class_ids = torch.zeros((1, 256), dtype=torch.int32)
+    exits = torch.randint(0, 256, (2 * c,), generator=g)
+    class_ids[0, exits] = torch.randint(1, c, (2 * c,), generator=g, dtype=torch.int32) if c > 1 else 0
+    table = torch.randint(0, s, (1, s, c), generator=g, dtype=torch.int32)
+    table[0, :, 0] = torch.arange(s, dtype=torch.int32)  # the common bytes stay put
+    dead = torch.tensor([s - 1], dtype=torch.int32)
+    table[0, s - 1] = s - 1
+    start = torch.tensor([s - 1 if start_dead else int(torch.randint(0, s, (1,), generator=g))],
+                         dtype=torch.int32)
+    ids = torch.where(torch.rand(b, l, generator=g) < 0.9, torch.full((b, l), 200),
+                      exits[torch.randint(0, 2 * c, (b, l), generator=g)]).to(torch.uint8)
+    lengths = torch.randint(0, l + 1, (b,), generator=g)
+    return ids, lengths, class_ids, table, start, dead
+
+
+@settings(max_examples=max(50, CHUNK_EXAMPLES // 4), derandomize=True, deadline=None,
+          database=None, suppress_health_check=list(HealthCheck))
+@given(s=st.integers(1, 8), c=st.integers(1, 5), b=st.integers(1, 9), l=st.integers(0, 90),
+       start_dead=st.booleans(), chunk=st.sampled_from([0, 1, 3, 64]),
+       seed=st.integers(0, 2**31 - 1))
+def test_byte_shortcut_differential(s, c, b, l, start_dead, chunk, seed):
+    """uint8 ids over a 256-id table with chunk 0 take the memchr shortcut (and its stop at a
+    sink); it must equal the reference, first-dead positions included (a dead start is dead
+    at 0 on a non-empty row), as must every chunk length."""
+    compiled_or_skip('dfa_scan', torch.device('cpu'))
+    args = _byte_shortcut_inputs(s, c, b, l, start_dead, seed)
+    want = reference.dfa_scan(*args)
+    got = _compiled(torch.device('cpu'), *args, chunk)
+    assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])

@@ -24,13 +24,79 @@ from typing import Iterable
 
 import numpy as np
 
-__all__ = ["ByteDFA", "StateLimitError"]
+__all__ = ["Budget", "ByteDFA", "StateLimitError", "DEFAULT_MAX_STATES", "DEFAULT_MAX_WORK"]
 
-_DEFAULT_MAX_STATES = 100_000
+#: Default limit on the states of any automaton a construction builds.
+DEFAULT_MAX_STATES = 100_000
+#: Default work budget of one construction, in work units (see :class:`Budget`): a unit costs
+#: 0.15-0.4 us on a 2-core machine, so the default stops a construction within about 2-6 s.
+DEFAULT_MAX_WORK = 15_000_000
+
+# Below this many table cells per step, loops run in plain Python: a numpy call costs
+# 5-20 us, so a long chain (``a{0,3000}`` has thousands of one-state BFS levels and
+# refinement rounds) would otherwise cost milliseconds per level.
+_PY_CELLS = 2048
 
 
 class StateLimitError(ValueError):
-    """Raised when a construction would need more DFA states than its ``max_states`` limit."""
+    """A construction would exceed its ``max_states`` limit or its ``max_work`` budget.
+
+    The message names the construction (the pattern, for :func:`twinkle.dfa.compile_regex`),
+    the limit and the stage that hit it.
+    """
+
+
+class Budget:
+    """The limits of one construction: states per automaton and total work.
+
+    Stages charge what they cost, before or while they do it: a unit is one elementary step (a
+    thread visited by the subset construction, a cell of a Python refinement round, a few
+    table cells of numpy work; an NFA state costs 20). Counting work instead of measuring time
+    keeps the verdict the same on every machine and under any load (a pattern never compiles
+    on one run and fails on the next), while still bounding the time a pattern can take.
+
+    Args:
+        what: names the construction in error messages, e.g. ``"compile_regex('a{3}', ...)"``.
+        max_states: limit on the states of any automaton built.
+        max_work: limit on the total work, in units.
+
+    >>> b = Budget("demo", max_states=10, max_work=100)
+    >>> b.spend(60); b.used
+    60
+    >>> b.spend(60)
+    Traceback (most recent call last):
+    ...
+    twinkle.dfa.automaton.StateLimitError: demo: construction exceeded max_work=100 work units \
+(stopped at 120, while spending 60); raise max_work, or simplify the pattern
+    """
+
+    __slots__ = ("what", "max_states", "max_work", "used")
+
+    def __init__(self, what: str, max_states: int = DEFAULT_MAX_STATES,
+                 max_work: int = DEFAULT_MAX_WORK):
+        if max_states < 1 or max_work < 1:
+            raise ValueError(f"{what}: max_states and max_work must be >= 1, got "
+                             f"max_states={max_states}, max_work={max_work}")
+        self.what = what
+        self.max_states = int(max_states)
+        self.max_work = int(max_work)
+        self.used = 0
+
+    def spend(self, units: int, stage: str = "") -> None:
+        """Adds ``units`` of work; raises :class:`StateLimitError` past ``max_work``."""
+        self.used += int(units)
+        if self.used > self.max_work:
+            where = f" in {stage}" if stage else ""
+            raise StateLimitError(
+                f"{self.what}: construction exceeded max_work={self.max_work:,} work units"
+                f"{where} (stopped at {self.used:,}, while spending {int(units):,}); raise "
+                "max_work, or simplify the pattern")
+
+    def check_states(self, n: int, stage: str) -> None:
+        """Raises :class:`StateLimitError` when ``stage`` needs more than ``max_states`` states."""
+        if n > self.max_states:
+            raise StateLimitError(f"{self.what}: {stage} needs more than "
+                                  f"max_states={self.max_states:,} states ({n:,} so far)")
 
 
 def _byte_classes(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,32 +115,74 @@ def _byte_classes(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return reps, cls
 
 
-def _canonical(trans: np.ndarray, accept: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+def _canonical(trans: np.ndarray, accept: np.ndarray, start: int, cols: np.ndarray | None = None,
+               return_order: bool = False):
     """Keeps the states reachable from ``start`` and renumbers them in BFS order (start = 0).
 
     BFS visits successors in byte order. It runs level by level: the next level is the unseen
     states of the current level's rows, concatenated, in order of first appearance, which is the
-    order a one-state-at-a-time BFS would discover them in.
+    order a one-state-at-a-time BFS would discover them in. Only the columns ``cols`` (sorted;
+    default: the first byte of each class of equal columns) are read: any set holding the first
+    byte of every such class meets the successors in the order all 256 bytes would. Wide
+    levels are numpy gathers; narrow ones run in Python.
+
+    Returns:
+        ``(trans, accept)`` renumbered, and with ``return_order`` the new number of every old
+        state (-1: unreachable).
     """
     n = trans.shape[0]
+    if cols is None:
+        cols = np.sort(_byte_classes(trans)[0]) if trans.shape[1] > 1 else np.zeros(1, np.int64)
+    narrow = np.ascontiguousarray(trans[:, cols], dtype=np.int64)
+    width = narrow.shape[1]
     order = np.full(n, -1, dtype=np.int64)
     order[start] = 0
+    seen = bytearray(n)
+    seen[start] = 1
+    succ = None
     levels = [np.array([start], dtype=np.int64)]
     count = 1
     frontier = levels[0]
     while len(frontier):
-        flat = trans[frontier].ravel()
-        flat = flat[order[flat] < 0]
-        if not len(flat):
+        if len(frontier) * min(width, 16) <= _PY_CELLS:
+            if succ is None:
+                succ, ptr = _distinct_successors(narrow)
+            new = []
+            for s in frontier.tolist():
+                for t in succ[ptr[s]:ptr[s + 1]]:
+                    if not seen[t]:
+                        seen[t] = 1
+                        new.append(t)
+            frontier = np.asarray(new, dtype=np.int64)
+        else:
+            flat = narrow[frontier].ravel()
+            flat = flat[order[flat] < 0]
+            uniq, first = np.unique(flat, return_index=True)
+            frontier = uniq[np.argsort(first, kind="stable")].astype(np.int64)
+            for t in frontier.tolist():
+                seen[t] = 1
+        if not len(frontier):
             break
-        uniq, first = np.unique(flat, return_index=True)
-        frontier = uniq[np.argsort(first, kind="stable")].astype(np.int64)
         order[frontier] = np.arange(count, count + len(frontier))
         count += len(frontier)
         levels.append(frontier)
     keep = np.concatenate(levels)
     new_trans = order[trans[keep]].astype(np.int32)
+    if return_order:
+        return new_trans, accept[keep].copy(), order
     return new_trans, accept[keep].copy()
+
+
+def _distinct_successors(rows: np.ndarray) -> tuple[list[int], list[int]]:
+    """Each row's distinct entries in order of first appearance, as CSR lists (succ, ptr)."""
+    by_value = np.argsort(rows, axis=1, kind="stable")
+    sorted_rows = np.take_along_axis(rows, by_value, axis=1)
+    new_value = np.ones(rows.shape, dtype=bool)
+    new_value[:, 1:] = sorted_rows[:, 1:] != sorted_rows[:, :-1]
+    first = np.zeros(rows.shape, dtype=bool)
+    np.put_along_axis(first, by_value, new_value, axis=1)  # first occurrence in its row
+    ptr = np.concatenate([[0], np.cumsum(first.sum(axis=1))])
+    return rows[first].tolist(), ptr.tolist()
 
 
 _HASH_WEIGHTS = np.random.default_rng(0x7F4A7C15).integers(1, 2**63, size=4096, dtype=np.uint64) | 1
@@ -124,17 +232,23 @@ def _gather(src: np.ndarray, ptr: np.ndarray, nodes: np.ndarray) -> np.ndarray:
     return src[np.arange(total) + offsets]
 
 
-def _minimize(trans: np.ndarray, accept: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+def _minimize(trans: np.ndarray, accept: np.ndarray, start: int,
+              budget: Budget | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Partition refinement (Moore's, made incremental) and canonical numbering.
 
     Invariant: every state's row of successor blocks equals its block's recorded row ``sig``,
     except for *candidates*, the predecessors of states whose block changed in the last round.
     A round compares only the candidates with their block's row and splits off those that
-    differ, grouped by row; a block whose members all move keeps its id for the first group,
-    so every id change is a real split and the loop ends after at most S rounds. Plain Moore
-    needs as many rounds as the DFA is deep, each over all S states, which made a long chain
-    such as ``a{0,3000}`` take seconds; here a round costs what its candidates cost.
+    differ, grouped by row; the largest part of a block keeps its id (see
+    :func:`_refine_round`), so every id change is a real split and the loop ends after at most
+    S rounds. Plain Moore
+    needs as many rounds as the DFA is deep, each over all S states; here a round costs what
+    its candidates cost. Wide rounds are numpy; once the candidates are few (the long tail of a
+    chain such as ``a{0,3000}``: thousands of rounds of a few states) the rounds run in Python,
+    where they cost microseconds instead of the fixed cost of a dozen numpy calls.
     """
+    if budget is not None:
+        budget.spend(trans.shape[0] * trans.shape[1] // 4, "minimization")
     trans, accept = _canonical(trans, accept, start)
     reps, _ = _byte_classes(trans)
     small = np.ascontiguousarray(trans[:, reps], dtype=np.int64)
@@ -147,40 +261,14 @@ def _minimize(trans: np.ndarray, accept: np.ndarray, start: int) -> tuple[np.nda
     sizes[:count] = np.bincount(block)
     sig = np.full((n, c), -1, dtype=np.int64)  # -1: unknown, matches no row
     cand = np.arange(n, dtype=np.int64)
-    while len(cand):
-        rows = block[small[cand]]
-        own = block[cand]
-        moved = ~(rows == sig[own]).all(axis=1)
-        if not moved.any():
-            break
-        cand, rows, own = cand[moved], rows[moved], own[moved]
-        # Group the movers by (block, row): exact (hash, then verified), and cheap since the
-        # movers of a round are usually few.
-        inv = _group_rows(np.concatenate([own[:, None], rows], axis=1))
-        ng = int(inv.max()) + 1
-        first = np.zeros(ng, dtype=np.int64)
-        first[inv[::-1]] = np.arange(len(inv) - 1, -1, -1)
-        g_block = own[first]
-        # A block all of whose members move keeps its id for one of its groups, so that ids
-        # only change on real splits (renaming would propagate forever around cycles).
-        blocks_hit, one_per_block = np.unique(g_block, return_index=True)
-        movers = np.bincount(np.searchsorted(blocks_hit, own), minlength=len(blocks_hit))
-        keeps = np.zeros(ng, dtype=bool)
-        keeps[one_per_block] = movers == sizes[blocks_hit]
-        new_ids = g_block.copy()
-        fresh = ~keeps
-        n_fresh = int(fresh.sum())
-        new_ids[fresh] = count + np.arange(n_fresh)
-        count += n_fresh
-        sig[new_ids] = rows[first]
-        target = new_ids[inv]
-        move = target != own
-        changed = cand[move]
-        np.subtract.at(sizes, own[move], 1)
-        np.add.at(sizes, target[move], 1)
-        block[changed] = target[move]
-        cand = np.unique(_gather(src, ptr, changed))
+    while len(cand) and len(cand) * c > _PY_CELLS:
+        if budget is not None:
+            budget.spend(len(cand) * c // 4 + 64, "minimization")
+        cand, count = _refine_round(small, src, ptr, block, sizes, sig, count, cand)
+    if len(cand):
+        block = _refine_python(small, src, ptr, block, sig, count, cand, budget)
     # Collapse states into their blocks, then renumber canonically from the start's block.
+    count = int(block.max()) + 1
     rep_state = np.zeros(count, dtype=np.int64)
     rep_state[block] = np.arange(len(block))
     merged_trans = block[trans[rep_state]].astype(np.int32)
@@ -188,17 +276,164 @@ def _minimize(trans: np.ndarray, accept: np.ndarray, start: int) -> tuple[np.nda
     return _canonical(merged_trans, merged_accept, int(block[0]))
 
 
-def _find_dead(trans: np.ndarray, accept: np.ndarray) -> int:
-    """Index of the (unique, in a minimal DFA) state that cannot reach acceptance, or -1."""
-    # Backward breadth-first search from the accepting states over inverse transitions.
+def _refine_round(small, src, ptr, block, sizes, sig, count, cand):
+    """One numpy round of :func:`_minimize` (updates block, sizes, sig in place).
+
+    The candidates whose row of successor blocks differs from their block's ``sig`` move,
+    grouped by (block, row). In each block the largest part, movers' group or the members that
+    stay, keeps the block's id and the others take fresh ids: ids only change on real splits
+    (renaming would propagate forever around cycles), and the states that change, whose
+    predecessors the next round examines, are never the larger part (Hopcroft's "smaller
+    half"; without it a chain renames most of the automaton in every round).
+
+    Returns:
+        ``(next candidates, block count)``; no candidates once the partition is stable.
+    """
+    rows = block[small[cand]]
+    own = block[cand]
+    moved = ~(rows == sig[own]).all(axis=1)
+    if not moved.any():
+        return cand[:0], count
+    cand, rows, own = cand[moved], rows[moved], own[moved]
+    # Group the movers by (block, row): exact (hash, then verified).
+    inv = _group_rows(np.concatenate([own[:, None], rows], axis=1))
+    ng = int(inv.max()) + 1
+    first = np.zeros(ng, dtype=np.int64)
+    first[inv[::-1]] = np.arange(len(inv) - 1, -1, -1)
+    g_block = own[first]
+    g_size = np.bincount(inv, minlength=ng)
+    by_block = np.lexsort((-g_size, g_block))
+    sorted_blocks = g_block[by_block]
+    largest = by_block[np.r_[True, sorted_blocks[1:] != sorted_blocks[:-1]]]
+    blocks_hit = g_block[largest]
+    movers = np.bincount(np.searchsorted(blocks_hit, own), minlength=len(blocks_hit))
+    stay = sizes[blocks_hit] - movers
+    takes_id = g_size[largest] > stay
+    keeps = np.zeros(ng, dtype=bool)
+    keeps[largest[takes_id]] = True
+    new_ids = g_block.copy()
+    fresh = ~keeps
+    n_fresh = int(fresh.sum())
+    new_ids[fresh] = count + np.arange(n_fresh)
+    count += n_fresh
+    # Blocks whose largest moving group took the id while some members stay: those move.
+    swapped = blocks_hit[takes_id & (stay > 0)]
+    stay_sig = sig[swapped].copy()
+    sig[new_ids] = rows[first]
+    target = new_ids[inv]
+    move = target != own
+    changed, src_block, dst_block = cand[move], own[move], target[move]
+    if len(swapped):
+        is_mover = np.zeros(len(block), dtype=bool)
+        is_mover[cand] = True
+        stayers = np.flatnonzero(np.isin(block, swapped) & ~is_mover)
+        swap_ids = count + np.arange(len(swapped))
+        count += len(swapped)
+        sig[swap_ids] = stay_sig
+        stay_block = block[stayers]
+        changed = np.concatenate([changed, stayers])
+        src_block = np.concatenate([src_block, stay_block])
+        dst_block = np.concatenate([dst_block, swap_ids[np.searchsorted(swapped, stay_block)]])
+    np.subtract.at(sizes, src_block, 1)
+    np.add.at(sizes, dst_block, 1)
+    block[changed] = dst_block
+    return np.unique(_gather(src, ptr, changed)), count
+
+
+def _refine_python(small, src, ptr, block, sig, count, cand, budget):
+    """The rounds of :func:`_minimize` from ``cand`` on, in Python; returns the final blocks.
+
+    Same rules as :func:`_refine_round`, on lists and per-block member sets: a round costs a
+    few microseconds per candidate, which wins when the candidates are few.
+    """
+    c = small.shape[1]
+    rows_l = small.tolist()
+    block_l = block.tolist()
+    sig_l = [tuple(r) if r[0] >= 0 else None for r in sig[:count].tolist()]
+    members: list[set] = [set() for _ in range(count)]
+    for s, b in enumerate(block_l):
+        members[b].add(s)
+    src_l, ptr_l = src.tolist(), ptr.tolist()
+    cand_l = cand.tolist()
+    while cand_l:
+        if budget is not None:
+            budget.spend(2 * len(cand_l) * c + 8, "minimization")
+        groups: dict = {}
+        for s in cand_l:
+            own = block_l[s]
+            row = tuple([block_l[t] for t in rows_l[s]])
+            if row != sig_l[own]:
+                groups.setdefault((own, row), []).append(s)
+        if not groups:
+            break
+        by_block: dict = {}
+        for key, group in groups.items():
+            by_block.setdefault(key[0], []).append((len(group), key))
+        changed = []
+        for own, parts in by_block.items():
+            n_moving = sum(size for size, _ in parts)
+            size, key = max(parts)
+            stay = len(members[own]) - n_moving
+            for _, other in parts:
+                if other == key and size > stay:
+                    continue
+                changed += _move(groups[other], own, other[1], block_l, sig_l, members)
+            if size > stay:
+                if stay:  # the largest group keeps the id: the stayers move out
+                    stayers = members[own] - set(groups[key])
+                    changed += _move(list(stayers), own, sig_l[own], block_l, sig_l, members)
+                sig_l[own] = key[1]
+        nxt = set()
+        for s in changed:
+            nxt.update(src_l[ptr_l[s]:ptr_l[s + 1]])
+        cand_l = list(nxt)
+    return np.asarray(block_l, dtype=np.int64)
+
+
+def _move(states: list, own: int, row: tuple, block_l: list, sig_l: list,
+          members: list) -> list:
+    """Moves ``states`` out of block ``own`` into a fresh block whose row is ``row``."""
+    new = len(sig_l)
+    sig_l.append(row)
+    members.append(set(states))
+    members[own].difference_update(states)
+    for s in states:
+        block_l[s] = new
+    return states
+
+
+def _coreachable(trans: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """bool (S,): the states from which some state in ``targets`` (bool (S,)) is reachable.
+
+    A backward breadth-first search over inverse transitions (one column per class of equal
+    columns); wide levels in numpy, narrow ones (a long chain) in Python.
+    """
+    trans = np.asarray(trans)
+    if trans.shape[1] > 1:
+        trans = trans[:, _byte_classes(trans)[0]]
     src, ptr = _predecessors(np.asarray(trans, dtype=np.int64))
-    alive = accept.copy()
+    alive = np.array(targets, dtype=bool)
     frontier = np.flatnonzero(alive)
+    src_l = ptr_l = None
     while len(frontier):
+        if len(frontier) <= _PY_CELLS // 8:
+            if src_l is None:
+                src_l, ptr_l = src.tolist(), ptr.tolist()
+            fl = frontier.tolist()
+            if sum(ptr_l[t + 1] - ptr_l[t] for t in fl) <= _PY_CELLS:
+                new = {s for t in fl for s in src_l[ptr_l[t]:ptr_l[t + 1]]}
+                frontier = np.fromiter((s for s in new if not alive[s]), dtype=np.int64)
+                alive[frontier] = True
+                continue
         preds = np.unique(_gather(src, ptr, frontier))
         frontier = preds[~alive[preds]]
         alive[frontier] = True
-    dead = np.flatnonzero(~alive)
+    return alive
+
+
+def _find_dead(trans: np.ndarray, accept: np.ndarray) -> int:
+    """Index of the (unique, in a minimal DFA) state that cannot reach acceptance, or -1."""
+    dead = np.flatnonzero(~_coreachable(trans, accept))
     if len(dead) == 0:
         return -1
     if len(dead) > 1:
@@ -268,6 +503,17 @@ class ByteDFA:
         trans.setflags(write=False)
         accept.setflags(write=False)
         return cls(trans, accept, int(start), _find_dead(trans, accept))
+
+    @classmethod
+    def _from_minimal(cls, trans: np.ndarray, accept: np.ndarray, dead: int) -> "ByteDFA":
+        """Wraps tables a construction already made minimal and canonical (start 0), with
+        their dead state: no checks, no minimization (the constructions' tests compare such
+        results with :meth:`from_tables`)."""
+        trans = np.ascontiguousarray(trans, dtype=np.int32)
+        accept = np.ascontiguousarray(accept, dtype=bool)
+        trans.setflags(write=False)
+        accept.setflags(write=False)
+        return cls(trans, accept, 0, int(dead))
 
     @classmethod
     def from_literal(cls, data: bytes) -> "ByteDFA":
@@ -352,16 +598,21 @@ class ByteDFA:
     def first_dead(self, data: bytes, state: int | None = None) -> int:
         """Index of the byte whose reading entered the dead state, or -1 if it never did.
 
+        The dead state is exactly "no continuation can match", so this is the first ``i`` such
+        that no string starting with ``data[:i + 1]`` is accepted: the position
+        ``twinkle.ops.dfa_scan`` reports on byte ids.
+
         Args:
             data: input bytes.
-            state: state to start from (default ``start``). If it is already dead the answer is 0:
-                no byte can repair the input, and the first byte is the first offending one.
+            state: state to start from (default ``start``). If it is already dead the answer is 0
+                when ``data`` is not empty (no byte can repair the input, and the first byte is
+                the first offending one), -1 for empty ``data`` (no byte to point at).
 
         >>> ByteDFA.from_literal(b"abc").first_dead(b"abx!")
         2
         """
         s = self.start if state is None else int(state)
-        if self.dead < 0:
+        if self.dead < 0 or not data:
             return -1
         if s == self.dead:
             return 0
@@ -416,7 +667,7 @@ class ByteDFA:
         acc = op(self.accept[codes_arr // n2], other.accept[codes_arr % n2])
         return ByteDFA.from_tables(np.stack(rows), acc)
 
-    def union(self, other: "ByteDFA", *, max_states: int = _DEFAULT_MAX_STATES) -> "ByteDFA":
+    def union(self, other: "ByteDFA", *, max_states: int = DEFAULT_MAX_STATES) -> "ByteDFA":
         """Language union.
 
         >>> a, b = ByteDFA.from_literal(b"a"), ByteDFA.from_literal(b"b")
@@ -425,7 +676,7 @@ class ByteDFA:
         """
         return self._product(other, np.logical_or, max_states)
 
-    def intersect(self, other: "ByteDFA", *, max_states: int = _DEFAULT_MAX_STATES) -> "ByteDFA":
+    def intersect(self, other: "ByteDFA", *, max_states: int = DEFAULT_MAX_STATES) -> "ByteDFA":
         """Language intersection.
 
         >>> ByteDFA.from_literal(b"a").intersect(ByteDFA.any_string()).accepts(b"a")
@@ -433,7 +684,7 @@ class ByteDFA:
         """
         return self._product(other, np.logical_and, max_states)
 
-    def difference(self, other: "ByteDFA", *, max_states: int = _DEFAULT_MAX_STATES) -> "ByteDFA":
+    def difference(self, other: "ByteDFA", *, max_states: int = DEFAULT_MAX_STATES) -> "ByteDFA":
         """Strings accepted by ``self`` and not by ``other``.
 
         >>> ByteDFA.any_string().difference(ByteDFA.from_literal(b"")).accepts(b"")
@@ -458,7 +709,7 @@ class ByteDFA:
         """
         return ByteDFA.from_tables(self.trans, self.accept, self.start)
 
-    def concat(self, other: "ByteDFA", *, max_states: int = _DEFAULT_MAX_STATES) -> "ByteDFA":
+    def concat(self, other: "ByteDFA", *, max_states: int = DEFAULT_MAX_STATES) -> "ByteDFA":
         """Concatenation: strings ``x + y`` with ``x`` accepted by self and ``y`` by other.
 
         Subset construction over pairs (state of self, set of states of other).

@@ -7,9 +7,37 @@ Pipeline:
 2. The code points are split into the coarsest classes no atom distinguishes, so everything after
    this step works on a few dozen symbols instead of 0x110000.
 3. A Thompson NFA over those classes, with zero-width assertions as edges, is determinized by the
-   subset construction and minimized (code-point DFA).
-4. The code-point DFA is composed with a deterministic UTF-8 decoding automaton and minimized
-   again, giving the byte DFA.
+   subset construction, keeping only the maximal threads of each set (below), and minimized
+   (code-point DFA).
+4. The code-point DFA is composed with a deterministic UTF-8 decoding automaton; the composition
+   is built minimal directly (:func:`_compose_utf8`), giving the byte DFA.
+
+Bounded repeats: why construction stays small. ``X{m,n}`` unrolls into ``n`` copies of ``X``,
+and the subset construction tracks which copies are active. Under ``search`` (and wherever a
+repeat can restart) that is a set of counters: ``.*<think>.{0,100}</think>`` would remember every
+``<think>`` of the last 100 characters, 2^(100/7) sets and more, although the minimal DFA only
+needs the distance since the most recent one. We chose *dominance pruning* over minimizing as we
+go (which bounds the result, not the intermediate subsets) or a counting automaton (a second
+construction to keep exact): every NFA state knows its body position and copy index
+(:meth:`_NFA.build_copy`), and in the copies ``i >= m`` of a bounded repeat the same position
+in a lower copy accepts everything a higher copy does. A subset keeps only its maximal threads
+(an antichain under that order, also across look-ahead constraints and the "already matched"
+thread), which leaves its language unchanged and, here, one active counter per position. The
+subset construction then yields the minimal code-point DFA or close to it, and its size is
+what the language needs. Threads at NFA states that cannot reach the final state are dropped, so
+a set that can never match is the empty set: the single dead state. Minimization stays cheap on
+long chains: partition refinement splits off the smaller part of a block (Hopcroft's rule) and
+runs its long tail of small rounds in Python, and the byte DFA needs no refinement at all (see
+:func:`_compose_utf8`). Not every bounded repeat is small, though: ``\\w{n}`` over bytes needs
+about 309 states per count (each of the ~300 groups of partial UTF-8 sequences that ``\\w``
+tells apart must remember the count), so ``\\w{300}`` has 92,702 states and ``\\w{1000}``
+exceeds the default ``max_states``; ``[A-Za-z0-9_]{1000}`` has about 1,000.
+
+Budget. Each construction carries a :class:`~twinkle.dfa.automaton.Budget`: ``max_states``
+bounds every automaton built (code-point and byte DFA), ``max_work`` the total work in counted
+units (about 0.2-0.4 us each), checked before and during every stage. A pattern past either
+stops with :class:`~twinkle.dfa.automaton.StateLimitError`, naming the pattern, the limit and the
+stage, within seconds (with the defaults, about 5 s at most).
 
 Anchors. ``\\A`` and ``^`` look back one character, ``$``, ``\\Z`` and (part of) ``\\b``/``\\B``
 look ahead. Look-behind is resolved while building the subset (the DFA state knows what the last
@@ -39,24 +67,23 @@ languages raise :class:`~twinkle.dfa.regex.UnsupportedRegexError`, and automata 
 ``max_states`` raise :class:`~twinkle.dfa.automaton.StateLimitError` where ``re`` would run
 (possibly in exponential time).
 
-Cost: compilation is dominated by numpy work on the composed byte automaton (typically
-0.02-0.3 s for format patterns, plus about 0.2 s once per process to gather the Unicode tables;
-results are cached per (pattern, flags, mode)). Long counted repeats are the expensive case:
-``.{0,1000}`` unrolls into thousands of states and takes seconds, and under ``search`` a
-bounded repeat can need exponentially many states (then ``StateLimitError``). Running a DFA
-reads each byte once, so inputs that make backtracking engines explode (``(a+)+$`` on a long
-run of ``a``) take linear time.
+Cost: typically 0.01-0.3 s for format patterns, plus about 0.2 s once per process to gather the
+Unicode tables; results are cached per (pattern, flags, mode, limits). Running a DFA reads each
+byte once, so inputs that make backtracking engines explode (``(a+)+$`` on a long run of ``a``)
+take linear time.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import sys
 
 import numpy as np
 
 from . import charset as cs
-from .automaton import ByteDFA, StateLimitError, _group_rows, _minimize
+from .automaton import (DEFAULT_MAX_STATES, DEFAULT_MAX_WORK, Budget, ByteDFA,
+                        StateLimitError, _canonical, _coreachable, _minimize)
 from .regex import (FLAG_I, FLAG_M, FLAG_S, INF, Branch, Group, Repeat, check_flags,
                     parse)
 
@@ -147,23 +174,72 @@ def _assertion(kind: str, ctx: int) -> int:
 
 
 class _NFA:
-    """Thompson NFA: epsilon edges, assertion edges and edges labelled with atom ids."""
+    """Thompson NFA: epsilon edges, assertion edges and edges labelled with atom ids.
 
-    def __init__(self):
+    Counted repeats are unrolled, one copy of the body per count. Every state records where it
+    sits in that unrolling, for the dominance pruning of :func:`_determinize`: ``key[q]``
+    (interned) is its position inside the innermost repeat body together with the copy index of
+    every enclosing repeat level where copies are *not* interchangeable, and ``vec[q]`` the copy
+    indices of the levels where a lower copy can do whatever a higher one can (see
+    :meth:`build_copy`).
+    """
+
+    def __init__(self, budget: Budget):
+        self.budget = budget
         self.eps: list[list[int]] = []
         self.asserts: list[list[tuple[str, int]]] = []
         self.chars: list[list[tuple[int, int]]] = []
         self.atoms: list[np.ndarray] = []
         self.atom_ids: dict = {}
         self.assert_kinds: set[str] = set()
+        self.key: list[int] = []
+        self.vec: list[tuple] = []
+        self._keys: dict = {}
+        self._repeat_ids: dict = {}
+        # (repeat id, first state of the current copy, ((copy index, ordered), ...) outermost first)
+        self._frame: tuple = (0, 0, ())
 
     def new(self) -> int:
-        if len(self.eps) >= _MAX_NFA_STATES:
-            raise StateLimitError(f"pattern expands to more than {_MAX_NFA_STATES} NFA states")
+        q = len(self.eps)
+        if q >= _MAX_NFA_STATES:
+            raise StateLimitError(
+                f"{self.budget.what}: the pattern expands to more than {_MAX_NFA_STATES:,} NFA "
+                "states (each count of a counted repeat is a copy of its body)")
         self.eps.append([])
         self.asserts.append([])
         self.chars.append([])
-        return len(self.eps) - 1
+        rid, first, levels = self._frame
+        key = (rid, q - first, tuple(-1 if ordered else i for i, ordered in levels))
+        self.key.append(self._keys.setdefault(key, len(self._keys)))
+        self.vec.append(tuple(i if ordered else 0 for i, ordered in levels))
+        return q
+
+    def reserve(self, seq: list) -> None:
+        """Charges the budget for building ``seq`` (about 5 us per state) before building it,
+        so that a pattern whose unrolled repeats are too large fails at once."""
+        n = _nfa_size(seq)
+        if n > _MAX_NFA_STATES:
+            raise StateLimitError(
+                f"{self.budget.what}: the pattern expands to {n:,} NFA states, more than "
+                f"{_MAX_NFA_STATES:,} (each count of a counted repeat is a copy of its body)")
+        self.budget.spend(20 * n, "NFA construction")
+
+    def build_copy(self, node: Repeat, flags: int, index: int, ordered: bool) -> tuple[int, int]:
+        """Copy ``index`` (1-based) of a repeat's body.
+
+        ``ordered`` marks the copies ``index >= min`` of a bounded repeat ``{min,max}``: the same
+        body position in copy ``i`` accepts a superset of what it accepts in copy ``j > i``
+        (after either, the rest of the repeat may take ``0 .. max - copy`` more copies), so a
+        thread there is dominated by one at a lower copy. Mandatory copies below ``min`` (they
+        still owe ``min - copy`` copies) and the loop of an unbounded repeat are not ordered.
+        """
+        rid = self._repeat_ids.setdefault(id(node), len(self._repeat_ids) + 1)
+        saved = self._frame
+        self._frame = (rid, len(self.eps), saved[2] + ((index, ordered),))
+        try:
+            return self.build_seq(node.seq, flags)
+        finally:
+            self._frame = saved
 
     def atom(self, key, make) -> int:
         """Id of a character atom; its set is kept as intervals (a mask is 1.1 MB)."""
@@ -227,24 +303,66 @@ class _NFA:
             return s, e
         if isinstance(node, Repeat):
             start = cur = self.new()
-            for _ in range(node.min):
-                a, b = self.build_seq(node.seq, flags)
+            bounded = node.max != INF
+            for i in range(1, node.min + 1):
+                a, b = self.build_copy(node, flags, i, bounded and i == node.min)
                 self.eps[cur].append(a)
                 cur = b
-            if node.max == INF:
-                a, b = self.build_seq(node.seq, flags)
+            if not bounded:
+                a, b = self.build_copy(node, flags, node.min + 1, False)
                 self.eps[cur].append(a)
                 self.eps[b].append(cur)
                 return start, cur
             end = self.new()
-            for _ in range(node.max - node.min):
+            for i in range(node.min + 1, node.max + 1):
                 self.eps[cur].append(end)
-                a, b = self.build_seq(node.seq, flags)
+                a, b = self.build_copy(node, flags, i, True)
                 self.eps[cur].append(a)
                 cur = b
             self.eps[cur].append(end)
             return start, end
         raise AssertionError(node)
+
+
+    def live_states(self, final: int, nonempty: np.ndarray) -> bytearray:
+        """States from which ``final`` is reachable (over epsilon, assertion and non-empty atom
+        edges): a thread anywhere else can never match, so the subset construction drops it."""
+        n = len(self.eps)
+        preds: list[list[int]] = [[] for _ in range(n)]
+        for q in range(n):
+            for t in self.eps[q]:
+                preds[t].append(q)
+            for _, t in self.asserts[q]:
+                preds[t].append(q)
+            for aid, t in self.chars[q]:
+                if nonempty[aid]:
+                    preds[t].append(q)
+        live = bytearray(n)
+        live[final] = 1
+        stack = [final]
+        while stack:
+            for q in preds[stack.pop()]:
+                if not live[q]:
+                    live[q] = 1
+                    stack.append(q)
+        return live
+
+
+def _nfa_size(seq: list) -> int:
+    """The number of states :meth:`_NFA.build_seq` creates for ``seq``."""
+    n = 1
+    for node in seq:
+        if isinstance(node, tuple):
+            n += 2
+        elif isinstance(node, Group):
+            n += _nfa_size(node.seq)
+        elif isinstance(node, Branch):
+            n += 2 + sum(_nfa_size(alt) for alt in node.alts)
+        else:  # Repeat
+            body = _nfa_size(node.seq)
+            copies = node.min + 1 if node.max == INF else node.max
+            n += 1 + body * copies + (node.max != INF)
+    return n
 
 
 # --- alphabet partition ----------------------------------------------------------------------
@@ -288,36 +406,67 @@ def _partition(sets: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # --- subset construction ---------------------------------------------------------------------
 
 _DONE = -1  # pseudo NFA state: matched already, only the constraint is left (match/search)
+_DONE_KEY = -1  # its dominance key
 
 
 def _determinize(nfa: _NFA, start: int, final: int, mode: str, member: np.ndarray,
-                 kinds: list[int], max_states: int) -> tuple[np.ndarray, np.ndarray]:
-    """Subset construction over code-point classes.
+                 kinds: list[int], budget: Budget) -> tuple[np.ndarray, np.ndarray]:
+    """Subset construction over code-point classes, with dominated threads pruned.
 
-    DFA states are frozensets of threads ``(nfa_state, constraint)`` after the epsilon closure,
-    which is computed knowing the kind of the character just read (for look-behind).
+    DFA states are sets of threads ``(nfa_state, constraint)`` after the epsilon closure,
+    which is computed knowing the kind of the character just read (for look-behind). Threads
+    are interned as small ints, and each thread's successors per class are computed once.
+
+    A set keeps only its maximal threads (an antichain): a thread is dropped when another
+    thread of the set accepts every continuation it accepts, so the set's language is
+    unchanged. Two sound cases are recognised (see :func:`_dominates`): the same body position
+    of a bounded repeat in a lower copy (:meth:`_NFA.build_copy`) with a weaker constraint, and
+    a "done" thread whose constraint is weaker. Without this, ``.*<think>.{0,100}</think>``
+    (``search``) tracks every ``<think>`` of the last 100 characters: exponentially many
+    sets, while only the most recent one matters. Threads at NFA states that cannot reach the
+    final state are dropped too, so a set that can never match is the empty (dead) set.
 
     Returns:
         ``(trans, accept_at_end)``: int64 (S, K) and bool (S,); state 0 is the start.
     """
     K = member.shape[1]
     done_after_final = mode != "fullmatch"
-    # Per NFA state and class: successor states (only states with character edges).
+    live = nfa.live_states(final, member.any(axis=1))
+    budget.spend(4 * len(live), "NFA co-reachability")
+    th_q: list[int] = []
+    th_sig: list[int] = []
+    th_key: list[int] = []
+    th_vec: list[tuple] = []
+    tids: dict[tuple[int, int], int] = {}
+
+    def tid(q: int, sig: int) -> int:
+        got = tids.get((q, sig))
+        if got is None:
+            got = tids[(q, sig)] = len(th_q)
+            th_q.append(q)
+            th_sig.append(sig)
+            th_key.append(_DONE_KEY if q == _DONE else nfa.key[q])
+            th_vec.append(() if q == _DONE else nfa.vec[q])
+        return got
+
     step_cache: dict[int, list[list[int]]] = {}
 
     def steps(q: int) -> list[list[int]]:
+        """Per class, the live NFA states one character edge leads to from ``q``."""
         got = step_cache.get(q)
         if got is None:
             got = [[] for _ in range(K)]
             for aid, t in nfa.chars[q]:
-                for k in np.flatnonzero(member[aid]).tolist():
-                    got[k].append(t)
+                if live[t]:
+                    for k in np.flatnonzero(member[aid]).tolist():
+                        got[k].append(t)
             step_cache[q] = got
         return got
 
-    closure_cache: dict[tuple[int, int, int], frozenset] = {}
+    closure_cache: dict[tuple[int, int, int], tuple] = {}
 
-    def closure(q0: int, sig0: int, ctx: int) -> frozenset:
+    def closure(q0: int, sig0: int, ctx: int) -> tuple:
+        """Thread ids reachable from ``(q0, sig0)`` without reading, after a ``ctx`` character."""
         key = (q0, sig0, ctx)
         got = closure_cache.get(key)
         if got is not None:
@@ -328,35 +477,68 @@ def _determinize(nfa: _NFA, start: int, final: int, mode: str, member: np.ndarra
         while stack:
             q, sig = stack.pop()
             if q == final:
-                out.add((_DONE if done_after_final else final, sig))
+                out.add(tid(_DONE if done_after_final else final, sig))
             if nfa.chars[q]:
-                out.add((q, sig))
+                out.add(tid(q, sig))
             for t in nfa.eps[q]:
-                if (t, sig) not in seen:
+                if live[t] and (t, sig) not in seen:
                     seen.add((t, sig))
                     stack.append((t, sig))
             for kind, t in nfa.asserts[q]:
                 s2 = sig & _assertion(kind, ctx)
-                if s2 and (t, s2) not in seen:
+                if s2 and live[t] and (t, s2) not in seen:
                     seen.add((t, s2))
                     stack.append((t, s2))
-        got = closure_cache[key] = frozenset(out)
+        budget.spend(4 * len(seen), "epsilon closures")
+        got = closure_cache[key] = tuple(out)
         return got
 
+    def successors(t: int, k: int) -> tuple:
+        q, sig = th_q[t], th_sig[t]
+        s2 = _step_sig(sig, kinds[k])
+        if not s2:
+            return ()
+        if q == _DONE:
+            return (tid(_DONE, s2),)
+        out: set = set()
+        for t2 in steps(q)[k]:
+            out.update(closure(t2, s2, kinds[k]))
+        return tuple(out)
+
+    def dominates(u: int, t: int) -> bool:
+        """Whether thread ``u`` accepts every continuation thread ``t`` (same key) accepts."""
+        if th_sig[t] & ~th_sig[u]:
+            return False
+        return all(a <= b for a, b in zip(th_vec[u], th_vec[t]))
+
+    done_none = tid(_DONE, NONE)
+
     def normalize(threads: set) -> frozenset:
-        if (_DONE, NONE) in threads:
-            return frozenset({(_DONE, NONE)})  # accepts every continuation
-        by_q: dict[int, list[int]] = {}
-        for q, sig in threads:
-            by_q.setdefault(q, []).append(sig)
+        if len(threads) < 2:
+            return frozenset(threads)
+        if done_none in threads:
+            return frozenset((done_none,))  # accepts every continuation
+        keys = {th_key[t] for t in threads}
+        if len(keys) == len(threads) and _DONE_KEY not in keys:
+            return frozenset(threads)  # the common case: nothing to compare
+        groups: dict[int, list[int]] = {}
+        for t in threads:
+            groups.setdefault(th_key[t], []).append(t)
+        done = groups.get(_DONE_KEY)
+        done_sigs = [th_sig[t] for t in done] if done else []
         out = []
-        for q, sigs in by_q.items():
-            for s in sigs:
-                # Drop a thread whose constraint implies another's on the same NFA state.
-                if not any(t != s and s & t == s for t in sigs):
-                    out.append((q, s))
+        for key, ts in groups.items():
+            if len(ts) > 1:
+                budget.spend(len(ts) * len(ts), "dominance pruning")
+                ts = [t for t in ts if not any(u != t and dominates(u, t) for u in ts)]
+            if done_sigs and key != _DONE_KEY:
+                # Done with constraint d accepts every continuation satisfying d.
+                ts = [t for t in ts if not any(th_sig[t] & ~d == 0 for d in done_sigs)]
+            out += ts
         return frozenset(out)
 
+    restart = [closure(start, NONE, x) for x in kinds] if mode == "search" else None
+    succ: list[dict[int, tuple]] = [{} for _ in range(K)]
     init = normalize(set(closure(start, NONE, START)))
     ids = {init: 0}
     states = [init]
@@ -366,34 +548,29 @@ def _determinize(nfa: _NFA, start: int, final: int, mode: str, member: np.ndarra
         cur = states[head]
         head += 1
         row = []
+        work = K
         for k in range(K):
-            x = kinds[k]
-            nxt: set = set()
-            for q, sig in cur:
-                s2 = _step_sig(sig, x)
-                if not s2:
-                    continue
-                if q == _DONE:
-                    nxt.add((_DONE, s2))
-                    continue
-                for t in steps(q)[k]:
-                    nxt |= closure(t, s2, x)
-            if mode == "search":
-                nxt |= closure(start, NONE, x)
+            sk = succ[k]
+            nxt = set(restart[k]) if restart is not None else set()
+            for t in cur:
+                got = sk.get(t)
+                if got is None:
+                    got = sk[t] = successors(t, k)
+                nxt.update(got)
+            work += len(cur) + len(nxt)
             key = normalize(nxt)
             got = ids.get(key)
             if got is None:
                 got = len(states)
-                if got >= max_states:
-                    raise StateLimitError(
-                        f"regex DFA exceeds max_states={max_states} code-point states")
+                budget.check_states(got + 1, "the code-point DFA (subset construction)")
                 ids[key] = got
                 states.append(key)
             row.append(got)
         rows.append(row)
+        budget.spend(2 * work, "subset construction")
     trans = np.asarray(rows, dtype=np.int64).reshape(len(states), K)
-    accept = np.array([any(sig & 1 for q, sig in st if q in (_DONE, final)) for st in states],
-                      dtype=bool)
+    accept = np.array([any(th_sig[t] & 1 for t in st if th_q[t] in (_DONE, final))
+                       for st in states], dtype=bool)
     return trans, accept
 
 
@@ -422,97 +599,170 @@ def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _compose_utf8(trans: np.ndarray, accept: np.ndarray, cls: np.ndarray,
-                  max_states: int) -> ByteDFA:
-    """Composes a code-point DFA with CPython's UTF-8 decoder (errors='replace').
+                  budget: Budget) -> ByteDFA:
+    """Composes a minimal code-point DFA with CPython's UTF-8 decoder (errors='replace').
 
-    A byte state is a code-point state ``q`` plus the decoder's pending prefix. Prefixes are
-    grouped level by level by what their completions lead to: ``need1`` prefixes (one
-    continuation byte missing) by the 64-code-point block they select, ``need2`` by the
-    4096-block, ``need3`` by the lead byte. The groups are then specialised per ``q``: two
-    prefixes whose every completion sends ``q`` to the same state are merged, which keeps the
-    automaton handed to minimization close to minimal (a pattern with many CJK literals has
-    many prefix groups, but each state cares about a few).
+    The result is the minimal byte DFA, built directly: no partition refinement runs on it.
+
+    States. A *boundary* state is a code-point state ``q`` (no byte pending). A *pending* state
+    is ``q`` plus a valid prefix of a multi-byte sequence; prefixes are grouped by the
+    code-point classes their completions decode to (``need1``: per 64-code-point block,
+    ``need2``: per 4096-block, ``need3``: per 4-byte lead). A pending state is then fully
+    described by its *key*: ``r = trans[q, U+FFFD]`` (where any non-continuation byte and the
+    end of input leave it: one U+FFFD, then the byte read afresh) and its 64 continuation
+    targets (boundary or shallower pending states; an invalid continuation goes where ``r``
+    sends a continuation byte, ``f(r) = trans[r, U+FFFD]``).
+
+    Why the result is minimal. Boundary states are pairwise inequivalent, because the
+    code-point DFA is minimal and valid UTF-8 spells every code-point word. A pending state
+    behaves like ``r`` on every word that starts at a non-continuation byte, so pending states
+    with different ``r`` are inequivalent, and a pending state can only be equivalent to the
+    boundary state ``r`` itself, exactly when all its continuation targets are ``f(r)`` (then it
+    is merged into ``r``). Otherwise two pending states are equivalent iff their keys are equal
+    (by induction over the levels, the targets are already distinct classes), so pending
+    states are hash-consed by key, across levels.
     """
     S = trans.shape[0]
     trans = trans.astype(np.int64)
-    c_fffd = int(cls[0xFFFD])
-    # Global groups. need1: rows of 64 classes, one per 64-block of code points (cp >> 6).
+    fffd = trans[:, int(cls[0xFFFD])]
+    (g1_rows, g1), (g2_rows, g2), (g3_rows, g3) = _utf8_groups(cls)
+    pairs = S * (len(g1_rows) + len(g2_rows) + len(g3_rows))
+    if pairs > 4 * budget.max_states + 1_000_000:
+        raise StateLimitError(
+            f"{budget.what}: the byte DFA would have to examine {pairs:,} pending UTF-8 states "
+            f"({S:,} code-point states x {pairs // S} prefix groups), more than max_states="
+            f"{budget.max_states:,} allows")
+    budget.spend(16 * pairs, "UTF-8 composition")
+    keys = _PendingKeys(S, fffd, budget)
+    inv_cont = fffd[fffd]  # where an invalid continuation byte leads: f(r), r = fffd[q]
+
+    def level(g_rows: np.ndarray, deeper) -> np.ndarray:
+        """Ids (S, G) of the pending states (q, g) whose continuations lead to ``deeper``."""
+        def targets(qs: np.ndarray, gs: np.ndarray) -> np.ndarray:
+            rows = g_rows[gs]
+            if deeper is None:
+                return trans[qs[:, None], rows]
+            valid = rows >= 0
+            return np.where(valid, deeper[qs[:, None], np.maximum(rows, 0)], inv_cont[qs][:, None])
+        return keys.intern(len(g_rows), targets)
+
+    id1 = level(g1_rows, None)
+    id2 = level(g2_rows, id1)
+    id3 = level(g3_rows, id2)
+    # Boundary rows: what each byte does at a character boundary. Continuation bytes and
+    # invalid leads decode to one U+FFFD.
+    root = np.repeat(fffd[:, None].astype(np.int32), 256, axis=1)
+    root[:, :0x80] = trans[:, cls[:0x80]]
+    root[:, 0xC2:0xE0] = id1[:, g1[np.arange(0xC2, 0xE0) & 0x1F]]
+    root[:, 0xE0:0xF0] = id2[:, g2[np.arange(0xE0, 0xF0) & 0x0F]]
+    root[:, 0xF0:0xF5] = id3[:, g3[np.arange(0xF0, 0xF5) & 0x07]]
+    r, cont = keys.table()
+    full = np.concatenate([root, root[r]], axis=0)
+    full[S:, 0x80:0xC0] = cont
+    full_acc = np.concatenate([accept, accept[r]])  # a cut-off sequence at the end is one U+FFFD
+    cols = _first_byte_columns(cls, g1, g2, g3)
+    full, full_acc, order = _canonical(full, full_acc, 0, cols, return_order=True)
+    budget.check_states(len(full_acc), "the byte DFA")
+    dead = np.flatnonzero(~_coreachable(trans, accept))  # at most one: the DFA is minimal
+    return ByteDFA._from_minimal(full, full_acc, int(order[dead[0]]) if len(dead) else -1)
+
+
+def _utf8_groups(cls: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pending UTF-8 prefixes grouped by what their completions decode to, per level.
+
+    Returns:
+        ``[(g1_rows, g1), (g2_rows, g2), (g3_rows, g3)]``: ``g1_rows`` (G1, 64) the class of
+        each continuation byte per group of 64-code-point blocks, ``g1`` the group of each
+        block (cp >> 6); ``g2_rows`` (G2, 64) the need1 group per continuation byte (-1: not a
+        valid continuation), ``g2`` per 4096-block; ``g3_rows``, ``g3`` per 4-byte lead.
+    """
     g1_rows, g1 = _unique_rows(cls.reshape(-1, 64))
-    # need2: per 4096-block (cp >> 12), the need1 group of each continuation byte; E0 and ED
-    # forbid half of the continuations (overlong forms and surrogates), marked -1.
+    # E0 and ED forbid half of the continuations (overlong forms and surrogates).
     r2 = g1.reshape(-1, 64).copy()
     r2[0, :32] = -1          # E0 80..9F: overlong
     r2[13, 32:] = -1         # ED A0..BF: surrogates
     g2_rows, g2 = _unique_rows(r2)
-    # need3: per 4-byte lead F0..F4 (cp >> 18), the need2 group of each continuation byte.
     padded = np.full(5 * 64, -1, dtype=np.int64)
     padded[: len(g2)] = g2   # F4 90..BF: above U+10FFFF, -1 through the padding
     r3 = padded.reshape(5, 64).copy()
     r3[0, :16] = -1          # F0 80..8F: overlong
-    g3_rows, g3 = _unique_rows(r3)
+    return [(g1_rows, g1), (g2_rows, g2), _unique_rows(r3)]
 
-    if S * (len(g1_rows) + len(g2_rows) + len(g3_rows)) * 64 > 64 * (4 * max_states + 1_000_000):
-        raise StateLimitError("byte DFA construction exceeds max_states")
-    qcol = np.arange(S, dtype=np.int64)
 
-    def specialise(targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-q ids of pending states with identical rows (S, G, 64) -> ids (S, G), reps."""
-        G = targets.shape[1]
-        keyed = np.concatenate([np.repeat(qcol, G)[:, None], targets.reshape(S * G, 64)], axis=1)
-        ids = _group_rows(keyed)
-        n = int(ids.max()) + 1 if len(ids) else 0
-        first = np.zeros(n, dtype=np.int64)
-        first[ids[::-1]] = np.arange(len(ids))[::-1]  # first row of each id
-        return ids.reshape(S, G), first // G, first % G
+def _first_byte_columns(cls: np.ndarray, g1: np.ndarray, g2: np.ndarray,
+                        g3: np.ndarray) -> np.ndarray:
+    """Bytes whose columns in the composed table are equal by construction share a (kind,
+    value); the sorted first byte of each, which is all :func:`_canonical` needs to read."""
+    kind = np.repeat(np.arange(6), [0x80, 0x40, 2, 0x1E, 0x10, 16])
+    kind[0xF5:] = 2  # invalid leads, like C0 and C1
+    value = np.concatenate([cls[:0x80], np.arange(0x40), np.full(2, -1),
+                            g1[np.arange(0xC2, 0xE0) & 0x1F], g2[np.arange(0xE0, 0xF0) & 0x0F],
+                            g3[np.arange(0xF0, 0xF5) & 0x07], np.full(11, -1)])
+    return np.sort(np.unique(np.stack([kind, value], axis=1), axis=0, return_index=True)[1])
 
-    # Level 1 rows: the code-point state reached when the block completes.
-    id1, q1, gg1 = specialise(trans[:, g1_rows])
-    n_p1 = len(q1)
-    off1 = S
-    # Level 2 rows: the level-1 state reached, per continuation byte (-1: invalid).
-    t2 = np.where(g2_rows[None] >= 0, off1 + id1[:, np.maximum(g2_rows, 0)], -1)
-    id2, q2, gg2 = specialise(t2)
-    n_p2 = len(q2)
-    off2 = off1 + n_p1
-    t3 = np.where(g3_rows[None] >= 0, off2 + id2[:, np.maximum(g3_rows, 0)], -1)
-    id3, q3, gg3 = specialise(t3)
-    off3 = off2 + n_p2
-    total = off3 + len(q3)
-    if total > 4 * max_states + 1_000_000:
-        raise StateLimitError(f"byte DFA before minimization would need {total} states")
 
-    # Root rows: what each byte does at a character boundary, for every code-point state.
-    root = np.repeat(trans[:, [c_fffd]], 256, axis=1)  # invalid lead bytes: one U+FFFD each
-    root[:, :0x80] = trans[:, cls[:0x80]]
-    for lead in range(0xC2, 0xE0):
-        root[:, lead] = off1 + id1[:, g1[lead & 0x1F]]
-    for lead in range(0xE0, 0xF0):
-        root[:, lead] = off2 + id2[:, g2[lead & 0x0F]]
-    for lead in range(0xF0, 0xF5):
-        root[:, lead] = off3 + id3[:, g3[lead & 0x07]]
-    # A byte that cannot continue the pending prefix: emit U+FFFD, then decode it afresh.
-    err = root[trans[:, c_fffd]]
+class _PendingKeys:
+    """The pending states of :func:`_compose_utf8`, hash-consed by key ``(r, 64 targets)``.
 
-    blocks = [root]
-    b1 = err[q1]
-    b1[:, 0x80:0xC0] = trans[q1[:, None], g1_rows[gg1]]
-    blocks.append(b1)
-    for qs, gs, rows in ((q2, gg2, t2), (q3, gg3, t3)):
-        b = err[qs]
-        tgt = rows[qs, gs]
-        b[:, 0x80:0xC0] = np.where(tgt >= 0, tgt, b[:, 0x80:0xC0])
-        blocks.append(b)
-    full = np.concatenate(blocks, axis=0)
-    acc_pending = accept[trans[:, c_fffd]]  # an unfinished sequence at the end is one U+FFFD
-    full_acc = np.concatenate([accept, acc_pending[q1], acc_pending[q2], acc_pending[q3]])
-    return ByteDFA.from_tables(full, full_acc, 0)
+    Ids start at ``S`` (after the boundary states). Keys are interned in slices of rows, so
+    memory stays bounded and a byte DFA that would exceed ``max_states`` stops early.
+    """
+
+    _SLICE = 1 << 15
+
+    def __init__(self, n_boundary: int, fffd: np.ndarray, budget: Budget):
+        self.n = n_boundary
+        self.fffd = fffd
+        self.budget = budget
+        self.ids: dict[bytes, int] = {}
+        self.rows: list[np.ndarray] = []
+
+    def intern(self, n_groups: int, targets) -> np.ndarray:
+        """Ids (S, G) of the pending states ``(q, g)``; ``targets(qs, gs)`` gives their rows."""
+        S = self.n
+        out = np.empty(S * n_groups, dtype=np.int64)
+        for lo in range(0, S * n_groups, self._SLICE):
+            flat = np.arange(lo, min(lo + self._SLICE, S * n_groups))
+            qs, gs = flat // n_groups, flat % n_groups
+            t = targets(qs, gs)
+            r = self.fffd[qs]
+            # Equivalent to the boundary state r: every continuation goes where r sends one.
+            merged = (t == self.fffd[r][:, None]).all(axis=1)
+            out[flat[merged]] = r[merged]
+            rest = ~merged
+            if rest.any():
+                key = np.concatenate([r[rest, None], t[rest]], axis=1).astype(np.int32)
+                out[flat[rest]] = self._lookup(key)
+        return out.reshape(S, n_groups)
+
+    def _lookup(self, key: np.ndarray) -> np.ndarray:
+        void = np.ascontiguousarray(key).view(np.dtype((np.void, key.shape[1] * 4))).reshape(-1)
+        uniq, first, inv = np.unique(void, return_index=True, return_inverse=True)
+        ids = np.empty(len(uniq), dtype=np.int64)
+        for j, raw in enumerate(uniq.tolist()):
+            got = self.ids.get(raw)
+            if got is None:
+                got = self.ids[raw] = self.n + len(self.rows)
+                self.rows.append(key[first[j]])
+            ids[j] = got
+        self.budget.check_states(self.n + len(self.rows), "the byte DFA (UTF-8 composition)")
+        self.budget.spend(64 * len(uniq), "UTF-8 composition")
+        return ids[inv.reshape(-1)]
+
+    def table(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(r (P,), continuation targets (P, 64))`` of the pending states, in id order."""
+        if not self.rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 64), dtype=np.int64)
+        rows = np.stack(self.rows)
+        return rows[:, 0], rows[:, 1:]
 
 
 # --- public entry point ----------------------------------------------------------------------
 
 
 def compile_regex(pattern: str, flags: int = 0, mode: str = "fullmatch", *,
-                  encoding_errors: str = "replace", max_states: int = 100_000) -> ByteDFA:
+                  encoding_errors: str = "replace", max_states: int = DEFAULT_MAX_STATES,
+                  max_work: int = DEFAULT_MAX_WORK) -> ByteDFA:
     """Compiles a Python regex to a minimal DFA over UTF-8 bytes.
 
     The DFA accepts ``data`` iff ``bool(re.<mode>(pattern, data.decode('utf-8', 'replace'),
@@ -528,7 +778,11 @@ def compile_regex(pattern: str, flags: int = 0, mode: str = "fullmatch", *,
         mode: ``'search'``, ``'match'`` or ``'fullmatch'``, as the ``re`` function of that name.
         encoding_errors: how bytes are decoded; only ``'replace'`` (CPython's behaviour, see the
             module docstring) is implemented.
-        max_states: limit on DFA states at any stage; exceeding it raises ``StateLimitError``.
+        max_states: limit on the states of the code-point DFA and of the byte DFA.
+        max_work: budget of the whole construction in work units (about 0.1-0.3 us each on a
+            2-core machine; the default, 2e7, stops a pattern after a few seconds, never
+            minutes). Counted, not timed: a pattern compiles, or fails, the same on every
+            machine and under any load.
 
     Returns:
         The minimal canonical :class:`ByteDFA`.
@@ -537,7 +791,8 @@ def compile_regex(pattern: str, flags: int = 0, mode: str = "fullmatch", *,
         UnsupportedRegexError: a construct or flag a DFA cannot express (the message names it
             and its position).
         RegexSyntaxError: a malformed pattern (with position). Both are ``ValueError``.
-        StateLimitError: the automaton would exceed ``max_states``.
+        StateLimitError: the automaton would exceed ``max_states`` or its construction
+            ``max_work``; the message names the pattern, the limit and the stage.
 
     >>> import re
     >>> fmt = compile_regex(r"<think>.*?</think>\\s*<answer>.*?</answer>", re.DOTALL)
@@ -545,21 +800,40 @@ def compile_regex(pattern: str, flags: int = 0, mode: str = "fullmatch", *,
     True
     >>> compile_regex(r"\\d+", mode="search").accepts("Σ ٣".encode())
     True
+    >>> compile_regex(r"<think>.{0,100}</think>", re.DOTALL, "search").num_states
+    1980
     """
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
     if encoding_errors != "replace":
         raise ValueError(f"encoding_errors={encoding_errors!r} is not supported (only 'replace')")
+    if not isinstance(pattern, str):
+        raise TypeError(f"compile_regex: pattern must be a str, got {type(pattern).__name__} "
+                        f"{pattern!r}")
+    if isinstance(flags, bool) or not isinstance(flags, int):
+        raise TypeError(f"compile_regex: flags must be an int of re flags (re.DOTALL | "
+                        f"re.IGNORECASE; inline '(?i)' goes in the pattern), got "
+                        f"{type(flags).__name__} {flags!r}")
     flags = int(flags)
     check_flags(flags)
-    return _compile_cached(pattern, flags, mode, int(max_states))
+    return _compile_cached(pattern, flags, mode, int(max_states), int(max_work))
+
+
+def _describe(pattern: str, flags: int, mode: str) -> str:
+    """How error messages name a compilation: the pattern (shortened past 120 characters)."""
+    shown = pattern if len(pattern) <= 120 else pattern[:100] + " ... " + pattern[-15:]
+    flag_text = f", flags={re.RegexFlag(flags)!r}" if flags else ""
+    return f"compile_regex({shown!r}{flag_text}, mode={mode!r})"
 
 
 @functools.lru_cache(maxsize=256)
-def _compile_cached(pattern: str, flags: int, mode: str, max_states: int) -> ByteDFA:
+def _compile_cached(pattern: str, flags: int, mode: str, max_states: int,
+                    max_work: int) -> ByteDFA:
+    budget = Budget(_describe(pattern, flags, mode), max_states, max_work)
     seq, global_flags = parse(pattern)
     flags |= global_flags
-    nfa = _NFA()
+    nfa = _NFA(budget)
+    nfa.reserve(seq)
     start, final = nfa.build_seq(seq, flags)
     sets = list(nfa.atoms)
     # Look-around needs to know newlines and word characters apart from the rest.
@@ -574,6 +848,6 @@ def _compile_cached(pattern: str, flags: int, mode: str, max_states: int) -> Byt
     else:
         # No word-boundary assertion: only newlines matter to the constraints.
         kinds = [NL if cp == 10 else O for cp in rep.tolist()]
-    trans, accept = _determinize(nfa, start, final, mode, member, kinds, max_states)
-    trans, accept = _minimize(trans, accept, 0)
-    return _compose_utf8(trans.astype(np.int64), accept, cls, max_states)
+    trans, accept = _determinize(nfa, start, final, mode, member, kinds, budget)
+    trans, accept = _minimize(trans, accept, 0, budget)
+    return _compose_utf8(trans.astype(np.int64), accept, cls, budget)

@@ -64,7 +64,9 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
     Returns:
         ``(final_state, first_dead)``: int32 and int64, (B,) for one pattern or (B, K).
         ``first_dead`` is the index of the token after which the DFA first sat in its
-        dead state (no completion can be accepted any more), or -1.
+        dead state (no completion can be accepted any more: DFAs from :mod:`twinkle.dfa`
+        have exactly one such state), 0 when the start state is already dead and the row
+        is not empty, or -1. Every backend and chunk length gives the same position.
 
     Raises:
         ValueError: with ``check``, an id out of range (naming the row and position), or a

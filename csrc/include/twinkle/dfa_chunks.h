@@ -230,13 +230,10 @@ TWINKLE_HD void dfa_chunk_summarize(const DfaChunkPattern& p, Codes codes, int32
 // first token (as dfa_scan_one does), so that afterwards state == dead means "recorded".
 template <typename Codes>
 TWINKLE_HD DfaResult dfa_chunked_begin(const DfaChunkPattern& p, Codes codes, int64_t n) {
-  DfaResult r{p.start, -1};
-  if (n > 0 && p.start == p.dead) {
-    const int32_t c = codes(0);
-    if (c < 0) {
-      r.state = c;
-    }
-    r.first_dead = 0;
+  DfaResult r{p.start, dfa_start_first_dead(p.start, p.dead, n)};
+  if (r.first_dead == 0) {
+    const int32_t c = codes(0);  // dfa_scan_one still reads the first token's class
+    if (c < 0) r.state = c;
   }
   return r;
 }

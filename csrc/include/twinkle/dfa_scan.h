@@ -9,10 +9,13 @@
 //  * A sequence is ids[0 .. n) with n = clamp(length, 0, L); ids past n are padding and are
 //    never read, whatever they hold.
 //  * `dead` is the pattern's sink state (no accepting state reachable from it) or -1. The
-//    first-dead position is the index t of the token after which the state first equals
-//    `dead` (0 if the start state is already dead and n > 0), or -1 if it never does.
-//    Once dead the state cannot change, so the scan stops reading the table and only
-//    checks the remaining ids' range.
+//    DFAs of twinkle.dfa merge every such state into one, so "dead" means exactly "no
+//    continuation can be accepted". The first-dead position is the index t of the token
+//    after which the state first equals `dead` (0 if the start state is already dead and
+//    n > 0: dfa_start_first_dead), or -1 if it never does. Every path (one row, lockstep,
+//    CPU byte shortcut, chunks and tiles, CUDA) gives the same position, whatever the chunk
+//    length. Once dead the state cannot change, so the scan stops reading the table and
+//    only checks the remaining ids' range.
 //  * Errors are values, never out-of-bounds reads (the CUDA kernel cannot throw): an id
 //    outside [0, V) makes the final state kBadId and the first-dead position that id's
 //    index; a start state, class or table entry out of range makes it kBadTable.
@@ -42,6 +45,15 @@ struct DfaResult {
   int32_t state;       // final state, or kDfaBadId / kDfaBadTable
   int64_t first_dead;  // token index, or -1
 };
+
+// First-dead position of a row of n ids before its first step: 0 when the start state is
+// already dead and the row is not empty (its first token is the first offending one), else
+// -1. Stepping paths get the same value by stepping the dead start on its first token; paths
+// that skip a sink's tokens (the CPU byte shortcut, the chunked scan) start from it.
+// `start` and `dead` may be states or row offsets (state * C): the rule is the same.
+TWINKLE_HD int64_t dfa_start_first_dead(int32_t start, int32_t dead, int64_t n) {
+  return (dead >= 0 && start == dead && n > 0) ? 0 : -1;
+}
 
 // Next state after one token, or a negative error code.
 template <typename Id>
