@@ -353,3 +353,16 @@ def test_metaspace_decoder_first_token_rule(scheme):
         text = tok.decode(ids, skip_special_tokens=True)
         assert t.decode(ids).decode('utf-8', 'replace') == text, ids
         assert tc.accepts(ids) == bool(re.fullmatch(r'\s*a?[bz ]*', text)), ids
+
+
+def test_lifting_a_huge_dfa_is_refused_early(monkeypatch):
+    """A (V, S) lift past MAX_LIFT_CELLS stops with a clear error instead of allocating."""
+    from twinkle.dfa import StateLimitError, compile_regex
+    from twinkle.dfa import tokens as tokens_mod
+    table = tokens_mod.TokenTable.from_bytes([b'a', b'b', b'<', b'>'])
+    dfa = compile_regex(r'a.{0,50}b', mode='search')
+    monkeypatch.setattr(tokens_mod, 'MAX_LIFT_CELLS', 4 * (dfa.num_states + 1) - 1)
+    with pytest.raises(StateLimitError, match='MAX_LIFT_CELLS'):
+        tokens_mod.token_classes(dfa, table)
+    monkeypatch.setattr(tokens_mod, 'MAX_LIFT_CELLS', 4 * (dfa.num_states + 1))
+    tokens_mod.token_classes(dfa, table)

@@ -634,6 +634,15 @@ def token_classes(dfa: Any, table: TokenTable, start: Optional[int] = None,
     if not 0 <= start < s_count:
         raise ValueError(f'token_classes: start state {start} not in [0, {s_count})')
     v = table.vocab_size
+    cells = v * (s_count + 1)
+    if cells > MAX_LIFT_CELLS:
+        # Every token is run from every state: a (V, S) int64 matrix. Refuse early rather
+        # than allocate gigabytes (``<think>.{0,1000}</think>`` on a 150k vocabulary).
+        from twinkle.dfa.automaton import StateLimitError
+        raise StateLimitError(
+            f'token_classes: lifting a DFA of {s_count:,} states to a vocabulary of {v:,} '
+            f'tokens needs {cells:,} cells (limit MAX_LIFT_CELLS={MAX_LIFT_CELLS:,}); use a '
+            f'pattern with fewer states (a smaller bound) or score decoded strings')
     lengths = table.lengths.astype(np.int64)
     # Bytes the DFA never tells apart share a column: run tokens over those byte classes,
     # and only once per distinct class string (a 150k vocabulary has a few 10k).
@@ -687,6 +696,9 @@ _DEAD_KEY = -1
 #: Most run states one (pattern, table) pair may add; past it the runs are not modelled (a
 #: warning says so) and invalid runs decode with Python's rule.
 MAX_RUN_STATES = 50_000
+#: Most vocabulary x state cells :func:`token_classes` builds (int64: 2.4 GB at the limit;
+#: about 10 s on 2 cores). A 150k vocabulary lifts DFAs of up to about 2,000 states.
+MAX_LIFT_CELLS = 300_000_000
 
 
 @functools.lru_cache(maxsize=1)
