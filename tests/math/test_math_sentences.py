@@ -164,3 +164,20 @@ def test_an_unknown_extraction_mode_is_refused():
 def test_function_arguments_and_plain_text(answer, gold, reward):
     (v,) = CHECKER.check([rf'\boxed{{{answer}}}'], [gold])
     assert v.reward == reward, v
+
+
+@pytest.mark.parametrize('completion,gold,reward', [
+    # a marker followed by a clause answers with the value the clause states
+    ('Final Answer: The largest value is 2/5', r'\frac25', 1.0),
+    ('Final Answer: The smallest value of x^2/y^2 + y^2/z^2 - (x/y + y/z) is 0.', '0', 1.0),
+    ('The final answer is: the number of subsets is 144.', '144', 1.0),
+    ('Final Answer: The largest value is 2/5', '2', 0.0),
+    ('Final Answer: The polynomial has no real zeros.', '0', 0.0),
+    # products of variables in a plain-text value
+    ('The expression can be factorized as (x + y + z)(x^2 + y^2 + z^2 - xy - xz - yz).',
+     '(x+y+z)(x^2+y^2+z^2-xy-yz-xz)', 1.0),
+    ('The value is 2 the', '2', 0.0),
+])
+def test_marker_clauses_and_variable_products(completion, gold, reward):
+    (v,) = CHECKER.check([completion], [gold])
+    assert v.reward == reward, v

@@ -293,6 +293,16 @@ def _find_marker(tail: str, at_start: bool = False):
     return plain, best, near
 
 
+def _marked(best: tuple) -> Extraction:
+    """The answer after a marker. A marker followed by a clause ("Final Answer: The
+    largest value is 2/5") answers with the value the clause states, when it states one."""
+    ext = _checked(best[1], best[2], best[3])
+    if ext.answer is None or not _WORDY.search(_MATH_SPAN.sub(' ', ext.answer)):
+        return ext
+    got = _statement(ext.answer)
+    return Extraction(got.answer, best[3]) if got.answer is not None else ext
+
+
 def _unwrap(content: str) -> str:
     """A block's content without a wrapping ``$...$``/``\\(...\\)`` or a final period."""
     ans = content.strip().rstrip('.').strip()
@@ -327,7 +337,7 @@ def _answer_block(text: str):
     else:
         best = _find_marker(content)[1]
         if best is not None:
-            ext = _checked(best[1], best[2], best[3])
+            ext = _marked(best)
         else:
             ans = _unwrap(content)
             ext = _checked(ans, ans, 'answer_tag')
@@ -428,7 +438,7 @@ def _extract_response(text: str, want_scope: bool, strict: bool = False
     if near:
         scope = PREFIX
     if best is not None:
-        return _checked(best[1], best[2], best[3]), scope or MARKED
+        return _marked(best), scope or MARKED
 
     # A concluding sentence, only when the response ends cleanly. It reads the last
     # sentence and the last 300 characters, so a text holding both decides it.
@@ -512,6 +522,20 @@ _VALUE_WORDS = frozenset({'sqrt', 'pi', 'and', 'mod', 'ln', 'log', 'sin', 'cos',
                           'infinity', 'inf'})
 
 
+_SHORT_WORDS = frozenset(
+    'the and for are not but all any its per one two six ten has was can may yes no of to in '
+    'is at on by as or if be an we it so'.split())
+
+
+def _value_word(word: str, plain: str) -> bool:
+    """Whether a run of letters belongs to a value: a function name, or a product of
+    variables (``xy``, ``abc``) in an expression with operators."""
+    w = word.lower()
+    if w in _VALUE_WORDS:
+        return True
+    return len(w) <= 3 and w not in _SHORT_WORDS and bool(re.search(r'[+\-*/^=()]', plain))
+
+
 def _statement(clause: str) -> Extraction:
     """The value a final declarative sentence states, or no answer.
 
@@ -591,7 +615,7 @@ def _value(rest: str, context: str) -> Extraction:
     plain = _MATH_SPAN.sub(lambda g: next(x for x in g.groups() if x is not None), rest)
     if len(plain) > 60 or not _PLAIN_VALUE.fullmatch(plain) or not re.search(r'[\d\\]', plain):
         return Extraction(None, 'no_answer')
-    if any(w.lower() not in _VALUE_WORDS for w in _WORDY.findall(plain)):
+    if any(not _value_word(w, plain) for w in _WORDY.findall(plain)):
         return Extraction(None, 'no_answer')
     plain = re.sub(r',?\s+and\s+', ', ', plain)  # "a = 3, b = -7, and c = 4"
     return _checked(plain, context, 'sentence')
