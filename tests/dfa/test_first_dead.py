@@ -14,7 +14,6 @@ on token ids, for every chunk length.
 import itertools
 import random
 import re
-import warnings
 from collections import deque
 
 import numpy as np
@@ -23,7 +22,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.dfa.test_differential import patterns
+from tests.dfa.test_differential import _valid, patterns
 from twinkle import ops, reference
 from twinkle.dfa import ByteDFA, compile_regex
 from twinkle.dfa.tokens import TokenTable, byte_table, token_classes
@@ -108,16 +107,6 @@ def _confirm_with_re(pattern, flags, mode, dfa, live, data, fd):
         for n in range(3):
             for tail in itertools.product([b"a", b"<", b" ", b"\n", b"\xc3\xa9"], repeat=n):
                 assert not _matches(pattern, flags, mode, head + b"".join(tail)), (head, tail)
-
-
-def _valid(p: str) -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            re.compile(p)
-        return True
-    except re.error:
-        return False
 
 
 TEXT_PIECES = [b"<think>", b"</think>", b"<answer>", b"</answer>", b"\\boxed{", b"}", b"12",

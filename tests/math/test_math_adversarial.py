@@ -8,7 +8,6 @@ compared through floats that round them together.
 import math
 import os
 import signal
-import sys
 import textwrap
 import threading
 import time

@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Dict, FrozenSet, List, Optional
 
 __all__ = ['EvalError', 'EvalOverflow', 'EvalUnderflow', 'exact', 'numeric', 'free_symbols', 'canonical', 'node_key',
-           'expand_pm', 'closeness',
+           'expand_pm', 'closeness', 'children',
            'MAX_BITS']
 
 MAX_BITS = 20000  # exact results larger than this many bits are not computed
@@ -305,19 +305,30 @@ def free_symbols(node: tuple) -> FrozenSet[str]:
     stack = [node]
     while stack:
         n = stack.pop()
-        if not isinstance(n, tuple) or not n:
-            continue
-        if n[0] == 'sym':
+        if isinstance(n, tuple) and n and n[0] == 'sym':
             out.add(n[1])
-        elif n[0] in ('add', 'mul'):
-            stack.extend(n[1])
-        elif n[0] == 'fn':
-            stack.extend(n[2])
-        elif n[0] in ('neg',):
-            stack.append(n[1])
-        elif n[0] in ('div', 'pow', 'pm'):
-            stack.extend(n[1:3])
+        stack.extend(children(n))
     return frozenset(out)
+
+
+def children(node) -> tuple:
+    """The subtrees of an expression node (none for leaves and non-nodes).
+
+    >>> children(('add', (('num', Fraction(1), None), ('sym', 'x'))))[1]
+    ('sym', 'x')
+    """
+    if not isinstance(node, tuple) or not node:
+        return ()
+    tag = node[0]
+    if tag in ('add', 'mul'):
+        return tuple(node[1])
+    if tag == 'fn':
+        return tuple(node[2])
+    if tag == 'neg':
+        return (node[1],)
+    if tag in ('div', 'pow', 'pm'):
+        return node[1:3]
+    return ()
 
 
 def node_key(node) -> str:

@@ -106,6 +106,11 @@ class Extraction(NamedTuple):
     how: str
 
 
+def _inside(m: 're.Match[str]') -> str:
+    """The text inside a match of ``_MATH_SPAN`` or ``_WRAPPED`` (its one non-empty group)."""
+    return next(g for g in m.groups() if g is not None)
+
+
 def _cut_tag(s: str) -> str:
     """``s`` up to its first XML-like tag or special token (a marker's text ends there)."""
     if '<' not in s:
@@ -226,7 +231,7 @@ def _span(rest: str) -> str:
     rest = rest.lstrip()
     m = _MATH_SPAN.match(rest)
     if m:
-        return next(g for g in m.groups() if g is not None)
+        return _inside(m)
     line = rest.split('\n', 1)[0]
     cut = _CLAUSE_END.search(line)
     if cut:
@@ -308,7 +313,7 @@ def _unwrap(content: str) -> str:
     ans = content.strip().rstrip('.').strip()
     m = _WRAPPED.fullmatch(ans)
     if m:
-        ans = next(g for g in m.groups() if g is not None).strip().rstrip('.').strip()
+        ans = _inside(m).strip().rstrip('.').strip()
     return ans
 
 
@@ -479,7 +484,7 @@ def _conclusion(clause: str) -> Extraction:
     spans = list(_MATH_SPAN.finditer(clause))
     verbs = list(_VERB.finditer(' ' + clause + ' '))
     if spans and (not verbs or spans[-1].start() >= verbs[-1].start() - 1):
-        inner = next(g for g in spans[-1].groups() if g is not None)
+        inner = _inside(spans[-1])
         if clause[spans[-1].end():].strip(' .!'):
             trailing = clause[spans[-1].end():].strip(' .!')
             if re.search(r'[a-zA-Z]{2,}', trailing) and not re.fullmatch(r'[a-zA-Z ]+', trailing):
@@ -577,7 +582,7 @@ def _congruence(clause: str) -> Optional[str]:
     text = clause.strip()
     m = _MATH_SPAN.fullmatch(text)
     if m:
-        text = next(g for g in m.groups() if g is not None).strip()
+        text = _inside(m).strip()
     mod = _MOD.search(text)
     if not mod or not mod.group(0).strip():
         return None
@@ -606,13 +611,13 @@ def _value(rest: str, context: str) -> Extraction:
         return Extraction(None, 'no_answer')
     m = _MATH_SPAN.fullmatch(rest)
     if m:
-        inner = next(g for g in m.groups() if g is not None)
+        inner = _inside(m)
         return _checked(inner, context, 'sentence')
     words = words_to_number(rest)
     if words is not None:
         return _checked(words, context, 'sentence')
     # a plain expression, or math spans joined by "and" / commas
-    plain = _MATH_SPAN.sub(lambda g: next(x for x in g.groups() if x is not None), rest)
+    plain = _MATH_SPAN.sub(_inside, rest)
     if len(plain) > 60 or not _PLAIN_VALUE.fullmatch(plain) or not re.search(r'[\d\\]', plain):
         return Extraction(None, 'no_answer')
     if any(not _value_word(w, plain) for w in _WORDY.findall(plain)):
@@ -626,7 +631,7 @@ def _count(rest: str, context: str) -> Extraction:
     rest = rest.strip()
     m = _MATH_SPAN.match(rest)
     if m:
-        return _checked(next(g for g in m.groups() if g is not None), context, 'sentence')
+        return _checked(_inside(m), context, 'sentence')
     m = re.match(r'(\d[\d,]*(?:\.\d+)?)(?=\s+[A-Za-z])', rest)
     if m:
         return _checked(m.group(1), context, 'sentence')
@@ -645,7 +650,7 @@ _UNITS = {w: i for i, w in enumerate(
     'fifteen sixteen seventeen eighteen nineteen'.split())}
 _TENS = {w: 10 * i for i, w in enumerate(
     'twenty thirty forty fifty sixty seventy eighty ninety'.split(), start=2)}
-_SCALES = {'hundred': 100, 'thousand': 1000, 'million': 10 ** 6, 'billion': 10 ** 9}
+_SCALES = {'thousand': 1000, 'million': 10 ** 6, 'billion': 10 ** 9}
 _ORDINAL_DEN = {'half': 2, 'halves': 2, 'third': 3, 'thirds': 3, 'quarter': 4, 'quarters': 4,
                 'fourth': 4, 'fourths': 4, 'fifth': 5, 'fifths': 5, 'sixth': 6, 'sixths': 6,
                 'seventh': 7, 'sevenths': 7, 'eighth': 8, 'eighths': 8, 'ninth': 9,

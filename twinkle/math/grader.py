@@ -20,7 +20,7 @@ from fractions import Fraction
 from typing import Callable, List, Optional, Tuple
 
 from twinkle.math.config import MathConfig
-from twinkle.math.evaluate import (EvalError, EvalOverflow, canonical, closeness, exact,
+from twinkle.math.evaluate import (EvalError, EvalOverflow, canonical, children, closeness, exact,
                                    expand_pm, free_symbols, node_key,
                                    numeric)
 
@@ -150,8 +150,10 @@ def compare_expr(a: tuple, b: tuple, cfg: MathConfig, symbolic: SymbolicFn
             ne += 1
     if ne:
         return False, 'numeric'
-    if eq >= 3 and not (_absorbs(a, _env(syms, 0)) or _absorbs(b, _env(syms, 0))):
-        return True, 'numeric'
+    if eq >= 3:
+        env = _env(syms, 0)
+        if not (_absorbs(a, env) or _absorbs(b, env)):
+            return True, 'numeric'
     return _sym(a, b, 'expr', symbolic)
 
 
@@ -172,18 +174,9 @@ def _absorbs(node: tuple, env: dict) -> bool:
     while stack:
         n = stack.pop()
         tag = n[0]
-        if tag in ('num', 'sym', 'const'):
-            if tag == 'num' and n[1] != 0 and abs(n[1]) < _NEGLIGIBLE:
-                return True
-            continue
-        if tag in ('add', 'mul'):
-            stack.extend(n[1])
-        elif tag == 'fn':
-            stack.extend(n[2])
-        elif tag == 'neg':
-            stack.append(n[1])
-        elif tag in ('div', 'pow', 'pm'):
-            stack.extend(n[1:3])
+        if tag == 'num' and n[1] != 0 and abs(n[1]) < _NEGLIGIBLE:
+            return True
+        stack.extend(children(n))
         ex = exact(n) if tag in ('div', 'pow', 'mul') else None
         if ex is not None and ex != 0 and abs(ex) < _NEGLIGIBLE:
             return True

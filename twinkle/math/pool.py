@@ -55,6 +55,8 @@ class _Worker:
             if not self.recv_conn.poll(start_timeout):
                 raise WorkerStartError(f'sympy worker did not start in {start_timeout} s')
             msg = self.recv_conn.recv()
+            if not (isinstance(msg, tuple) and msg[0] == 'ready'):
+                raise WorkerStartError(f'sympy worker sent {msg!r} instead of ready')
         except (EOFError, OSError) as e:
             # Killed while importing sympy (an OOM kill does this): the pipe closes.
             self.kill()
@@ -63,9 +65,6 @@ class _Worker:
         except WorkerStartError:
             self.kill()
             raise
-        if not (isinstance(msg, tuple) and msg[0] == 'ready'):
-            self.kill()
-            raise WorkerStartError(f'sympy worker sent {msg!r} instead of ready')
 
     def kill(self) -> None:
         try:
@@ -119,15 +118,9 @@ class WorkerPool:
         died (not by one put back) is seen.
         """
         while True:
-            try:
-                w = self._idle.get_nowait()
-            except queue.Empty:
-                pass
-            else:
-                if w.proc.poll() is None:
-                    return w
-                self._discard(w)  # died while idle (killed, OOM): free its slot
-                continue
+            w = self._live_idle(None)
+            if w is not None:
+                return w
             with self._lock:
                 if self._closed:
                     raise RuntimeError('WorkerPool is closed')
@@ -141,13 +134,21 @@ class WorkerPool:
                     with self._lock:
                         self._alive -= 1
                     raise
-            try:
-                w = self._idle.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            if w.proc.poll() is None:
+            w = self._live_idle(0.05)
+            if w is not None:
                 return w
-            self._discard(w)
+
+    def _live_idle(self, timeout: Optional[float]) -> Optional[_Worker]:
+        """An idle worker that is still alive (waiting up to ``timeout`` for one, None:
+        not at all), else None. One that died while idle (killed, OOM) frees its slot."""
+        try:
+            w = self._idle.get(timeout=timeout) if timeout else self._idle.get_nowait()
+        except queue.Empty:
+            return None
+        if w.proc.poll() is None:
+            return w
+        self._discard(w)
+        return None
 
     def _discard(self, w: _Worker) -> None:
         w.kill()
