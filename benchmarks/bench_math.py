@@ -13,7 +13,12 @@ Workloads:
 
 Providers:
   twinkle_cpu   MathReward on the strings, cold: a fresh checker and cleared parse caches
-                for every timed run (only the sympy worker, if any, is kept warm).
+                for every timed run (only the sympy worker, if any, is kept warm). It is
+                given each case's question where the workload has one (CHAMP's problem
+                text, the labelled set's question-aware cases), as MathReward reads it
+                from a trajectory's prompt.
+  twinkle_no_prompt  the same without the questions (completion and gold only, the
+                information math-verify gets).
   twinkle_warm  the same reward object called again (its verdict cache warm), for
                 reference: what repeated evaluation of the same answers costs.
   math_verify   math-verify 0.9 as its README shows (``verify(parse(gold), parse(answer))``),
@@ -26,7 +31,8 @@ shared machine drifts); ratios are twinkle_cpu over math_verify throughput (medi
 
 Run:  pip install 'math-verify[antlr4_13_2]'   # the bench extra
       python benchmarks/bench_math.py [--quick]
-Targets (issue 4): >= 20x math-verify on labelled, >= 100x on grpo, higher accuracy.
+Targets: >= 20x math-verify on labelled and CHAMP, >= 100x on grpo; on CHAMP precision
+>= 0.99 and recall >= 0.92 in both variants.
 """
 from __future__ import annotations
 
@@ -52,13 +58,15 @@ FILLER = ('We start from the given data and set up the equation. Let $a = 3$ and
           '$a^2 + b^2 = 25$ and $\\sqrt{25} = 5$. Next we check the constraint $2x + 1 > 0$, '
           'which holds for every candidate, and then we simplify $\\frac{6}{8} = \\frac{3}{4}$. ')
 
-Workload = Tuple[List[str], List[str], List[bool], List[int]]  # completions, golds, labels, group
+# completions, golds, labels, group ids, questions (None where unknown)
+Workload = Tuple[List[str], List[str], List[bool], List[int], List[Optional[str]]]
 
 
 def labelled_workload() -> Workload:
     cases = load_cases()
     return ([c['completion'] for c in cases], [c['gold'] for c in cases],
-            [c['expected'] for c in cases], list(range(len(cases))))
+            [c['expected'] for c in cases], list(range(len(cases))),
+            [c['question'] for c in cases])
 
 
 def grpo_workload(max_prompts: Optional[int] = None, seed: int = 0) -> Workload:
@@ -84,7 +92,7 @@ def grpo_workload(max_prompts: Optional[int] = None, seed: int = 0) -> Workload:
         labels.append(False)
         golds += [gold] * G
         groups += [p] * G
-    return comps, golds, labels, groups
+    return comps, golds, labels, groups, [None] * len(comps)
 
 
 def champ_workload(variant: str) -> Optional[Workload]:
@@ -97,19 +105,26 @@ def champ_workload(variant: str) -> Optional[Workload]:
     except ChampDatasetMissing:
         return None
     return ([c['completion'] for c in cases], [c['gold'] for c in cases],
-            [bool(c['correct']) for c in cases], list(range(len(cases))))
+            [bool(c['correct']) for c in cases], list(range(len(cases))),
+            [c['question'] for c in cases])
 
 
 # ----------------------------------------------------------------------------- providers
-def twinkle_cold(comps, golds) -> List[float]:
+def twinkle_cold(comps, golds, questions=None) -> List[float]:
     parse_answer.cache_clear()
     parse_expr.cache_clear()
-    return MathChecker(MathConfig()).score(comps, golds)
+    return [v.reward for v in MathChecker(MathConfig()).check(comps, golds,
+                                                                questions=questions)]
+
+
+def twinkle_no_prompt(comps, golds, questions=None) -> List[float]:
+    return twinkle_cold(comps, golds)
 
 
 def make_twinkle_warm() -> Callable:
     checker = MathChecker(MathConfig())
-    return lambda comps, golds: checker.score(comps, golds)
+    return lambda comps, golds, questions=None: [
+        v.reward for v in checker.check(comps, golds, questions=questions)]
 
 
 def make_math_verify(gold_once: bool = True) -> Optional[Callable]:
@@ -121,7 +136,7 @@ def make_math_verify(gold_once: bool = True) -> Optional[Callable]:
     def gold_text(g: str) -> str:
         return g if ('$' in g or '\\boxed' in g or '####' in g) else f'${g}$'
 
-    def run(comps, golds):
+    def run(comps, golds, questions=None):  # math-verify takes no question
         out, parsed = [], {}
         for c, g in zip(comps, golds):
             if g not in parsed or not gold_once:  # once per prompt, or per sample
@@ -134,7 +149,7 @@ def make_math_verify(gold_once: bool = True) -> Optional[Callable]:
     return run
 
 
-def interleaved(providers: Dict[str, Callable], comps, golds, rounds: int,
+def interleaved(providers: Dict[str, Callable], comps, golds, questions, rounds: int,
                 fast_budget_s: float) -> Dict[str, List[float]]:
     """Run times (ms) per provider, taken in interleaved rounds.
 
@@ -144,14 +159,14 @@ def interleaved(providers: Dict[str, Callable], comps, golds, rounds: int,
     with like. One untimed warm-up call per provider comes first.
     """
     for fn in providers.values():
-        fn(comps, golds)
+        fn(comps, golds, questions)
     times: Dict[str, List[float]] = {p: [] for p in providers}
     for _ in range(rounds):
         for pname, fn in providers.items():
             t_end = time.perf_counter() + fast_budget_s
             while True:
                 t0 = time.perf_counter()
-                fn(comps, golds)
+                fn(comps, golds, questions)
                 times[pname].append((time.perf_counter() - t0) * 1e3)
                 if pname.startswith('math_verify') or time.perf_counter() > t_end:
                     break
@@ -191,17 +206,19 @@ def main() -> None:
         print("math-verify is not installed (pip install 'math-verify[antlr4_13_2]'): "
               'reporting twinkle only')
     rows, summary = [], {}
-    for wname, (comps, golds, labels, _) in workloads.items():
+    for wname, (comps, golds, labels, _, questions) in workloads.items():
         n = len(comps)
         providers = {'twinkle_cpu': twinkle_cold, 'twinkle_warm': make_twinkle_warm()}
+        if any(q is not None for q in questions):
+            providers['twinkle_no_prompt'] = twinkle_no_prompt
         if mv is not None:
             providers['math_verify'] = mv
             if wname == 'grpo':
                 providers['math_verify_per_sample'] = make_math_verify(gold_once=False)
-        times = interleaved(providers, comps, golds, rounds=1 if args.quick else 3,
+        times = interleaved(providers, comps, golds, questions, rounds=1 if args.quick else 3,
                             fast_budget_s=0.3 if args.quick else 1.0)
         for pname, fn in providers.items():
-            scores = fn(comps, golds)
+            scores = fn(comps, golds, questions)
             t = _stats(times[pname])
             row = {'workload': wname, 'provider': pname, 'cases': n, **t,
                    'cases_per_s': n / (t['median_ms'] / 1e3), **accuracy(scores, labels)}
@@ -215,6 +232,9 @@ def main() -> None:
              'twinkle_accuracy': by['twinkle_cpu']['accuracy'],
              'twinkle_precision': by['twinkle_cpu']['precision'],
              'twinkle_recall': by['twinkle_cpu']['recall']}
+        if 'twinkle_no_prompt' in by:
+            s.update({'twinkle_no_prompt_precision': by['twinkle_no_prompt']['precision'],
+                      'twinkle_no_prompt_recall': by['twinkle_no_prompt']['recall']})
         if 'math_verify' in by:
             s.update({'math_verify_cases_per_s': by['math_verify']['cases_per_s'],
                       'math_verify_accuracy': by['math_verify']['accuracy'],
@@ -222,10 +242,12 @@ def main() -> None:
                       'math_verify_recall': by['math_verify']['recall'],
                       'speedup_vs_math_verify': by['twinkle_cpu']['cases_per_s']
                       / by['math_verify']['cases_per_s']})
-        methods = collections.Counter(v.method for v in MathChecker().check(comps, golds))
+        methods = collections.Counter(v.method for v in MathChecker().check(
+            comps, golds, questions=questions))
         s['twinkle_methods'] = dict(methods)
         summary[wname] = s
-    summary['targets'] = {'labelled_speedup': 20, 'grpo_speedup': 100}
+    summary['targets'] = {'labelled_speedup': 20, 'champ_speedup': 20, 'grpo_speedup': 100,
+                          'champ_precision': 0.99, 'champ_recall': 0.92}
     summary['math_verify_installed'] = mv is not None
     print()
     _harness.print_table(rows, ['workload', 'provider', 'cases', 'median_ms', 'cases_per_s',

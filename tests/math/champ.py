@@ -102,8 +102,8 @@ def load_labels(variant: Optional[str] = None) -> List[dict]:
 
 
 @functools.lru_cache(maxsize=1)
-def _texts(keys: Tuple[Tuple[str, str], ...]) -> Dict[Tuple[str, str], Tuple[str, str]]:
-    """(problem id, conversation key) -> (full response, summary), read once."""
+def _texts(keys: Tuple[Tuple[str, str], ...]) -> Dict[Tuple[str, str], Tuple[str, str, str]]:
+    """(problem id, conversation key) -> (full response, summary, question), read once."""
     for _, key in keys:
         check_conversation_key(key)  # before any message is read
     with open(dataset_path(), encoding='utf-8') as f:
@@ -117,7 +117,7 @@ def _texts(keys: Tuple[Tuple[str, str], ...]) -> Dict[Tuple[str, str], Tuple[str
             f'{pid}|{key}: unexpected message layout'
         assert full['role'] == summary['role'] == f'Model.{model}', \
             f'{pid}|{key}: unexpected roles {full["role"]!r}, {summary["role"]!r}'
-        out[(pid, key)] = (full['text'] or '', summary['text'] or '')
+        out[(pid, key)] = (full['text'] or '', summary['text'] or '', problems[pid]['_text'])
     return out
 
 
@@ -139,7 +139,8 @@ def load_champ(variant: Optional[str] = None) -> List[dict]:
     Returns:
         Dicts with the fields of the labels file (id, problem_id, conversation, model,
         condition, variant, gold, reference, correct, answer_class, answer_text, note)
-        plus 'completion', the model text read from the champ-dataset package.
+        plus 'completion', the model text read from the champ-dataset package, and
+        'question', the problem statement (CHAMP's ``_text``) the model answered.
 
     Raises:
         ChampDatasetMissing: champ-dataset is not installed.
@@ -149,6 +150,7 @@ def load_champ(variant: Optional[str] = None) -> List[dict]:
     texts = _texts(keys)
     out = []
     for c in cases:
-        full, summary = texts[(c['problem_id'], c['conversation'])]
-        out.append(dict(c, completion=completion(c['variant'], full, summary)))
+        full, summary, question = texts[(c['problem_id'], c['conversation'])]
+        out.append(dict(c, completion=completion(c['variant'], full, summary),
+                        question=question))
     return out

@@ -1,7 +1,7 @@
 """The labelled set: (completion, gold, expected) cases in named categories.
 
 Written for twinkle's tests and ``benchmarks/bench_math.py``. ``expected`` is True when
-the completion's final answer equals the gold under the rules of issue 4 (form ignored,
+the completion's final answer equals the gold under twinkle's rules (form ignored,
 decorations ignored, structure respected, no answer for hedges/truncation/refusals).
 Most categories hold value pairs ``(gold, prediction, expected)`` that are wrapped in a
 rotating set of completion templates, so each value is seen through a different marker;
@@ -602,6 +602,104 @@ WHOLE: Dict[str, List[tuple]] = {
         ('**Answer:** 0.5</answer>', '0.05', False),
         ('#### </answer>', '0', False),
     ],
+    # A plain declarative final statement, with no box or marker.
+    'prose_statements': [
+        ('The minimum value of the expression is 6.', '6', True),
+        ('There are 89 subsets of {1, ..., 10} with no two consecutive elements.', '89', True),
+        ('The number of such sequences is $3^{n-1}$.', '3^{n-1}', True),
+        ('Thus the largest possible area is $\\frac{5}{2}$.', '2.5', True),
+        ('The expansion will have 2,001,000 terms.', '2001000', True),
+        ('The number of ways is $8! - 1260 - 6720 = 120$.', '120', True),
+        ('The factor 2 occurs n times in the product.', 'n', True),
+        ('The minimum value is $0$, which occurs when $a=b=c$.', '0', True),
+        ('The minimum value of the expression is 6.', '7', False),
+        ('The set {1, ..., 100} has 100 elements, and we check each of them.', '100', False),
+        ('The minimum is achieved when a = b = c.', '1', False),
+        ('The inequality holds for every n in the set {1, ..., 100}.', '100', False),
+        ('The value is 8 or 9.', '8', False),
+        ('The possible values are 1 and 19.', '1', False),
+        ('The value of the sum is 5 because 2 + 3 = 5, so the sum is', '5', False),
+        ('The value is 2 times larger than the previous one.', '2', False),
+    ],
+    # A marker followed by a clause: the value the clause states is the answer.
+    'marker_clauses': [
+        ('Final Answer: The largest value is 2/5', '\\frac25', True),
+        ('So the final answer is 3^(n-1) ways to colour the row.', '3^{n-1}', True),
+        ('Answer: 36 (because 4 × 9 = 36)', '36', True),
+        ('So the answer is 12, not 10.', '12', True),
+        ('$\\boxed{\\text{The total is } 9}$', '9', True),
+        ('The answer is three thousand.', '3000', True),
+        ('Final Answer: The largest value is 2/5', '\\frac35', False),
+        ('Answer: 36 (because 4 × 9 = 36)', '9', False),
+        ('So the answer is 12, not 10.', '10', False),
+        ('The answer is 5 apples and 3 oranges.', '5', False),
+        ('Final Answer: The value is either 4 or 5.', '4', False),
+    ],
+    # Math as models write it outside LaTeX.
+    'plain_text_math': [
+        ('The number of colourings is 3^(n-1).', '3^{n-1}', True),
+        ('The number of handshakes is n(n-1)/2.', '\\frac{n(n-1)}{2}', True),
+        ('The answer is sqrt(5)/3.', '\\frac{\\sqrt5}{3}', True),
+        ('The angle is pi/6.', '\\frac{\\pi}{6}', True),
+        ('The answer is C(8, 3).', '56', True),
+        ('The answer is n mod 4 = 1.', '1', True),
+        ('He walked 2 3/4 miles, so the answer is 2 3/4.', '\\frac{11}{4}', True),
+        ('The solutions are x = 2 or x = -2.', '2, -2', True),
+        ('The number of colourings is 3^(n-1).', '3^{n}', False),
+        ('The answer is sqrt(5)/3.', '\\frac{\\sqrt3}{5}', False),
+        ('The answer is C(8, 3).', '24', False),
+        ('He walked 2 3/4 miles, so the answer is 2 3/4.', '1.5', False),
+        ('The solutions are x = 2 or x = -2.', '2', False),
+        ('The value is x = 2 or y = 3.', '2', False),
+    ],
+    # Numbers written in words.
+    'number_words': [
+        ('There are eleven ways to do it.', '11', True),
+        ('The total is three thousand.', '3000', True),
+        ('The fraction of red balls is two fifths.', '\\frac25', True),
+        ('The number of eggs is a dozen.', '12', True),
+        ('There are eleven ways to do it.', '12', False),
+        ('The fraction of red balls is two fifths.', '\\frac15', False),
+        ('The total is three thousand.', '300', False),
+    ],
+    # GSM8K-style prose: the last sentence states the result.
+    'gsm8k_prose': [
+        ('He starts with 60 stamps and gives away 15, so he has 45 stamps left.', '45', True),
+        ('Each box holds 12 eggs. Therefore, Janet sells 18 eggs.', '18', True),
+        ('She pays 3 * 4 = 12 dollars in total. So she has 8 dollars left.', '8', True),
+        ('He starts with 60 stamps and gives away 15, so he has 45 stamps left.', '15', False),
+        ('She pays 3 * 4 = 12 dollars in total. So she has 8 dollars left.', '12', False),
+        ('He has 45 stamps and then buys some more stamps', '45', False),
+    ],
+    # Golds with sums and products (decided exactly, or by sympy for a symbolic bound).
+    'big_operators': [
+        ('The sum is $\\boxed{55}$.', '\\sum_{k=1}^{10} k', True),
+        ('So the total is $\\boxed{\\frac{n(n+1)}{2}}$.', '\\sum_{k=1}^{n} k', True),
+        ('Hence $\\boxed{n!}$.', '\\prod_{k=1}^{n} k', True),
+        ('The answer is $\\sum_{k=1}^{n} \\frac{1}{k}$.', '\\sum_{k=1}^{n} \\frac{1}{k}', True),
+        ('Hence $\\boxed{2^n}$.', '\\sum_{i=0}^{n} \\binom{n}{i}', True),
+        ('The sum is $\\boxed{56}$.', '\\sum_{k=1}^{10} k', False),
+        ('So the total is $\\boxed{\\frac{n(n-1)}{2}}$.', '\\sum_{k=1}^{n} k', False),
+        ('Hence $\\boxed{2^{n+1}}$.', '\\sum_{i=0}^{n} \\binom{n}{i}', False),
+    ],
+    # Solutions given in several boxes or as named tuples; function arguments.
+    'solution_forms': [
+        ('So $x = \\boxed{2}$ or $x = \\boxed{-2}$.', '2, -2', True),
+        ('Therefore $(x, y) = (2, 7)$.', '(2, 7)', True),
+        ('The value is $\\cos 3\\theta$.', '\\cos(3\\theta)', True),
+        ('So $\\boxed{8}$ or $\\boxed{9}$.', '9', False),
+        ('So $x = \\boxed{2}$ or $x = \\boxed{-2}$.', '2', False),
+        ('Therefore $(x, y) = (7, 2)$.', '(2, 7)', False),
+        ('The value is $\\cos 3\\theta$.', '3\\cos(\\theta)', False),
+    ],
+    # Equations compare as equations, on every route.
+    'equation_answers': [
+        ('The line is $y = x + c$.', 'y = x + c', True),
+        ('The answer is $\\boxed{y - x = c}$.', 'y = x + c', True),
+        ('The line is $y = x - c$.', 'y = x + c', False),
+        ('The answer is $\\boxed{y = x - c}$.', 'y = x + c', False),
+        ('Final Answer: y = x - c', 'y = x + c', False),
+    ],
     'gold_formats': [
         ('\\boxed{10}', 'The sum is $4+6=\\boxed{10}$.', True),
         ('#### 18', 'Janet sells 16 - 3 - 4 = 9 eggs.\n9 * 2 = 18.\n#### 18', True),
@@ -615,20 +713,73 @@ WHOLE: Dict[str, List[tuple]] = {
 }
 
 
+# Answers whose meaning depends on the question: (question, completion, gold, expected).
+ASKED: Dict[str, List[tuple]] = {
+    'question_aware': [
+        # a bound answers a question that asks for that bound, and no other
+        ('At least how many of the three numbers must be divisible by 5?',
+         'At least one of the three numbers must be divisible by 5.', '1', True),
+        ('At most how many of the inequalities can be true at the same time?',
+         'At most two of the three inequalities can be true at the same time.', '2', True),
+        ('How many of the three numbers are divisible by 5?',
+         'At least one of the three numbers must be divisible by 5.', '1', False),
+        ('How many sequences satisfy the conditions?',
+         'At least one sequence satisfies the conditions.', '1', False),
+        ('At least how many of the three numbers must be divisible by 5?',
+         'At most one of the three numbers can be divisible by 5.', '1', False),
+        # a negation is the count 0 when the question counts those things
+        ('How many pairs of odd integers (a, b) make a^2+b^2 a perfect square?',
+         'There are no pairs of odd integers whose squares sum to a square.', '0', True),
+        ('How many real zeros does the polynomial have?',
+         'The polynomial has no real zeros.', '0', True),
+        ('For how many values of n in {1, ..., 100} does P(x) have a real root?',
+         'For all values of n, the polynomial P(x) does not have any real root.', '0', False),
+        ('What is the smallest positive integer n such that P(n) is prime?',
+         'There is no such integer.', '0', False),
+        # a helper unknown is not the asked count
+        ('How many sequences of positive numbers a_0, a_1, ... satisfy a_0 = 1?',
+         'The only possible value of $t$ is $t=1$.', '1', False),
+        ('Solve 2x + 1 = 3. How many solutions are there, and what is x?',
+         'The solution is $x = 1$.', '1', True),
+        # a factorisation must be complete
+        ('Factorize x^8+x^4+1 into terms of integer coefficients.',
+         'The factorization is $(x^2+x+1)(x^2-x+1)(x^4-x^2+1)$.',
+         '(x^2+x+1)(x^2-x+1)(x^4-x^2+1)', True),
+        ('Factorize x^8+x^4+1 into terms of integer coefficients.',
+         'The factorization is $(x^4+x^2+1)(x^4-x^2+1)$.',
+         '(x^2+x+1)(x^2-x+1)(x^4-x^2+1)', False),
+        ('Factorize x^8+x^4+1 into terms of integer coefficients.',
+         'The answer is $x^8+x^4+1$.', '(x^2+x+1)(x^2-x+1)(x^4-x^2+1)', False),
+        ('Find the number of ways to pick 2 of n people.',
+         'The number of ways is $\\frac{n^2-n}{2}$.', '\\frac{n(n-1)}{2}', True),
+        # a value boxed inside a derivation, then a different final statement
+        ('How many sequences of positive numbers satisfy the conditions?',
+         'The limit is $\\boxed{1}$.\n\nThe only possible value of $t$ is $t=1$.', '1', False),
+        ('What is the sum of the roots?',
+         'We get $\\boxed{5}$.\n\nThe sum of the roots is 5.', '5', True),
+    ],
+}
+
+
 def build_cases() -> List[dict]:
-    """Every labelled case as a dict (id, category, completion, gold, expected)."""
+    """Every labelled case as a dict (id, category, completion, gold, expected, and
+    question: the prompt, or None when the case does not depend on it)."""
     cases: List[dict] = []
     k = 0
     for cat, rows in PAIRS.items():
         for j, (gold, pred, expected) in enumerate(rows):
             tpl = TEMPLATES[(k + j) % len(TEMPLATES)]
             cases.append({'id': f'{cat}/{j}', 'category': cat, 'completion': tpl.format(a=pred),
-                          'gold': gold, 'expected': bool(expected)})
+                          'gold': gold, 'expected': bool(expected), 'question': None})
         k += 1
     for cat, rows in WHOLE.items():
         for j, (completion, gold, expected) in enumerate(rows):
             cases.append({'id': f'{cat}/{j}', 'category': cat, 'completion': completion,
-                          'gold': gold, 'expected': bool(expected)})
+                          'gold': gold, 'expected': bool(expected), 'question': None})
+    for cat, rows in ASKED.items():
+        for j, (question, completion, gold, expected) in enumerate(rows):
+            cases.append({'id': f'{cat}/{j}', 'category': cat, 'completion': completion,
+                          'gold': gold, 'expected': bool(expected), 'question': question})
     return cases
 
 

@@ -1,6 +1,6 @@
 """Accuracy on the labelled set (tests/math/data/labelled.jsonl).
 
-Targets from issue 4: at least 400 cases in at least 25 categories, about half true;
+Targets: at least 400 cases in at least 25 categories, about half true;
 accuracy >= 98% and at most 1% false positives. The per-category table is printed
 (``pytest -s``) so the README can quote it.
 """
@@ -16,7 +16,8 @@ from twinkle.math import MathChecker, MathConfig
 def results():
     cases = load_cases()
     checker = MathChecker(MathConfig(sympy_deadline_s=5.0))
-    verdicts = checker.check([c['completion'] for c in cases], [c['gold'] for c in cases])
+    verdicts = checker.check([c['completion'] for c in cases], [c['gold'] for c in cases],
+                             questions=[c['question'] for c in cases])
     return cases, verdicts
 
 
@@ -64,3 +65,21 @@ def test_every_verdict_is_decided(results):
     for v in verdicts:
         assert v.reward in (0.0, 1.0)
         assert v.method != 'timeout'
+
+
+# The answer forms of real model prose, each decided exactly (no tolerance): final
+# statements, marker clauses, plain-text math, number words, GSM8K prose, big operators,
+# solution lists, equations, and the forms only the question settles.
+PROSE_CLASSES = ('prose_statements', 'marker_clauses', 'plain_text_math', 'number_words',
+                 'gsm8k_prose', 'big_operators', 'solution_forms', 'equation_answers',
+                 'question_aware')
+
+
+@pytest.mark.parametrize('category', PROSE_CLASSES)
+def test_prose_classes_exactly(results, category):
+    cases, verdicts = results
+    rows = [(c, v) for c, v in zip(cases, verdicts) if c['category'] == category]
+    assert len(rows) >= 5
+    wrong = [(c['completion'], c['gold'], c['question'], v) for c, v in rows
+             if (v.reward == 1.0) != c['expected']]
+    assert not wrong, wrong

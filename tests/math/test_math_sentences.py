@@ -26,7 +26,11 @@ CHECKER = MathChecker()
     ('The possible values of x^2 mod 30 for prime x > 30 are 1 and 19.', '1, 19', 1.0),
     ('The only possible positive integer value of x is x=3.', '3', 1.0),
     ('The number of ways is $\\binom{10}{3} = 120$.', '120', 1.0),
-    ('The number of ways is $8! - 1260 - 6720 = 120$.', '120', 0.0),  # a false identity
+    # a computation ending in its value: the last side is what is committed, even when
+    # the steps before it are wrong (a wrong derivation of the right value is correct)
+    ('The number of ways is $8! - 1260 - 6720 = 120$.', '120', 1.0),
+    ('The number of ways is $8! - 1260 - 6720 = 32340$.', '120', 0.0),
+    ('The number of ways is $n = 120$.', '120', 1.0),
     ('The total cost is $\\$12.50$.', '12.5', 1.0),
     ('The number of diagonals is $\\frac{n(n-3)}{2}$.', r'\frac{n(n-3)}{2}', 1.0),
     ('The largest possible area is $\\frac{5}{2}$.', '2.5', 1.0),

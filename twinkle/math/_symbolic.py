@@ -93,6 +93,9 @@ def _to_sympy(node, sp):
             return sp.real_root(args[0], args[1]) if args[1].is_odd else sp.root(args[0], args[1])
         if name == 'binom':
             return sp.binomial(args[0], args[1])
+        if name in ('sum', 'prod'):  # body, index, lower and upper bound
+            big = sp.Sum if name == 'sum' else sp.Product
+            return big(args[0], (args[1], args[2], args[3]))  # decide() evaluates it
         raise ValueError(f'unknown function {name}')
     raise ValueError(f'unknown node {tag}')
 
@@ -142,6 +145,36 @@ def _is_zero(s, sp) -> bool:
     return bool(v == 0)
 
 
+def _counters(node) -> set:
+    """Names of the index and bound symbols of the sums and products in a tree (this
+    module runs alone in the worker, so it does not import twinkle's own walk)."""
+    out, stack = set(), [node]
+    while stack:
+        n = stack.pop()
+        if not isinstance(n, tuple) or not n or not isinstance(n[0], str):
+            continue
+        if n[0] == 'sym':
+            continue
+        big = n[0] == 'fn' and n[1] in ('sum', 'prod')
+        for part in (n[2][1:] if big else ()):
+            out |= _symbols(part)
+        for x in n[1:]:
+            stack.extend(x if isinstance(x, tuple) and x and isinstance(x[0], tuple) else [x])
+    return out
+
+
+def _symbols(node) -> set:
+    if not isinstance(node, tuple) or not node:
+        return set()
+    if node[0] == 'sym':
+        return {node[1]}
+    out = set()
+    for x in node[1:]:
+        for y in (x if isinstance(x, tuple) and x and isinstance(x[0], tuple) else [x]):
+            out |= _symbols(y)
+    return out
+
+
 def decide(a, b, mode, sp) -> bool:
     """Whether two trees are equal ('expr') or two equations equivalent ('eq').
 
@@ -155,6 +188,17 @@ def decide(a, b, mode, sp) -> bool:
         x, y = to_sympy(a, sp), to_sympy(b, sp)
     except NonFinite:
         return False
+    counters = _counters(a) | _counters(b)
+    if counters:
+        # \sum_{k=1}^{n}: k and n count terms, so they are non-negative integers on both
+        # sides (without that, sympy keeps a Piecewise for other n).
+        rep = {sp.Symbol(n): sp.Symbol(n, integer=True, nonnegative=True) for n in counters}
+        try:
+            x, y = x.subs(rep).doit(), y.subs(rep).doit()
+        except (ValueError, TypeError, NotImplementedError):
+            return False
+        if _non_finite(x, sp) or _non_finite(y, sp):
+            return False
     if _non_finite(x, sp) or _non_finite(y, sp):
         return bool(x in (sp.oo, -sp.oo) and x == y)
     if mode == 'eq':

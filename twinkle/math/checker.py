@@ -30,6 +30,7 @@ from twinkle.math.grader import NeedSymbolic, compare
 from twinkle.math.latex import ParseError, decimal_fraction, parse_answer
 from twinkle.math.normalize import normalize
 from twinkle.math.pool import shared_pool
+from twinkle.math.question import Question, accepts, auxiliary_name, factor_count, read_question
 
 __all__ = ['Verdict', 'MathChecker', 'METHODS']
 
@@ -213,7 +214,8 @@ class MathChecker:
 
     # ------------------------------------------------------------------------------
     def check(self, completions: Sequence[object], golds: Sequence[object],
-              extractions: Optional[Sequence[Extraction]] = None) -> List[Verdict]:
+              extractions: Optional[Sequence[Extraction]] = None,
+              questions: Optional[Sequence[object]] = None) -> List[Verdict]:
         """Scores ``completions[i]`` against ``golds[i]``.
 
         Args:
@@ -221,6 +223,10 @@ class MathChecker:
             golds: gold answers: full solutions, GSM8K answers or bare values.
             extractions: ``extract_answer(completions[i])`` when the caller has them
                 already (the tensor path does), so they are not computed twice.
+            questions: the prompts (None for an unknown one). They decide the answers
+                only a question can settle (see :mod:`twinkle.math.question`): a bound
+                ("at least one"), a negated count ("there are no such pairs"), an
+                auxiliary unknown ("t = 1" for "how many"), an incomplete factorisation.
 
         Returns:
             One :class:`Verdict` per completion.
@@ -228,6 +234,9 @@ class MathChecker:
         if len(completions) != len(golds):
             raise ValueError(f'MathChecker.check: {len(completions)} completions but '
                              f'{len(golds)} golds')
+        if questions is not None and len(questions) != len(completions):
+            raise ValueError(f'MathChecker.check: {len(completions)} completions but '
+                             f'{len(questions)} questions')
         cfg = self.config
         out: List[Optional[Verdict]] = [None] * len(completions)
         pending: Dict[tuple, List[int]] = {}
@@ -255,6 +264,12 @@ class MathChecker:
             if ext.answer is None:
                 out[i] = Verdict(0.0, None, gold.answer, 'no_answer', ext.how,
                                  time.perf_counter() - t0)
+                continue
+            question = read_question(questions[i]) if questions is not None else None
+            why_not = _not_the_value(ext, question, gold.answer or '')
+            if why_not:
+                out[i] = Verdict(0.0, ext.answer, gold.answer, 'no_answer', why_not,
+                                 time.perf_counter() - t0, ext.how)
                 continue
             if len(ext.answer) > cfg.max_answer_chars:
                 # Checked before any normalizing regex runs, so that cost stays bounded.
@@ -308,7 +323,34 @@ class MathChecker:
                     results = list(ex.map(run, deferred))
             for key, r, m, why, secs in results:
                 self._finish(key, pending[key], (raw, gold_texts, rules), r, m, why, secs, out)
+        if questions is not None:
+            self._check_factorisations(out, questions, local_golds, golds, norms)
         return out  # type: ignore[return-value]
+
+    def _check_factorisations(self, out: List[Verdict], questions, local_golds, golds,
+                              norms: Dict[str, str]) -> None:
+        """An answer equal to a factorisation as a polynomial is a factorisation only
+        when it has as many factors: ``(x^4+x^2+1)(x^4-x^2+1)`` is not the complete
+        ``(x^2+x+1)(x^2-x+1)(x^4-x^2+1)`` (for a question that asks to factorise)."""
+        for i, v in enumerate(out):
+            if v.reward != 1.0:
+                continue
+            q = read_question(questions[i])
+            if q is None or not q.factorise:
+                continue
+            gk = golds[i] if isinstance(golds[i], str) else repr(golds[i])
+            tree = local_golds[gk].tree
+            want = factor_count(tree) if tree is not None else 1
+            if want < 2:
+                continue
+            try:
+                got = factor_count(parse_answer(norms[v.answer], True))
+            except (ParseError, RecursionError):
+                continue
+            if got != want:
+                out[i] = v._replace(reward=0.0, method='structural',
+                                    reason=f'not the complete factorisation: {got} factors, '
+                                           f'the reference has {want}')
 
     def _finish(self, key, idxs, texts, r, m, why, secs, out) -> None:
         # A timeout or a dead worker is a fault of this call, not a property of the pair:
@@ -346,6 +388,22 @@ class _Budget:
 
     def left(self) -> float:
         return self.seconds - self.spent
+
+
+_NEEDS = {'at_least': 'states a lower bound ("at least"), and the question asks for none',
+          'at_most': 'states an upper bound ("at most"), and the question asks for none',
+          'count': 'a negation ("there are no ..."), and the question counts no such things'}
+
+
+def _not_the_value(ext: Extraction, question: Optional[Question], gold: str) -> str:
+    """Why an extracted answer is not the asked value, given the question ('' if it may
+    be): a bound or negation the question does not ask for, or an auxiliary unknown."""
+    if ext.needs and not accepts(question, ext.needs, ext.about):
+        return _NEEDS[ext.needs] + ('' if question is not None else ' (no question given)')
+    name = auxiliary_name(question, ext.answer or '', gold)
+    if name:
+        return f'gives {name}, which the question does not name, for a "how many" question'
+    return ''
 
 
 def _rule(ext: Extraction) -> str:

@@ -13,7 +13,8 @@ import math
 from fractions import Fraction
 from typing import Dict, FrozenSet, List, Optional
 
-__all__ = ['EvalError', 'EvalOverflow', 'EvalUnderflow', 'exact', 'numeric', 'free_symbols', 'canonical', 'node_key',
+__all__ = ['EvalError', 'EvalOverflow', 'EvalUnderflow', 'exact', 'numeric', 'free_symbols',
+           'counters', 'canonical', 'node_key',
            'expand_pm', 'closeness', 'children',
            'MAX_BITS']
 
@@ -229,10 +230,51 @@ def _num(node: tuple, env: Dict[str, complex]) -> complex:
         b, e = _num(node[1], env), _num(node[2], env)
         return _no_underflow(_pow(b, e), b)
     if tag == 'fn':
+        if node[1] in ('sum', 'prod'):
+            return _big(node, env)
         return _fn(node[1], [_num(a, env) for a in node[2]])
     if tag == 'pm':
         raise EvalError('\\pm has two values')
     raise EvalError(f'unknown node {tag}')
+
+
+def _big(node: tuple, env: Dict[str, complex]) -> complex:
+    """A sum or product at a point whose bounds are integers (at most 1,000 terms)."""
+    body, index, lo, hi = node[2]
+    ends = []
+    for bound in (lo, hi):
+        v = _num(bound, env)
+        if v.imag != 0 or abs(v.real - round(v.real)) > 1e-9:
+            raise EvalError('a sum or product bound that is not an integer')
+        ends.append(int(round(v.real)))
+    if ends[1] - ends[0] + 1 > 1000:
+        raise EvalError('a sum or product of more than 1000 terms')
+    acc = 0j if node[1] == 'sum' else 1 + 0j
+    inner = dict(env)
+    for k in range(ends[0], ends[1] + 1):
+        inner[index[1]] = complex(k)
+        v = _num(body, inner)
+        acc = acc + v if node[1] == 'sum' else _no_underflow(acc * v, acc, v)
+    return acc
+
+
+def counters(node: tuple) -> FrozenSet[str]:
+    """Names of the index and bound symbols of the sums and products in a tree: they
+    count terms, so they take non-negative integer values.
+
+    >>> from twinkle.math.latex import parse_expr
+    >>> sorted(counters(parse_expr(r'x + \\sum_{k=1}^{n} k')))
+    ['k', 'n']
+    """
+    out = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, tuple) and n and n[0] == 'fn' and n[1] in ('sum', 'prod'):
+            for part in n[2][1:]:
+                out |= free_symbols(part)
+        stack.extend(children(n))
+    return frozenset(out)
 
 
 #: Smallest magnitude a float result may have and still be trusted: below it (and at an

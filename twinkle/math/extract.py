@@ -46,14 +46,19 @@ ANCHORED, MARKED, TAIL, PREFIX = 'anchored', 'marked', 'tail', 'prefix'
 _MARGIN = 32
 
 _FENCE = re.compile(r'```.*?```', re.S)
+# Between boxes that form one answer: "\\boxed{1}, \\boxed{2}", "$x = \\boxed{2}$ or
+# $x = \\boxed{-2}$" (a list of solutions; "\\boxed{8} or \\boxed{9}" joins too, and a
+# two-item list equals no single gold, so a hedge between boxes still scores 0).
 _BOX_SEP = re.compile(
-    r'^(?:\s|\$|\\\]|\\\[|\\\(|\\\)|,|;|and|\\text\{\s*(?:and|,)\s*\}|\\quad|\\,)*$')
+    r'^(?:\s|\$|\\\]|\\\[|\\\(|\\\)|,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|\\quad|\\,|'
+    r'[A-Za-z](?:_\{?\w+\}?)?\s*=)*$')
 _SPACE = re.compile(r'\s')
 # What is left of a box whose command the span cut: 'xed{...}...', 'ed 5'.
 _BOX_REST = re.compile(r'\s*[a-z]{0,5}\s*(?:\{|[^\s$]+\Z)')
 # The same separators, as a suffix (run on at most 200 characters: see _could_join).
 _SEP_TAIL = re.compile(
-    r'(?:\s|\$|\\\]|\\\[|\\\(|\\\)|,|;|and|\\text\{\s*(?:and|,)\s*\}|\\quad|\\,)+\Z')
+    r'(?:\s|\$|\\\]|\\\[|\\\(|\\\)|,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|\\quad|\\,|'
+    r'[A-Za-z](?:_\{?\w+\}?)?\s*=)+\Z')
 _HEDGE = re.compile(r'\?|\b(?:maybe|perhaps|probably|possibly|not sure|unsure|i guess|i think|'
                     r'either|might be|could be)\b', re.I)
 _OR = re.compile(r'\bor\b', re.I)
@@ -66,7 +71,7 @@ _MARKER = re.compile(
 _HEADING = re.compile(
     r'\s*#+\s*(?:\*\*|__)?(?:final\s+)?answer\s*:?\s*(?:\*\*|__)?\s*:?\s*$', re.I)
 _NUMBER = re.compile(r'(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w.])')
-_SENTENCE_END = re.compile(r'\.(?:\s|$)|\n')
+_SENTENCE_END = re.compile(r'(?<!\.\.)\.(?:\s|$)|\n')  # an ellipsis ends no sentence
 _DOLLARS = re.compile(r'\$.*?\$')
 _CONDITIONAL = re.compile(r'\b(?:if|whether|suppose|assume|assuming|unless|check|verify|that)\s+'
                           r'(?:the\s+)?(?:final\s+)?$', re.I)
@@ -76,7 +81,8 @@ _CONCLUDE = re.compile(
 _VERB = re.compile(r'\s(?:is|are|was|equals|=|gets|has|had|needs|costs|makes|earns|will have|'
                    r'will be|would be|remains?|comes to|totals?)(?=\s)', re.I)
 _CLAUSE_END = re.compile(
-    r'\.(?:\s|$)|\s(?:because|since|as|which|so|and\s+(?:the|this|that|we))\s')
+    r'(?<!\.\.)\.(?:\s|$)|\s(?:because|since|as|which|so|and\s+(?:the|this|that|we))\s|'
+    r'\s+\((?=[a-z]{3,}\b)|,\s+not\s')  # "36 (because 4 x 9 = 36)", "12, not 10"
 _MATH_SPAN = re.compile(r'\$\$(.+?)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]', re.S)
 _REFUSAL = re.compile(r"\b(?:i cannot|i can't|i am unable|i'm unable|i'm sorry|"
                       r"cannot be determined)\b",
@@ -100,10 +106,19 @@ class Extraction(NamedTuple):
         how: 'boxed', 'answer_tag', 'gsm8k', 'marker', 'heading', 'conclusion',
             'sentence' (a final declarative statement of the value), or why
             there is no answer: 'no_text', 'truncated', 'hedged', 'no_answer'.
+        needs: what the question must ask for the answer to be its value ('' when
+            nothing): 'at_least' / 'at_most' for a bound ("At least one of the numbers
+            is even" answers "at least how many ...?" with 1, and no other question),
+            'count' for a count said as a negation ("There are no such pairs" answers
+            "how many ...?" with 0). See :mod:`twinkle.math.question`.
+        about: for a negated count, the words after the negation ("pairs of positive
+            odd integers"): the question must count those things.
     """
 
     answer: Optional[str]
     how: str
+    needs: str = ''
+    about: str = ''
 
 
 def _inside(m: 're.Match[str]') -> str:
@@ -193,10 +208,22 @@ def _boxes(s: str) -> Optional[_Boxes]:
     if any('?' in c for c in contents):
         ext = Extraction(None, 'hedged')
     elif len(contents) == 1:
-        ext = Extraction(contents[0], 'boxed')
+        ext = _box_text(contents[0]) or Extraction(contents[0], 'boxed')
     else:
         ext = Extraction(', '.join(contents), 'boxed')
     return _Boxes(ext, start, nxt, open_end)
+
+
+def _box_text(content: str) -> Optional[Extraction]:
+    """A box holding a sentence, ``\\boxed{\\text{The total is } 9}``: the value it
+    states."""
+    if not content.startswith('\\text') or len(content) > 300:
+        return None
+    plain = re.sub(r'\\(?:text|textbf|mathrm)\s*\{([^{}]*)\}', r'\1', content)
+    plain = re.sub(r'\s+', ' ', plain).strip()
+    if len(_WORDY.findall(plain)) < 2:
+        return None
+    return _clause_value(plain, 'boxed')
 
 
 def _last_boxes(s: str) -> Optional[Extraction]:
@@ -240,13 +267,34 @@ def _span(rest: str) -> str:
     return line.strip().rstrip('.!').strip()
 
 
+# "x = 2 or x = -2": the solutions of an equation in one unknown, not a hedge.
+_SOLUTION = re.compile(r'\s*([A-Za-z])\s*=\s*([^=,]+?)\s*')
+_OR_SPLIT = re.compile(r',?\s*\bor\b\s*|,\s*')
+
+
+def _solutions(answer: str) -> Optional[str]:
+    """``'x = 2, x = -2'`` for "x = 2 or x = -2" (one unknown, two or more values)."""
+    if not _OR.search(answer):
+        return None
+    parts = [_SOLUTION.fullmatch(p) for p in _OR_SPLIT.split(_DOLLARS.sub(
+        lambda m: m.group(0)[1:-1], answer.strip()))]
+    if len(parts) < 2 or not all(parts) or len({m.group(1) for m in parts}) != 1:
+        return None
+    return ', '.join(f'{m.group(1)} = {m.group(2)}' for m in parts)
+
+
 def _checked(answer: str, context: str, how: str) -> Extraction:
     if not answer or not answer.strip():
         return Extraction(None, 'no_answer')
-    # "8 or 9", "$5$ or $6$": two candidates are no answer. (Inside one math span, "or"
-    # joins a solution list and is parsed as one.)
-    if _HEDGE.search(context) or _OR.search(_DOLLARS.sub(' ', context)):
+    if _HEDGE.search(context):
         return Extraction(None, 'hedged')
+    # "8 or 9", "$5$ or $6$": two candidates are no answer. (Inside one math span, "or"
+    # joins a solution list and is parsed as one; so do equations in one unknown.)
+    if _OR.search(_DOLLARS.sub(' ', context)):
+        listed = _solutions(answer)
+        if listed is None or _OR.search(_DOLLARS.sub(' ', context.replace(answer, ''))):
+            return Extraction(None, 'hedged')
+        return Extraction(listed, how)
     return Extraction(answer.strip(), how)
 
 
@@ -304,8 +352,24 @@ def _marked(best: tuple) -> Extraction:
     ext = _checked(best[1], best[2], best[3])
     if ext.answer is None or not _WORDY.search(_MATH_SPAN.sub(' ', ext.answer)):
         return ext
-    got = _statement(ext.answer)
-    return Extraction(got.answer, best[3]) if got.answer is not None else ext
+    return _clause_value(ext.answer, best[3]) or ext
+
+
+def _clause_value(text: str, how: str) -> Optional[Extraction]:
+    """The value in an answer written as words: a statement ("The largest value is
+    2/5"), a number in words ("three thousand"), or a value followed by the words that
+    name what it counts ("3^(n-1) ways to colour the row")."""
+    got = _statement(re.sub(r'^that\s+', '', text, flags=re.I))
+    if got.answer is not None:
+        return got._replace(how=how)
+    words = words_to_number(text)
+    if words is not None:
+        return Extraction(words, how)
+    m = re.match(r'(\S+)\s+(?:[A-Za-z][\w-]*\s*)+$', text)
+    if m and re.search(r'[\d\\]', m.group(1)) and _PLAIN_VALUE.fullmatch(m.group(1)) \
+            and not re.search(r'\d', text[m.end(1):]):
+        return Extraction(m.group(1).rstrip(',;:'), how)
+    return None
 
 
 def _unwrap(content: str) -> str:
@@ -374,7 +438,7 @@ def extract_scoped(text: object, strict: bool = False) -> Tuple[Extraction, str]
         ``(extraction, scope)``; ``extraction`` is what :func:`extract_answer` returns.
 
     >>> extract_scoped(r'so the sum is $\\boxed{12}$.')
-    (Extraction(answer='12', how='boxed'), 'anchored')
+    (Extraction(answer='12', how='boxed', needs='', about=''), 'anchored')
     >>> extract_scoped('Adding up, we get 12 apples.')[1]
     'prefix'
     """
@@ -432,7 +496,10 @@ def _extract_response(text: str, want_scope: bool, strict: bool = False
         if stray and boxed.last < text.lower().rfind('</answer'):
             return boxed.extraction, PREFIX
         joinable = want_scope and boxed.open_end and _could_join(text[:boxed.first])
-        return boxed.extraction, scope or (PREFIX if joinable else ANCHORED)
+        scope = scope or (PREFIX if joinable else ANCHORED)
+        if not strict and boxed.extraction.answer is not None:
+            return _restated(text, boxed.last) or boxed.extraction, scope
+        return boxed.extraction, scope
     if stray:
         scope = PREFIX
 
@@ -443,38 +510,57 @@ def _extract_response(text: str, want_scope: bool, strict: bool = False
     if near:
         scope = PREFIX
     if best is not None:
-        return _marked(best), scope or MARKED
+        got = _marked(best)
+        if not strict and got.answer is not None:
+            got = _restated(plain, best[0]) or got
+        return got, scope or MARKED
 
-    # A concluding sentence, only when the response ends cleanly. It reads the last
-    # sentence and the last 300 characters, so a text holding both decides it.
+    # A concluding sentence, only when the response ends cleanly.
     if strict:  # boxes, answer tags and markers only
         return Extraction(None, 'no_answer'), scope or TAIL
+    got, early = _final_statement(plain)
+    return got, scope or (PREFIX if early else TAIL)
+
+
+def _final_statement(plain: str) -> Tuple[Extraction, bool]:
+    """The value the response's last sentence states, and whether that sentence may begin
+    before ``plain`` (it reads the last sentence and the last 300 characters, so a text
+    holding both decides it)."""
     body = plain.rstrip()
-    if not body or body[-1] not in '.!$]':
-        return Extraction(None, 'no_answer'), scope or TAIL
-    if _REFUSAL.search(body[-300:]):
-        return Extraction(None, 'no_answer'), scope or TAIL
-    if len(body) < 300:
-        scope = scope or PREFIX
+    if not body or body[-1] not in '.!$]' or _REFUSAL.search(body[-300:]):
+        return Extraction(None, 'no_answer'), False
+    early = len(body) < 300
     brk = body.rfind('\n\n')
     para = body[brk + 1:].strip().replace('**', '')
     sentences = re.split(r'(?<=[.!])\s+(?=[A-Z$\\])', para)
-    if brk < 0 and len(sentences) < 2:
-        scope = scope or PREFIX  # the sentence may begin before this text
-    scope = scope or TAIL
+    early = early or (brk < 0 and len(sentences) < 2)
     last = sentences[-1].strip()
     if len(last) > 600:  # a concluding sentence is short; also bounds the span regexes
-        return Extraction(None, 'no_answer'), scope
+        return Extraction(None, 'no_answer'), early
     m = _CONCLUDE.match(last)
     if not m:
-        return _statement(last.rstrip('.!').strip()), scope
+        return _statement(last.rstrip('.!').strip()), early
     clause = m.group(1).rstrip('.!').strip()
     got = _statement(clause)
     if got.answer is not None:
-        return Extraction(got.answer, 'conclusion'), scope
+        return got._replace(how='conclusion'), early
     if got.how == 'no_answer':
         got = _conclusion(clause)
-    return got, scope
+    return got, early
+
+
+def _restated(text: str, at: int) -> Optional[Extraction]:
+    """A final statement in a later paragraph than the box or marker at ``at``: the
+    response committed to it last ("... = \\boxed{1}" inside a derivation, then "The
+    only possible value of t is t = 1."), so it is the answer. A statement that is a
+    bound or a negation (its value depends on the question) does not override."""
+    brk = text.find('\n\n', at)
+    if brk < 0 or not text[brk:].strip():
+        return None
+    got, _ = _final_statement(text[brk:])
+    if got.answer is None or got.needs:
+        return None
+    return got
 
 
 def _conclusion(clause: str) -> Extraction:
@@ -509,12 +595,29 @@ def _conclusion(clause: str) -> Extraction:
 _STATE_VERB = re.compile(
     r'\s(?:is equal to|are equal to|is given by|are given by|can be (?:written|expressed|'
     r'factori[sz]ed|factored|simplified) as|factors as|simplifies to|is congruent to|'
+    r'are all congruent to|are all equal to|'
     r'is|are|equals|was|were|will be|would be|must be|should be|comes to|totals)\s', re.I)
 # A count stated as "There are V <things>" or "<subject> has V <things>".
 _THERE = re.compile(r'^there\s+(?:are|is|will be|would be|exist|exists)\s+(?:exactly\s+|a total of\s+)?'
                     r'(.+)$', re.I | re.S)
 _HAS = re.compile(r'\s(?:has|have|had|will have|contains?|gets?|needs?|makes?)\s+'
                   r'(?:exactly\s+|a total of\s+)?(.+)$', re.I | re.S)
+# A bound instead of a value: "At least one of x, y, z is even", "... is at most 2".
+_BOUND = re.compile(r'^(?:(at\s+least|no\s+fewer\s+than|not\s+fewer\s+than)|'
+                    r'(at\s+most|no\s+more\s+than|not\s+more\s+than))\s+(.+)$', re.I | re.S)
+# A count said as a negation: "There are no such pairs", "f has no real zeros", "f does
+# not have any double roots", "For no value of n can f be factored".
+_NO_THINGS = re.compile(r'^(?:no|not\s+any)\s+(?:such\s+)?(?=[a-z(])', re.I)
+_HAS_NONE = re.compile(r'\s(?:has|have|had|contains?)\s+no\s+(?=[a-z(])|'
+                       r"\s(?:does|do|did)(?:\s+not|n't)\s+have\s+any\s+", re.I)
+_FOR_NONE = re.compile(r'^for\s+no\s+(?=(?:values?|choices?|integers?|positive|real|natural|'
+                       r'[a-z]\b))', re.I)
+# A contrast or concession ends the main clause: "... at most 6 roots, but it may have
+# no roots" states no negated count.
+_CONTRAST = re.compile(r',?\s+(?:but|although|though|while|whereas|yet|except|which|where|when|'
+                       r'if|because|since|unless)\b', re.I)
+# "The factor 2 occurs n times in P(n)": a multiplicity.
+_TIMES = re.compile(r'\s(?:occurs|appears)\s+(?:exactly\s+)?(\S+)\s+times\b', re.I)
 # Where a subordinate clause starts after the value: ", which occurs when x = 0".
 _SUBCLAUSE = re.compile(
     r',?\s+(?:which|where|when|whenever|occurring|achieved|attained|obtained|with|because|'
@@ -553,26 +656,75 @@ def _statement(clause: str) -> Extraction:
     """
     if not clause or len(clause) > 600:
         return Extraction(None, 'no_answer')
+    m = _BOUND.match(clause)
+    if m:  # "At least one of the three numbers must be divisible by 5"
+        return _bound(m)
     m = _THERE.match(clause)
     if m:
+        none = _NO_THINGS.match(m.group(1))
+        if none:
+            return _none(m.group(1)[none.end():])
         return _count(m.group(1), clause)
+    m = _FOR_NONE.match(clause)
+    if m:
+        return _none(clause[m.end():])
     congruence = _congruence(clause)
     if congruence is not None:
         return _checked(congruence, clause, 'sentence')
     # The last verb whose rest is a value: "is 0, which is achieved when a = b = c" is
     # decided by the first "is" once the second one's rest ("achieved") is no value.
-    for verb in list(_STATE_VERB.finditer(' ' + clause + ' '))[::-1][:3]:
-        got = _value((' ' + clause + ' ')[verb.end():], clause)
+    padded = ' ' + clause + ' '
+    for verb in list(_STATE_VERB.finditer(padded))[::-1][:3]:
+        got = _value(padded[verb.end():], clause)
         if got.answer is not None or got.how == 'hedged':
-            return got
+            return _not_restated(got, padded[:verb.start()])
+    cut = _CONTRAST.search(clause)
+    main = clause[:cut.start()] if cut else clause
+    m = _HAS_NONE.search(main)
+    if m:
+        return _none(main[m.end():])
     m = _HAS.search(clause)
     if m:
-        return _count(m.group(1), clause)
+        return _not_restated(_count(m.group(1), clause), clause[:m.start()])
+    m = _TIMES.search(clause)
+    if m:  # a single letter is a value here ("n times"), unlike after "is"
+        v = m.group(1)
+        if re.fullmatch(r'[A-Za-z]', v):
+            return _checked(v, v, 'sentence')
+        return _value(v, v)
     return Extraction(None, 'no_answer')
+
+
+def _not_restated(got: Extraction, subject: str) -> Extraction:
+    """No answer when the stated number ends a range written in the subject: "The set
+    {1, ..., 100} has 100 elements" restates the problem."""
+    if got.answer is not None and got.answer.isdigit() and re.search(
+            r'(?:\.\.\.|…|\\ldots|\\dots|\\cdots)\s*,?\s*' + got.answer + r'(?![\w.])', subject):
+        return Extraction(None, 'no_answer')
+    return got
+
+
+def _none(things: str) -> Extraction:
+    """The count 0 of a negation, with the words naming what it counts."""
+    words = re.findall(r"[A-Za-z][\w'-]*", _MATH_SPAN.sub(' ', things))[:5]
+    return Extraction('0', 'sentence', 'count', ' '.join(words))
+
+
+def _bound(m: 're.Match[str]') -> Extraction:
+    """The value of a bound ("at least one of ..."), marked with the question it needs.
+    Only the number is the context of the hedge check: "one of x, y, or z" is no hedge."""
+    got = _count(m.group(3), m.group(3).split(' of ', 1)[0])
+    if got.answer is None:
+        got = _value(m.group(3), m.group(3))
+    if got.answer is None:
+        return got
+    return got._replace(needs='at_least' if m.group(1) else 'at_most')
 
 
 _MOD = re.compile(r'\s*(?:\\pmod\s*\{?\s*[\w+\-*^ ]+\}?|\(\s*mod\s+[\w+\-*^ ]+\)|'
                   r'\\?(?:b?mod)\s+\{?[\w+\-*^]+\}?)\s*$', re.I)
+# "n mod 4 = 1", "2^100 mod 7 = 2": the residue, stated as the value of "X mod m".
+_MOD_EQ = re.compile(r'^(.+?\s(?:\\bmod|\\mod|mod)\s*\{?\s*\w+\s*\}?)\s*=\s*(-?\d+)$', re.S)
 _CONGRUENT = re.compile(r'^(.+?)\s*(?:\\equiv|≡|=|\s(?:is\s+)?congruent\s+to)\s*(-?\d+)$', re.S)
 
 
@@ -585,7 +737,8 @@ def _congruence(clause: str) -> Optional[str]:
         text = _inside(m).strip()
     mod = _MOD.search(text)
     if not mod or not mod.group(0).strip():
-        return None
+        m = _MOD_EQ.match(text)
+        return m.group(2) if m and re.search(r'\d', m.group(1)) else None
     got = _CONGRUENT.match(text[:mod.start()].strip())
     # The residue of a number ("3^105 + 4^105"), not a condition on an unknown ("n = 0 mod
     # 991" says which n, not a value).
@@ -609,13 +762,24 @@ def _value(rest: str, context: str) -> Extraction:
     rest = re.sub(r'^(?:always|exactly|precisely|simply|just)\s+', '', rest, flags=re.I)
     if not rest:
         return Extraction(None, 'no_answer')
+    m = _BOUND.match(rest)
+    if m:  # "... is at least 3"
+        return _bound(m)
     m = _MATH_SPAN.fullmatch(rest)
     if m:
         inner = _inside(m)
+        # A computation ending in its value, "$8! - 1260 - 6720 = 120$": the last side,
+        # when the sides before it are numbers (with letters they are a condition).
+        sides = inner.split('=')
+        if len(sides) > 1 and not re.search(r'[A-Za-z]', '='.join(sides[:-1])):
+            inner = sides[-1]
         return _checked(inner, context, 'sentence')
     words = words_to_number(rest)
     if words is not None:
         return _checked(words, context, 'sentence')
+    listed = _solutions(rest)  # "x = 2 or x = -2"
+    if listed is not None:
+        return _checked(listed, listed, 'sentence')
     # a plain expression, or math spans joined by "and" / commas
     plain = _MATH_SPAN.sub(_inside, rest)
     if len(plain) > 60 or not _PLAIN_VALUE.fullmatch(plain) or not re.search(r'[\d\\]', plain):

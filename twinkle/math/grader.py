@@ -20,8 +20,8 @@ from fractions import Fraction
 from typing import Callable, List, Optional, Tuple
 
 from twinkle.math.config import MathConfig
-from twinkle.math.evaluate import (EvalError, EvalOverflow, canonical, children, closeness, exact,
-                                   expand_pm, free_symbols, node_key,
+from twinkle.math.evaluate import (EvalError, EvalOverflow, canonical, children, closeness,
+                                   counters, exact, expand_pm, free_symbols, node_key,
                                    numeric)
 
 __all__ = ['compare', 'NeedSymbolic', 'SymbolicFn']
@@ -46,9 +46,14 @@ def _merge(a: str, b: str) -> str:
     return a if _RANK.get(a, 9) >= _RANK.get(b, 9) else b
 
 
-def _env(symbols, k: int) -> dict:
+# Points for a symbol that counts the terms of a sum or product (\\sum_{k=1}^{n}).
+_COUNTS = (3, 5, 8, 4, 7)
+
+
+def _env(symbols, k: int, counting: frozenset = frozenset()) -> dict:
     names = sorted(symbols)
-    return {n: _POINTS[k % len(_POINTS)] + _OFFSETS[j % len(_OFFSETS)] * (1 + j // len(_OFFSETS))
+    return {n: (_COUNTS[k % len(_COUNTS)] + j if n in counting else
+                _POINTS[k % len(_POINTS)] + _OFFSETS[j % len(_OFFSETS)] * (1 + j // len(_OFFSETS)))
             for j, n in enumerate(names)}
 
 
@@ -137,8 +142,9 @@ def compare_expr(a: tuple, b: tuple, cfg: MathConfig, symbolic: SymbolicFn
             return False, 'numeric'
         return _sym(a, b, 'expr', symbolic)
     eq = ne = 0
+    counting = counters(a) | counters(b)
     for k in range(len(_POINTS)):
-        env = _env(syms, k)
+        env = _env(syms, k, counting)
         try:
             va, vb = numeric(a, env), numeric(b, env)
         except EvalError:
@@ -151,7 +157,7 @@ def compare_expr(a: tuple, b: tuple, cfg: MathConfig, symbolic: SymbolicFn
     if ne:
         return False, 'numeric'
     if eq >= 3:
-        env = _env(syms, 0)
+        env = _env(syms, 0, counting)
         if not (_absorbs(a, env) or _absorbs(b, env)):
             return True, 'numeric'
     return _sym(a, b, 'expr', symbolic)

@@ -29,7 +29,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import List, Optional, Tuple
 
-from twinkle.math.normalize import match_brace, normalize
+from twinkle.math.normalize import normalize
 
 __all__ = ['ParseError', 'parse_expr', 'parse_answer', 'MAX_DEPTH']
 
@@ -53,7 +53,7 @@ _CONSTS = {'pi': ('const', 'pi'), 'infty': ('const', 'oo'), 'infinity': ('const'
 _MUL_OPS = {'*', '\\cdot', '\\times', '\\ast'}
 _DIV_OPS = {'/', '\\div'}
 _ATOM_CMDS = {'\\frac', '\\sqrt', '\\binom', '\\lfloor', '\\lceil', '\\lvert', '\\vert',
-              '\\exp', '\\lbrack'} | {'\\' + f for f in _FUNCS} | {'\\' + g for g in _GREEK} | {
+              '\\exp', '\\lbrack', '\\sum', '\\prod'} | {'\\' + f for f in _FUNCS} | {'\\' + g for g in _GREEK} | {
               '\\' + c for c in _CONSTS}
 _IGNORED_CMDS = {'\\,', '\\;', '\\!', '\\:', '\\ ', '\\quad', '\\qquad'}
 
@@ -385,6 +385,8 @@ class _Parser:
                 e = self.expr()
                 self.expect('\\rvert' if name == 'lvert' else '\\vert')
                 return ('fn', 'abs', (e,))
+            if name in ('sum', 'prod'):
+                return self.big_operator(name)
             if name in _CONSTS:
                 return _CONSTS[name]
             if name in _GREEK:
@@ -393,6 +395,36 @@ class _Parser:
                 return self.function(name)
             raise ParseError(f'unsupported command {v}')
         raise ParseError('unexpected end of answer')
+
+    def big_operator(self, name: str) -> tuple:
+        """``\\sum_{k=a}^{b} body`` / ``\\prod...``: the body is the term that follows (up
+        to the next + or -). With integer bounds of at most ``MAX_TERMS`` terms it is
+        expanded here (exact arithmetic then decides it); otherwise it is the node
+        ``('fn', 'sum' | 'prod', (body, ('sym', k), lo, hi))``, which sympy evaluates."""
+        self.expect('_')
+        self.expect('{')
+        var = self.next()
+        if var[0] != 'let' and not (var[0] == 'cmd' and var[1][1:] in _GREEK):
+            raise ParseError(f'\\{name} needs an index variable, got {var[1]!r}')
+        self.expect('=')
+        lo = self.expr()
+        self.expect('}')
+        self.expect('^')
+        hi = self.script_arg()
+        body = self.term()
+        index = ('sym', var[1].lstrip('\\'))
+        if index[1] in ('i', 'e'):  # an index named i or e is no constant in its body
+            body = _substitute(body, ('const', index[1]), index)
+        if lo[0] == 'num' and hi[0] == 'num' and lo[1].denominator == hi[1].denominator == 1:
+            count = int(hi[1] - lo[1]) + 1
+            if count > _MAX_TERMS:
+                raise ParseError(f'\\{name} with {count} terms')
+            items = tuple(_substitute(body, index, ('num', Fraction(k), None))
+                          for k in range(int(lo[1]), int(hi[1]) + 1))
+            if not items:
+                return ('num', Fraction(0 if name == 'sum' else 1), None)
+            return items[0] if len(items) == 1 else ('add' if name == 'sum' else 'mul', items)
+        return ('fn', name, (body, index, lo, hi))
 
     def function(self, name: str) -> tuple:
         power = None
@@ -426,6 +458,18 @@ class _Parser:
         if power is not None:
             f = ('pow', f, power)
         return f
+
+
+_MAX_TERMS = 1000  # a sum or product with integer bounds is expanded up to this many terms
+
+
+def _substitute(node, name: tuple, value: tuple):
+    """``node`` with every ``name`` (a ``('sym', k)`` node) replaced by ``value``."""
+    if node == name:
+        return value
+    if isinstance(node, tuple):
+        return tuple(_substitute(x, name, value) for x in node)
+    return node
 
 
 def _key(node: tuple) -> str:
@@ -639,7 +683,8 @@ def _parse_item(s: str, depth: int) -> tuple:
         if len(sides) >= 2 and all(p.strip() for p in sides):
             # A chain "x = 2 + 1 = 3" commits to its last side.
             return ('eq', parse_expr(sides[0].strip()), parse_expr(sides[-1].strip()))
-        raise ParseError('incomplete equation')
+        if len(sides) >= 2:  # (an '=' inside braces, \sum_{k=1}, is no equation)
+            raise ParseError('incomplete equation')
     return ('expr', parse_expr(s))
 
 

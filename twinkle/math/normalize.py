@@ -53,6 +53,10 @@ _UNICODE = (('≤', '\\le'), ('≥', '\\ge'), ('−', '-'), ('×', '\\times'), (
             ('∞', '\\infty'), ('π', '\\pi'), ('√', '\\sqrt'), ('°', '^\\circ'))
 _SIMPLE = re.compile(r'[+-]?\d{1,15}(?:\.\d{1,15})?')
 _PLAIN_FUNC = re.compile(r'(?<![a-zA-Z\\])(sqrt|pi)(?![a-zA-Z])')
+# C(8, 3): a binomial coefficient in plain text.
+_PLAIN_BINOM = re.compile(r'(?<![A-Za-z\\])C\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)')
+# "2 3/4" (a mixed number as prose writes it); "2\frac{3}{4}" stays a product.
+_MIXED = re.compile(r'(-?)(\d{1,15})\s+(\d{1,15})/(\d{1,15})')
 _MEMBER = re.compile(r'^\s*[a-zA-Z]\s*\\in(?![a-zA-Z])\s*')
 _PERCENT = re.compile(r'\s*(?:\\%|%|\\text\{\s*percent\s*\}|\bpercent\b)\s*$')
 
@@ -199,6 +203,12 @@ def normalize(answer: Optional[str]) -> str:
         return s[1:] if s[0] == '+' else s
     if _SCIENTIFIC.fullmatch(s):  # 1e-05 (a float gold passed through str()): exact digits
         return format(Decimal(s), 'f')
+    m = _MIXED.fullmatch(s)
+    if m and 0 < int(m.group(4)) and int(m.group(3)) < int(m.group(4)):
+        whole, num, den = int(m.group(2)), int(m.group(3)), int(m.group(4))
+        return f'{m.group(1)}\\frac{{{whole * den + num}}}{{{den}}}'
+    if 'C(' in s:
+        s = _PLAIN_BINOM.sub(r'\\binom{\1}{\2}', s)
     if '\\' in s:
         s = s.replace('\\dfrac', '\\frac').replace('\\tfrac', '\\frac').replace('\\cfrac', '\\frac')
         s = s.replace('\\dbinom', '\\binom').replace('\\tbinom', '\\binom')

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 from twinkle.data_format import get_user_data
 
 __all__ = [
-    'Reward', 'FunctionReward', 'CombinedReward', 'as_reward', 'last_completion',
+    'Reward', 'FunctionReward', 'CombinedReward', 'as_reward', 'last_completion', 'last_prompt',
     'ground_truth_text', 'content_text', 'check_batch', 'check_token_inputs',
 ]
 
@@ -201,6 +201,27 @@ def last_completion(traj: Any) -> Optional[str]:
         if _get(m, 'role') == 'assistant':
             return content_text(_get(m, 'content', ''))
     return ''
+
+
+def last_prompt(traj: Any) -> Optional[str]:
+    """The text of the last user message before the last assistant message (the question
+    the completion answers), or None when there is none (a bare string has none).
+
+    >>> last_prompt({'messages': [{'role': 'user', 'content': 'How many?'},
+    ...                           {'role': 'assistant', 'content': 'Three.'}]})
+    'How many?'
+    """
+    if isinstance(traj, str):
+        return None
+    messages = list(_get(traj, 'messages', None) or [])
+    seen_answer = False
+    for m in reversed(messages):
+        role = _get(m, 'role')
+        if role == 'assistant' and not seen_answer:
+            seen_answer = True
+        elif role == 'user':
+            return content_text(_get(m, 'content', ''))
+    return None
 
 
 def ground_truth_text(gt: Any, keys: Sequence[str] = GROUND_TRUTH_KEYS) -> Optional[str]:

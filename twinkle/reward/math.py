@@ -12,7 +12,8 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from twinkle.math.checker import MathChecker, Verdict
 from twinkle.math.config import MathConfig
-from twinkle.reward.base import Reward, check_batch, ground_truth_text, last_completion
+from twinkle.reward.base import (Reward, check_batch, ground_truth_text, last_completion,
+                                 last_prompt)
 
 __all__ = ['MathReward', 'GSM8KReward']
 
@@ -80,7 +81,10 @@ class MathReward(Reward):
         gts = check_batch(trajectories, ground_truths, type(self).__name__, True)
         completions = [last_completion(t) for t in trajectories]
         golds = [ground_truth_text(g, self.keys) for g in gts]
-        return self.checker.check(completions, golds)
+        questions = [last_prompt(t) for t in trajectories]
+        if all(q is None for q in questions):
+            questions = None
+        return self.checker.check(completions, golds, questions=questions)
 
     def __call__(self, trajectories: Sequence[Any], ground_truths: Optional[Sequence[Any]] = None,
                  return_details: bool = False
