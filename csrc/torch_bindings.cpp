@@ -3,6 +3,8 @@
 #include <Python.h>
 #include <torch/library.h>
 
+#include "dfa_strings.h"
+
 TORCH_LIBRARY(twinkle, m) {
   // ---- advantage family -------------------------------------------------------------
   // Per-group GRPO/RLOO advantages. Contiguous groups of `group_size` when order is None;
@@ -25,8 +27,10 @@ TORCH_LIBRARY(twinkle, m) {
       "Tensor dead, int chunk=0) -> (Tensor, Tensor)");
 }
 
-// `import twinkle._C` loads this library (and so registers the ops); it has no Python API.
+// `import twinkle._C` loads this library (and so registers the ops). Its only Python API is
+// the string scanner (cpu/dfa_strings.cpp), which takes str objects no op schema can.
 extern "C" PyObject* PyInit__C(void) {
-  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, nullptr};
+  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1,
+                                          twinkle::string_scan_methods()};
   return PyModule_Create(&module_def);
 }

@@ -15,8 +15,12 @@ import json, logging, torch
 logging.basicConfig(level=logging.INFO)
 import twinkle
 from twinkle.advantage import GRPOAdvantage
+from twinkle import _ext
+from twinkle.reward import FormatReward
 adv = GRPOAdvantage()([0, 1, 0, 1, 1, 0, 0, 0], num_generations=4, scale='none')
-print(json.dumps({'info': twinkle.extension_info(), 'adv': adv.tolist()}))
+fmt = FormatReward(r'\d', mode='search')(['x1', 'x', '\u4f60 2'])
+print(json.dumps({'info': twinkle.extension_info(), 'adv': adv.tolist(), 'fmt': fmt,
+                  'strings': _ext.string_scanner() is not None}))
 '''
 
 
@@ -42,6 +46,7 @@ def test_without_the_library_everything_runs_on_the_reference():
     assert res['info']['cpu'] is False and res['info']['source'] is None
     assert 'TWINKLE_DISABLE_EXT' in res['info']['error']
     assert res['adv'] == EXPECTED
+    assert res['strings'] is False and res['fmt'] == [1.0, 0.0, 1.0]  # the encoded path
     # logged once, and it says which backend runs
     assert log.count('running the pure-torch reference ops') == 1
 
@@ -52,3 +57,5 @@ def test_on_first_use_build(tmp_path):
     res, _ = _probe({'TWINKLE_FORCE_JIT': '1', 'TWINKLE_CACHE': str(tmp_path)})
     assert res['info']['source'] == 'jit' and res['info']['cpu'] is True, res['info']
     assert res['adv'] == EXPECTED
+    # the string scanner is imported from the library built on first use
+    assert res['strings'] is True and res['fmt'] == [1.0, 0.0, 1.0]

@@ -103,6 +103,44 @@ def extension_info() -> Dict[str, Any]:
     return dict(_ensure())
 
 
+_scanner: Dict[str, Any] = {}
+
+
+def string_scanner() -> Any:
+    """The compiled string scanner (``byte_program`` / ``scan_strings``), or None.
+
+    It lives in the same library as the ops, as plain Python functions (an op schema
+    cannot take a list of str). A library built on first use was loaded as a bare shared
+    object; its module is then imported from the same file.
+    """
+    if 'mod' not in _scanner:
+        _ensure()  # takes _lock itself: first, not inside it
+        with _lock:
+            if 'mod' not in _scanner:
+                _scanner['mod'] = _load_scanner()
+    return _scanner['mod']
+
+
+def _load_scanner() -> Any:
+    info = _ensure()
+    if info['source'] is None or not info['cpu']:
+        return None
+    try:
+        if info['source'] == 'setup.py':
+            mod = importlib.import_module('twinkle._C')
+        else:
+            from importlib import machinery, util
+            loader = machinery.ExtensionFileLoader('twinkle._C', info['path'])
+            spec = util.spec_from_file_location('twinkle._C', info['path'], loader=loader)
+            mod = util.module_from_spec(spec)
+            loader.exec_module(mod)
+    except ImportError as e:
+        logger.warning('twinkle: the string scanner is unavailable (%s); strings are encoded '
+                       'and scanned by the dfa_scan op', e)
+        return None
+    return mod if hasattr(mod, 'scan_strings') else None
+
+
 _kernel_cache: Dict[tuple, bool] = {}
 
 

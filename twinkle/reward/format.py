@@ -285,17 +285,74 @@ class _DfaReward(Reward, torch.nn.Module):
         final, first_dead = self._scan('token', ids, lengths)
         return self._accepted('token', final), first_dead
 
-    def scan_texts(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor, Tensor]:
-        """Per-pattern acceptance of completion texts, in one op call.
+    def _strings(self) -> Optional[tuple]:
+        """(scanner, program, accept (K, S) bool, column index (1, K), impossible pattern
+        indices or None) of the compiled string scanner, or None where the library is not
+        loaded. Built once, from the byte tables (which never change); never pickled (see
+        ``__getstate__``). Kept as plain numpy: a call on one short text costs a few
+        microseconds, where module attribute lookups and torch dispatch would cost more."""
+        got = self.__dict__.get('_string_program')
+        if got is None:
+            from twinkle import _ext
+            scanner = _ext.string_scanner()
+            if scanner is None:
+                return None
+            prog = scanner.byte_program(*(getattr(self, f'byte_{n}').cpu().numpy()
+                                          for n in ('class_ids', 'tables', 'starts', 'dead')))
+            accept = self.byte_accept.cpu().numpy()
+            impossible = np.flatnonzero(self.impossible.cpu().numpy())
+            got = (scanner, prog, accept, np.arange(accept.shape[0])[None, :],
+                   impossible if impossible.size else None)
+            self.__dict__['_string_program'] = got
+        return got
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop('_string_program', None)  # a C capsule: rebuilt on first use
+        return state
+
+    def _scan_strings(self, texts: List[str]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """(final (B, K) int32, first_dead (B, K) int64 byte offsets) from the compiled
+        string scanner (no encoding, no padding, no torch dispatch), or None without it."""
+        got = self._strings()
+        if got is None:
+            return None
+        scanner, prog, accept, _, impossible = got
+        final = np.empty((len(texts), accept.shape[0]), dtype=np.int32)
+        first_dead = np.empty((len(texts), accept.shape[0]), dtype=np.int64)
+        scanner.scan_strings(prog, texts, final, first_dead)
+        if impossible is not None:  # as _scan: an impossible pattern is dead before byte 0
+            first_dead[:, impossible] = 0
+        return final, first_dead
+
+    def _string_acceptance(self, texts: List[str]) -> np.ndarray:
+        """(B, K) bool: which patterns accept each text (the string path of ``score``)."""
+        got = self._scan_strings(texts)
+        if got is None:
+            return self.scan_texts(texts)[0].cpu().numpy() == 1.0
+        _, _, accept, cols, _ = self.__dict__['_string_program']
+        return accept[cols, got[0]]
+
+    def scan_texts(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
+        """Per-pattern acceptance of completion texts, in one call.
+
+        With the compiled library the strings are scanned where they lie (their UTF-8 bytes
+        are generated on the fly, never stored); without it they are encoded, padded
+        (:func:`pad_texts`) and scanned by the ``dfa_scan`` op. Both give the same result.
 
         Returns:
-            ``(accepted, first_dead, data_lengths)``: (B, K) float32, (B, K) int64 byte
-            offsets into each text's UTF-8 encoding, and (B,) int64 byte lengths.
+            ``(accepted, first_dead)``: (B, K) float32 and (B, K) int64 byte offsets into
+            each text's UTF-8 encoding (-1: never dead), on the reward's device.
         """
+        texts = list(texts)
+        got = self._scan_strings(texts)
+        dev = self.byte_tables.device
+        if got is not None:
+            final, first_dead = (torch.from_numpy(a).to(dev) for a in got)
+            return self._accepted('byte', final), first_dead
         data, lengths = pad_texts(texts)
-        final, first_dead = self._scan('byte', data.to(self.byte_tables.device), lengths.to(
-            self.byte_tables.device))
-        return self._accepted('byte', final), first_dead, lengths
+        final, first_dead = self._scan('byte', data.to(dev), lengths.to(dev))
+        return self._accepted('byte', final), first_dead
 
     def _completions(self, trajectories: Any, ground_truths: Any) -> Tuple[List[str], List[bool]]:
         check_batch(trajectories, ground_truths, type(self).__name__, need_ground_truths=False)
@@ -390,8 +447,8 @@ class FormatReward(_DfaReward):
         texts, is_text = self._completions(trajectories, ground_truths)
         if not texts:
             return []
-        acc = self.scan_texts(texts)[0][:, 0].tolist()
-        return [a if ok else float('nan') for a, ok in zip(acc, is_text)]
+        acc = self._string_acceptance(texts)[:, 0].tolist()
+        return [(1.0 if a else 0.0) if ok else math.nan for a, ok in zip(acc, is_text)]
 
     def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
                 lengths: Optional[Tensor] = None) -> Tensor:
@@ -444,7 +501,7 @@ class FormatReward(_DfaReward):
         >>> FormatReward(r'a\\Zb', mode='search').first_invalid_position(['', 'ab'])
         [0, 0]
         """
-        _, first_dead, _ = self.scan_texts(list(texts))
+        _, first_dead = self.scan_texts(list(texts))
         out = []
         for text, pos in zip(texts, first_dead[:, 0].tolist()):
             if pos < 0:
@@ -523,8 +580,8 @@ class TagCountReward(_DfaReward):
         texts, is_text = self._completions(trajectories, ground_truths)
         if not texts:
             return []
-        acc = self.scan_texts(texts)[0].mean(dim=1).tolist()
-        return [a if ok else float('nan') for a, ok in zip(acc, is_text)]
+        acc = self._string_acceptance(texts).mean(axis=1, dtype=np.float64).tolist()
+        return [a if ok else math.nan for a, ok in zip(acc, is_text)]
 
     def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
                 lengths: Optional[Tensor] = None) -> Tensor:

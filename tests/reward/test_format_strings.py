@@ -1,0 +1,143 @@
+"""The compiled string scanner against the encoded path and against Python ``re``.
+
+The scanner reads each str where it lies (1, 2 or 4 bytes per code point) and generates
+the UTF-8 bytes as it goes. Each hypothesis example (fixed seed) draws a batch of texts of
+every storage kind (ASCII, Latin-1, BMP, astral, lone surrogates) and checks, for K
+patterns at once: the final states and first-dead byte offsets equal the ``dfa_scan`` op's
+on :func:`pad_texts` output, and every verdict equals ``re.<mode>`` on the text (a lone
+surrogate read as U+FFFD, as the encoded path reads it).
+"""
+import math
+import os
+import pickle
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, seed, settings, strategies as st
+
+from twinkle import _ext
+from twinkle.reward.format import FormatReward, TagCountReward, _DfaReward, pad_texts
+
+EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
+
+pytestmark = pytest.mark.skipif(_ext.string_scanner() is None,
+                                reason='the compiled library is not loaded')
+
+# (pattern, flags, mode); None is the strict default format.
+PATTERNS = [
+    (None, 0, 'fullmatch'),
+    (r'<think>.*?</think>', re.DOTALL, 'search'),
+    (r'<answer>.*?</answer>', re.DOTALL, 'search'),
+    (r'(?s)<think>.*</think>\s*<answer>\d+</answer>\s*', 0, 'fullmatch'),
+    (r'[^<>]*', 0, 'fullmatch'),
+    (r'\w+', 0, 'search'),
+    (r'(?i)<ANSWER>', 0, 'search'),
+    (r'.{3,9}', re.DOTALL, 'fullmatch'),
+    (r'\ufffd', 0, 'search'),
+    (r'[\u4e00-\u9fff]+', 0, 'search'),
+    (r'é+|ß', 0, 'search'),           # Latin-1 exits: a state left by non-ASCII bytes
+    (r'😀<', 0, 'search'),              # an astral code point, then an ASCII exit
+    (r'a\Zb', 0, 'search'),             # matches nothing: dead before the first byte
+    (r'\S+', 0, 'match'),
+]
+STRICT = r'<think>.*?</think>\s*<answer>.*?</answer>\s*'
+PIECES = ['<think>', '</think>', '<answer>', '</answer>', '<', '>', ' ', '\n', 'abc', '42',
+          'é', 'ß', 'ÿ', '\x80', '你好', '答案', '😀', '👍🏽', '\ufffd', '\ud800', '\udfff', 'x' * 40]
+TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=10).map(''.join)
+
+
+def _module():
+    specs = [('think_answer',) if p is None else ('regex', p, f, m) for p, f, m in PATTERNS]
+    return _DfaReward(specs)
+
+
+MODULE = _module()
+
+
+def _oracle(pattern, flags, mode, text):
+    text = re.sub('[\ud800-\udfff]', '\ufffd', text)
+    if pattern is None:
+        tags = ('<think>', '</think>', '<answer>', '</answer>')
+        return bool(re.fullmatch(STRICT, text, re.DOTALL)) and all(text.count(t) == 1 for t in tags)
+    return bool(getattr(re, mode)(pattern, text, flags))
+
+
+@seed(20261130)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(TEXT, min_size=1, max_size=24))
+def test_strings_equal_encoded_path_and_re(texts):
+    final, first_dead = MODULE._scan_strings(list(texts))
+    data, lengths = pad_texts(texts)
+    want_final, want_fd = MODULE._scan('byte', data, lengths)
+    assert np.array_equal(final, want_final.numpy())
+    assert np.array_equal(first_dead, want_fd.numpy())
+    accepted, _ = MODULE.scan_texts(texts)
+    for i, text in enumerate(texts):
+        for j, (p, f, m) in enumerate(PATTERNS):
+            assert (accepted[i, j].item() == 1.0) == _oracle(p, f, m, text), (text, p)
+
+
+@pytest.mark.parametrize('text', [
+    '',                                    # empty
+    'plain ascii <think>x</think>',        # kind 1, ASCII: scanned as its own bytes
+    'latin-1 é ÿ <answer>1</answer>',      # kind 1, not ASCII
+    'bmp 你好 <answer>2</answer>',          # kind 2
+    'astral 😀 <answer>3</answer>',         # kind 4
+    'lone \ud800 surrogate <',             # read as U+FFFD
+    '<think>' + '你' * 5000 + '</think>',  # long runs skipped by the exit search
+])
+def test_each_storage_kind(text):
+    final, first_dead = MODULE._scan_strings([text])
+    data, lengths = pad_texts([text])
+    want_final, want_fd = MODULE._scan('byte', data, lengths)
+    assert final.tolist() == want_final.tolist() and first_dead.tolist() == want_fd.tolist()
+
+
+def test_score_matches_the_op_path_on_a_large_batch():
+    rng = np.random.default_rng(0)
+    parts = np.array(PIECES, dtype=object)
+    texts = [''.join(rng.choice(parts, size=rng.integers(0, 60))) for _ in range(3000)]
+    reward = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search',
+                          flags=re.DOTALL)
+    data, lengths = pad_texts(texts)
+    final, _ = reward._scan('byte', data, lengths)
+    want = reward._accepted('byte', final)[:, 0].tolist()
+    assert reward(texts) == want  # the parallel scan over many rows
+
+
+def test_non_text_items_and_types():
+    reward = FormatReward(r'\d', mode='search')
+    traj = [{'messages': [{'role': 'assistant', 'content': None}]}, 'x1', 'x']
+    out = reward(traj)
+    assert math.isnan(out[0]) and out[1:] == [1.0, 0.0]
+    scanner = _ext.string_scanner()
+    prog = reward._strings()[1]
+    final = np.empty((1, 1), np.int32)
+    fd = np.empty((1, 1), np.int64)
+    with pytest.raises(TypeError, match=r'texts\[0\] must be str, got bytes'):
+        scanner.scan_strings(prog, [b'x'], final, fd)
+    with pytest.raises(ValueError, match='outputs must have shape'):
+        scanner.scan_strings(prog, ['a', 'b'], final, fd)
+    with pytest.raises(ValueError, match='first_dead'):
+        scanner.scan_strings(prog, ['a'], final, np.empty((1, 1), np.int32))
+    with pytest.raises(ValueError, match='V >= 256'):
+        scanner.byte_program(np.zeros((1, 10), np.int32), np.zeros((1, 1, 1), np.int32),
+                             np.zeros(1, np.int32), np.zeros(1, np.int32))
+
+
+def test_reward_pickles_and_copies_without_the_program():
+    reward = TagCountReward()
+    assert reward(['<think></think>']) == [0.5]  # builds the program
+    again = pickle.loads(pickle.dumps(reward))
+    assert '_string_program' not in again.__dict__
+    assert again(['<think></think><answer></answer>']) == [1.0]
+    moved = reward.to(torch.float64)  # buffers keep their dtypes; the program is unaffected
+    assert moved(['<answer>']) == [0.25]
+
+
+def test_first_invalid_position_uses_the_scanner():
+    reward = FormatReward()
+    texts = ['<think>', '<thinx>', 'x', '你<', '😀']
+    assert reward.first_invalid_position(texts) == [-1, 5, 0, 0, 0]
