@@ -3,7 +3,9 @@
 #   bash run.sh demo   installs twinkle and runs the demo (rewards + GRPO advantages)
 #   bash run.sh test   installs twinkle with its test extra, checks the CUDA sources with
 #                      nvcc when present (tools/check_cuda.sh), runs the CUDA kernels under
-#                      a host emulation with sanitizers, and runs the tests
+#                      a host emulation with sanitizers, runs the trainer frameworks'
+#                      reward code in an environment of their own (tools/integration_env.sh)
+#                      and runs the tests
 # PYTHON picks the interpreter (default python3).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -39,6 +41,11 @@ case "$what" in
       TWINKLE_EMU_SANITIZE=1 LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0 \
         "$PY" -m pytest -q -p no:cacheprovider tests/ops/test_dfa_scan_emulated.py \
         tests/ops/test_group_advantage_emulated.py
+    fi
+    # Trainer frameworks whose pins conflict with ours (verl, OpenRLHF, the classic
+    # verifiers API) run their real reward code in an environment of their own.
+    if [ $# -le 1 ]; then
+      PYTHON="$PY" bash tools/integration_env.sh test tests/integrations
     fi
     exec "$PY" -m pytest -q "${@:2}"
     ;;

@@ -70,6 +70,25 @@ def test_abstain_becomes_none():
     assert as_trl_reward(Exact())(prompts=['a'], completions=['x'], solution=[None]) == [None]
 
 
+@pytest.mark.skipif(not HAVE_MATH, reason='twinkle.reward.math is not there yet')
+def test_outcomes_go_to_log_metric_and_log_extra():
+    from twinkle.reward import MathReward
+    metrics, extra = {}, {}
+    fn = as_trl_reward(MathReward())
+    out = fn(prompts=['q'] * 4, completions=['#### 4', '#### 5', 'maybe 4 or 5?', '#### 4'],
+             solution=['4', '4', '4', ''], log_metric=metrics.__setitem__,
+             log_extra=extra.__setitem__)
+    assert out == [1.0, 0.0, 0.0, None]
+    assert metrics == {'twinkle/math/correct': 0.25, 'twinkle/math/incorrect': 0.25,
+                       'twinkle/math/unparsable': 0.25, 'twinkle/math/timeout': 0.0,
+                       'twinkle/math/abstain': 0.25}
+    assert extra['math/outcome'] == ['correct', 'incorrect', 'unparsable', 'abstain']
+    assert extra['math/method'] == ['exact', 'exact', 'no_answer', 'unparsable_gold']
+    # a reward without verdicts logs nothing of its own
+    as_trl_reward(Exact())(prompts=['q'], completions=['x'], solution=['x'],
+                           log_metric=pytest.fail, log_extra=pytest.fail)
+
+
 def test_uses_completion_ids_for_tensor_path():
     r = CountToken(5, tokenizer='tok')
     fn = as_trl_reward(r)
@@ -114,4 +133,8 @@ def test_grpo_trainer_runs_with_twinkle_rewards(tmp_path):
     assert all(math.isfinite(h['reward']) for h in logs)
     if HAVE_FORMAT:
         assert 'rewards/has_digit/mean' in logs[0]
+    if HAVE_MATH:  # outcome rates through TRL's log_metric, summing to one per step
+        rates = [logs[0][f'twinkle/math/{o}'] for o in
+                 ('correct', 'incorrect', 'unparsable', 'timeout', 'abstain')]
+        assert abs(sum(rates) - 1.0) < 1e-6
     assert count.seen, 'the tensor-path reward was never given completion_ids'

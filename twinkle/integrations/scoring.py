@@ -13,9 +13,10 @@ Everything else is called the seed's way, ``reward(trajectories, ground_truths)`
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import math
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -28,6 +29,36 @@ __all__ = ['has_token_path', 'score', 'pad_completion_ids']
 _TENSOR_ARGS = ('input_ids', 'lengths', 'attention_mask', 'gold_answers', 'ground_truths')
 
 
+def _params(obj: Any, attr: str) -> Optional[Tuple[inspect.Parameter, ...]]:
+    """The parameters of ``obj.<attr>`` (``self`` excluded), None if it has none.
+
+    Inspecting a signature costs about 10 us; verl calls a reward function once per
+    sample, so a method's parameters are cached per class.
+    """
+    if attr in getattr(obj, '__dict__', ()):  # set on the instance: not cacheable
+        fn = getattr(obj, attr)
+        try:
+            return tuple(inspect.signature(fn).parameters.values()) if callable(fn) else None
+        except (TypeError, ValueError):
+            return None
+    return _class_params(type(obj), attr)
+
+
+@functools.lru_cache(maxsize=1024)
+def _class_params(cls: type, attr: str) -> Optional[Tuple[inspect.Parameter, ...]]:
+    raw = inspect.getattr_static(cls, attr, None)
+    fn = getattr(cls, attr, None)
+    if not callable(fn):
+        return None
+    try:
+        params = tuple(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    # A plain function looked up on the class still has ``self``; a static or class
+    # method (bound to the class already) has not.
+    return params[1:] if inspect.isfunction(raw) else params
+
+
 def has_token_path(reward: Any) -> bool:
     """True when ``reward`` can score token ids (see the module docstring).
 
@@ -37,14 +68,12 @@ def has_token_path(reward: Any) -> bool:
     >>> has_token_path(Len()), has_token_path(lambda t, g: [0.0] * len(t))
     (True, False)
     """
-    fwd = getattr(reward, 'forward', None)
-    if not callable(fwd):
+    if not callable(getattr(reward, 'forward', None)):
         return False
     if hasattr(reward, 'tokenizer') and getattr(reward, 'tokenizer') is None:
         return False
-    try:
-        params = list(inspect.signature(fwd).parameters.values())
-    except (TypeError, ValueError):
+    params = _params(reward, 'forward')
+    if params is None:
         return False
     named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD,
                                              p.KEYWORD_ONLY)]
@@ -81,10 +110,13 @@ def _reward_device(reward: Any, default: Any) -> torch.device:
     return torch.device(default) if default is not None else torch.device('cpu')
 
 
-def _call_forward(reward: Any, input_ids: Tensor, lengths: Tensor, gts: Optional[List[Any]]
-                  ) -> Tensor:
-    names = inspect.signature(reward.forward).parameters
+def _call_forward(reward: Any, input_ids: Tensor, lengths: Tensor, gts: Optional[List[Any]],
+                  want_details: bool = False) -> Tuple[Tensor, Optional[list]]:
+    names = {p.name for p in _params(reward, 'forward') or ()}
     kwargs = {}
+    details = want_details and 'return_details' in names
+    if details:
+        kwargs['return_details'] = True
     if 'lengths' in names:
         kwargs['lengths'] = lengths
     if 'attention_mask' in names:
@@ -102,13 +134,17 @@ def _call_forward(reward: Any, input_ids: Tensor, lengths: Tensor, gts: Optional
                                   else (ground_truth_text(g, keys) if keys else ground_truth_text(g))
                                   for g in gts]
     out = reward.forward(input_ids, **kwargs)
-    return torch.as_tensor(out, dtype=torch.float32)
+    verdicts = None
+    if details:
+        out, verdicts = out
+    return torch.as_tensor(out, dtype=torch.float32), verdicts
 
 
 def score(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequence[Any]] = None,
           *, completion_ids: Optional[Sequence[Sequence[int]]] = None,
           input_ids: Optional[Tensor] = None, lengths: Optional[Tensor] = None,
-          pad_id: int = 0, device: Any = None, token_path: Optional[bool] = None) -> Tensor:
+          pad_id: int = 0, device: Any = None, token_path: Optional[bool] = None,
+          details: Optional[Dict[str, list]] = None) -> Tensor:
     """Rewards for a batch, on token ids when ``reward`` has a tensor path.
 
     Args:
@@ -125,6 +161,10 @@ def score(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequenc
         device: where a reward that is not a module gets its tensors (default CPU).
         token_path: force (True) or forbid (False) the tensor path; None: use it when
             the reward has one and ids are given.
+        details: a dict to fill, from the same call, with the per-sample verdicts of each
+            reward (or ``CombinedReward`` part) that gives them (``return_details=True``,
+            as MathReward does), keyed by the reward's name. Rewards without verdicts
+            add nothing.
 
     Returns:
         ``rewards (B,)`` float32 (on the reward's device for the tensor path, else CPU);
@@ -149,7 +189,7 @@ def score(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequenc
     parts = getattr(reward, 'parts', None)
     if parts is not None and hasattr(reward, 'weights') and hasattr(reward, 'nan_policy'):
         return _score_combined(reward, trajectories, ground_truths, completion_ids, input_ids,
-                               lengths, pad_id, device, token_path)
+                               lengths, pad_id, device, token_path, details)
     have_ids = completion_ids is not None or input_ids is not None
     use_tokens = has_token_path(reward) and have_ids if token_path is None else token_path
     if use_tokens:
@@ -167,13 +207,17 @@ def score(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequenc
             input_ids, lengths = input_ids.to(dev), torch.as_tensor(lengths).to(dev)
         b = input_ids.shape[0]
         gts = check_batch(range(b), ground_truths, type(reward).__name__, False)
-        out = _call_forward(reward, input_ids, lengths, gts)
+        out, verdicts = _call_forward(reward, input_ids, lengths, gts, details is not None)
     else:
         if trajectories is None:
             raise ValueError(f'{type(reward).__name__} has no tensor path: trajectories are '
                              'required')
         fn = as_reward(reward)
-        values = fn(trajectories, ground_truths)
+        verdicts = None
+        if details is not None and _takes(fn, 'return_details'):
+            values, verdicts = fn(trajectories, ground_truths, return_details=True)
+        else:
+            values = fn(trajectories, ground_truths)
         if isinstance(values, Tensor):
             out = values.to(torch.float32)
         else:
@@ -181,18 +225,41 @@ def score(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequenc
         b = len(trajectories)
     if out.shape != (b,):
         raise ValueError(f'{type(reward).__name__} returned shape {tuple(out.shape)} for {b} samples')
+    if verdicts is not None:
+        details[_reward_name(reward)] = list(verdicts)
     return out
 
 
+def _takes(fn: Any, name: str) -> bool:
+    """True when ``fn`` (a function, or an object through its ``__call__``) has a
+    parameter ``name``."""
+    if inspect.isfunction(fn) or inspect.ismethod(fn):
+        try:
+            return name in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            return False
+    params = _params(fn, '__call__')
+    return params is not None and any(p.name == name for p in params)
+
+
+def _reward_name(reward: Any) -> str:
+    if hasattr(reward, 'reward_name'):
+        return str(reward.reward_name())
+    return str(getattr(reward, 'name', None) or getattr(reward, '__name__', type(reward).__name__))
+
+
 def _score_combined(reward, trajectories, ground_truths, completion_ids, input_ids, lengths,
-                    pad_id, device, token_path) -> Tensor:
+                    pad_id, device, token_path, details) -> Tensor:
     parts = {}
     total = None
     for name, part, w in zip(reward.names, reward.parts, reward.weights):
         use = None if token_path is None else (token_path and has_token_path(part))
+        sub = {} if details is not None else None
         vals = score(part, trajectories, ground_truths, completion_ids=completion_ids,
                      input_ids=input_ids, lengths=lengths, pad_id=pad_id, device=device,
-                     token_path=use).cpu()
+                     token_path=use, details=sub).cpu()
+        for verdicts in (sub or {}).values():  # a part's verdicts go under its name here
+            details[name] = verdicts
         parts[name] = vals.tolist()
         if reward.nan_policy == 'zero':
             vals = torch.nan_to_num(vals, nan=0.0)

@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Any, Callable, List, Optional, Sequence
 
 from twinkle.data_format import Message, Trajectory
-from twinkle.integrations.scoring import has_token_path, nan_to_none, score
+from twinkle.integrations.outcomes import explain
+from twinkle.integrations.scoring import has_token_path, nan_to_none
 from twinkle.reward.base import as_reward
 
 __all__ = ['as_trl_reward', 'to_trajectories', 'GROUND_TRUTH_COLUMNS']
@@ -70,6 +71,20 @@ def _ground_truths(kwargs: dict, column: Optional[str], n: int) -> Optional[List
             for v in values]
 
 
+def _log_outcomes(e: Any, label: str, log_metric: Any, log_extra: Any) -> None:
+    """Per-batch outcome rates to TRL's ``log_metric`` (averaged over a logging step) and
+    per-sample outcome and method columns to ``log_extra`` (the completions table), where
+    the installed TRL passes them."""
+    if callable(log_metric):
+        n = max(len(e.outcomes), 1)
+        for outcome, count in e.counts().items():
+            if outcome != 'scored':
+                log_metric(f'twinkle/{label}/{outcome}', count / n)
+    if callable(log_extra):
+        log_extra(f'{label}/outcome', list(e.outcomes))
+        log_extra(f'{label}/method', [v.method for v in e.verdicts])
+
+
 def as_trl_reward(reward: Any, *, ground_truth_column: Optional[str] = None,
                   name: Optional[str] = None, use_token_ids: Optional[bool] = None,
                   pad_id: int = 0) -> Callable[..., List[Optional[float]]]:
@@ -89,6 +104,11 @@ def as_trl_reward(reward: Any, *, ground_truth_column: Optional[str] = None,
     Returns:
         ``fn(prompts, completions, completion_ids=None, **columns) -> list`` of floats,
         None where the reward abstained. It is a plain function (not an nn.Module).
+        For a reward that explains its scores (``MathReward``, or a ``CombinedReward``
+        with one), it also passes TRL's ``log_metric`` the share of each outcome
+        (``twinkle/<name>/timeout``...: correct, incorrect, unparsable, timeout,
+        abstain) and ``log_extra`` per-sample ``<name>/outcome`` and ``<name>/method``
+        columns, when the installed TRL offers those hooks.
 
     >>> import torch
     >>> class Length(torch.nn.Module):  # a tensor-path reward: scores ids, never text
@@ -117,9 +137,11 @@ def as_trl_reward(reward: Any, *, ground_truth_column: Optional[str] = None,
         ids = completion_ids if use_token_ids is not False else None
         if use_token_ids and completion_ids is None:
             raise ValueError('use_token_ids=True but TRL passed no completion_ids')
-        values = score(target, trajectories, gts, completion_ids=ids, pad_id=pad_id,
-                       token_path=use_token_ids).tolist()
-        return nan_to_none(values)
+        e = explain(target, trajectories, gts, completion_ids=ids, pad_id=pad_id,
+                    token_path=use_token_ids)
+        if e.verdicts is not None:
+            _log_outcomes(e, label, kwargs.get('log_metric'), kwargs.get('log_extra'))
+        return nan_to_none(e.rewards.tolist())
 
     trl_reward.__name__ = trl_reward.__qualname__ = str(label)
     trl_reward.twinkle_reward = reward

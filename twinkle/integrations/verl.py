@@ -1,126 +1,142 @@
-"""twinkle rewards as verl reward functions (verl itself need not be installed).
+"""twinkle rewards in verl's Reward Loop (verl 0.9.1).
 
-verl calls a custom reward function named in its config::
+verl scores rollouts in ``RewardLoopWorker`` Ray actors. Each worker holds a reward
+manager (``reward.reward_manager``) and calls its ``async run_single(data)`` once per
+sample, for a whole chunk at once (``asyncio.gather``). Two ways in:
 
-    custom_reward_function:
-      path: /path/to/twinkle/integrations/verl.py   # or a file of yours that imports it
-      name: compute_score            # NaiveRewardManager: one sample per call
-      # name: compute_score_batch    # with reward_model.reward_manager=batch
+1. **A custom reward function**, run by verl's own managers (``naive``, ``rate_limited``...):
 
-with verl's documented signatures:
+   .. code-block:: yaml
 
-* ``compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs)``
-  -> float, called once per sample by the naive reward manager;
-* ``compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos=None,
-  **kwargs)`` -> list[float], called once per batch by the batch reward manager
-  (``reward_model.reward_manager=batch``).
+      reward:
+        custom_reward_function:
+          path: pkg://twinkle.integrations.verl
+          name: compute_score
 
-``solution_str`` is the decoded response (no prompt); ``ground_truth`` is the row's
-``reward_model['ground_truth']``; ``**kwargs`` receives
-``custom_reward_function.reward_kwargs``. The module-level functions score with
-``MathReward`` (accuracy: 1.0 / 0.0); wrap another reward with :class:`VerlScorer`.
-verl has no notion of an abstaining reward, so NaN (a reward that could not decide)
-becomes ``nan_value`` (0.0 by default).
+   :func:`compute_score` has verl's signature ``(data_source, solution_str, ground_truth,
+   extra_info, **kwargs)`` and returns a dict: ``score`` and twinkle's explanation
+   (``outcome``, ``method``, ``answer``, ``timeout``, ``abstained``, ``acc``), which
+   verl keeps as ``reward_extra_info`` and logs. verl runs a synchronous reward function
+   in a thread executor, where SIGALRM-based timeouts silently never fire; twinkle's
+   sympy deadline is enforced by killing worker processes, so it holds there too.
+
+2. **twinkle's reward manager**, which scores a whole chunk in one batched call on the
+   response token ids (no per-sample decoding; twinkle's batching and deduplication):
+
+   .. code-block:: yaml
+
+      reward:
+        reward_manager:
+          source: importlib
+          name: TwinkleRewardManager
+          module:
+            path: pkg://twinkle.integrations.verl
+
+   (``source: register`` with ``name: twinkle`` works too, in processes that imported
+   this module.) It scores with ``MathReward(tokenizer=<the policy's tokenizer>)``; set
+   ``+reward.reward_kwargs.twinkle_reward=my_pkg.rewards:build`` (a Reward, or a
+   function of the tokenizer returning one) for another, or subclass and override
+   :meth:`TwinkleRewardManager.build_reward`.
+
+verl has no "no reward" value, so a NaN (abstained) score becomes ``nan_value`` (0.0 by
+default) and ``abstained`` is 1.0 in the logged fields. Use ``pkg://`` paths: a file path
+makes verl execute this module a second time under another name.
+
+>>> compute_score('openai/gsm8k', 'So the answer is $\\\\boxed{72}$.', '72')['score']
+1.0
 """
 from __future__ import annotations
 
+import importlib
+import inspect
 import math
+import sys
+import threading
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-__all__ = ['VerlScorer', 'compute_score', 'compute_score_batch', 'default_reward']
+from twinkle.integrations._batching import AsyncBatcher
+from twinkle.integrations.outcomes import Explained, check_nan_value, explain
+
+__all__ = ['VerlScorer', 'compute_score', 'compute_score_batch', 'default_reward',
+           'TwinkleRewardManager', 'verl_fields']
 
 
-class _ExactAnswer:
-    """Fallback when twinkle.reward.math is unavailable: 1.0 if the stripped strings match."""
-
-    name = 'exact_answer'
-
-    def __call__(self, trajectories, ground_truths=None):
-        from twinkle.reward.base import ground_truth_text, last_completion
-        return [float((last_completion(t) or '').strip() == (ground_truth_text(g) or '').strip())
-                for t, g in zip(trajectories, ground_truths)]
-
-
-def default_reward():
-    """``MathReward()`` when twinkle's math reward is available, else exact match."""
-    try:
-        from twinkle.reward.math import MathReward
-    except ImportError:
-        return _ExactAnswer()
-    return MathReward()
+def default_reward(tokenizer: Any = None):
+    """``MathReward`` (with ``tokenizer`` for its token path), the reward used by default."""
+    from twinkle.reward.math import MathReward
+    return MathReward(tokenizer=tokenizer)
 
 
 def _text(x: Any) -> Optional[str]:
-    if x is None:
-        return None
-    if isinstance(x, str):
+    """A ground truth as text: verl parquet columns may hold numbers or numpy scalars."""
+    if x is None or isinstance(x, str):
         return x
-    if hasattr(x, 'item') and getattr(x, 'ndim', 1) == 0:  # numpy / torch scalars
+    if hasattr(x, 'item') and getattr(x, 'ndim', 1) == 0:
         x = x.item()
     if isinstance(x, float) and math.isfinite(x) and x == int(x):
         return str(int(x))
     return str(x)
 
 
+def verl_fields(e: Explained, i: int, nan_value: float) -> Dict[str, Any]:
+    """Sample ``i`` as verl's reward dict: ``score`` plus explanation fields.
+
+    The keys and their types are the same for every sample (verl stacks them into numpy
+    arrays by the first sample's keys); numeric flags are floats so verl's validation
+    metrics average them into rates.
+    """
+    value = e.values[i]
+    score = nan_value if math.isnan(value) else value
+    info = e.info(i)
+    return {'score': score, 'acc': score, **info}
+
+
 class VerlScorer:
-    """verl's ``compute_score`` pair for any twinkle reward.
+    """verl's reward-function pair for any twinkle reward.
 
     Args:
         reward: a twinkle Reward or reward function; default :func:`default_reward`.
         by_data_source: optional ``{data_source: reward}`` overrides (verl batches mix
             datasets; each source is scored with its reward, the rest with ``reward``).
         nan_value: the score given where a reward abstains (NaN).
-        return_dict: return ``{'score': s}`` dicts (verl logs the extra keys of a dict
-            result; here the score only) instead of floats.
 
     >>> scorer = VerlScorer(lambda t, g: [float(s == g[0]) for s in t])
-    >>> scorer.compute_score('gsm8k', '4', '4'), scorer.compute_score('gsm8k', '5', '4')
+    >>> scorer.compute_score('gsm8k', '4', '4')['score'], scorer.compute_score('gsm8k', '5', '4')['score']
     (1.0, 0.0)
-    >>> scorer.compute_score_batch(['a', 'a'], ['1', '2'], ['1', '1'])
+    >>> [d['score'] for d in scorer.compute_score_batch(['a', 'a'], ['1', '2'], ['1', '1'])]
     [1.0, 0.0]
     """
 
     def __init__(self, reward: Any = None, *, by_data_source: Optional[Mapping[str, Any]] = None,
-                 nan_value: float = 0.0, return_dict: bool = False):
+                 nan_value: float = 0.0):
         from twinkle.reward.base import as_reward
         self.reward = as_reward(reward if reward is not None else default_reward())
         self.by_data_source: Dict[str, Any] = {str(k): as_reward(v)
                                                for k, v in (by_data_source or {}).items()}
-        nan_value = float(nan_value)
-        if math.isnan(nan_value):
-            raise ValueError('nan_value must be a number, not NaN (verl cannot take NaN scores)')
-        self.nan_value = nan_value
-        self.return_dict = bool(return_dict)
-
-    def _reward_for(self, data_source: Any):
-        return self.by_data_source.get(_text(data_source), self.reward)
-
-    def _out(self, v: float):
-        v = self.nan_value if math.isnan(v) else float(v)
-        return {'score': v} if self.return_dict else v
+        self.nan_value = check_nan_value(nan_value, 'VerlScorer')
 
     def compute_score(self, data_source: Any, solution_str: str, ground_truth: Any,
-                      extra_info: Optional[dict] = None, **kwargs: Any):
-        """One sample's score (verl's NaiveRewardManager signature).
+                      extra_info: Optional[dict] = None, **kwargs: Any) -> Dict[str, Any]:
+        """One sample's reward dict (the signature verl's managers call).
 
         Args:
             data_source: the row's ``data_source`` (chooses the reward).
             solution_str: the decoded response.
             ground_truth: the row's ``reward_model['ground_truth']``.
             extra_info: the row's ``extra_info`` (unused).
-            **kwargs: ``custom_reward_function.reward_kwargs`` (unused).
+            **kwargs: ``custom_reward_function.reward_kwargs`` and verl's extras (unused).
 
         Returns:
-            A float (or ``{'score': float}`` with ``return_dict=True``).
+            ``{'score', 'acc', 'outcome', 'method', 'answer', 'timeout', 'abstained'}``.
         """
-        return self.compute_score_batch([data_source], [solution_str], [ground_truth],
-                                        [extra_info])[0]
+        return self.compute_score_batch([data_source], [solution_str], [ground_truth])[0]
 
     def compute_score_batch(self, data_sources: Sequence[Any], solution_strs: Sequence[str],
                             ground_truths: Sequence[Any],
-                            extra_infos: Optional[Sequence[Any]] = None, **kwargs: Any) -> List:
-        """A batch's scores (verl's BatchRewardManager signature), one reward call per
-        data source.
+                            extra_infos: Optional[Sequence[Any]] = None,
+                            **kwargs: Any) -> List[Dict[str, Any]]:
+        """A batch's reward dicts, one reward call per data source (the signature of
+        verl's legacy ``BatchRewardManager``).
 
         Args:
             data_sources: (B,) data sources (a list or numpy array).
@@ -130,7 +146,7 @@ class VerlScorer:
             **kwargs: ``custom_reward_function.reward_kwargs`` (unused).
 
         Returns:
-            B floats (or dicts with ``return_dict=True``).
+            B dicts, as :meth:`compute_score` returns.
         """
         n = len(solution_strs)
         if len(data_sources) != n or len(ground_truths) != n:
@@ -147,45 +163,202 @@ class VerlScorer:
         groups: Dict[int, List[int]] = {}
         rewards: Dict[int, Any] = {}
         for i, src in enumerate(data_sources):
-            r = self._reward_for(src)
+            r = self.by_data_source.get(_text(src), self.reward)
             groups.setdefault(id(r), []).append(i)
             rewards[id(r)] = r
-        scores = [float('nan')] * n
+        out: List[Dict[str, Any]] = [{}] * n
         for key, idx in groups.items():
-            values = rewards[key]([solution_strs[i] for i in idx],
-                                  [_text(ground_truths[i]) for i in idx])
-            for i, v in zip(idx, values):
-                scores[i] = float(v)
-        return [self._out(v) for v in scores]
+            e = explain(rewards[key], [solution_strs[i] for i in idx],
+                        [_text(ground_truths[i]) for i in idx])
+            for j, i in enumerate(idx):
+                out[i] = verl_fields(e, j, self.nan_value)
+        return out
 
 
-_DEFAULT: Optional[VerlScorer] = None
+#: Keywords verl itself may add to a reward-function call (with a reward-model router).
+_VERL_EXTRAS = frozenset({'reward_router_address', 'reward_model_tokenizer'})
+_SCORERS: Dict[tuple, VerlScorer] = {}
+_SCORERS_LOCK = threading.Lock()
 
 
-def _default() -> VerlScorer:
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = VerlScorer()
-    return _DEFAULT
+def _scorer(kwargs: Mapping[str, Any]) -> VerlScorer:
+    """The scorer for these ``reward_kwargs`` (MathConfig options), built once per set."""
+    opts = {k: v for k, v in kwargs.items() if k not in _VERL_EXTRAS}
+    key = tuple(sorted(opts.items()))
+    scorer = _SCORERS.get(key)
+    if scorer is None:
+        with _SCORERS_LOCK:  # verl calls from several executor threads at once
+            scorer = _SCORERS.get(key)
+            if scorer is None:
+                from twinkle.reward.math import MathReward
+                scorer = _SCORERS[key] = VerlScorer(MathReward(**opts))
+    return scorer
 
 
 def compute_score(data_source: Any, solution_str: str, ground_truth: Any,
-                  extra_info: Optional[dict] = None, **kwargs: Any) -> float:
-    """verl's per-sample reward function, scoring with :func:`default_reward`.
+                  extra_info: Optional[dict] = None, **kwargs: Any) -> Dict[str, Any]:
+    """verl's per-sample reward function, scoring with ``MathReward``.
 
-    >>> compute_score('math', r'so the answer is $\\boxed{\\frac{1}{2}}$', '0.5')
-    1.0
+    ``custom_reward_function.reward_kwargs`` arrive here as ``**kwargs``: they are
+    :class:`twinkle.math.MathConfig` options (``sympy_deadline_s: 2.0``); an unknown
+    one is a TypeError that names it.
+
+    >>> d = compute_score('math', r'so the answer is $\\boxed{\\frac{1}{2}}$', '0.5')
+    >>> d['score'], d['outcome'], d['method'], d['answer']
+    (1.0, 'correct', 'exact', '\\\\frac{1}{2}')
     """
-    return _default().compute_score(data_source, solution_str, ground_truth, extra_info, **kwargs)
+    return _scorer(kwargs).compute_score(data_source, solution_str, ground_truth, extra_info)
 
 
 def compute_score_batch(data_sources: Sequence[Any], solution_strs: Sequence[str],
                         ground_truths: Sequence[Any], extra_infos: Optional[Sequence[Any]] = None,
-                        **kwargs: Any) -> List[float]:
-    """verl's batch reward function (``reward_manager=batch``), with :func:`default_reward`.
+                        **kwargs: Any) -> List[Dict[str, Any]]:
+    """verl's legacy batch reward function, scoring with ``MathReward``.
 
-    >>> compute_score_batch(['gsm8k'] * 2, ['#### 72', '#### 70'], ['72', '72'])
+    >>> [d['score'] for d in compute_score_batch(['gsm8k'] * 2, ['#### 72', '#### 70'], ['72', '72'])]
     [1.0, 0.0]
     """
-    return _default().compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos,
-                                          **kwargs)
+    return _scorer(kwargs).compute_score_batch(data_sources, solution_strs, ground_truths,
+                                               extra_infos)
+
+
+# ---------------------------------------------------------------------------------------
+# The reward manager (needs verl)
+
+def _load_object(spec: str) -> Any:
+    """``'pkg.module:name'`` (or ``'pkg.module.name'``) to the object it names."""
+    module, sep, name = spec.partition(':')
+    if not sep:
+        module, _, name = spec.rpartition('.')
+    if not module or not name:
+        raise ValueError(f"twinkle_reward must be 'package.module:name', got {spec!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def _manager_base():
+    try:
+        from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
+    except ImportError as e:
+        raise ImportError('TwinkleRewardManager needs verl (pip install verl): '
+                          f'{e}') from e
+    return RewardManagerBase
+
+
+def _make_manager_class():
+    base = _manager_base()
+
+    class TwinkleRewardManager(base):
+        """A verl reward manager that scores a whole chunk in one twinkle call.
+
+        verl's ``RewardLoopWorker`` calls ``run_single`` for every sample of a chunk
+        concurrently. Each call queues its sample's response token ids and ground truth
+        and waits; the first one schedules a flush after every queued call has run
+        (``loop.call_soon``: the event loop runs ready tasks first in, first out), or after
+        ``batch_wait_s`` seconds when set, to also gather samples streamed one by one
+        from verl's agent loop. The flush scores all queued samples in one call of the
+        reward's token path in a thread (the event loop stays free), so the batch is
+        deduplicated and decided together.
+
+        Options, under ``reward.reward_kwargs``: ``twinkle_reward`` ('pkg.module:name'
+        of a Reward or of a function of the tokenizer returning one), ``nan_value``
+        (default 0.0), ``batch_wait_s`` (default 0.0) and ``max_batch`` (default 4096).
+        """
+
+        def __init__(self, config, tokenizer, compute_score=None, reward_router_address=None,
+                     reward_model_tokenizer=None, **kwargs):
+            super().__init__(config, tokenizer, compute_score)
+            opts = dict(config.reward.get('reward_kwargs') or {}) if config is not None else {}
+            self.reward = self.build_reward(tokenizer, opts.get('twinkle_reward'))
+            self.nan_value = check_nan_value(opts.get('nan_value', 0.0), 'TwinkleRewardManager')
+            self.pad_id = getattr(tokenizer, 'pad_token_id', None) or 0
+            try:
+                self.batcher = AsyncBatcher(self._score_sync,
+                                            wait_s=float(opts.get('batch_wait_s', 0.0)),
+                                            max_batch=int(opts.get('max_batch', 4096)))
+            except ValueError as e:
+                raise ValueError(f'TwinkleRewardManager (reward.reward_kwargs): {e}') from None
+
+        @property
+        def batches(self):
+            """Sizes of the recent batched calls."""
+            return self.batcher.sizes
+
+        def build_reward(self, tokenizer, spec: Optional[str] = None):
+            """The twinkle reward to score with: ``spec`` if given, else MathReward."""
+            if spec is None:
+                return default_reward(tokenizer)
+            obj = _load_object(str(spec))
+            if isinstance(obj, type):  # a Reward class: built with the policy's tokenizer
+                return obj(tokenizer=tokenizer) if _has_param(obj, 'tokenizer') else obj()
+            if _is_factory(obj):  # a function of the tokenizer
+                return obj(tokenizer)
+            return obj
+
+        async def run_single(self, data) -> dict:
+            item = data[-1:][0]  # multi-sequence outputs: the last sequence, as verl's managers
+            response_ids = item.batch['responses']
+            valid = int(item.batch['attention_mask'][-response_ids.shape[-1]:].sum())
+            ids = response_ids[:valid].tolist()
+            gold = _text(item.non_tensor_batch['reward_model'].get('ground_truth'))
+            fields = await self.batcher.submit((ids, gold))
+            return {'reward_score': fields['score'], 'reward_extra_info': fields}
+
+        def _score_sync(self, items: List[tuple]) -> List[dict]:
+            from twinkle.integrations.scoring import has_token_path
+            ids = [i for i, _ in items]
+            golds = [g for _, g in items]
+            if has_token_path(self.reward):
+                e = explain(self.reward, None, golds, completion_ids=ids, pad_id=self.pad_id)
+            else:  # a string-only reward: decode, as verl's own managers do
+                texts = self.tokenizer.batch_decode(ids, skip_special_tokens=True)
+                e = explain(self.reward, texts, golds)
+            return [verl_fields(e, i, self.nan_value) for i in range(len(ids))]
+
+    return TwinkleRewardManager
+
+
+def _has_param(fn: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_factory(obj: Any) -> bool:
+    """A plain function of one positional argument (not a reward, which takes two)."""
+    if not inspect.isfunction(obj):
+        return False
+    params = [p for p in inspect.signature(obj).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    return len(params) == 1
+
+
+def _register(cls) -> None:
+    """Registers ``cls`` as verl reward manager 'twinkle', once per process."""
+    from verl.experimental.reward_loop.reward_manager import registry
+    if 'twinkle' not in registry.REWARD_MANAGER:
+        registry.register('twinkle')(cls)
+
+
+_MANAGER = None
+
+
+def _manager():
+    global _MANAGER
+    if _MANAGER is None:
+        _MANAGER = _make_manager_class()
+        _register(_MANAGER)
+    return _MANAGER
+
+
+def __getattr__(name: str):
+    # Built on first access so that this module imports without verl.
+    if name == 'TwinkleRewardManager':
+        return _manager()
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+if 'verl.experimental.reward_loop.reward_manager' in sys.modules:
+    # Loaded inside a verl process (as its custom reward function, say): register now, so
+    # that ``reward_manager.name: twinkle`` resolves there.
+    _manager()

@@ -1,0 +1,164 @@
+"""twinkle rewards as an OpenRLHF reward function (OpenRLHF 0.11.2).
+
+OpenRLHF loads a ``.py`` file given as ``--reward.remote_url`` with
+``importlib.util.spec_from_file_location`` and calls its ``reward_func(queries, prompts,
+labels)`` from the rollout actor through ``asyncio.to_thread``, one sample per call. Its
+answer is a dict: ``rewards`` (for the advantages), ``scores`` (for dynamic filtering) and
+``extra_logs`` (each value becomes a per-sample tensor, logged and averaged). If the
+function raises, OpenRLHF logs it at INFO and the sample gets no reward, so this one does
+not raise on a bad label: it abstains.
+
+Point OpenRLHF at this file itself (``python -c "import twinkle.integrations.openrlhf as
+m; print(m.__file__)"``), which scores with ``MathReward``, or at a two-line file::
+
+    from twinkle.integrations.openrlhf import make_reward_func
+    from twinkle.reward import GSM8KReward
+    reward_func = make_reward_func(GSM8KReward(sympy_deadline_s=2.0))
+
+``queries`` are prompt and response decoded together with their special tokens; the
+response is what follows the prompt, less trailing special tokens (``<|im_end|>``,
+``</s>``...). ``extra_logs`` carries, per sample, one 0/1 flag per outcome
+(``twinkle/outcome/timeout``...) and per method (``twinkle/method/symbolic``...), so the
+logged means are rates. OpenRLHF has no "no reward" value for a rule-based reward (a None
+reward makes it look for a reward model), so NaN becomes ``nan_value`` (0.0) with
+``twinkle/outcome/abstain`` set.
+
+>>> out = reward_func(['<|im_start|>user\\n2+2?<|im_end|>\\n<|im_start|>assistant\\n'
+...                    'It is $\\\\boxed{4}$.<|im_end|>'],
+...                   ['<|im_start|>user\\n2+2?<|im_end|>\\n<|im_start|>assistant\\n'], ['4'])
+>>> out['rewards'].tolist(), out['extra_logs']['twinkle/outcome/correct'].tolist()
+([1.0], [1.0])
+"""
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import torch
+
+from twinkle.integrations.outcomes import OUTCOMES, check_nan_value, explain
+
+__all__ = ['reward_func', 'make_reward_func', 'response_text', 'strip_end_tokens', 'LOG_KEYS']
+
+# End-of-turn tokens a decoded query ends with (ChatML, Llama 2/3, Phi, Gemma, GPT-2 and
+# SentencePiece styles); a start token (<|im_start|>) is text the model wrote, and stays.
+_END_TOKENS = re.compile(r'(?:\s*(?:<\|(?:im_end|endoftext|eot_id|end_of_text|end|eom_id)\|>'
+                         r'|</s>|<eos>|<end_of_turn>|<pad>))+\s*\Z')
+
+
+def strip_end_tokens(text: str) -> str:
+    """``text`` without the end-of-turn tokens at its end (and the whitespace around them).
+
+    >>> strip_end_tokens('<answer>5</answer><|im_end|>\\n<|endoftext|>')
+    '<answer>5</answer>'
+    >>> strip_end_tokens('a </s> in the middle.\\n</s>')
+    'a </s> in the middle.'
+    """
+    m = _END_TOKENS.search(text)
+    return text[:m.start()] if m else text
+
+
+def _methods() -> tuple:
+    from twinkle.math.checker import METHODS
+    return METHODS
+
+
+def log_keys(prefix: str = 'twinkle/') -> List[str]:
+    """The ``extra_logs`` keys, the same for every sample and call.
+
+    >>> log_keys()[:2]
+    ['twinkle/outcome/correct', 'twinkle/outcome/incorrect']
+    """
+    return ([f'{prefix}outcome/{o}' for o in OUTCOMES]
+            + [f'{prefix}method/{m}' for m in _methods()])
+
+
+LOG_KEYS = log_keys()
+
+
+def response_text(query: str, prompt: Any) -> str:
+    """The response inside an OpenRLHF query: the text after the prompt, without the
+    special tokens it ends with. A query that does not start with the prompt is taken
+    whole (twinkle reads the final answer, which the prompt rarely holds).
+
+    >>> response_text('Q: 1+1?\\nA: 2<|im_end|><|endoftext|>', 'Q: 1+1?\\n')
+    'A: 2'
+    """
+    if not isinstance(query, str):
+        raise TypeError(f'queries must hold strings, got {type(query).__name__}')
+    if isinstance(prompt, str) and prompt and query.startswith(prompt):
+        query = query[len(prompt):]
+    return strip_end_tokens(query)
+
+
+def make_reward_func(reward: Any = None, *, nan_value: float = 0.0,
+                     log_prefix: str = 'twinkle/') -> Callable[..., Dict[str, Any]]:
+    """An OpenRLHF ``reward_func`` scoring with a twinkle reward.
+
+    Args:
+        reward: a twinkle Reward (``MathReward``, ``CombinedReward``...) or reward
+            function; default ``MathReward()``.
+        nan_value: the reward and score given where the reward abstains (NaN).
+        log_prefix: prefix of the ``extra_logs`` keys.
+
+    Returns:
+        ``reward_func(queries, prompts, labels, **kwargs) -> {'rewards', 'scores',
+        'extra_logs'}``: ``rewards`` and ``scores`` are ``(B,)`` float32 tensors, each
+        ``extra_logs`` value a ``(B,)`` float32 tensor of 0/1 flags.
+
+    >>> fn = make_reward_func(lambda t, g: [float(x == y) for x, y in zip(t, g)])
+    >>> fn(['Q A'], ['Q '], ['A'])['rewards'].tolist()
+    [1.0]
+    """
+    nan_value = check_nan_value(nan_value, 'make_reward_func')
+    keys = log_keys(log_prefix)
+    n_outcomes = len(OUTCOMES)
+    methods = {m: n_outcomes + j for j, m in enumerate(_methods())}
+    holder: Dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def target():
+        # Built on the first call, in the rollout actor that uses it, not at file load.
+        if 'reward' not in holder:
+            with lock:
+                if 'reward' not in holder:
+                    if reward is None:
+                        from twinkle.reward.math import MathReward
+                        holder['reward'] = MathReward()
+                    else:
+                        holder['reward'] = reward
+        return holder['reward']
+
+    def reward_func(queries: Sequence[str], prompts: Sequence[Any], labels: Sequence[Any],
+                    **kwargs: Any) -> Dict[str, Any]:
+        n = len(queries)
+        if len(prompts) != n or len(labels) != n:
+            raise ValueError(f'reward_func: queries ({n}), prompts ({len(prompts)}) and labels '
+                             f'({len(labels)}) must have the same length')
+        texts = [response_text(q, p) for q, p in zip(queries, prompts)]
+        golds = [None if g is None else str(g) for g in labels]
+        e = explain(target(), texts, golds)
+        rewards = torch.nan_to_num(e.rewards, nan=nan_value)
+        flags = torch.zeros(len(keys), n, dtype=torch.float32)
+        for i, o in enumerate(e.outcomes):
+            flags[OUTCOMES.index(o), i] = 1.0
+            if e.verdicts is not None:
+                flags[methods[e.verdicts[i].method], i] = 1.0
+        return {'rewards': rewards, 'scores': rewards.clone(),
+                'extra_logs': dict(zip(keys, flags.unbind(0)))}
+
+    reward_func.twinkle_reward = reward
+    return reward_func
+
+
+_DEFAULT: Optional[Callable[..., Dict[str, Any]]] = None
+
+
+def reward_func(queries: Sequence[str], prompts: Sequence[Any], labels: Sequence[Any],
+                **kwargs: Any) -> Dict[str, Any]:
+    """OpenRLHF's reward function, scoring with ``MathReward`` (see the module docstring)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = make_reward_func()
+    return _DEFAULT(queries, prompts, labels, **kwargs)
