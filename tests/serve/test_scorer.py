@@ -1,0 +1,131 @@
+"""The scorer: reward specs, outcomes, and verdicts equal to the rewards called directly."""
+import math
+
+import pytest
+
+from twinkle.reward import FormatReward, MathReward
+from twinkle.serve.scorer import (RewardSpec, Scorer, as_trajectory, outcome_of, parse_reward_spec,
+                                  sample_record, solved)
+from tests.serve.load import real_pairs
+
+# (spec text, parsed)
+SPECS = [
+    ('math', RewardSpec('math', 1.0)),
+    ('format=0.5', RewardSpec('format', 0.5)),
+    (' gsm8k=2 ', RewardSpec('gsm8k', 2.0)),
+    ('tests.serve.custom_rewards:probe=0', RewardSpec('tests.serve.custom_rewards:probe', 0.0)),
+    ('pkg.mod:Cls.attr', RewardSpec('pkg.mod:Cls.attr', 1.0)),
+]
+
+# (spec text, words the error must contain)
+BAD_SPECS = [
+    ('mathh', ['mathh', 'built-in']),
+    ('math=x', ['weight', "'x'"]),
+    ('math=inf', ['finite']),
+    ('', ['NAME']),
+    ('a b', ['NAME']),
+]
+
+
+@pytest.mark.parametrize('text,spec', SPECS)
+def test_parse_reward_spec(text, spec):
+    assert parse_reward_spec(text) == spec
+
+
+@pytest.mark.parametrize('text,words', BAD_SPECS)
+def test_bad_reward_spec_names_the_problem(text, words):
+    with pytest.raises(ValueError) as e:
+        parse_reward_spec(text)
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_imported_reward_errors_name_module_and_attribute():
+    with pytest.raises(ValueError, match="cannot import 'no_such_module'"):
+        Scorer(['no_such_module:x'])
+    with pytest.raises(ValueError, match="has no attribute 'nope'"):
+        Scorer(['tests.serve.custom_rewards:nope'])
+
+
+# (reward, verdict method, outcome)
+OUTCOME_TABLE = [
+    (1.0, 'exact', 'correct'),
+    (1.0, 'symbolic', 'correct'),
+    (0.0, 'numeric', 'incorrect'),
+    (0.0, 'no_answer', 'unparsable'),
+    (0.0, 'unparsable', 'unparsable'),
+    (math.nan, 'unparsable_gold', 'abstain'),
+    (0.0, 'timeout', 'timeout'),
+    # rewards that give no verdict
+    (0.25, None, 'scored'),
+    (0.0, None, 'scored'),
+    (math.nan, None, 'abstain'),
+]
+
+
+@pytest.mark.parametrize('reward,method,outcome', OUTCOME_TABLE)
+def test_outcome_of(reward, method, outcome):
+    assert outcome_of(reward, method) == outcome
+
+
+@pytest.mark.parametrize('outcome,reward,expected', [
+    ('correct', 1.0, True), ('incorrect', 0.0, False), ('timeout', 0.0, False), ('abstain', math.nan, False),
+    ('scored', 0.5, True), ('scored', 0.0, False), ('unparsable', 0.0, False)])
+def test_solved(outcome, reward, expected):
+    assert solved(outcome, reward) is expected
+
+
+def test_verdicts_equal_the_rewards_called_directly():
+    pairs = real_pairs()[::3]
+    trajectories = [as_trajectory(c) for c, _ in pairs]
+    golds = [g for _, g in pairs]
+    results = Scorer(['math', 'format=0.5']).score(trajectories, golds)
+    direct = MathReward().explain(trajectories, golds)
+    formats = FormatReward()(trajectories)
+    assert len(results) == len(pairs)
+    for r, v, f in zip(results, direct, formats):
+        ex = r.explanation['math']
+        assert (ex['method'], ex['answer'], ex['gold'], ex['rule'], ex['reason']) == \
+            (v.method, v.answer, v.gold, v.rule, v.reason)
+        assert r.parts['format'] == f
+        if math.isnan(v.reward):
+            assert math.isnan(r.reward) and math.isnan(r.parts['math'])
+        else:
+            assert r.reward == v.reward + 0.5 * f
+
+
+def test_nan_policy_zero_counts_an_abstention_as_zero():
+    t = [as_trajectory('<think>a</think><answer>1</answer>')]
+    assert math.isnan(Scorer(['math', 'format']).score(t, [None])[0].reward)
+    assert Scorer(['math', 'format'], nan_policy='zero').score(t, [None])[0].reward == 1.0
+
+
+def test_function_and_repeated_rewards_get_names():
+    scorer = Scorer(['tests.serve.custom_rewards:length', 'math', 'math=2'])
+    assert scorer.names == ['length', 'math', 'math_1']
+    r = scorer.score([as_trajectory('The answer is 4.')], ['4'])[0]
+    assert r.parts == {'length': 16.0, 'math': 1.0, 'math_1': 1.0}
+    assert r.reward == 16.0 + 1.0 + 2.0
+
+
+def test_sample_record_is_json_ready():
+    r = Scorer(['math']).score([as_trajectory('The answer is 4.')], [None])[0]
+    rec = sample_record(r)
+    assert rec['reward'] is None and rec['rewards'] == {'math': None}
+    assert rec['explanation']['math']['method'] == 'unparsable_gold'
+
+
+def test_empty_batch_and_length_mismatch():
+    scorer = Scorer(['math', 'format'])
+    assert scorer.score([], []) == []
+    with pytest.raises(ValueError, match='2 ground truths for 1 trajectories'):
+        scorer.score(['a'], ['1', '2'])
+
+
+def test_scorer_arguments_are_checked():
+    with pytest.raises(ValueError, match='non-empty list'):
+        Scorer('math')
+    with pytest.raises(ValueError, match='nan_policy'):
+        Scorer(['math'], nan_policy='drop')
+    with pytest.raises(ValueError, match="unknown options \\['deadline'\\]"):
+        Scorer(['math'], math_options={'deadline': 1})
