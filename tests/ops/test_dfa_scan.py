@@ -149,6 +149,28 @@ def test_corrupt_table_flagged_not_read(device, case):
         ops.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
 
 
+@pytest.mark.parametrize('dtype', [torch.int32, torch.int64])
+def test_corrupt_class_past_the_first_256_ids(device, dtype):
+    """Class ids past the first 256 are checked as they are read (the op does not pass
+    over the whole vocabulary per call): a bad one is BAD_TABLE at its token, except after
+    the dead state, where no class is read (the reference's rule too)."""
+    v, s_, c = 1000, 3, 2
+    class_ids = torch.zeros((1, v), dtype=torch.int32)
+    class_ids[0, 1] = 1                      # id 1: the class that leads to the dead state
+    class_ids[0, 700] = 99                   # corrupt, past the first 256 ids
+    tables = torch.tensor([[[0, 2], [1, 1], [2, 2]]], dtype=torch.int32)  # 2: dead sink
+    starts, dead = torch.tensor([0], dtype=torch.int32), torch.tensor([2], dtype=torch.int32)
+    rows = [[5, 700, 5, 5], [5, 1, 700, 5], [700, 5, 5, 5], [5, 5, 5, 5], [1, 5, 5, 2000 % v]]
+    ids = torch.tensor(rows, dtype=dtype)
+    lengths = torch.tensor([4, 4, 4, 4, 4])
+    for chunk in (0, 2):
+        got = _compiled(device, ids, lengths, class_ids, tables, starts, dead, chunk)
+        want = reference.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
+        assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
+    assert got[0][:, 0].tolist() == [BAD_TABLE, 2, BAD_TABLE, 0, 2]
+    assert got[1][:, 0].tolist() == [1, 1, 0, -1, 0]
+
+
 @pytest.mark.parametrize('what,msg', [
     ('ids3d', 'input_ids must be 2-D'), ('float_ids', 'uint8, int32 or int64'),
     ('lengths', 'lengths must have shape'), ('tables_dtype', 'must be int32'),

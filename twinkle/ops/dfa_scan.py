@@ -27,6 +27,9 @@ def resolve_backends() -> None:
 
 
 def _as_index_tensor(x: Union[int, Tensor], device: torch.device, k: int, name: str) -> Tensor:
+    if (isinstance(x, Tensor) and x.dtype == torch.int32 and x.device == device
+            and x.shape == (k,)):
+        return x  # already right (a reward's buffers): no conversion ops
     t = x if isinstance(x, Tensor) else torch.tensor(x, dtype=torch.int32)
     t = t.to(device=device, dtype=torch.int32).reshape(-1)
     if t.shape[0] != k:
@@ -105,9 +108,9 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
 
 
 def _raise_on_errors(final: Tensor, first_dead: Tensor, vocab: int) -> None:
-    bad = final < 0
-    if not bool(bad.any()):
+    if final.numel() == 0 or int(final.min()) >= 0:  # one reduction, one sync
         return
+    bad = final < 0
     b, k = (int(i) for i in torch.nonzero(bad)[0])
     pos = int(first_dead[b, k])
     if int(final[b, k]) == BAD_ID:

@@ -319,6 +319,8 @@ def check_token_inputs(input_ids: Any, attention_mask: Any, lengths: Any, who: s
     if tuple(lengths.shape) != (b,):
         raise ValueError(f'{who}: lengths must be (B,) = ({b},) like input_ids, got shape '
                          f'{tuple(lengths.shape)}')
-    if values and b and not torch.compiler.is_compiling() and bool(((lengths < 0) | (lengths > l)).any()):
-        raise ValueError(f'{who}: lengths must lie in [0, L] = [0, {l}], got values from '
-                         f'{int(lengths.min())} to {int(lengths.max())}')
+    if values and b and not torch.compiler.is_compiling():
+        low, high = (int(v) for v in torch.aminmax(lengths))  # one op, one sync
+        if low < 0 or high > l:
+            raise ValueError(f'{who}: lengths must lie in [0, L] = [0, {l}], got values from '
+                             f'{low} to {high}')

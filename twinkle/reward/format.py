@@ -215,6 +215,10 @@ class _DfaReward(Reward, torch.nn.Module):
         # (K,) bool: patterns no completion can match; their first-dead position is 0.
         self.register_buffer('impossible', torch.tensor([_impossible(s, prefix) for s in self.specs],
                                                         dtype=torch.bool), persistent=False)
+        self._any_impossible = bool(self.impossible.any())
+        # (1, K) pattern index, for reading a (B, K) table of states in one indexing op.
+        self.register_buffer('_pattern_index', torch.arange(len(self.specs))[None, :],
+                             persistent=False)
         byte = _tokens.byte_table()
         self._register('byte', [_pattern_classes(s, prefix, byte) for s in self.specs])
         self.token_table: Optional[_tokens.TokenTable] = None
@@ -225,8 +229,11 @@ class _DfaReward(Reward, torch.nn.Module):
 
     def _register(self, kind: str, classes: List[_tokens.TokenClasses]) -> None:
         cls, tab, acc, starts, dead = _stack(classes)
+        # The reward of each final state, (K, S + 2) float32: the two extra columns are NaN,
+        # read by the op's error states -2 and -1 (negative indices count from the end).
+        values = torch.cat([acc.to(torch.float32), torch.full((acc.shape[0], 2), math.nan)], 1)
         for name, t in (('class_ids', cls), ('tables', tab), ('accept', acc), ('starts', starts),
-                        ('dead', dead)):
+                        ('dead', dead), ('accept_values', values)):
             self.register_buffer(f'{kind}_{name}', t, persistent=False)
         # The id the masked positions read: one past the table, decodes to nothing.
         setattr(self, f'_{kind}_mask_id', int(cls.shape[1]) - 1)
@@ -239,21 +246,20 @@ class _DfaReward(Reward, torch.nn.Module):
         final, first_dead = ops.dfa_scan(ids, lengths, getattr(self, f'{kind}_class_ids'),
                                          getattr(self, f'{kind}_tables'), getattr(self, f'{kind}_starts'),
                                          getattr(self, f'{kind}_dead'), check=self.check_ids)
-        # A pattern no text can match was impossible before the first token, whatever the
-        # row's length and whichever way the op scanned it (its start state is dead, and the
-        # op reports no first step into it); rows the op flagged keep their position.
-        first_dead = torch.where(self.impossible.unsqueeze(0) & (final >= 0), torch.zeros_like(first_dead),
-                                 first_dead)
+        if self._any_impossible:
+            # A pattern no text can match was impossible before the first token, whatever the
+            # row's length and whichever way the op scanned it (its start state is dead, and
+            # the op reports no first step into it); rows the op flagged keep their position.
+            first_dead = torch.where(self.impossible.unsqueeze(0) & (final >= 0),
+                                     torch.zeros_like(first_dead), first_dead)
         return final, first_dead
 
     def _accepted(self, kind: str, final: Tensor) -> Tensor:
-        """(B, K) float32: 1.0 accepted, 0.0 rejected, NaN for rows the scan flagged."""
-        acc = getattr(self, f'{kind}_accept')                       # (K, S)
-        safe = final.clamp_min(0).to(torch.int64)
-        # gather, not advanced indexing: indexing a bool tensor costs ~12 ms for B = 4096.
-        hit = acc.unsqueeze(0).expand(final.shape[0], -1, -1).gather(2, safe.unsqueeze(-1)).squeeze(-1)
-        out = hit.to(torch.float32)
-        return torch.where(final < 0, torch.full_like(out, float('nan')), out)
+        """(B, K) float32: 1.0 accepted, 0.0 rejected, NaN for rows the scan flagged.
+
+        One indexing op into the per-state values (error states read the NaN columns):
+        a forward on a few short rows is a handful of torch calls, not a dozen."""
+        return getattr(self, f'{kind}_accept_values')[self._pattern_index, final]
 
     def _token_inputs(self, input_ids: Tensor, attention_mask: Optional[Tensor],
                       lengths: Optional[Tensor]) -> Tuple[Tensor, Tensor]:

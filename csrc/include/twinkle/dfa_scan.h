@@ -104,15 +104,16 @@ TWINKLE_HD DfaResult dfa_scan_one(const DfaPattern& p, const Id* ids, int64_t n)
 
 // ---- fast path: a pre-validated pattern, several sequences in lockstep -------------------
 //
-// A pattern whose class ids are all in [0, C), transitions all in [0, S), start in range and
-// dead state (if any) a sink can skip every table check: only ids are checked. Transitions
-// are stored as row offsets (s * C), taking the multiply off the per-token dependency chain,
-// and G sequences advance in lockstep so their independent chains overlap (one chain is
-// bound by the latency of one L1 load per token). The result equals dfa_scan_one's for
-// such a pattern.
+// A pattern whose transitions are all in [0, S), start in range and dead state (if any) a
+// sink skips the table checks: ids and their classes are checked as they are read (once
+// the dead state is reached, only ids are, as dfa_scan_one does). Transitions are stored
+// as row offsets (s * C), taking the multiply off the per-token dependency chain, and G
+// sequences advance in lockstep so their independent chains overlap (one chain is bound by
+// the latency of one L1 load per token). The result equals dfa_scan_one's for such a
+// pattern.
 
 struct DfaFastPattern {
-  const int32_t* class_ids;  // (V,), all in [0, C)
+  const int32_t* class_ids;  // (V,), checked per id (the first 256 ids checked up front)
   const int32_t* offsets;    // (S * C,), offsets[s * C + c] = next(s, c) * C
   int64_t vocab;
   int32_t n_classes;
@@ -120,18 +121,26 @@ struct DfaFastPattern {
   int32_t dead_off;          // dead * C, or -1
 };
 
-// One token of the fast path: a bad id stops the sequence (recording where), else the
-// state advances and the first entry into the dead state is recorded.
+// One token of the fast path: a bad id (kDfaBadId) or class (kDfaBadTable) stops the
+// sequence with that error (recording where), else the state advances and the first
+// entry into the dead state is recorded.
 template <typename Id>
 TWINKLE_HD void dfa_fast_step(const DfaFastPattern& p, Id id, int64_t t, int32_t& off,
-                              int64_t& fd, bool& bad) {
+                              int64_t& fd, int32_t& err) {
   const int64_t i = static_cast<int64_t>(id);
   if (i < 0 || i >= p.vocab) {
-    bad = true;
+    err = kDfaBadId;
     fd = t;
     return;
   }
-  off = p.offsets[off + p.class_ids[i]];
+  if (fd >= 0) return;  // dead (a sink) since an earlier token: no class is read any more
+  const int32_t c = p.class_ids[i];
+  if (c < 0 || c >= p.n_classes) {
+    err = kDfaBadTable;
+    fd = t;
+    return;
+  }
+  off = p.offsets[off + c];
   if (off == p.dead_off && fd < 0) fd = t;
 }
 
@@ -140,25 +149,25 @@ TWINKLE_HD void dfa_scan_fast(const DfaFastPattern& p, const Id* const* rows, co
                               DfaResult* out) {
   int32_t off[G];
   int64_t fd[G];
-  bool bad[G];
+  int32_t err[G];
   int64_t common = n[0];
   for (int g = 0; g < G; ++g) {
     off[g] = p.start_off;
     fd[g] = -1;
-    bad[g] = false;
+    err[g] = 0;
     common = n[g] < common ? n[g] : common;
   }
   for (int64_t t = 0; t < common; ++t) {
 #pragma unroll
     for (int g = 0; g < G; ++g) {
-      if (!bad[g]) dfa_fast_step(p, rows[g][t], t, off[g], fd[g], bad[g]);
+      if (!err[g]) dfa_fast_step(p, rows[g][t], t, off[g], fd[g], err[g]);
     }
   }
   for (int g = 0; g < G; ++g) {
-    for (int64_t t = common; t < n[g] && !bad[g]; ++t) {
-      dfa_fast_step(p, rows[g][t], t, off[g], fd[g], bad[g]);
+    for (int64_t t = common; t < n[g] && !err[g]; ++t) {
+      dfa_fast_step(p, rows[g][t], t, off[g], fd[g], err[g]);
     }
-    out[g].state = bad[g] ? kDfaBadId : off[g] / p.n_classes;
+    out[g].state = err[g] ? err[g] : off[g] / p.n_classes;
     out[g].first_dead = fd[g];
   }
 }
