@@ -144,14 +144,9 @@ def build_reward(spec: RewardSpec, math_options: Optional[Mapping[str, Any]] = N
 
 def _unique(names: List[str]) -> List[str]:
     # 'math' twice (two weights, two deadlines) becomes 'math' and 'math_1', as in
-    # CombinedReward, so parts stay apart in logs and output columns.
-    seen: Dict[str, int] = {}
-    out = []
-    for n in names:
-        k = seen.get(n, 0)
-        seen[n] = k + 1
-        out.append(n if k == 0 else f'{n}_{k}')
-    return out
+    # CombinedReward (the same rule), so parts stay apart in logs and output columns.
+    from twinkle.reward.base import _unique_names
+    return _unique_names(names)
 
 
 def _part_name(spec: RewardSpec, reward: Any) -> str:
