@@ -65,6 +65,17 @@ def test_batch_and_options():
         make_reward_func(nan_value=float('nan'))
 
 
+def test_rewards_are_nan_to_num_of_the_float32_values():
+    # NaN takes nan_value, +-inf the largest float32, as torch.nan_to_num does; other values
+    # are rounded to float32 as the reward's own tensor holds them.
+    values = [0.1, math.nan, math.inf, -math.inf]
+    out = make_reward_func(lambda t, g: values, nan_value=-1.0)(['q'] * 4, [''] * 4, ['1'] * 4)
+    want = torch.nan_to_num(torch.tensor(values, dtype=torch.float32), nan=-1.0)
+    assert torch.equal(out['rewards'], want) and torch.equal(out['scores'], want)
+    assert out['rewards'].dtype == torch.float32
+    assert out['extra_logs']['twinkle/outcome/abstain'].tolist() == [0.0, 1.0, 0.0, 0.0]
+
+
 # --- OpenRLHF's own loading and calling code -------------------------------------------------
 
 @pytest.fixture

@@ -78,3 +78,70 @@ def test_batcher_gathers_ready_calls_and_spreads_errors():
         asyncio.run(short.submit(0))
     with pytest.raises(ValueError, match='wait_s'):
         AsyncBatcher(len, wait_s=-1)
+
+
+# --- the one-sample path: Explainer and score_values give explain()'s and score()'s results
+
+def _same_explained(a, b):
+    assert a.values == b.values or all(math.isnan(x) and math.isnan(y) or x == y
+                                       for x, y in zip(a.values, b.values))
+    assert a.outcomes == b.outcomes and a.source == b.source
+    assert (a.verdicts is None) == (b.verdicts is None)
+    if a.verdicts is not None:
+        assert [v.method for v in a.verdicts] == [v.method for v in b.verdicts]
+    assert torch.equal(a.rewards.isnan(), b.rewards.isnan())
+    assert torch.equal(a.rewards.nan_to_num(), b.rewards.nan_to_num())
+
+
+@pytest.mark.parametrize('reward', [
+    # values that float32 rounds, NaN and inf: as a float32 tensor holds them
+    lambda t, g: [0.1, math.nan, math.inf][:len(t)],
+    # a reward that returns a tensor keeps it
+    lambda t, g: torch.tensor([0.25, 1.0, 2.0], dtype=torch.float64)[:len(t)],
+])
+def test_explainer_matches_explain_without_verdicts(reward):
+    from twinkle.integrations.outcomes import Explainer
+    from twinkle.integrations.scoring import score_values
+    texts = ['a', 'b', 'c']
+    _same_explained(Explainer(reward)(texts, None), explain(reward, texts, None))
+    values = score_values(reward, texts)
+    ref = score(reward, texts)
+    assert ref.dtype == torch.float32
+    got = values if isinstance(values, torch.Tensor) else torch.tensor(values)
+    assert torch.equal(got.isnan(), ref.isnan())
+    assert torch.equal(got.nan_to_num(), ref.nan_to_num())
+
+
+@pytest.mark.skipif(not HAVE_MATH, reason='twinkle.reward.math is not there yet')
+def test_explainer_matches_explain_with_verdicts():
+    from twinkle.integrations.outcomes import Explainer
+    from twinkle.reward import MathReward
+    r = MathReward()
+    texts, golds = ['The answer is $4$.', 'no idea', '#### 5', '#### 7'], ['4', '4', '4', '']
+    for i in range(len(texts)):  # one sample at a time, as verl calls, and the batch
+        _same_explained(Explainer(r)(texts[i:i + 1], golds[i:i + 1]),
+                        explain(r, texts[i:i + 1], golds[i:i + 1]))
+    e = Explainer(r)(texts, golds)
+    _same_explained(e, explain(r, texts, golds))
+    assert e.outcomes == ['correct', 'unparsable', 'incorrect', 'abstain']
+    c = CombinedReward([(MathReward(), 1.0)])  # takes explain()'s general path
+    _same_explained(Explainer(c)(texts, golds), explain(c, texts, golds))
+
+
+def test_wrong_length_from_the_string_path_is_an_error():
+    from twinkle.integrations.outcomes import Explainer
+    from twinkle.reward import Reward
+
+    class Short(Reward):  # a Reward is called as it is, its output checked here
+        def __call__(self, trajectories, ground_truths=None):
+            return [0.0]
+
+    class Wide(Reward):
+        def __call__(self, trajectories, ground_truths=None):
+            return torch.zeros(len(trajectories), 1)
+
+    for bad in (Short(), Wide()):
+        with pytest.raises(ValueError, match='shape'):
+            Explainer(bad)(['a', 'b'], None)
+        with pytest.raises(ValueError, match='shape'):
+            score(bad, ['a', 'b'])

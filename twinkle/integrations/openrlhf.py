@@ -31,13 +31,14 @@ reward makes it look for a reward model), so NaN becomes ``nan_value`` (0.0) wit
 """
 from __future__ import annotations
 
+import math
 import re
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 
-from twinkle.integrations.outcomes import OUTCOMES, check_nan_value, explain
+from twinkle.integrations.outcomes import OUTCOMES, Explainer, check_nan_value
 
 __all__ = ['reward_func', 'make_reward_func', 'response_text', 'strip_end_tokens', 'LOG_KEYS']
 
@@ -113,22 +114,22 @@ def make_reward_func(reward: Any = None, *, nan_value: float = 0.0,
     """
     nan_value = check_nan_value(nan_value, 'make_reward_func')
     keys = log_keys(log_prefix)
-    n_outcomes = len(OUTCOMES)
-    methods = {m: n_outcomes + j for j, m in enumerate(_methods())}
+    outcome_rows = {o: j for j, o in enumerate(OUTCOMES)}
+    methods = {m: len(OUTCOMES) + j for j, m in enumerate(_methods())}
     holder: Dict[str, Any] = {}
     lock = threading.Lock()
 
-    def target():
+    def explainer() -> Explainer:
         # Built on the first call, in the rollout actor that uses it, not at file load.
-        if 'reward' not in holder:
+        if 'explainer' not in holder:
             with lock:
-                if 'reward' not in holder:
+                if 'explainer' not in holder:
                     if reward is None:
                         from twinkle.reward.math import MathReward
-                        holder['reward'] = MathReward()
+                        holder['explainer'] = Explainer(MathReward())
                     else:
-                        holder['reward'] = reward
-        return holder['reward']
+                        holder['explainer'] = Explainer(reward)
+        return holder['explainer']
 
     def reward_func(queries: Sequence[str], prompts: Sequence[Any], labels: Sequence[Any],
                     **kwargs: Any) -> Dict[str, Any]:
@@ -138,18 +139,33 @@ def make_reward_func(reward: Any = None, *, nan_value: float = 0.0,
                              f'({len(labels)}) must have the same length')
         texts = [response_text(q, p) for q, p in zip(queries, prompts)]
         golds = [None if g is None else str(g) for g in labels]
-        e = explain(target(), texts, golds)
-        rewards = torch.nan_to_num(e.rewards, nan=nan_value)
-        flags = torch.zeros(len(keys), n, dtype=torch.float32)
+        e = explainer()(texts, golds)
+        values = [_no_nan(v, nan_value) for v in e.values]
+        # One tensor for rewards, scores and every flag row: OpenRLHF calls once per
+        # sample, and a tensor per row (or an indexed write per flag) costs microseconds.
+        rows = [[0.0] * n for _ in range(len(keys))]
         for i, o in enumerate(e.outcomes):
-            flags[OUTCOMES.index(o), i] = 1.0
+            rows[outcome_rows[o]][i] = 1.0
             if e.verdicts is not None:
-                flags[methods[e.verdicts[i].method], i] = 1.0
-        return {'rewards': rewards, 'scores': rewards.clone(),
-                'extra_logs': dict(zip(keys, flags.unbind(0)))}
+                rows[methods[e.verdicts[i].method]][i] = 1.0
+        table = torch.tensor([values, values] + rows, dtype=torch.float32)
+        return {'rewards': table[0], 'scores': table[1],
+                'extra_logs': dict(zip(keys, table[2:].unbind(0)))}
 
     reward_func.twinkle_reward = reward
     return reward_func
+
+
+_F32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def _no_nan(v: float, nan_value: float) -> float:
+    """``torch.nan_to_num(v, nan=nan_value)`` for one float32 value."""
+    if v != v:  # NaN: the only value unequal to itself
+        return nan_value
+    if v in (math.inf, -math.inf):
+        return math.copysign(_F32_MAX, v)
+    return v
 
 
 _DEFAULT: Optional[Callable[..., Dict[str, Any]]] = None

@@ -22,13 +22,16 @@ score 0.0.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Union
 
+import torch
 from torch import Tensor
 
-from twinkle.integrations.scoring import score
+from twinkle.data_format import SampleResponse
+from twinkle.integrations.scoring import TextScorer, has_token_path, score_values
+from twinkle.reward.base import FunctionReward
 
-__all__ = ['OUTCOMES', 'Explained', 'explain', 'outcome_of', 'outcome_of_method', 'check_nan_value']
+__all__ = ['OUTCOMES', 'Explained', 'Explainer', 'explain', 'outcome_of', 'outcome_of_method', 'check_nan_value']
 
 #: Every outcome, in the order the adapters log them.
 OUTCOMES = ('correct', 'incorrect', 'unparsable', 'timeout', 'abstain', 'scored')
@@ -69,11 +72,12 @@ def outcome_of_method(reward: float, method: Optional[str] = None) -> str:
     return 'correct' if reward > 0 else 'incorrect'
 
 
-class Explained(NamedTuple):
+class Explained:
     """A batch's rewards and, per sample, why.
 
     Attributes:
-        rewards: ``(B,)`` float32, NaN where the reward abstained.
+        rewards: ``(B,)`` float32, NaN where the reward abstained (built from ``values``
+            on first use when the reward gave a list: one-sample callers never pay for it).
         verdicts: B :class:`twinkle.math.Verdict` of the reward (or of the first
             ``CombinedReward`` part) that gives verdicts, else None.
         source: the name of the reward the verdicts come from ('' when none does).
@@ -81,11 +85,25 @@ class Explained(NamedTuple):
         values: ``rewards`` as B Python floats.
     """
 
-    rewards: Tensor
-    verdicts: Optional[List[Any]]
-    source: str
-    outcomes: List[str]
-    values: List[float]
+    __slots__ = ('_rewards', 'verdicts', 'source', 'outcomes', 'values')
+
+    def __init__(self, rewards: Optional[Tensor], verdicts: Optional[List[Any]], source: str,
+                 outcomes: List[str], values: List[float]):
+        self._rewards = rewards
+        self.verdicts = verdicts
+        self.source = source
+        self.outcomes = outcomes
+        self.values = values
+
+    @property
+    def rewards(self) -> Tensor:
+        if self._rewards is None:
+            self._rewards = torch.tensor(self.values, dtype=torch.float32)
+        return self._rewards
+
+    def __repr__(self) -> str:
+        return (f'Explained(values={self.values!r}, outcomes={self.outcomes!r}, '
+                f'source={self.source!r})')
 
     def info(self, i: int) -> Dict[str, Any]:
         """Sample ``i`` as flat loggable fields: outcome, method, answer, timeout, abstained.
@@ -98,8 +116,8 @@ class Explained(NamedTuple):
         return {'outcome': outcome,
                 'method': v.method if v is not None else '',
                 'answer': (v.answer or '') if v is not None else '',
-                'timeout': float(outcome == 'timeout'),
-                'abstained': float(outcome == 'abstain')}
+                'timeout': 1.0 if outcome == 'timeout' else 0.0,
+                'abstained': 1.0 if outcome == 'abstain' else 0.0}
 
     def counts(self) -> Dict[str, int]:
         """How many samples had each outcome (every outcome present, zeros included)."""
@@ -128,14 +146,75 @@ def explain(reward: Any, trajectories: Any = None, ground_truths: Optional[Seque
     ([1.0, 0.0, 0.0], ['correct', 'unparsable', 'incorrect'])
     """
     details: Dict[str, list] = {}
-    rewards = score(reward, trajectories, ground_truths, details=details, **kwargs)
+    out = score_values(reward, trajectories, ground_truths, details=details, **kwargs)
     source, verdicts = next(iter(details.items()), ('', None))
-    values = rewards.tolist()
-    if verdicts is not None and len(verdicts) != len(values):
+    return _explained(out, verdicts, source)
+
+
+def _explained(out: Union[Tensor, List[float]], verdicts: Optional[list],
+               source: str) -> Explained:
+    if isinstance(out, list):
+        rewards, values = None, out
+    else:
+        rewards, values = out, out.tolist()
+    if verdicts is None:
+        outcomes = [outcome_of_method(x) for x in values]
+    elif len(verdicts) != len(values):
         raise ValueError(f'{source} gave {len(verdicts)} verdicts for {len(values)} samples')
-    outcomes = [outcome_of(x, verdicts[i] if verdicts is not None else None)
-                for i, x in enumerate(values)]
+    else:
+        outcomes = [outcome_of_method(v.reward, v.method) for v in verdicts]
     return Explained(rewards, verdicts, source, outcomes, values)
+
+
+class Explainer:
+    """:func:`explain` bound to one reward, for trainers that call once per sample.
+
+    Strings (no token ids) go straight to the reward through a
+    :class:`~twinkle.integrations.scoring.TextScorer` made once, so a call costs little
+    more than the reward itself; anything else (token ids, a ``CombinedReward``, a
+    :class:`~twinkle.data_format.SampleResponse`) takes :func:`explain`'s general path.
+    The results are the same either way.
+
+    Args:
+        reward: a twinkle Reward, ``CombinedReward`` or reward function.
+
+    >>> from twinkle.reward import MathReward
+    >>> Explainer(MathReward())(['The answer is $4$.'], ['4']).outcomes
+    ['correct']
+    """
+
+    __slots__ = ('reward', '_texts')
+
+    def __init__(self, reward: Any):
+        self.reward = reward
+        self._texts = None
+        if _plain(reward):
+            try:
+                self._texts = TextScorer(reward)
+            except TypeError:  # a token-only reward: explain() says so if strings come
+                pass
+
+    def __call__(self, trajectories: Any = None, ground_truths: Optional[Sequence[Any]] = None,
+                 **kwargs: Any) -> Explained:
+        """The :class:`Explained` of a batch; arguments as for :func:`explain`."""
+        if self._texts is None or _general(trajectories, kwargs):
+            return explain(self.reward, trajectories, ground_truths, **kwargs)
+        out, verdicts = self._texts(trajectories, ground_truths, True)
+        return _explained(out, verdicts, self._texts.name if verdicts is not None else '')
+
+
+def _plain(reward: Any) -> bool:
+    """A reward :func:`score` sends down the string path whenever no ids are given."""
+    if getattr(reward, 'parts', None) is not None:  # a CombinedReward: part by part
+        return False
+    return not (isinstance(reward, FunctionReward) and has_token_path(reward.fn))
+
+
+def _general(trajectories: Any, kwargs: Dict[str, Any]) -> bool:
+    """Token ids, a forced path or a SampleResponse: :func:`explain` decides."""
+    if kwargs and any(v is not None for k, v in kwargs.items() if k not in ('pad_id', 'device')):
+        return True
+    return isinstance(trajectories, SampleResponse)
 
 
 def check_nan_value(nan_value: Any, where: str) -> float:

@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Union
 
 from twinkle.integrations._batching import AsyncBatcher
-from twinkle.integrations.outcomes import check_nan_value, explain
+from twinkle.integrations.outcomes import Explainer, check_nan_value
 from twinkle.integrations.scoring import has_token_path
 
 __all__ = ['rm', 'group_rm', 'make_rm', 'SlimeScorer']
@@ -61,6 +61,7 @@ class SlimeScorer:
     def __init__(self, reward: Any = None, *, nan_value: float = 0.0,
                  remove_abstained: bool = False, max_workers: int = 2, max_batch: int = 4096):
         self._reward = reward
+        self._explainer: Optional[Explainer] = None
         self.nan_value = check_nan_value(nan_value, 'SlimeScorer')
         self.remove_abstained = bool(remove_abstained)
         if max_workers < 1:
@@ -88,15 +89,21 @@ class SlimeScorer:
                 raise TypeError(f'samples[{i}] is a list: pass one group of samples at a time')
         return list(await asyncio.gather(*(self.batcher.submit(s) for s in samples)))
 
+    @property
+    def explainer(self) -> Explainer:
+        if self._explainer is None:
+            self._explainer = Explainer(self.reward)
+        return self._explainer
+
     def _score_sync(self, samples: List[Any]) -> List[float]:
         reward = self.reward
         golds = [_label(s) for s in samples]
         ids = [_response_ids(s) for s in samples] if has_token_path(reward) else None
         if ids is not None and all(x is not None for x in ids):
-            e = explain(reward, None, golds, completion_ids=ids)
+            e = self.explainer(None, golds, completion_ids=ids)
         else:
             texts = [_response(s, i) for i, s in enumerate(samples)]
-            e = explain(reward, texts, golds)
+            e = self.explainer(texts, golds)
         out = []
         for i, s in enumerate(samples):
             v = e.values[i]

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Callable, List, Optional, Sequence
 
 from twinkle.data_format import Message, Trajectory
-from twinkle.integrations.outcomes import explain
+from twinkle.integrations.outcomes import Explainer
 from twinkle.integrations.scoring import has_token_path, nan_to_none
 from twinkle.reward.base import as_reward
 
@@ -125,6 +125,7 @@ def as_trl_reward(reward: Any, *, ground_truth_column: Optional[str] = None,
         raise TypeError(f'reward must be a twinkle Reward or a reward function, got '
                         f'{type(reward).__name__}')
     target = reward if has_token_path(reward) or hasattr(reward, 'parts') else as_reward(reward)
+    explainer = Explainer(target)
     label = name or (target.reward_name() if hasattr(target, 'reward_name')
                      else getattr(reward, '__name__', type(reward).__name__))
 
@@ -137,11 +138,11 @@ def as_trl_reward(reward: Any, *, ground_truth_column: Optional[str] = None,
         ids = completion_ids if use_token_ids is not False else None
         if use_token_ids and completion_ids is None:
             raise ValueError('use_token_ids=True but TRL passed no completion_ids')
-        e = explain(target, trajectories, gts, completion_ids=ids, pad_id=pad_id,
-                    token_path=use_token_ids)
+        e = explainer(trajectories, gts, completion_ids=ids, pad_id=pad_id,
+                      token_path=use_token_ids)
         if e.verdicts is not None:
             _log_outcomes(e, label, kwargs.get('log_metric'), kwargs.get('log_extra'))
-        return nan_to_none(e.rewards.tolist())
+        return nan_to_none(e.values)
 
     trl_reward.__name__ = trl_reward.__qualname__ = str(label)
     trl_reward.twinkle_reward = reward

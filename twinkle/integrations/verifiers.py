@@ -30,7 +30,7 @@ import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from twinkle.integrations._batching import AsyncBatcher
-from twinkle.integrations.outcomes import OUTCOMES, check_nan_value, explain
+from twinkle.integrations.outcomes import OUTCOMES, Explainer, check_nan_value
 from twinkle.reward.base import content_text, last_completion
 
 __all__ = ['reward_func', 'make_rubric', 'task_reward_func', 'math_reward', 'completion_text',
@@ -62,6 +62,7 @@ class _Scorer:
 
     def __init__(self, reward: Any, nan_value: float, where: str):
         self._reward = reward
+        self._explainer: Optional[Explainer] = None
         self.nan_value = check_nan_value(nan_value, where)
         self.batcher = AsyncBatcher(self._score_sync)
 
@@ -73,7 +74,9 @@ class _Scorer:
         return self._reward
 
     def _score_sync(self, items: List[Tuple[str, Optional[str]]]) -> List[Tuple[float, dict]]:
-        e = explain(self.reward, [t for t, _ in items], [g for _, g in items])
+        if self._explainer is None:
+            self._explainer = Explainer(self.reward)
+        e = self._explainer([t for t, _ in items], [g for _, g in items])
         out = []
         for i in range(len(items)):
             v = e.values[i]

@@ -55,7 +55,7 @@ import threading
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from twinkle.integrations._batching import AsyncBatcher
-from twinkle.integrations.outcomes import Explained, check_nan_value, explain
+from twinkle.integrations.outcomes import Explained, Explainer, check_nan_value, explain
 
 __all__ = ['VerlScorer', 'compute_score', 'compute_score_batch', 'default_reward',
            'TwinkleRewardManager', 'verl_fields']
@@ -86,9 +86,10 @@ def verl_fields(e: Explained, i: int, nan_value: float) -> Dict[str, Any]:
     metrics average them into rates.
     """
     value = e.values[i]
-    score = nan_value if math.isnan(value) else value
-    info = e.info(i)
-    return {'score': score, 'acc': score, **info}
+    score = nan_value if value != value else value  # NaN: the only value unequal to itself
+    fields = {'score': score, 'acc': score}
+    fields.update(e.info(i))
+    return fields
 
 
 class VerlScorer:
@@ -114,6 +115,9 @@ class VerlScorer:
         self.by_data_source: Dict[str, Any] = {str(k): as_reward(v)
                                                for k, v in (by_data_source or {}).items()}
         self.nan_value = check_nan_value(nan_value, 'VerlScorer')
+        # One Explainer per reward, made here: verl calls once per sample.
+        self._explainers: Dict[int, Explainer] = {
+            id(r): Explainer(r) for r in (self.reward, *self.by_data_source.values())}
 
     def compute_score(self, data_source: Any, solution_str: str, ground_truth: Any,
                       extra_info: Optional[dict] = None, **kwargs: Any) -> Dict[str, Any]:
@@ -129,7 +133,14 @@ class VerlScorer:
         Returns:
             ``{'score', 'acc', 'outcome', 'method', 'answer', 'timeout', 'abstained'}``.
         """
-        return self.compute_score_batch([data_source], [solution_str], [ground_truth])[0]
+        # verl calls once per sample: the batch path's checks and grouping, for one.
+        if not isinstance(solution_str, str):
+            raise TypeError(f'compute_score: solution_str must be a str, got '
+                            f'{type(solution_str).__name__}')
+        reward = (self.by_data_source.get(_text(data_source), self.reward)
+                  if self.by_data_source else self.reward)
+        e = self._explainers[id(reward)]([solution_str], [_text(ground_truth)])
+        return verl_fields(e, 0, self.nan_value)
 
     def compute_score_batch(self, data_sources: Sequence[Any], solution_strs: Sequence[str],
                             ground_truths: Sequence[Any],
@@ -168,8 +179,8 @@ class VerlScorer:
             rewards[id(r)] = r
         out: List[Dict[str, Any]] = [{}] * n
         for key, idx in groups.items():
-            e = explain(rewards[key], [solution_strs[i] for i in idx],
-                        [_text(ground_truths[i]) for i in idx])
+            e = self._explainers[key]([solution_strs[i] for i in idx],
+                                      [_text(ground_truths[i]) for i in idx])
             for j, i in enumerate(idx):
                 out[i] = verl_fields(e, j, self.nan_value)
         return out
@@ -183,6 +194,10 @@ _SCORERS_LOCK = threading.Lock()
 
 def _scorer(kwargs: Mapping[str, Any]) -> VerlScorer:
     """The scorer for these ``reward_kwargs`` (MathConfig options), built once per set."""
+    if not kwargs:
+        scorer = _SCORERS.get(())
+        if scorer is not None:
+            return scorer
     opts = {k: v for k, v in kwargs.items() if k not in _VERL_EXTRAS}
     key = tuple(sorted(opts.items()))
     scorer = _SCORERS.get(key)
