@@ -248,6 +248,7 @@ class MathChecker:
         raw: List[Optional[str]] = [None] * len(completions)
         gold_texts: List[Optional[str]] = [None] * len(completions)
         rules: List[str] = [''] * len(completions)
+        factorise: List[Tuple[int, _Gold]] = []  # samples whose question asks to factorise
         for i, (text, raw_gold) in enumerate(zip(completions, golds)):
             t0 = time.perf_counter()
             gk = raw_gold if isinstance(raw_gold, str) else repr(raw_gold)
@@ -266,6 +267,8 @@ class MathChecker:
                                  time.perf_counter() - t0)
                 continue
             question = read_question(questions[i]) if questions is not None else None
+            if question is not None and question.factorise:
+                factorise.append((i, gold))
             why_not = _not_the_value(ext, question, gold.answer or '')
             if why_not:
                 out[i] = Verdict(0.0, ext.answer, gold.answer, 'no_answer', why_not,
@@ -323,24 +326,20 @@ class MathChecker:
                     results = list(ex.map(run, deferred))
             for key, r, m, why, secs in results:
                 self._finish(key, pending[key], (raw, gold_texts, rules), r, m, why, secs, out)
-        if questions is not None:
-            self._check_factorisations(out, questions, local_golds, golds, norms)
+        self._check_factorisations(out, factorise, norms)
         return out  # type: ignore[return-value]
 
-    def _check_factorisations(self, out: List[Verdict], questions, local_golds, golds,
+    @staticmethod
+    def _check_factorisations(out: List[Verdict], factorise: List[Tuple[int, '_Gold']],
                               norms: Dict[str, str]) -> None:
         """An answer equal to a factorisation as a polynomial is a factorisation only
         when it has as many factors: ``(x^4+x^2+1)(x^4-x^2+1)`` is not the complete
         ``(x^2+x+1)(x^2-x+1)(x^4-x^2+1)`` (for a question that asks to factorise)."""
-        for i, v in enumerate(out):
+        for i, gold in factorise:
+            v = out[i]
             if v.reward != 1.0:
                 continue
-            q = read_question(questions[i])
-            if q is None or not q.factorise:
-                continue
-            gk = golds[i] if isinstance(golds[i], str) else repr(golds[i])
-            tree = local_golds[gk].tree
-            want = factor_count(tree) if tree is not None else 1
+            want = factor_count(gold.tree) if gold.tree is not None else 1
             if want < 2:
                 continue
             try:

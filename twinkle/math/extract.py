@@ -49,16 +49,14 @@ _FENCE = re.compile(r'```.*?```', re.S)
 # Between boxes that form one answer: "\\boxed{1}, \\boxed{2}", "$x = \\boxed{2}$ or
 # $x = \\boxed{-2}$" (a list of solutions; "\\boxed{8} or \\boxed{9}" joins too, and a
 # two-item list equals no single gold, so a hedge between boxes still scores 0).
-_BOX_SEP = re.compile(
-    r'^(?:\s|\$|\\\]|\\\[|\\\(|\\\)|,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|\\quad|\\,|'
-    r'[A-Za-z](?:_\{?\w+\}?)?\s*=)*$')
+_SEP = (r'(?:\s|\$|\\\]|\\\[|\\\(|\\\)|,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|\\quad|\\,|'
+        r'[A-Za-z](?:_\{?\w+\}?)?\s*=)')
+_BOX_SEP = re.compile('^' + _SEP + '*$')
 _SPACE = re.compile(r'\s')
 # What is left of a box whose command the span cut: 'xed{...}...', 'ed 5'.
 _BOX_REST = re.compile(r'\s*[a-z]{0,5}\s*(?:\{|[^\s$]+\Z)')
 # The same separators, as a suffix (run on at most 200 characters: see _could_join).
-_SEP_TAIL = re.compile(
-    r'(?:\s|\$|\\\]|\\\[|\\\(|\\\)|,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|\\quad|\\,|'
-    r'[A-Za-z](?:_\{?\w+\}?)?\s*=)+\Z')
+_SEP_TAIL = re.compile(_SEP + r'+\Z')
 _HEDGE = re.compile(r'\?|\b(?:maybe|perhaps|probably|possibly|not sure|unsure|i guess|i think|'
                     r'either|might be|could be)\b', re.I)
 _OR = re.compile(r'\bor\b', re.I)

@@ -204,8 +204,8 @@ def last_completion(traj: Any) -> Optional[str]:
 
 
 def last_prompt(traj: Any) -> Optional[str]:
-    """The text of the last user message before the last assistant message (the question
-    the completion answers), or None when there is none (a bare string has none).
+    """The text of the last user message (the question the completion answers), or None
+    when there is none (a bare string has none).
 
     >>> last_prompt({'messages': [{'role': 'user', 'content': 'How many?'},
     ...                           {'role': 'assistant', 'content': 'Three.'}]})
@@ -213,13 +213,8 @@ def last_prompt(traj: Any) -> Optional[str]:
     """
     if isinstance(traj, str):
         return None
-    messages = list(_get(traj, 'messages', None) or [])
-    seen_answer = False
-    for m in reversed(messages):
-        role = _get(m, 'role')
-        if role == 'assistant' and not seen_answer:
-            seen_answer = True
-        elif role == 'user':
+    for m in reversed(list(_get(traj, 'messages', None) or [])):
+        if _get(m, 'role') == 'user':
             return content_text(_get(m, 'content', ''))
     return None
 

@@ -336,7 +336,7 @@ class _DfaReward(Reward, torch.nn.Module):
         got = self._scan_strings(texts)
         if got is None:
             return self.scan_texts(texts)[0].cpu().numpy() == 1.0
-        _, _, accept, cols, _ = self.__dict__['_string_program']
+        _, _, accept, cols, _ = self._strings()
         return accept[cols, got[0]]
 
     def scan_texts(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
