@@ -3,6 +3,9 @@
 #include <Python.h>
 #include <torch/library.h>
 
+#include <vector>
+
+#include "dfa_ids.h"
 #include "dfa_strings.h"
 
 TORCH_LIBRARY(twinkle, m) {
@@ -27,10 +30,16 @@ TORCH_LIBRARY(twinkle, m) {
       "Tensor dead, int chunk=0) -> (Tensor, Tensor)");
 }
 
-// `import twinkle._C` loads this library (and so registers the ops). Its only Python API is
-// the string scanner (cpu/dfa_strings.cpp), which takes str objects no op schema can.
+// `import twinkle._C` loads this library (and so registers the ops). Its Python API is the
+// plain-C scanners that take what no op schema can or should: lists of str
+// (cpu/dfa_strings.cpp) and numpy views of CPU ids, without dispatch (cpu/dfa_ids.cpp).
 extern "C" PyObject* PyInit__C(void) {
+  static std::vector<PyMethodDef> methods;
+  for (PyMethodDef* table : {twinkle::string_scan_methods(), twinkle::id_scan_methods()}) {
+    for (PyMethodDef* m = table; m->ml_name != nullptr; ++m) methods.push_back(*m);
+  }
+  methods.push_back(PyMethodDef{nullptr, nullptr, 0, nullptr});
   static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1,
-                                          twinkle::string_scan_methods()};
+                                          methods.data()};
   return PyModule_Create(&module_def);
 }

@@ -112,10 +112,14 @@ def _raise_on_errors(final: Tensor, first_dead: Tensor, vocab: int) -> None:
         return
     bad = final < 0
     b, k = (int(i) for i in torch.nonzero(bad)[0])
-    pos = int(first_dead[b, k])
-    if int(final[b, k]) == BAD_ID:
-        raise ValueError(f'dfa_scan: input_ids[{b}, {pos}] is out of range for a vocabulary of {vocab} '
-                         'ids (a token table must cover every id the model can emit: pass '
-                         'vocab_size= to token_table)')
-    raise ValueError(f'dfa_scan: pattern {k} has a start state, class id or transition out of range '
-                     f'(row {b}, position {pos})')
+    raise ValueError(error_message(int(final[b, k]), b, k, int(first_dead[b, k]), vocab))
+
+
+def error_message(state: int, row: int, pattern: int, position: int, vocab: int) -> str:
+    """The error for a row the scan flagged (``state`` is ``BAD_ID`` or ``BAD_TABLE``)."""
+    if state == BAD_ID:
+        return (f'dfa_scan: input_ids[{row}, {position}] is out of range for a vocabulary of {vocab} '
+                'ids (a token table must cover every id the model can emit: pass '
+                'vocab_size= to token_table)')
+    return (f'dfa_scan: pattern {pattern} has a start state, class id or transition out of range '
+            f'(row {row}, position {position})')

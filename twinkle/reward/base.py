@@ -317,5 +317,9 @@ def check_token_inputs(input_ids: Any, attention_mask: Any, lengths: Any, who: s
     if values and b and not torch.compiler.is_compiling():
         low, high = (int(v) for v in torch.aminmax(lengths))  # one op, one sync
         if low < 0 or high > l:
-            raise ValueError(f'{who}: lengths must lie in [0, L] = [0, {l}], got values from '
-                             f'{low} to {high}')
+            raise ValueError(lengths_range_message(who, l, low, high))
+
+
+def lengths_range_message(who: str, width: int, low: int, high: int) -> str:
+    """The error for lengths outside ``[0, L]``, one wording for every token path."""
+    return f'{who}: lengths must lie in [0, L] = [0, {width}], got values from {low} to {high}'

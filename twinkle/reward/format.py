@@ -40,7 +40,8 @@ import torch
 from torch import Tensor
 
 from twinkle.dfa import tokens as _tokens
-from twinkle.reward.base import Reward, check_batch, check_token_inputs, last_completion
+from twinkle.reward.base import (Reward, check_batch, check_token_inputs, last_completion,
+                                 lengths_range_message)
 
 __all__ = ['FormatReward', 'TagCountReward', 'BoxedReward', 'seed_format_reward',
            'soft_overlong_penalty', 'cosine_length_scaling', 'boxed_pattern', 'BOXED_MAX_DEPTH']
@@ -48,6 +49,8 @@ __all__ = ['FormatReward', 'TagCountReward', 'BoxedReward', 'seed_format_reward'
 _MODES = ('search', 'match', 'fullmatch')
 _FLAGS_OK = re.DOTALL | re.IGNORECASE | re.MULTILINE | re.UNICODE
 THINK_ANSWER_TAGS = ('<think>', '</think>', '<answer>', '</answer>')
+# Id dtypes the scanners read; other integer ids are widened to int64 first.
+_DIRECT_DTYPES = (torch.int32, torch.int64)
 
 #: Nesting depth of braces :class:`BoxedReward` accepts inside ``\\boxed{...}``.
 BOXED_MAX_DEPTH = 8
@@ -269,7 +272,7 @@ class _DfaReward(Reward, torch.nn.Module):
                                'when building the reward (the string path is reward(trajectories))')
         check_token_inputs(input_ids, attention_mask, lengths, who, values=self.check_ids)
         b, l = input_ids.shape
-        ids = input_ids
+        ids = input_ids if input_ids.dtype in _DIRECT_DTYPES else input_ids.to(torch.int64)
         if attention_mask is not None:
             # Masked positions read an id that decodes to nothing, so any padding layout
             # (left, right, holes) scans as the text of the unmasked ids.
@@ -287,9 +290,80 @@ class _DfaReward(Reward, torch.nn.Module):
             ``(accepted, first_dead)``: (B, K) float32 (NaN where a row held a bad id and
             ``check_ids`` was off) and (B, K) int64 token indices (-1: never dead).
         """
+        direct = self._scan_ids_direct(input_ids, attention_mask, lengths)
+        if direct is not None:
+            return torch.from_numpy(direct[0]), torch.from_numpy(direct[1])
         ids, lengths = self._token_inputs(input_ids, attention_mask, lengths)
         final, first_dead = self._scan('token', ids, lengths)
         return self._accepted('token', final), first_dead
+
+    def _accepted_ids(self, input_ids: Tensor, attention_mask: Optional[Tensor],
+                      lengths: Optional[Tensor]) -> Tensor:
+        """(B, K) float32 acceptance of token ids (``scan_ids``' first half)."""
+        direct = self._scan_ids_direct(input_ids, attention_mask, lengths)
+        if direct is not None:
+            return torch.from_numpy(direct[0])
+        ids, lengths = self._token_inputs(input_ids, attention_mask, lengths)
+        return self._accepted('token', self._scan('token', ids, lengths)[0])
+
+    def _id_program(self) -> Optional[tuple]:
+        """(scanner, program) of the direct CPU id scanner, or None where the library is not
+        loaded. Built once from the token tables; never pickled (see ``__getstate__``)."""
+        got = self.__dict__.get('_token_program')
+        if got is None:
+            from twinkle import _ext
+            scanner = _ext.string_scanner()
+            got = False
+            if scanner is not None and hasattr(scanner, 'token_program'):
+                arrays = [getattr(self, f'token_{n}').cpu().numpy()
+                          for n in ('class_ids', 'tables', 'starts', 'dead', 'accept_values')]
+                got = (scanner, scanner.token_program(*arrays, self.impossible.cpu().numpy()))
+            self.__dict__['_token_program'] = got
+        return got or None
+
+    def _scan_ids_direct(self, input_ids: Tensor, attention_mask: Optional[Tensor],
+                         lengths: Optional[Tensor]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """``(accepted (B, K) float32, first_dead (B, K) int64)`` as numpy from the direct CPU
+        scanner, or None when the call takes the op (ids off the CPU, under ``torch.compile``,
+        no compiled library). The program holds CPU copies of the
+        tables, so the result is on the ids' device wherever the module's buffers are.
+
+        Same checks, errors and results as the op path; what it saves is the op's fixed cost
+        (tensor allocations, dispatch, an indexing op, host reads), which is the whole cost
+        of a call on a few short rows."""
+        if self.token_table is None:
+            return None  # _token_inputs raises the error that names the missing tokenizer
+        who = type(self).__name__
+        check_token_inputs(input_ids, attention_mask, lengths, who, values=False)
+        if input_ids.dtype not in _DIRECT_DTYPES:
+            input_ids = input_ids.to(torch.int64)  # int16, uint8 ...: ids all the same
+        if (input_ids.device.type != 'cpu' or (lengths is not None and lengths.device.type != 'cpu')
+                or (attention_mask is not None and attention_mask.device.type != 'cpu')
+                or torch.compiler.is_compiling()):
+            return None
+        got = self._id_program()
+        if got is None:
+            return None
+        scanner, prog = got
+        lens = None if lengths is None else np.ascontiguousarray(lengths.numpy(), dtype=np.int64)
+        mask = None
+        if attention_mask is not None:
+            m = attention_mask if attention_mask.dtype == torch.bool else attention_mask != 0
+            mask = np.ascontiguousarray(m.numpy())
+        ids = np.ascontiguousarray(input_ids.numpy())
+        b, width = ids.shape
+        k = len(self.specs)
+        accepted = np.empty((b, k), dtype=np.float32)
+        first_dead = np.empty((b, k), dtype=np.int64)
+        low, high, err, row, pattern, pos = scanner.scan_ids(prog, ids, lens, mask, self._token_mask_id,
+                                                             accepted, first_dead)
+        if self.check_ids:
+            if low < 0 or high > width:
+                raise ValueError(lengths_range_message(who, width, low, high))
+            if err:
+                from twinkle.ops.dfa_scan import error_message
+                raise ValueError(error_message(err, row, pattern, pos, self._token_mask_id + 1))
+        return accepted, first_dead
 
     def _strings(self) -> Optional[tuple]:
         """(scanner, program, accept (K, S) bool, column index (1, K), impossible pattern
@@ -314,7 +388,8 @@ class _DfaReward(Reward, torch.nn.Module):
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop('_string_program', None)  # a C capsule: rebuilt on first use
+        state.pop('_string_program', None)  # C capsules: rebuilt on first use
+        state.pop('_token_program', None)
         return state
 
     def _scan_strings(self, texts: List[str]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
@@ -479,7 +554,10 @@ class FormatReward(_DfaReward):
         Ids must lie in ``[0, V]``: ``V`` (the table size) is the id masked positions are
         rewritten to, and decodes to nothing; anything else outside raises (``check_ids``).
         """
-        return self.scan_ids(input_ids, attention_mask, lengths)[0][:, 0]
+        direct = self._scan_ids_direct(input_ids, attention_mask, lengths)
+        if direct is not None:  # numpy's column view: a torch slice costs more than the scan
+            return torch.from_numpy(direct[0][:, 0])
+        return self._accepted_ids(input_ids, attention_mask, lengths)[:, 0]
 
     def dead_positions(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
                        lengths: Optional[Tensor] = None) -> Tensor:
@@ -592,7 +670,7 @@ class TagCountReward(_DfaReward):
     def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
                 lengths: Optional[Tensor] = None) -> Tensor:
         """(B,) float32 tag-count rewards for token ids; arguments as :meth:`FormatReward.forward`."""
-        return self.scan_ids(input_ids, attention_mask, lengths)[0].mean(dim=1)
+        return self._accepted_ids(input_ids, attention_mask, lengths).mean(dim=1)
 
 
 def boxed_pattern(max_depth: int = BOXED_MAX_DEPTH) -> str:
