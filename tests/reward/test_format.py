@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.dfa.test_tokens import mistral_tokenizer, qwen_tokenizer
-from twinkle.reward import FormatReward, Reward, TagCountReward, BoxedReward
+from twinkle.reward import BoxedReward, FormatReward, Reward, TagCountReward, TokenizerRequired
 from twinkle.reward.format import (boxed_pattern, cosine_length_scaling, pad_texts, seed_format_reward,
                                    soft_overlong_penalty)
 
@@ -91,7 +91,7 @@ def test_bad_arguments():
         FormatReward(mode='search')
     with pytest.raises(ValueError):
         FormatReward(r'(a)\1')  # backreference: not regular
-    with pytest.raises(RuntimeError, match='tokenizer'):
+    with pytest.raises(TokenizerRequired, match="score_ids needs a tokenizer"):
         FormatReward()(torch.zeros((1, 2), dtype=torch.long))
 
 
@@ -143,7 +143,7 @@ def test_dead_positions_are_the_first_unrecoverable_token():
     texts = ['<think>a</think> junk <answer>1</answer>', 'oops<think>', '<think>ok</think><answer>1</answer>',
              '<think>a</think><answer>1</answer><think>']
     ids, mask = _encode(tok, texts, 'right')
-    pos = r.dead_positions(ids, mask).tolist()
+    pos = r.dead_positions(ids, attention_mask=mask).tolist()
     assert pos[2] == -1
     from twinkle.dfa import think_answer_format
     dfa = think_answer_format()
@@ -183,9 +183,9 @@ def test_torch_compile_forward_and_to_device():
     r = FormatReward(tokenizer=tok)
     ids, mask = _encode(tok, [c for c, _, _ in STRICT_CASES], 'left')
     eager = r(ids, attention_mask=mask)
-    compiled = torch.compile(r.forward, fullgraph=True)(ids, mask)
+    compiled = torch.compile(r.forward, fullgraph=True)(ids, attention_mask=mask)
     assert torch.equal(eager, compiled)
-    assert torch.equal(torch.compile(r, fullgraph=True)(ids, mask), eager)  # the module itself
+    assert torch.equal(torch.compile(r, fullgraph=True)(ids, attention_mask=mask), eager)  # the module itself
     moved = r.to('cpu')
     assert moved.token_tables.device.type == 'cpu'
     assert {n for n, _ in r.named_buffers()} >= {'token_class_ids', 'token_tables', 'byte_tables'}
@@ -244,7 +244,7 @@ def test_tag_count_token_path():
     tok = qwen_tokenizer()
     r = TagCountReward(tokenizer=tok)
     ids, mask = _encode(tok, [c for c, _ in TAG_CASES], 'right')
-    assert r(ids, mask).tolist() == [v for _, v in TAG_CASES]
+    assert r(ids, attention_mask=mask).tolist() == [v for _, v in TAG_CASES]
 
 
 # (completion, boxed reward with the default depth 8)
@@ -274,7 +274,7 @@ def test_boxed_token_path():
     tok = qwen_tokenizer()
     r = BoxedReward(tokenizer=tok)
     ids, mask = _encode(tok, [c for c, _ in BOXED_CASES], 'left')
-    assert r(ids, mask).tolist() == [v for _, v in BOXED_CASES]
+    assert r(ids, attention_mask=mask).tolist() == [v for _, v in BOXED_CASES]
 
 
 # ---- length shaping --------------------------------------------------------------------
@@ -312,4 +312,4 @@ def test_prefix_on_the_token_path(which):
              'a</think>']
     ids, mask = _encode(tok, texts, 'right')
     decoded = tok.batch_decode([i[m.bool()].tolist() for i, m in zip(ids, mask)], skip_special_tokens=True)
-    assert r(ids, mask).tolist() == r(decoded) == [1.0, 1.0, 0.0, 0.0]
+    assert r(ids, attention_mask=mask).tolist() == r(decoded) == [1.0, 1.0, 0.0, 0.0]

@@ -41,23 +41,23 @@ def each(tok):
     return on, off
 
 
-def _op_path(reward, *args):
+def _op_path(reward, ids, mask, lengths):
     """The op path's answer: the direct scanner hidden for one call."""
     reward._scan_ids_direct = lambda *a: None
     try:
-        return reward.scan_ids(*args)
+        return reward.scan_ids(ids, lengths, attention_mask=mask)
     finally:
         del reward._scan_ids_direct
 
 
-def _same(reward, *args):
+def _same(reward, ids, mask, lengths):
     want_exc = got_exc = None
     try:
-        want = _op_path(reward, *args)
+        want = _op_path(reward, ids, mask, lengths)
     except (ValueError, TypeError) as e:
         want_exc = e
     try:
-        got = reward.scan_ids(*args)
+        got = reward.scan_ids(ids, lengths, attention_mask=mask)
     except (ValueError, TypeError) as e:
         got_exc = e
     if want_exc is not None or got_exc is not None:

@@ -137,7 +137,7 @@ def test_good_token_inputs(rewards):
 def test_token_checks_compile(rewards):
     r = rewards['format']
     f = torch.compile(r.forward, fullgraph=True)
-    assert f(IDS, torch.ones_like(IDS), torch.tensor([3, 3])).tolist() == [1.0, 0.0]
+    assert f(IDS, torch.tensor([3, 3]), attention_mask=torch.ones_like(IDS)).tolist() == [1.0, 0.0]
 
 
 # ---- lone surrogates read as U+FFFD (completion and prefix) ----------------------------------

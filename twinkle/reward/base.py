@@ -5,6 +5,11 @@ that cannot decide a sample (the answer cannot be parsed, a checker timed out, t
 ground truth is missing) may *abstain* by returning ``float('nan')`` for it: the
 advantage functions leave NaN rewards out of every group statistic and give those
 samples advantage 0, so an undecidable sample neither helps nor hurts the policy.
+
+The token path is one declared method, ``score_ids(input_ids, lengths=None,
+ground_truths=None, *, attention_mask=None) -> (B,) float32``. Every reward has it: the
+default decodes the ids with the reward's tokenizer and calls the reward on the texts;
+the built-in rewards read the ids without decoding (see :mod:`twinkle.reward.module`).
 """
 from __future__ import annotations
 
@@ -15,11 +20,25 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 from twinkle.data_format import get_user_data
 
 __all__ = [
-    'Reward', 'FunctionReward', 'CombinedReward', 'as_reward', 'last_completion', 'last_prompt',
-    'ground_truth_text', 'content_text', 'check_batch', 'check_token_inputs',
+    'Reward', 'FunctionReward', 'TokenizerRequired', 'as_reward', 'last_completion', 'last_prompt',
+    'ground_truth_text', 'content_text', 'check_batch', 'check_token_inputs', 'completion_ids',
 ]
 
 GROUND_TRUTH_KEYS = ('solution', 'ground_truth')
+
+
+class TokenizerRequired(ValueError):
+    """A token-path call on a reward that has no tokenizer to read the ids with."""
+
+
+def require_tokenizer(reward: Any, what: str) -> Any:
+    """``reward.tokenizer``, or :class:`TokenizerRequired` naming the reward and the call."""
+    tok = getattr(reward, 'tokenizer', None)
+    if tok is None:
+        who = reward.reward_name() if hasattr(reward, 'reward_name') else type(reward).__name__
+        raise TokenizerRequired(f'{who}: {what} needs a tokenizer; pass tokenizer= when building the '
+                                'reward (the string path is reward(trajectories, ground_truths))')
+    return tok
 
 
 class Reward:
@@ -27,7 +46,7 @@ class Reward:
 
     Subclasses implement ``__call__(trajectories, ground_truths) -> list[float]``.
     ``ground_truths`` has one entry per trajectory (or is None for rewards that need
-    none, such as format checks).
+    none, such as format checks). :meth:`score_ids` is the token path.
 
     >>> class Length(Reward):
     ...     def __call__(self, trajectories, ground_truths=None):
@@ -38,6 +57,8 @@ class Reward:
 
     #: A short name used in logs and by CombinedReward.
     name: Optional[str] = None
+    #: The tokenizer :meth:`score_ids` reads ids with (None: the reward has no token path).
+    tokenizer: Any = None
 
     def __call__(self, trajectories: List[Any], ground_truths: Optional[List[Any]] = None
                  ) -> List[float]:
@@ -46,15 +67,75 @@ class Reward:
     def reward_name(self) -> str:
         return self.name or type(self).__name__
 
+    def score_ids(self, input_ids: Any, lengths: Any = None, ground_truths: Any = None, *,
+                  attention_mask: Any = None) -> Any:
+        """Rewards for completion token ids.
+
+        This default decodes each row with :attr:`tokenizer` (special tokens skipped) and
+        calls the reward on the texts, each as a one-message trajectory; the built-in
+        rewards override it to read the ids without decoding.
+
+        Args:
+            input_ids: (B, L) integer tensor of completion ids (no prompt).
+            lengths: (B,) integer valid ids per row (right padding), or None (all L).
+            ground_truths: one per row or one per prompt (see :func:`check_batch`), or None.
+            attention_mask: (B, L) 0/1 or bool, or None; masked positions are skipped.
+
+        Returns:
+            ``rewards (B,)`` float32 on ``input_ids.device``; NaN where the reward abstains.
+
+        Raises:
+            TokenizerRequired: the reward has no tokenizer.
+        """
+        import torch
+        tok = require_tokenizer(self, 'score_ids')
+        who = self.reward_name()
+        check_token_inputs(input_ids, attention_mask, lengths, who)
+        rows = completion_ids(input_ids, lengths, attention_mask)
+        texts = tok.batch_decode(rows, skip_special_tokens=True)
+        values = self([completion_trajectory(t) for t in texts], ground_truths)
+        return torch.tensor(_as_float_list(values, len(rows), who), dtype=torch.float32,
+                            device=input_ids.device)
+
+
+def completion_trajectory(text: str) -> Any:
+    """A completion text as the one-message trajectory rewards read."""
+    from twinkle.data_format import Message, Trajectory
+    return Trajectory(messages=[Message(role='assistant', content=text)])
+
+
+def completion_ids(input_ids: Any, lengths: Any = None, attention_mask: Any = None) -> List[List[int]]:
+    """Each row's ids as a list: ``input_ids[b, :lengths[b]]`` with masked positions left out.
+
+    >>> import torch
+    >>> completion_ids(torch.tensor([[5, 6, 7], [8, 9, 0]]), torch.tensor([3, 2]),
+    ...                torch.tensor([[0, 1, 1], [1, 1, 1]]))
+    [[6, 7], [8, 9]]
+    """
+    import torch
+    b, width = input_ids.shape
+    keep = torch.ones(b, width, dtype=torch.bool, device=input_ids.device)
+    if lengths is not None:
+        keep &= torch.arange(width, device=input_ids.device)[None, :] < lengths.to(input_ids.device)[:, None]
+    if attention_mask is not None:
+        keep &= attention_mask.to(device=input_ids.device, dtype=torch.bool)
+    ids, keep = input_ids.cpu().tolist(), keep.cpu().tolist()
+    return [[i for i, k in zip(row, m) if k] for row, m in zip(ids, keep)]
+
 
 class FunctionReward(Reward):
-    """Wraps a plain function ``fn(trajectories, ground_truths) -> list[float]``."""
+    """Wraps a plain function ``fn(trajectories, ground_truths) -> list[float]``.
 
-    def __init__(self, fn: Callable[..., Sequence[float]], name: Optional[str] = None):
+    With a ``tokenizer``, :meth:`score_ids` decodes ids and calls the function on the texts.
+    """
+
+    def __init__(self, fn: Callable[..., Sequence[float]], name: Optional[str] = None, *,
+                 tokenizer: Any = None):
         if not callable(fn):
             raise TypeError(f'reward must be callable, got {type(fn).__name__}')
         self.fn = fn
         self.name = name or getattr(fn, '__name__', None) or type(fn).__name__
+        self.tokenizer = tokenizer
 
     def __call__(self, trajectories, ground_truths=None):
         # per-prompt ground truths are repeated here, so the function can zip them
@@ -89,76 +170,6 @@ def _as_float_list(values: Any, n: int, who: str) -> List[float]:
         raise TypeError(f'reward {who!r} must return a list of numbers: {e}') from None
     if len(out) != n:
         raise ValueError(f'reward {who!r} returned {len(out)} values for {n} trajectories')
-    return out
-
-
-class CombinedReward(Reward):
-    """A weighted sum of rewards that keeps every part for logging.
-
-    Args:
-        rewards: ``{reward: weight}`` (a dict keyed by Reward objects or functions), or
-            a list of ``(reward, weight)`` pairs.
-        nan_policy: 'propagate' (default): if any part abstains (NaN) for a sample the
-            sum abstains too; 'zero': an abstaining part counts as 0.
-
-    After a call, ``last_parts`` maps each part's name to its list of rewards.
-
-    >>> fmt = lambda t, g: [1.0 for _ in t]
-    >>> acc = lambda t, g: [0.0 for _ in t]
-    >>> c = CombinedReward({fmt: 0.5, acc: 1.0})
-    >>> c([{'messages': []}], [None])
-    [0.5]
-    """
-
-    def __init__(self, rewards: Union[Mapping[Any, float], Sequence[Any]],
-                 nan_policy: str = 'propagate', name: Optional[str] = None):
-        items = list(rewards.items()) if isinstance(rewards, Mapping) else list(rewards)
-        if not items:
-            raise ValueError('CombinedReward.rewards is empty')
-        if nan_policy not in ('propagate', 'zero'):
-            raise ValueError(f"CombinedReward.nan_policy must be 'propagate' or 'zero', got {nan_policy!r}")
-        self.parts: List[Reward] = []
-        self.weights: List[float] = []
-        for i, item in enumerate(items):
-            if not isinstance(item, (tuple, list)) or len(item) != 2:
-                raise ValueError(f'CombinedReward.rewards[{i}] must be a (reward, weight) pair')
-            r, w = item
-            w = float(w)
-            if not math.isfinite(w):
-                raise ValueError(f'CombinedReward weight for part {i} must be finite, got {w}')
-            self.parts.append(as_reward(r))
-            self.weights.append(w)
-        self.names = _unique_names([p.reward_name() for p in self.parts])
-        self.nan_policy = nan_policy
-        self.name = name
-        self.last_parts: Dict[str, List[float]] = {}
-
-    def score_parts(self, trajectories, ground_truths=None) -> Dict[str, List[float]]:
-        """Each part's rewards, by part name, without weighting."""
-        n = len(trajectories)
-        ground_truths = check_batch(trajectories, ground_truths, self.reward_name(), False)
-        return {name: _as_float_list(p(trajectories, ground_truths), n, name)
-                for name, p in zip(self.names, self.parts)}
-
-    def __call__(self, trajectories, ground_truths=None):
-        parts = self.score_parts(trajectories, ground_truths)
-        self.last_parts = parts
-        total = [0.0] * len(trajectories)
-        for (name, vals), w in zip(parts.items(), self.weights):
-            for i, v in enumerate(vals):
-                if math.isnan(v) and self.nan_policy == 'zero':
-                    continue
-                total[i] += w * v
-        return total
-
-
-def _unique_names(names: List[str]) -> List[str]:
-    seen: Dict[str, int] = {}
-    out = []
-    for n in names:
-        k = seen.get(n, 0)
-        seen[n] = k + 1
-        out.append(n if k == 0 else f'{n}_{k}')
     return out
 
 

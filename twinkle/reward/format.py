@@ -7,10 +7,11 @@ Every reward here is a ``torch.nn.Module`` and a :class:`twinkle.reward.Reward`:
   ``(B, L) uint8`` tensor and scanned by :func:`twinkle.ops.dfa_scan` with the byte
   alphabet (V = 256): no Python loop runs the DFA. A message whose content is not text
   (None, a number, an image part only) gets NaN: the reward abstains.
-* With a tokenizer, ``reward.forward(input_ids, attention_mask=None, lengths=None)``
-  scores token ids without decoding: each id maps to its class (:mod:`twinkle.dfa.tokens`)
-  and the same op scans the classes. The tables are buffers, so ``.to(device)`` moves
-  them, and the forward traces under ``torch.compile(fullgraph=True)``.
+* With a tokenizer, ``reward.score_ids(input_ids, lengths=None, ground_truths=None, *,
+  attention_mask=None)`` (also the module call ``reward(input_ids, ...)``) scores token ids
+  without decoding: each id maps to its class (:mod:`twinkle.dfa.tokens`) and the same op
+  scans the classes. The tables are buffers, so ``.to(device)`` moves them, and the call
+  traces under ``torch.compile(fullgraph=True)``.
 
 The check means exactly ``re.<mode>(pattern, text, flags)`` on the decoded text (``text =
 prefix + completion``, a lone surrogate in either read as U+FFFD); the compiler
@@ -40,8 +41,9 @@ import torch
 from torch import Tensor
 
 from twinkle.dfa import tokens as _tokens
-from twinkle.reward.base import (Reward, check_batch, check_token_inputs, last_completion,
-                                 lengths_range_message)
+from twinkle.reward.base import (check_batch, check_token_inputs, last_completion, lengths_range_message,
+                                 require_tokenizer)
+from twinkle.reward.module import RewardModule
 
 __all__ = ['FormatReward', 'TagCountReward', 'BoxedReward', 'seed_format_reward',
            'soft_overlong_penalty', 'cosine_length_scaling', 'boxed_pattern', 'BOXED_MAX_DEPTH']
@@ -191,7 +193,7 @@ def pad_texts(texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
     return data.reshape(len(raw), width), torch.from_numpy(lengths)
 
 
-class _DfaReward(Reward, torch.nn.Module):
+class _DfaReward(RewardModule):
     """K byte-level DFAs with their byte tables and, given a tokenizer, their token tables.
 
     Subclasses set the patterns and turn the (B, K) acceptance into a reward.
@@ -200,7 +202,7 @@ class _DfaReward(Reward, torch.nn.Module):
     def __init__(self, specs: Sequence[Tuple], *, tokenizer: Any = None,
                  prefix: str = '', vocab_size: Optional[int] = None, check_ids: bool = True,
                  name: Optional[str] = None):
-        torch.nn.Module.__init__(self)
+        RewardModule.__init__(self, tokenizer=tokenizer, name=name)
         from twinkle.ops.dfa_scan import resolve_backends
         resolve_backends()  # before any trace: see resolve_backends
         who = type(self).__name__
@@ -213,8 +215,6 @@ class _DfaReward(Reward, torch.nn.Module):
         self.specs = tuple(specs)
         self.prefix = prefix
         self.check_ids = bool(check_ids)
-        self.name = name
-        self.tokenizer = tokenizer
         # (K,) bool: patterns no completion can match; their first-dead position is 0.
         self.register_buffer('impossible', torch.tensor([_impossible(s, prefix) for s in self.specs],
                                                         dtype=torch.bool), persistent=False)
@@ -268,8 +268,7 @@ class _DfaReward(Reward, torch.nn.Module):
                       lengths: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
         who = type(self).__name__
         if self.token_table is None:
-            raise RuntimeError(f'{who}: forward needs a tokenizer; pass tokenizer= '
-                               'when building the reward (the string path is reward(trajectories))')
+            require_tokenizer(self, 'score_ids')
         check_token_inputs(input_ids, attention_mask, lengths, who, values=self.check_ids)
         b, l = input_ids.shape
         ids = input_ids if input_ids.dtype in _DIRECT_DTYPES else input_ids.to(torch.int64)
@@ -282,9 +281,10 @@ class _DfaReward(Reward, torch.nn.Module):
             lengths = torch.full((b,), l, dtype=torch.int64, device=input_ids.device)
         return ids, lengths.to(device=input_ids.device, dtype=torch.int64)
 
-    def scan_ids(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
-                 lengths: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
-        """Per-pattern acceptance and first-dead position for token ids.
+    def scan_ids(self, input_ids: Tensor, lengths: Optional[Tensor] = None, *,
+                 attention_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """Per-pattern acceptance and first-dead position for token ids (arguments as
+        :meth:`FormatReward.score_ids`).
 
         Returns:
             ``(accepted, first_dead)``: (B, K) float32 (NaN where a row held a bad id and
@@ -324,20 +324,20 @@ class _DfaReward(Reward, torch.nn.Module):
     def _scan_ids_direct(self, input_ids: Tensor, attention_mask: Optional[Tensor],
                          lengths: Optional[Tensor]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
         """``(accepted (B, K) float32, first_dead (B, K) int64)`` as numpy from the direct CPU
-        scanner, or None when the call takes the op (ids off the CPU, under ``torch.compile``,
-        no compiled library). The program holds CPU copies of the
-        tables, so the result is on the ids' device wherever the module's buffers are.
+        scanner, or None when the call takes the op (ids or the reward off the CPU, under
+        ``torch.compile``, no compiled library).
 
         Same checks, errors and results as the op path; what it saves is the op's fixed cost
         (tensor allocations, dispatch, an indexing op, host reads), which is the whole cost
         of a call on a few short rows."""
         if self.token_table is None:
-            return None  # _token_inputs raises the error that names the missing tokenizer
+            require_tokenizer(self, 'score_ids')
         who = type(self).__name__
         check_token_inputs(input_ids, attention_mask, lengths, who, values=False)
         if input_ids.dtype not in _DIRECT_DTYPES:
             input_ids = input_ids.to(torch.int64)  # int16, uint8 ...: ids all the same
-        if (input_ids.device.type != 'cpu' or (lengths is not None and lengths.device.type != 'cpu')
+        if (input_ids.device.type != 'cpu' or self._buffers['token_tables'].device.type != 'cpu'
+                or (lengths is not None and lengths.device.type != 'cpu')
                 or (attention_mask is not None and attention_mask.device.type != 'cpu')
                 or torch.compiler.is_compiling()):
             return None
@@ -444,18 +444,6 @@ class _DfaReward(Reward, torch.nn.Module):
             texts.append(c if c is not None else '')
         return texts, is_text
 
-    def __call__(self, *args, **kwargs):
-        # Tensors go to nn.Module (hooks, forward); anything else is the Reward call.
-        if args and isinstance(args[0], Tensor) or 'input_ids' in kwargs:
-            return torch.nn.Module.__call__(self, *args, **kwargs)
-        return self.score(*args, **kwargs)
-
-    def score(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
-        raise NotImplementedError
-
-    def reward_name(self) -> str:
-        return self.name or type(self).__name__
-
     def extra_repr(self) -> str:
         tok = f', tokenizer={self.token_table!r}' if self.token_table is not None else ''
         pre = f', prefix={self.prefix!r}' if self.prefix else ''
@@ -523,7 +511,7 @@ class FormatReward(_DfaReward):
                          vocab_size=vocab_size, check_ids=check_ids, name=name)
         self.pattern, self.mode, self.flags = pattern, mode, int(flags)
 
-    def score(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
+    def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
         """1.0 / 0.0 per trajectory (NaN when the last assistant message is not text)."""
         texts, is_text = self._completions(trajectories, ground_truths)
         if not texts:
@@ -531,16 +519,17 @@ class FormatReward(_DfaReward):
         acc = self._string_acceptance(texts)[:, 0].tolist()
         return [(1.0 if a else 0.0) if ok else math.nan for a, ok in zip(acc, is_text)]
 
-    def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
-                lengths: Optional[Tensor] = None) -> Tensor:
-        """Scores completion token ids without decoding.
+    def score_ids(self, input_ids: Tensor, lengths: Optional[Tensor] = None, ground_truths: Any = None, *,
+                  attention_mask: Optional[Tensor] = None) -> Tensor:
+        """Scores completion token ids without decoding (also the module's ``forward``).
 
         Args:
-            input_ids: (B, L) int32 or int64 completion ids (no prompt).
-            attention_mask: (B, L) 0/1 or bool (the shape of ``input_ids``), or None;
-                masked positions are skipped wherever they are.
+            input_ids: (B, L) integer completion ids (no prompt).
             lengths: (B,) integer valid ids per row (right padding), each in ``[0, L]``,
                 or None.
+            ground_truths: not read (a format check needs none); accepted for the protocol.
+            attention_mask: (B, L) 0/1 or bool (the shape of ``input_ids``), or None;
+                masked positions are skipped wherever they are.
 
         Returns:
             (B,) float32 rewards on ``input_ids.device``: 1.0 or 0.0 (NaN for a row with an
@@ -559,17 +548,17 @@ class FormatReward(_DfaReward):
             return torch.from_numpy(direct[0][:, 0])
         return self._accepted_ids(input_ids, attention_mask, lengths)[:, 0]
 
-    def dead_positions(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
-                       lengths: Optional[Tensor] = None) -> Tensor:
+    def dead_positions(self, input_ids: Tensor, lengths: Optional[Tensor] = None, *,
+                       attention_mask: Optional[Tensor] = None) -> Tensor:
         """(B,) int64: the token index at which the format became impossible, or -1.
 
         That token is the first one whose text no continuation can repair (the DFA entered
         its dead state); trainers can put a penalty on it and the tokens after it. It is 0
         on every row when no completion at all can match (the pattern matches nothing, or
         ``prefix`` rules it out). In 'search' mode only such a pattern is ever impossible.
-        Arguments as :meth:`forward`.
+        Arguments as :meth:`score_ids`.
         """
-        return self.scan_ids(input_ids, attention_mask, lengths)[1][:, 0]
+        return self.scan_ids(input_ids, lengths, attention_mask=attention_mask)[1][:, 0]
 
     def first_invalid_position(self, texts: Sequence[str]) -> List[int]:
         """Per text, the index of the character at which the format became impossible, or -1.
@@ -660,16 +649,16 @@ class TagCountReward(_DfaReward):
                          check_ids=check_ids, name=name)
         self.tags = tags
 
-    def score(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
+    def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
         texts, is_text = self._completions(trajectories, ground_truths)
         if not texts:
             return []
         acc = self._string_acceptance(texts).mean(axis=1, dtype=np.float64).tolist()
         return [a if ok else math.nan for a, ok in zip(acc, is_text)]
 
-    def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
-                lengths: Optional[Tensor] = None) -> Tensor:
-        """(B,) float32 tag-count rewards for token ids; arguments as :meth:`FormatReward.forward`."""
+    def score_ids(self, input_ids: Tensor, lengths: Optional[Tensor] = None, ground_truths: Any = None, *,
+                  attention_mask: Optional[Tensor] = None) -> Tensor:
+        """(B,) float32 tag-count rewards for token ids; arguments as :meth:`FormatReward.score_ids`."""
         return self._accepted_ids(input_ids, attention_mask, lengths).mean(dim=1)
 
 
@@ -714,8 +703,8 @@ class BoxedReward(_DfaReward):
                          vocab_size=vocab_size, check_ids=check_ids, name=name)
         self.max_depth = int(max_depth)
 
-    score = FormatReward.score
-    forward = FormatReward.forward
+    score_trajectories = FormatReward.score_trajectories
+    score_ids = FormatReward.score_ids
 
 
 # ---- length shaping ------------------------------------------------------------------------

@@ -1,0 +1,111 @@
+"""``CombinedReward``: a weighted sum of rewards, on trajectories or on token ids.
+
+Weights, the NaN policy and the per-part log live here once, for both paths: the string
+path calls each part on the trajectories, the token path calls each part's ``score_ids``
+(so each part reads the ids its own way, without decoding when it can).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+import torch
+from torch import Tensor
+
+from twinkle.reward.base import Reward, _as_float_list, as_reward, check_batch
+from twinkle.reward.module import RewardModule
+
+__all__ = ['CombinedReward']
+
+
+class CombinedReward(RewardModule):
+    """A weighted sum of rewards that keeps every part for logging.
+
+    Args:
+        rewards: ``{reward: weight}`` (a dict keyed by Reward objects or functions), or
+            a list of ``(reward, weight)`` pairs.
+        nan_policy: 'propagate' (default): if any part abstains (NaN) for a sample the
+            sum abstains too; 'zero': an abstaining part counts as 0.
+        name: the name logs use.
+
+    After a call, ``last_parts`` maps each part's name to its list of rewards. Parts that
+    are modules are submodules, so ``.to(device)`` moves them.
+
+    >>> fmt = lambda t, g: [1.0 for _ in t]
+    >>> acc = lambda t, g: [0.0 for _ in t]
+    >>> c = CombinedReward({fmt: 0.5, acc: 1.0})
+    >>> c([{'messages': []}], [None])
+    [0.5]
+    """
+
+    def __init__(self, rewards: Union[Mapping[Any, float], Sequence[Any]],
+                 nan_policy: str = 'propagate', name: Optional[str] = None):
+        super().__init__(name=name)
+        items = list(rewards.items()) if isinstance(rewards, Mapping) else list(rewards)
+        if not items:
+            raise ValueError('CombinedReward.rewards is empty')
+        if nan_policy not in ('propagate', 'zero'):
+            raise ValueError(f"CombinedReward.nan_policy must be 'propagate' or 'zero', got {nan_policy!r}")
+        self.parts: List[Reward] = []
+        self.weights: List[float] = []
+        for i, item in enumerate(items):
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise ValueError(f'CombinedReward.rewards[{i}] must be a (reward, weight) pair')
+            r, w = item
+            w = float(w)
+            if not math.isfinite(w):
+                raise ValueError(f'CombinedReward weight for part {i} must be finite, got {w}')
+            self.parts.append(as_reward(r))
+            self.weights.append(w)
+        self.names = _unique_names([p.reward_name() for p in self.parts])
+        self.nan_policy = nan_policy
+        self.modules_ = torch.nn.ModuleList([p for p in self.parts if isinstance(p, torch.nn.Module)])
+        self.last_parts: Dict[str, List[float]] = {}
+
+    def score_parts(self, trajectories: Any, ground_truths: Any = None) -> Dict[str, List[float]]:
+        """Each part's rewards on trajectories, by part name, without weighting."""
+        n = len(trajectories)
+        ground_truths = check_batch(trajectories, ground_truths, self.reward_name(), False)
+        return {name: _as_float_list(p(trajectories, ground_truths), n, name)
+                for name, p in zip(self.names, self.parts)}
+
+    def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
+        parts = self.score_parts(trajectories, ground_truths)
+        values = {k: torch.tensor(v, dtype=torch.float64) for k, v in parts.items()}
+        return self.combine(values, len(trajectories)).tolist()
+
+    def score_ids(self, input_ids: Tensor, lengths: Optional[Tensor] = None, ground_truths: Any = None, *,
+                  attention_mask: Optional[Tensor] = None) -> Tensor:
+        """The weighted sum of each part's ``score_ids`` (see :meth:`Reward.score_ids`):
+        (B,) float32 on ``input_ids.device``. A part without a token path of its own
+        decodes with its tokenizer; one without a tokenizer raises ``TokenizerRequired``."""
+        b = input_ids.shape[0] if isinstance(input_ids, Tensor) and input_ids.dim() == 2 else None
+        values = {}
+        for name, part in zip(self.names, self.parts):
+            out = part.score_ids(input_ids, lengths, ground_truths, attention_mask=attention_mask)
+            if tuple(out.shape) != (b,):
+                raise ValueError(f'CombinedReward part {name!r} returned shape {tuple(out.shape)} for {b} rows')
+            values[name] = out
+        return self.combine(values, b).to(torch.float32)
+
+    def combine(self, values: Dict[str, Tensor], n: int) -> Tensor:
+        """The weighted sum of per-part values (by part name, in part order) under the NaN
+        policy; records them in ``last_parts``. Float64 on the host parts' device."""
+        self.last_parts = {k: v.tolist() for k, v in values.items()}
+        total = None
+        for v, w in zip(values.values(), self.weights):
+            v = v.to(torch.float64)
+            if self.nan_policy == 'zero':
+                v = torch.nan_to_num(v, nan=0.0, posinf=math.inf, neginf=-math.inf)
+            total = w * v if total is None else total + w * v
+        return total if total is not None else torch.zeros(n, dtype=torch.float64)
+
+
+def _unique_names(names: List[str]) -> List[str]:
+    seen: Dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(n if k == 0 else f'{n}_{k}')
+    return out

@@ -1,0 +1,54 @@
+"""Rewards that are torch modules: ``forward`` is :meth:`~twinkle.reward.Reward.score_ids`.
+
+Every built-in reward derives from :class:`RewardModule`:
+
+* ``reward(trajectories, ground_truths)`` is the seed API (a list of floats), served by
+  :meth:`RewardModule.score_trajectories`;
+* ``reward(input_ids, ...)`` (a tensor first) is the module call: hooks, then ``forward``,
+  which is ``score_ids(input_ids, lengths=None, ground_truths=None, *, attention_mask=None)``.
+
+Device policy: a reward's tables are buffers, so they follow ``.to(device)`` like any
+module's; the ids must be on the reward's device, and the rewards come back there. (CPU ids
+on a CPU reward take a direct scanner without torch dispatch, with the same results.)
+"""
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+import torch
+from torch import Tensor
+
+from twinkle.reward.base import Reward
+
+__all__ = ['RewardModule']
+
+
+class RewardModule(Reward, torch.nn.Module):
+    """Base of the built-in rewards: a :class:`Reward` and a ``torch.nn.Module``.
+
+    Subclasses implement :meth:`score_trajectories` (the string path) and
+    :meth:`score_ids` (the token path, which ``forward`` calls).
+    """
+
+    def __init__(self, *, tokenizer: Any = None, name: Optional[str] = None):
+        torch.nn.Module.__init__(self)
+        self.tokenizer = tokenizer
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        # Tensors go to nn.Module (hooks, forward); anything else is the seed's call.
+        if args and isinstance(args[0], Tensor) or 'input_ids' in kwargs:
+            return torch.nn.Module.__call__(self, *args, **kwargs)
+        return self.score_trajectories(*args, **kwargs)
+
+    def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
+        """One float per trajectory: the seed's ``reward(trajectories, ground_truths)``."""
+        raise NotImplementedError(f'{type(self).__name__} must implement score_trajectories')
+
+    def forward(self, input_ids: Tensor, lengths: Optional[Tensor] = None, ground_truths: Any = None, *,
+                attention_mask: Optional[Tensor] = None) -> Tensor:
+        """:meth:`score_ids`, as the module's call."""
+        return self.score_ids(input_ids, lengths, ground_truths, attention_mask=attention_mask)
+
+    def reward_name(self) -> str:
+        return self.name or type(self).__name__
