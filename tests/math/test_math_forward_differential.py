@@ -14,7 +14,7 @@ import torch
 
 from tests.math.labelled_cases import load_cases
 from tests.math.test_math_reward import _qwen_tokenizer
-from twinkle.math.spans import (MarkerTable, _marker_slots_numpy, _marker_slots_torch,
+from twinkle.math.spans import (MarkerTable, Spans, _marker_slots_numpy, _marker_slots_torch,
                                 spans_from_slots)
 from twinkle.reward.math import MathReward
 
@@ -156,7 +156,9 @@ def test_torch_and_numpy_slots_agree(tok, device, slots):
     k = min(slots, ids.shape[1])
     ref = spans_from_slots(_marker_slots_numpy(ids.numpy(), clamped.numpy(), flags.numpy(), k))
     dev = _marker_slots_torch(ids.to(device), clamped.to(device), flags.to(device), k)
-    assert (spans_from_slots(dev.cpu().numpy()) == ref).all()
+    got = spans_from_slots(dev.cpu().numpy())
+    for name in Spans._fields:
+        assert (getattr(got, name) == getattr(ref, name)).all(), name
 
 
 @pytest.fixture(scope='module')

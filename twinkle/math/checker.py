@@ -22,7 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from twinkle.math.config import MathConfig
 from twinkle.math.extract import Extraction, extract_answer, extract_gold
@@ -231,103 +231,106 @@ class MathChecker:
         Returns:
             One :class:`Verdict` per completion.
         """
-        if len(completions) != len(golds):
-            raise ValueError(f'MathChecker.check: {len(completions)} completions but '
-                             f'{len(golds)} golds')
-        if questions is not None and len(questions) != len(completions):
-            raise ValueError(f'MathChecker.check: {len(completions)} completions but '
-                             f'{len(questions)} questions')
-        cfg = self.config
-        out: List[Optional[Verdict]] = [None] * len(completions)
-        pending: Dict[tuple, List[int]] = {}
-        infos: Dict[tuple, tuple] = {}
-        norms: Dict[str, str] = {}  # raw answer -> normalized, once per distinct answer
-        local_golds: Dict[object, _Gold] = {}
-        # Each sample's own answer and gold (samples deduplicated by normalized pair
-        # still report their own raw text).
-        raw: List[Optional[str]] = [None] * len(completions)
-        gold_texts: List[Optional[str]] = [None] * len(completions)
-        rules: List[str] = [''] * len(completions)
-        factorise: List[Tuple[int, _Gold]] = []  # samples whose question asks to factorise
+        _check_sizes(completions, golds, questions)
+        call = _Call(len(completions), self._gold)
         for i, (text, raw_gold) in enumerate(zip(completions, golds)):
-            t0 = time.perf_counter()
-            gk = raw_gold if isinstance(raw_gold, str) else repr(raw_gold)
-            gold = local_golds.get(gk)
-            if gold is None:
-                gold = local_golds[gk] = self._gold(raw_gold)
-            ext = extract_answer(text, cfg.strict) if extractions is None else extractions[i]
-            raw[i], gold_texts[i], rules[i] = ext.answer, gold.answer, _rule(ext)
-            if not gold.norm:  # no gold at all: nothing can be judged, abstain
-                out[i] = Verdict(math.nan, ext.answer, gold.answer, 'unparsable_gold',
-                                 gold.error or 'missing gold', time.perf_counter() - t0,
-                                 _rule(ext))
-                continue
-            if ext.answer is None:
-                out[i] = Verdict(0.0, None, gold.answer, 'no_answer', ext.how,
-                                 time.perf_counter() - t0)
-                continue
-            question = read_question(questions[i]) if questions is not None else None
-            if question is not None and question.factorise:
-                factorise.append((i, gold))
-            why_not = _not_the_value(ext, question, gold.answer or '')
-            if why_not:
-                out[i] = Verdict(0.0, ext.answer, gold.answer, 'no_answer', why_not,
-                                 time.perf_counter() - t0, ext.how)
-                continue
-            if len(ext.answer) > cfg.max_answer_chars:
-                # Checked before any normalizing regex runs, so that cost stays bounded.
-                out[i] = Verdict(0.0, ext.answer[:200], gold.answer, 'unparsable',
-                                 'answer too long', time.perf_counter() - t0, ext.how)
-                continue
-            pred_norm = norms.get(ext.answer)
-            if pred_norm is None:
-                pred_norm = norms[ext.answer] = normalize(ext.answer)
-            key = (gold.norm, pred_norm)  # the cache is per checker, so per config
-            if key in infos or key in pending:
-                pending.setdefault(key, []).append(i)
-                infos.setdefault(key, (gold, ext.answer))
-                continue
-            hit = self._cache.get(key)
-            if hit is not None:
-                r, m, why, secs = hit
-                out[i] = Verdict(r, ext.answer, gold.answer, m, why, secs, ext.how)
-                continue
-            pending[key] = [i]
-            infos[key] = (gold, ext.answer)
+            self._admit(call, i, text, raw_gold,
+                        extractions[i] if extractions is not None else None,
+                        questions[i] if questions is not None else None)
+        deferred = self._fast_pass(call)
+        self._sympy_pass(call, deferred)
+        self._check_factorisations(call.out, call.factorise, call.norms)
+        return call.out  # type: ignore[return-value]
 
-        # Pass 1: fast paths only; pairs that need sympy are deferred.
+    def _admit(self, call: '_Call', i: int, text: object, raw_gold: object,
+               ext: Optional[Extraction], question_text: object) -> None:
+        """Extraction and the question-aware rules for sample ``i``: settles it when no
+        comparison is needed, else queues its (gold, answer) pair (see :meth:`_enqueue`)."""
+        t0 = time.perf_counter()
+        gold = call.gold(raw_gold)
+        if ext is None:
+            ext = extract_answer(text, self.config.strict)
+        call.answers[i], call.golds[i], call.rules[i] = ext.answer, gold.answer, _rule(ext)
+        verdict = _unjudgeable(ext, gold)
+        if verdict is None:
+            question = read_question(question_text)
+            if question is not None and question.factorise:
+                call.factorise.append((i, gold))
+            verdict = self._not_readable(ext, gold, question)
+        if verdict is not None:
+            call.out[i] = verdict._replace(seconds=time.perf_counter() - t0)
+            return
+        self._enqueue(call, i, ext, gold)
+
+    def _not_readable(self, ext: Extraction, gold: _Gold,
+                      question: Optional[Question]) -> Optional[Verdict]:
+        """The 0.0 verdict of an answer that is not the value the question asks for, or
+        too long to read (checked before any normalizing regex runs, so that cost stays
+        bounded); None when the answer goes on to be compared."""
+        why_not = _not_the_value(ext, question, gold.answer or '')
+        if why_not:
+            return Verdict(0.0, ext.answer, gold.answer, 'no_answer', why_not, 0.0, ext.how)
+        if len(ext.answer) > self.config.max_answer_chars:
+            return Verdict(0.0, ext.answer[:200], gold.answer, 'unparsable', 'answer too long',
+                           0.0, ext.how)
+        return None
+
+    def _enqueue(self, call: '_Call', i: int, ext: Extraction, gold: _Gold) -> None:
+        """Deduplication: sample ``i`` joins the samples with its normalized (gold,
+        answer) pair, or takes the checker's cached verdict of that pair."""
+        pred_norm = call.normalized(ext.answer)
+        key = (gold.norm, pred_norm)  # the cache is per checker, so per config
+        if key in call.pending:
+            call.pending[key].append(i)
+            return
+        hit = self._cache.get(key)
+        if hit is not None:
+            r, m, why, secs = hit
+            call.out[i] = Verdict(r, ext.answer, gold.answer, m, why, secs, ext.how)
+            return
+        call.pending[key] = [i]
+        call.gold_of[key] = gold
+
+    def _fast_pass(self, call: '_Call') -> List[tuple]:
+        """Pass 1: decides the open pairs the fast paths can; returns those that need
+        sympy, in order."""
         deferred = []
-        for key, idxs in pending.items():
-            gold = infos[key][0]
+        for key in call.pending:
             t0 = time.perf_counter()
             try:
-                r, m, why = self._decide(gold, key[1], _defer)
+                r, m, why = self._decide(call.gold_of[key], key[1], _defer)
             except NeedSymbolic:
                 deferred.append(key)
                 continue
-            self._finish(key, idxs, (raw, gold_texts, rules), r, m, why, time.perf_counter() - t0,
-                         out)
+            self._settle(call, key, r, m, why, time.perf_counter() - t0)
+        return deferred
 
-        # Pass 2: sympy in worker processes, a few items at a time.
-        if deferred:
-            def run(key):
-                t0 = time.perf_counter()
-                gold, _ = infos[key]
-                budget = _Budget(cfg.sympy_deadline_s)
+    def _sympy_pass(self, call: '_Call', deferred: List[tuple]) -> None:
+        """Pass 2: the pairs left open go to sympy worker processes, a few at a time, each
+        under its own deadline (see :class:`_Budget`)."""
+        if not deferred:
+            return
+        workers = self.config.num_workers
 
-                def sym(a, b, mode):
-                    return self._symbolic(a, b, mode, budget)
-                r, m, why = self._decide(gold, key[1], sym, budget)
-                return key, r, m, why, time.perf_counter() - t0
-            if len(deferred) == 1 or cfg.num_workers == 1:
-                results = [run(k) for k in deferred]
-            else:
-                with ThreadPoolExecutor(max_workers=min(cfg.num_workers, len(deferred))) as ex:
-                    results = list(ex.map(run, deferred))
-            for key, r, m, why, secs in results:
-                self._finish(key, pending[key], (raw, gold_texts, rules), r, m, why, secs, out)
-        self._check_factorisations(out, factorise, norms)
-        return out  # type: ignore[return-value]
+        def run(key):
+            return key, self._decide_in_workers(call.gold_of[key], key[1])
+        if len(deferred) == 1 or workers == 1:
+            results = [run(k) for k in deferred]
+        else:
+            with ThreadPoolExecutor(max_workers=min(workers, len(deferred))) as ex:
+                results = list(ex.map(run, deferred))
+        for key, (r, m, why, secs) in results:
+            self._settle(call, key, r, m, why, secs)
+
+    def _decide_in_workers(self, gold: _Gold, pred_norm: str) -> Tuple[float, str, str, float]:
+        """``(reward, method, reason, seconds)`` for one pair, sympy allowed."""
+        t0 = time.perf_counter()
+        budget = _Budget(self.config.sympy_deadline_s)
+
+        def sym(a, b, mode):
+            return self._symbolic(a, b, mode, budget)
+        r, m, why = self._decide(gold, pred_norm, sym, budget)
+        return r, m, why, time.perf_counter() - t0
 
     @staticmethod
     def _check_factorisations(out: List[Verdict], factorise: List[Tuple[int, '_Gold']],
@@ -351,14 +354,16 @@ class MathChecker:
                                     reason=f'not the complete factorisation: {got} factors, '
                                            f'the reference has {want}')
 
-    def _finish(self, key, idxs, texts, r, m, why, secs, out) -> None:
-        # A timeout or a dead worker is a fault of this call, not a property of the pair:
-        # never cached, so the next call decides the pair afresh.
+    def _settle(self, call: '_Call', key: tuple, r: float, m: str, why: str,
+                secs: float) -> None:
+        """Assembles the verdicts of every sample with pair ``key``, and caches the pair's.
+
+        A timeout or a dead worker is a fault of this call, not a property of the pair:
+        never cached, so the next call decides the pair afresh."""
         if m != 'timeout':
             self._cache.put(key, (r, m, why, secs))
-        answers, golds, rules = texts
-        for i in idxs:
-            out[i] = Verdict(r, answers[i], golds[i], m, why, secs, rules[i])
+        for i in call.pending[key]:
+            call.out[i] = Verdict(r, call.answers[i], call.golds[i], m, why, secs, call.rules[i])
 
     def score(self, completions: Sequence[object], golds: Sequence[object]) -> List[float]:
         """Rewards only: 1.0 / 0.0 / NaN per completion.
@@ -367,6 +372,44 @@ class MathChecker:
         [1.0]
         """
         return [v.reward for v in self.check(completions, golds)]
+
+
+class _Call:
+    """The state of one :meth:`MathChecker.check` call.
+
+    Each sample keeps its own raw answer, gold and rule (samples deduplicated by
+    normalized pair still report their own text); ``pending`` maps each open
+    normalized (gold, answer) pair to its samples. Golds and normalized answers are
+    computed once per distinct text.
+    """
+
+    __slots__ = ('out', 'answers', 'golds', 'rules', 'pending', 'gold_of', 'norms',
+                 'factorise', '_golds', '_load_gold')
+
+    def __init__(self, n: int, load_gold: Callable[[object], _Gold]):
+        self.out: List[Optional[Verdict]] = [None] * n
+        self.answers: List[Optional[str]] = [None] * n
+        self.golds: List[Optional[str]] = [None] * n
+        self.rules: List[str] = [''] * n
+        self.pending: Dict[tuple, List[int]] = {}
+        self.gold_of: Dict[tuple, _Gold] = {}
+        self.norms: Dict[str, str] = {}  # raw answer -> normalized
+        self.factorise: List[Tuple[int, _Gold]] = []  # samples whose question asks to factorise
+        self._golds: Dict[object, _Gold] = {}
+        self._load_gold = load_gold
+
+    def gold(self, raw) -> _Gold:
+        key = raw if isinstance(raw, str) else repr(raw)
+        got = self._golds.get(key)
+        if got is None:
+            got = self._golds[key] = self._load_gold(raw)
+        return got
+
+    def normalized(self, answer: str) -> str:
+        got = self.norms.get(answer)
+        if got is None:
+            got = self.norms[answer] = normalize(answer)
+        return got
 
 
 class _Budget:
@@ -403,6 +446,27 @@ def _not_the_value(ext: Extraction, question: Optional[Question], gold: str) -> 
     if name:
         return f'gives {name}, which the question does not name, for a "how many" question'
     return ''
+
+
+def _check_sizes(completions: Sequence[object], golds: Sequence[object],
+                 questions: Optional[Sequence[object]]) -> None:
+    if len(completions) != len(golds):
+        raise ValueError(f'MathChecker.check: {len(completions)} completions but '
+                         f'{len(golds)} golds')
+    if questions is not None and len(questions) != len(completions):
+        raise ValueError(f'MathChecker.check: {len(completions)} completions but '
+                         f'{len(questions)} questions')
+
+
+def _unjudgeable(ext: Extraction, gold: _Gold) -> Optional[Verdict]:
+    """The verdict of a sample with nothing to compare: NaN (abstain) without a usable
+    gold, whatever the completion; 0.0 'no_answer' without a committed answer."""
+    if not gold.norm:
+        return Verdict(math.nan, ext.answer, gold.answer, 'unparsable_gold',
+                       gold.error or 'missing gold', 0.0, _rule(ext))
+    if ext.answer is None:
+        return Verdict(0.0, None, gold.answer, 'no_answer', ext.how, 0.0)
+    return None
 
 
 def _rule(ext: Extraction) -> str:

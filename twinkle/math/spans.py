@@ -11,12 +11,15 @@ on the device from a per-token table and decodes only the span:
   '##', ``<think>``, ``</think>``, code fences, the pieces of an ``<answer>`` tag);
 - :func:`marker_slots` (device, batched, no host sync): per row, the positions and flags
   of the last flagged tokens (the O(B L) part), transferred once with the ids;
-- :func:`spans_from_slots` (host, numpy, vectorized over rows): the span bounds.
+- :func:`spans_from_slots` (host, numpy, vectorized over rows): the span bounds;
+- :func:`find_answer_spans` and :func:`decode_answer_spans`: the two halves joined, and
+  the decoding of each span (again from earlier, where the span cannot decide alone).
 
 Invariants: a row's valid tokens are ``input_ids[i, :lengths[i]]``; positions at or after
 the length are padding and never flagged. Token ids outside ``[0, V)`` are never flagged.
-A span is ``[start, end)`` in token positions. The caller checks each decoded span with
-``extract_scoped`` and decodes ``[fallback, length)`` where the span cannot decide alone,
+A span is ``[start, end)`` in token positions. :func:`decode_answer_spans` checks each
+decoded span with ``extract_scoped`` and decodes ``[fallback, length)`` where the span
+cannot decide alone,
 so the verdict equals the one on the whole decoded completion (see
 ``MathReward.forward`` for the cases where it cannot).
 """
@@ -26,10 +29,15 @@ import logging
 import re
 import threading
 import weakref
-from typing import Any, Dict
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-__all__ = ['MIN_SLACK', 'MarkerTable', 'marker_slots', 'spans_from_slots', 'BOX', 'MARK',
-           'THINK_OPEN', 'THINK_CLOSE', 'FENCE', 'LT', 'ANS_START', 'OPEN_TAG']
+from twinkle.math.config import MathConfig
+from twinkle.math.extract import MARKED, PREFIX, TAIL, Extraction, extract_answer, extract_scoped
+
+__all__ = ['MIN_SLACK', 'MarkerTable', 'Slots', 'Spans', 'marker_slots', 'spans_from_slots',
+           'find_answer_spans', 'decode_answer_spans', 'BOX', 'MARK', 'THINK_OPEN',
+           'THINK_CLOSE', 'FENCE', 'LT', 'ANS_START', 'OPEN_TAG', 'EARLIER_MARKER',
+           'EARLIER_BOX']
 
 _log = logging.getLogger(__name__)
 
@@ -48,6 +56,55 @@ THINK_CLOSE = 16  # '</think>'
 FENCE = 32  # '``': a code fence, or a piece of one
 ANS_START = 64  # starts with 'answer' (any case): the name of a tag after LT
 OPEN_TAG = 128  # holds '<answer' whole
+
+# Bits of ``Spans.more``: what lies between a span's fallback and its start.
+EARLIER_MARKER = 1  # marker tokens (BOX or MARK)
+EARLIER_BOX = 2  # box tokens or an <answer> tag
+
+
+class Slots(NamedTuple):
+    """The columns of :func:`marker_slots`' ``(B, 1 + 3 * k)`` int64 array.
+
+    Packed into one array on the device so that a single host transfer brings them back
+    (with the ids); :meth:`unpack` names them again, for torch tensors or numpy arrays.
+    """
+
+    length: Any  # (B,): the row's length, clamped to [0, L]
+    at: Any  # (B, k): the last k flagged positions, latest first, -1 past the last one
+    kinds: Any  # (B, k): their flags (junk in empty slots)
+    prev: Any  # (B, k): the flags of the token before each
+
+    @classmethod
+    def unpack(cls, packed: Any) -> 'Slots':
+        k = (packed.shape[1] - 1) // 3
+        return cls(packed[:, 0], packed[:, 1:1 + k], packed[:, 1 + k:1 + 2 * k],
+                   packed[:, 1 + 2 * k:])
+
+    def pack(self, concat: Callable) -> Any:
+        """The packed array; ``concat`` is ``torch.cat`` or ``numpy.concatenate``."""
+        return concat([self.length[:, None], self.at, self.kinds, self.prev], 1)
+
+
+class Spans(NamedTuple):
+    """Per-row answer spans from :func:`spans_from_slots`: ``(B,)`` int64 arrays each.
+
+    A span is ``[start, end)`` in token positions. ``fallback`` is where to start reading
+    when the span cannot decide alone (the last ``</think>``, else 0); ``more`` holds
+    :data:`EARLIER_MARKER` and :data:`EARLIER_BOX` bits for what lies between
+    ``fallback`` and ``start``; ``length`` is the row's clamped length.
+    """
+
+    start: Any
+    end: Any
+    fallback: Any
+    more: Any
+    length: Any
+
+    def whole_rows(self) -> 'Spans':
+        """Every span widened to its whole row (nothing before it is left to read)."""
+        import numpy as np
+        zero = np.zeros_like(self.start)
+        return self._replace(start=zero, end=self.length, fallback=zero)
 
 
 _COMMAND_BOX = re.compile(r'(?<![A-Za-z ])box')
@@ -218,7 +275,7 @@ def marker_slots(input_ids: Any, lengths: Any, flags: Any, slots: int = 64) -> A
     n = torch.as_tensor(lengths).to(dev, torch.int64).clamp(0, seq)
     k = min(slots, seq)
     if k == 0:
-        return n[:, None]
+        return n[:, None]  # the length column alone
     if dev.type == 'cpu':
         return torch.from_numpy(_marker_slots_numpy(input_ids.detach().numpy(), n.numpy(),
                                                      flags.numpy(), k))
@@ -239,7 +296,7 @@ def _marker_slots_torch(input_ids: Any, n: Any, flags: Any, k: int) -> Any:
     at = torch.topk(torch.where(kinds > LT, pos, -1), k, dim=1).values.to(torch.int64)
     kk = kinds.gather(1, at.clamp(min=0))
     prev = flags[input_ids.gather(1, (at - 1).clamp(min=0)).clamp(-1, vocab)]
-    return torch.cat([n[:, None], at, kk.to(torch.int64), prev.to(torch.int64)], 1)
+    return Slots(n, at, kk.to(torch.int64), prev.to(torch.int64)).pack(torch.cat)
 
 
 def _marker_slots_numpy(ids: Any, n: Any, flags: Any, k: int) -> Any:
@@ -262,10 +319,10 @@ def _marker_slots_numpy(ids: Any, n: Any, flags: Any, k: int) -> Any:
     kk[r, rank] = kinds[r, c]
     before = np.clip(ids[np.arange(b)[:, None], np.maximum(at - 1, 0)], -1, vocab)
     prev = flags[before].astype(np.int64)
-    return np.concatenate([n[:, None].astype(np.int64), at, kk, prev], 1)
+    return Slots(n.astype(np.int64), at, kk, prev).pack(np.concatenate)
 
 
-def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160) -> Any:
+def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160) -> Spans:
     """The host half: span bounds from :func:`marker_slots` output, vectorized in numpy.
 
     Per row, with ``q`` the last ``</think>`` (only markers after it count):
@@ -292,25 +349,24 @@ def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160
         tail: tokens read from the end of a row with no marker.
 
     Returns:
-        ``(B, 5)`` int64 array: ``start``, ``end``, ``fallback`` (where to start reading
-        when the span cannot decide alone: the last ``</think>``, else 0), ``more`` (bit
-        1: marker tokens lie between ``fallback`` and ``start``; bit 2: box or
-        ``<answer>`` tokens do) and ``length``.
+        :class:`Spans`: ``start``, ``end``, ``fallback`` (where to start reading when the
+        span cannot decide alone: the last ``</think>``, else 0), ``more``
+        (:data:`EARLIER_MARKER`: marker tokens lie between ``fallback`` and ``start``;
+        :data:`EARLIER_BOX`: box or ``<answer>`` tokens do) and ``length``.
 
     >>> import numpy as np
-    >>> spans_from_slots(np.array([[12, 10, -1, BOX, 0, 0, 0]]), slack=4).tolist()
-    [[6, 12, 0, 0, 12]]
+    >>> s = spans_from_slots(np.array([[12, 10, -1, BOX, 0, 0, 0]]), slack=4)
+    >>> s.start.tolist(), s.end.tolist(), s.fallback.tolist(), s.more.tolist()
+    ([6], [12], [0], [0])
     """
     import numpy as np
     slack = max(int(slack), MIN_SLACK)
     slots = np.asarray(slots, dtype=np.int64)
     b = slots.shape[0]
-    k = (slots.shape[1] - 1) // 3
-    n = slots[:, 0]
-    if k == 0:
+    n, at, kk, prev = Slots.unpack(slots)
+    if at.shape[1] == 0:
         z = np.zeros(b, dtype=np.int64)
-        return np.stack([z, z, z, z, n], 1)
-    at, kk, prev = slots[:, 1:1 + k], slots[:, 1 + k:1 + 2 * k], slots[:, 1 + 2 * k:]
+        return Spans(z, z, z, z, n)
     seen = at >= 0
     kk, prev = np.where(seen, kk, 0), np.where(seen, prev, 0)  # empty slots hold junk
     rows = np.arange(b)
@@ -335,7 +391,8 @@ def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160
     m_next = np.concatenate([m[:, 1:], np.full((b, 1), -1)], 1)
     starts = (m >= 0) & ((m_next < 0) | (m - m_next > gap))
     c_any = np.where(starts.any(1), m[rows, starts.argmax(1)], -1)
-    p_box = first(((kk & BOX) != 0) & after)
+    box = ((kk & BOX) != 0) & after
+    p_box = first(box)
     in_box = starts & (m <= p_box[:, None])
     c_box = np.where(in_box.any(1), m[rows, in_box.argmax(1)], -1)
     t_open = first(tag)
@@ -352,6 +409,103 @@ def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160
     end = np.where(truncated, o + 1, n)
     start = np.minimum(start, end)
     early = at < start[:, None]
-    more = ((marker & early).any(1).astype(np.int64)
-            | (((((kk & BOX) != 0) & after) | tag) & early).any(1) * 2)
-    return np.stack([start, end, fallback, more, n], 1)
+    more = (np.where((marker & early).any(1), EARLIER_MARKER, 0)
+            | np.where(((box | tag) & early).any(1), EARLIER_BOX, 0)).astype(np.int64)
+    return Spans(start, end, fallback, more, n)
+
+
+def find_answer_spans(input_ids: Any, lengths: Optional[Any], table: MarkerTable,
+                      config: MathConfig) -> Tuple[Spans, Any]:
+    """Each row's answer span: :func:`marker_slots` on the device, one host transfer,
+    :func:`spans_from_slots` on the host (whole rows when ``table`` is not reliable).
+
+    Rows must be right-padded: with an attention mask, move each row's kept ids to the
+    front first and pass their counts as ``lengths``.
+
+    Args:
+        input_ids: ``(B, L)`` integer tensor, right-padded.
+        lengths: ``(B,)`` integer tensor of valid tokens per row, or None (all ``L``).
+        table: the tokenizer's :class:`MarkerTable`.
+        config: the span settings (``span_slots``, ``span_slack_tokens``, ...).
+
+    Returns:
+        ``(spans, rows)``: the :class:`Spans` and the ids as a ``(B, L)`` numpy array.
+
+    >>> import torch, types
+    >>> chars = lambda lists, skip_special_tokens=True: [''.join(map(chr, i)) for i in lists]
+    >>> table = MarkerTable(types.SimpleNamespace(vocab_size=128, batch_decode=chars))
+    >>> ids = torch.tensor([[ord(c) for c in 'x #### 4']])
+    >>> spans, rows = find_answer_spans(ids, None, table, MathConfig())
+    >>> spans.start.tolist(), spans.end.tolist(), rows.shape
+    ([0], [8], (1, 8))
+    """
+    import torch
+    if lengths is None:
+        lengths = torch.full((input_ids.shape[0],), input_ids.shape[1], dtype=torch.int64)
+    packed = marker_slots(input_ids, lengths, table.to(input_ids.device), config.span_slots)
+    packed, rows = _to_host(packed, input_ids)
+    spans = spans_from_slots(packed, config.span_slack_tokens, config.span_gap_tokens,
+                             config.span_tail_tokens)
+    # Markers may hide in unflagged pieces: read every row whole.
+    return (spans if table.reliable else spans.whole_rows()), rows
+
+
+def _to_host(packed: Any, input_ids: Any) -> Tuple[Any, Any]:
+    """The marker slots and the ids as numpy arrays, in one transfer off an accelerator."""
+    import torch
+    if input_ids.device.type == 'cpu':
+        return packed.numpy(), input_ids.detach().numpy()
+    both = torch.cat([packed, input_ids.detach().to(torch.int64)], 1).cpu().numpy()
+    return both[:, :packed.shape[1]], both[:, packed.shape[1]:]
+
+
+def decode_answer_spans(rows: Any, spans: Spans, decode: Callable[[List[List[int]]], List[str]],
+                        strict: bool = False) -> Tuple[List[str], List[Extraction]]:
+    """The decoded text and the extracted answer of each row's span.
+
+    A span whose extraction may depend on earlier text (:func:`_needs_earlier_text`) is
+    decoded again from its ``fallback``, so the answer is the one of the whole response.
+
+    Args:
+        rows: ``(B, L)`` numpy array of ids (from :func:`find_answer_spans`).
+        spans: the :class:`Spans` of those rows.
+        decode: token id lists -> texts (the tokenizer's ``batch_decode``).
+        strict: :attr:`MathConfig.strict`.
+
+    Returns:
+        ``(texts, extractions)``, one of each per row.
+
+    >>> import numpy as np
+    >>> rows = np.array([[ord(c) for c in 'The answer is 3.']])
+    >>> spans = Spans(*(np.array([v]) for v in (0, 16, 0, 0, 16)))
+    >>> chars = lambda lists: [''.join(map(chr, ids)) for ids in lists]
+    >>> texts, extractions = decode_answer_spans(rows, spans, chars)
+    >>> texts, extractions[0].answer
+    (['The answer is 3.'], '3')
+    """
+    at = Spans(*(column.tolist() for column in spans))  # Python ints index faster
+    texts = _decode_slices(decode, rows, range(len(at.start)), at.start, at.end)
+    extractions, again = [], []
+    for i, text in enumerate(texts):
+        ext, scope = extract_scoped(text, strict)
+        extractions.append(ext)
+        if at.start[i] > at.fallback[i] and _needs_earlier_text(scope, at.more[i]):
+            again.append(i)
+    if again:
+        redone = _decode_slices(decode, rows, again, at.fallback, at.length)
+        for i, text in zip(again, redone):
+            texts[i], extractions[i] = text, extract_answer(text, strict)
+    return texts, extractions
+
+
+def _needs_earlier_text(scope: str, more: int) -> bool:
+    """Whether a span's extraction (of ``scope``, see ``extract_scoped``) may change with
+    the text before it, given what lies there (``more``, :class:`Spans`)."""
+    return (scope == PREFIX or (scope == TAIL and more != 0)
+            or (scope == MARKED and (more & EARLIER_BOX) != 0))
+
+
+def _decode_slices(decode: Callable, rows: Any, which: Sequence[int], start: List[int],
+                   stop: List[int]) -> List[str]:
+    """``decode`` of ``rows[i, start[i]:stop[i]]`` for each ``i`` in ``which``."""
+    return decode([rows[i, start[i]:stop[i]].tolist() for i in which])

@@ -12,8 +12,9 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from twinkle.math.checker import MathChecker, Verdict
 from twinkle.math.config import MathConfig
-from twinkle.reward.base import (Reward, check_batch, ground_truth_text, last_completion,
-                                 last_prompt)
+from twinkle.math.spans import MarkerTable, decode_answer_spans, find_answer_spans
+from twinkle.reward.base import (Reward, check_batch, check_token_inputs, ground_truth_text,
+                                 last_completion, last_prompt)
 
 __all__ = ['MathReward', 'GSM8KReward']
 
@@ -130,8 +131,10 @@ class MathReward(Reward):
            :func:`twinkle.math.spans.spans_from_slots` (numpy, vectorized over rows)
            takes per row the span from the last cluster of markers (less
            ``config.span_slack_tokens`` of context) to the end, or the last
-           ``config.span_tail_tokens`` tokens when there is no marker.
-        4. One ``batch_decode`` decodes the spans; each takes the string path. A span
+           ``config.span_tail_tokens`` tokens when there is no marker (steps 2 and 3:
+           :func:`twinkle.math.spans.find_answer_spans`).
+        4. One ``batch_decode`` decodes the spans; each takes the string path
+           (:func:`twinkle.math.spans.decode_answer_spans`). A span
            whose verdict may depend on earlier text (``extract_scoped`` says so: a marker
            at its very start, boxes that may join earlier ones, a concluding sentence
            while earlier markers exist) is decoded again from the last ``</think>`` (or
@@ -145,7 +148,8 @@ class MathReward(Reward):
 
         Args:
             input_ids: ``(B, L)`` integer tensor of completion tokens, right-padded.
-            lengths: ``(B,)`` integer tensor, the number of valid tokens in each row.
+            lengths: ``(B,)`` integer tensor (or list), the number of valid tokens in each
+                row.
             gold_answers: B gold answers (strings), or one per prompt.
             return_details: also return the per-row :class:`twinkle.math.Verdict` list.
 
@@ -164,56 +168,38 @@ class MathReward(Reward):
         [1.0, 0.0]
         """
         import torch
-        from twinkle.math.extract import (MARKED, PREFIX, TAIL, extract_answer,
-                                           extract_scoped)
-        from twinkle.math.spans import MarkerTable, marker_slots, spans_from_slots
-        if self.tokenizer is None:
-            raise ValueError('MathReward.forward needs a tokenizer: MathReward(tokenizer=...)')
-        if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
-            raise ValueError('MathReward.forward: input_ids must be a (B, L) tensor')
-        b = input_ids.shape[0]
-        lengths = torch.as_tensor(lengths)
-        if lengths.shape != (b,):
-            raise ValueError(f'MathReward.forward: lengths must have shape ({b},), '
-                             f'got {tuple(lengths.shape)}')
-        golds = check_batch(list(range(b)), list(gold_answers), 'MathReward.forward', True)
-        golds = [g if isinstance(g, str) or g is None else ground_truth_text(g, self.keys)
-                 for g in golds]
-        if self._table is None:
-            self._table = MarkerTable.of(self.tokenizer)
-        cfg = self.config
-        slots = marker_slots(input_ids, lengths, self._table.to(input_ids.device),
-                             cfg.span_slots)
-        if input_ids.device.type == 'cpu':
-            head, rows = slots.numpy(), input_ids.detach().numpy()
-        else:  # the one host transfer: the marker slots and the ids travel together
-            both = torch.cat([slots, input_ids.detach().to(torch.int64)], 1).cpu().numpy()
-            head, rows = both[:, :slots.shape[1]], both[:, slots.shape[1]:]
-        bounds = spans_from_slots(head, cfg.span_slack_tokens, cfg.span_gap_tokens,
-                                  cfg.span_tail_tokens)
-        if not self._table.reliable:  # markers may hide in unflagged pieces: read it all
-            bounds[:, 0] = bounds[:, 2] = 0
-            bounds[:, 1] = bounds[:, 4]
-        bounds = bounds.tolist()
-        texts = self._decode([rows[i, s:e].tolist()
-                              for i, (s, e, _, _, _) in enumerate(bounds)])
-        extractions, again = [], []
-        for i, (s, _, fallback, more, _) in enumerate(bounds):
-            ext, scope = extract_scoped(texts[i], self.checker.config.strict)
-            extractions.append(ext)
-            # more: bit 1, markers before the span; bit 2, boxes or <answer> tags.
-            if s > fallback and (scope == PREFIX or (scope == TAIL and more)
-                                 or (scope == MARKED and more & 2)):
-                again.append(i)
-        if again:
-            redo = self._decode([rows[i, bounds[i][2]:bounds[i][4]].tolist()
-                                 for i in again])
-            for i, t in zip(again, redo):
-                texts[i], extractions[i] = t, extract_answer(t, self.checker.config.strict)
+        ids, lengths, golds = self._token_inputs(input_ids, lengths, gold_answers)
+        spans, rows = find_answer_spans(ids, lengths, self._marker_table(), self.config)
+        texts, extractions = decode_answer_spans(rows, spans, self._decode, self.config.strict)
         verdicts = self.checker.check(texts, golds, extractions)
         rewards = torch.tensor([v.reward for v in verdicts], dtype=torch.float32,
-                               device=input_ids.device)
+                               device=ids.device)
         return (rewards, verdicts) if return_details else rewards
+
+    def _token_inputs(self, input_ids: Any, lengths: Any, gold_answers: Sequence[Any]
+                      ) -> Tuple[Any, Any, List[Optional[str]]]:
+        """Validated ``(input_ids, lengths, golds)`` of a token-path call. ``lengths`` may
+        be a list, an array or a tensor; values outside ``[0, L]`` are clamped, not
+        refused (the spans clamp them), so the check costs no host sync."""
+        import torch
+        if self.tokenizer is None:
+            raise ValueError('MathReward.forward needs a tokenizer: MathReward(tokenizer=...)')
+        if not isinstance(lengths, torch.Tensor):
+            lengths = torch.as_tensor(lengths)
+        if lengths.is_floating_point():  # whole numbers as floats were always taken
+            lengths = lengths.to(torch.int64)
+        check_token_inputs(input_ids, None, lengths, type(self).__name__, values=False)
+        golds = check_batch(list(range(input_ids.shape[0])), list(gold_answers),
+                            'MathReward.forward', True)
+        golds = [g if isinstance(g, str) or g is None else ground_truth_text(g, self.keys)
+                 for g in golds]
+        return input_ids, lengths, golds
+
+    def _marker_table(self) -> MarkerTable:
+        """The tokenizer's :class:`MarkerTable`, fetched on the first token-path call."""
+        if self._table is None:
+            self._table = MarkerTable.of(self.tokenizer)
+        return self._table
 
     def _decode(self, rows: List[List[int]]) -> List[str]:
         if not rows:
