@@ -1,4 +1,5 @@
-"""twinkle.integrations.score: token ids to tensor-path rewards, strings otherwise."""
+"""twinkle.integrations.score: token ids to rewards that read them (their own score_ids and a
+tokenizer), strings otherwise."""
 import importlib.util
 import math
 
@@ -6,58 +7,51 @@ import pytest
 import torch
 
 from twinkle.data_format import Completion, SampleResponse, Trajectory
-from twinkle.integrations import has_token_path, pad_completion_ids, score
-from twinkle.reward import CombinedReward, Reward, last_completion
+from twinkle.integrations import pad_completion_ids, score, uses_token_path
+from twinkle.reward import CombinedReward, FunctionReward, Reward, RewardModule, ground_truth_text, last_completion
 
 
-class IdCount(torch.nn.Module):
-    """Tensor path: counts occurrences of token 7; the string path must not run."""
+class IdCount(RewardModule):
+    """Token path: counts occurrences of token 7; the string path must not run."""
 
     def __init__(self):
-        super().__init__()
-        self.tokenizer = 'tok'
+        super().__init__(tokenizer='tok')
         self.register_buffer('target', torch.tensor(7))
         self.calls = 0
 
-    def forward(self, input_ids, lengths, attention_mask=None):
+    def score_ids(self, input_ids, lengths=None, ground_truths=None, *, attention_mask=None):
         self.calls += 1
         valid = torch.arange(input_ids.shape[1])[None, :] < lengths[:, None]
-        assert torch.equal(attention_mask.bool(), valid)
         return ((input_ids == self.target) & valid).sum(1).float()
 
-    def __call__(self, *a, **k):
-        if len(a) == 2 and isinstance(a[0], list):
-            raise AssertionError('string path used')
-        return super().__call__(*a, **k)
+    def score_trajectories(self, trajectories, ground_truths=None):
+        raise AssertionError('string path used')
 
 
 class GoldEcho(Reward):
-    """Tensor path with gold answers: 1.0 where the first id equals int(gold)."""
+    """Token path with ground truths: 1.0 where the first id equals int(ground truth)."""
 
     tokenizer = 'tok'
-    keys = ('solution',)
 
-    def forward(self, input_ids, lengths, gold_answers):
-        gold = torch.tensor([int(g) for g in gold_answers])
+    def score_ids(self, input_ids, lengths=None, ground_truths=None, *, attention_mask=None):
+        gold = torch.tensor([int(ground_truth_text(g)) for g in ground_truths])
         return (input_ids[:, 0] == gold).float()
 
 
-def test_has_token_path():
-    assert has_token_path(IdCount()) and has_token_path(GoldEcho())
+def test_uses_token_path():
+    assert uses_token_path(IdCount()) and uses_token_path(GoldEcho())
 
     class NoTok(GoldEcho):
         tokenizer = None
 
-    class WrongFirst(Reward):
-        def forward(self, x, lengths):
-            return x
+    class OnlyStrings(Reward):  # the default score_ids decodes: not a token path of its own
+        tokenizer = 'tok'
 
-    class NeedsMore(Reward):
-        def forward(self, input_ids, lengths, vocab):
-            return input_ids
+        def __call__(self, trajectories, ground_truths=None):
+            return [0.0] * len(trajectories)
 
-    for r in (NoTok(), WrongFirst(), NeedsMore(), lambda t, g: [0.0], Reward()):
-        assert not has_token_path(r)
+    for r in (NoTok(), OnlyStrings(), lambda t, g: [0.0], Reward(), FunctionReward(len, tokenizer='tok')):
+        assert not uses_token_path(r)
 
 
 def test_token_path_is_used_with_ids():
@@ -75,7 +69,7 @@ def test_padded_inputs_and_pad_id():
         score(IdCount(), input_ids=ids)
 
 
-def test_gold_answers_expand_per_prompt():
+def test_ground_truths_expand_per_prompt():
     gts = [Trajectory(user_data=[('solution', '3')]), Trajectory(user_data=[('solution', '5')])]
     out = score(GoldEcho(), [None] * 4, gts, completion_ids=[[3], [4], [5], [5]])
     assert out.tolist() == [1.0, 0.0, 1.0, 1.0]
@@ -85,7 +79,7 @@ def test_string_path_without_ids_or_without_tensor_path():
     fn = lambda t, g: [float(len(last_completion(x))) for x in t]  # noqa: E731
     trajs = [{'messages': [{'role': 'assistant', 'content': 'abc'}]}]
     assert score(fn, trajs, completion_ids=[[1]]).tolist() == [3.0]
-    with pytest.raises(ValueError, match='no tensor path'):
+    with pytest.raises(ValueError, match='no tokenizer'):
         score(fn, trajs, completion_ids=[[1]], token_path=True)
     with pytest.raises(ValueError, match='trajectories'):
         score(GoldEcho(), None, ['1'])
@@ -115,7 +109,7 @@ def test_wrong_output_shape_is_an_error():
     class Bad(Reward):
         tokenizer = 'tok'
 
-        def forward(self, input_ids, lengths):
+        def score_ids(self, input_ids, lengths=None, ground_truths=None, *, attention_mask=None):
             return torch.zeros(5)
 
     with pytest.raises(ValueError, match='shape'):

@@ -6,23 +6,22 @@ import pytest
 import torch
 
 from twinkle.integrations.trl import as_trl_reward, to_trajectories
-from twinkle.reward import Reward, ground_truth_text, last_completion
+from twinkle.reward import Reward, RewardModule, ground_truth_text, last_completion
 
 HAVE_TRL = importlib.util.find_spec('trl') is not None
 HAVE_MATH = importlib.util.find_spec('twinkle.reward.math') is not None
 HAVE_FORMAT = importlib.util.find_spec('twinkle.reward.format') is not None
 
 
-class CountToken(torch.nn.Module):
-    """A tensor-path reward: the share of completion ids equal to ``token``."""
+class CountToken(RewardModule):
+    """A token-path reward: the share of completion ids equal to ``token``."""
 
     def __init__(self, token, tokenizer):
-        super().__init__()
+        super().__init__(tokenizer=tokenizer)
         self.token = token
-        self.tokenizer = tokenizer
         self.seen = []
 
-    def forward(self, input_ids, lengths):
+    def score_ids(self, input_ids, lengths=None, ground_truths=None, *, attention_mask=None):
         self.seen.append(input_ids.shape)
         valid = torch.arange(input_ids.shape[1])[None, :] < lengths[:, None]
         hits = ((input_ids == self.token) & valid).sum(1).float()

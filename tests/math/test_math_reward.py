@@ -6,7 +6,7 @@ import torch
 
 from twinkle.data_format import Trajectory
 from twinkle.math import METHODS, Verdict
-from twinkle.reward import MathReward as LazyMathReward
+from twinkle.reward import TokenizerRequired, MathReward as LazyMathReward
 from twinkle.reward.math import GSM8KReward, MathReward
 
 
@@ -114,14 +114,15 @@ def test_forward_matches_the_string_path(slack, tail):
     lengths = torch.tensor([len(t) for t in texts])
     reward = MathReward(tokenizer=tok, span_slack_tokens=slack, span_tail_tokens=tail,
                         span_gap_tokens=slack)
-    out, details = reward.forward(ids, lengths, golds, return_details=True)
+    out = reward.score_ids(ids, lengths, golds)
+    details = reward.explain_ids(ids, lengths, golds)
     assert out.shape == (len(texts),) and out.dtype == torch.float32
     assert out.tolist() == reward.score_texts(texts, golds)
     assert [v[:5] for v in details] == [v[:5] for v in reward.explain(texts, golds)]
 
 
 def test_forward_validates():
-    with pytest.raises(ValueError):
+    with pytest.raises(TokenizerRequired, match='score_ids needs a tokenizer'):
         MathReward().forward(torch.zeros(1, 2, dtype=torch.long), torch.tensor([2]), ['1'])
     r = MathReward(tokenizer=CharTokenizer())
     with pytest.raises(ValueError):

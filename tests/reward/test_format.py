@@ -8,8 +8,8 @@ import torch
 
 from tests.dfa.test_tokens import mistral_tokenizer, qwen_tokenizer
 from twinkle.reward import BoxedReward, FormatReward, Reward, TagCountReward, TokenizerRequired
-from twinkle.reward.format import (boxed_pattern, cosine_length_scaling, pad_texts, seed_format_reward,
-                                   soft_overlong_penalty)
+from twinkle.reward.format import boxed_pattern, has_think_and_answer, pad_texts
+from twinkle.reward.shaping import cosine_length_scaling, soft_overlong_penalty
 
 
 def _msg(text):
@@ -51,7 +51,7 @@ def strict():
 def test_strict_default_vs_seed(strict):
     texts = [c for c, _, _ in STRICT_CASES]
     assert strict([_msg(t) for t in texts]) == [s for _, s, _ in STRICT_CASES]
-    assert seed_format_reward([_msg(t) for t in texts]) == [s for _, _, s in STRICT_CASES]
+    assert has_think_and_answer([_msg(t) for t in texts]) == [s for _, _, s in STRICT_CASES]
 
 
 def test_is_a_module_and_a_reward(strict):
@@ -299,7 +299,7 @@ def test_cosine_length_scaling():
 def test_list_of_patterns_is_the_seed_check():
     seed = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL)
     texts = [c for c, _, _ in STRICT_CASES] + ['<think>\n</think>', '<answer>\n</answer><think>x</think>']
-    assert seed(texts) == seed_format_reward(texts)
+    assert seed(texts) == has_think_and_answer(texts)
     with pytest.raises(ValueError, match='empty'):
         FormatReward([])
 

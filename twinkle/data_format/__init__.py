@@ -263,7 +263,7 @@ class SampleResponse:
     Flat views (length ``B = P * N``, prompt-major: the samples of a prompt are
     consecutive): :attr:`trajectories`, :attr:`token_ids` (alias
     :attr:`completion_ids`), :attr:`texts`, :attr:`stop_reasons`, :attr:`group_ids`.
-    :meth:`padded` gives the ids as tensors for a reward's tensor path.
+    :meth:`padded` gives the ids as tensors for a reward's token path.
 
     Each trajectory is the prompt's messages plus one assistant message holding the
     completion text; it keeps the prompt's ``tools`` and ``user_data`` and also carries

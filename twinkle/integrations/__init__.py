@@ -9,12 +9,12 @@
   ``verifiers.v1`` task reward functions (0.4).
 * :mod:`twinkle.integrations.slime`: ``rm(args, sample)`` / ``rm(args, samples)``,
   non-blocking, for ``--custom-rm-path``.
-* :func:`score`: rewards for a batch, on the sampler's token ids when the reward has a
-  tensor path (``forward(input_ids, ...)``), else the seed's string call;
+* :func:`score`: rewards for a batch, on the sampler's token ids when the reward reads
+  them itself (its own ``score_ids`` and a tokenizer), else the seed's string call;
   :func:`explain`: the same, with each sample's outcome (correct, incorrect,
   unparsable, timeout, abstain), which every adapter logs.
 """
 from twinkle.integrations.outcomes import OUTCOMES, Explained, explain
-from twinkle.integrations.scoring import has_token_path, pad_completion_ids, score
+from twinkle.integrations.scoring import pad_completion_ids, score, uses_token_path
 
-__all__ = ['score', 'explain', 'Explained', 'OUTCOMES', 'has_token_path', 'pad_completion_ids']
+__all__ = ['score', 'explain', 'Explained', 'OUTCOMES', 'uses_token_path', 'pad_completion_ids']

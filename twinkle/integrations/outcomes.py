@@ -28,8 +28,8 @@ import torch
 from torch import Tensor
 
 from twinkle.data_format import SampleResponse
-from twinkle.integrations.scoring import TextScorer, has_token_path, score_values
-from twinkle.reward.base import FunctionReward
+from twinkle.integrations.scoring import TextScorer, score_values, uses_token_path
+from twinkle.reward.base import FunctionReward, Reward
 
 __all__ = ['OUTCOMES', 'Explained', 'Explainer', 'explain', 'outcome_of', 'outcome_of_method', 'check_nan_value']
 
@@ -207,7 +207,7 @@ def _plain(reward: Any) -> bool:
     """A reward :func:`score` sends down the string path whenever no ids are given."""
     if getattr(reward, 'parts', None) is not None:  # a CombinedReward: part by part
         return False
-    return not (isinstance(reward, FunctionReward) and has_token_path(reward.fn))
+    return not (isinstance(reward, FunctionReward) and isinstance(reward.fn, Reward))
 
 
 def _general(trajectories: Any, kwargs: Dict[str, Any]) -> bool:

@@ -1,20 +1,19 @@
-"""One entry point that scores samples, on token ids when the reward can.
+"""One entry point that scores samples, on token ids when the reward reads them itself.
 
-A reward has a *tensor path* when it defines ``forward(input_ids, ...)`` (the first
-parameter is named ``input_ids``) whose other required parameters are among
-``lengths``, ``attention_mask``, ``gold_answers`` and ``ground_truths``, and, if it has
-a ``tokenizer`` attribute, that is set (FormatReward and MathReward need one for their
-token path). Such a reward gets the sampler's completion ids directly: no decoding and
-no re-tokenising in between. The ids must come from the tokenizer the reward was built
-with (the policy's).
+A reward *uses the token path* when it implements its own
+:meth:`~twinkle.reward.Reward.score_ids` (every built-in reward does) and has a
+tokenizer set (FormatReward and MathReward need one to read ids). Such a reward gets the
+sampler's completion ids directly: no decoding and no re-tokenising in between. The ids must
+come from the tokenizer the reward was built with (the policy's).
 
-Everything else is called the seed's way, ``reward(trajectories, ground_truths)``.
-``CombinedReward`` is scored part by part, so each part takes its own best path.
+Everything else is called the seed's way, ``reward(trajectories, ground_truths)`` (or,
+given ids only, through the default ``score_ids``, which decodes with the reward's
+tokenizer). ``CombinedReward`` is scored part by part, so each part takes its own best
+path, and combined by :meth:`CombinedReward.combine`. Verdicts come from a reward's
+``explain`` / ``explain_ids`` methods (MathReward has them).
 """
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 from array import array
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -23,64 +22,21 @@ import torch
 from torch import Tensor
 
 from twinkle.data_format import SampleResponse
-from twinkle.reward.base import FunctionReward, as_reward, check_batch, ground_truth_text
+from twinkle.reward.base import FunctionReward, Reward, as_reward, check_batch
 
-__all__ = ['has_token_path', 'score', 'score_values', 'pad_completion_ids', 'TextScorer']
-
-_TENSOR_ARGS = ('input_ids', 'lengths', 'attention_mask', 'gold_answers', 'ground_truths')
+__all__ = ['uses_token_path', 'score', 'score_values', 'pad_completion_ids', 'TextScorer']
 
 
-def _params(obj: Any, attr: str) -> Optional[Tuple[inspect.Parameter, ...]]:
-    """The parameters of ``obj.<attr>`` (``self`` excluded), None if it has none.
+def uses_token_path(reward: Any) -> bool:
+    """True when ``reward`` reads token ids itself: it overrides ``Reward.score_ids`` and
+    has a tokenizer.
 
-    Inspecting a signature costs about 10 us; verl calls a reward function once per
-    sample, so a method's parameters are cached per class.
+    >>> from twinkle.reward import FormatReward, FunctionReward
+    >>> uses_token_path(FormatReward()), uses_token_path(FunctionReward(lambda t, g: [0.0] * len(t)))
+    (False, False)
     """
-    if attr in getattr(obj, '__dict__', ()):  # set on the instance: not cacheable
-        fn = getattr(obj, attr)
-        try:
-            return tuple(inspect.signature(fn).parameters.values()) if callable(fn) else None
-        except (TypeError, ValueError):
-            return None
-    return _class_params(type(obj), attr)
-
-
-@functools.lru_cache(maxsize=1024)
-def _class_params(cls: type, attr: str) -> Optional[Tuple[inspect.Parameter, ...]]:
-    raw = inspect.getattr_static(cls, attr, None)
-    fn = getattr(cls, attr, None)
-    if not callable(fn):
-        return None
-    try:
-        params = tuple(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return None
-    # A plain function looked up on the class still has ``self``; a static or class
-    # method (bound to the class already) has not.
-    return params[1:] if inspect.isfunction(raw) else params
-
-
-def has_token_path(reward: Any) -> bool:
-    """True when ``reward`` can score token ids (see the module docstring).
-
-    >>> class Len:
-    ...     def forward(self, input_ids, lengths):
-    ...         return lengths.float()
-    >>> has_token_path(Len()), has_token_path(lambda t, g: [0.0] * len(t))
-    (True, False)
-    """
-    if not callable(getattr(reward, 'forward', None)):
-        return False
-    if hasattr(reward, 'tokenizer') and getattr(reward, 'tokenizer') is None:
-        return False
-    params = _params(reward, 'forward')
-    if params is None:
-        return False
-    named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD,
-                                             p.KEYWORD_ONLY)]
-    if not named or named[0].name != 'input_ids':
-        return False
-    return all(p.name in _TENSOR_ARGS for p in named if p.default is p.empty)
+    return (isinstance(reward, Reward) and type(reward).score_ids is not Reward.score_ids
+            and getattr(reward, 'tokenizer', None) is not None)
 
 
 def pad_completion_ids(completion_ids: Sequence[Sequence[int]], pad_id: int = 0,
@@ -111,34 +67,16 @@ def _reward_device(reward: Any, default: Any) -> torch.device:
     return torch.device(default) if default is not None else torch.device('cpu')
 
 
-def _call_forward(reward: Any, input_ids: Tensor, lengths: Tensor, gts: Optional[List[Any]],
-                  want_details: bool = False) -> Tuple[Tensor, Optional[list]]:
-    names = {p.name for p in _params(reward, 'forward') or ()}
-    kwargs = {}
-    details = want_details and 'return_details' in names
-    if details:
-        kwargs['return_details'] = True
-    if 'lengths' in names:
-        kwargs['lengths'] = lengths
-    if 'attention_mask' in names:
-        width = input_ids.shape[1]
-        kwargs['attention_mask'] = (torch.arange(width, device=input_ids.device)[None, :]
-                                    < lengths[:, None]).to(torch.int64)
-    if 'ground_truths' in names:
-        kwargs['ground_truths'] = gts
-    if 'gold_answers' in names:
-        if gts is None:
-            raise ValueError(f'{type(reward).__name__}.forward needs ground truths (gold_answers), '
-                             'got None')
-        keys = getattr(reward, 'keys', None)
-        kwargs['gold_answers'] = [g if isinstance(g, str) or g is None
-                                  else (ground_truth_text(g, keys) if keys else ground_truth_text(g))
-                                  for g in gts]
-    out = reward.forward(input_ids, **kwargs)
-    verdicts = None
-    if details:
-        out, verdicts = out
-    return torch.as_tensor(out, dtype=torch.float32), verdicts
+def _score_ids(reward: Any, input_ids: Tensor, lengths: Tensor, gts: Optional[List[Any]],
+               want_details: bool = False) -> Tuple[Tensor, Optional[list]]:
+    """``reward.score_ids`` (or ``explain_ids``, when verdicts are asked for and given)."""
+    explain_ids = getattr(reward, 'explain_ids', None) if want_details else None
+    if explain_ids is not None:
+        verdicts = explain_ids(input_ids, lengths, gts)
+        return torch.tensor([v.reward for v in verdicts], dtype=torch.float32,
+                            device=input_ids.device), verdicts
+    out = reward.score_ids(input_ids, lengths, gts)
+    return torch.as_tensor(out, dtype=torch.float32), None
 
 
 def score(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequence[Any]] = None,
@@ -146,7 +84,7 @@ def score(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequenc
           input_ids: Optional[Tensor] = None, lengths: Optional[Tensor] = None,
           pad_id: int = 0, device: Any = None, token_path: Optional[bool] = None,
           details: Optional[Dict[str, list]] = None) -> Tensor:
-    """Rewards for a batch, on token ids when ``reward`` has a tensor path.
+    """Rewards for a batch, on token ids when ``reward`` uses the token path.
 
     Args:
         reward: a twinkle Reward, a ``CombinedReward``, or a function
@@ -160,19 +98,21 @@ def score(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequenc
         input_ids, lengths: the same ids already padded, (B, L) and (B,) integer.
         pad_id: padding id used when padding ``completion_ids``.
         device: where a reward that is not a module gets its tensors (default CPU).
-        token_path: force (True) or forbid (False) the tensor path; None: use it when
-            the reward has one and ids are given.
+        token_path: force (True) or forbid (False) the token path; None: use it when the
+            reward uses it (see :func:`uses_token_path`) and ids are given.
         details: a dict to fill, from the same call, with the per-sample verdicts of each
-            reward (or ``CombinedReward`` part) that gives them (``return_details=True``,
-            as MathReward does), keyed by the reward's name. Rewards without verdicts
-            add nothing.
+            reward (or ``CombinedReward`` part) that gives them (an ``explain`` /
+            ``explain_ids`` method, as MathReward has), keyed by the reward's name.
+            Rewards without verdicts add nothing.
 
     Returns:
-        ``rewards (B,)`` float32 (on the reward's device for the tensor path, else CPU);
-        NaN where a reward abstained.
+        ``rewards (B,)`` float32 (on the ids' device for the token path, else CPU); NaN
+        where a reward abstained.
 
-    >>> class Len(torch.nn.Module):
-    ...     def forward(self, input_ids, lengths):
+    >>> from twinkle.reward import Reward
+    >>> class Len(Reward):
+    ...     tokenizer = 'ids only'
+    ...     def score_ids(self, input_ids, lengths=None, ground_truths=None, *, attention_mask=None):
     ...         return lengths.float()
     >>> score(Len(), [{'messages': []}] * 2, completion_ids=[[1, 2, 3], [4]]).tolist()
     [3.0, 1.0]
@@ -220,8 +160,8 @@ def score_values(reward: Any, trajectories: Any = None,
 
 
 def _unpack_response(reward, trajectories, ground_truths, kwargs):
-    """A SampleResponse's trajectories, ids and ground truths; a FunctionReward wrapping
-    a tensor-path module as that module."""
+    """A SampleResponse's trajectories, ids and ground truths; a FunctionReward wrapping a
+    Reward as that Reward."""
     if isinstance(trajectories, SampleResponse):
         response = trajectories
         trajectories = response.trajectories
@@ -229,7 +169,7 @@ def _unpack_response(reward, trajectories, ground_truths, kwargs):
             kwargs['completion_ids'] = response.token_ids
         if ground_truths is None:
             ground_truths = response.ground_truths
-    if isinstance(reward, FunctionReward) and has_token_path(reward.fn):
+    if isinstance(reward, FunctionReward) and isinstance(reward.fn, Reward):
         reward = reward.fn
     return reward, trajectories, ground_truths, kwargs
 
@@ -238,11 +178,11 @@ def _uses_tokens(reward: Any, kwargs: Dict[str, Any]) -> bool:
     token_path = kwargs.get('token_path')
     have_ids = kwargs.get('completion_ids') is not None or kwargs.get('input_ids') is not None
     if token_path is None:
-        return have_ids and has_token_path(reward)
+        return have_ids and uses_token_path(reward)
     if token_path:
-        if not has_token_path(reward):
-            raise ValueError(f'token_path=True but {type(reward).__name__} has no tensor path '
-                             '(forward(input_ids, ...) with its tokenizer set)')
+        if not isinstance(reward, Reward) or getattr(reward, 'tokenizer', None) is None:
+            raise ValueError(f'token_path=True but {type(reward).__name__} has no tokenizer to read '
+                             'ids with (build it with tokenizer=)')
         if not have_ids:
             raise ValueError('token_path=True needs completion_ids (or input_ids and lengths)')
     return bool(token_path)
@@ -259,7 +199,7 @@ def _score_tokens(reward, ground_truths, *, completion_ids=None, input_ids=None,
         input_ids, lengths = input_ids.to(dev), torch.as_tensor(lengths).to(dev)
     b = input_ids.shape[0]
     gts = check_batch(range(b), ground_truths, type(reward).__name__, False)
-    out, verdicts = _call_forward(reward, input_ids, lengths, gts, details is not None)
+    out, verdicts = _score_ids(reward, input_ids, lengths, gts, details is not None)
     return out, verdicts, b
 
 
@@ -283,7 +223,7 @@ class TextScorer:
     def __init__(self, reward: Any):
         self.reward = reward
         self.fn = as_reward(reward)
-        self.gives_verdicts = _takes(self.fn, 'return_details')
+        self.gives_verdicts = callable(getattr(self.fn, 'explain', None))
         self.name = _reward_name(reward) if self.gives_verdicts else ''
 
     def __call__(self, trajectories: Sequence[Any], ground_truths: Optional[Sequence[Any]],
@@ -292,11 +232,12 @@ class TextScorer:
         when the reward returns one), and the B verdicts when asked for and given (else
         None)."""
         if trajectories is None:
-            raise ValueError(f'{type(self.reward).__name__} has no tensor path: trajectories '
-                             'are required')
+            raise ValueError(f'{type(self.reward).__name__}: trajectories are required (no token '
+                             'ids were given, or the reward does not read them)')
         verdicts = None
         if want_verdicts and self.gives_verdicts:
-            values, verdicts = self.fn(trajectories, ground_truths, return_details=True)
+            verdicts = self.fn.explain(trajectories, ground_truths)
+            values = [v.reward for v in verdicts]
         else:
             values = self.fn(trajectories, ground_truths)
         b = len(trajectories)
@@ -319,33 +260,6 @@ def _float32_list(values: Sequence[Any]) -> List[float]:
     return array('f', [float(v) for v in values]).tolist()
 
 
-def _takes(fn: Any, name: str) -> bool:
-    """True when ``fn`` (a function, or an object through its ``__call__``) has a
-    parameter ``name``. Cached per function and per class: verl asks once per sample."""
-    if inspect.ismethod(fn):
-        fn = fn.__func__
-    if inspect.isfunction(fn):
-        return name in _function_params(fn)
-    if '__call__' in getattr(fn, '__dict__', ()):  # set on the instance: not cacheable
-        params = _params(fn, '__call__')
-        return params is not None and any(p.name == name for p in params)
-    return name in _class_param_names(type(fn), '__call__')
-
-
-@functools.lru_cache(maxsize=1024)
-def _class_param_names(cls: type, attr: str) -> frozenset:
-    return frozenset(p.name for p in _class_params(cls, attr) or ())
-
-
-@functools.lru_cache(maxsize=1024)
-def _function_params(fn: Any) -> frozenset:
-    """A function's parameter names (cached: a signature costs about 10 us)."""
-    try:
-        return frozenset(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return frozenset()
-
-
 def _reward_name(reward: Any) -> str:
     if hasattr(reward, 'reward_name'):
         return str(reward.reward_name())
@@ -354,22 +268,17 @@ def _reward_name(reward: Any) -> str:
 
 def _score_combined(reward, trajectories, ground_truths, *, token_path=None, details=None,
                     **kwargs) -> Tensor:
-    parts = {}
-    total = None
-    for name, part, w in zip(reward.names, reward.parts, reward.weights):
-        use = None if token_path is None else (token_path and has_token_path(part))
+    """Each part scored on its own best path, combined by the reward's own ``combine``."""
+    values = {}
+    for name, part in zip(reward.names, reward.parts):
+        use = None if token_path is None else (token_path and uses_token_path(part))
         sub = {} if details is not None else None
-        vals = score(part, trajectories, ground_truths, token_path=use, details=sub,
-                     **kwargs).cpu()
+        values[name] = score(part, trajectories, ground_truths, token_path=use, details=sub,
+                             **kwargs).cpu()
         for verdicts in (sub or {}).values():  # a part's verdicts go under its name here
             details[name] = verdicts
-        parts[name] = vals.tolist()
-        if reward.nan_policy == 'zero':
-            vals = torch.nan_to_num(vals, nan=0.0)
-        total = w * vals if total is None else total + w * vals
-    if hasattr(reward, 'last_parts'):
-        reward.last_parts = parts
-    return total.to(torch.float32)
+    n = len(next(iter(values.values())))
+    return reward.combine(values, n).to(torch.float32)
 
 
 def nan_to_none(values: Sequence[float]) -> List[Optional[float]]:

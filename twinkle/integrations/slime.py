@@ -39,7 +39,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Uni
 
 from twinkle.integrations._batching import AsyncBatcher
 from twinkle.integrations.outcomes import Explainer, check_nan_value
-from twinkle.integrations.scoring import has_token_path
+from twinkle.integrations.scoring import uses_token_path
 
 __all__ = ['rm', 'group_rm', 'make_rm', 'SlimeScorer']
 
@@ -98,7 +98,7 @@ class SlimeScorer:
     def _score_sync(self, samples: List[Any]) -> List[float]:
         reward = self.reward
         golds = [_label(s) for s in samples]
-        ids = [_response_ids(s) for s in samples] if has_token_path(reward) else None
+        ids = [_response_ids(s) for s in samples] if uses_token_path(reward) else None
         if ids is not None and all(x is not None for x in ids):
             e = self.explainer(None, golds, completion_ids=ids)
         else:

@@ -20,7 +20,7 @@ from typing import Any, Callable, List, Optional, Sequence
 
 from twinkle.data_format import Message, Trajectory
 from twinkle.integrations.outcomes import Explainer
-from twinkle.integrations.scoring import has_token_path, nan_to_none
+from twinkle.integrations.scoring import uses_token_path, nan_to_none
 from twinkle.reward.base import as_reward
 
 __all__ = ['as_trl_reward', 'to_trajectories', 'GROUND_TRUTH_COLUMNS']
@@ -97,7 +97,7 @@ def as_trl_reward(reward: Any, *, ground_truth_column: Optional[str] = None,
             first of :data:`GROUND_TRUTH_COLUMNS` TRL passes (verl-style
             ``reward_model`` dicts give their 'ground_truth'), else None.
         name: the name TRL logs the reward under (default: the reward's name).
-        use_token_ids: score ``completion_ids`` through the reward's tensor path (it must
+        use_token_ids: score ``completion_ids`` through the reward's token path (it must
             have been built with the policy's tokenizer). None: when it has one.
         pad_id: padding id for the packed ids.
 
@@ -124,7 +124,7 @@ def as_trl_reward(reward: Any, *, ground_truth_column: Optional[str] = None,
     if isinstance(reward, str) or not callable(reward):
         raise TypeError(f'reward must be a twinkle Reward or a reward function, got '
                         f'{type(reward).__name__}')
-    target = reward if has_token_path(reward) or hasattr(reward, 'parts') else as_reward(reward)
+    target = reward if uses_token_path(reward) or hasattr(reward, 'parts') else as_reward(reward)
     explainer = Explainer(target)
     label = name or (target.reward_name() if hasattr(target, 'reward_name')
                      else getattr(reward, '__name__', type(reward).__name__))

@@ -319,10 +319,10 @@ def _make_manager_class():
             return {'reward_score': fields['score'], 'reward_extra_info': fields}
 
         def _score_sync(self, items: List[tuple]) -> List[dict]:
-            from twinkle.integrations.scoring import has_token_path
+            from twinkle.integrations.scoring import uses_token_path
             ids = [i for i, _ in items]
             golds = [g for _, g in items]
-            if has_token_path(self.reward):
+            if uses_token_path(self.reward):
                 e = explain(self.reward, None, golds, completion_ids=ids, pad_id=self.pad_id)
             else:  # a string-only reward: decode, as verl's own managers do
                 texts = self.tokenizer.batch_decode(ids, skip_special_tokens=True)

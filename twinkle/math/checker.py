@@ -213,16 +213,16 @@ class MathChecker:
         return False  # sympy failed (memory, unsupported): not shown equal
 
     # ------------------------------------------------------------------------------
-    def check(self, completions: Sequence[object], golds: Sequence[object],
+    def check(self, completions: Sequence[object], ground_truths: Sequence[object],
               extractions: Optional[Sequence[Extraction]] = None,
               questions: Optional[Sequence[object]] = None) -> List[Verdict]:
-        """Scores ``completions[i]`` against ``golds[i]``.
+        """Scores ``completions[i]`` against ``ground_truths[i]``.
 
         Args:
             completions: completion texts (non-strings score 0.0 'no_answer').
-            golds: gold answers: full solutions, GSM8K answers or bare values.
+            ground_truths: gold answer texts: full solutions, GSM8K answers or bare values.
             extractions: ``extract_answer(completions[i])`` when the caller has them
-                already (the tensor path does), so they are not computed twice.
+                already (the token path does), so they are not computed twice.
             questions: the prompts (None for an unknown one). They decide the answers
                 only a question can settle (see :mod:`twinkle.math.question`): a bound
                 ("at least one"), a negated count ("there are no such pairs"), an
@@ -231,9 +231,9 @@ class MathChecker:
         Returns:
             One :class:`Verdict` per completion.
         """
-        _check_sizes(completions, golds, questions)
+        _check_sizes(completions, ground_truths, questions)
         call = _Call(len(completions), self._gold)
-        for i, (text, raw_gold) in enumerate(zip(completions, golds)):
+        for i, (text, raw_gold) in enumerate(zip(completions, ground_truths)):
             self._admit(call, i, text, raw_gold,
                         extractions[i] if extractions is not None else None,
                         questions[i] if questions is not None else None)
@@ -365,13 +365,13 @@ class MathChecker:
         for i in call.pending[key]:
             call.out[i] = Verdict(r, call.answers[i], call.golds[i], m, why, secs, call.rules[i])
 
-    def score(self, completions: Sequence[object], golds: Sequence[object]) -> List[float]:
+    def score(self, completions: Sequence[object], ground_truths: Sequence[object]) -> List[float]:
         """Rewards only: 1.0 / 0.0 / NaN per completion.
 
         >>> MathChecker().score(['#### 1,000'], ['1000'])
         [1.0]
         """
-        return [v.reward for v in self.check(completions, golds)]
+        return [v.reward for v in self.check(completions, ground_truths)]
 
 
 class _Call:
@@ -452,7 +452,7 @@ def _check_sizes(completions: Sequence[object], golds: Sequence[object],
                  questions: Optional[Sequence[object]]) -> None:
     if len(completions) != len(golds):
         raise ValueError(f'MathChecker.check: {len(completions)} completions but '
-                         f'{len(golds)} golds')
+                         f'{len(golds)} ground_truths')
     if questions is not None and len(questions) != len(completions):
         raise ValueError(f'MathChecker.check: {len(completions)} completions but '
                          f'{len(questions)} questions')

@@ -35,7 +35,7 @@ class MathConfig:
         num_workers: sympy worker processes (started lazily, on first need).
         max_answer_chars: longer extracted answers are not compared (0.0).
         cache_size: entries in the verdict LRU cache.
-        span_slack_tokens: on the tensor path, tokens of context decoded before the
+        span_slack_tokens: on the token path, tokens of context decoded before the
             first marker of a row's answer span (at least 4: a marker's first pieces).
         span_gap_tokens: marker tokens at most this far apart form one cluster, decoded
             together (a list of boxes, a marker and a later mention of "answer").

@@ -25,7 +25,7 @@ the very end are ignored. Work is linear in the completion length; markers are l
 for only in the last ``TAIL_CHARS`` characters.
 
 :func:`extract_scoped` also says how much of the text the decision needed, which lets the
-tensor path (``MathReward.forward``) decode only a short span of each completion.
+token path (``MathReward.score_ids``) decode only a short span of each completion.
 """
 from __future__ import annotations
 
@@ -417,7 +417,7 @@ def extract_scoped(text: object, strict: bool = False) -> Tuple[Extraction, str]
     """Finds the final committed answer, and says how much of the text decided it.
 
     The scope tells whether the same verdict holds for any longer text that ends with
-    ``text`` (``text`` being a suffix of a completion, as the tensor path decodes):
+    ``text`` (``text`` being a suffix of a completion, as the token path decodes):
 
     - ``ANCHORED``: yes, for any such text whose extra part holds no code fence (the
       verdict rests on a ``</think>``, a box or an ``<answer>`` block well inside

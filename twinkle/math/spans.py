@@ -3,7 +3,7 @@
 The string path (:func:`twinkle.math.extract.extract_scoped`) decides from the text near
 the answer markers: the last ``\\boxed``, ``<answer>`` block or marker and a little
 context before it, or the last sentence when there is no marker. Decoding whole
-completions to find that text cost 98% of a GRPO step, so the tensor path finds the span
+completions to find that text cost 98% of a GRPO step, so the token path finds the span
 on the device from a per-token table and decodes only the span:
 
 - :class:`MarkerTable` (host, once per tokenizer): a ``(V + 1,)`` uint8 table of flags,
@@ -21,7 +21,7 @@ A span is ``[start, end)`` in token positions. :func:`decode_answer_spans` check
 decoded span with ``extract_scoped`` and decodes ``[fallback, length)`` where the span
 cannot decide alone,
 so the verdict equals the one on the whole decoded completion (see
-``MathReward.forward`` for the cases where it cannot).
+``MathReward.score_ids`` for the cases where it cannot).
 """
 from __future__ import annotations
 
@@ -154,12 +154,12 @@ class MarkerTable:
     """The per-token marker flags of one tokenizer: ``flags`` ``(V + 1,)`` uint8, CPU.
 
     Built once per tokenizer (:meth:`of` caches it) by decoding every token id alone, as
-    the tensor path decodes (``skip_special_tokens=True``: special tokens decode to ''
+    the token path decodes (``skip_special_tokens=True``: special tokens decode to ''
     and carry no flag). Markers split across tokens are found by their distinctive piece
     ('box', 'answer', 'WER', '##'); a marker split so that no token holds such a piece
     (never the case in the tokenizer's own encoding of the text) is not found.
     ``reliable`` says whether the tokenizer's encoding of probe markers carries the
-    flags; when it does not (a character-level tokenizer), ``MathReward.forward`` decodes
+    flags; when it does not (a character-level tokenizer), ``MathReward.score_ids`` decodes
     whole rows.
 
     Args:

@@ -173,6 +173,16 @@ def _as_float_list(values: Any, n: int, who: str) -> List[float]:
     return out
 
 
+def _unique_names(names: List[str]) -> List[str]:
+    seen: Dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(n if k == 0 else f'{n}_{k}')
+    return out
+
+
 def _get(obj: Any, key: str, default: Any = None) -> Any:
     if isinstance(obj, Mapping):
         return obj.get(key, default)

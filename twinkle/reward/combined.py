@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 import torch
 from torch import Tensor
 
-from twinkle.reward.base import Reward, _as_float_list, as_reward, check_batch
+from twinkle.reward.base import Reward, _as_float_list, _unique_names, as_reward, check_batch
 from twinkle.reward.module import RewardModule
 
 __all__ = ['CombinedReward']
@@ -99,13 +99,3 @@ class CombinedReward(RewardModule):
                 v = torch.nan_to_num(v, nan=0.0, posinf=math.inf, neginf=-math.inf)
             total = w * v if total is None else total + w * v
         return total if total is not None else torch.zeros(n, dtype=torch.float64)
-
-
-def _unique_names(names: List[str]) -> List[str]:
-    seen: Dict[str, int] = {}
-    out = []
-    for n in names:
-        k = seen.get(n, 0)
-        seen[n] = k + 1
-        out.append(n if k == 0 else f'{n}_{k}')
-    return out

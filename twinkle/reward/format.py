@@ -25,7 +25,7 @@ optional whitespace, with each of the four tags exactly once
 when ``re.search(r'<think>.*?</think>', text, re.DOTALL)`` and ``re.search(
 r'<answer>.*?</answer>', text, re.DOTALL)`` both match, so it accepts text before
 ``<think>``, repeated or nested tags, and the answer before the thinking. To reproduce it
-exactly, use :func:`seed_format_reward`.
+exactly, use :func:`has_think_and_answer`.
 """
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ from twinkle.reward.base import (check_batch, check_token_inputs, last_completio
                                  require_tokenizer)
 from twinkle.reward.module import RewardModule
 
-__all__ = ['FormatReward', 'TagCountReward', 'BoxedReward', 'seed_format_reward',
-           'soft_overlong_penalty', 'cosine_length_scaling', 'boxed_pattern', 'BOXED_MAX_DEPTH']
+__all__ = ['FormatReward', 'TagCountReward', 'BoxedReward', 'has_think_and_answer', 'boxed_pattern',
+           'BOXED_MAX_DEPTH']
 
 _MODES = ('search', 'match', 'fullmatch')
 _FLAGS_OK = re.DOTALL | re.IGNORECASE | re.MULTILINE | re.UNICODE
@@ -246,14 +246,15 @@ class _DfaReward(RewardModule):
     def _scan(self, kind: str, ids: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
         """(final (B, K) int32, first_dead (B, K) int64) of every pattern on every row."""
         from twinkle import ops
-        final, first_dead = ops.dfa_scan(ids, lengths, getattr(self, f'{kind}_class_ids'),
-                                         getattr(self, f'{kind}_tables'), getattr(self, f'{kind}_starts'),
-                                         getattr(self, f'{kind}_dead'), check=self.check_ids)
+        dev = ids.device
+        final, first_dead = ops.dfa_scan(ids, lengths, *(self.buffer_on(f'{kind}_{n}', dev) for n in
+                                                          ('class_ids', 'tables', 'starts', 'dead')),
+                                         check=self.check_ids)
         if self._any_impossible:
             # A pattern no text can match was impossible before the first token, whatever the
             # row's length and whichever way the op scanned it (its start state is dead, and
             # the op reports no first step into it); rows the op flagged keep their position.
-            first_dead = torch.where(self.impossible.unsqueeze(0) & (final >= 0),
+            first_dead = torch.where(self.buffer_on('impossible', dev).unsqueeze(0) & (final >= 0),
                                      torch.zeros_like(first_dead), first_dead)
         return final, first_dead
 
@@ -262,7 +263,11 @@ class _DfaReward(RewardModule):
 
         One indexing op into the per-state values (error states read the NaN columns):
         a forward on a few short rows is a handful of torch calls, not a dozen."""
-        return getattr(self, f'{kind}_accept_values')[self._pattern_index, final]
+        dev = final.device
+        values = self.buffer_on(f'{kind}_accept_values', dev)
+        if values.dtype != torch.float32:  # a module-wide .to(dtype) converted it
+            values = values.float()
+        return values[self.buffer_on('_pattern_index', dev), final]
 
     def _token_inputs(self, input_ids: Tensor, attention_mask: Optional[Tensor],
                       lengths: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
@@ -315,8 +320,8 @@ class _DfaReward(RewardModule):
             scanner = _ext.string_scanner()
             got = False
             if scanner is not None and hasattr(scanner, 'token_program'):
-                arrays = [getattr(self, f'token_{n}').cpu().numpy()
-                          for n in ('class_ids', 'tables', 'starts', 'dead', 'accept_values')]
+                arrays = [getattr(self, f'token_{n}').cpu().numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
+                arrays.append(self.token_accept_values.cpu().float().numpy())
                 got = (scanner, scanner.token_program(*arrays, self.impossible.cpu().numpy()))
             self.__dict__['_token_program'] = got
         return got or None
@@ -324,8 +329,8 @@ class _DfaReward(RewardModule):
     def _scan_ids_direct(self, input_ids: Tensor, attention_mask: Optional[Tensor],
                          lengths: Optional[Tensor]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
         """``(accepted (B, K) float32, first_dead (B, K) int64)`` as numpy from the direct CPU
-        scanner, or None when the call takes the op (ids or the reward off the CPU, under
-        ``torch.compile``, no compiled library).
+        scanner, or None when the call takes the op (ids off the CPU, under ``torch.compile``,
+        no compiled library). Its program holds CPU copies of the tables.
 
         Same checks, errors and results as the op path; what it saves is the op's fixed cost
         (tensor allocations, dispatch, an indexing op, host reads), which is the whole cost
@@ -336,8 +341,7 @@ class _DfaReward(RewardModule):
         check_token_inputs(input_ids, attention_mask, lengths, who, values=False)
         if input_ids.dtype not in _DIRECT_DTYPES:
             input_ids = input_ids.to(torch.int64)  # int16, uint8 ...: ids all the same
-        if (input_ids.device.type != 'cpu' or self._buffers['token_tables'].device.type != 'cpu'
-                or (lengths is not None and lengths.device.type != 'cpu')
+        if (input_ids.device.type != 'cpu' or (lengths is not None and lengths.device.type != 'cpu')
                 or (attention_mask is not None and attention_mask.device.type != 'cpu')
                 or torch.compiler.is_compiling()):
             return None
@@ -585,12 +589,12 @@ class FormatReward(_DfaReward):
         return out
 
 
-def seed_format_reward(trajectories: Any, ground_truths: Any = None) -> List[float]:
+def has_think_and_answer(trajectories: Any, ground_truths: Any = None) -> List[float]:
     """The seed project's lenient format check, with Python ``re`` (a baseline).
 
     1.0 when both ``<think>.*?</think>`` and ``<answer>.*?</answer>`` are found (DOTALL).
 
-    >>> seed_format_reward(['<answer>1</answer> <think>x</think>'])
+    >>> has_think_and_answer(['<answer>1</answer> <think>x</think>'])
     [1.0]
     """
     out = []
@@ -705,63 +709,3 @@ class BoxedReward(_DfaReward):
 
     score_trajectories = FormatReward.score_trajectories
     score_ids = FormatReward.score_ids
-
-
-# ---- length shaping ------------------------------------------------------------------------
-
-def soft_overlong_penalty(lengths: Tensor, max_length: int, cache_length: int) -> Tensor:
-    """DAPO's soft overlong punishment (Yu et al. 2025, eq. 13) on completion lengths.
-
-    0 while ``L <= max_length - cache_length``, then falling linearly to -1 at
-    ``L = max_length``, and -1 beyond.
-
-    Args:
-        lengths: (B,) completion lengths in tokens (any integer or float dtype).
-        max_length: L_max, the generation budget.
-        cache_length: L_cache, the width of the soft band (0 < L_cache <= L_max).
-
-    Returns:
-        (B,) float32 penalties in [-1, 0], on ``lengths.device``.
-
-    >>> soft_overlong_penalty(torch.tensor([10, 90, 95, 100, 120]), 100, 10).tolist()
-    [0.0, 0.0, -0.5, -1.0, -1.0]
-    """
-    if not 0 < cache_length <= max_length:
-        raise ValueError(f'soft_overlong_penalty: need 0 < cache_length <= max_length, got '
-                         f'{cache_length} and {max_length}')
-    x = lengths.to(torch.float32)
-    expected = float(max_length - cache_length)
-    pen = (expected - x) / float(cache_length)
-    return pen.clamp(-1.0, 0.0)
-
-
-def cosine_length_scaling(lengths: Tensor, correct: Tensor, max_length: int, *,
-                          min_value_wrong: float = -1.0, max_value_wrong: float = -0.5,
-                          min_value_correct: float = 0.5, max_value_correct: float = 1.0) -> Tensor:
-    """Cosine length-scaled correctness reward (Yeo et al. 2025, "Demystifying Long CoT").
-
-    ``r = lo + (hi - lo) * (1 + cos(pi * min(L, L_max) / L_max)) / 2``: a correct answer
-    earns ``max_value_correct`` at length 0, decaying to ``min_value_correct`` at
-    ``L_max``; a wrong one gets ``min_value_wrong`` at length 0, rising to
-    ``max_value_wrong`` at ``L_max`` (short wrong answers are punished most).
-
-    Args:
-        lengths: (B,) completion lengths in tokens.
-        correct: (B,) bool or 0/1 correctness; NaN (an abstaining reward) gives NaN.
-        max_length: L_max.
-
-    Returns:
-        (B,) float32.
-
-    >>> cosine_length_scaling(torch.tensor([0, 100, 0, 100]), torch.tensor([1., 1., 0., 0.]), 100).tolist()
-    [1.0, 0.5, -1.0, -0.5]
-    """
-    if max_length <= 0:
-        raise ValueError(f'cosine_length_scaling: max_length must be > 0, got {max_length}')
-    x = lengths.to(torch.float32).clamp(0, float(max_length))
-    c = correct.to(torch.float32)
-    cos = torch.cos(x * (math.pi / float(max_length)))
-    hi = torch.where(c > 0.5, torch.full_like(x, max_value_correct), torch.full_like(x, min_value_wrong))
-    lo = torch.where(c > 0.5, torch.full_like(x, min_value_correct), torch.full_like(x, max_value_wrong))
-    out = lo + 0.5 * (hi - lo) * (1.0 + cos)
-    return torch.where(torch.isnan(c), torch.full_like(out, float('nan')), out)

@@ -3,7 +3,9 @@
 Scores are 1.0 (equal), 0.0 (not equal, no committed answer, a sympy timeout) or NaN
 (abstain) when the ground truth is unusable: missing, empty, or not parsable (and not
 string-equal to the prediction). The method behind each score is available through
-``explain`` or ``return_details=True``; see :mod:`twinkle.math` for the rules.
+``explain`` / ``explain_ids`` or ``return_details=True``; see :mod:`twinkle.math` for the
+rules. Both rewards are torch modules whose ``forward`` is ``score_ids`` (see
+:mod:`twinkle.reward.module`).
 """
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 from twinkle.math.checker import MathChecker, Verdict
 from twinkle.math.config import MathConfig
 from twinkle.math.spans import MarkerTable, decode_answer_spans, find_answer_spans
-from twinkle.reward.base import (Reward, check_batch, check_token_inputs, ground_truth_text,
-                                 last_completion, last_prompt)
+from twinkle.reward.base import (check_batch, check_token_inputs, ground_truth_text, last_completion,
+                                 last_prompt, require_tokenizer)
+from twinkle.reward.module import RewardModule
 
 __all__ = ['MathReward', 'GSM8KReward']
 
 
-class MathReward(Reward):
+class MathReward(RewardModule):
     """1.0 when the final answer equals the ground truth, else 0.0.
 
     Args:
@@ -29,7 +32,8 @@ class MathReward(Reward):
             GSM8K answer (``#### N``) or a bare value.
         config: a :class:`twinkle.math.MathConfig`; keyword overrides of its fields
             may be given directly (``MathReward(sympy_deadline_s=2.0)``).
-        tokenizer: a Hugging Face tokenizer, needed only by :meth:`forward`.
+        tokenizer: a Hugging Face tokenizer, needed only by the token path
+            (:meth:`score_ids`, :meth:`explain_ids`).
 
     >>> reward_fn = MathReward()
     >>> traj = {'messages': [{'role': 'assistant', 'content': r'So $\\boxed{\\dfrac{1}{2}}$.'}]}
@@ -61,13 +65,13 @@ class MathReward(Reward):
                              f'got {config.sympy_deadline_s}')
         if config.num_workers < 1:
             raise ValueError(f'MathConfig.num_workers must be >= 1, got {config.num_workers}')
+        super().__init__(tokenizer=tokenizer)
         self.ground_truth_key = ground_truth_key
         self.keys: Tuple[str, ...] = tuple(
             dict.fromkeys((ground_truth_key, 'ground_truth', 'answer')))
         self.config = config
         self.checker = MathChecker(config)
-        self.tokenizer = tokenizer
-        self._table = None  # the tokenizer's MarkerTable, fetched on the first forward
+        self._table = None  # the tokenizer's MarkerTable, fetched on the first token-path call
 
     # ---------------------------------------------------------------------------------
     def explain(self, trajectories: Sequence[Any], ground_truths: Sequence[Any]) -> List[Verdict]:
@@ -87,10 +91,10 @@ class MathReward(Reward):
             questions = None
         return self.checker.check(completions, golds, questions=questions)
 
-    def __call__(self, trajectories: Sequence[Any], ground_truths: Optional[Sequence[Any]] = None,
-                 return_details: bool = False
-                 ) -> Union[List[float], Tuple[List[float], List[Verdict]]]:
-        """Rewards for a batch.
+    def score_trajectories(self, trajectories: Sequence[Any], ground_truths: Optional[Sequence[Any]] = None,
+                           return_details: bool = False
+                           ) -> Union[List[float], Tuple[List[float], List[Verdict]]]:
+        """Rewards for a batch: the seed's ``reward(trajectories, ground_truths)``.
 
         Args:
             trajectories: B trajectories (dicts, ``Trajectory`` objects or strings).
@@ -105,57 +109,29 @@ class MathReward(Reward):
         rewards = [v.reward for v in verdicts]
         return (rewards, verdicts) if return_details else rewards
 
-    def score_texts(self, completions: Sequence[Any], golds: Sequence[Any]) -> List[float]:
-        """Rewards for plain strings (no trajectories).
+    def score_texts(self, completions: Sequence[Any], ground_truths: Sequence[Any]) -> List[float]:
+        """Rewards for plain strings (no trajectories): completions and ground-truth texts.
 
         >>> MathReward().score_texts([r'\\boxed{3\\sqrt{2}}'], [r'\\sqrt{18}'])
         [1.0]
         """
-        return self.checker.score(completions, golds)
+        return self.checker.score(completions, ground_truths)
 
     # ---------------------------------------------------------------------------------
-    def forward(self, input_ids: Any, lengths: Any, gold_answers: Sequence[Any],
-                return_details: bool = False) -> Any:
-        """Rewards for token ids (the tensor path).
-
-        Only each row's answer span is decoded: decoding the whole tail of every row was
-        98% of a GRPO step (about 110 ms for 1024 rows of ~1,100 Qwen3 tokens on a
-        2-core CPU host, against about 21 ms now; see ``twinkle.math.spans``).
-
-        1. A per-token table of marker fragments (:class:`twinkle.math.spans.
-           MarkerTable`, built once per tokenizer) flags the tokens of ``\\boxed``,
-           ``<answer>``, "answer", ``####``, ``<think>``/``</think>`` and code fences.
-        2. On the device, :func:`twinkle.math.spans.marker_slots` keeps per row the
-           positions of the last ``config.span_slots`` flagged tokens; no host sync.
-        3. One host transfer brings them back with the ids, and
-           :func:`twinkle.math.spans.spans_from_slots` (numpy, vectorized over rows)
-           takes per row the span from the last cluster of markers (less
-           ``config.span_slack_tokens`` of context) to the end, or the last
-           ``config.span_tail_tokens`` tokens when there is no marker (steps 2 and 3:
-           :func:`twinkle.math.spans.find_answer_spans`).
-        4. One ``batch_decode`` decodes the spans; each takes the string path
-           (:func:`twinkle.math.spans.decode_answer_spans`). A span
-           whose verdict may depend on earlier text (``extract_scoped`` says so: a marker
-           at its very start, boxes that may join earlier ones, a concluding sentence
-           while earlier markers exist) is decoded again from the last ``</think>`` (or
-           the row start).
-
-        So the verdict is the one on the whole decoded row, whatever the span settings
-        (they trade speed only). The exception: a marker the model split into tokens none
-        of which holds a flagged piece ('bo' + 'xed'); the tokenizer's own encoding is
-        probed at table build, and a tokenizer that splits markers that way (one
-        character per token) gets whole rows decoded.
+    def score_ids(self, input_ids: Any, lengths: Any = None, ground_truths: Any = None, *,
+                  attention_mask: Any = None) -> Any:
+        """Rewards for completion token ids (also the module's ``forward``).
 
         Args:
-            input_ids: ``(B, L)`` integer tensor of completion tokens, right-padded.
-            lengths: ``(B,)`` integer tensor (or list), the number of valid tokens in each
-                row.
-            gold_answers: B gold answers (strings), or one per prompt.
-            return_details: also return the per-row :class:`twinkle.math.Verdict` list.
+            input_ids: ``(B, L)`` integer tensor of completion tokens.
+            lengths: ``(B,)`` integer tensor (or list): valid tokens per row (right
+                padding), or None (every row is L long).
+            ground_truths: B ground truths (texts or trajectories), or one per prompt.
+            attention_mask: ``(B, L)`` 0/1 or bool, or None: masked positions are skipped
+                wherever they are (left padding, holes).
 
         Returns:
-            ``rewards (B,)`` float32 tensor on ``input_ids.device`` (NaN = abstain), and
-            the verdicts when asked.
+            ``rewards (B,)`` float32 tensor on ``input_ids.device`` (NaN = abstain).
 
         >>> import torch
         >>> class Tok:
@@ -164,33 +140,64 @@ class MathReward(Reward):
         ...     def decode(self, ids, skip_special_tokens=True):
         ...         return ''.join(chr(i) for i in ids)
         >>> ids = torch.tensor([[ord(c) for c in 'x #### 4'], [ord(c) for c in 'so 5.   ']])
-        >>> MathReward(tokenizer=Tok()).forward(ids, torch.tensor([8, 5]), ['4', '4']).tolist()
+        >>> MathReward(tokenizer=Tok()).score_ids(ids, torch.tensor([8, 5]), ['4', '4']).tolist()
         [1.0, 0.0]
         """
         import torch
-        ids, lengths, golds = self._token_inputs(input_ids, lengths, gold_answers)
+        verdicts, device = self._verdicts_ids(input_ids, lengths, ground_truths, attention_mask)
+        return torch.tensor([v.reward for v in verdicts], dtype=torch.float32, device=device)
+
+    def explain_ids(self, input_ids: Any, lengths: Any = None, ground_truths: Any = None, *,
+                    attention_mask: Any = None) -> List[Verdict]:
+        """One :class:`twinkle.math.Verdict` per row of token ids (arguments as
+        :meth:`score_ids`): what :meth:`explain` gives for the decoded rows."""
+        return self._verdicts_ids(input_ids, lengths, ground_truths, attention_mask)[0]
+
+    def _verdicts_ids(self, input_ids: Any, lengths: Any, ground_truths: Any,
+                      attention_mask: Any) -> Tuple[List[Verdict], Any]:
+        """The token path. Only each row's answer span is decoded:
+
+        1. A per-token table of marker fragments (:class:`twinkle.math.spans.
+           MarkerTable`, built once per tokenizer) flags the tokens of ``\\boxed``,
+           ``<answer>``, "answer", ``####``, ``<think>``/``</think>`` and code fences.
+        2. :func:`twinkle.math.spans.find_answer_spans` keeps per row, on the device, the
+           positions of the last ``config.span_slots`` flagged tokens (no host sync), brings
+           them back with the ids in one transfer, and takes per row the span from the last
+           cluster of markers (less ``config.span_slack_tokens`` of context) to the end, or
+           the last ``config.span_tail_tokens`` tokens when there is no marker.
+        3. :func:`twinkle.math.spans.decode_answer_spans` decodes the spans in one
+           ``batch_decode``; a span whose verdict may depend on earlier text (a marker at its
+           very start, boxes that may join earlier ones, a concluding sentence while earlier
+           markers exist) is decoded again from the last ``</think>`` (or the row start).
+
+        So the verdict is the one on the whole decoded row, whatever the span settings
+        (they trade speed only). The exception: a marker the model split into tokens none
+        of which holds a flagged piece ('bo' + 'xed'); the tokenizer's own encoding is
+        probed at table build, and a tokenizer that splits markers that way (one character
+        per token) gets whole rows decoded.
+        """
+        ids, lengths, golds = self._token_inputs(input_ids, lengths, ground_truths, attention_mask)
         spans, rows = find_answer_spans(ids, lengths, self._marker_table(), self.config)
         texts, extractions = decode_answer_spans(rows, spans, self._decode, self.config.strict)
-        verdicts = self.checker.check(texts, golds, extractions)
-        rewards = torch.tensor([v.reward for v in verdicts], dtype=torch.float32,
-                               device=ids.device)
-        return (rewards, verdicts) if return_details else rewards
+        return self.checker.check(texts, golds, extractions), ids.device
 
-    def _token_inputs(self, input_ids: Any, lengths: Any, gold_answers: Sequence[Any]
+    def _token_inputs(self, input_ids: Any, lengths: Any, ground_truths: Any, attention_mask: Any
                       ) -> Tuple[Any, Any, List[Optional[str]]]:
-        """Validated ``(input_ids, lengths, golds)`` of a token-path call. ``lengths`` may
-        be a list, an array or a tensor; values outside ``[0, L]`` are clamped, not
-        refused (the spans clamp them), so the check costs no host sync."""
+        """Validated ``(input_ids, lengths, golds)`` of a token-path call, masked positions
+        moved out (each row's kept ids first, its count as its length). ``lengths`` may be a
+        list, an array or a tensor; values outside ``[0, L]`` are clamped, not refused (the
+        spans clamp them), so the check costs no host sync."""
         import torch
-        if self.tokenizer is None:
-            raise ValueError('MathReward.forward needs a tokenizer: MathReward(tokenizer=...)')
-        if not isinstance(lengths, torch.Tensor):
+        who = type(self).__name__
+        require_tokenizer(self, 'score_ids')
+        if lengths is not None and not isinstance(lengths, torch.Tensor):
             lengths = torch.as_tensor(lengths)
-        if lengths.is_floating_point():  # whole numbers as floats were always taken
+        if lengths is not None and lengths.is_floating_point():  # whole numbers as floats were always taken
             lengths = lengths.to(torch.int64)
-        check_token_inputs(input_ids, None, lengths, type(self).__name__, values=False)
-        golds = check_batch(list(range(input_ids.shape[0])), list(gold_answers),
-                            'MathReward.forward', True)
+        check_token_inputs(input_ids, attention_mask, lengths, who, values=False)
+        if attention_mask is not None:
+            input_ids, lengths = _left_align(input_ids, lengths, attention_mask)
+        golds = check_batch(list(range(input_ids.shape[0])), ground_truths, who, True)
         golds = [g if isinstance(g, str) or g is None else ground_truth_text(g, self.keys)
                  for g in golds]
         return input_ids, lengths, golds
@@ -207,6 +214,19 @@ class MathReward(Reward):
         if hasattr(self.tokenizer, 'batch_decode'):
             return list(self.tokenizer.batch_decode(rows, skip_special_tokens=True))
         return [self.tokenizer.decode(r, skip_special_tokens=True) for r in rows]
+
+
+def _left_align(input_ids: Any, lengths: Any, attention_mask: Any) -> Tuple[Any, Any]:
+    """``(ids, lengths)`` with each row's kept ids (unmasked, within its length) moved to the
+    front in order: the right-padded layout the span finder reads. On the ids' device."""
+    import torch
+    b, width = input_ids.shape
+    keep = attention_mask.to(device=input_ids.device, dtype=torch.bool)
+    if lengths is not None:
+        keep = keep & (torch.arange(width, device=input_ids.device)[None, :]
+                       < lengths.to(input_ids.device)[:, None])
+    order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)
+    return input_ids.gather(1, order), keep.sum(1)
 
 
 class GSM8KReward(MathReward):

@@ -7,9 +7,10 @@ Every built-in reward derives from :class:`RewardModule`:
 * ``reward(input_ids, ...)`` (a tensor first) is the module call: hooks, then ``forward``,
   which is ``score_ids(input_ids, lengths=None, ground_truths=None, *, attention_mask=None)``.
 
-Device policy: a reward's tables are buffers, so they follow ``.to(device)`` like any
-module's; the ids must be on the reward's device, and the rewards come back there. (CPU ids
-on a CPU reward take a direct scanner without torch dispatch, with the same results.)
+Device policy: a reward's tables follow the ids. They are built on the CPU; the first call
+with ids on another device copies them there once and keeps the copy, so a reward serves
+ids on any device, and the rewards come back on ``input_ids.device``. ``.to(device)``
+moves the tables ahead of time (and drops the copies), as for any module.
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class RewardModule(Reward, torch.nn.Module):
     def __init__(self, *, tokenizer: Any = None, name: Optional[str] = None):
         torch.nn.Module.__init__(self)
         self.tokenizer = tokenizer
-        self.name = name
+        if name is not None:  # else the class's name, if it sets one
+            self.name = name
 
     def __call__(self, *args, **kwargs):
         # Tensors go to nn.Module (hooks, forward); anything else is the seed's call.
@@ -52,3 +54,19 @@ class RewardModule(Reward, torch.nn.Module):
 
     def reward_name(self) -> str:
         return self.name or type(self).__name__
+
+    def buffer_on(self, name: str, device: torch.device) -> Tensor:
+        """Buffer ``name`` on ``device``: the buffer itself when it is there, else its copy
+        there, made on the first call and kept (see the device policy above)."""
+        t = self._buffers[name]
+        if t.device == device:
+            return t
+        copies = self.__dict__.setdefault('_device_copies', {})
+        got = copies.get((name, device))
+        if got is None:
+            got = copies[(name, device)] = t.to(device)
+        return got
+
+    def _apply(self, fn, recurse=True):
+        self.__dict__.pop('_device_copies', None)  # .to() and friends: the buffers move
+        return super()._apply(fn, recurse)

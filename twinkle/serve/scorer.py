@@ -113,7 +113,7 @@ def _build_builtin(source: str, math_options: Mapping[str, Any]) -> Any:
         return cls(**dict(math_options))
     from twinkle.reward import format as fmt
     return {'format': fmt.FormatReward, 'tag_count': fmt.TagCountReward,
-            'boxed': fmt.BoxedReward}.get(source, lambda: fmt.seed_format_reward)()
+            'boxed': fmt.BoxedReward}.get(source, lambda: fmt.has_think_and_answer)()
 
 
 def _build_imported(source: str) -> Any:
