@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, asdict
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 __all__ = ['Message', 'Trajectory', 'SamplingParams', 'Content', 'ROLES', 'Completion',
-           'SampleResponse', 'STOP_REASONS']
+           'SampleResponse', 'STOP_REASONS', 'pad_ids']
 
 ROLES = ('system', 'user', 'assistant', 'tool')
 
@@ -374,24 +374,30 @@ class SampleResponse:
         return [g for g in self.prompt_ground_truths for _ in range(self.num_samples)]
 
     def padded(self, pad_id: int = 0, device: Any = None) -> Tuple[Any, Any]:
-        """The completion ids as right-padded tensors.
-
-        Args:
-            pad_id: the id written after each completion's end.
-            device: where to put the tensors (default CPU).
+        """The completion ids as right-padded tensors (:func:`pad_ids`).
 
         Returns:
             ``(input_ids, lengths)``: (B, L) int64 and (B,) int64, L the longest
             completion (at least 1).
         """
-        import torch
-        ids = self.token_ids
-        lengths = torch.tensor([len(t) for t in ids], dtype=torch.int64)
-        width = max([1] + [len(t) for t in ids])
-        out = torch.full((len(ids), width), int(pad_id), dtype=torch.int64)
-        # One list -> tensor conversion and one masked scatter, not a copy per row.
-        flat = torch.tensor([t for row in ids for t in row], dtype=torch.int64)
-        out[torch.arange(width) < lengths[:, None]] = flat
-        if device is not None:
-            out, lengths = out.to(device), lengths.to(device)
-        return out, lengths
+        return pad_ids(self.token_ids, pad_id, device)
+
+
+def pad_ids(rows: Sequence[Sequence[int]], pad_id: int = 0, device: Any = None) -> Tuple[Any, Any]:
+    """Right-pads ragged id lists: ``(input_ids (B, L) int64, lengths (B,) int64)``, L the
+    longest row (at least 1), on ``device`` (default CPU).
+
+    >>> ids, lengths = pad_ids([[3, 4], [5]])
+    >>> ids.tolist(), lengths.tolist()
+    ([[3, 4], [5, 0]], [2, 1])
+    """
+    import torch
+    lengths = torch.tensor([len(r) for r in rows], dtype=torch.int64)
+    width = max([1] + lengths.tolist())
+    out = torch.full((len(rows), width), int(pad_id), dtype=torch.int64)
+    # One list -> tensor conversion and one masked scatter, not a copy per row.
+    out[torch.arange(width) < lengths[:, None]] = torch.tensor([int(t) for r in rows for t in r],
+                                                               dtype=torch.int64)
+    if device is not None:
+        out, lengths = out.to(device), lengths.to(device)
+    return out, lengths

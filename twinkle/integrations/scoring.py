@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
-from twinkle.data_format import SampleResponse
+from twinkle.data_format import SampleResponse, pad_ids
 from twinkle.reward.base import FunctionReward, Reward, as_reward, check_batch
 
 __all__ = ['uses_token_path', 'score', 'score_values', 'pad_completion_ids', 'TextScorer']
@@ -41,7 +41,8 @@ def uses_token_path(reward: Any) -> bool:
 
 def pad_completion_ids(completion_ids: Sequence[Sequence[int]], pad_id: int = 0,
                        device: Any = None):
-    """Right-pads ragged id lists: ``(input_ids (B, L) int64, lengths (B,) int64)``.
+    """Right-pads ragged id lists: ``(input_ids (B, L) int64, lengths (B,) int64)``
+    (:func:`twinkle.data_format.pad_ids`, refusing a tensor that is already padded).
 
     >>> ids, lengths = pad_completion_ids([[3, 4], [5]])
     >>> ids.tolist(), lengths.tolist()
@@ -50,14 +51,7 @@ def pad_completion_ids(completion_ids: Sequence[Sequence[int]], pad_id: int = 0,
     if isinstance(completion_ids, Tensor):
         raise TypeError('completion_ids must be a list of id lists; pass a padded tensor as '
                         'input_ids with lengths instead')
-    lengths = torch.tensor([len(r) for r in completion_ids], dtype=torch.int64)
-    width = max([1] + lengths.tolist())
-    out = torch.full((len(completion_ids), width), int(pad_id), dtype=torch.int64)
-    flat = [int(t) for row in completion_ids for t in row]
-    out[torch.arange(width) < lengths[:, None]] = torch.tensor(flat, dtype=torch.int64)
-    if device is not None:
-        out, lengths = out.to(device), lengths.to(device)
-    return out, lengths
+    return pad_ids(completion_ids, pad_id, device)
 
 
 def _reward_device(reward: Any, default: Any) -> torch.device:

@@ -41,6 +41,7 @@ import torch
 from torch import Tensor
 
 from twinkle.dfa import tokens as _tokens
+from twinkle.dfa.combinators import THINK_ANSWER_TAGS
 from twinkle.reward.base import (check_batch, check_token_inputs, last_completion, lengths_range_message,
                                  require_tokenizer)
 from twinkle.reward.module import RewardModule
@@ -50,7 +51,6 @@ __all__ = ['FormatReward', 'TagCountReward', 'BoxedReward', 'has_think_and_answe
 
 _MODES = ('search', 'match', 'fullmatch')
 _FLAGS_OK = re.DOTALL | re.IGNORECASE | re.MULTILINE | re.UNICODE
-THINK_ANSWER_TAGS = ('<think>', '</think>', '<answer>', '</answer>')
 # Id dtypes the scanners read; other integer ids are widened to int64 first.
 _DIRECT_DTYPES = (torch.int32, torch.int64)
 

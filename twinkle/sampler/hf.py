@@ -30,10 +30,12 @@ def _as_id_list(x: Any) -> List[int]:
 
 
 def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, (list, tuple)):
-        return ''.join(p.get('text', '') if isinstance(p, dict) else str(p) for p in content)
+    """A message's text for the chat template: :func:`twinkle.reward.content_text`, with
+    other content written as text ('' for None) rather than dropped."""
+    from twinkle.reward.base import content_text
+    text = content_text(content)
+    if text is not None:
+        return text
     return '' if content is None else str(content)
 
 
