@@ -111,9 +111,10 @@ def test_forward_equals_the_string_path_on_the_whole_row(tok, rewards, rows, set
 
 
 def _assert_forward_equals_strings(tok, reward, texts, golds, pad):
-    """``forward`` on the token ids gives the verdicts of ``explain`` on the decoded rows."""
+    """The token path gives the verdicts of ``explain`` on the decoded rows."""
     ids, lengths = _batch(tok, texts, pad)
     details = reward.explain_ids(ids, lengths, golds)
+    got = reward.score_ids(ids, lengths, golds)
     full = [tok.decode(ids[i, :n].tolist(), skip_special_tokens=True)
             for i, n in enumerate(lengths.tolist())]
     want = reward.explain(full, golds)
