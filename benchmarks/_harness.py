@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import platform
+import sys
 import statistics
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional
@@ -57,12 +58,24 @@ def environment() -> Dict[str, Any]:
     import twinkle
     return {
         'torch': torch.__version__, 'python': platform.python_version(),
-        'machine': platform.machine(), 'cpus': os.cpu_count(),
+        'machine': platform.machine(), 'cpu_model': _cpu_model(), 'cpus': os.cpu_count(),
         'torch_threads': torch.get_num_threads(),
         'cuda_device': torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         'twinkle_backends': {k: v for k, v in twinkle.extension_info().items() if k in ('cpu', 'cuda', 'source')},
         'time': time.strftime('%Y-%m-%dT%H:%M:%S'),
     }
+
+
+def _cpu_model() -> Optional[str]:
+    """The CPU's model name (Linux), so results from different hosts can be told apart."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
 
 
 def common_args(description: str) -> argparse.ArgumentParser:
@@ -75,12 +88,19 @@ def common_args(description: str) -> argparse.ArgumentParser:
 
 def write_results(name: str, rows: List[Dict[str, Any]], summary: Dict[str, Any],
                   plot: Optional[Callable[[str], None]] = None) -> str:
-    """Writes ``<name>.json`` (environment, rows, summary) and ``<name>.csv``; returns the
-    JSON path. ``plot(path)`` draws the PNG when given and matplotlib is installed."""
+    """Writes the latest run as ``<name>.json`` (environment, command, rows, summary),
+    ``<name>.csv`` and the PNG, and appends it as one line to ``<name>.history.jsonl``, so
+    earlier runs (other machines, torch versions, dates) are kept beside the latest.
+    Returns the JSON path. ``plot(path)`` draws the PNG when given and matplotlib is
+    installed."""
     os.makedirs(RESULTS_DIR, exist_ok=True)
     base = os.path.join(RESULTS_DIR, name)
+    record = {'environment': environment(), 'command': ' '.join(['python'] + sys.argv),
+              'rows': rows, 'summary': summary}
     with open(base + '.json', 'w') as f:
-        json.dump({'environment': environment(), 'rows': rows, 'summary': summary}, f, indent=2)
+        json.dump(record, f, indent=2)
+    with open(base + '.history.jsonl', 'a') as f:
+        f.write(json.dumps(record) + '\n')
     if rows:
         keys: List[str] = []
         for r in rows:
