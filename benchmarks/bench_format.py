@@ -22,14 +22,17 @@ On decoded text (str, what a reward function receives):
 On token ids:
   llguidance        llguidance's LLMatcher (the check as one lexeme, the intersection of
                     two regexes) fed each row's ids (Python lists) with consume_tokens
-  twinkle_ids64/32  FormatReward.forward on padded (B, L) int64 / int32 ids and lengths
+  twinkle_ids64/32  FormatReward's module call (score_ids) on padded (B, L) int64 / int32
+                    ids and lengths
   torch_ref         twinkle's pure-torch reference op on the int64 ids (the fallback)
   *_1t              twinkle with torch.set_num_threads(1) (B = 4096): the per-core figure
                     beside the single-threaded engines
 Short rows only (the cost of a call):
-  twinkle_op        the ``twinkle::dfa_scan`` op alone: forward's cost beyond the scan
-  twinkle_ids64_nocheck  forward with check_ids=False (no host-side range check)
-With a GPU: twinkle_ids_cuda (forward) and twinkle_op_cuda (the op alone).
+  twinkle_scan      the compiled id scanner alone (``_C.scan_ids`` on prepared numpy views,
+                    what a call on CPU ids runs): the call's cost beyond the scan
+  twinkle_op        the ``twinkle::dfa_scan`` op alone (the CUDA / torch.compile path)
+  twinkle_ids64_nocheck  the call with check_ids=False (no range checks)
+With a GPU: twinkle_ids_cuda (score_ids) and twinkle_op_cuda (the op alone).
 
 Ratios: ``x_hs_str`` and ``x_hs_bytes`` are the Hyperscan medians over the provider's (above 1:
 the provider is faster). Hyperscan and the ``re`` family use one thread; twinkle uses torch's
@@ -61,6 +64,7 @@ import sys
 import time
 from typing import Callable, Dict, List, Sequence, Tuple
 
+import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -445,12 +449,26 @@ class Engines:
         if short:
             p['twinkle_ids64_nocheck'] = (lambda: self.nocheck(padded, lengths=lengths), 'cpu')
             p['twinkle_op'] = (lambda: torch.ops.twinkle.dfa_scan(padded, lengths, *self.op_args), 'cpu')
+            p['twinkle_scan'] = (self._bare_scan(padded, lengths), 'cpu')
         if self.cuda is not None:
             r, pc, lc = self.cuda, padded.cuda(), lengths.cuda()
-            p['twinkle_ids_cuda'] = (lambda: r.forward(pc, lengths=lc), 'cuda')
+            p['twinkle_ids_cuda'] = (lambda: r.score_ids(pc, lc), 'cuda')
             args = tuple(getattr(r, f'token_{n}') for n in ('class_ids', 'tables', 'starts', 'dead'))
             p['twinkle_op_cuda'] = (lambda: torch.ops.twinkle.dfa_scan(pc, lc, *args), 'cuda')
         return p
+
+    def _bare_scan(self, padded, lengths):
+        """The compiled id scanner on numpy views made once: outputs as the reward's."""
+        scanner, prog = self.reward._id_program()
+        ids, lens = padded.numpy(), lengths.numpy()
+        acc = np.empty((ids.shape[0], 1), dtype=np.float32)
+        fd = np.empty((ids.shape[0], 1), dtype=np.int64)
+        mask_id = self.reward._token_mask_id
+
+        def run():
+            scanner.scan_ids(prog, ids, lens, None, mask_id, acc, fd)
+            return acc[:, 0]
+        return run
 
     def _reference(self, padded, lengths):
         cls, tab, st, dd = self.op_args
@@ -539,11 +557,11 @@ class _EachPattern(_DfaReward):
     def __init__(self, patterns, tokenizer):
         super().__init__([('regex', p, f, 'search') for p, f, _ in patterns], tokenizer=tokenizer)
 
-    def score(self, trajectories, ground_truths=None):
+    def score_trajectories(self, trajectories, ground_truths=None):
         return self.scan_texts(trajectories)[0]
 
-    def forward(self, input_ids, attention_mask=None, lengths=None):
-        return self.scan_ids(input_ids, attention_mask, lengths)[0]
+    def score_ids(self, input_ids, lengths=None, ground_truths=None, *, attention_mask=None):
+        return self.scan_ids(input_ids, lengths, attention_mask=attention_mask)[0]
 
 
 def run_multi(eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: float) -> List[dict]:
@@ -641,6 +659,8 @@ def summarize(eng: Engines, rows: List[dict], multi: List[dict]) -> dict:
         if (s, 1, base) in by:
             summary[f'short_b1_twinkle_str_over_{base}'] = by[(s, 1, 'twinkle_str')] / by[(s, 1, base)]
     for n in (1, 64):
+        if (s, n, 'twinkle_scan') in by:
+            summary[f'short_b{n}_forward_beyond_scan_us'] = (by[(s, n, 'twinkle_ids64')] - by[(s, n, 'twinkle_scan')]) * 1e3
         if (s, n, 'twinkle_op') in by:
             summary[f'short_b{n}_forward_beyond_op_us'] = (by[(s, n, 'twinkle_ids64')] - by[(s, n, 'twinkle_op')]) * 1e3
             summary[f'short_b{n}_nocheck_beyond_op_us'] = (
