@@ -22,6 +22,7 @@ namespace {
 
 using cpu::ByteAccel;
 using cpu::Prepared;
+using cpu::TokenAccel;
 
 // Each step is ~3 dependent loads (id, class, table); hand a thread ~64k steps at a time.
 constexpr int64_t kGrainSteps = 1 << 16;
@@ -141,6 +142,55 @@ int64_t auto_chunk(int64_t batch, int64_t k, int64_t max_len) {
   return std::max<int64_t>(1024, max_len / (kDfaTileChunks * threads));
 }
 
+// Tokens one pattern scans in this call (each pattern scans every row).
+int64_t total_tokens(const int64_t* lengths, int64_t batch, int64_t max_len) {
+  int64_t sum = 0;
+  for (int64_t b = 0; b < batch; ++b) sum += dfa_clamp_length(lengths[b], max_len);
+  return sum;
+}
+
+// The byte shortcut for uint8 ids; the token shortcut for wider ids when the call scans
+// enough tokens to repay its build (one short row keeps the ~11 us call).
+template <typename Id>
+void build_accel(const std::vector<DfaPattern>& pats, const std::vector<Prepared>& prep,
+                 int64_t tokens, std::vector<ByteAccel>& bytes, std::vector<TokenAccel>& toks) {
+  const int64_t k = static_cast<int64_t>(pats.size());
+  if (std::is_same<Id, uint8_t>::value) {
+    for (int64_t j = 0; j < k; ++j) {
+      if (prep[j].ok && pats[j].vocab >= 256) bytes[j] = cpu::byte_accel(prep[j], pats[j].n_states);
+    }
+    return;
+  }
+  // Every pattern shares V (class_ids is (K, V)); a small call opens no parallel region.
+  if (k == 0 || !cpu::token_accel_pays(pats[0].vocab, tokens)) return;
+  const bool bitsets = cpu::token_bitsets_pay(pats[0].vocab, tokens);
+  at::parallel_for(0, k, 1, [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) {
+      toks[j] = cpu::token_accel(prep[j], pats[j].n_states, bitsets);
+    }
+  });
+}
+
+// Rows b0 .. b0 + lanes of pattern j, one at a time with a shortcut.
+template <typename Id>
+void scan_rows_accel(const Prepared& prep, const ByteAccel& bytes, const TokenAccel& toks,
+                     const Id* ids, const int64_t* lengths, int64_t b0, int64_t lanes,
+                     int64_t max_len, int64_t k, int64_t j, int32_t* final_state,
+                     int64_t* first_dead) {
+  for (int64_t b = b0; b < b0 + lanes; ++b) {
+    const Id* row = ids + b * max_len;
+    const int64_t n = dfa_clamp_length(lengths[b], max_len);
+    DfaResult r;
+    if constexpr (std::is_same<Id, uint8_t>::value) {
+      r = cpu::scan_bytes_accel(prep.fast, bytes, row, n);
+    } else {
+      r = cpu::scan_tokens_accel(prep.fast, toks, row, n);
+    }
+    final_state[b * k + j] = r.state;
+    first_dead[b * k + j] = r.first_dead;
+  }
+}
+
 template <typename Id>
 void run_all(const Id* ids, const int64_t* lengths, const std::vector<DfaPattern>& pats,
              int64_t batch, int64_t max_len, int64_t grain, int32_t* final_state,
@@ -148,29 +198,22 @@ void run_all(const Id* ids, const int64_t* lengths, const std::vector<DfaPattern
   const int64_t k = static_cast<int64_t>(pats.size());
   std::vector<Prepared> prep(k);
   std::vector<ByteAccel> accel(k);
+  std::vector<TokenAccel> taccel(k);
   for (int64_t j = 0; j < k; ++j) {
     prep[j] = cpu::prepare(pats[j]);
     prep[j].fast.offsets = prep[j].offsets.data();  // re-point after the move, never dangling
-    if (std::is_same<Id, uint8_t>::value && prep[j].ok && pats[j].vocab >= 256) {
-      accel[j] = cpu::byte_accel(prep[j], pats[j].n_states);
-    }
   }
+  build_accel<Id>(pats, prep, total_tokens(lengths, batch, max_len), accel, taccel);
   const int64_t groups = (batch + kLanes - 1) / kLanes;
   at::parallel_for(0, groups, std::max<int64_t>(1, grain / kLanes), [&](int64_t g0, int64_t g1) {
     for (int64_t grp = g0; grp < g1; ++grp) {
       const int64_t b0 = grp * kLanes;
       const int64_t lanes = std::min<int64_t>(kLanes, batch - b0);
       for (int64_t j = 0; j < k; ++j) {
-        if constexpr (std::is_same<Id, uint8_t>::value) {
-          if (accel[j].any) {
-            for (int64_t b = b0; b < b0 + lanes; ++b) {
-              const DfaResult r = cpu::scan_bytes_accel(prep[j].fast, accel[j], ids + b * max_len,
-                                                   dfa_clamp_length(lengths[b], max_len));
-              final_state[b * k + j] = r.state;
-              first_dead[b * k + j] = r.first_dead;
-            }
-            continue;
-          }
+        if (accel[j].any || taccel[j].any) {
+          scan_rows_accel(prep[j], accel[j], taccel[j], ids, lengths, b0, lanes, max_len, k, j,
+                          final_state, first_dead);
+          continue;
         }
         if (prep[j].ok && lanes == kLanes) {
           const Id* rows[kLanes];
