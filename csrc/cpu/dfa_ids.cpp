@@ -43,6 +43,9 @@ using cpu::OwnedPatterns;
 // text can match (their first-dead position is 0 on every row the scan did not flag).
 struct TokenProgram {
   OwnedPatterns pats;
+  // The token shortcut of each pattern, bitset tier (built once here: the ~120 us pass over
+  // a 150k-id class table is paid by the program, not by each call).
+  std::vector<cpu::TokenAccel> accel;
   std::vector<float> values;
   int64_t value_cols = 0;
   std::vector<uint8_t> impossible;
@@ -67,15 +70,28 @@ inline int64_t row_length(const Rows& r, int64_t b) {
   return r.lengths ? std::min<int64_t>(std::max<int64_t>(r.lengths[b], 0), r.width) : r.width;
 }
 
-// Rows [b0, b1) with every pattern, writing (B, K) results.
+// One row with pattern j: the token shortcut where the pattern has one, else the fast step.
 template <typename Id>
-void scan_range(const OwnedPatterns& p, const Rows& r, int64_t b0, int64_t b1, int32_t* fs,
+DfaResult scan_row(const TokenProgram& p, int64_t j, const Id* row, int64_t n) {
+  if (p.accel[j].any) return cpu::scan_tokens_accel(p.pats.prep[j].fast, p.accel[j], row, n);
+  DfaResult out;
+  dfa_scan_fast<1>(p.pats.prep[j].fast, &row, &n, &out);
+  return out;
+}
+
+// Rows [b0, b1) with every pattern, writing (B, K) results. Patterns without a shortcut step
+// kLanes unmasked rows in lockstep (independent chains hide the L1 latency).
+template <typename Id>
+void scan_range(const TokenProgram& prog, const Rows& r, int64_t b0, int64_t b1, int32_t* fs,
                 int64_t* fd) {
+  const OwnedPatterns& p = prog.pats;
   const Id* ids = static_cast<const Id*>(r.ids);
   const int64_t k = p.k;
+  bool all_accel = true;
+  for (int64_t j = 0; j < k; ++j) all_accel = all_accel && prog.accel[j].any;
   std::vector<Id> masked;  // a masked row, rewritten
   for (int64_t b = b0; b < b1;) {
-    if (r.mask == nullptr && b + kLanes <= b1) {  // no mask: kLanes rows in lockstep
+    if (r.mask == nullptr && !all_accel && b + kLanes <= b1) {
       const Id* rows[kLanes];
       int64_t n[kLanes];
       for (int g = 0; g < kLanes; ++g) {
@@ -84,7 +100,11 @@ void scan_range(const OwnedPatterns& p, const Rows& r, int64_t b0, int64_t b1, i
       }
       for (int64_t j = 0; j < k; ++j) {
         DfaResult out[kLanes];
-        dfa_scan_fast<kLanes>(p.prep[j].fast, rows, n, out);
+        if (prog.accel[j].any) {
+          for (int g = 0; g < kLanes; ++g) out[g] = scan_row(prog, j, rows[g], n[g]);
+        } else {
+          dfa_scan_fast<kLanes>(p.prep[j].fast, rows, n, out);
+        }
         for (int g = 0; g < kLanes; ++g) {
           fs[(b + g) * k + j] = out[g].state;
           fd[(b + g) * k + j] = out[g].first_dead;
@@ -104,8 +124,7 @@ void scan_range(const OwnedPatterns& p, const Rows& r, int64_t b0, int64_t b1, i
       row = masked.data();
     }
     for (int64_t j = 0; j < k; ++j) {
-      DfaResult out;
-      dfa_scan_fast<1>(p.prep[j].fast, &row, &n, &out);
+      const DfaResult out = scan_row(prog, j, row, n);
       fs[b * k + j] = out.state;
       fd[b * k + j] = out.first_dead;
     }
@@ -114,13 +133,13 @@ void scan_range(const OwnedPatterns& p, const Rows& r, int64_t b0, int64_t b1, i
 }
 
 template <typename Id>
-void scan_all(const OwnedPatterns& p, const Rows& r, int32_t* fs, int64_t* fd) {
-  const int64_t total = r.batch * r.width * p.k;
+void scan_all(const TokenProgram& p, const Rows& r, int32_t* fs, int64_t* fd) {
+  const int64_t total = r.batch * r.width * p.pats.k;
   if (total < kInlineIds) {
     scan_range<Id>(p, r, 0, r.batch, fs, fd);
     return;
   }
-  const int64_t per_row = std::max<int64_t>(1, r.width * p.k);
+  const int64_t per_row = std::max<int64_t>(1, r.width * p.pats.k);
   const int64_t grain = std::max<int64_t>(kLanes, kInlineIds / per_row);
   at::parallel_for(0, r.batch, grain, [&](int64_t b0, int64_t b1) {
     scan_range<Id>(p, r, b0, b1, fs, fd);
@@ -162,6 +181,10 @@ PyObject* token_program(PyObject*, PyObject* args) {
   auto prog = std::make_unique<TokenProgram>();
   if (!cpu::load_patterns(cls, tab, starts, dead, 1, kWho, prog->pats)) return nullptr;
   const int64_t k = prog->pats.k;
+  prog->accel.resize(k);
+  for (int64_t j = 0; j < k; ++j) {
+    prog->accel[j] = cpu::token_accel(prog->pats.prep[j], prog->pats.n_states, true);
+  }
   Buffer values, impossible;
   if (!cpu::get_buffer(values_obj, values, 2, 4, false, kWho, "values (K, S + 2) float32") ||
       !cpu::get_buffer(impossible_obj, impossible, 1, 1, false, kWho, "impossible (K,) bool")) {
@@ -248,9 +271,9 @@ PyObject* scan_ids(PyObject*, PyObject* args) {
   FirstError err;
   Py_BEGIN_ALLOW_THREADS
   if (width == 4) {
-    scan_all<int32_t>(*prog, rows, states.data(), out_fd);
+    scan_all<int32_t>(*program, rows, states.data(), out_fd);
   } else {
-    scan_all<int64_t>(*prog, rows, states.data(), out_fd);
+    scan_all<int64_t>(*program, rows, states.data(), out_fd);
   }
   err = finish(*program, b, states.data(), static_cast<float*>(acc.view.buf), out_fd);
   Py_END_ALLOW_THREADS
