@@ -23,8 +23,10 @@ import _harness  # noqa: E402
 
 from twinkle import _ext, reference  # noqa: E402
 from twinkle.advantage import GRPOAdvantage  # noqa: E402
+from twinkle.constants import Baseline, Scale  # noqa: E402
 
 EPS = 1e-6
+GRPO_ARGS = (Baseline.MEAN, Scale.GROUP, EPS, True)  # the op's arguments after group_size
 
 
 def setup(batch: int, group: int, device: str) -> torch.Tensor:
@@ -60,11 +62,11 @@ def providers(device: str):
     grpo = GRPOAdvantage(eps=EPS)
     p = {
         'eager': lambda r, G: eager(r, G),
-        'torch_ref': lambda r, G: reference.group_advantage(r, None, None, G, 0, 1, EPS, True)[0],
+        'torch_ref': lambda r, G: reference.group_advantage(r, None, None, G, *GRPO_ARGS)[0],
     }
     if _ext.has_kernel('group_advantage', device):
         p['twinkle'] = lambda r, G: grpo(r, num_generations=G)
-        p['twinkle_op'] = lambda r, G: torch.ops.twinkle.group_advantage(r, None, None, G, 0, 1, EPS, True)[0]
+        p['twinkle_op'] = lambda r, G: torch.ops.twinkle.group_advantage(r, None, None, G, *GRPO_ARGS)[0]
     if device == 'cpu':
         p['verl_loop'] = verl_loop
     return {f'{k}_{device}' if k.startswith('twinkle') else (k if device == 'cpu' else f'{k}_{device}'): v

@@ -41,9 +41,26 @@ def test_extension_info_keys():
     assert isinstance(info['cpu'], bool) and isinstance(info['cuda'], bool)
 
 
+def test_extension_info_per_op():
+    """One entry per op (every op of twinkle.reference), each saying which backends are live;
+    the global flags summarise them."""
+    from twinkle import reference
+    info = twinkle.extension_info()
+    assert set(info['ops']) == set(reference.__all__)
+    for backends in info['ops'].values():
+        assert set(backends) == {'cpu', 'cuda', 'reference'} and backends['reference'] is True
+        assert all(isinstance(v, bool) for v in backends.values())
+    assert info['cpu'] == any(b['cpu'] for b in info['ops'].values())
+    assert info['cuda'] == any(b['cuda'] for b in info['ops'].values())
+    info['ops']['dfa_scan']['cpu'] = 'changed'  # a copy: the cached answer is untouched
+    assert isinstance(twinkle.extension_info()['ops']['dfa_scan']['cpu'], bool)
+
+
 def test_without_the_library_everything_runs_on_the_reference():
     res, log = _probe({'TWINKLE_DISABLE_EXT': '1'})
     assert res['info']['cpu'] is False and res['info']['source'] is None
+    assert all(b == {'cpu': False, 'cuda': False, 'reference': True}
+               for b in res['info']['ops'].values())
     assert 'TWINKLE_DISABLE_EXT' in res['info']['error']
     assert res['adv'] == EXPECTED
     assert res['strings'] is False and res['fmt'] == [1.0, 0.0, 1.0]  # the encoded path

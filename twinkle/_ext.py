@@ -66,10 +66,9 @@ def _load() -> Dict[str, Any]:
                 info.update(_jit_build(torch))
             except Exception as e2:  # noqa: BLE001 - a failed build must never break import
                 info['error'] = f'{first_error}; on-first-use build failed: {type(e2).__name__}: {e2}'
-    if info['source'] is not None:
-        has = torch._C._dispatch_has_kernel_for_dispatch_key
-        info['cpu'] = bool(has('twinkle::group_advantage', 'CPU'))
-        info['cuda'] = bool(torch.cuda.is_available() and has('twinkle::group_advantage', 'CUDA'))
+    info['ops'] = _op_backends(torch, info['source'] is not None)
+    info['cpu'] = any(op['cpu'] for op in info['ops'].values())
+    info['cuda'] = any(op['cuda'] for op in info['ops'].values())
     info.pop('cuda_built', None)
     if info['cpu']:
         logger.info('twinkle: compiled ops loaded from %s (cpu=%s, cuda=%s)', info['path'],
@@ -78,6 +77,21 @@ def _load() -> Dict[str, Any]:
         logger.warning('twinkle: compiled ops unavailable (%s); running the pure-torch reference ops',
                        info['error'])
     return info
+
+
+def _op_backends(torch, loaded: bool) -> Dict[str, Dict[str, bool]]:
+    """{op: {'cpu', 'cuda', 'reference'}} for every op (each has a pure-torch reference)."""
+    from twinkle import reference
+    cuda = torch.cuda.is_available()
+
+    def compiled(op: str, key: str) -> bool:
+        try:
+            return bool(torch._C._dispatch_has_kernel_for_dispatch_key(f'twinkle::{op}', key))
+        except RuntimeError:  # a library built before this op existed
+            return False
+    return {op: {'cpu': loaded and compiled(op, 'CPU'),
+                 'cuda': loaded and cuda and compiled(op, 'CUDA'),
+                 'reference': True} for op in reference.__all__}
 
 
 def _ensure() -> Dict[str, Any]:
@@ -93,14 +107,20 @@ def extension_info() -> Dict[str, Any]:
 
     Returns:
         A dict with ``cpu`` and ``cuda`` (bool: compiled ops loaded for that device),
-        ``source`` ('setup.py', 'jit' or None), ``path``, ``error`` (why not, or None)
-        and ``torch`` (the torch version).
+        ``source`` ('setup.py', 'jit' or None), ``path``, ``error`` (why not, or None),
+        ``torch`` (the torch version) and ``ops``: for each op, which backends are live,
+        ``{'group_advantage': {'cpu': bool, 'cuda': bool, 'reference': True}, ...}``
+        (an op runs its pure-torch reference on a device without a compiled kernel).
 
     >>> info = extension_info()
     >>> isinstance(info['cpu'], bool) and isinstance(info['cuda'], bool)
     True
+    >>> info['ops']['group_advantage']['reference']
+    True
     """
-    return dict(_ensure())
+    info = dict(_ensure())
+    info['ops'] = {op: dict(backends) for op, backends in info['ops'].items()}
+    return info
 
 
 _scanner: Dict[str, Any] = {}
@@ -141,9 +161,6 @@ def _load_scanner() -> Any:
     return mod if hasattr(mod, 'scan_strings') else None
 
 
-_kernel_cache: Dict[tuple, bool] = {}
-
-
 def has_kernel(op: str, device_type: str) -> bool:
     """True when the compiled op ``twinkle::<op>`` serves tensors on ``device_type``.
 
@@ -151,14 +168,6 @@ def has_kernel(op: str, device_type: str) -> bool:
         op: the op's name, e.g. 'group_advantage'.
         device_type: 'cpu' or 'cuda' (other devices always use the reference).
     """
-    key = (op, device_type)
-    hit = _kernel_cache.get(key)
-    if hit is None:
-        info = _ensure()
-        hit = False
-        if info['source'] is not None and device_type in ('cpu', 'cuda'):
-            import torch
-            hit = bool(torch._C._dispatch_has_kernel_for_dispatch_key(f'twinkle::{op}',
-                                                                      device_type.upper()))
-        _kernel_cache[key] = hit
-    return hit
+    if device_type not in ('cpu', 'cuda'):
+        return False
+    return _ensure()['ops'].get(op, {}).get(device_type, False)

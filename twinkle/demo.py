@@ -78,7 +78,7 @@ def main() -> int:
         print(f'{q[:32]:<32} {c[:44]:<44} {parts} {rewards[i]:>7.2f} {advantages[i].item():>9.3f} '
               f'{str(bool(keep[i])):>5}')
     info = twinkle.extension_info()
-    backend = 'compiled C++ op' if info['cpu'] else 'pure-torch reference'
+    backend = 'compiled C++ op' if info['ops']['group_advantage']['cpu'] else 'pure-torch reference'
     print('\nrewards: format = FormatReward() (strict <think>..</think><answer>..</answer>, a regex '
           'compiled to a DFA), math = MathReward() (the final answer against the reference, '
           'compared as values)')

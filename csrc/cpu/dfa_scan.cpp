@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "dfa_accel.h"
-#include "dfa_checks.h"
+#include "dfa_scan_checks.h"
 #include "twinkle/dfa_chunks.h"
 #include "twinkle/dfa_scan.h"
 

@@ -7,8 +7,8 @@
 
 #include <vector>
 
+#include "group_advantage_checks.h"
 #include "twinkle/group_advantage.h"
-#include "twinkle_checks.h"
 
 namespace twinkle {
 namespace {

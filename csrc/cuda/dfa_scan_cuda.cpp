@@ -5,7 +5,7 @@
 #include <torch/library.h>
 #include <torch/types.h>
 
-#include "../cpu/dfa_checks.h"
+#include "../cpu/dfa_scan_checks.h"
 #include "launchers.h"
 
 namespace twinkle {

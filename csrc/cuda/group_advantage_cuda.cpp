@@ -5,7 +5,7 @@
 #include <torch/library.h>
 #include <torch/types.h>
 
-#include "../cpu/twinkle_checks.h"
+#include "../cpu/group_advantage_checks.h"
 #include "launchers.h"
 
 namespace twinkle {

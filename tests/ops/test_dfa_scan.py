@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import compiled_or_skip
 from twinkle import ops, reference
-from twinkle.ops.dfa_scan import BAD_ID, BAD_TABLE
+from twinkle.constants import DfaError
 
 ID_DTYPES = [torch.uint8, torch.int32, torch.int64]
 
@@ -38,7 +38,6 @@ def _batch(b, l, v, dtype, seed):
 
 def _compiled(device, *args):
     compiled_or_skip('dfa_scan', device)
-    ops.dfa_scan  # the wrapper registers the fake kernel on first use
     return torch.ops.twinkle.dfa_scan(*[a.to(device) if isinstance(a, torch.Tensor) else a
                                         for a in args])
 
@@ -109,14 +108,14 @@ def test_out_of_range_id_flagged_and_raised(device, bad):
     got = _compiled(device, ids, lengths, class_ids, tables, starts, dead)
     want = reference.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
     assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
-    assert got[0][2].tolist() == [BAD_ID, BAD_ID] and got[1][2].tolist() == [5, 5]
+    assert got[0][2].tolist() == [DfaError.BAD_ID, DfaError.BAD_ID] and got[1][2].tolist() == [5, 5]
     assert (got[0][[0, 1, 3]] >= 0).all()
     with pytest.raises(ValueError, match=r'input_ids\[2, 5\] is out of range'):
         ops.dfa_scan(ids.to(device), lengths.to(device), class_ids.to(device), tables.to(device),
                      starts.to(device), dead.to(device))
     final, _ = ops.dfa_scan(ids.to(device), lengths.to(device), class_ids.to(device), tables.to(device),
                             starts.to(device), dead.to(device), check=False)
-    assert final[2].tolist() == [BAD_ID, BAD_ID]
+    assert final[2].tolist() == [DfaError.BAD_ID, DfaError.BAD_ID]
 
 
 def test_bad_id_after_dead_still_flagged(device):
@@ -126,7 +125,7 @@ def test_bad_id_after_dead_still_flagged(device):
     args = (ids, torch.tensor([3]), cls, tab, torch.tensor([0], dtype=torch.int32),
             torch.tensor([2], dtype=torch.int32))
     got = _compiled(device, *args)
-    assert got[0].tolist() == [[BAD_ID]] and got[1].tolist() == [[2]]
+    assert got[0].tolist() == [[DfaError.BAD_ID]] and got[1].tolist() == [[2]]
     assert torch.equal(reference.dfa_scan(*args)[0], got[0].cpu())
 
 
@@ -144,7 +143,7 @@ def test_corrupt_table_flagged_not_read(device, case):
     got = _compiled(device, ids, lengths, class_ids, tables, starts, dead)
     want = reference.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
     assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
-    assert (got[0][:, 1] == BAD_TABLE).all() and (got[0][:, 0] >= 0).all()
+    assert (got[0][:, 1] == DfaError.BAD_TABLE).all() and (got[0][:, 0] >= 0).all()
     with pytest.raises(ValueError, match='out of range'):
         ops.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
 
@@ -152,7 +151,7 @@ def test_corrupt_table_flagged_not_read(device, case):
 @pytest.mark.parametrize('dtype', [torch.int32, torch.int64])
 def test_corrupt_class_past_the_first_256_ids(device, dtype):
     """Class ids past the first 256 are checked as they are read (the op does not pass
-    over the whole vocabulary per call): a bad one is BAD_TABLE at its token, except after
+    over the whole vocabulary per call): a bad one is DfaError.BAD_TABLE at its token, except after
     the dead state, where no class is read (the reference's rule too)."""
     v, s_, c = 1000, 3, 2
     class_ids = torch.zeros((1, v), dtype=torch.int32)
@@ -167,7 +166,7 @@ def test_corrupt_class_past_the_first_256_ids(device, dtype):
         got = _compiled(device, ids, lengths, class_ids, tables, starts, dead, chunk)
         want = reference.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
         assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
-    assert got[0][:, 0].tolist() == [BAD_TABLE, 2, BAD_TABLE, 0, 2]
+    assert got[0][:, 0].tolist() == [DfaError.BAD_TABLE, 2, DfaError.BAD_TABLE, 0, 2]
     assert got[1][:, 0].tolist() == [1, 1, 0, -1, 0]
 
 
@@ -202,7 +201,6 @@ def test_opcheck(device, dtype):
     compiled_or_skip('dfa_scan', device)
     class_ids, tables, starts, dead = _patterns(2, 7, 5, 100, seed=9)
     ids, lengths = _batch(6, 11, 100, dtype, seed=10)
-    ops.dfa_scan(ids, lengths, class_ids, tables, starts, dead)  # registers the fake
     args = tuple(a.to(device) for a in (ids, lengths, class_ids, tables, starts, dead))
     torch.library.opcheck(torch.ops.twinkle.dfa_scan.default, args)
 
@@ -325,7 +323,7 @@ def test_chunked_errors_and_dead_start(device, chunk, b):
     got = _compiled(device, ids, lengths, class_ids, tables, starts, dead, chunk)
     assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
     # The cases are really exercised: both error kinds, and (with several rows) clean rows.
-    assert (want[0] == BAD_ID).any() and (want[0] == BAD_TABLE).any()
+    assert (want[0] == DfaError.BAD_ID).any() and (want[0] == DfaError.BAD_TABLE).any()
     assert b == 1 or (want[0] >= 0).any()
 
 
@@ -369,7 +367,6 @@ def test_chunked_opcheck(device):
     compiled_or_skip('dfa_scan', device)
     class_ids, tables, starts, dead = _chunk_dfas(2, 7, 5, 100, seed=41)
     ids, lengths = _batch(3, 50, 100, torch.int64, seed=42)
-    ops.dfa_scan(ids, lengths, class_ids, tables, starts, dead)  # registers the fake
     args = tuple(a.to(device) for a in (ids, lengths, class_ids, tables, starts, dead)) + (5,)
     torch.library.opcheck(torch.ops.twinkle.dfa_scan.default, args)
 

@@ -33,7 +33,9 @@ from typing import Any, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
-from twinkle import ops, reference
+from twinkle import ops
+from twinkle.constants import Baseline, Scale
+from twinkle.reference.group_advantage import apply_group_stats, group_stats
 
 __all__ = ['GRPOAdvantage', 'RLOOAdvantage', 'dynamic_sampling_mask', 'broadcast_to_tokens',
            'SCALES']
@@ -128,7 +130,7 @@ def _batch_std(x: Tensor, unbiased: bool, process_group: Any) -> Tensor:
     ranks if asked)."""
     g = torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
     reduce = _all_reduce_fn(process_group) if process_group is not None else None
-    s = reference.advantage.group_stats(x, g, 1, reduce)
+    s = group_stats(x, g, 1, reduce)
     dof = (s.count - 1) if unbiased else s.count
     return torch.sqrt(s.m2 / dof.clamp_min(1.0))[0]
 
@@ -144,15 +146,13 @@ def _batch_scaled(r: Tensor, eps: float, unbiased: bool, process_group: Any) -> 
 
 
 class _GroupAdvantage:
-    baseline = ops.advantage.BASELINE_MEAN
+    baseline = Baseline.MEAN
     default_scale = 'group'
 
     def __init__(self, scale: Optional[str] = None, eps: float = 1e-6, unbiased: bool = True):
         self.scale = self._check_scale(scale if scale is not None else self.default_scale)
         self.eps = _check_eps(eps)
         self.unbiased = bool(unbiased)
-        # load the library now, so that a first call inside torch.compile traces cleanly
-        ops.advantage.resolve_backends()
 
     @staticmethod
     def _check_scale(scale: Any) -> str:
@@ -192,7 +192,7 @@ class _GroupAdvantage:
             raise ValueError("process_group needs group_ids or scale='batch': with "
                              'num_generations the groups are local to each rank')
         # 'batch' divides by the batch std first and then centres per group
-        op_scale = ops.advantage.SCALE_GROUP if scale == 'group' else ops.advantage.SCALE_NONE
+        op_scale = Scale.GROUP if scale == 'group' else Scale.NONE
         if scale == 'batch':
             r = _batch_scaled(r, eps, unbiased, process_group)
         if process_group is not None and ids is not None:
@@ -202,7 +202,7 @@ class _GroupAdvantage:
                                             eps, unbiased)
         return (adv, keep) if return_keep else adv
 
-    def _distributed_ragged(self, r: Tensor, ids: Tensor, op_scale: int, eps: float,
+    def _distributed_ragged(self, r: Tensor, ids: Tensor, op_scale: Scale, eps: float,
                             unbiased: bool, process_group: Any) -> Tuple[Tensor, Tensor]:
         import torch.distributed as dist
         # Ranks must agree on the size of the group table: one small collective (and the
@@ -218,10 +218,8 @@ class _GroupAdvantage:
             raise ValueError('group_ids must be >= 0 on every rank when a process_group is given')
         num_groups = int(top) + 1
         x = r.to(torch.float64)
-        stats = reference.advantage.group_stats(x, ids, max(num_groups, 1),
-                                                _all_reduce_fn(process_group))
-        return reference.advantage.apply_group_stats(x, ids, stats, self.baseline, op_scale, eps,
-                                                     unbiased)
+        stats = group_stats(x, ids, max(num_groups, 1), _all_reduce_fn(process_group))
+        return apply_group_stats(x, ids, stats, self.baseline, op_scale, eps, unbiased)
 
 
 class GRPOAdvantage(_GroupAdvantage):
@@ -249,7 +247,7 @@ class RLOOAdvantage(_GroupAdvantage):
     [1.0, -0.3333333432674408, -0.3333333432674408, -0.3333333432674408]
     """
 
-    baseline = ops.advantage.BASELINE_LEAVE_ONE_OUT
+    baseline = Baseline.LEAVE_ONE_OUT
     default_scale = 'none'
 
 
@@ -272,8 +270,8 @@ def dynamic_sampling_mask(rewards: RewardsLike, num_generations: Optional[int] =
     """
     r = _as_rewards(rewards)
     _, order, sorted_ids, gsize = _grouping(r.shape[0], r.device, num_generations, group_ids)
-    _, keep = ops.group_advantage(r, order, sorted_ids, gsize, ops.advantage.BASELINE_MEAN,
-                                  ops.advantage.SCALE_NONE, 0.0, True)
+    _, keep = ops.group_advantage(r, order, sorted_ids, gsize, Baseline.MEAN, Scale.NONE, 0.0,
+                                  True)
     return keep
 
 

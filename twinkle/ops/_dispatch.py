@@ -1,48 +1,49 @@
-"""Backend choice shared by the op wrappers."""
+"""Backend choice shared by the op wrappers.
+
+Each op module calls :func:`register_op` once, when it loads: that loads the compiled
+library (:mod:`twinkle._ext`, once per process), registers the op's fake (meta) kernel
+when the compiled op exists, so that torch.compile and ``torch.library.opcheck`` can trace
+it, and decides and logs which backend serves each present device. :func:`use_compiled`
+is then a dict lookup without locks or side effects, which torch.compile traces cleanly
+on a first call.
+"""
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Callable, Set
+from typing import Callable, Dict, Tuple
 
 import torch
 
 from twinkle import _ext
 
 logger = logging.getLogger('twinkle')
-_fakes_done: Set[str] = set()
-_logged: Set[tuple] = set()
-_lock = threading.Lock()
+_compiled: Dict[Tuple[str, str], bool] = {}
 
 
-def use_compiled(op: str, device: torch.device, register_fake: Callable[[], None]) -> bool:
-    """True when ``twinkle::<op>`` should run for tensors on ``device``.
+def register_op(op: str, fake: Callable) -> None:
+    """Registers ``fake`` as the fake kernel of ``twinkle::<op>`` and decides its backends.
 
-    On the first positive answer for an op it registers the op's fake (meta) kernel so
-    the op traces under torch.compile. Logs once per (op, device) which backend runs.
+    Args:
+        op: the op's name in ``TORCH_LIBRARY(twinkle, ...)``, e.g. 'group_advantage'.
+        fake: a function with the op's schema that returns empty outputs of the right
+            shapes, dtypes and devices.
     """
-    compiled = _ext.has_kernel(op, device.type)
-    key = (op, device.type)
-    if key not in _logged:
-        with _lock:
-            if compiled and op not in _fakes_done:
-                register_fake()
-                _fakes_done.add(op)
-            if key not in _logged:
-                _logged.add(key)
-                logger.info('twinkle: %s on %s runs %s', op, device.type,
-                            'the compiled op' if compiled else 'the pure-torch reference')
+    devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+    for device_type in devices:
+        _decide(op, device_type)
+    if _ext.has_kernel(op, 'cpu') or _ext.has_kernel(op, 'cuda'):
+        torch.library.register_fake(f'twinkle::{op}', fake)
+
+
+def _decide(op: str, device_type: str) -> bool:
+    compiled = _ext.has_kernel(op, device_type)
+    _compiled[(op, device_type)] = compiled
+    logger.info('twinkle: %s on %s runs %s', op, device_type,
+                'the compiled op' if compiled else 'the pure-torch reference')
     return compiled
 
 
-def resolve_backends(op: str, register_fake: Callable[[], None]) -> None:
-    """Decides, eagerly, which backend serves ``op`` on each present device.
-
-    The first decision loads the compiled library under a lock, which torch.compile
-    cannot trace; modules that call an op inside ``forward``/``__call__`` call this at
-    construction, so that a traced first call finds the answer cached.
-    """
-    use_compiled(op, torch.device('cpu'), register_fake)
-    if torch.cuda.is_available():
-        use_compiled(op, torch.device('cuda'), register_fake)
-
+def use_compiled(op: str, device: torch.device) -> bool:
+    """True when ``twinkle::<op>`` should run for tensors on ``device``."""
+    hit = _compiled.get((op, device.type))
+    return _decide(op, device.type) if hit is None else hit

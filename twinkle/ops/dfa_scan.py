@@ -7,23 +7,22 @@ import torch
 from torch import Tensor
 
 from twinkle import reference
-from twinkle.ops._dispatch import resolve_backends as _resolve, use_compiled
-
-#: Final states the scan returns instead of raising (the CUDA kernel cannot raise).
-BAD_ID, BAD_TABLE = -1, -2
+from twinkle.constants import DfaError
+from twinkle.ops import _dispatch
 
 
-def _register_fake() -> None:
-    @torch.library.register_fake('twinkle::dfa_scan')
-    def _(input_ids, lengths, class_ids, tables, starts, dead, chunk=0):
-        b, k = input_ids.shape[0], tables.shape[0]
-        return (input_ids.new_empty((b, k), dtype=torch.int32),
-                input_ids.new_empty((b, k), dtype=torch.int64))
+def _fake(input_ids, lengths, class_ids, tables, starts, dead, chunk=0):
+    b, k = input_ids.shape[0], tables.shape[0]
+    return (input_ids.new_empty((b, k), dtype=torch.int32),
+            input_ids.new_empty((b, k), dtype=torch.int64))
+
+
+_dispatch.register_op('dfa_scan', _fake)
 
 
 def resolve_backends() -> None:
-    """Eager backend choice for dfa_scan (see :func:`twinkle.ops._dispatch.resolve_backends`)."""
-    _resolve('dfa_scan', _register_fake)
+    """Nothing left to do: the backends are decided when this module loads. Kept for
+    callers that resolve them before a traced first call."""
 
 
 def _as_index_tensor(x: Union[int, Tensor], device: torch.device, k: int, name: str) -> Tensor:
@@ -58,7 +57,8 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
         check: raise ``ValueError`` when a row holds an id outside ``[0, V)`` or a table
             is corrupt. This reads the result on the host (a sync on CUDA); with
             ``check=False`` (and always under ``torch.compile``) such rows come back with
-            final state ``BAD_ID`` (-1, and the bad id's position) or ``BAD_TABLE`` (-2).
+            final state ``DfaError.BAD_ID`` (-1, and the bad id's position) or
+            ``DfaError.BAD_TABLE`` (-2).
         chunk: tokens per chunk when a row is scanned as independent chunks that are
             summarised in parallel and then applied in order (the CUDA kernel's way, see
             ``csrc/include/twinkle/dfa_chunks.h``). 0 lets the backend choose; the result
@@ -95,11 +95,11 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
     k = tables.shape[0]
     starts_t = _as_index_tensor(starts, dev, k, 'starts')
     dead_t = _as_index_tensor(dead, dev, k, 'dead')
-    if use_compiled('dfa_scan', dev, _register_fake):
-        final, first_dead = torch.ops.twinkle.dfa_scan(input_ids, lengths, class_ids, tables, starts_t,
-                                                       dead_t, chunk)
+    args = (input_ids, lengths, class_ids, tables, starts_t, dead_t, chunk)
+    if _dispatch.use_compiled('dfa_scan', dev):
+        final, first_dead = torch.ops.twinkle.dfa_scan(*args)
     else:
-        final, first_dead = reference.dfa_scan(input_ids, lengths, class_ids, tables, starts_t, dead_t)
+        final, first_dead = reference.dfa_scan(*args)
     if check and not torch.compiler.is_compiling():
         _raise_on_errors(final, first_dead, class_ids.shape[1])
     if single:
@@ -116,8 +116,8 @@ def _raise_on_errors(final: Tensor, first_dead: Tensor, vocab: int) -> None:
 
 
 def error_message(state: int, row: int, pattern: int, position: int, vocab: int) -> str:
-    """The error for a row the scan flagged (``state`` is ``BAD_ID`` or ``BAD_TABLE``)."""
-    if state == BAD_ID:
+    """The error for a row the scan flagged (``state`` is a :class:`~twinkle.constants.DfaError`)."""
+    if state == DfaError.BAD_ID:
         return (f'dfa_scan: input_ids[{row}, {position}] is out of range for a vocabulary of {vocab} '
                 'ids (a token table must cover every id the model can emit: pass '
                 'vocab_size= to token_table)')

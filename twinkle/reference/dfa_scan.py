@@ -14,7 +14,7 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
-BAD_ID, BAD_TABLE = -1, -2
+from twinkle.constants import DfaError
 
 
 def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tensor,
@@ -69,10 +69,10 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
     table_err = first_bad_table < l
     id_err = has_bad[:, None] & (first_bad[:, None] < first_bad_table)
     final = state.to(torch.int32)
-    final = torch.where(table_err, torch.full_like(final, BAD_TABLE), final)
+    final = torch.where(table_err, torch.full_like(final, DfaError.BAD_TABLE), final)
     first_dead = torch.where(table_err, first_bad_table, first_dead)
-    final = torch.where(id_err, torch.full_like(final, BAD_ID), final)
+    final = torch.where(id_err, torch.full_like(final, DfaError.BAD_ID), final)
     first_dead = torch.where(id_err, first_bad[:, None].expand(b, k), first_dead)
-    final = torch.where(bad_start, torch.full_like(final, BAD_TABLE), final)
+    final = torch.where(bad_start, torch.full_like(final, DfaError.BAD_TABLE), final)
     first_dead = torch.where(bad_start, torch.full_like(first_dead, -1), first_dead)
     return final, first_dead

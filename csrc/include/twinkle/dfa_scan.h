@@ -28,8 +28,12 @@
 
 namespace twinkle {
 
-constexpr int32_t kDfaBadId = -1;     // an id outside [0, V)
-constexpr int32_t kDfaBadTable = -2;  // a class id or transition out of range
+// Error states, returned as the final state (mirrored by twinkle.ops.constants.DfaError).
+// Unscoped, so kDfaBadId / kDfaBadTable convert to int32_t wherever a state is stored.
+enum DfaError : int32_t {
+  kDfaBadId = -1,     // an id outside [0, V)
+  kDfaBadTable = -2,  // a start state, class id or transition out of range
+};
 
 struct DfaPattern {
   const int32_t* class_ids;  // (V,)

@@ -27,13 +27,13 @@
 
 namespace twinkle {
 
-// Baseline subtracted from each reward.
+// Baseline subtracted from each reward (mirrored by twinkle.ops.constants.Baseline).
 enum Baseline : int64_t {
   kBaselineMean = 0,        // GRPO: the group mean.
-  kBaselineLeaveOneOut = 1  // RLOO: the mean of the other valid members.
+  kBaselineLeaveOneOut = 1,  // RLOO: the mean of the other valid members.
 };
 
-// Divisor applied after the baseline.
+// Divisor applied after the baseline (mirrored by twinkle.ops.constants.Scale).
 enum Scale : int64_t {
   kScaleNone = 0,   // Dr. GRPO / RLOO: no division.
   kScaleGroup = 1,  // GRPO: the group's std (+ eps).

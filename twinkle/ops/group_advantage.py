@@ -7,27 +7,21 @@ import torch
 from torch import Tensor
 
 from twinkle import reference
-from twinkle.ops._dispatch import resolve_backends as _resolve, use_compiled
-
-BASELINE_MEAN, BASELINE_LEAVE_ONE_OUT = 0, 1
-SCALE_NONE, SCALE_GROUP = 0, 1
+from twinkle.constants import Baseline, Scale
+from twinkle.ops import _dispatch
 
 
-def _register_fake() -> None:
-    @torch.library.register_fake('twinkle::group_advantage')
-    def _(rewards, order, sorted_ids, group_size, baseline, scale, eps, unbiased):
-        return (torch.empty_like(rewards, dtype=torch.float32),
-                torch.empty_like(rewards, dtype=torch.bool))
+def _fake(rewards, order, sorted_ids, group_size, baseline, scale, eps, unbiased):
+    return (torch.empty_like(rewards, dtype=torch.float32),
+            torch.empty_like(rewards, dtype=torch.bool))
 
 
-def resolve_backends() -> None:
-    """Eager backend choice for group_advantage (see :func:`twinkle.ops._dispatch.resolve_backends`)."""
-    _resolve('group_advantage', _register_fake)
+_dispatch.register_op('group_advantage', _fake)
 
 
 def group_advantage(rewards: Tensor, order: Optional[Tensor] = None,
                     sorted_ids: Optional[Tensor] = None, group_size: int = 0,
-                    baseline: int = BASELINE_MEAN, scale: int = SCALE_GROUP, eps: float = 1e-6,
+                    baseline: int = Baseline.MEAN, scale: int = Scale.GROUP, eps: float = 1e-6,
                     unbiased: bool = True) -> Tuple[Tensor, Tensor]:
     """Advantages of every sample against its group.
 
@@ -43,8 +37,10 @@ def group_advantage(rewards: Tensor, order: Optional[Tensor] = None,
         order: (B,) int64 permutation, or None for contiguous groups.
         sorted_ids: (B,) int64, ``group_ids[order]``; given with ``order``.
         group_size: G for contiguous groups (must divide B).
-        baseline: 0 subtracts the group mean (GRPO); 1 the mean of the other members (RLOO).
-        scale: 0 no division (Dr. GRPO, RLOO); 1 divides by the group std + eps.
+        baseline: :class:`~twinkle.constants.Baseline`: ``MEAN`` (0) subtracts the
+            group mean (GRPO); ``LEAVE_ONE_OUT`` (1) the mean of the other members (RLOO).
+        scale: :class:`~twinkle.constants.Scale`: ``NONE`` (0) no division (Dr. GRPO,
+            RLOO); ``GROUP`` (1) divides by the group std + eps.
         eps: added to the std.
         unbiased: std with Bessel's correction (n - 1), as torch.std, TRL and verl use.
 
@@ -53,12 +49,11 @@ def group_advantage(rewards: Tensor, order: Optional[Tensor] = None,
         the samples of groups that are not flat (DAPO's dynamic-sampling filter).
 
     >>> adv, keep = group_advantage(torch.tensor([0., 1., 0., 1., 1., 0., 0., 0.]),
-    ...                             group_size=4, scale=SCALE_NONE)
+    ...                             group_size=4, scale=Scale.NONE)
     >>> adv.tolist()
     [-0.5, 0.5, -0.5, 0.5, 0.75, -0.25, -0.25, -0.25]
     """
-    if use_compiled('group_advantage', rewards.device, _register_fake):
-        return torch.ops.twinkle.group_advantage(rewards, order, sorted_ids, group_size, baseline,
-                                                 scale, eps, unbiased)
-    return reference.group_advantage(rewards, order, sorted_ids, group_size, baseline, scale, eps,
-                                     unbiased)
+    args = (rewards, order, sorted_ids, group_size, int(baseline), int(scale), eps, unbiased)
+    if _dispatch.use_compiled('group_advantage', rewards.device):
+        return torch.ops.twinkle.group_advantage(*args)
+    return reference.group_advantage(*args)

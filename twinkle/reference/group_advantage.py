@@ -17,6 +17,8 @@ from typing import Callable, NamedTuple, Optional, Tuple
 import torch
 from torch import Tensor
 
+from twinkle.constants import Baseline, Scale
+
 # reduce(tensor, op) sums ('sum') or maxes ('max') a stats tensor across ranks, in place.
 Reduce = Callable[[Tensor, str], None]
 
@@ -68,16 +70,16 @@ def group_stats(x: Tensor, g: Tensor, num_groups: int, reduce: Optional[Reduce] 
     return GroupStats(count, total, mean, m2, flat)
 
 
-def apply_group_stats(x: Tensor, g: Tensor, s: GroupStats, baseline: int, scale: int, eps: float,
-                      unbiased: bool) -> Tuple[Tensor, Tensor]:
+def apply_group_stats(x: Tensor, g: Tensor, s: GroupStats, baseline: Baseline, scale: Scale,
+                      eps: float, unbiased: bool) -> Tuple[Tensor, Tensor]:
     """Advantages (float32) and DAPO keep-mask from per-group statistics."""
     valid = torch.isfinite(x)
-    if baseline == 1:  # leave-one-out mean; only used where the group is not flat
+    if baseline == Baseline.LEAVE_ONE_OUT:  # mean of the others; used only where not flat
         base = (s.total[g] - x) / (s.count[g] - 1).clamp_min(1.0)
     else:
         base = s.mean[g]
     adv = x - base
-    if scale == 1:
+    if scale == Scale.GROUP:
         dof = (s.count - 1) if unbiased else s.count
         std = torch.sqrt(s.m2 / dof.clamp_min(1.0))
         adv = adv / (std[g] + eps)
@@ -86,13 +88,13 @@ def apply_group_stats(x: Tensor, g: Tensor, s: GroupStats, baseline: int, scale:
     return adv.to(torch.float32), keep
 
 
-def group_advantage(rewards: Tensor, order: Optional[Tensor] = None,
-                    sorted_ids: Optional[Tensor] = None, group_size: int = 0, baseline: int = 0,
-                    scale: int = 1, eps: float = 1e-6, unbiased: bool = True
+def group_advantage(rewards: Tensor, order: Optional[Tensor], sorted_ids: Optional[Tensor],
+                    group_size: int, baseline: int, scale: int, eps: float, unbiased: bool
                     ) -> Tuple[Tensor, Tensor]:
-    """Per-group advantages; see :func:`twinkle.ops.group_advantage` for the arguments.
+    """Per-group advantages, with the op's schema; see :func:`twinkle.ops.group_advantage`.
 
-    >>> adv, keep = group_advantage(torch.tensor([0., 1., 1., 1.]), group_size=2, scale=0)
+    >>> adv, keep = group_advantage(torch.tensor([0., 1., 1., 1.]), None, None, 2,
+    ...                             Baseline.MEAN, Scale.NONE, 1e-6, True)
     >>> adv.tolist(), keep.tolist()
     ([-0.5, 0.5, 0.0, 0.0], [True, True, False, False])
     """

@@ -7,6 +7,8 @@
 
 #include <optional>
 
+#include "twinkle/group_advantage.h"
+
 namespace twinkle {
 
 inline void check_group_advantage_args(const at::Tensor& rewards,
@@ -19,9 +21,10 @@ inline void check_group_advantage_args(const at::Tensor& rewards,
   TORCH_CHECK(rewards.scalar_type() == at::kFloat || rewards.scalar_type() == at::kDouble,
               "group_advantage: rewards must be float32 or float64, got ",
               rewards.scalar_type());
-  TORCH_CHECK(baseline == 0 || baseline == 1, "group_advantage: baseline must be 0 or 1, got ",
-              baseline);
-  TORCH_CHECK(scale == 0 || scale == 1, "group_advantage: scale must be 0 or 1, got ", scale);
+  TORCH_CHECK(baseline == kBaselineMean || baseline == kBaselineLeaveOneOut,
+              "group_advantage: baseline must be 0 (mean) or 1 (leave-one-out), got ", baseline);
+  TORCH_CHECK(scale == kScaleNone || scale == kScaleGroup,
+              "group_advantage: scale must be 0 (none) or 1 (group std), got ", scale);
   TORCH_CHECK(order.has_value() == sorted_ids.has_value(),
               "group_advantage: order and sorted_ids must be given together");
   const int64_t batch = rewards.size(0);
