@@ -20,11 +20,6 @@ def _fake(input_ids, lengths, class_ids, tables, starts, dead, chunk=0):
 _dispatch.register_op('dfa_scan', _fake)
 
 
-def resolve_backends() -> None:
-    """Nothing left to do: the backends are decided when this module loads. Kept for
-    callers that resolve them before a traced first call."""
-
-
 def _as_index_tensor(x: Union[int, Tensor], device: torch.device, k: int, name: str) -> Tensor:
     if (isinstance(x, Tensor) and x.dtype == torch.int32 and x.device == device
             and x.shape == (k,)):

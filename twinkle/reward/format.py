@@ -203,8 +203,7 @@ class _DfaReward(RewardModule):
                  prefix: str = '', vocab_size: Optional[int] = None, check_ids: bool = True,
                  name: Optional[str] = None):
         RewardModule.__init__(self, tokenizer=tokenizer, name=name)
-        from twinkle.ops.dfa_scan import resolve_backends
-        resolve_backends()  # before any trace: see resolve_backends
+        import twinkle.ops  # noqa: F401  (loads the op and its fake kernel before any trace)
         who = type(self).__name__
         if not isinstance(prefix, str):
             raise TypeError(f'{who}: prefix must be a str, got {type(prefix).__name__}')
