@@ -30,6 +30,7 @@
 
 #include "dfa_accel.h"
 #include "dfa_ids.h"
+#include "dfa_multi.h"
 #include "py_buffer.h"
 
 namespace twinkle {
@@ -132,8 +133,29 @@ void scan_range(const TokenProgram& prog, const Rows& r, int64_t b0, int64_t b1,
   }
 }
 
+// K >= 2 patterns in one pass through lazily built product DFAs (dfa_multi.h), when that
+// pays; false (nothing written) when the per-pattern path should run. A masked batch is
+// scanned as a copy with the masked ids rewritten.
+template <typename Id>
+bool scan_product(const TokenProgram& p, const Rows& r, int32_t* fs, int64_t* fd) {
+  if (p.pats.k < 2) return false;
+  std::vector<int64_t> lengths(r.batch);
+  for (int64_t b = 0; b < r.batch; ++b) lengths[b] = row_length(r, b);
+  const Id* ids = static_cast<const Id*>(r.ids);
+  std::vector<Id> masked;
+  if (r.mask != nullptr) {
+    masked.assign(ids, ids + r.batch * r.width);
+    for (int64_t i = 0; i < r.batch * r.width; ++i) {
+      if (!r.mask[i]) masked[i] = static_cast<Id>(r.mask_id);
+    }
+    ids = masked.data();
+  }
+  return cpu::scan_multi(ids, lengths.data(), p.pats.patterns, r.batch, r.width, fs, fd);
+}
+
 template <typename Id>
 void scan_all(const TokenProgram& p, const Rows& r, int32_t* fs, int64_t* fd) {
+  if (scan_product<Id>(p, r, fs, fd)) return;
   const int64_t total = r.batch * r.width * p.pats.k;
   if (total < kInlineIds) {
     scan_range<Id>(p, r, 0, r.batch, fs, fd);

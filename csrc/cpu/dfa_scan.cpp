@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dfa_accel.h"
+#include "dfa_multi.h"
 #include "dfa_scan_checks.h"
 #include "twinkle/dfa_chunks.h"
 #include "twinkle/dfa_scan.h"
@@ -195,6 +196,9 @@ template <typename Id>
 void run_all(const Id* ids, const int64_t* lengths, const std::vector<DfaPattern>& pats,
              int64_t batch, int64_t max_len, int64_t grain, int32_t* final_state,
              int64_t* first_dead) {
+  if constexpr (!std::is_same<Id, uint8_t>::value) {  // K patterns in one pass (dfa_multi.h)
+    if (cpu::scan_multi(ids, lengths, pats, batch, max_len, final_state, first_dead)) return;
+  }
   const int64_t k = static_cast<int64_t>(pats.size());
   std::vector<Prepared> prep(k);
   std::vector<ByteAccel> accel(k);

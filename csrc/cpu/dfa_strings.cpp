@@ -14,6 +14,8 @@
 //    patterns twinkle.dfa compiles); building one copies the tables.
 //  * first_dead is a byte offset into the text's UTF-8 encoding, as the op reports it.
 //  * The GIL is released while scanning; the strings are kept alive by a reference each.
+//  * With 2 <= K <= 64 patterns a text is scanned once, through a lazy product of the K
+//    DFAs (dfa_multi.h) kept in the program; the results equal each pattern's scan alone.
 #include <Python.h>
 
 #include <ATen/Parallel.h>
@@ -28,10 +30,13 @@
 #include <cstring>
 #include <cwchar>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "dfa_accel.h"
+#include "dfa_multi.h"
 #include "dfa_strings.h"
+#include "py_buffer.h"
 
 namespace twinkle {
 namespace {
@@ -40,15 +45,21 @@ using cpu::ByteAccel;
 using cpu::Prepared;
 
 constexpr const char* kCapsule = "twinkle.byte_program";
+constexpr const char* kWho = "dfa string scan";
 
 struct ByteProgram {
   int64_t k = 0;
-  std::vector<std::vector<int32_t>> class_ids, tables;  // owned copies
-  std::vector<Prepared> prep;
+  cpu::OwnedPatterns pats;  // owned copies, prepared
   std::vector<ByteAccel> accel;
   // Per row offset: 1 when every byte that leaves the state is ASCII, so a code point of
   // two or more UTF-8 bytes (all >= 0x80) cannot leave it and can be skipped whole.
   std::vector<std::vector<uint8_t>> ascii_exits;
+  // 2 <= K <= kMaxProduct: lazy product DFAs over the K patterns, kept across calls so the
+  // states a batch discovered serve the next one; one engine per concurrent task (the
+  // scan grows its engine's cache, so an engine is never shared while in use).
+  std::vector<DfaFastPattern> fast;
+  std::mutex pool_mu;
+  std::vector<std::unique_ptr<cpu::ProductDfa>> pool;
 };
 
 // ---- UTF-8 of one code point, as str.encode('utf-8') with lone surrogates as U+FFFD ------
@@ -77,14 +88,15 @@ inline int utf8(uint32_t cp, uint8_t* out) {
   return 4;
 }
 
-inline int utf8_len(uint32_t cp) {
-  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;  // a surrogate: 3, as U+FFFD
-}
-
 template <typename CU>
 int64_t byte_offset(const CU* s, int64_t units) {
   int64_t n = 0;
-  for (int64_t i = 0; i < units; ++i) n += utf8_len(s[i]);
+  // UTF-8 lengths, branch-free (vectorised; mixed ASCII and CJK text mispredicts branches).
+  // A lone surrogate counts 3, as U+FFFD.
+  for (int64_t i = 0; i < units; ++i) {
+    const uint32_t cp = static_cast<uint32_t>(s[i]);
+    n += 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000);
+  }
   return n;
 }
 
@@ -159,6 +171,133 @@ DfaResult scan_units(const DfaFastPattern& f, const ByteAccel& a, const uint8_t*
   return DfaResult{off / f.n_classes, -1};
 }
 
+// ---- K patterns in one pass: the same scans over a lazy product DFA (dfa_multi.h) -------
+
+using cpu::ProductDfa;
+
+// Per product engine: ~1 KB per state (256 byte classes at most), so ~16k states.
+constexpr int64_t kProductBudget = int64_t{16} << 20;
+
+// The patterns that the transition into `off` adds to the dead mask die at byte `pos`.
+inline void record_deaths(const ProductDfa& d, int32_t off, int64_t pos, uint64_t& mask,
+                          int64_t* first_dead) {
+  const uint64_t m = d.mask_of(off);
+  for (uint64_t fresh = m & ~mask; fresh; fresh &= fresh - 1) {
+    first_dead[__builtin_ctzll(fresh)] = pos;
+  }
+  mask = m;
+}
+
+// Escape meta of the product row at `off` (computed on the first visit).
+inline const int32_t* escape_meta(ProductDfa& d, int32_t off) {
+  if (d.rows()[off + 1] == ProductDfa::kEscUnknown) d.escapes(off);
+  return d.rows() + off;
+}
+
+// In a state with many exits (no jump to the next exit), steps ASCII units on a plain path:
+// one dependent load per unit and no branch that ordinary text mispredicts (a stay-or-exit
+// test per unit cost more than it skipped: ~3.2 ns a unit against ~2). Stops before a
+// non-ASCII unit, an entry not computed yet or flagged (a death, a terminal state), or an
+// entry into a state whose exits are few or not yet counted; returns that unit's index,
+// with `off` the state it is read in (one with many exits).
+template <typename CU>
+inline int64_t step_ascii(const ProductDfa& d, const CU* s, int64_t i, int64_t n, int32_t& off) {
+  const int32_t* tr = d.rows();
+  const int32_t* cls = d.byte_classes();
+  for (; i < n; ++i) {
+    const uint32_t u = static_cast<uint32_t>(s[i]);
+    if (u >= 0x80) break;
+    const int32_t e = tr[off + ProductDfa::kMeta + cls[u]];
+    if (e < 0 || (e & 1) || tr[(e >> 1) + 1] != -1) break;
+    off = e >> 1;
+  }
+  return i;
+}
+
+// One byte through the product; false when the engine's budget is spent.
+inline bool product_step(ProductDfa& d, uint8_t byte, int32_t& off, int32_t& e) {
+  const int32_t pc = d.byte_classes()[byte];
+  e = d.rows()[off + ProductDfa::kMeta + pc];
+  if (e < 0) e = d.step_slow(off, pc);
+  if (e < 0) return false;
+  off = e >> 1;
+  return true;
+}
+
+// ASCII text (its storage is its UTF-8): as cpu::scan_bytes_accel, over the product.
+bool product_bytes(ProductDfa& d, const uint8_t* row, int64_t n, int32_t* state,
+                   int64_t* first_dead) {
+  uint64_t mask = d.start_mask();
+  for (int j = 0; j < d.k(); ++j) first_dead[j] = ((mask >> j) & 1) && n > 0 ? 0 : -1;
+  int32_t off = d.start_off();
+  std::array<int64_t, 256> next;
+  next.fill(-1);
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t* meta = escape_meta(d, off);
+    const int cnt = meta[1];
+    if (cnt == 0) break;  // no byte leaves this state
+    if (cnt > 0) {
+      int64_t p = n;
+      for (int k = 0; k < cnt; ++k) {
+        const uint8_t e = static_cast<uint8_t>(static_cast<uint32_t>(meta[2]) >> (8 * k));
+        if (next[e] < t) next[e] = find_unit(row, t, n, e);
+        p = next[e] < p ? next[e] : p;
+      }
+      t = p;
+    } else {
+      t = step_ascii(d, row, t, n, off);
+    }
+    if (t >= n) break;
+    int32_t e;
+    if (!product_step(d, row[t], off, e)) return false;
+    if (e & 1) record_deaths(d, off, t, mask, first_dead);
+  }
+  d.finals(off, state);
+  return true;
+}
+
+// Non-ASCII text: as scan_units, over the product. A death's byte offset is found by
+// advancing a running offset from the previous death, so a row costs O(n) however many die.
+template <typename CU>
+bool product_units(ProductDfa& d, const CU* s, int64_t n, int32_t* state, int64_t* first_dead) {
+  uint64_t mask = d.start_mask();
+  for (int j = 0; j < d.k(); ++j) first_dead[j] = ((mask >> j) & 1) && n > 0 ? 0 : -1;
+  int32_t off = d.start_off();
+  std::array<int64_t, 128> next;
+  next.fill(-1);
+  int64_t seen = 0, seen_bytes = 0;  // byte offset of unit `seen`
+  uint8_t buf[4];
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t* meta = escape_meta(d, off);
+    const int cnt = meta[1];
+    if (cnt == 0) break;
+    if (cnt > 0 && meta[3]) {  // every exit is ASCII: jump to the next exit unit
+      int64_t p = n;
+      for (int k = 0; k < cnt; ++k) {
+        const uint8_t e = static_cast<uint8_t>(static_cast<uint32_t>(meta[2]) >> (8 * k));
+        if (next[e] < i) next[e] = find_unit(s, i, n, e);
+        p = next[e] < p ? next[e] : p;
+      }
+      i = p;
+    } else {
+      i = step_ascii(d, s, i, n, off);
+    }
+    if (i >= n) break;
+    const int len = utf8(static_cast<uint32_t>(s[i]), buf);
+    for (int b = 0; b < len; ++b) {
+      int32_t e;
+      if (!product_step(d, buf[b], off, e)) return false;
+      if ((e & 1) && d.mask_of(off) != mask) {  // not a terminal state's flag alone
+        seen_bytes += byte_offset(s + seen, i - seen);
+        seen = i;
+        record_deaths(d, off, seen_bytes + b, mask, first_dead);
+      }
+    }
+  }
+  d.finals(off, state);
+  return true;
+}
+
 struct Text {
   const void* data;
   int64_t units;
@@ -167,7 +306,7 @@ struct Text {
 };
 
 DfaResult scan_text(const ByteProgram& prog, int64_t j, const Text& t) {
-  const Prepared& p = prog.prep[j];
+  const Prepared& p = prog.pats.prep[j];
   const ByteAccel& a = prog.accel[j];
   const uint8_t* exits = prog.ascii_exits[j].data();
   if (t.ascii) {  // the storage is the UTF-8 encoding itself
@@ -182,30 +321,55 @@ DfaResult scan_text(const ByteProgram& prog, int64_t j, const Text& t) {
   return scan_units(p.fast, a, exits, static_cast<const uint32_t*>(t.data), t.units);
 }
 
-// ---- Python glue -------------------------------------------------------------------------
+bool scan_text_product(ProductDfa& d, const Text& t, int32_t* state, int64_t* first_dead) {
+  if (t.ascii) return product_bytes(d, static_cast<const uint8_t*>(t.data), t.units, state, first_dead);
+  if (t.kind == 1) return product_units(d, static_cast<const uint8_t*>(t.data), t.units, state, first_dead);
+  if (t.kind == 2) return product_units(d, static_cast<const uint16_t*>(t.data), t.units, state, first_dead);
+  return product_units(d, static_cast<const uint32_t*>(t.data), t.units, state, first_dead);
+}
 
-struct Buffer {
-  Py_buffer view{};
-  bool held = false;
-  ~Buffer() {
-    if (held) PyBuffer_Release(&view);
+// An engine of the program's pool for one task, returned (with its cache) when done.
+class Lease {
+ public:
+  explicit Lease(ByteProgram& prog) : prog_(prog) {
+    {
+      std::lock_guard<std::mutex> lock(prog_.pool_mu);
+      if (!prog_.pool.empty()) {
+        eng_ = std::move(prog_.pool.back());
+        prog_.pool.pop_back();
+      }
+    }
+    if (!eng_) eng_ = std::make_unique<ProductDfa>(prog_.fast, 256, kProductBudget);
   }
+  ~Lease() {
+    std::lock_guard<std::mutex> lock(prog_.pool_mu);
+    prog_.pool.push_back(std::move(eng_));
+  }
+  ProductDfa& operator*() { return *eng_; }
+
+ private:
+  ByteProgram& prog_;
+  std::unique_ptr<ProductDfa> eng_;
 };
 
-// A C-contiguous buffer of `itemsize`-byte items and `ndim` dims, or a ValueError naming it.
-bool get_buffer(PyObject* obj, Buffer& b, int ndim, Py_ssize_t itemsize, bool writable,
-                const char* name) {
-  const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-  if (PyObject_GetBuffer(obj, &b.view, flags) != 0) return false;
-  b.held = true;
-  if (b.view.ndim != ndim || b.view.itemsize != itemsize) {
-    PyErr_Format(PyExc_ValueError,
-                 "dfa string scan: %s must be a C-contiguous %d-D array of %zd-byte items, got "
-                 "%d-D of %zd-byte items", name, ndim, itemsize, b.view.ndim, b.view.itemsize);
-    return false;
+// Rows [i0, i1) with every pattern through one product; a row that spends the engine's
+// budget resets it and is scanned pattern by pattern.
+void scan_rows_product(ByteProgram& prog, const Text* rows, int64_t i0, int64_t i1,
+                       int32_t* out_state, int64_t* out_fd) {
+  Lease lease(prog);
+  const int64_t k = prog.k;
+  for (int64_t i = i0; i < i1; ++i) {
+    if (scan_text_product(*lease, rows[i], out_state + i * k, out_fd + i * k)) continue;
+    (*lease).reset();
+    for (int64_t j = 0; j < k; ++j) {
+      const DfaResult r = scan_text(prog, j, rows[i]);
+      out_state[i * k + j] = r.state;
+      out_fd[i * k + j] = r.first_dead;
+    }
   }
-  return true;
 }
+
+// ---- Python glue -------------------------------------------------------------------------
 
 void free_program(PyObject* capsule) {
   delete static_cast<ByteProgram*>(PyCapsule_GetPointer(capsule, kCapsule));
@@ -216,46 +380,16 @@ PyObject* byte_program(PyObject*, PyObject* args) {
   if (!PyArg_ParseTuple(args, "OOOO:byte_program", &cls_obj, &tab_obj, &start_obj, &dead_obj)) {
     return nullptr;
   }
-  Buffer cls, tab, starts, dead;
-  if (!get_buffer(cls_obj, cls, 2, 4, false, "class_ids (K, V) int32") ||
-      !get_buffer(tab_obj, tab, 3, 4, false, "tables (K, S, C) int32") ||
-      !get_buffer(start_obj, starts, 1, 4, false, "starts (K,) int32") ||
-      !get_buffer(dead_obj, dead, 1, 4, false, "dead (K,) int32")) {
-    return nullptr;
-  }
-  const int64_t k = cls.view.shape[0], v = cls.view.shape[1];
-  const int64_t s = tab.view.shape[1], c = tab.view.shape[2];
-  if (tab.view.shape[0] != k || starts.view.shape[0] != k || dead.view.shape[0] != k || v < 256) {
-    PyErr_Format(PyExc_ValueError,
-                 "dfa string scan: byte patterns need class_ids (K, V >= 256), tables (K, S, C), "
-                 "starts (K,) and dead (K,) with one K; got K = %lld, V = %lld",
-                 static_cast<long long>(k), static_cast<long long>(v));
-    return nullptr;
-  }
   auto prog = std::make_unique<ByteProgram>();
+  if (!cpu::load_patterns(cls_obj, tab_obj, start_obj, dead_obj, 256, kWho, prog->pats)) {
+    return nullptr;
+  }
+  const int64_t k = prog->pats.k, s = prog->pats.n_states, c = prog->pats.n_classes;
   prog->k = k;
-  prog->class_ids.resize(k);
-  prog->tables.resize(k);
-  prog->prep.resize(k);
   prog->accel.resize(k);
   prog->ascii_exits.resize(k);
-  const int32_t* cp = static_cast<const int32_t*>(cls.view.buf);
-  const int32_t* tp = static_cast<const int32_t*>(tab.view.buf);
   for (int64_t j = 0; j < k; ++j) {
-    prog->class_ids[j].assign(cp + j * v, cp + (j + 1) * v);
-    prog->tables[j].assign(tp + j * s * c, tp + (j + 1) * s * c);
-    const DfaPattern pat{prog->class_ids[j].data(), prog->tables[j].data(), v, s, c,
-                         static_cast<const int32_t*>(starts.view.buf)[j],
-                         static_cast<const int32_t*>(dead.view.buf)[j]};
-    prog->prep[j] = cpu::prepare(pat);
-    if (!prog->prep[j].ok) {
-      PyErr_Format(PyExc_ValueError,
-                   "dfa string scan: pattern %lld has a start, class or transition out of range",
-                   static_cast<long long>(j));
-      return nullptr;
-    }
-    prog->prep[j].fast.offsets = prog->prep[j].offsets.data();
-    prog->accel[j] = cpu::byte_accel(prog->prep[j], s);
+    prog->accel[j] = cpu::byte_accel(prog->pats.prep[j], s);
     std::vector<uint8_t>& exits = prog->ascii_exits[j];
     exits.assign(s * c, 0);
     for (int64_t st = 0; st < s; ++st) {
@@ -265,6 +399,7 @@ PyObject* byte_program(PyObject*, PyObject* args) {
       for (int e = 0; e < cnt; ++e) ascii = ascii && prog->accel[j].bytes[off][e] < 0x80;
       exits[off] = ascii ? 1 : 0;
     }
+    prog->fast.push_back(prog->pats.prep[j].fast);
   }
   return PyCapsule_New(prog.release(), kCapsule, free_program);
 }
@@ -278,9 +413,9 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   auto* prog = static_cast<ByteProgram*>(PyCapsule_GetPointer(capsule, kCapsule));
   if (prog == nullptr) return nullptr;
   const Py_ssize_t b = PyList_GET_SIZE(texts);
-  Buffer fin, fd;
-  if (!get_buffer(final_obj, fin, 2, 4, true, "final_state (B, K) int32") ||
-      !get_buffer(fd_obj, fd, 2, 8, true, "first_dead (B, K) int64")) {
+  cpu::Buffer fin, fd;
+  if (!cpu::get_buffer(final_obj, fin, 2, 4, true, kWho, "final_state (B, K) int32") ||
+      !cpu::get_buffer(fd_obj, fd, 2, 8, true, kWho, "first_dead (B, K) int64")) {
     return nullptr;
   }
   if (fin.view.shape[0] != b || fin.view.shape[1] != prog->k || fd.view.shape[0] != b ||
@@ -318,7 +453,9 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   // ~64k code units per task; a batch of one short text runs inline, without a pool wake-up.
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, total / std::max<Py_ssize_t>(b, 1)));
   Py_BEGIN_ALLOW_THREADS
+  const bool product = k >= 2 && k <= cpu::kMaxProduct;
   const auto run = [&](int64_t i0, int64_t i1) {
+    if (product) return scan_rows_product(*prog, rows.data(), i0, i1, out_state, out_fd);
     for (int64_t i = i0; i < i1; ++i) {
       for (int64_t j = 0; j < k; ++j) {
         const DfaResult r = scan_text(*prog, j, rows[i]);

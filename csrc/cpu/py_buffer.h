@@ -49,6 +49,7 @@ inline bool get_buffer(PyObject* obj, Buffer& b, int ndim, Py_ssize_t itemsize, 
 struct OwnedPatterns {
   int64_t k = 0, vocab = 0, n_states = 0, n_classes = 0;
   std::vector<std::vector<int32_t>> class_ids, tables;
+  std::vector<DfaPattern> patterns;  // pointing into class_ids and tables
   std::vector<Prepared> prep;
 };
 
@@ -83,6 +84,7 @@ inline bool load_patterns(PyObject* cls_obj, PyObject* tab_obj, PyObject* start_
   out.class_ids.resize(k);
   out.tables.resize(k);
   out.prep.resize(k);
+  out.patterns.resize(k);
   const int32_t* cp = static_cast<const int32_t*>(cls.view.buf);
   const int32_t* tp = static_cast<const int32_t*>(tab.view.buf);
   for (int64_t j = 0; j < k; ++j) {
@@ -91,6 +93,7 @@ inline bool load_patterns(PyObject* cls_obj, PyObject* tab_obj, PyObject* start_
     const DfaPattern pat{out.class_ids[j].data(), out.tables[j].data(), v, s, c,
                          static_cast<const int32_t*>(starts.view.buf)[j],
                          static_cast<const int32_t*>(dead.view.buf)[j]};
+    out.patterns[j] = pat;
     out.prep[j] = prepare(pat);
     if (!out.prep[j].ok) {
       PyErr_Format(PyExc_ValueError, "%s: pattern %lld has a start, class or transition out of "

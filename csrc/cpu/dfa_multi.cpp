@@ -1,0 +1,268 @@
+// The lazy product DFA (dfa_multi.h) and the op's multi-pattern path over token ids.
+#include "dfa_multi.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <memory>
+
+namespace twinkle {
+namespace cpu {
+
+namespace {
+
+std::string key_of(const int32_t* v, int k) {
+  return std::string(reinterpret_cast<const char*>(v), sizeof(int32_t) * k);
+}
+
+bool is_sink(const DfaFastPattern& p, int32_t off) {
+  for (int32_t c = 0; c < p.n_classes; ++c) {
+    if (p.offsets[off + c] != off) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ProductDfa::ProductDfa(const std::vector<DfaFastPattern>& pats, int64_t vocab,
+                       int64_t budget_bytes)
+    : pats_(pats), k_(static_cast<int>(pats.size())), vocab_(vocab), budget_(budget_bytes) {
+  cls_.assign(vocab_, -1);
+  for (const DfaFastPattern& p : pats_) start_.push_back(p.start_off);
+  reset();
+  if (vocab_ <= 256) {  // bytes: every class up front, so byte scans never miss a class
+    for (int64_t b = 0; b < vocab_; ++b) add_class(b);
+  }
+}
+
+void ProductDfa::reset() {
+  spent_ = false;
+  trans_.clear();
+  st_tuple_.clear();
+  mask_.clear();
+  terminal_.clear();
+  st_ids_.clear();
+  intern(start_.data());  // state 0, row offset 0
+}
+
+int32_t ProductDfa::add_class(int64_t id) {
+  std::vector<int32_t> tuple(k_);
+  for (int j = 0; j < k_; ++j) {
+    const int32_t c = pats_[j].class_ids[id];
+    if (c < 0 || c >= pats_[j].n_classes) return cls_[id] = -2;
+    tuple[j] = c;
+  }
+  const std::string key = key_of(tuple.data(), k_);
+  auto it = cls_ids_.find(key);
+  if (it == cls_ids_.end()) {
+    const int64_t p = static_cast<int64_t>(cls_ids_.size());
+    if (p >= cap_) {
+      widen(p + 1);
+      if (spent_) return -1;
+    }
+    cls_tuple_.insert(cls_tuple_.end(), tuple.begin(), tuple.end());
+    it = cls_ids_.emplace(key, static_cast<int32_t>(p)).first;
+  }
+  return cls_[id] = it->second;
+}
+
+void ProductDfa::widen(int64_t need) {
+  const int64_t cap = std::max<int64_t>({need, 2 * cap_, 16});
+  const int64_t stride = kMeta + cap;
+  const int64_t n = static_cast<int64_t>(mask_.size());
+  if (n * stride * 4 > budget_) {
+    spent_ = true;
+    return;
+  }
+  std::vector<int32_t> wide(n * stride, -1);
+  for (int64_t s = 0; s < n; ++s) {
+    const int32_t* src = trans_.data() + s * stride_;
+    int32_t* dst = wide.data() + s * stride;
+    std::copy(src, src + stride_, dst);  // meta and the known entries
+    for (int64_t c = kMeta; c < stride_; ++c) {
+      if (src[c] >= 0) {
+        const int64_t next = (src[c] >> 1) / stride_;
+        dst[c] = static_cast<int32_t>(((next * stride) << 1) | (src[c] & 1));
+      }
+    }
+  }
+  trans_.swap(wide);
+  cap_ = cap;
+  stride_ = stride;
+}
+
+int32_t ProductDfa::intern(const int32_t* offs) {
+  const std::string key = key_of(offs, k_);
+  const auto it = st_ids_.find(key);
+  if (it != st_ids_.end()) return static_cast<int32_t>(it->second * stride_);
+  const int64_t sid = static_cast<int64_t>(mask_.size());
+  if ((sid + 1) * stride_ * 4 > budget_) {
+    spent_ = true;
+    return -1;
+  }
+  uint64_t mask = 0;
+  bool stuck = true;
+  for (int j = 0; j < k_; ++j) {
+    if (offs[j] == pats_[j].dead_off) mask |= uint64_t{1} << j;
+    stuck = stuck && is_sink(pats_[j], offs[j]);
+  }
+  st_tuple_.insert(st_tuple_.end(), offs, offs + k_);
+  mask_.push_back(mask);
+  terminal_.push_back(stuck ? 1 : 0);
+  st_ids_.emplace(key, static_cast<int32_t>(sid));
+  trans_.resize((sid + 1) * stride_, -1);
+  int32_t* meta = trans_.data() + sid * stride_;
+  meta[0] = static_cast<int32_t>(sid);
+  meta[1] = kEscUnknown;
+  std::fill(meta + 2, meta + kMeta, 0);
+  return static_cast<int32_t>(sid * stride_);
+}
+
+int32_t ProductDfa::step_slow(int32_t off, int32_t pc) {
+  const int32_t sid = trans_[off];
+  std::vector<int32_t> next(k_);
+  for (int j = 0; j < k_; ++j) {
+    next[j] = pats_[j].offsets[st_tuple_[sid * k_ + j] + cls_tuple_[pc * k_ + j]];
+  }
+  const int32_t noff = intern(next.data());
+  if (noff < 0) return -1;
+  const int32_t nsid = trans_[noff];
+  const bool news = mask_[nsid] != mask_[sid] || terminal_[nsid];
+  const int32_t e = (noff << 1) | (news ? 1 : 0);
+  trans_[sid * stride_ + kMeta + pc] = e;
+  return e;
+}
+
+void ProductDfa::escapes(int32_t off) {
+  const int32_t sid = trans_[off];
+  const int64_t p = static_cast<int64_t>(cls_ids_.size());
+  std::vector<uint8_t> moves(p, 0);
+  for (int64_t c = 0; c < p; ++c) {
+    for (int j = 0; j < k_ && !moves[c]; ++j) {
+      const int32_t s = st_tuple_[sid * k_ + j];
+      moves[c] = pats_[j].offsets[s + cls_tuple_[c * k_ + j]] != s;
+    }
+  }
+  int cnt = 0;
+  uint32_t packed = 0;
+  bool ascii = true;
+  for (int b = 0; b < 256; ++b) {
+    if (!moves[cls_[b]]) continue;
+    if (cnt < kMaxEscapes) packed |= static_cast<uint32_t>(b) << (8 * cnt);
+    ascii = ascii && b < 0x80;
+    ++cnt;
+  }
+  int32_t* meta = trans_.data() + sid * stride_;
+  meta[1] = cnt <= kMaxEscapes ? cnt : -1;
+  meta[2] = static_cast<int32_t>(packed);
+  meta[3] = cnt > 0 && cnt <= kMaxEscapes && ascii ? 1 : 0;
+}
+
+void ProductDfa::finals(int32_t off, int32_t* state) const {
+  const int32_t sid = trans_[off];
+  for (int j = 0; j < k_; ++j) state[j] = st_tuple_[sid * k_ + j] / pats_[j].n_classes;
+}
+
+// ---- the op's path ----------------------------------------------------------------------
+
+namespace {
+
+// Cache per engine: enough for thousands of product states over thousands of classes; a
+// row that would pass it resets the engine and is scanned pattern by pattern.
+constexpr int64_t kBudgetBytes = int64_t{48} << 20;
+// The product pays when its fixed cost, a class map of V ints per engine (~50 us for the
+// 151,669-id Qwen3 vocabulary) and the first visits, is below the per-pattern steps it
+// saves (~2 ns each): B x L x K steps >= 4096 + V / 2.
+inline bool product_pays(int64_t steps, int64_t vocab) { return steps >= 4096 + vocab / 2; }
+
+struct Plan {
+  std::vector<Prepared> prep;
+  std::vector<std::vector<int>> groups;  // pattern indices per product
+  std::vector<int> alone;                // patterns scanned alone (failed cpu::prepare)
+};
+
+Plan plan_of(const std::vector<DfaPattern>& pats) {
+  Plan plan;
+  const int k = static_cast<int>(pats.size());
+  plan.prep.resize(k);
+  std::vector<int> ok;
+  for (int j = 0; j < k; ++j) {
+    plan.prep[j] = prepare(pats[j]);
+    plan.prep[j].fast.offsets = plan.prep[j].offsets.data();
+    (plan.prep[j].ok ? ok : plan.alone).push_back(j);
+  }
+  const int n_groups = (static_cast<int>(ok.size()) + kMaxProduct - 1) / kMaxProduct;
+  for (int g = 0; g < n_groups; ++g) {  // even groups: no product of one pattern
+    const int lo = g * static_cast<int>(ok.size()) / n_groups;
+    const int hi = (g + 1) * static_cast<int>(ok.size()) / n_groups;
+    plan.groups.emplace_back(ok.begin() + lo, ok.begin() + hi);
+  }
+  return plan;
+}
+
+template <typename Id>
+void scan_rows(const Plan& plan, const Id* ids, const int64_t* lengths,
+               const std::vector<DfaPattern>& pats, int64_t b0, int64_t b1, int64_t max_len,
+               int32_t* final_state, int64_t* first_dead) {
+  const int64_t k = static_cast<int64_t>(pats.size());
+  std::vector<std::unique_ptr<ProductDfa>> engines;
+  for (const std::vector<int>& g : plan.groups) {
+    std::vector<DfaFastPattern> fast;
+    for (int j : g) fast.push_back(plan.prep[j].fast);
+    engines.push_back(std::make_unique<ProductDfa>(fast, pats[0].vocab, kBudgetBytes));
+  }
+  int32_t st[kMaxProduct];
+  int64_t fd[kMaxProduct];
+  for (int64_t b = b0; b < b1; ++b) {
+    const Id* row = ids + b * max_len;
+    const int64_t n = dfa_clamp_length(lengths[b], max_len);
+    const auto alone = [&](int j) {
+      const DfaResult r = dfa_scan_one(pats[j], row, n);
+      final_state[b * k + j] = r.state;
+      first_dead[b * k + j] = r.first_dead;
+    };
+    for (size_t g = 0; g < engines.size(); ++g) {
+      const std::vector<int>& idx = plan.groups[g];
+      if (engines[g]->scan_ids(row, n, st, fd)) {
+        for (size_t i = 0; i < idx.size(); ++i) {
+          final_state[b * k + idx[i]] = st[i];
+          first_dead[b * k + idx[i]] = fd[i];
+        }
+        continue;
+      }
+      if (engines[g]->spent()) engines[g]->reset();
+      for (int j : idx) alone(j);  // a bad id or class: each pattern reports its own
+    }
+    for (int j : plan.alone) alone(j);
+  }
+}
+
+}  // namespace
+
+template <typename Id>
+bool scan_multi(const Id* ids, const int64_t* lengths, const std::vector<DfaPattern>& pats,
+                int64_t batch, int64_t max_len, int32_t* final_state, int64_t* first_dead) {
+  int64_t total = 0;
+  for (int64_t b = 0; b < batch; ++b) total += dfa_clamp_length(lengths[b], max_len);
+  if (pats.size() < 2 || !product_pays(total * static_cast<int64_t>(pats.size()), pats[0].vocab)) {
+    return false;
+  }
+  const Plan plan = plan_of(pats);
+  for (const std::vector<int>& g : plan.groups) {
+    if (g.size() < 2) return false;
+  }
+  // Each task builds its own engines (a class map of V ints each): hand out >= 128k tokens.
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 17) / std::max<int64_t>(1, max_len));
+  at::parallel_for(0, batch, grain, [&](int64_t b0, int64_t b1) {
+    scan_rows(plan, ids, lengths, pats, b0, b1, max_len, final_state, first_dead);
+  });
+  return true;
+}
+
+template bool scan_multi<int32_t>(const int32_t*, const int64_t*, const std::vector<DfaPattern>&,
+                                  int64_t, int64_t, int32_t*, int64_t*);
+template bool scan_multi<int64_t>(const int64_t*, const int64_t*, const std::vector<DfaPattern>&,
+                                  int64_t, int64_t, int32_t*, int64_t*);
+
+}  // namespace cpu
+}  // namespace twinkle

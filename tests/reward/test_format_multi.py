@@ -1,0 +1,207 @@
+"""K patterns in one pass: the string scanner's product path against each pattern alone.
+
+With 2 <= K <= 64 patterns the string scanner steps one lazily built product of the K byte
+DFAs, cached in the program across calls (csrc/cpu/dfa_multi.h). Its final states and
+first-dead byte offsets must equal those of K one-pattern programs (the per-pattern scanner)
+on every text of every storage kind, and each verdict must equal Python ``re``. The 16
+search patterns of the benchmark's multi-pattern section are also checked on generated
+completions, on strings and on Qwen3 token ids (the op's product path).
+"""
+import os
+import random
+import re
+import threading
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from twinkle import _ext
+from twinkle.reward.format import _DfaReward
+
+EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
+
+pytestmark = pytest.mark.skipif(_ext.string_scanner() is None,
+                                reason='the compiled library is not loaded')
+
+# (pattern, flags, mode): searches that end in a live sink, fullmatches that die, an
+# impossible pattern (dead before the first byte), non-ASCII exits and astral code points.
+POOL = [
+    (r'<think>.*?</think>', re.DOTALL, 'search'),
+    (r'<answer>.*?</answer>', re.DOTALL, 'search'),
+    (r'</think>\s*<answer>', 0, 'search'),
+    (r'<answer>\s*-?\d+\s*</answer>', 0, 'search'),
+    (r'\\boxed\{[^{}]*\}', 0, 'search'),
+    (r'\d+ \* \d+ = \d+', 0, 'search'),
+    (r'[\u4e00-\u9fff]', 0, 'search'),
+    (r'[\U0001F300-\U0001FAFF]', 0, 'search'),
+    (r'(?:wait|hmm|actually)', re.IGNORECASE, 'search'),
+    (r'\n\n\n', 0, 'search'),
+    (r'(?:the ){2}', 0, 'search'),
+    (r'\$[^$\n]+\$', 0, 'search'),
+    (r'</answer>\s*$', 0, 'search'),
+    (r'(?s)<think>.*</think>\s*<answer>\d+</answer>\s*', 0, 'fullmatch'),
+    (r'[^<>]*', 0, 'fullmatch'),
+    (r'.{3,9}', re.DOTALL, 'fullmatch'),
+    (r'\ufffd', 0, 'search'),
+    (r'é+|ß', 0, 'search'),
+    (r'😀<', 0, 'search'),
+    (r'a\Zb', 0, 'search'),
+    (r'\S+', 0, 'match'),
+    (r'[a-z ]*', 0, 'fullmatch'),
+    (r'(?:é|你|😀)*', 0, 'fullmatch'),  # dies inside a code point: 'ß', '佀', '😁'
+]
+PIECES = ['<think>', '</think>', '<answer>', '</answer>', '<', '>', ' ', '\n', '\n\n\n', 'abc',
+          '42', ' * ', ' = ', '$x$', '\\boxed{7}', 'the ', 'Wait', 'hmm', 'é', 'ß', 'ÿ', '\x80',
+          '你好', '答案', '😀', '👍🏽', '\ufffd', '\ud800', '\udfff', 'x' * 40, '你', '佀', '😁']
+TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=14).map(''.join)
+
+MODULE = _DfaReward([('regex', p, f, m) for p, f, m in POOL])
+SCANNER = _ext.string_scanner()
+TABLES = [getattr(MODULE, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
+ACCEPT = MODULE.byte_accept.numpy()
+
+
+def _program(idx):
+    return SCANNER.byte_program(*(np.ascontiguousarray(t[idx]) for t in TABLES))
+
+
+ALONE = [_program([j]) for j in range(len(POOL))]
+
+
+def _scan(prog, texts, k):
+    final = np.empty((len(texts), k), np.int32)
+    first_dead = np.empty((len(texts), k), np.int64)
+    SCANNER.scan_strings(prog, texts, final, first_dead)
+    return final, first_dead
+
+
+def _alone(idx, texts):
+    parts = [_scan(ALONE[j], texts, 1) for j in idx]
+    return np.concatenate([p[0] for p in parts], 1), np.concatenate([p[1] for p in parts], 1)
+
+
+def _oracle(j, text):
+    p, f, m = POOL[j]
+    return bool(getattr(re, m)(p, re.sub('[\ud800-\udfff]', '\ufffd', text), f))
+
+
+@settings(derandomize=True, max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(idx=st.lists(st.integers(0, len(POOL) - 1), min_size=2, max_size=20),
+       texts=st.lists(TEXT, min_size=1, max_size=24))
+def test_product_equals_each_pattern_alone_and_re(idx, texts):
+    final, first_dead = _scan(_program(idx), texts, len(idx))
+    want_final, want_fd = _alone(idx, texts)
+    assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
+    for i, text in enumerate(texts):
+        for col, j in enumerate(idx):
+            assert bool(ACCEPT[j, final[i, col]]) == _oracle(j, text), (text, POOL[j])
+
+
+# A death at each byte of a code point (the offset counts the bytes before it), in each
+# storage kind, after long skipped runs, and rows that die before their first byte.
+@pytest.mark.parametrize('text', ['', 'ß', 'éß', '你佀', '😀😁x', 'ÿé你😀😁', 'é' * 3000 + '佀',
+                                  '😀' * 3000 + '😁', '<think>你好</think>' * 50 + 'ß', '\ud800'],
+                         ids=lambda t: f'{len(t)}-units')
+def test_deaths_inside_a_code_point(text):
+    idx = [len(POOL) - 1, 0, 14, 15, 19, 20]
+    texts = [text, text + 'x', 'a' + text]
+    final, first_dead = _scan(_program(idx), texts, len(idx))
+    want_final, want_fd = _alone(idx, texts)
+    assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
+
+
+def _completion(rng, n_chars):
+    """Prose with numbers, tags, CJK and emoji, think/answer shaped or malformed."""
+    words = ('the of and to wait hmm actually therefore answer 12 * 34 = 408 $x$ \\boxed{5} '
+             '你好 答案 😀 👍 é ß ? \n\n\n').split(' ')
+    body = ' '.join(rng.choice(words) for _ in range(n_chars // 5))
+    return rng.choice([f'<think>\n{body}\n</think>\n<answer>{rng.randrange(99)}</answer>',
+                       f'<think>{body}</think> <answer> -{rng.randrange(9)} </answer>\n',
+                       f'{body}<answer>1', body, f'<think> </think>{body}?</think>'])
+
+
+COMPLETIONS = [_completion(random.Random(i), 40 + 37 * (i % 60)) for i in range(600)]
+
+
+def test_long_batch_across_calls_and_threads():
+    """Many texts (the parallel scan), the program's cached product reused by later calls,
+    and several Python threads scanning with one program at once."""
+    idx = list(range(13))
+    prog = _program(idx)
+    want = _alone(idx, COMPLETIONS)
+    for _ in range(2):
+        got = _scan(prog, COMPLETIONS, len(idx))
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    results = [None] * 4
+
+    def work(t):
+        results[t] = _scan(prog, COMPLETIONS[t::2], len(idx))
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for t, got in enumerate(results):
+        assert np.array_equal(got[0], want[0][t::2]) and np.array_equal(got[1], want[1][t::2])
+
+
+def test_more_patterns_than_one_product():
+    """K > 64: the patterns are scanned one by one, with the same results."""
+    idx = [j % len(POOL) for j in range(70)]
+    got = _scan(_program(idx), COMPLETIONS[:50], len(idx))
+    want = _alone(idx, COMPLETIONS[:50])
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+# The 16 search patterns of benchmarks/bench_format.py's multi-pattern section.
+MULTI = [
+    (r'<think>.*?</think>', re.DOTALL), (r'<answer>.*?</answer>', re.DOTALL),
+    (r'</think>\s*<answer>', 0), (r'<answer>\s*-?\d+\s*</answer>', 0), (r'\\boxed\{[^{}]*\}', 0),
+    (r'\d+ \* \d+ = \d+', 0), (r'[\u4e00-\u9fff]', 0), (r'[\U0001F300-\U0001FAFF]', 0),
+    (r'(?:wait|hmm|actually)', re.IGNORECASE), (r'<think>\s*</think>', 0), (r'\n\n\n', 0),
+    (r'(?:the ){2}', 0), (r'[Tt]herefore,? the answer is', 0), (r'\$[^$\n]+\$', 0),
+    (r'</answer>\s*$', 0), (r'\?\s*</think>', 0),
+]
+
+
+def _want(texts):
+    return [[bool(re.search(p, t, f)) for p, f in MULTI] for t in texts]
+
+
+def test_sixteen_search_patterns_on_strings():
+    reward = _DfaReward([('regex', p, f, 'search') for p, f in MULTI])
+    accepted, _ = reward.scan_texts(COMPLETIONS)
+    assert (accepted == 1.0).tolist() == _want(COMPLETIONS)
+
+
+def test_sixteen_search_patterns_on_qwen3_ids():
+    from twinkle.sampler.testing import qwen3_tokenizer
+    try:
+        tok = qwen3_tokenizer()
+    except ImportError as e:
+        pytest.skip(str(e))
+    texts = COMPLETIONS[:300]
+    reward = _DfaReward([('regex', p, f, 'search') for p, f in MULTI], tokenizer=tok)
+    enc = tok(texts, add_special_tokens=False)['input_ids']
+    decoded = tok.batch_decode(enc, skip_special_tokens=True)
+    width = max(map(len, enc))
+    ids = torch.zeros((len(enc), width), dtype=torch.int64)
+    for i, row in enumerate(enc):
+        ids[i, :len(row)] = torch.tensor(row)
+    lengths = torch.tensor([len(r) for r in enc])
+    want = _want(decoded)
+    for dtype in (torch.int64, torch.int32):
+        accepted, first_dead = reward.scan_ids(ids.to(dtype), lengths=lengths)
+        assert (accepted == 1.0).tolist() == want
+        # Each pattern alone through the op gives the same states and positions.
+        for j in (0, 6, 15):
+            alone = torch.ops.twinkle.dfa_scan(ids.to(dtype), lengths, reward.token_class_ids[j:j + 1],
+                                              reward.token_tables[j:j + 1], reward.token_starts[j:j + 1],
+                                              reward.token_dead[j:j + 1], 0)
+            final = reward._scan('token', ids.to(dtype), lengths)[0]
+            assert torch.equal(final[:, j:j + 1], alone[0])
+            assert torch.equal(first_dead[:, j:j + 1], alone[1])
