@@ -3,6 +3,9 @@
 #include <Python.h>
 #include <torch/library.h>
 
+#include <vector>
+
+#include "dfa_lift.h"
 #include "dfa_strings.h"
 
 TORCH_LIBRARY(twinkle, m) {
@@ -29,8 +32,15 @@ TORCH_LIBRARY(twinkle, m) {
 
 // `import twinkle._C` loads this library (and so registers the ops). Its only Python API is
 // the string scanner (cpu/dfa_strings.cpp), which takes str objects no op schema can.
+// The token lift (cpu/dfa_lift.cpp) is a plain Python function too: it reads numpy buffers.
 extern "C" PyObject* PyInit__C(void) {
-  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1,
-                                          twinkle::string_scan_methods()};
+  static std::vector<PyMethodDef> methods;
+  if (methods.empty()) {
+    for (PyMethodDef* table : {twinkle::string_scan_methods(), twinkle::token_lift_methods()}) {
+      for (PyMethodDef* m = table; m->ml_name != nullptr; ++m) methods.push_back(*m);
+    }
+    methods.push_back({nullptr, nullptr, 0, nullptr});
+  }
+  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, methods.data()};
   return PyModule_Create(&module_def);
 }
