@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dfa_ids.h"
+#include "dfa_lift.h"
 #include "dfa_strings.h"
 
 TORCH_LIBRARY(twinkle, m) {
@@ -31,15 +32,18 @@ TORCH_LIBRARY(twinkle, m) {
 }
 
 // `import twinkle._C` loads this library (and so registers the ops). Its Python API is the
-// plain-C scanners that take what no op schema can or should: lists of str
-// (cpu/dfa_strings.cpp) and numpy views of CPU ids, without dispatch (cpu/dfa_ids.cpp).
+// plain-C functions that take what no op schema can or should: lists of str (the string
+// scanner, cpu/dfa_strings.cpp), numpy views of CPU ids without dispatch (cpu/dfa_ids.cpp)
+// and the token lift over numpy buffers (cpu/dfa_lift.cpp).
 extern "C" PyObject* PyInit__C(void) {
   static std::vector<PyMethodDef> methods;
-  for (PyMethodDef* table : {twinkle::string_scan_methods(), twinkle::id_scan_methods()}) {
-    for (PyMethodDef* m = table; m->ml_name != nullptr; ++m) methods.push_back(*m);
+  if (methods.empty()) {
+    for (PyMethodDef* table : {twinkle::string_scan_methods(), twinkle::id_scan_methods(),
+                               twinkle::token_lift_methods()}) {
+      for (PyMethodDef* m = table; m->ml_name != nullptr; ++m) methods.push_back(*m);
+    }
+    methods.push_back({nullptr, nullptr, 0, nullptr});
   }
-  methods.push_back(PyMethodDef{nullptr, nullptr, 0, nullptr});
-  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1,
-                                          methods.data()};
+  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, methods.data()};
   return PyModule_Create(&module_def);
 }

@@ -356,9 +356,11 @@ def test_metaspace_decoder_first_token_rule(scheme):
 
 
 def test_lifting_a_huge_dfa_is_refused_early(monkeypatch):
-    """A (V, S) lift past MAX_LIFT_CELLS stops with a clear error instead of allocating."""
+    """A numpy (V, S) lift past MAX_LIFT_CELLS stops with a clear error instead of allocating
+    (the compiled lift's limit is tested in test_lift.py)."""
     from twinkle.dfa import StateLimitError, compile_regex
     from twinkle.dfa import tokens as tokens_mod
+    monkeypatch.setattr(tokens_mod, 'USE_COMPILED_LIFT', False)
     table = tokens_mod.TokenTable.from_bytes([b'a', b'b', b'<', b'>'])
     dfa = compile_regex(r'a.{0,50}b', mode='search')
     monkeypatch.setattr(tokens_mod, 'MAX_LIFT_CELLS', 4 * (dfa.num_states + 1) - 1)

@@ -557,50 +557,148 @@ class TokenClasses:
 _CHUNK_ENTRIES = 8 << 20
 
 
-def _run_tokens(trans_c: np.ndarray, byte_cls: np.ndarray, padded: np.ndarray, lengths: np.ndarray,
-                init: np.ndarray) -> np.ndarray:
-    """(R, V) int64: the state after each token from each state in ``init`` (R,).
+class _TokenRunner:
+    """Runs every token from given states with numpy (the fallback of the compiled lift).
 
     ``trans_c`` (S, NC) is the DFA over byte classes ``byte_cls`` (256,). Tokens with the
-    same class string are run once; tokens are sorted by length so that position ``p``
-    only touches the prefix of tokens longer than ``p``.
+    same class string are run once; they are sorted by length so that position ``p`` only
+    touches the prefix of strings longer than ``p`` (~R x total-string-bytes gathers).
+    """
+
+    def __init__(self, trans_c: np.ndarray, byte_cls: np.ndarray, padded: np.ndarray, lengths: np.ndarray):
+        self.n_cls = trans_c.shape[1]
+        self.flat = trans_c.reshape(-1)
+        width = max(int(lengths.max(initial=0)), 1)
+        cp = byte_cls[padded[:, :width]].astype(np.int64)
+        cp[np.arange(width)[None, :] >= lengths[:, None]] = self.n_cls      # padding sentinel
+        inverse, uniq = _unique_rows(cp)
+        order = np.argsort(-lengths[uniq], kind='stable')
+        self.ucp, self.ulen = cp[uniq[order]], lengths[uniq[order]]
+        back = np.empty(order.size, dtype=np.int64)
+        back[order] = np.arange(order.size)
+        self.token_string = back[inverse.astype(np.int64)]   # (V,): each token's row in ucp
+        self.lmax = int(self.ulen[0]) if order.size else 0
+        self.active = _longer_than(self.ulen, self.lmax)
+
+    def run(self, init: np.ndarray) -> np.ndarray:
+        """(R, U) int64: the state after each distinct string from each state in ``init`` (R,)."""
+        u = self.ulen.shape[0]
+        out = np.empty((init.shape[0], u), dtype=np.int64)
+        chunk = max(1, _CHUNK_ENTRIES // max(u, 1))
+        for r0 in range(0, init.shape[0], chunk):
+            cur = np.repeat(init[r0:r0 + chunk, None], u, axis=1)
+            for p in range(self.lmax):
+                n = int(self.active[p])
+                cur[:, :n] = self.flat[cur[:, :n] * self.n_cls + self.ucp[None, :n, p]]
+            out[r0:r0 + chunk] = cur
+        return out
+
+
+def _check_cells(v: int, s_count: int) -> None:
+    """Refuses a (V, S) int64 lift past :data:`MAX_LIFT_CELLS` before allocating it."""
+    cells = v * (s_count + 1)
+    if cells > MAX_LIFT_CELLS:
+        # Refuse early rather than allocate gigabytes (``<think>.{0,1000}</think>`` on a
+        # 150k vocabulary).
+        from twinkle.dfa.automaton import StateLimitError
+        raise StateLimitError(
+            f'token_classes: lifting a DFA of {s_count:,} states to a vocabulary of {v:,} '
+            f'tokens needs {cells:,} cells (limit MAX_LIFT_CELLS={MAX_LIFT_CELLS:,}); use a '
+            f'pattern with fewer states (a smaller bound) or score decoded strings')
+
+
+#: Set to False to lift with numpy even when the compiled library is loaded (tests compare).
+USE_COMPILED_LIFT = True
+
+
+def _compiled_lift() -> Any:
+    """``twinkle._C.lift_tokens`` when the compiled library is loaded, else None."""
+    if not USE_COMPILED_LIFT:
+        return None
+    from twinkle import _ext
+    mod = _ext.string_scanner()
+    return getattr(mod, 'lift_tokens', None)
+
+
+def _token_rows(lift: Any, trans_c: np.ndarray, byte_cls: np.ndarray, padded: np.ndarray, lengths: np.ndarray,
+                init: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Tokens grouped by their end states from each state of ``init`` (R,).
+
+    Returns ``(class of each token (V,) int32, end states of each class (C, R) int64)``,
+    with distinct rows (classes numbered as the backend found them).
     """
     v = lengths.shape[0]
-    n_cls = trans_c.shape[1]
-    if v == 0:
-        return np.zeros((init.shape[0], 0), dtype=np.int64)
-    width = max(int(lengths.max()), 1)
-    cp = byte_cls[padded[:, :width]].astype(np.int64)
-    cp[np.arange(width)[None, :] >= lengths[:, None]] = n_cls      # padding sentinel
-    uniq, inverse = _unique_rows(cp)[::-1]
-    inverse = inverse.astype(np.int64)
-    ucp, ulen = cp[uniq], lengths[uniq]
-    order = np.argsort(-ulen, kind='stable')
-    ucp, ulen = ucp[order], ulen[order]
-    lmax = int(ulen[0])
-    active = _longer_than(ulen, lmax)
-    flat = trans_c.reshape(-1)
-    u = ulen.shape[0]
-    out = np.empty((init.shape[0], u), dtype=np.int64)
-    chunk = max(1, _CHUNK_ENTRIES // u)
-    for r0 in range(0, init.shape[0], chunk):
-        cur = np.repeat(init[r0:r0 + chunk, None], u, axis=1)
-        for p in range(lmax):
-            n = int(active[p])
-            cur[:, :n] = flat[cur[:, :n] * n_cls + ucp[None, :n, p]]
-        out[r0:r0 + chunk] = cur
-    back = np.empty(u, dtype=np.int64)
-    back[order] = np.arange(u)
-    return out[:, back[inverse]]
+    if lift is None:
+        _check_cells(v, init.shape[0])
+        runner = _TokenRunner(trans_c, byte_cls, padded, lengths)
+        sig = runner.run(init).T[runner.token_string]      # (V, R)
+        cls, reps = _unique_rows(sig)
+        return cls, sig[reps]
+    codes = byte_cls.astype(np.uint8)[_flat_bytes(padded, lengths)]  # <= 256 byte classes
+    offsets = np.zeros(v + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    cls = np.empty(v, dtype=np.int32)
+    nodes, n_cls, rows = lift(np.ascontiguousarray(trans_c, dtype=np.int32), codes, offsets,
+                              np.ascontiguousarray(init, dtype=np.int32), cls, MAX_LIFT_WORK)
+    if rows is None:
+        from twinkle.dfa.automaton import StateLimitError
+        raise StateLimitError(
+            f'token_classes: lifting a DFA of {trans_c.shape[0]:,} states to a vocabulary of {v:,} tokens '
+            f'moves {init.shape[0]:,} states through {nodes:,} distinct token prefixes (limit '
+            f'MAX_LIFT_WORK={MAX_LIFT_WORK:,} steps); use a pattern with fewer states (a smaller bound) '
+            f'or score decoded strings')
+    return cls, np.frombuffer(rows, dtype=np.int32).reshape(n_cls, init.shape[0]).astype(np.int64)
+
+
+_FLAT: Dict[int, Tuple[Any, np.ndarray]] = {}
+
+
+def _flat_bytes(padded: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Every token's bytes back to back, cached per (read-only) table array: ~40 ms for a
+    150k vocabulary, against ~100 ms for the whole lift of a small pattern."""
+    hit = _FLAT.get(id(padded))
+    if hit is not None and hit[0]() is padded:
+        return hit[1]
+    flat = padded[np.arange(padded.shape[1])[None, :] < lengths[:, None]]
+    if not padded.flags.writeable:
+        key = id(padded)
+        _FLAT[key] = (weakref.ref(padded, lambda _: _FLAT.pop(key, None)), flat)
+    return flat
+
+
+def _first_seen_order(class_ids: np.ndarray, transitions: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Renumbers classes by their first id: ``(class_ids (V,) int32, transitions (S, C))``.
+
+    Both lift backends number classes differently; this order makes their output equal.
+    """
+    if class_ids.size == 0:
+        return class_ids.astype(np.int32), np.ascontiguousarray(transitions, dtype=np.int32)
+    _, first = np.unique(class_ids, return_index=True)
+    order = np.argsort(first, kind='stable')   # old class ids, by first id
+    rank = np.empty(order.size, dtype=np.int32)
+    rank[order] = np.arange(order.size, dtype=np.int32)
+    return rank[class_ids], np.ascontiguousarray(transitions[:, order], dtype=np.int32)
+
+
+def _add_column(class_ids: np.ndarray, rows: np.ndarray, col: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Splits classes by one more per-token end state ``col`` (V,): rows gain that column."""
+    _, first, cls = np.unique(class_ids.astype(np.int64) * (int(col.max(initial=0)) + 1) + col,
+                              return_index=True, return_inverse=True)
+    rows = np.concatenate([rows[class_ids[first]], col[first][:, None]], axis=1)
+    return cls.reshape(-1).astype(np.int32), rows
 
 
 def token_classes(dfa: Any, table: TokenTable, start: Optional[int] = None,
                   mask_id: bool = False) -> TokenClasses:
     """Groups the tokens of ``table`` into classes that move ``dfa`` alike.
 
-    Every token runs from every state at once, one byte position at a time over the
-    tokens still that long (numpy gathers, ~S x total-token-bytes work); tokens with equal
-    rows of end states form one class (rows hashed to int64, then checked exactly).
+    Every token runs from every state. The compiled lift (``twinkle._C.lift_tokens``)
+    walks the sorted token strings over the DFA's byte classes, moving all states at once
+    through each distinct prefix (~S x prefixes steps, :data:`MAX_LIFT_WORK`); without the
+    compiled library numpy runs each distinct string one byte position at a time (~S x
+    total-string-bytes work, :data:`MAX_LIFT_CELLS`). Tokens with equal rows of end states
+    form one class (rows hashed, then compared exactly); classes are numbered in order of
+    their first id, so both give identical results.
 
     Args:
         dfa: a :class:`twinkle.dfa.ByteDFA` (``trans`` (S, 256) int32, ``accept`` (S,),
@@ -634,43 +732,37 @@ def token_classes(dfa: Any, table: TokenTable, start: Optional[int] = None,
     if not 0 <= start < s_count:
         raise ValueError(f'token_classes: start state {start} not in [0, {s_count})')
     v = table.vocab_size
-    cells = v * (s_count + 1)
-    if cells > MAX_LIFT_CELLS:
-        # Every token is run from every state: a (V, S) int64 matrix. Refuse early rather
-        # than allocate gigabytes (``<think>.{0,1000}</think>`` on a 150k vocabulary).
-        from twinkle.dfa.automaton import StateLimitError
-        raise StateLimitError(
-            f'token_classes: lifting a DFA of {s_count:,} states to a vocabulary of {v:,} '
-            f'tokens needs {cells:,} cells (limit MAX_LIFT_CELLS={MAX_LIFT_CELLS:,}); use a '
-            f'pattern with fewer states (a smaller bound) or score decoded strings')
+    lift = _compiled_lift()
+    if lift is not None and table.has_byte_runs:
+        _check_cells(v, s_count)  # the runs read a (V, S) int64 matrix
     lengths = table.lengths.astype(np.int64)
-    # Bytes the DFA never tells apart share a column: run tokens over those byte classes,
-    # and only once per distinct class string (a 150k vocabulary has a few 10k).
-    _, byte_rep, byte_cls = np.unique(trans.T, axis=0, return_index=True, return_inverse=True)
-    byte_cls = byte_cls.reshape(-1)
+    # Bytes the DFA never tells apart share a column: run tokens over those byte classes.
+    # (Hashed columns: np.unique(axis=0) sorted 256 rows of S entries, 3 s at S = 45k.)
+    byte_cls, byte_rep = _unique_rows(np.ascontiguousarray(trans.T))
+    byte_cls = byte_cls.astype(np.int64)
     trans_c = np.ascontiguousarray(trans[:, byte_rep])
+    rows_of = functools.partial(_token_rows, lift, trans_c, byte_cls)
+    class_ids, rows = rows_of(table.padded, lengths, np.arange(s_count, dtype=np.int64))
     strip = table.has_first_rule
     cols = s_count + (1 if strip else 0)
-    sig = np.empty((v, cols), dtype=np.int64)
-    sig[:, :s_count] = _run_tokens(trans_c, byte_cls, table.padded, lengths,
-                                   np.arange(s_count, dtype=np.int64)).T
     if strip:
         # "Nothing emitted yet": the first emitting token's own bytes, run from `start`.
-        col = _run_tokens(trans_c, byte_cls, table.first_padded, table.first_lengths.astype(np.int64),
-                          np.array([start], dtype=np.int64))[0]
+        first_ids, first_rows = rows_of(table.first_padded, table.first_lengths.astype(np.int64),
+                                        np.array([start], dtype=np.int64))
+        col = first_rows[first_ids, 0]
         col[lengths == 0] = s_count  # an empty token emits nothing: still at the start
-        sig[:, s_count] = col
-
+        class_ids, rows = _add_column(class_ids, rows, col)
     if mask_id:
         empty = np.arange(cols, dtype=np.int64)  # every state stays put; "nothing yet" too
-        sig = np.concatenate([sig, empty[None, :]], axis=0)
+        class_ids = np.append(class_ids, np.int32(rows.shape[0]))
+        rows = np.concatenate([rows, empty[None, :]], axis=0)
     accept = np.asarray(dfa.accept, dtype=bool)
     if strip:
         accept = np.concatenate([accept, accept[start:start + 1]])
     lifted = None
     if table.has_byte_runs:
         runs = _ByteRuns(trans, int(dfa.dead), start if strip else -1, table.strip_first)
-        lifted = runs.lift(sig, table, accept)
+        lifted = runs.lift(rows[class_ids], table, accept)
         if lifted is None:
             logger.warning('twinkle: byte-fallback runs of %s would need more than %d extra states for a '
                            'DFA of %d states; invalid runs are decoded with Python\'s rule instead (see '
@@ -678,8 +770,9 @@ def token_classes(dfa: Any, table: TokenTable, start: Optional[int] = None,
     if lifted is not None:
         class_ids, transitions, accept = lifted
     else:
-        class_ids, reps = _unique_rows(sig)
-        transitions = np.ascontiguousarray(sig[reps].T, dtype=np.int32)
+        row_cls, reps = _unique_rows(rows)
+        class_ids, transitions = row_cls[class_ids], rows[reps].T
+    class_ids, transitions = _first_seen_order(class_ids, transitions)
     if strip:
         start = s_count
     for a in (class_ids, transitions, accept):
@@ -696,9 +789,15 @@ _DEAD_KEY = -1
 #: Most run states one (pattern, table) pair may add; past it the runs are not modelled (a
 #: warning says so) and invalid runs decode with Python's rule.
 MAX_RUN_STATES = 50_000
-#: Most vocabulary x state cells :func:`token_classes` builds (int64: 2.4 GB at the limit;
-#: about 10 s on 2 cores). A 150k vocabulary lifts DFAs of up to about 2,000 states.
+#: Most vocabulary x state cells the numpy lift (no compiled library) and the byte-fallback
+#: runs build (int64: 2.4 GB at the limit; about 10 s on 2 cores). A 150k vocabulary lifts
+#: DFAs of up to about 2,000 states that way.
 MAX_LIFT_CELLS = 300_000_000
+#: Most steps the compiled lift takes: distinct token prefixes (over the DFA's byte classes)
+#: x states, ~2 ns each on a busy 2-core host. A 150k vocabulary has 40k-200k prefixes, so
+#: this lifts ``\w{30}`` under search (9k states, ~1e9 steps, ~2 s) and refuses, after ~50
+#: ms, DFAs past ~25k states.
+MAX_LIFT_WORK = 1_000_000_000
 
 
 @functools.lru_cache(maxsize=1)
