@@ -192,6 +192,54 @@ void scan_rows_accel(const Prepared& prep, const ByteAccel& bytes, const TokenAc
   }
 }
 
+// Where one group of up to kLanes rows writes pattern j's results.
+struct GroupOut {
+  int64_t k, j;
+  int32_t* final_state;
+  int64_t* first_dead;
+  void put(int64_t b, const DfaResult& r) const {
+    final_state[b * k + j] = r.state;
+    first_dead[b * k + j] = r.first_dead;
+  }
+};
+
+// Strategy: a full group of kLanes rows in lockstep (a prepared pattern without shortcut).
+template <typename Id>
+void scan_group_lockstep(const Prepared& prep, const Id* ids, const int64_t* lengths, int64_t b0,
+                         int64_t max_len, const GroupOut& out) {
+  const Id* rows[kLanes];
+  int64_t n[kLanes];
+  DfaResult r[kLanes];
+  for (int g = 0; g < kLanes; ++g) {
+    rows[g] = ids + (b0 + g) * max_len;
+    n[g] = dfa_clamp_length(lengths[b0 + g], max_len);
+  }
+  dfa_scan_fast<kLanes>(prep.fast, rows, n, r);
+  for (int g = 0; g < kLanes; ++g) out.put(b0 + g, r[g]);
+}
+
+// Strategy: rows one at a time, the fast step for a prepared pattern, else the checked
+// scan (a pattern that failed cpu::prepare reports its exact errors).
+template <typename Id>
+void scan_group_rows(const DfaPattern& pat, const Prepared& prep, const Id* ids,
+                     const int64_t* lengths, int64_t b0, int64_t lanes, int64_t max_len,
+                     const GroupOut& out) {
+  for (int64_t b = b0; b < b0 + lanes; ++b) {
+    const int64_t n = dfa_clamp_length(lengths[b], max_len);
+    const Id* row = ids + b * max_len;
+    DfaResult r;
+    if (prep.ok) {
+      dfa_scan_fast<1>(prep.fast, &row, &n, &r);
+    } else {
+      r = dfa_scan_one(pat, row, n);
+    }
+    out.put(b, r);
+  }
+}
+
+// Every row with every pattern: the product of the K patterns when it pays (dfa_multi.h),
+// else per pattern and group of kLanes rows the shortcut (byte or token skips), lockstep,
+// or rows one at a time.
 template <typename Id>
 void run_all(const Id* ids, const int64_t* lengths, const std::vector<DfaPattern>& pats,
              int64_t batch, int64_t max_len, int64_t grain, int32_t* final_state,
@@ -214,37 +262,14 @@ void run_all(const Id* ids, const int64_t* lengths, const std::vector<DfaPattern
       const int64_t b0 = grp * kLanes;
       const int64_t lanes = std::min<int64_t>(kLanes, batch - b0);
       for (int64_t j = 0; j < k; ++j) {
+        const GroupOut out{k, j, final_state, first_dead};
         if (accel[j].any || taccel[j].any) {
           scan_rows_accel(prep[j], accel[j], taccel[j], ids, lengths, b0, lanes, max_len, k, j,
                           final_state, first_dead);
-          continue;
-        }
-        if (prep[j].ok && lanes == kLanes) {
-          const Id* rows[kLanes];
-          int64_t n[kLanes];
-          DfaResult r[kLanes];
-          for (int g = 0; g < kLanes; ++g) {
-            rows[g] = ids + (b0 + g) * max_len;
-            n[g] = dfa_clamp_length(lengths[b0 + g], max_len);
-          }
-          dfa_scan_fast<kLanes>(prep[j].fast, rows, n, r);
-          for (int g = 0; g < kLanes; ++g) {
-            final_state[(b0 + g) * k + j] = r[g].state;
-            first_dead[(b0 + g) * k + j] = r[g].first_dead;
-          }
-          continue;
-        }
-        for (int64_t b = b0; b < b0 + lanes; ++b) {
-          const int64_t n = dfa_clamp_length(lengths[b], max_len);
-          DfaResult r;
-          if (prep[j].ok) {
-            const Id* row = ids + b * max_len;
-            dfa_scan_fast<1>(prep[j].fast, &row, &n, &r);
-          } else {
-            r = dfa_scan_one(pats[j], ids + b * max_len, n);
-          }
-          final_state[b * k + j] = r.state;
-          first_dead[b * k + j] = r.first_dead;
+        } else if (prep[j].ok && lanes == kLanes) {
+          scan_group_lockstep(prep[j], ids, lengths, b0, max_len, out);
+        } else {
+          scan_group_rows(pats[j], prep[j], ids, lengths, b0, lanes, max_len, out);
         }
       }
     }

@@ -19,6 +19,7 @@ from tests.ops import cuda_emu
 from tests.ops.test_dfa_scan import (CHUNK_EXAMPLES, DIFFERENTIAL_ARGS, _batch, _chunk_dfas,
                                      _differential_inputs)
 from twinkle import reference
+from twinkle.data_format import pad_ids
 
 
 @pytest.fixture(scope='module')
@@ -102,11 +103,7 @@ def test_emulated_strict_format_on_qwen3_ids(emu):
     texts = [f'<think>{"".join(rng.choice(words) for _ in range(rng.randrange(50, 700)))}</think>\n'
              f'<answer>{i}</answer>' for i in range(12)]
     enc = [tok.encode(t, add_special_tokens=False) for t in texts]
-    width = max(len(e) for e in enc)
-    ids = torch.zeros((len(enc), width), dtype=torch.int64)
-    for i, e in enumerate(enc):
-        ids[i, :len(e)] = torch.tensor(e)
-    lengths = torch.tensor([len(e) for e in enc])
+    ids, lengths = pad_ids(enc)
     args = (ids, lengths, fmt.token_class_ids, fmt.token_tables, fmt.token_starts, fmt.token_dead)
     for chunk in (8, 64):
         assert_matches_reference(emu, args, chunk)

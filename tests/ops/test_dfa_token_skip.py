@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import compiled_or_skip
 from twinkle import ops, reference
+from twinkle.data_format import pad_ids
 
 ID_DTYPES = [torch.int32, torch.int64]
 
@@ -196,11 +197,7 @@ def test_format_reward_on_qwen3_ids_matches_re(dtype):
     rng = random.Random(11)
     texts = _texts(rng, 72, 6000)
     enc = [tok.encode(t, add_special_tokens=False) for t in texts]
-    width = max(len(e) for e in enc)
-    ids = torch.zeros((len(enc), width), dtype=torch.int64)
-    for i, e in enumerate(enc):
-        ids[i, :len(e)] = torch.tensor(e)
-    lengths = torch.tensor([len(e) for e in enc])
+    ids, lengths = pad_ids(enc)
     assert int(lengths.sum()) > 151_669 // 2
     decoded = tok.batch_decode(enc, skip_special_tokens=True)
     seed = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL,
