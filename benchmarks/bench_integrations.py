@@ -50,6 +50,7 @@ Run:  $(bash tools/integration_env.sh) benchmarks/bench_integrations.py [--quick
 Results: benchmarks/results/bench_integrations.json (+ .csv, .png).
 Target: a per-call adapter within 2x of twinkle_direct on the repeat workload.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -105,6 +106,7 @@ def sample_stream(workload: str, seed: int):
 # all (per_batch), B samples per timed run; an optional 'prepare' maps modes to an untimed
 # step that turns the samples into the trainer's input (verl's DataProto).
 
+
 def twinkle_direct():
     r = MathReward()
 
@@ -126,22 +128,30 @@ def _async_provider(make_coro: Callable[[Sample], Any]):
     async def gathered(ss):
         await asyncio.gather(*(make_coro(s) for s in ss))
 
-    return {'per_call': lambda ss: loop.run_until_complete(seq(ss)),
-            'per_batch': lambda ss: loop.run_until_complete(gathered(ss))}
+    return {
+        'per_call': lambda ss: loop.run_until_complete(seq(ss)),
+        'per_batch': lambda ss: loop.run_until_complete(gathered(ss)),
+    }
 
 
 def verl_providers() -> Dict[str, Dict[str, Callable]]:
     from twinkle.integrations import verl as tv
-    out = {'verl/compute_score': {
-        'per_call': lambda ss: [tv.compute_score(s.source, s.text, s.gold, None) for s in ss],
-        'per_batch': lambda ss: tv.compute_score_batch([s.source for s in ss],
-                                                       [s.text for s in ss],
-                                                       [s.gold for s in ss])}}
+
+    out = {
+        'verl/compute_score': {
+            'per_call': lambda ss: [tv.compute_score(s.source, s.text, s.gold, None) for s in ss],
+            'per_batch': lambda ss: tv.compute_score_batch(
+                [s.source for s in ss], [s.text for s in ss], [s.gold for s in ss]
+            ),
+        }
+    }
     try:
         from verl.utils.reward_score import default_compute_score
     except ImportError as e:
-        print(f'verl is not importable ({e}): no verl baseline or reward-manager rows; '
-              'run with $(bash tools/integration_env.sh)')
+        print(
+            f'verl is not importable ({e}): no verl baseline or reward-manager rows; '
+            'run with $(bash tools/integration_env.sh)'
+        )
         return out
 
     def default(ss):
@@ -165,17 +175,20 @@ def verl_manager_providers() -> Dict[str, Dict[str, Callable]]:
 
     from tests.integrations.test_verl import data_proto, verl_config
     from twinkle.sampler.testing import tiny_tokenizer
+
     tok_dir = tempfile.mkdtemp(prefix='twinkle-bench-tok-')
     tiny_tokenizer().save_pretrained(tok_dir)
     configs = {
         'verl/TwinkleRewardManager': verl_config(
-            tok_dir, 'reward.reward_manager.source=importlib',
+            tok_dir,
+            'reward.reward_manager.source=importlib',
             'reward.reward_manager.name=TwinkleRewardManager',
             'reward.reward_manager.module.path=pkg://twinkle.integrations.verl',
-            'reward.custom_reward_function.path=null'),
+            'reward.custom_reward_function.path=null',
+        ),
         'verl/naive+default_compute_score': verl_config(
-            tok_dir, 'reward.reward_manager.name=naive',
-            'reward.custom_reward_function.path=null'),
+            tok_dir, 'reward.reward_manager.name=naive', 'reward.custom_reward_function.path=null'
+        ),
     }
     out = {}
     for name, config in configs.items():
@@ -193,21 +206,27 @@ def verl_manager_providers() -> Dict[str, Dict[str, Callable]]:
             return loop.run_until_complete(worker.compute_score_batch(data))
 
         # per_call: one-row DataProtos one after another; per_batch: one chunk of B rows.
-        out[name] = {'per_call': lambda ds, run=run: [run(d) for d in ds],
-                     'per_batch': run,
-                     'prepare': {'per_call': lambda ss: [proto([s]) for s in ss],
-                                 'per_batch': proto}}
+        out[name] = {
+            'per_call': lambda ds, run=run: [run(d) for d in ds],
+            'per_batch': run,
+            'prepare': {'per_call': lambda ss: [proto([s]) for s in ss], 'per_batch': proto},
+        }
     return out
 
 
 def openrlhf_providers() -> Dict[str, Dict[str, Callable]]:
     from twinkle.integrations.openrlhf import make_reward_func
+
     fn = make_reward_func()
     end = '<|im_end|>'
-    out = {'openrlhf/reward_func': {
-        'per_call': lambda ss: [fn([PROMPT + s.text + end], [PROMPT], [s.gold]) for s in ss],
-        'per_batch': lambda ss: fn([PROMPT + s.text + end for s in ss], [PROMPT] * len(ss),
-                                   [s.gold for s in ss])}}
+    out = {
+        'openrlhf/reward_func': {
+            'per_call': lambda ss: [fn([PROMPT + s.text + end], [PROMPT], [s.gold]) for s in ss],
+            'per_batch': lambda ss: fn(
+                [PROMPT + s.text + end for s in ss], [PROMPT] * len(ss), [s.gold for s in ss]
+            ),
+        }
+    }
     mv = math_verify_fn()
     if mv is not None:
         out['openrlhf/math_verify (baseline)'] = {'per_call': mv, 'per_batch': mv}
@@ -218,8 +237,10 @@ def math_verify_fn() -> Optional[Callable]:
     try:
         from math_verify import parse, verify
     except ImportError:
-        print("math-verify is not installed (pip install 'math-verify[antlr4_13_2]'): no "
-              'math_verify baseline rows')
+        print(
+            "math-verify is not installed (pip install 'math-verify[antlr4_13_2]'): no "
+            'math_verify baseline rows'
+        )
         return None
 
     def run(ss):
@@ -228,11 +249,13 @@ def math_verify_fn() -> Optional[Callable]:
                 verify(parse(f'${s.gold}$'), parse(s.text))
             except Exception:  # noqa: BLE001 - a baseline failure scores 0, as trainers do
                 pass
+
     return run
 
 
 def verifiers_providers() -> Dict[str, Dict[str, Callable]]:
     from twinkle.integrations.verifiers import reward_func, task_reward_func
+
     task_fn, rubric_fn = task_reward_func(), reward_func()
 
     def trace(text):
@@ -240,9 +263,11 @@ def verifiers_providers() -> Dict[str, Dict[str, Callable]]:
 
     out = {
         'verifiers/task_reward_func': _async_provider(
-            lambda s: task_fn(SimpleNamespace(answer=s.gold), trace(s.text))),
+            lambda s: task_fn(SimpleNamespace(answer=s.gold), trace(s.text))
+        ),
         'verifiers/rubric reward_func': _async_provider(
-            lambda s: rubric_fn([{'role': 'assistant', 'content': s.text}], s.gold, {})),
+            lambda s: rubric_fn([{'role': 'assistant', 'content': s.text}], s.gold, {})
+        ),
     }
     try:
         import verifiers as vf
@@ -254,32 +279,33 @@ def verifiers_providers() -> Dict[str, Dict[str, Callable]]:
         rubric = vf.MathRubric()
         parser = rubric.parser
         out[f'verifiers/MathRubric {version} (baseline)'] = _async_provider(
-            lambda s: rubric.correct_answer(parser, [{'role': 'assistant', 'content': s.text}],
-                                            s.gold))
+            lambda s: rubric.correct_answer(parser, [{'role': 'assistant', 'content': s.text}], s.gold)
+        )
     else:
         print(f'verifiers {version} has no vf.MathRubric: no Rubric baseline row')
     try:
         from verifiers.v1 import verify_boxed_math_answer
     except ImportError:
-        print(f'verifiers {version} has no verifiers.v1.verify_boxed_math_answer: no v1 '
-              'baseline row')
+        print(f'verifiers {version} has no verifiers.v1.verify_boxed_math_answer: no v1 baseline row')
     else:
+
         def v1(ss):
             for s in ss:
                 verify_boxed_math_answer(s.text, s.gold)
-        out[f'verifiers/v1 verify_boxed_math_answer {version} (baseline)'] = {
-            'per_call': v1, 'per_batch': v1}
+
+        out[f'verifiers/v1 verify_boxed_math_answer {version} (baseline)'] = {'per_call': v1, 'per_batch': v1}
     return out
 
 
 def slime_providers() -> Dict[str, Dict[str, Callable]]:
     from twinkle.integrations.slime import group_rm, rm
-    print('slime is not on PyPI: no slime baseline row (its rm_hub math rewards are '
-          "copies of verl's)")
+
+    print("slime is not on PyPI: no slime baseline row (its rm_hub math rewards are copies of verl's)")
 
     def sample(s):
-        return SimpleNamespace(response=s.text, label=s.gold, metadata={}, tokens=[],
-                               response_length=0, remove_sample=False)
+        return SimpleNamespace(
+            response=s.text, label=s.gold, metadata={}, tokens=[], response_length=0, remove_sample=False
+        )
 
     loop = asyncio.new_event_loop()
 
@@ -287,44 +313,51 @@ def slime_providers() -> Dict[str, Dict[str, Callable]]:
         for s in ss:
             await rm(None, sample(s))
 
-    return {'slime/rm, group_rm': {
-        'per_call': lambda ss: loop.run_until_complete(seq(ss)),
-        'per_batch': lambda ss: loop.run_until_complete(group_rm(None, [sample(s) for s in ss]))}}
+    return {
+        'slime/rm, group_rm': {
+            'per_call': lambda ss: loop.run_until_complete(seq(ss)),
+            'per_batch': lambda ss: loop.run_until_complete(group_rm(None, [sample(s) for s in ss])),
+        }
+    }
 
 
 def trl_providers() -> Dict[str, Dict[str, Callable]]:
     from twinkle.integrations.trl import as_trl_reward
+
     fn = as_trl_reward(MathReward())
 
     def call(ss):
-        return fn(prompts=[PROMPT] * len(ss), completions=[s.text for s in ss],
-                  solution=[s.gold for s in ss])
+        return fn(prompts=[PROMPT] * len(ss), completions=[s.text for s in ss], solution=[s.gold for s in ss])
 
-    out = {'trl/as_trl_reward': {'per_call': lambda ss: [call([s]) for s in ss],
-                                 'per_batch': call}}
+    out = {'trl/as_trl_reward': {'per_call': lambda ss: [call([s]) for s in ss], 'per_batch': call}}
     try:
         from trl.rewards import accuracy_reward
     except Exception as e:  # noqa: BLE001 - TRL may not import beside another transformers
-        print(f'trl.rewards.accuracy_reward is not importable ({type(e).__name__}): no TRL '
-              'baseline row')
+        print(f'trl.rewards.accuracy_reward is not importable ({type(e).__name__}): no TRL baseline row')
         return out
 
     def acc(ss):
-        return accuracy_reward([[{'role': 'assistant', 'content': s.text}] for s in ss],
-                               [f'${s.gold}$' for s in ss])
+        return accuracy_reward(
+            [[{'role': 'assistant', 'content': s.text}] for s in ss], [f'${s.gold}$' for s in ss]
+        )
 
-    out['trl/accuracy_reward (baseline)'] = {'per_call': lambda ss: [acc([s]) for s in ss],
-                                             'per_batch': acc}
+    out['trl/accuracy_reward (baseline)'] = {'per_call': lambda ss: [acc([s]) for s in ss], 'per_batch': acc}
     return out
 
 
 # ------------------------------------------------------------------------------ timing
-def interleaved(providers: Dict[str, Callable], streams: Dict[str, Any], rounds: int,
-                budget_s: float, prepare: Dict[str, Callable]) -> Dict[str, List[float]]:
+def interleaved(
+    providers: Dict[str, Callable],
+    streams: Dict[str, Any],
+    rounds: int,
+    budget_s: float,
+    prepare: Dict[str, Callable],
+) -> Dict[str, List[float]]:
     """Times (ms per B samples) per provider, in interleaved rounds (the machine is
     shared; its load drifts). Each round runs every provider for ``budget_s`` (a slow
     baseline at least once) on fresh samples from its own stream, turned into the
     trainer's input by ``prepare[name]`` (if any) before the clock starts."""
+
     def draw(name):
         ss = [next(streams[name]) for _ in range(B)]
         return prepare[name](ss) if name in prepare else ss
@@ -347,9 +380,13 @@ def interleaved(providers: Dict[str, Callable], streams: Dict[str, Any], rounds:
 
 def gather_providers(only: Optional[List[str]]) -> Dict[str, Dict[str, Callable]]:
     providers = {'twinkle_direct': twinkle_direct()}
-    for trainer, make in (('verl', verl_providers), ('openrlhf', openrlhf_providers),
-                          ('verifiers', verifiers_providers), ('slime', slime_providers),
-                          ('trl', trl_providers)):
+    for trainer, make in (
+        ('verl', verl_providers),
+        ('openrlhf', openrlhf_providers),
+        ('verifiers', verifiers_providers),
+        ('slime', slime_providers),
+        ('trl', trl_providers),
+    ):
         if only and trainer not in only:
             continue
         try:
@@ -361,47 +398,68 @@ def gather_providers(only: Optional[List[str]]) -> Dict[str, Dict[str, Callable]
 
 def main() -> None:
     p = _harness.common_args(__doc__.split('\n')[0])
-    p.add_argument('--trainers', nargs='*', default=None,
-                   help='only these (verl openrlhf verifiers slime trl)')
+    p.add_argument(
+        '--trainers', nargs='*', default=None, help='only these (verl openrlhf verifiers slime trl)'
+    )
     args = p.parse_args()
     name = args.out or ('bench_integrations_quick' if args.quick else 'bench_integrations')
     providers = gather_providers(args.trainers)
     rows = []
-    plan = [('repeat', 'per_call'), ('gsm8k', 'per_call'), ('gsm8k', 'per_batch'),
-            ('math', 'per_call'), ('math', 'per_batch')]
+    plan = [
+        ('repeat', 'per_call'),
+        ('gsm8k', 'per_call'),
+        ('gsm8k', 'per_batch'),
+        ('math', 'per_call'),
+        ('math', 'per_batch'),
+    ]
     if args.quick:
         plan = plan[:3]
     for workload, mode in plan:
         fns = {n: modes[mode] for n, modes in providers.items()}
-        prepare = {n: modes['prepare'][mode] for n, modes in providers.items()
-                   if 'prepare' in modes}
+        prepare = {n: modes['prepare'][mode] for n, modes in providers.items() if 'prepare' in modes}
         streams = {n: sample_stream(workload, seed=i) for i, n in enumerate(fns)}
-        times = interleaved(fns, streams, rounds=1 if args.quick else 3,
-                            budget_s=0.15 if args.quick else 0.4, prepare=prepare)
+        times = interleaved(
+            fns, streams, rounds=1 if args.quick else 3, budget_s=0.15 if args.quick else 0.4, prepare=prepare
+        )
         direct = statistics.median(times['twinkle_direct'])
         for n, ms in times.items():
             med = statistics.median(ms)
             per_call = med * 1e3 / (B if mode == 'per_call' else 1)
-            rows.append({'workload': workload, 'mode': mode, 'provider': n,
-                         'us_per_call': per_call, 'us_per_sample': med * 1e3 / B,
-                         'vs_direct': med / direct, 'runs': len(ms)})
-            print(f'{workload:7} {mode:9} {n:52} {per_call:10.1f} us/call '
-                  f'{med * 1e3 / B:9.1f} us/sample  {med / direct:6.2f}x direct', flush=True)
-    summary = {'batch_size': B, 'python': sys.executable,
-               'versions': {m: _version(m) for m in ('verl', 'openrlhf', 'verifiers', 'trl',
-                                                     'math_verify')}}
+            rows.append(
+                {
+                    'workload': workload,
+                    'mode': mode,
+                    'provider': n,
+                    'us_per_call': per_call,
+                    'us_per_sample': med * 1e3 / B,
+                    'vs_direct': med / direct,
+                    'runs': len(ms),
+                }
+            )
+            print(
+                f'{workload:7} {mode:9} {n:52} {per_call:10.1f} us/call '
+                f'{med * 1e3 / B:9.1f} us/sample  {med / direct:6.2f}x direct',
+                flush=True,
+            )
+    summary = {
+        'batch_size': B,
+        'python': sys.executable,
+        'versions': {m: _version(m) for m in ('verl', 'openrlhf', 'verifiers', 'trl', 'math_verify')},
+    }
     print()
-    _harness.print_table(rows, ['workload', 'mode', 'provider', 'us_per_call',
-                                'us_per_sample', 'vs_direct'])
+    _harness.print_table(rows, ['workload', 'mode', 'provider', 'us_per_call', 'us_per_sample', 'vs_direct'])
 
     def plot(path: str) -> None:
         import matplotlib.pyplot as plt
+
         sel = [r for r in rows if r['workload'] == 'math']
         fig, ax = plt.subplots(figsize=(11, 5))
-        labels = [f"{r['provider']}\n{r['mode']}" for r in sel]
-        ax.barh(range(len(sel)), [r['us_per_sample'] for r in sel],
-                color=['C1' if 'baseline' in r['provider'] or 'default' in r['provider']
-                       else 'C0' for r in sel])
+        labels = [f'{r["provider"]}\n{r["mode"]}' for r in sel]
+        ax.barh(
+            range(len(sel)),
+            [r['us_per_sample'] for r in sel],
+            color=['C1' if 'baseline' in r['provider'] or 'default' in r['provider'] else 'C0' for r in sel],
+        )
         ax.set_yticks(range(len(sel)), labels, fontsize=6)
         ax.set_xscale('log')
         ax.set_xlabel('us per sample (math workload, log)')

@@ -34,6 +34,7 @@ Run:  pip install 'math-verify[antlr4_13_2]'   # the bench extra
 Targets: >= 20x math-verify on labelled and CHAMP, >= 100x on grpo; on CHAMP precision
 >= 0.99 and recall >= 0.92 in both variants.
 """
+
 from __future__ import annotations
 
 import collections
@@ -54,9 +55,11 @@ from twinkle.math import MathChecker, MathConfig  # noqa: E402
 from twinkle.math.latex import parse_answer, parse_expr  # noqa: E402
 
 G = 8
-FILLER = ('We start from the given data and set up the equation. Let $a = 3$ and $b = 4$, so '
-          '$a^2 + b^2 = 25$ and $\\sqrt{25} = 5$. Next we check the constraint $2x + 1 > 0$, '
-          'which holds for every candidate, and then we simplify $\\frac{6}{8} = \\frac{3}{4}$. ')
+FILLER = (
+    'We start from the given data and set up the equation. Let $a = 3$ and $b = 4$, so '
+    '$a^2 + b^2 = 25$ and $\\sqrt{25} = 5$. Next we check the constraint $2x + 1 > 0$, '
+    'which holds for every candidate, and then we simplify $\\frac{6}{8} = \\frac{3}{4}$. '
+)
 
 # completions, golds, labels, group ids, questions (None where unknown)
 Workload = Tuple[List[str], List[str], List[bool], List[int], List[Optional[str]]]
@@ -64,16 +67,19 @@ Workload = Tuple[List[str], List[str], List[bool], List[int], List[Optional[str]
 
 def labelled_workload() -> Workload:
     cases = load_cases()
-    return ([c['completion'] for c in cases], [c['gold'] for c in cases],
-            [c['expected'] for c in cases], list(range(len(cases))),
-            [c['question'] for c in cases])
+    return (
+        [c['completion'] for c in cases],
+        [c['gold'] for c in cases],
+        [c['expected'] for c in cases],
+        list(range(len(cases))),
+        [c['question'] for c in cases],
+    )
 
 
 def grpo_workload(max_prompts: Optional[int] = None, seed: int = 0) -> Workload:
     """Groups of G completions per gold from the labelled value pairs."""
     rnd = random.Random(seed)
-    by_gold: Dict[str, Dict[bool, List[str]]] = collections.defaultdict(
-        lambda: {True: [], False: []})
+    by_gold: Dict[str, Dict[bool, List[str]]] = collections.defaultdict(lambda: {True: [], False: []})
     for rows in PAIRS.values():
         for gold, pred, expected in rows:
             by_gold[gold][bool(expected)].append(pred)
@@ -100,21 +106,25 @@ def champ_workload(variant: str) -> Optional[Workload]:
     'full' responses with their one-sentence summary, or the 'summary' alone. None when the
     champ-dataset package (the test extra) is not installed."""
     from tests.math.champ import ChampDatasetMissing, load_champ
+
     try:
         cases = load_champ(variant)
     except ChampDatasetMissing:
         return None
-    return ([c['completion'] for c in cases], [c['gold'] for c in cases],
-            [bool(c['correct']) for c in cases], list(range(len(cases))),
-            [c['question'] for c in cases])
+    return (
+        [c['completion'] for c in cases],
+        [c['gold'] for c in cases],
+        [bool(c['correct']) for c in cases],
+        list(range(len(cases))),
+        [c['question'] for c in cases],
+    )
 
 
 # ----------------------------------------------------------------------------- providers
 def twinkle_cold(comps, golds, questions=None) -> List[float]:
     parse_answer.cache_clear()
     parse_expr.cache_clear()
-    return [v.reward for v in MathChecker(MathConfig()).check(comps, golds,
-                                                                questions=questions)]
+    return [v.reward for v in MathChecker(MathConfig()).check(comps, golds, questions=questions)]
 
 
 def twinkle_no_prompt(comps, golds, questions=None) -> List[float]:
@@ -124,7 +134,8 @@ def twinkle_no_prompt(comps, golds, questions=None) -> List[float]:
 def make_twinkle_warm() -> Callable:
     checker = MathChecker(MathConfig())
     return lambda comps, golds, questions=None: [
-        v.reward for v in checker.check(comps, golds, questions=questions)]
+        v.reward for v in checker.check(comps, golds, questions=questions)
+    ]
 
 
 def make_math_verify(gold_once: bool = True) -> Optional[Callable]:
@@ -146,11 +157,13 @@ def make_math_verify(gold_once: bool = True) -> Optional[Callable]:
             except Exception:  # noqa: BLE001 - a baseline failure counts as 0, as trainers do
                 out.append(0.0)
         return out
+
     return run
 
 
-def interleaved(providers: Dict[str, Callable], comps, golds, questions, rounds: int,
-                fast_budget_s: float) -> Dict[str, List[float]]:
+def interleaved(
+    providers: Dict[str, Callable], comps, golds, questions, rounds: int, fast_budget_s: float
+) -> Dict[str, List[float]]:
     """Run times (ms) per provider, taken in interleaved rounds.
 
     The machine is shared and its load drifts; timing one provider after the other would
@@ -185,16 +198,22 @@ def accuracy(scores: List[float], labels: List[bool]) -> Dict[str, float]:
     fp = sum(s == 1.0 and not y for s, y in zip(scores, labels))
     fn = sum(s != 1.0 and y for s, y in zip(scores, labels))
     tp = sum(s == 1.0 and y for s, y in zip(scores, labels))
-    return {'accuracy': right / n, 'false_pos_rate': fp / n, 'false_neg_rate': fn / n,
-            'precision': tp / (tp + fp) if tp + fp else 1.0,
-            'recall': tp / (tp + fn) if tp + fn else 1.0}
+    return {
+        'accuracy': right / n,
+        'false_pos_rate': fp / n,
+        'false_neg_rate': fn / n,
+        'precision': tp / (tp + fp) if tp + fp else 1.0,
+        'recall': tp / (tp + fn) if tp + fn else 1.0,
+    }
 
 
 def main() -> None:
     args = _harness.common_args(__doc__.split('\n')[0]).parse_args()
     name = args.out or ('bench_math_quick' if args.quick else 'bench_math')
-    workloads = {'labelled': labelled_workload(),
-                 'grpo': grpo_workload(max_prompts=24 if args.quick else None)}
+    workloads = {
+        'labelled': labelled_workload(),
+        'grpo': grpo_workload(max_prompts=24 if args.quick else None),
+    }
     for variant in ('full', 'summary'):
         champ = champ_workload(variant)
         if champ is None:
@@ -203,8 +222,7 @@ def main() -> None:
         workloads[f'champ_{variant}'] = champ
     mv = make_math_verify()
     if mv is None:
-        print("math-verify is not installed (pip install 'math-verify[antlr4_13_2]'): "
-              'reporting twinkle only')
+        print("math-verify is not installed (pip install 'math-verify[antlr4_13_2]'): reporting twinkle only")
     rows, summary = [], {}
     for wname, (comps, golds, labels, _, questions) in workloads.items():
         n = len(comps)
@@ -215,58 +233,110 @@ def main() -> None:
             providers['math_verify'] = mv
             if wname == 'grpo':
                 providers['math_verify_per_sample'] = make_math_verify(gold_once=False)
-        times = interleaved(providers, comps, golds, questions, rounds=1 if args.quick else 3,
-                            fast_budget_s=0.3 if args.quick else 1.0)
+        times = interleaved(
+            providers,
+            comps,
+            golds,
+            questions,
+            rounds=1 if args.quick else 3,
+            fast_budget_s=0.3 if args.quick else 1.0,
+        )
         for pname, fn in providers.items():
             scores = fn(comps, golds, questions)
             t = _stats(times[pname])
-            row = {'workload': wname, 'provider': pname, 'cases': n, **t,
-                   'cases_per_s': n / (t['median_ms'] / 1e3), **accuracy(scores, labels)}
+            row = {
+                'workload': wname,
+                'provider': pname,
+                'cases': n,
+                **t,
+                'cases_per_s': n / (t['median_ms'] / 1e3),
+                **accuracy(scores, labels),
+            }
             rows.append(row)
-            print(f"{wname:13} {pname:22} {row['cases_per_s']:10.0f} cases/s  "
-                  f"acc {row['accuracy']:.3f}  FP {row['false_pos_rate']:.3f}  "
-                  f"P {row['precision']:.3f}  R {row['recall']:.3f}", flush=True)
+            print(
+                f'{wname:13} {pname:22} {row["cases_per_s"]:10.0f} cases/s  '
+                f'acc {row["accuracy"]:.3f}  FP {row["false_pos_rate"]:.3f}  '
+                f'P {row["precision"]:.3f}  R {row["recall"]:.3f}',
+                flush=True,
+            )
         by = {r['provider']: r for r in rows if r['workload'] == wname}
-        s = {'cases': n, 'mean_completion_chars': sum(map(len, comps)) / n,
-             'twinkle_cases_per_s': by['twinkle_cpu']['cases_per_s'],
-             'twinkle_accuracy': by['twinkle_cpu']['accuracy'],
-             'twinkle_precision': by['twinkle_cpu']['precision'],
-             'twinkle_recall': by['twinkle_cpu']['recall']}
+        s = {
+            'cases': n,
+            'mean_completion_chars': sum(map(len, comps)) / n,
+            'twinkle_cases_per_s': by['twinkle_cpu']['cases_per_s'],
+            'twinkle_accuracy': by['twinkle_cpu']['accuracy'],
+            'twinkle_precision': by['twinkle_cpu']['precision'],
+            'twinkle_recall': by['twinkle_cpu']['recall'],
+        }
         if 'twinkle_no_prompt' in by:
-            s.update({'twinkle_no_prompt_precision': by['twinkle_no_prompt']['precision'],
-                      'twinkle_no_prompt_recall': by['twinkle_no_prompt']['recall']})
+            s.update(
+                {
+                    'twinkle_no_prompt_precision': by['twinkle_no_prompt']['precision'],
+                    'twinkle_no_prompt_recall': by['twinkle_no_prompt']['recall'],
+                }
+            )
         if 'math_verify' in by:
-            s.update({'math_verify_cases_per_s': by['math_verify']['cases_per_s'],
-                      'math_verify_accuracy': by['math_verify']['accuracy'],
-                      'math_verify_precision': by['math_verify']['precision'],
-                      'math_verify_recall': by['math_verify']['recall'],
-                      'speedup_vs_math_verify': by['twinkle_cpu']['cases_per_s']
-                      / by['math_verify']['cases_per_s']})
-        methods = collections.Counter(v.method for v in MathChecker().check(
-            comps, golds, questions=questions))
+            s.update(
+                {
+                    'math_verify_cases_per_s': by['math_verify']['cases_per_s'],
+                    'math_verify_accuracy': by['math_verify']['accuracy'],
+                    'math_verify_precision': by['math_verify']['precision'],
+                    'math_verify_recall': by['math_verify']['recall'],
+                    'speedup_vs_math_verify': by['twinkle_cpu']['cases_per_s']
+                    / by['math_verify']['cases_per_s'],
+                }
+            )
+        methods = collections.Counter(
+            v.method for v in MathChecker().check(comps, golds, questions=questions)
+        )
         s['twinkle_methods'] = dict(methods)
         summary[wname] = s
-    summary['targets'] = {'labelled_speedup': 20, 'champ_speedup': 20, 'grpo_speedup': 100,
-                          'champ_precision': 0.99, 'champ_recall': 0.92}
+    summary['targets'] = {
+        'labelled_speedup': 20,
+        'champ_speedup': 20,
+        'grpo_speedup': 100,
+        'champ_precision': 0.99,
+        'champ_recall': 0.92,
+    }
     summary['math_verify_installed'] = mv is not None
     print()
-    _harness.print_table(rows, ['workload', 'provider', 'cases', 'median_ms', 'cases_per_s',
-                                'accuracy', 'false_pos_rate', 'precision', 'recall'])
+    _harness.print_table(
+        rows,
+        [
+            'workload',
+            'provider',
+            'cases',
+            'median_ms',
+            'cases_per_s',
+            'accuracy',
+            'false_pos_rate',
+            'precision',
+            'recall',
+        ],
+    )
     for w, s in summary.items():
         if isinstance(s, dict) and 'speedup_vs_math_verify' in s:
-            print(f"{w}: twinkle {s['speedup_vs_math_verify']:.0f}x math-verify's throughput, "
-                  f"accuracy {s['twinkle_accuracy']:.3f} vs {s['math_verify_accuracy']:.3f}, "
-                  f"precision {s['twinkle_precision']:.3f} vs {s['math_verify_precision']:.3f}, "
-                  f"recall {s['twinkle_recall']:.3f} vs {s['math_verify_recall']:.3f}")
+            print(
+                f"{w}: twinkle {s['speedup_vs_math_verify']:.0f}x math-verify's throughput, "
+                f'accuracy {s["twinkle_accuracy"]:.3f} vs {s["math_verify_accuracy"]:.3f}, '
+                f'precision {s["twinkle_precision"]:.3f} vs {s["math_verify_precision"]:.3f}, '
+                f'recall {s["twinkle_recall"]:.3f} vs {s["math_verify_recall"]:.3f}'
+            )
 
     def plot(path: str) -> None:
         import matplotlib.pyplot as plt
+
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for ax, key, title in ((axes[0], 'cases_per_s', 'cases / s (log)'),
-                               (axes[1], 'accuracy', 'accuracy on labels')):
-            labels_ = [f"{r['workload']}\n{r['provider']}" for r in rows]
-            ax.bar(range(len(rows)), [r[key] for r in rows],
-                   color=['C0' if 'twinkle' in r['provider'] else 'C1' for r in rows])
+        for ax, key, title in (
+            (axes[0], 'cases_per_s', 'cases / s (log)'),
+            (axes[1], 'accuracy', 'accuracy on labels'),
+        ):
+            labels_ = [f'{r["workload"]}\n{r["provider"]}' for r in rows]
+            ax.bar(
+                range(len(rows)),
+                [r[key] for r in rows],
+                color=['C0' if 'twinkle' in r['provider'] else 'C1' for r in rows],
+            )
             ax.set_xticks(range(len(rows)), labels_, fontsize=7, rotation=30)
             ax.set_title(title)
             if key == 'cases_per_s':

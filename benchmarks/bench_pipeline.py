@@ -29,6 +29,7 @@ Run: ``python benchmarks/bench_pipeline.py [--quick]``; writes
 ``benchmarks/results/bench_pipeline.json`` (``bench_pipeline_quick.json`` with --quick).
 Target on a 2-core CPU: twinkle at least 30x faster end to end.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -49,12 +50,15 @@ import _harness  # noqa: E402
 THINK = re.compile(r'<think>.*?</think>', re.DOTALL)
 ANSWER = re.compile(r'<answer>.*?</answer>', re.DOTALL)
 SEED_PATTERNS = [r'<think>.*?</think>', r'<answer>.*?</answer>']
-WORDS = ('so we need the value of each term then add multiply divide check again first next '
-         'because therefore hence let suppose wait actually maybe simplify factor root square '
-         'sum product total remainder fraction equation solve').split()
+WORDS = (
+    'so we need the value of each term then add multiply divide check again first next '
+    'because therefore hence let suppose wait actually maybe simplify factor root square '
+    'sum product total remainder fraction equation solve'
+).split()
 
 
 # -- workload -----------------------------------------------------------------------------
+
 
 def qwen_tokenizer():
     return _harness.qwen_tokenizer('bench_pipeline')
@@ -81,8 +85,11 @@ def _gold(rng: random.Random) -> Tuple[str, List[str], str]:
         return str(n), [f'{n}.0', f'{n}.00'], str(n + rng.choice([-2, -1, 1, 10]))
     if kind < 0.9:
         a, b = rng.randrange(1, 30), rng.choice([3, 7, 9, 11, 13])
-        return (rf'\frac{{{a}}}{{{b}}}', [rf'\frac{{{2 * a}}}{{{2 * b}}}', f'{a}/{b}'],
-                rf'\frac{{{a + 1}}}{{{b}}}')
+        return (
+            rf'\frac{{{a}}}{{{b}}}',
+            [rf'\frac{{{2 * a}}}{{{2 * b}}}', f'{a}/{b}'],
+            rf'\frac{{{a + 1}}}{{{b}}}',
+        )
     k, m = rng.randrange(2, 6), rng.choice([2, 3, 5])
     return rf'{k}\sqrt{{{m}}}', [rf'\sqrt{{{k * k * m}}}'], rf'{k + 1}\sqrt{{{m}}}'
 
@@ -96,8 +103,7 @@ def _tail(rng: random.Random, answer: str) -> str:
     return f'\n</think>\nThe result is $\\boxed{{{answer}}}$.'  # no answer tags
 
 
-def setup(prompts: int, group: int, tokens: int, tok, seed: int = 0, bodies: int = 64
-          ) -> Dict[str, Any]:
+def setup(prompts: int, group: int, tokens: int, tok, seed: int = 0, bodies: int = 64) -> Dict[str, Any]:
     """Completion ids (lists and padded (B, L) int64 with lengths (B,)) and per-prompt golds.
 
     ``bodies`` distinct reasoning bodies are tokenized once; every sample is a body's
@@ -106,8 +112,9 @@ def setup(prompts: int, group: int, tokens: int, tok, seed: int = 0, bodies: int
     """
     rng = random.Random(seed)
     chars = int(tokens * 4.3)  # about 4.3 characters per Qwen3 token on this text
-    body_ids = tok(['<think>\n' + _body(rng, chars) for _ in range(bodies)],
-                   add_special_tokens=False)['input_ids']
+    body_ids = tok(['<think>\n' + _body(rng, chars) for _ in range(bodies)], add_special_tokens=False)[
+        'input_ids'
+    ]
     golds, tails = [], []
     for _ in range(prompts):
         gold, same, wrong = _gold(rng)
@@ -122,11 +129,13 @@ def setup(prompts: int, group: int, tokens: int, tok, seed: int = 0, bodies: int
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     padded = torch.full((len(ids), int(lengths.max())), pad, dtype=torch.int64)
     padded[torch.arange(padded.shape[1]) < lengths[:, None]] = torch.tensor(
-        [t for row in ids for t in row], dtype=torch.int64)
+        [t for row in ids for t in row], dtype=torch.int64
+    )
     return {'ids': ids, 'padded': padded, 'lengths': lengths, 'golds': golds, 'group': group}
 
 
 # -- the per-string baseline -----------------------------------------------------------------
+
 
 def last_boxed(text: str) -> Optional[str]:
     """The content of the last ``\\boxed{...}``, braces matched (what trainers extract)."""
@@ -147,6 +156,7 @@ def last_boxed(text: str) -> Optional[str]:
 def _sympy_worker(conn, backend: str) -> None:
     from sympy import simplify
     from sympy.parsing.latex import parse_latex
+
     while True:
         item = conn.recv()
         if item is None:
@@ -201,14 +211,17 @@ class SympyJudge:
 def sympy_backend() -> str:
     """'antlr' when sympy's default parser works here, else 'lark' (or exit with a hint)."""
     from sympy.parsing.latex import parse_latex
+
     for backend in ('antlr', 'lark'):
         try:
             parse_latex(r'\frac{1}{2}', backend=backend)
             return backend
         except ImportError:
             continue
-    sys.exit('bench_pipeline needs a sympy LaTeX parser backend: pip install lark '
-             '(or antlr4-python3-runtime==4.11)')
+    sys.exit(
+        'bench_pipeline needs a sympy LaTeX parser backend: pip install lark '
+        '(or antlr4-python3-runtime==4.11)'
+    )
 
 
 def eager_advantage(rewards: torch.Tensor, group: int, eps: float = 1e-4) -> torch.Tensor:
@@ -216,8 +229,7 @@ def eager_advantage(rewards: torch.Tensor, group: int, eps: float = 1e-4) -> tor
     return ((g - g.mean(1, keepdim=True)) / (g.std(1, keepdim=True) + eps)).view(-1)
 
 
-def per_string_step(data: Dict[str, Any], tok, judge: SympyJudge, subset: Sequence[int]
-                    ) -> Dict[str, Any]:
+def per_string_step(data: Dict[str, Any], tok, judge: SympyJudge, subset: Sequence[int]) -> Dict[str, Any]:
     """The baseline step; the sympy stage runs on ``subset`` and is scaled to the batch."""
     t0 = time.perf_counter()
     texts = tok.batch_decode(data['ids'], skip_special_tokens=True)
@@ -235,22 +247,30 @@ def per_string_step(data: Dict[str, Any], tok, judge: SympyJudge, subset: Sequen
     adv = eager_advantage(torch.tensor(fmt) + torch.tensor(math_full), g)
     t5 = time.perf_counter()
     scale = len(texts) / max(1, len(subset))
-    stages = {'decode_ms': (t1 - t0) * 1e3, 'format_ms': (t2 - t1) * 1e3,
-              'math_ms_measured': (t3 - t2) * 1e3, 'math_ms': (t3 - t2) * 1e3 * scale,
-              'advantage_ms': (t5 - t4) * 1e3}
-    stages['total_ms'] = (stages['decode_ms'] + stages['format_ms'] + stages['math_ms']
-                          + stages['advantage_ms'])
+    stages = {
+        'decode_ms': (t1 - t0) * 1e3,
+        'format_ms': (t2 - t1) * 1e3,
+        'math_ms_measured': (t3 - t2) * 1e3,
+        'math_ms': (t3 - t2) * 1e3 * scale,
+        'advantage_ms': (t5 - t4) * 1e3,
+    }
+    stages['total_ms'] = (
+        stages['decode_ms'] + stages['format_ms'] + stages['math_ms'] + stages['advantage_ms']
+    )
     return {'stages': stages, 'format': fmt, 'math': math_sub, 'advantages': adv}
 
 
 # -- twinkle ----------------------------------------------------------------------------------
 
+
 def twinkle_components(tok) -> Tuple[Any, Any, Any, Dict[str, str]]:
     """(format reward, math reward factory, advantage, {component: implementation})."""
     from twinkle.advantage import GRPOAdvantage
+
     used = {'advantage': 'twinkle.advantage.GRPOAdvantage'}
     try:
         from twinkle.reward.format import FormatReward
+
         fmt = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok)
         used['format'] = 'twinkle.reward.FormatReward (token ids, DFA scan)'
     except ImportError:
@@ -258,6 +278,7 @@ def twinkle_components(tok) -> Tuple[Any, Any, Any, Dict[str, str]]:
         used['format'] = 'NOT twinkle: per-string re.search stand-in'
     try:
         from twinkle.reward.math import MathReward
+
         make_math = lambda: MathReward(tokenizer=tok)  # noqa: E731
         used['math'] = 'twinkle.reward.MathReward (token ids)'
     except ImportError:
@@ -268,6 +289,7 @@ def twinkle_components(tok) -> Tuple[Any, Any, Any, Dict[str, str]]:
 
 def twinkle_step(data, tok, fmt, math_reward, advantage, judge) -> Dict[str, Any]:
     from twinkle.integrations import score
+
     ids, lengths, g = data['padded'], data['lengths'], data['group']
     t0 = time.perf_counter()
     if fmt is not None:
@@ -284,21 +306,30 @@ def twinkle_step(data, tok, fmt, math_reward, advantage, judge) -> Dict[str, Any
     t2 = time.perf_counter()
     adv = advantage(f + m, num_generations=g)
     t3 = time.perf_counter()
-    stages = {'format_ms': (t1 - t0) * 1e3, 'math_ms': (t2 - t1) * 1e3,
-              'advantage_ms': (t3 - t2) * 1e3, 'total_ms': (t3 - t0) * 1e3}
+    stages = {
+        'format_ms': (t1 - t0) * 1e3,
+        'math_ms': (t2 - t1) * 1e3,
+        'advantage_ms': (t3 - t2) * 1e3,
+        'total_ms': (t3 - t0) * 1e3,
+    }
     return {'stages': stages, 'format': f, 'math': m, 'advantages': adv}
 
 
 # -- main -------------------------------------------------------------------------------------
+
 
 def main() -> None:
     ap = _harness.common_args(__doc__.splitlines()[0])
     ap.add_argument('--prompts', type=int, default=None, help='P (default 512, quick 16)')
     ap.add_argument('--group', type=int, default=8, help='G samples per prompt')
     ap.add_argument('--tokens', type=int, default=1000, help='about this many tokens each')
-    ap.add_argument('--baseline-strings', type=int, default=0,
-                    help='parse only this many strings in the per-string sympy stage and '
-                         'scale its time to the batch (default 0: parse all)')
+    ap.add_argument(
+        '--baseline-strings',
+        type=int,
+        default=0,
+        help='parse only this many strings in the per-string sympy stage and '
+        'scale its time to the batch (default 0: parse all)',
+    )
     ap.add_argument('--timeout', type=float, default=5.0, help='per-string sympy timeout (s)')
     ap.add_argument('--reps', type=int, default=None, help='twinkle repetitions (median)')
     args = ap.parse_args()
@@ -310,8 +341,10 @@ def main() -> None:
     t0 = time.perf_counter()
     data = setup(prompts, args.group, args.tokens, tok)
     b = len(data['ids'])
-    print(f'workload: {prompts} prompts x {args.group} samples, mean '
-          f'{float(data["lengths"].float().mean()):.0f} tokens (setup {time.perf_counter() - t0:.1f} s)')
+    print(
+        f'workload: {prompts} prompts x {args.group} samples, mean '
+        f'{float(data["lengths"].float().mean()):.0f} tokens (setup {time.perf_counter() - t0:.1f} s)'
+    )
     backend = sympy_backend()
     judge = SympyJudge(backend, args.timeout)
     t0 = time.perf_counter()
@@ -337,35 +370,46 @@ def main() -> None:
     tw_math = tw['math'].tolist()
     math_agree = sum(tw_math[i] == v for i, v in base['math'].items()) / max(1, len(base['math']))
     speedup = base['stages']['total_ms'] / tw_stages['total_ms']
-    rows = [{'provider': 'twinkle', 'B': b, **{k: round(v, 2) for k, v in tw_stages.items()}},
-            {'provider': 'per_string', 'B': b,
-             **{k: round(v, 2) for k, v in base['stages'].items()}}]
-    _harness.print_table(rows, ['provider', 'B', 'decode_ms', 'format_ms', 'math_ms',
-                                'advantage_ms', 'total_ms'])
+    rows = [
+        {'provider': 'twinkle', 'B': b, **{k: round(v, 2) for k, v in tw_stages.items()}},
+        {'provider': 'per_string', 'B': b, **{k: round(v, 2) for k, v in base['stages'].items()}},
+    ]
+    _harness.print_table(
+        rows, ['provider', 'B', 'decode_ms', 'format_ms', 'math_ms', 'advantage_ms', 'total_ms']
+    )
     summary = {
         'target': 'twinkle >= 30x per_string end to end',
         'speedup_end_to_end': speedup,
-        'workload': {'prompts': prompts, 'group': args.group, 'B': b,
-                     'mean_tokens': float(data['lengths'].float().mean())},
+        'workload': {
+            'prompts': prompts,
+            'group': args.group,
+            'B': b,
+            'mean_tokens': float(data['lengths'].float().mean()),
+        },
         'twinkle_components': used,
-        'twinkle_build_s': build_s, 'twinkle_reps': reps,
+        'twinkle_build_s': build_s,
+        'twinkle_reps': reps,
         'baseline_sympy_backend': backend,
         'baseline_sympy_strings_parsed': len(subset),
         'baseline_math_scaled_from_subset': len(subset) < b,
-        'baseline_timeouts': timeouts, 'baseline_timeout_s': args.timeout,
+        'baseline_timeouts': timeouts,
+        'baseline_timeout_s': args.timeout,
         'format_agreement': fmt_agree,
         'math_agreement_on_parsed_subset': math_agree,
         'mean_total_reward_twinkle': float((tw['format'] + tw['math']).mean()),
         'threads': torch.get_num_threads(),
     }
     print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary.items()})
-    print(f'end to end: twinkle {tw_stages["total_ms"]:.0f} ms vs per-string '
-          f'{base["stages"]["total_ms"]:.0f} ms'
-          + (f' (sympy timed on {len(subset)} of {b} strings, scaled)' if len(subset) < b else '')
-          + f' -> {speedup:.1f}x')
+    print(
+        f'end to end: twinkle {tw_stages["total_ms"]:.0f} ms vs per-string '
+        f'{base["stages"]["total_ms"]:.0f} ms'
+        + (f' (sympy timed on {len(subset)} of {b} strings, scaled)' if len(subset) < b else '')
+        + f' -> {speedup:.1f}x'
+    )
 
     def plot(path: str) -> None:
         import matplotlib.pyplot as plt
+
         stages = ['decode_ms', 'format_ms', 'math_ms', 'advantage_ms']
         fig, ax = plt.subplots(figsize=(7, 3.2))
         colors = dict(zip(stages, ('tab:purple', 'tab:orange', 'tab:pink', 'tab:gray')))

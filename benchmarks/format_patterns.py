@@ -12,6 +12,7 @@ quickly with a clear error rather than work for minutes.
 The corpus is generated from templates so that every family has many members; every
 pattern compiles with Python ``re`` (checked by :func:`corpus`).
 """
+
 from __future__ import annotations
 
 import re
@@ -28,17 +29,42 @@ class Pattern(NamedTuple):
 
 
 # Reasoning / answer tag names seen in open RL recipes and prompts.
-TAG_PAIRS = [('think', 'answer'), ('reasoning', 'answer'), ('thought', 'response'),
-             ('scratchpad', 'final'), ('reasoning', 'solution'), ('analysis', 'final_answer')]
+TAG_PAIRS = [
+    ('think', 'answer'),
+    ('reasoning', 'answer'),
+    ('thought', 'response'),
+    ('scratchpad', 'final'),
+    ('reasoning', 'solution'),
+    ('analysis', 'final_answer'),
+]
 
 # (tag for the reasoning, tag for the answer) in other languages.
-WORLD_TAGS = [('思考', '答案'), ('考え', '答え'), ('생각', '답변'), ('pensée', 'réponse'),
-              ('размышление', 'ответ'), ('pensamiento', 'respuesta'), ('Gedanke', 'Antwort'),
-              ('التفكير', 'الإجابة'), ('सोच', 'उत्तर'), ('suy_nghĩ', 'trả_lời')]
+WORLD_TAGS = [
+    ('思考', '答案'),
+    ('考え', '答え'),
+    ('생각', '답변'),
+    ('pensée', 'réponse'),
+    ('размышление', 'ответ'),
+    ('pensamiento', 'respuesta'),
+    ('Gedanke', 'Antwort'),
+    ('التفكير', 'الإجابة'),
+    ('सोच', 'उत्तर'),
+    ('suy_nghĩ', 'trả_lời'),
+]
 
 # Answer markers that precede the final answer, per language.
-WORLD_MARKERS = ['答案[:：]', '最终答案是', '答えは', '정답은', 'Réponse finale ?:', 'Ответ:',
-                 'Respuesta final:', 'Antwort:', 'الإجابة النهائية:', 'Câu trả lời:']
+WORLD_MARKERS = [
+    '答案[:：]',
+    '最终答案是',
+    '答えは',
+    '정답은',
+    'Réponse finale ?:',
+    'Ответ:',
+    'Respuesta final:',
+    'Antwort:',
+    'الإجابة النهائية:',
+    'Câu trả lời:',
+]
 
 
 def _think_answer() -> List[Pattern]:
@@ -57,9 +83,17 @@ def _think_answer() -> List[Pattern]:
 
 
 def _boxed() -> List[Pattern]:
-    bodies = [r'[^{}]*', r'\s*-?\d+\s*', r'\s*-?\d+(?:\.\d+)?\s*', r'\\frac\{-?\d+\}\{\d+\}',
-              r'[^{}]*(?:\{[^{}]*\}[^{}]*)*', r'(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*',
-              r'[A-E]', r'\s*\(?[A-Da-d]\)?\s*', r'-?\d{1,3}(?:,\d{3})*']
+    bodies = [
+        r'[^{}]*',
+        r'\s*-?\d+\s*',
+        r'\s*-?\d+(?:\.\d+)?\s*',
+        r'\\frac\{-?\d+\}\{\d+\}',
+        r'[^{}]*(?:\{[^{}]*\}[^{}]*)*',
+        r'(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*',
+        r'[A-E]',
+        r'\s*\(?[A-Da-d]\)?\s*',
+        r'-?\d{1,3}(?:,\d{3})*',
+    ]
     out = [Pattern('boxed', rf'\\boxed\{{{b}\}}', 0, 'search') for b in bodies]
     out += [Pattern('boxed', rf'.*\\boxed\{{{b}\}}\s*\$*\.?\s*', S, 'fullmatch') for b in bodies[:5]]
     out += [
@@ -71,10 +105,20 @@ def _boxed() -> List[Pattern]:
     return out
 
 
-_JSON_VALUES = {'int': r'-?\d+', 'number': r'-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?',
-                'string': r'"(?:[^"\\]|\\.)*"', 'bool': r'(?:true|false)'}
-_JSON_KEYS = [('answer',), ('reasoning', 'answer'), ('answer', 'confidence'),
-              ('thought', 'action', 'action_input'), ('score',), ('label', 'explanation')]
+_JSON_VALUES = {
+    'int': r'-?\d+',
+    'number': r'-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?',
+    'string': r'"(?:[^"\\]|\\.)*"',
+    'bool': r'(?:true|false)',
+}
+_JSON_KEYS = [
+    ('answer',),
+    ('reasoning', 'answer'),
+    ('answer', 'confidence'),
+    ('thought', 'action', 'action_input'),
+    ('score',),
+    ('label', 'explanation'),
+]
 
 
 def _json() -> List[Pattern]:
@@ -86,12 +130,21 @@ def _json() -> List[Pattern]:
     out += [
         Pattern('json', r'```json\s*\{.*?\}\s*```', S, 'search'),
         Pattern('json', r'\[\s*(?:-?\d+\s*,\s*)*-?\d+\s*\]', 0, 'fullmatch'),
-        Pattern('json', r'<tool_call>\s*\{\s*"name"\s*:\s*"[\w.-]+"\s*,\s*"arguments"\s*:\s*\{.*?\}\s*\}\s*'
-                        r'</tool_call>', S, 'search'),
+        Pattern(
+            'json',
+            r'<tool_call>\s*\{\s*"name"\s*:\s*"[\w.-]+"\s*,\s*"arguments"\s*:\s*\{.*?\}\s*\}\s*'
+            r'</tool_call>',
+            S,
+            'search',
+        ),
         Pattern('json', r'\{\s*"name"\s*:\s*"\w+"\s*,\s*"arguments"\s*:\s*\{[^{}]*\}\s*\}', 0, 'fullmatch'),
         Pattern('json', r'"correct"\s*:\s*(?:true|false)', 0, 'search'),
-        Pattern('json', r'\{(?:\s*"\w+"\s*:\s*(?:"[^"]*"|-?\d+(?:\.\d+)?|true|false|null)\s*,?)*\s*\}', 0,
-                'fullmatch'),
+        Pattern(
+            'json',
+            r'\{(?:\s*"\w+"\s*:\s*(?:"[^"]*"|-?\d+(?:\.\d+)?|true|false|null)\s*,?)*\s*\}',
+            0,
+            'fullmatch',
+        ),
     ]
     return out
 
@@ -99,10 +152,15 @@ def _json() -> List[Pattern]:
 def _world() -> List[Pattern]:
     out = []
     for a, b in WORLD_TAGS:
-        out += [Pattern('multilingual', rf'<{a}>.*?</{a}>\s*<{b}>.*?</{b}>\s*', S, 'fullmatch'),
-                Pattern('multilingual', rf'<{b}>.+?</{b}>', S, 'search')]
+        out += [
+            Pattern('multilingual', rf'<{a}>.*?</{a}>\s*<{b}>.*?</{b}>\s*', S, 'fullmatch'),
+            Pattern('multilingual', rf'<{b}>.+?</{b}>', S, 'search'),
+        ]
     out += [Pattern('multilingual', rf'{m}\s*\S+', 0, 'search') for m in WORLD_MARKERS]
-    out += [Pattern('multilingual', rf'{m}\s*-?\d+(?:\.\d+)?\s*[。.]?\s*$', 0, 'search') for m in WORLD_MARKERS[:5]]
+    out += [
+        Pattern('multilingual', rf'{m}\s*-?\d+(?:\.\d+)?\s*[。.]?\s*$', 0, 'search')
+        for m in WORLD_MARKERS[:5]
+    ]
     return out
 
 
@@ -134,14 +192,18 @@ def _unicode() -> List[Pattern]:
 def _counted() -> List[Pattern]:
     out = []
     for n in (50, 100, 200, 500, 1000):
-        out += [Pattern('counted', rf'<think>.{{0,{n}}}</think>', S, 'search'),
-                Pattern('counted', rf'<answer>[^<]{{1,{n}}}</answer>', 0, 'search'),
-                Pattern('counted', rf'<answer>\s*\d{{1,{n}}}\s*</answer>', 0, 'search'),
-                Pattern('counted', rf'.{{{n},}}', S, 'fullmatch')]
+        out += [
+            Pattern('counted', rf'<think>.{{0,{n}}}</think>', S, 'search'),
+            Pattern('counted', rf'<answer>[^<]{{1,{n}}}</answer>', 0, 'search'),
+            Pattern('counted', rf'<answer>\s*\d{{1,{n}}}\s*</answer>', 0, 'search'),
+            Pattern('counted', rf'.{{{n},}}', S, 'fullmatch'),
+        ]
     for n in (3, 10, 30):
-        out += [Pattern('counted', rf'(?:[^\n]*\n){{0,{n}}}[^\n]*', 0, 'fullmatch'),
-                Pattern('counted', rf'(?:\S+\s+){{0,{n}}}\S*', 0, 'fullmatch'),
-                Pattern('counted', rf'(?:Step \d+:[^\n]*\n){{1,{n}}}', 0, 'search')]
+        out += [
+            Pattern('counted', rf'(?:[^\n]*\n){{0,{n}}}[^\n]*', 0, 'fullmatch'),
+            Pattern('counted', rf'(?:\S+\s+){{0,{n}}}\S*', 0, 'fullmatch'),
+            Pattern('counted', rf'(?:Step \d+:[^\n]*\n){{1,{n}}}', 0, 'search'),
+        ]
     return out
 
 
@@ -195,8 +257,12 @@ def _markers() -> List[Pattern]:
         Pattern('markers', r'\(?[A-D]\)?\.?\s*', 0, 'fullmatch'),
         Pattern('markers', r'<answer>\s*\(?[A-D]\)?\s*</answer>', 0, 'search'),
         Pattern('markers', r'<search>.*?</search>', S, 'search'),
-        Pattern('markers', r'(?:<search>[^<]*</search>\s*<information>.*?</information>\s*)*<answer>.*?</answer>',
-                S, 'search'),
+        Pattern(
+            'markers',
+            r'(?:<search>[^<]*</search>\s*<information>.*?</information>\s*)*<answer>.*?</answer>',
+            S,
+            'search',
+        ),
         Pattern('markers', r'-?\d+(?:\.\d+)?', 0, 'fullmatch'),
     ]
 
@@ -216,8 +282,17 @@ def _limit() -> List[Pattern]:
     ]
 
 
-FAMILIES = ('think_answer', 'boxed', 'json', 'multilingual', 'unicode', 'counted', 'ignorecase',
-            'markers', 'limit')
+FAMILIES = (
+    'think_answer',
+    'boxed',
+    'json',
+    'multilingual',
+    'unicode',
+    'counted',
+    'ignorecase',
+    'markers',
+    'limit',
+)
 
 
 def corpus() -> List[Pattern]:
@@ -236,5 +311,6 @@ def corpus() -> List[Pattern]:
 
 if __name__ == '__main__':
     import collections
+
     c = corpus()
     print(len(c), dict(collections.Counter(p.family for p in c)))

@@ -30,6 +30,7 @@ Run::
     python examples/grpo_tiny.py                  # 300 steps, plot in examples/output/
     python examples/grpo_tiny.py --steps 50 --plot /tmp/curve.png
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,6 +56,7 @@ MARKER = '####'
 
 
 # -- rewards ----------------------------------------------------------------------------
+
 
 class _RegexFormat(Reward):
     """Stand-in for FormatReward: 1.0 when ``re.<mode>(pattern, completion)`` matches."""
@@ -86,6 +88,7 @@ def build_reward() -> tuple:
     used = {}
     try:
         from twinkle.reward import FormatReward
+
         starts, fmt = FormatReward(MARKER, mode='match'), FormatReward(r'####\d', mode='fullmatch')
         used['format'] = 'twinkle.reward.FormatReward'
     except (ImportError, AttributeError):
@@ -93,6 +96,7 @@ def build_reward() -> tuple:
         used['format'] = 'stand-in (re)'
     try:
         from twinkle.reward import MathReward
+
         acc = MathReward()
         used['math'] = 'twinkle.reward.MathReward'
     except (ImportError, AttributeError):
@@ -108,8 +112,8 @@ def build_reward() -> tuple:
 
 # -- policy update ----------------------------------------------------------------------
 
-def pack(prompt_ids: List[List[int]], completion_ids: List[List[int]], num_samples: int,
-         pad_id: int):
+
+def pack(prompt_ids: List[List[int]], completion_ids: List[List[int]], num_samples: int, pad_id: int):
     """Prompt + completion rows, right-padded: ``(input_ids (B, T), attention_mask (B, T),
     completion_mask (B, T-1))``; the completion mask marks the targets ``input_ids[:, 1:]``
     that are completion tokens."""
@@ -123,9 +127,9 @@ def pack(prompt_ids: List[List[int]], completion_ids: List[List[int]], num_sampl
     attn = torch.zeros((len(rows), width), dtype=torch.long)
     comp_mask = torch.zeros((len(rows), width - 1), dtype=torch.float32)
     for b, r in enumerate(rows):
-        ids[b, :len(r)] = torch.tensor(r)
-        attn[b, :len(r)] = 1
-        comp_mask[b, starts[b] - 1:len(r) - 1] = 1.0  # target t+1 is predicted at t
+        ids[b, : len(r)] = torch.tensor(r)
+        attn[b, : len(r)] = 1
+        comp_mask[b, starts[b] - 1 : len(r) - 1] = 1.0  # target t+1 is predicted at t
     return ids, attn, comp_mask
 
 
@@ -147,10 +151,10 @@ def clipped_pg_loss(logp, old_logp, advantages, comp_mask, clip_eps):
 
 # -- the loop -----------------------------------------------------------------------------
 
+
 def make_rows(n: int, seed: int, digits: int = 10) -> List[Dict[str, str]]:
     rng = random.Random(seed)
-    return [{'prompt': str(d), 'solution': str(d)}
-            for d in (rng.randrange(digits) for _ in range(n))]
+    return [{'prompt': str(d), 'solution': str(d)} for d in (rng.randrange(digits) for _ in range(n))]
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
@@ -173,8 +177,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     torch.manual_seed(args.seed)
 
     tok = tiny_tokenizer(chars='0123456789', tags=(MARKER,))
-    model = tiny_causal_lm(tok, hidden_size=64, num_layers=2, num_heads=4, max_positions=64,
-                           seed=args.seed)
+    model = tiny_causal_lm(tok, hidden_size=64, num_layers=2, num_heads=4, max_positions=64, seed=args.seed)
     sampler = TransformersSampler(model, tok)
     reward_fn, used = build_reward()
     advantage_fn = GRPOAdvantage()
@@ -191,44 +194,63 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     model.train()
     for step, batch in enumerate(dataloader):
         # 1. sample G completions per prompt (prompt-major)
-        response = sampler.sample(batch, num_samples=G,
-                                  sampling_params={'max_tokens': args.max_tokens,
-                                                   'temperature': 1.0,
-                                                   'seed': args.seed * 100_003 + step})
+        response = sampler.sample(
+            batch,
+            num_samples=G,
+            sampling_params={
+                'max_tokens': args.max_tokens,
+                'temperature': 1.0,
+                'seed': args.seed * 100_003 + step,
+            },
+        )
         # 2. rewards, the seed's call (per-prompt ground truths are repeated per sample)
         rewards = reward_fn(response.trajectories, batch.ground_truths)
         # 3. advantages
         advantages = advantage_fn(rewards, num_generations=G)
         # 4. clipped policy-gradient update
-        ids, attn, comp_mask = pack(response.prompt_token_ids, response.token_ids, G,
-                                    sampler.pad_token_id)
+        ids, attn, comp_mask = pack(response.prompt_token_ids, response.token_ids, G, sampler.pad_token_id)
         with torch.no_grad():
             old_logp = token_logprobs(model, ids, attn)
         for _ in range(args.ppo_epochs):
-            loss = clipped_pg_loss(token_logprobs(model, ids, attn), old_logp, advantages,
-                                   comp_mask, args.clip_eps)
+            loss = clipped_pg_loss(
+                token_logprobs(model, ids, attn), old_logp, advantages, comp_mask, args.clip_eps
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
         parts = {k: sum(v) / len(v) for k, v in reward_fn.last_parts.items()}
-        rec = {'step': step, 'reward': sum(rewards) / len(rewards), **parts,
-               'seconds': time.perf_counter() - t0}
+        rec = {
+            'step': step,
+            'reward': sum(rewards) / len(rewards),
+            **parts,
+            'seconds': time.perf_counter() - t0,
+        }
         history.append(rec)
         if step % 10 == 0 or step == args.steps - 1:
-            say(f'{step:>4} {rec["reward"]:>7.3f} {parts.get("starts", 0):>7.3f} '
+            say(
+                f'{step:>4} {rec["reward"]:>7.3f} {parts.get("starts", 0):>7.3f} '
                 f'{parts.get("format", 0):>7.3f} {parts.get("math", 0):>7.3f} '
-                f'{rec["seconds"]:>6.1f}')
+                f'{rec["seconds"]:>6.1f}'
+            )
 
     k = max(1, min(10, len(history) // 5))
     first = sum(h['reward'] for h in history[:k]) / k
     last = sum(h['reward'] for h in history[-k:]) / k
-    summary = {'task': f'D -> {MARKER}D<eos>', 'rewards_used': used,
-               'steps': len(history), 'seconds': time.perf_counter() - t0,
-               f'mean_reward_first_{k}': first, f'mean_reward_last_{k}': last,
-               'max_reward': 1.5, 'history': history}
-    say(f'mean reward, first {k} steps: {first:.3f}; last {k} steps: {last:.3f} (max 1.5); '
-        f'{summary["seconds"]:.0f} s')
+    summary = {
+        'task': f'D -> {MARKER}D<eos>',
+        'rewards_used': used,
+        'steps': len(history),
+        'seconds': time.perf_counter() - t0,
+        f'mean_reward_first_{k}': first,
+        f'mean_reward_last_{k}': last,
+        'max_reward': 1.5,
+        'history': history,
+    }
+    say(
+        f'mean reward, first {k} steps: {first:.3f}; last {k} steps: {last:.3f} (max 1.5); '
+        f'{summary["seconds"]:.0f} s'
+    )
     if args.plot:
         _plot(history, args.plot)
         say(f'plot: {args.plot}')
@@ -241,8 +263,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
 
 def _plot(history: List[Dict[str, float]], path: str) -> None:
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     steps = [h['step'] for h in history]
     fig, ax = plt.subplots(figsize=(7, 4))

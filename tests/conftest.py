@@ -1,4 +1,5 @@
 """Shared fixtures: every op test runs on CPU, and on CUDA when a GPU is present."""
+
 import os
 
 import pytest
@@ -19,6 +20,7 @@ def compiled_or_skip(op: str, device: torch.device) -> None:
     """Skips when the compiled op does not serve ``device``; fails instead under
     TWINKLE_REQUIRE_EXT=1 (CI sets it, so a broken build cannot hide behind skips)."""
     from twinkle import _ext
+
     if _ext.has_kernel(op, device.type):
         return
     info = _ext.extension_info()

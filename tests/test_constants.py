@@ -1,4 +1,5 @@
 """The Python enums of twinkle.constants equal their C++ mirrors in csrc/include/twinkle."""
+
 import os
 import re
 
@@ -6,8 +7,7 @@ import pytest
 
 from twinkle.constants import CPP_MIRRORS
 
-INCLUDE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'csrc',
-                       'include')
+INCLUDE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'csrc', 'include')
 
 
 def cpp_enum(header: str, name: str) -> dict:

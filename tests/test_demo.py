@@ -1,4 +1,5 @@
 """The README's first command: the demo runs and its numbers are the ones it claims."""
+
 import torch
 
 from twinkle import demo

@@ -1,4 +1,5 @@
 """Loading the compiled library: prebuilt, built on first use, or absent."""
+
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ import twinkle
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-PROBE = r'''
+PROBE = r"""
 import json, logging, torch
 logging.basicConfig(level=logging.INFO)
 import twinkle
@@ -21,13 +22,14 @@ adv = GRPOAdvantage()([0, 1, 0, 1, 1, 0, 0, 0], num_generations=4, scale='none')
 fmt = FormatReward(r'\d', mode='search')(['x1', 'x', '\u4f60 2'])
 print(json.dumps({'info': twinkle.extension_info(), 'adv': adv.tolist(), 'fmt': fmt,
                   'strings': _ext.string_scanner() is not None}))
-'''
+"""
 
 
 def _probe(env_extra):
     env = dict(os.environ, **env_extra)
-    out = subprocess.run([sys.executable, '-c', PROBE], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=900)
+    out = subprocess.run(
+        [sys.executable, '-c', PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
 
@@ -45,6 +47,7 @@ def test_extension_info_per_op():
     """One entry per op (every op of twinkle.reference), each saying which backends are live;
     the global flags summarise them."""
     from twinkle import reference
+
     info = twinkle.extension_info()
     assert set(info['ops']) == set(reference.__all__)
     for backends in info['ops'].values():
@@ -59,8 +62,7 @@ def test_extension_info_per_op():
 def test_without_the_library_everything_runs_on_the_reference():
     res, log = _probe({'TWINKLE_DISABLE_EXT': '1'})
     assert res['info']['cpu'] is False and res['info']['source'] is None
-    assert all(b == {'cpu': False, 'cuda': False, 'reference': True}
-               for b in res['info']['ops'].values())
+    assert all(b == {'cpu': False, 'cuda': False, 'reference': True} for b in res['info']['ops'].values())
     assert 'TWINKLE_DISABLE_EXT' in res['info']['error']
     assert res['adv'] == EXPECTED
     assert res['strings'] is False and res['fmt'] == [1.0, 0.0, 1.0]  # the encoded path

@@ -4,6 +4,7 @@
 >>> sorted(twinkle.extension_info())[:2]
 ['cpu', 'cuda']
 """
+
 from twinkle._ext import extension_info
 
 __version__ = '0.1.0'

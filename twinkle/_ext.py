@@ -7,6 +7,7 @@ its pure-torch reference. Loading never raises: the outcome is logged once and r
 by :func:`extension_info`. ``TWINKLE_DISABLE_EXT=1`` skips the library altogether;
 ``TWINKLE_FORCE_JIT=1`` ignores a prebuilt one and builds on first use.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -32,6 +33,7 @@ def _jit_build(torch) -> Dict[str, Any]:
     if shutil.which(os.environ.get('CXX', 'c++')) is None:
         return {'error': 'no compiled library and no C++ compiler to build one'}
     from torch.utils import cpp_extension
+
     with_cuda = _sources.want_cuda(torch)
     srcs, includes = _sources.sources(csrc, with_cuda)
     tag = f'torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}'
@@ -39,19 +41,33 @@ def _jit_build(torch) -> Dict[str, Any]:
     cache = os.environ.get('TWINKLE_CACHE') or os.path.join(os.path.expanduser('~'), '.cache', 'twinkle')
     build_dir = os.path.join(cache, tag.replace('+', '_'))
     os.makedirs(build_dir, exist_ok=True)
-    logger.warning('twinkle: building the compiled ops on first use in %s (once; takes a minute)',
-                   build_dir)
-    cpp_extension.load(name='twinkle_C', sources=srcs, extra_include_paths=includes,
-                       extra_cflags=_sources.CXX_FLAGS, extra_cuda_cflags=_sources.NVCC_FLAGS,
-                       extra_ldflags=_sources.LINK_FLAGS, build_directory=build_dir,
-                       with_cuda=with_cuda, is_python_module=False, verbose=False)
+    logger.warning('twinkle: building the compiled ops on first use in %s (once; takes a minute)', build_dir)
+    cpp_extension.load(
+        name='twinkle_C',
+        sources=srcs,
+        extra_include_paths=includes,
+        extra_cflags=_sources.CXX_FLAGS,
+        extra_cuda_cflags=_sources.NVCC_FLAGS,
+        extra_ldflags=_sources.LINK_FLAGS,
+        build_directory=build_dir,
+        with_cuda=with_cuda,
+        is_python_module=False,
+        verbose=False,
+    )
     return {'source': 'jit', 'path': os.path.join(build_dir, 'twinkle_C.so'), 'cuda_built': with_cuda}
 
 
 def _load() -> Dict[str, Any]:
     import torch
-    info: Dict[str, Any] = {'cpu': False, 'cuda': False, 'source': None, 'path': None, 'error': None,
-                            'torch': torch.__version__}
+
+    info: Dict[str, Any] = {
+        'cpu': False,
+        'cuda': False,
+        'source': None,
+        'path': None,
+        'error': None,
+        'torch': torch.__version__,
+    }
     if os.environ.get('TWINKLE_DISABLE_EXT', '') == '1':
         info['error'] = 'disabled by TWINKLE_DISABLE_EXT=1'
     else:
@@ -71,17 +87,20 @@ def _load() -> Dict[str, Any]:
     info['cuda'] = any(op['cuda'] for op in info['ops'].values())
     info.pop('cuda_built', None)
     if info['cpu']:
-        logger.info('twinkle: compiled ops loaded from %s (cpu=%s, cuda=%s)', info['path'],
-                    info['cpu'], info['cuda'])
+        logger.info(
+            'twinkle: compiled ops loaded from %s (cpu=%s, cuda=%s)', info['path'], info['cpu'], info['cuda']
+        )
     else:
-        logger.warning('twinkle: compiled ops unavailable (%s); running the pure-torch reference ops',
-                       info['error'])
+        logger.warning(
+            'twinkle: compiled ops unavailable (%s); running the pure-torch reference ops', info['error']
+        )
     return info
 
 
 def _op_backends(torch, loaded: bool) -> Dict[str, Dict[str, bool]]:
     """{op: {'cpu', 'cuda', 'reference'}} for every op (each has a pure-torch reference)."""
     from twinkle import reference
+
     cuda = torch.cuda.is_available()
 
     def compiled(op: str, key: str) -> bool:
@@ -89,9 +108,15 @@ def _op_backends(torch, loaded: bool) -> Dict[str, Dict[str, bool]]:
             return bool(torch._C._dispatch_has_kernel_for_dispatch_key(f'twinkle::{op}', key))
         except RuntimeError:  # a library built before this op existed
             return False
-    return {op: {'cpu': loaded and compiled(op, 'CPU'),
-                 'cuda': loaded and cuda and compiled(op, 'CUDA'),
-                 'reference': True} for op in reference.__all__}
+
+    return {
+        op: {
+            'cpu': loaded and compiled(op, 'CPU'),
+            'cuda': loaded and cuda and compiled(op, 'CUDA'),
+            'reference': True,
+        }
+        for op in reference.__all__
+    }
 
 
 def _ensure() -> Dict[str, Any]:
@@ -150,13 +175,17 @@ def _load_scanner() -> Any:
             mod = importlib.import_module('twinkle._C')
         else:
             from importlib import machinery, util
+
             loader = machinery.ExtensionFileLoader('twinkle._C', info['path'])
             spec = util.spec_from_file_location('twinkle._C', info['path'], loader=loader)
             mod = util.module_from_spec(spec)
             loader.exec_module(mod)
     except ImportError as e:
-        logger.warning('twinkle: the string scanner is unavailable (%s); strings are encoded '
-                       'and scanned by the dfa_scan op', e)
+        logger.warning(
+            'twinkle: the string scanner is unavailable (%s); strings are encoded '
+            'and scanned by the dfa_scan op',
+            e,
+        )
         return None
     return mod if hasattr(mod, 'scan_strings') else None
 

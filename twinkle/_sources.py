@@ -4,6 +4,7 @@ Read by ``setup.py`` (executed by path, before twinkle can be imported) and by
 ``twinkle._ext`` (the on-first-use build), so both build the same library. Imports only
 the standard library.
 """
+
 import glob
 import os
 
@@ -37,6 +38,7 @@ def want_cuda(torch):
     if os.environ.get('TWINKLE_NO_CUDA', '') == '1' or torch.version.cuda is None:
         return False
     from torch.utils.cpp_extension import CUDA_HOME
+
     if CUDA_HOME is None:
         return False
     return torch.cuda.is_available() or os.environ.get('TWINKLE_FORCE_CUDA', '') == '1'

@@ -4,6 +4,7 @@ Each enum mirrors one C++ enum in ``csrc/include/twinkle`` (named in its docstri
 ``tests/test_constants.py`` parses those headers and fails if a value drifts. Pass
 them to the ops as they are: an ``IntEnum`` is an ``int``.
 """
+
 from __future__ import annotations
 
 import enum
@@ -15,7 +16,7 @@ class DfaError(enum.IntEnum):
     C++: ``enum DfaError`` in ``csrc/include/twinkle/dfa_scan.h`` (``kDfaBadId``, ...).
     """
 
-    BAD_ID = -1     # an id outside [0, V); first_dead holds its position
+    BAD_ID = -1  # an id outside [0, V); first_dead holds its position
     BAD_TABLE = -2  # a start state, class id or transition out of range
 
 
@@ -25,7 +26,7 @@ class Baseline(enum.IntEnum):
     C++: ``enum Baseline`` in ``csrc/include/twinkle/group_advantage.h``.
     """
 
-    MEAN = 0           # GRPO: the group mean
+    MEAN = 0  # GRPO: the group mean
     LEAVE_ONE_OUT = 1  # RLOO: the mean of the other valid members
 
 
@@ -35,7 +36,7 @@ class Scale(enum.IntEnum):
     C++: ``enum Scale`` in ``csrc/include/twinkle/group_advantage.h``.
     """
 
-    NONE = 0   # Dr. GRPO, RLOO: no division
+    NONE = 0  # Dr. GRPO, RLOO: no division
     GROUP = 1  # GRPO: the group's std + eps
 
 

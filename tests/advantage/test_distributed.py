@@ -1,10 +1,10 @@
 """Ranks that each hold part of a batch get what one process holding all of it would
 (gloo backend, two processes on CPU)."""
-import os
-from datetime import timedelta
-import socket
 
-import pytest
+import os
+import socket
+from datetime import timedelta
+
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -36,12 +36,13 @@ def _worker(rank, world, port, out_path):
         shard = slice(rank * 30, rank * 30 + 30)
         res = {
             'ragged': GRPOAdvantage()(r[shard], group_ids=ids[shard], process_group=dist.group.WORLD),
-            'ragged_rloo': RLOOAdvantage()(r[shard], group_ids=ids[shard],
-                                           process_group=dist.group.WORLD),
-            'ragged_batch': GRPOAdvantage()(r[shard], group_ids=ids[shard], scale='batch',
-                                            process_group=dist.group.WORLD),
-            'contig_batch': GRPOAdvantage()(r[shard], num_generations=5, scale='batch',
-                                            process_group=dist.group.WORLD),
+            'ragged_rloo': RLOOAdvantage()(r[shard], group_ids=ids[shard], process_group=dist.group.WORLD),
+            'ragged_batch': GRPOAdvantage()(
+                r[shard], group_ids=ids[shard], scale='batch', process_group=dist.group.WORLD
+            ),
+            'contig_batch': GRPOAdvantage()(
+                r[shard], num_generations=5, scale='batch', process_group=dist.group.WORLD
+            ),
         }
         try:  # negative ids on one rank only: every rank must raise, none may hang
             bad = ids[shard].clone()

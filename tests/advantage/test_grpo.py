@@ -1,13 +1,12 @@
 """GRPOAdvantage / RLOOAdvantage / DAPO mask / token broadcast, against formulas written
 here independently (TRL's and verl's GRPO as their trainers compute them)."""
-import math
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from twinkle.advantage import (GRPOAdvantage, RLOOAdvantage, broadcast_to_tokens,
-                               dynamic_sampling_mask)
+from twinkle.advantage import GRPOAdvantage, RLOOAdvantage, broadcast_to_tokens, dynamic_sampling_mask
 
 
 # ---- independent formulas --------------------------------------------------------------
@@ -66,14 +65,14 @@ def test_seed_example():
 def test_matches_trl_group_and_none(G):
     r = distinct_groups(G * 32, G, seed=G)
     torch.testing.assert_close(GRPOAdvantage(eps=1e-4)(r, num_generations=G), trl_grpo(r, G))
-    torch.testing.assert_close(GRPOAdvantage()(r, num_generations=G, scale='none'),
-                               trl_grpo(r, G, 'none'))
+    torch.testing.assert_close(GRPOAdvantage()(r, num_generations=G, scale='none'), trl_grpo(r, G, 'none'))
 
 
 def test_matches_trl_batch_scale():
     r = distinct_groups(64, 8, seed=3)
-    torch.testing.assert_close(GRPOAdvantage(eps=1e-4)(r, num_generations=8, scale='batch'),
-                               trl_grpo(r, 8, 'batch'))
+    torch.testing.assert_close(
+        GRPOAdvantage(eps=1e-4)(r, num_generations=8, scale='batch'), trl_grpo(r, 8, 'batch')
+    )
 
 
 def test_matches_verl_ragged_uid_groups():
@@ -86,8 +85,9 @@ def test_matches_verl_ragged_uid_groups():
     torch.testing.assert_close(ours[multi], theirs[multi], rtol=1e-5, atol=1e-6)
     assert torch.all(ours[~multi] == 0)
     ours_drgrpo = GRPOAdvantage()(scores, group_ids=index, scale='none')
-    torch.testing.assert_close(ours_drgrpo[multi], verl_grpo(scores, index.tolist(),
-                                                             norm_by_std=False)[multi])
+    torch.testing.assert_close(
+        ours_drgrpo[multi], verl_grpo(scores, index.tolist(), norm_by_std=False)[multi]
+    )
 
 
 @pytest.mark.parametrize('G', [2, 3, 8])
@@ -95,8 +95,10 @@ def test_rloo(G):
     r = distinct_groups(G * 10, G, seed=G)
     torch.testing.assert_close(RLOOAdvantage()(r, num_generations=G), rloo(r, G))
     # RLOO = G/(G-1) * Dr. GRPO on full groups
-    torch.testing.assert_close(RLOOAdvantage()(r, num_generations=G),
-                               GRPOAdvantage()(r, num_generations=G, scale='none') * G / (G - 1))
+    torch.testing.assert_close(
+        RLOOAdvantage()(r, num_generations=G),
+        GRPOAdvantage()(r, num_generations=G, scale='none') * G / (G - 1),
+    )
 
 
 # ---- conventions -----------------------------------------------------------------------
@@ -129,12 +131,11 @@ def test_all_nan_group_and_singletons():
 def test_unbiased_flag_and_eps():
     r = torch.tensor([0.0, 1.0, 2.0, 3.0])
     centered = r - 1.5
-    torch.testing.assert_close(GRPOAdvantage(eps=0.0)(r, num_generations=4),
-                               centered / r.std(unbiased=True))
-    torch.testing.assert_close(GRPOAdvantage(eps=0.0, unbiased=False)(r, num_generations=4),
-                               centered / r.std(unbiased=False))
-    torch.testing.assert_close(GRPOAdvantage()(r, num_generations=4, eps=0.5),
-                               centered / (r.std() + 0.5))
+    torch.testing.assert_close(GRPOAdvantage(eps=0.0)(r, num_generations=4), centered / r.std(unbiased=True))
+    torch.testing.assert_close(
+        GRPOAdvantage(eps=0.0, unbiased=False)(r, num_generations=4), centered / r.std(unbiased=False)
+    )
+    torch.testing.assert_close(GRPOAdvantage()(r, num_generations=4, eps=0.5), centered / (r.std() + 0.5))
 
 
 def test_ragged_equals_contiguous_after_permutation():
@@ -147,8 +148,7 @@ def test_ragged_equals_contiguous_after_permutation():
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
-@given(st.lists(st.sampled_from([0.0, 0.25, 1.0, float('nan')]), min_size=4, max_size=4).map(
-    lambda v: v * 4))
+@given(st.lists(st.sampled_from([0.0, 0.25, 1.0, float('nan')]), min_size=4, max_size=4).map(lambda v: v * 4))
 def test_permutation_invariance_within_groups(vals):
     r = torch.tensor(vals)
     a = GRPOAdvantage()(r, num_generations=4)
@@ -167,10 +167,26 @@ def test_result_dtype_and_device():
 def test_dynamic_sampling_mask():
     r = torch.tensor([1.0, 1.0, 0.0, 1.0, float('nan'), 1.0, 0.5, float('nan')])
     assert dynamic_sampling_mask(r, num_generations=2).tolist() == [
-        False, False, True, True, False, False, False, False]
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
     ids = torch.tensor([3, 1, 3, 1, 2, 2, 9, 9])
     assert dynamic_sampling_mask(r, group_ids=ids).tolist() == [
-        True, False, True, False, False, False, False, False]
+        True,
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
     _, keep = GRPOAdvantage()(r, num_generations=2, return_keep=True)
     assert torch.equal(keep, dynamic_sampling_mask(r, num_generations=2))
 
@@ -189,22 +205,28 @@ def test_broadcast_to_tokens():
 
 
 # ---- bad input: ValueErrors that name the argument --------------------------------------
-@pytest.mark.parametrize('kwargs,msg', [
-    (dict(num_generations=0), 'num_generations must be > 0, got 0'),
-    (dict(num_generations=-2), 'num_generations must be > 0'),
-    (dict(num_generations=3), 'num_generations=3 does not divide'),
-    (dict(num_generations=2.0), 'num_generations must be an int'),
-    (dict(), 'num_generations is required'),
-    (dict(num_generations=2, scale='std'), "scale must be one of .* got 'std'"),
-    (dict(group_ids=torch.zeros(3, dtype=torch.int64)), r'group_ids must have shape \(B,\)'),
-    (dict(group_ids=torch.zeros(4)), 'group_ids must have an integer dtype'),
-    # an empty list has no dtype: the error is its length, not "float32"
-    (dict(group_ids=[]), r'group_ids must have shape \(B,\) = \(4,\), one id per reward, got '
-                         r'shape \(0,\) \(empty\)'),
-    (dict(group_ids=[0, 1]), r'group_ids must have shape \(B,\) = \(4,\).* got shape \(2,\)$'),
-    (dict(group_ids=torch.zeros(4, dtype=torch.int64), num_generations=2), 'not both'),
-    (dict(num_generations=2, eps=-1.0), 'eps must be'),
-])
+@pytest.mark.parametrize(
+    'kwargs,msg',
+    [
+        (dict(num_generations=0), 'num_generations must be > 0, got 0'),
+        (dict(num_generations=-2), 'num_generations must be > 0'),
+        (dict(num_generations=3), 'num_generations=3 does not divide'),
+        (dict(num_generations=2.0), 'num_generations must be an int'),
+        (dict(), 'num_generations is required'),
+        (dict(num_generations=2, scale='std'), "scale must be one of .* got 'std'"),
+        (dict(group_ids=torch.zeros(3, dtype=torch.int64)), r'group_ids must have shape \(B,\)'),
+        (dict(group_ids=torch.zeros(4)), 'group_ids must have an integer dtype'),
+        # an empty list has no dtype: the error is its length, not "float32"
+        (
+            dict(group_ids=[]),
+            r'group_ids must have shape \(B,\) = \(4,\), one id per reward, got '
+            r'shape \(0,\) \(empty\)',
+        ),
+        (dict(group_ids=[0, 1]), r'group_ids must have shape \(B,\) = \(4,\).* got shape \(2,\)$'),
+        (dict(group_ids=torch.zeros(4, dtype=torch.int64), num_generations=2), 'not both'),
+        (dict(num_generations=2, eps=-1.0), 'eps must be'),
+    ],
+)
 def test_bad_arguments(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         GRPOAdvantage()([0.0, 1.0, 0.0, 1.0], **kwargs)
@@ -234,8 +256,7 @@ def test_broadcast_rejects_negative_lengths(max_length):
     with pytest.raises(ValueError, match='lengths must be >= 0 .*got -2'):
         broadcast_to_tokens(torch.ones(3), lengths=torch.tensor([1, -2, 0]), max_length=max_length)
     # zero-length responses stay valid
-    assert broadcast_to_tokens(torch.ones(2), lengths=torch.tensor([0, 0]),
-                               max_length=max_length).sum() == 0
+    assert broadcast_to_tokens(torch.ones(2), lengths=torch.tensor([0, 0]), max_length=max_length).sum() == 0
 
 
 def test_broadcast_with_max_length_traces_without_graph_break():
@@ -247,10 +268,13 @@ def test_first_call_inside_torch_compile():
     """GRPOAdvantage resolves its backend at construction, so a traced first call works."""
     import subprocess
     import sys
-    code = ('import torch\nfrom twinkle.advantage import GRPOAdvantage\n'
-            'fn = GRPOAdvantage()\n'
-            'f = torch.compile(lambda r: fn(r, num_generations=4) * 2, fullgraph=True)\n'
-            'print(f(torch.tensor([0., 1., 0., 1., 1., 0., 0., 0.])).tolist())\n')
+
+    code = (
+        'import torch\nfrom twinkle.advantage import GRPOAdvantage\n'
+        'fn = GRPOAdvantage()\n'
+        'f = torch.compile(lambda r: fn(r, num_generations=4) * 2, fullgraph=True)\n'
+        'print(f(torch.tensor([0., 1., 0., 1., 1., 0., 0., 0.])).tolist())\n'
+    )
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert '[-1.73' in out.stdout

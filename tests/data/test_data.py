@@ -1,10 +1,18 @@
 """The data helper: rows to prompts and per-prompt ground truths."""
+
 import json
 
 import pytest
 
-from twinkle.data import (PromptBatch, PromptDataLoader, collate, load_jsonl, repeat_per_sample,
-                          to_ground_truth, to_prompt)
+from twinkle.data import (
+    PromptBatch,
+    PromptDataLoader,
+    collate,
+    load_jsonl,
+    repeat_per_sample,
+    to_ground_truth,
+    to_prompt,
+)
 from twinkle.data_format import Trajectory
 from twinkle.reward import check_batch, ground_truth_text
 
@@ -13,33 +21,55 @@ def _gt(batch):
     return [None if g is None else ground_truth_text(g) for g in batch.ground_truths]
 
 
-@pytest.mark.parametrize('row, prompt, answer', [
-    # plain columns, the default keys in order
-    ({'prompt': 'q', 'solution': 's'}, [('user', 'q')], 's'),
-    ({'question': 'q', 'answer': '#### 7'}, [('user', 'q')], '#### 7'),
-    ({'problem': 'q', 'ground_truth': 3}, [('user', 'q')], '3'),
-    ({'query': 'q', 'answer': 2.0}, [('user', 'q')], '2'),
-    # TRL conversational prompt
-    ({'prompt': [{'role': 'system', 'content': 'sys'}, {'role': 'user', 'content': 'q'}],
-      'solution': 's'}, [('system', 'sys'), ('user', 'q')], 's'),
-    # verl parquet row: prompt messages, reward_model dict
-    ({'prompt': [{'role': 'user', 'content': 'q'}], 'data_source': 'gsm8k',
-      'reward_model': {'style': 'rule', 'ground_truth': '72'}}, [('user', 'q')], '72'),
-    # a chat with the reference answer as the last assistant turn
-    ({'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': 'a'}]},
-     [('user', 'q')], 'a'),
-    # a Trajectory with the answer in user_data
-    (Trajectory(messages=[{'role': 'user', 'content': 'q'}], user_data=[('solution', '9')]),
-     [('user', 'q')], '9'),
-    # no ground truth
-    ('just a prompt', [('user', 'just a prompt')], None),
-    ({'prompt': 'q'}, [('user', 'q')], None),
-])
+@pytest.mark.parametrize(
+    'row, prompt, answer',
+    [
+        # plain columns, the default keys in order
+        ({'prompt': 'q', 'solution': 's'}, [('user', 'q')], 's'),
+        ({'question': 'q', 'answer': '#### 7'}, [('user', 'q')], '#### 7'),
+        ({'problem': 'q', 'ground_truth': 3}, [('user', 'q')], '3'),
+        ({'query': 'q', 'answer': 2.0}, [('user', 'q')], '2'),
+        # TRL conversational prompt
+        (
+            {
+                'prompt': [{'role': 'system', 'content': 'sys'}, {'role': 'user', 'content': 'q'}],
+                'solution': 's',
+            },
+            [('system', 'sys'), ('user', 'q')],
+            's',
+        ),
+        # verl parquet row: prompt messages, reward_model dict
+        (
+            {
+                'prompt': [{'role': 'user', 'content': 'q'}],
+                'data_source': 'gsm8k',
+                'reward_model': {'style': 'rule', 'ground_truth': '72'},
+            },
+            [('user', 'q')],
+            '72',
+        ),
+        # a chat with the reference answer as the last assistant turn
+        (
+            {'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': 'a'}]},
+            [('user', 'q')],
+            'a',
+        ),
+        # a Trajectory with the answer in user_data
+        (
+            Trajectory(messages=[{'role': 'user', 'content': 'q'}], user_data=[('solution', '9')]),
+            [('user', 'q')],
+            '9',
+        ),
+        # no ground truth
+        ('just a prompt', [('user', 'just a prompt')], None),
+        ({'prompt': 'q'}, [('user', 'q')], None),
+    ],
+)
 def test_row_formats(row, prompt, answer):
     p = to_prompt(row)
     assert [(m.role, m.content) for m in p.messages] == prompt
     g = to_ground_truth(row)
-    assert (g is None if answer is None else g.get_user_data('solution') == answer)
+    assert g is None if answer is None else g.get_user_data('solution') == answer
     if answer is not None:
         assert ground_truth_text(g) == answer and g.messages[-1].content == answer
 
@@ -68,18 +98,31 @@ def test_collate_mixed_and_empty():
     assert collate([]).ground_truths is None
 
 
-@pytest.mark.parametrize('bad, err', [('abc', TypeError), ({'prompt': 'q'}, TypeError),
-                                      ([3], TypeError), ([{'prompt': 5}], TypeError),
-                                      ([{'messages': []}], ValueError)])
+@pytest.mark.parametrize(
+    'bad, err',
+    [
+        ('abc', TypeError),
+        ({'prompt': 'q'}, TypeError),
+        ([3], TypeError),
+        ([{'prompt': 5}], TypeError),
+        ([{'messages': []}], ValueError),
+    ],
+)
 def test_collate_bad_rows(bad, err):
     with pytest.raises(err):
         collate(bad)
 
 
-@pytest.mark.parametrize('n, bs, drop_last, sizes', [
-    (0, 4, False, []), (1, 4, False, [1]), (7, 3, False, [3, 3, 1]), (7, 3, True, [3, 3]),
-    (6, 3, True, [3, 3]),
-])
+@pytest.mark.parametrize(
+    'n, bs, drop_last, sizes',
+    [
+        (0, 4, False, []),
+        (1, 4, False, [1]),
+        (7, 3, False, [3, 3, 1]),
+        (7, 3, True, [3, 3]),
+        (6, 3, True, [3, 3]),
+    ],
+)
 def test_loader_batches(n, bs, drop_last, sizes):
     rows = [{'prompt': str(i), 'solution': str(i)} for i in range(n)]
     loader = PromptDataLoader(rows, bs, drop_last=drop_last)
@@ -114,6 +157,7 @@ def test_loader_bad_dataset():
 
 def test_torch_dataloader_collate():
     import torch.utils.data as tud
+
     rows = [{'prompt': str(i), 'solution': str(i)} for i in range(5)]
     batches = list(tud.DataLoader(rows, batch_size=2, collate_fn=collate))
     assert [len(b) for b in batches] == [2, 2, 1] and _gt(batches[2]) == ['4']
@@ -133,8 +177,12 @@ def test_repetition_lives_in_the_reward():
 
 def test_load_jsonl(tmp_path):
     path = tmp_path / 'd.jsonl'
-    path.write_text(json.dumps({'prompt': 'q', 'solution': '1'}) + '\n\n'
-                    + json.dumps({'prompt': 'r', 'solution': '2'}) + '\n')
+    path.write_text(
+        json.dumps({'prompt': 'q', 'solution': '1'})
+        + '\n\n'
+        + json.dumps({'prompt': 'r', 'solution': '2'})
+        + '\n'
+    )
     assert _gt(collate(load_jsonl(str(path)))) == ['1', '2']
     (tmp_path / 'bad.jsonl').write_text('{"a": 1}\n{oops\n')
     with pytest.raises(ValueError, match='bad.jsonl:2'):
@@ -149,14 +197,19 @@ def test_hf_datasets_dataset():
     assert [_gt(b) for b in PromptDataLoader(ds, 2)] == [['1', '2'], ['3']]
 
 
-@pytest.mark.parametrize('row, answer, user_data', [
-    # a chat dict with a solution column
-    ({'messages': [{'role': 'user', 'content': 'q'}], 'solution': '3', 'level': 2}, '3',
-     {'level': 2}),
-    # a plain dict in Trajectory form: user_data pairs hold the answer
-    ({'messages': [{'role': 'user', 'content': 'q'}], 'user_data': [('solution', '4'), ('x', 1)]},
-     '4', {'solution': '4', 'x': 1}),
-])
+@pytest.mark.parametrize(
+    'row, answer, user_data',
+    [
+        # a chat dict with a solution column
+        ({'messages': [{'role': 'user', 'content': 'q'}], 'solution': '3', 'level': 2}, '3', {'level': 2}),
+        # a plain dict in Trajectory form: user_data pairs hold the answer
+        (
+            {'messages': [{'role': 'user', 'content': 'q'}], 'user_data': [('solution', '4'), ('x', 1)]},
+            '4',
+            {'solution': '4', 'x': 1},
+        ),
+    ],
+)
 def test_chat_dicts(row, answer, user_data):
     assert to_ground_truth(row).get_user_data('solution') == answer
     p = to_prompt(row)

@@ -1,4 +1,5 @@
 """Message / Trajectory / SamplingParams: both access styles, user_data pairs, errors."""
+
 import pickle
 
 import pytest
@@ -7,9 +8,10 @@ from twinkle.data_format import Message, SamplingParams, Trajectory, get_user_da
 
 
 def test_attribute_and_dict_access():
-    t = Trajectory(messages=[{'role': 'user', 'content': 'hi'},
-                             Message(role='assistant', content='hello')],
-                   user_data=[('solution', '4'), ('source', 'gsm8k')])
+    t = Trajectory(
+        messages=[{'role': 'user', 'content': 'hi'}, Message(role='assistant', content='hello')],
+        user_data=[('solution', '4'), ('source', 'gsm8k')],
+    )
     assert t.messages[1].content == 'hello'
     assert t.get('messages', [])[1]['content'] == 'hello'
     assert isinstance(t.messages[0], Message)
@@ -33,13 +35,16 @@ def test_pickle_roundtrip_keeps_types():
     assert t2 == t and isinstance(t2, Trajectory) and isinstance(t2.messages[0], Message)
 
 
-@pytest.mark.parametrize('kwargs,err,msg', [
-    (dict(messages=[{'content': 'x'}]), ValueError, r"Trajectory.messages\[0\] has no 'role'"),
-    (dict(messages=[{'role': 'robot', 'content': 'x'}]), ValueError, 'Message.role must be one of'),
-    (dict(messages=['hello']), TypeError, r'Trajectory.messages\[0\] must be a Message'),
-    (dict(user_data=[('a', 1, 2)]), ValueError, r'Trajectory.user_data\[0\] must be a \(key, value\)'),
-    (dict(messages=[{'role': 'user', 'content': 5}]), TypeError, 'Message.content must be'),
-])
+@pytest.mark.parametrize(
+    'kwargs,err,msg',
+    [
+        (dict(messages=[{'content': 'x'}]), ValueError, r"Trajectory.messages\[0\] has no 'role'"),
+        (dict(messages=[{'role': 'robot', 'content': 'x'}]), ValueError, 'Message.role must be one of'),
+        (dict(messages=['hello']), TypeError, r'Trajectory.messages\[0\] must be a Message'),
+        (dict(user_data=[('a', 1, 2)]), ValueError, r'Trajectory.user_data\[0\] must be a \(key, value\)'),
+        (dict(messages=[{'role': 'user', 'content': 5}]), TypeError, 'Message.content must be'),
+    ],
+)
 def test_bad_records(kwargs, err, msg):
     with pytest.raises(err, match=msg):
         Trajectory(**kwargs)

@@ -1,3 +1,3 @@
 """Process-wide tally of differential cases (read by conftest's terminal summary)."""
 
-COUNTS = {"cases": 0, "mismatches": 0}
+COUNTS = {'cases': 0, 'mismatches': 0}

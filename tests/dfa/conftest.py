@@ -6,10 +6,11 @@ from . import _counter
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _counter.COUNTS["cases"]:
+    if _counter.COUNTS['cases']:
         terminalreporter.write_line(
-            f"twinkle.dfa differential: {_counter.COUNTS['cases']} cases compared against re, "
-            f"{_counter.COUNTS['mismatches']} mismatches")
+            f'twinkle.dfa differential: {_counter.COUNTS["cases"]} cases compared against re, '
+            f'{_counter.COUNTS["mismatches"]} mismatches'
+        )
 
 
 @pytest.fixture

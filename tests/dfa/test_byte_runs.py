@@ -6,6 +6,7 @@ a ``Strip`` rule drops the leading space of a valid first run only. The oracles 
 ``tokenizers`` library's own decode (a small vocabulary built here, and Mistral v1 from
 mistral-common) and Python ``re`` on the decoded text.
 """
+
 import itertools
 import logging
 import random
@@ -13,7 +14,8 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, seed, settings, strategies as st
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
 from tests.dfa import _counter
 from tests.dfa.test_tokens import mistral_tokenizer
@@ -38,6 +40,7 @@ PATTERNS = [
 
 # ---- the strict UTF-8 validator ------------------------------------------------------------
 
+
 def _valid(data: bytes) -> bool:
     try:
         data.decode('utf-8')
@@ -60,8 +63,10 @@ def test_utf8_validator_is_strict_utf8():
     cont = [0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF]
     cases += [bytes([a, b, c]) for a in range(0xC0, 0x100) for b in cont for c in cont]
     rng = random.Random(7)
-    cases += [bytes([rng.choice([0xF0, 0xF4, 0xF1, 0xE0, 0xED]), *(rng.choice(cont) for _ in range(3))])
-              for _ in range(5000)]
+    cases += [
+        bytes([rng.choice([0xF0, 0xF4, 0xF1, 0xE0, 0xED]), *(rng.choice(cont) for _ in range(3))])
+        for _ in range(5000)
+    ]
     for data in cases:
         assert (_validate(data) == T._U8_BOUNDARY) == _valid(data), data.hex()
 
@@ -69,19 +74,40 @@ def test_utf8_validator_is_strict_utf8():
 # ---- a small vocabulary, decoded by the tokenizers library -----------------------------------
 
 PIECES = ['<unk>', '▁a', 'b', '▁', 'W', '<think>', '▁<answer>', '</answer>', '</think>'] + [
-    f'<0x{b:02X}>' for b in (0x20, 0x41, 0x57, 0x0A, 0x80, 0xBD, 0xA0, 0xA9, 0xC3, 0xE4, 0xED, 0xF0, 0x9F,
-                             0x98, 0x80 + 0x1F, 0xFF)]
+    f'<0x{b:02X}>'
+    for b in (
+        0x20,
+        0x41,
+        0x57,
+        0x0A,
+        0x80,
+        0xBD,
+        0xA0,
+        0xA9,
+        0xC3,
+        0xE4,
+        0xED,
+        0xF0,
+        0x9F,
+        0x98,
+        0x80 + 0x1F,
+        0xFF,
+    )
+]
 
 
 def _small_tokenizer(kind):
     from tokenizers import Tokenizer, decoders, models
+
     tok = Tokenizer(models.Unigram([(p, -1.0) for p in PIECES], unk_id=0))
     if kind == 'strip':  # the Llama 2 / Mistral chain
-        tok.decoder = decoders.Sequence([decoders.Replace('▁', ' '), decoders.ByteFallback(), decoders.Fuse(),
-                                         decoders.Strip(' ', 1, 0)])
+        tok.decoder = decoders.Sequence(
+            [decoders.Replace('▁', ' '), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(' ', 1, 0)]
+        )
     else:
-        tok.decoder = decoders.Sequence([decoders.Metaspace(prepend_scheme='first'), decoders.ByteFallback(),
-                                         decoders.Fuse()])
+        tok.decoder = decoders.Sequence(
+            [decoders.Metaspace(prepend_scheme='first'), decoders.ByteFallback(), decoders.Fuse()]
+        )
     tok.add_special_tokens(['<pad>'])
     return tok
 
@@ -93,8 +119,13 @@ def test_small_vocabulary_agrees_with_tokenizers(kind, case_counter):
     assert table.has_byte_runs and table.fallback[PIECES.index('<0x80>')] == 0x80
     byte_ids = [i for i, p in enumerate(PIECES) if p.startswith('<0x')]
     rng = random.Random(11)
-    seqs = [[rng.choice(byte_ids) if rng.random() < 0.6 else rng.randrange(table.vocab_size)
-             for _ in range(rng.randrange(0, 9))] for _ in range(1500)]
+    seqs = [
+        [
+            rng.choice(byte_ids) if rng.random() < 0.6 else rng.randrange(table.vocab_size)
+            for _ in range(rng.randrange(0, 9))
+        ]
+        for _ in range(1500)
+    ]
     texts = [tok.decode(s, skip_special_tokens=True) for s in seqs]
     for s, text in zip(seqs, texts):
         assert table.decode(s).decode('utf-8', 'replace') == text, s
@@ -136,14 +167,35 @@ def test_first_dead_is_exact_inside_runs():
 # ---- Mistral v1 (SentencePiece byte fallback), random byte runs ------------------------------
 
 # Bytes that make runs valid, invalid, truncated, overlong or surrogate.
-BYTES = [0x20, 0x41, 0x57, 0x0A, 0x80, 0x8F, 0x9F, 0xA0, 0xA9, 0xBD, 0xBF, 0xC0, 0xC3, 0xE0, 0xE4, 0xED, 0xF0,
-         0xF4, 0xF5, 0xFF]
+BYTES = [
+    0x20,
+    0x41,
+    0x57,
+    0x0A,
+    0x80,
+    0x8F,
+    0x9F,
+    0xA0,
+    0xA9,
+    0xBD,
+    0xBF,
+    0xC0,
+    0xC3,
+    0xE0,
+    0xE4,
+    0xED,
+    0xF0,
+    0xF4,
+    0xF5,
+    0xFF,
+]
 TEXTS = ['W', ' a', 'a', '<think>', '</think>', '<answer>', '</answer>', 'é', '你', ' ', '\ufffd']
 
 
 @pytest.fixture(scope='module')
 def mistral():
     from twinkle.reward.format import _DfaReward
+
     tok = mistral_tokenizer()
     mod = _DfaReward([('regex', p, f, m) for p, f, m in PATTERNS], tokenizer=tok)
     byte_id = {b: tok.convert_tokens_to_ids(f'<0x{b:02X}>') for b in range(256)}
@@ -156,8 +208,10 @@ def _ids(draw, tok, byte_id):
     for _ in range(draw(st.integers(0, 5))):
         kind = draw(st.integers(0, 9))
         if kind < 6:  # a run of byte-fallback ids
-            ids += [byte_id[draw(st.sampled_from(BYTES) if draw(st.booleans()) else st.integers(0, 255))]
-                    for _ in range(draw(st.integers(1, 5)))]
+            ids += [
+                byte_id[draw(st.sampled_from(BYTES) if draw(st.booleans()) else st.integers(0, 255))]
+                for _ in range(draw(st.integers(1, 5)))
+            ]
         elif kind < 8:
             ids += tok.encode(draw(st.sampled_from(TEXTS)), add_special_tokens=False)
         else:  # skipped ids: specials, which do not end a run
@@ -167,19 +221,25 @@ def _ids(draw, tok, byte_id):
 
 def test_mistral_byte_runs_against_re(mistral):
     import torch
+
     tok, mod, byte_id = mistral
     stats = {'cases': 0, 'invalid_runs': 0}
 
     @seed(20261201)
-    @settings(max_examples=150, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=150,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.lists(_ids(tok, byte_id), min_size=1, max_size=32))
     def run(seqs):
         width = max(max(len(s) for s in seqs), 1)
         ids = torch.zeros((len(seqs), width), dtype=torch.int64)
         lengths = torch.tensor([len(s) for s in seqs])
         for i, s in enumerate(seqs):
-            ids[i, :len(s)] = torch.tensor(s, dtype=torch.int64)
+            ids[i, : len(s)] = torch.tensor(s, dtype=torch.int64)
         acc, _ = mod.scan_ids(ids, lengths=lengths)
         for i, (s, text) in enumerate(zip(seqs, tok.batch_decode(seqs, skip_special_tokens=True))):
             assert mod.token_table.decode(s).decode('utf-8', 'replace') == text, s
@@ -201,11 +261,11 @@ def test_mistral_examples(mistral):
     table = mod.token_table
     a = tok.convert_tokens_to_ids('▁a')
     cases = [  # (ids, what tokenizers decodes)
-        ([byte_id[0x80], byte_id[0x57]], '\ufffd\ufffd'),           # W inside an invalid run
+        ([byte_id[0x80], byte_id[0x57]], '\ufffd\ufffd'),  # W inside an invalid run
         ([a, byte_id[0xE4], byte_id[0xBD], a], 'a\ufffd\ufffd a'),  # a truncated character
-        ([byte_id[0xC3], tok.eos_token_id, byte_id[0xA9]], 'é'),   # a skipped id inside a run
-        ([byte_id[0x20], a], ' a'),                                 # a valid first run is stripped
-        ([byte_id[0x20], byte_id[0xFF], a], '\ufffd\ufffd a'),      # an invalid one is not
+        ([byte_id[0xC3], tok.eos_token_id, byte_id[0xA9]], 'é'),  # a skipped id inside a run
+        ([byte_id[0x20], a], ' a'),  # a valid first run is stripped
+        ([byte_id[0x20], byte_id[0xFF], a], '\ufffd\ufffd a'),  # an invalid one is not
     ]
     for ids, want in cases:
         assert tok.decode(ids, skip_special_tokens=True) == want
@@ -216,6 +276,7 @@ def test_mistral_examples(mistral):
 
 
 # ---- limits and arguments --------------------------------------------------------------------
+
 
 def test_too_many_run_states_warn_and_keep_python_rule(monkeypatch, caplog):
     """Past MAX_RUN_STATES the runs are not modelled (a warning says so): valid runs still agree."""
@@ -231,13 +292,16 @@ def test_too_many_run_states_warn_and_keep_python_rule(monkeypatch, caplog):
     assert tc.accepts(ids) == bool(re.fullmatch(r'.{0,6}', tok.decode(ids), re.DOTALL))
 
 
-@pytest.mark.parametrize('fallback,match', [
-    ([0x61, -1], None),
-    ([0x62, -1], r'fallback\[0\] is the byte 0x62'),
-    ([0x61], 'one byte'),
-    ([256, -1], 'one byte'),
-    ([-2, -1], 'one byte'),
-])
+@pytest.mark.parametrize(
+    'fallback,match',
+    [
+        ([0x61, -1], None),
+        ([0x62, -1], r'fallback\[0\] is the byte 0x62'),
+        ([0x61], 'one byte'),
+        ([256, -1], 'one byte'),
+        ([-2, -1], 'one byte'),
+    ],
+)
 def test_from_bytes_checks_fallback(fallback, match):
     if match is None:
         assert T.TokenTable.from_bytes([b'a', b'xy'], fallback=fallback).has_byte_runs

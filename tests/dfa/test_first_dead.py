@@ -27,17 +27,31 @@ from twinkle import ops, reference
 from twinkle.dfa import ByteDFA, compile_regex
 from twinkle.dfa.tokens import TokenTable, byte_table, token_classes
 
-MODES = ("search", "match", "fullmatch")
+MODES = ('search', 'match', 'fullmatch')
 CHUNKS = [0, 1, 2, 3, 5, 64, 1000]
-SETTINGS = settings(max_examples=150, derandomize=True, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=150, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 
 # Patterns no text can match: each must be dead from the start.
-NEVER = [(r"\W$X", re.M), (r"^\ZA", 0), (r"a\Zb", 0), (r"$a", 0), (r"\b\B", 0),
-         (r"x[^\d\D]y", 0), (r"(?:a|\Ab)c\A", 0)]
-FORMATS = [(r"<think>.*?</think>\s*<answer>.*?</answer>", re.S), (r"<think>[^<]*</think>", 0),
-           (r"\\boxed\{\d+\}", 0), (r"<answer>\s*\d{1,3}\s*</answer>$", 0),
-           (r"<think>.{0,20}</think>", re.S), (r"(?m)^\w+$", 0), (r"[^<]{0,5}", 0)]
+NEVER = [
+    (r'\W$X', re.M),
+    (r'^\ZA', 0),
+    (r'a\Zb', 0),
+    (r'$a', 0),
+    (r'\b\B', 0),
+    (r'x[^\d\D]y', 0),
+    (r'(?:a|\Ab)c\A', 0),
+]
+FORMATS = [
+    (r'<think>.*?</think>\s*<answer>.*?</answer>', re.S),
+    (r'<think>[^<]*</think>', 0),
+    (r'\\boxed\{\d+\}', 0),
+    (r'<answer>\s*\d{1,3}\s*</answer>$', 0),
+    (r'<think>.{0,20}</think>', re.S),
+    (r'(?m)^\w+$', 0),
+    (r'[^<]{0,5}', 0),
+]
 
 
 def _coreachable(dfa) -> list:
@@ -71,7 +85,7 @@ def _completion(dfa, state: int) -> bytes:
             if t not in back:
                 back[t] = (s, b)
                 queue.append(t)
-    raise AssertionError("not live")
+    raise AssertionError('not live')
 
 
 def _oracle(dfa, live, data: bytes, ends=None) -> int:
@@ -80,7 +94,7 @@ def _oracle(dfa, live, data: bytes, ends=None) -> int:
     rows = dfa.trans.tolist()
     s = dfa.start
     p = -1 if live[s] or not data else 0
-    for i, b in enumerate(data if p < 0 else b""):
+    for i, b in enumerate(data if p < 0 else b''):
         s = rows[s][b]
         if not live[s]:
             p = i
@@ -91,7 +105,7 @@ def _oracle(dfa, live, data: bytes, ends=None) -> int:
 
 
 def _matches(pattern: str, flags: int, mode: str, data: bytes) -> bool:
-    return bool(getattr(re, mode)(pattern, data.decode("utf-8", "replace"), flags))
+    return bool(getattr(re, mode)(pattern, data.decode('utf-8', 'replace'), flags))
 
 
 def _confirm_with_re(pattern, flags, mode, dfa, live, data, fd):
@@ -101,38 +115,61 @@ def _confirm_with_re(pattern, flags, mode, dfa, live, data, fd):
     for p in range(len(data) if fd < 0 else fd):
         s = rows[s][data[p]]
         if p % 7 == 0 or p == len(data) - 1:  # a sample keeps re's work small
-            assert _matches(pattern, flags, mode, data[:p + 1] + _completion(dfa, s))
+            assert _matches(pattern, flags, mode, data[: p + 1] + _completion(dfa, s))
     if fd >= 0:
-        head = data[:fd + 1]
+        head = data[: fd + 1]
         for n in range(3):
-            for tail in itertools.product([b"a", b"<", b" ", b"\n", b"\xc3\xa9"], repeat=n):
-                assert not _matches(pattern, flags, mode, head + b"".join(tail)), (head, tail)
+            for tail in itertools.product([b'a', b'<', b' ', b'\n', b'\xc3\xa9'], repeat=n):
+                assert not _matches(pattern, flags, mode, head + b''.join(tail)), (head, tail)
 
 
-TEXT_PIECES = [b"<think>", b"</think>", b"<answer>", b"</answer>", b"\\boxed{", b"}", b"12",
-               b"a", b"b", b"X", b" ", b"\n", b"<", b">", b"_", b"\xc3\xa9", b"\xe4\xb8\xad",
-               b"\xff", b"\xe4\xb8"]
+TEXT_PIECES = [
+    b'<think>',
+    b'</think>',
+    b'<answer>',
+    b'</answer>',
+    b'\\boxed{',
+    b'}',
+    b'12',
+    b'a',
+    b'b',
+    b'X',
+    b' ',
+    b'\n',
+    b'<',
+    b'>',
+    b'_',
+    b'\xc3\xa9',
+    b'\xe4\xb8\xad',
+    b'\xff',
+    b'\xe4\xb8',
+]
 
 
 @st.composite
 def byte_texts(draw):
-    return b"".join(draw(st.lists(st.sampled_from(TEXT_PIECES), max_size=12)))
+    return b''.join(draw(st.lists(st.sampled_from(TEXT_PIECES), max_size=12)))
 
 
 # ---- the compiled DFA: dead means exactly "no continuation can match" ------------------
 
-@pytest.mark.parametrize("pattern,flags", NEVER)
-@pytest.mark.parametrize("mode", MODES)
+
+@pytest.mark.parametrize('pattern,flags', NEVER)
+@pytest.mark.parametrize('mode', MODES)
 def test_never_matching_patterns_are_dead_at_0(pattern, flags, mode):
     dfa = compile_regex(pattern, flags, mode)
     assert dfa.is_empty() and dfa.start == dfa.dead and dfa.num_states == 1
-    assert dfa.first_dead(b"x") == 0 and dfa.first_dead(b"") == -1  # as the op: no byte
-    assert not any(_matches(pattern, flags, mode, t) for t in [b"", b"a", b"X", b"\nX", b"ab"])
+    assert dfa.first_dead(b'x') == 0 and dfa.first_dead(b'') == -1  # as the op: no byte
+    assert not any(_matches(pattern, flags, mode, t) for t in [b'', b'a', b'X', b'\nX', b'ab'])
 
 
 @SETTINGS
-@given(pattern=patterns, flags=st.sampled_from([0, re.I, re.S, re.M, re.S | re.M]),
-       mode=st.sampled_from(MODES), data=byte_texts())
+@given(
+    pattern=patterns,
+    flags=st.sampled_from([0, re.I, re.S, re.M, re.S | re.M]),
+    mode=st.sampled_from(MODES),
+    data=byte_texts(),
+)
 def test_dead_is_exactly_no_continuation(pattern, flags, mode, data):
     """Random patterns: the one dead state is the one non-coreachable state, and
     ``ByteDFA.first_dead`` is the oracle's position, confirmed with re."""
@@ -153,9 +190,24 @@ def test_dead_is_exactly_no_continuation(pattern, flags, mode, data):
 # Tokens: every single byte (so every byte string is spelled) plus longer pieces, so that a
 # text dies inside a token as well as at a token's end.
 _TOKENS = [bytes([b]) for b in range(256)] + [
-    b"<think>", b"</think>", b"<answer>", b"</answer>", b"</", b"think", b"answer", b">\n",
-    b"ab", b" the", b"\xc3\xa9", b"\xe4\xb8\xad", b"\xe4\xb8", b"\\boxed{", b"12", b"\n\n"]
-_TOKEN_TABLE = TokenTable.from_bytes(_TOKENS, name="test")
+    b'<think>',
+    b'</think>',
+    b'<answer>',
+    b'</answer>',
+    b'</',
+    b'think',
+    b'answer',
+    b'>\n',
+    b'ab',
+    b' the',
+    b'\xc3\xa9',
+    b'\xe4\xb8\xad',
+    b'\xe4\xb8',
+    b'\\boxed{',
+    b'12',
+    b'\n\n',
+]
+_TOKEN_TABLE = TokenTable.from_bytes(_TOKENS, name='test')
 _BY_LENGTH = sorted(range(len(_TOKENS)), key=lambda i: -len(_TOKENS[i]))
 
 
@@ -175,23 +227,28 @@ def _scan_all(dfa, rows_ids, table, id_dtype, chunk, with_reference=True):
     width = max([len(r) for r in rows_ids] + [1])
     ids = torch.zeros((len(rows_ids), width), dtype=id_dtype)
     for i, r in enumerate(rows_ids):
-        ids[i, :len(r)] = torch.tensor(r, dtype=torch.int64).to(id_dtype)
+        ids[i, : len(r)] = torch.tensor(r, dtype=torch.int64).to(id_dtype)
     lengths = torch.tensor([len(r) for r in rows_ids], dtype=torch.int64)
     cls = torch.from_numpy(np.array(tc.class_ids))
     tab = torch.from_numpy(np.array(tc.transitions))
     _, got = ops.dfa_scan(ids, lengths, cls, tab, tc.start, tc.dead, chunk=chunk)
     if not with_reference:
         return got.tolist(), None
-    _, want = reference.dfa_scan(ids, lengths, cls[None], tab[None],
-                                 torch.tensor([tc.start], dtype=torch.int32),
-                                 torch.tensor([tc.dead], dtype=torch.int32))
+    _, want = reference.dfa_scan(
+        ids,
+        lengths,
+        cls[None],
+        tab[None],
+        torch.tensor([tc.start], dtype=torch.int32),
+        torch.tensor([tc.dead], dtype=torch.int32),
+    )
     return got.tolist(), want[:, 0].tolist()
 
 
 def _check_op(pattern, flags, mode, texts, chunk, kind, with_reference=True):
     dfa = compile_regex(pattern, flags, mode)
     live = _coreachable(dfa)
-    if kind == "bytes":
+    if kind == 'bytes':
         rows = [list(t) for t in texts]
         want = [_oracle(dfa, live, t) for t in texts]
         table, dtype = byte_table(), torch.uint8
@@ -213,10 +270,15 @@ def _check_op(pattern, flags, mode, texts, chunk, kind, with_reference=True):
 
 
 @SETTINGS
-@given(pattern=st.one_of(st.sampled_from(FORMATS + NEVER),
-                         st.tuples(patterns, st.sampled_from([0, re.S, re.M]))),
-       mode=st.sampled_from(MODES), texts=st.lists(byte_texts(), min_size=1, max_size=6),
-       chunk=st.sampled_from(CHUNKS), kind=st.sampled_from(["bytes", "tokens"]))
+@given(
+    pattern=st.one_of(
+        st.sampled_from(FORMATS + NEVER), st.tuples(patterns, st.sampled_from([0, re.S, re.M]))
+    ),
+    mode=st.sampled_from(MODES),
+    texts=st.lists(byte_texts(), min_size=1, max_size=6),
+    chunk=st.sampled_from(CHUNKS),
+    kind=st.sampled_from(['bytes', 'tokens']),
+)
 def test_op_first_dead_matches_oracle(pattern, mode, texts, chunk, kind):
     pattern, flags = pattern
     if not _valid(pattern):
@@ -224,31 +286,35 @@ def test_op_first_dead_matches_oracle(pattern, mode, texts, chunk, kind):
     _check_op(pattern, flags, mode, texts, chunk, kind)
 
 
-@pytest.mark.parametrize("pattern,flags", NEVER[:3] + FORMATS[:3])
-@pytest.mark.parametrize("kind", ["bytes", "tokens"])
+@pytest.mark.parametrize('pattern,flags', NEVER[:3] + FORMATS[:3])
+@pytest.mark.parametrize('kind', ['bytes', 'tokens'])
 def test_long_rows_every_path(pattern, flags, kind):
     """Rows past 16k tokens: with one row the CPU op picks chunks itself (chunk=0), with
     several it scans whole rows; the byte shortcut serves uint8 ids. All give the oracle's
     position, for every chunk length (the reference, a Python loop over positions, is
     compared on the short rows above)."""
     rng = random.Random(7)
-    body = b"".join(rng.choice(TEXT_PIECES[:12]) for _ in range(6000))
-    texts = [b"<think>" + body, body + b"\xff", b"<answer> 12 </answer>" + body[:20000],
-             b"\\boxed{12}" + body[:17000]]
+    body = b''.join(rng.choice(TEXT_PIECES[:12]) for _ in range(6000))
+    texts = [
+        b'<think>' + body,
+        body + b'\xff',
+        b'<answer> 12 </answer>' + body[:20000],
+        b'\\boxed{12}' + body[:17000],
+    ]
     for mode in MODES:
         for chunk in (0, 7, 1024):
             _check_op(pattern, flags, mode, texts, chunk, kind, with_reference=False)
 
 
-@pytest.mark.parametrize("pattern,flags", NEVER)
-@pytest.mark.parametrize("kind", ["bytes", "tokens"])
-@pytest.mark.parametrize("chunk", CHUNKS)
+@pytest.mark.parametrize('pattern,flags', NEVER)
+@pytest.mark.parametrize('kind', ['bytes', 'tokens'])
+@pytest.mark.parametrize('chunk', CHUNKS)
 def test_never_matching_rows_dead_at_0_on_every_path(pattern, flags, kind, chunk):
-    texts = [b"hello", b"", b"X", b"\n" * 40, b"a" * 300]
+    texts = [b'hello', b'', b'X', b'\n' * 40, b'a' * 300]
     for mode in MODES:
         dfa = compile_regex(pattern, flags, mode)
-        rows = [list(t) for t in texts] if kind == "bytes" else [_tokenize(t) for t in texts]
-        table = byte_table() if kind == "bytes" else _TOKEN_TABLE
-        dtype = torch.uint8 if kind == "bytes" else torch.int64
+        rows = [list(t) for t in texts] if kind == 'bytes' else [_tokenize(t) for t in texts]
+        table = byte_table() if kind == 'bytes' else _TOKEN_TABLE
+        dtype = torch.uint8 if kind == 'bytes' else torch.int64
         got, ref = _scan_all(dfa, rows, table, dtype, chunk)
         assert got == ref == [0, -1, 0, 0, 0], (pattern, mode, kind, chunk)

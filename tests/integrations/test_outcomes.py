@@ -1,4 +1,5 @@
 """explain(): one scoring call, each sample's outcome; the async batcher the adapters share."""
+
 import asyncio
 import importlib.util
 import math
@@ -15,19 +16,22 @@ from twinkle.reward import CombinedReward
 HAVE_MATH = importlib.util.find_spec('twinkle.reward.math') is not None
 
 
-@pytest.mark.parametrize('value, verdict, outcome', [
-    # verdicts decide
-    (1.0, Verdict(1.0, '4', '4', 'exact'), 'correct'),
-    (0.0, Verdict(0.0, '5', '4', 'symbolic'), 'incorrect'),
-    (0.0, Verdict(0.0, None, '4', 'no_answer'), 'unparsable'),
-    (0.0, Verdict(0.0, 'x', '4', 'unparsable'), 'unparsable'),
-    (0.0, Verdict(0.0, '3', '4', 'timeout'), 'timeout'),
-    (math.nan, Verdict(math.nan, '3', None, 'unparsable_gold'), 'abstain'),
-    (0.5, Verdict(math.nan, '3', None, 'unparsable_gold'), 'abstain'),  # nan_policy='zero'
-    # no verdicts: only abstention is known
-    (math.nan, None, 'abstain'),
-    (0.25, None, 'scored'),
-])
+@pytest.mark.parametrize(
+    'value, verdict, outcome',
+    [
+        # verdicts decide
+        (1.0, Verdict(1.0, '4', '4', 'exact'), 'correct'),
+        (0.0, Verdict(0.0, '5', '4', 'symbolic'), 'incorrect'),
+        (0.0, Verdict(0.0, None, '4', 'no_answer'), 'unparsable'),
+        (0.0, Verdict(0.0, 'x', '4', 'unparsable'), 'unparsable'),
+        (0.0, Verdict(0.0, '3', '4', 'timeout'), 'timeout'),
+        (math.nan, Verdict(math.nan, '3', None, 'unparsable_gold'), 'abstain'),
+        (0.5, Verdict(math.nan, '3', None, 'unparsable_gold'), 'abstain'),  # nan_policy='zero'
+        # no verdicts: only abstention is known
+        (math.nan, None, 'abstain'),
+        (0.25, None, 'scored'),
+    ],
+)
 def test_outcome_of(value, verdict, outcome):
     assert outcome_of(value, verdict) == outcome and outcome in OUTCOMES
 
@@ -35,6 +39,7 @@ def test_outcome_of(value, verdict, outcome):
 @pytest.mark.skipif(not HAVE_MATH, reason='twinkle.reward.math is not there yet')
 def test_combined_reward_explained_by_its_math_part():
     from twinkle.reward import MathReward
+
     length = lambda t, g: [float(len(x)) for x in t]  # noqa: E731
     c = CombinedReward([(length, 0.0), (MathReward(), 1.0)])
     details = {}
@@ -43,10 +48,21 @@ def test_combined_reward_explained_by_its_math_part():
     assert list(details) == ['math'] and len(details['math']) == 3
     e = explain(c, ['#### 4', '#### 5', 'x'], ['4', '4', ''])
     assert e.source == 'math' and e.outcomes == ['correct', 'incorrect', 'abstain']
-    assert e.info(2) == {'outcome': 'abstain', 'method': 'unparsable_gold', 'answer': '',
-                         'timeout': 0.0, 'abstained': 1.0}
-    assert e.counts() == {'correct': 1, 'incorrect': 1, 'unparsable': 0, 'timeout': 0,
-                          'abstain': 1, 'scored': 0}
+    assert e.info(2) == {
+        'outcome': 'abstain',
+        'method': 'unparsable_gold',
+        'answer': '',
+        'timeout': 0.0,
+        'abstained': 1.0,
+    }
+    assert e.counts() == {
+        'correct': 1,
+        'incorrect': 1,
+        'unparsable': 0,
+        'timeout': 0,
+        'abstain': 1,
+        'scored': 0,
+    }
 
 
 def test_explain_without_verdicts():
@@ -82,9 +98,11 @@ def test_batcher_gathers_ready_calls_and_spreads_errors():
 
 # --- the one-sample path: Explainer and score_values give explain()'s and score()'s results
 
+
 def _same_explained(a, b):
-    assert a.values == b.values or all(math.isnan(x) and math.isnan(y) or x == y
-                                       for x, y in zip(a.values, b.values))
+    assert a.values == b.values or all(
+        math.isnan(x) and math.isnan(y) or x == y for x, y in zip(a.values, b.values)
+    )
     assert a.outcomes == b.outcomes and a.source == b.source
     assert (a.verdicts is None) == (b.verdicts is None)
     if a.verdicts is not None:
@@ -93,15 +111,19 @@ def _same_explained(a, b):
     assert torch.equal(a.rewards.nan_to_num(), b.rewards.nan_to_num())
 
 
-@pytest.mark.parametrize('reward', [
-    # values that float32 rounds, NaN and inf: as a float32 tensor holds them
-    lambda t, g: [0.1, math.nan, math.inf][:len(t)],
-    # a reward that returns a tensor keeps it
-    lambda t, g: torch.tensor([0.25, 1.0, 2.0], dtype=torch.float64)[:len(t)],
-])
+@pytest.mark.parametrize(
+    'reward',
+    [
+        # values that float32 rounds, NaN and inf: as a float32 tensor holds them
+        lambda t, g: [0.1, math.nan, math.inf][: len(t)],
+        # a reward that returns a tensor keeps it
+        lambda t, g: torch.tensor([0.25, 1.0, 2.0], dtype=torch.float64)[: len(t)],
+    ],
+)
 def test_explainer_matches_explain_without_verdicts(reward):
     from twinkle.integrations.outcomes import Explainer
     from twinkle.integrations.scoring import score_values
+
     texts = ['a', 'b', 'c']
     _same_explained(Explainer(reward)(texts, None), explain(reward, texts, None))
     values = score_values(reward, texts)
@@ -116,11 +138,13 @@ def test_explainer_matches_explain_without_verdicts(reward):
 def test_explainer_matches_explain_with_verdicts():
     from twinkle.integrations.outcomes import Explainer
     from twinkle.reward import MathReward
+
     r = MathReward()
     texts, golds = ['The answer is $4$.', 'no idea', '#### 5', '#### 7'], ['4', '4', '4', '']
     for i in range(len(texts)):  # one sample at a time, as verl calls, and the batch
-        _same_explained(Explainer(r)(texts[i:i + 1], golds[i:i + 1]),
-                        explain(r, texts[i:i + 1], golds[i:i + 1]))
+        _same_explained(
+            Explainer(r)(texts[i : i + 1], golds[i : i + 1]), explain(r, texts[i : i + 1], golds[i : i + 1])
+        )
     e = Explainer(r)(texts, golds)
     _same_explained(e, explain(r, texts, golds))
     assert e.outcomes == ['correct', 'unparsable', 'incorrect', 'abstain']

@@ -1,5 +1,6 @@
 """twinkle.integrations.score: token ids to rewards that read them (their own score_ids and a
 tokenizer), strings otherwise."""
+
 import importlib.util
 import math
 
@@ -8,7 +9,14 @@ import torch
 
 from twinkle.data_format import Completion, SampleResponse, Trajectory
 from twinkle.integrations import pad_completion_ids, score, uses_token_path
-from twinkle.reward import CombinedReward, FunctionReward, Reward, RewardModule, ground_truth_text, last_completion
+from twinkle.reward import (
+    CombinedReward,
+    FunctionReward,
+    Reward,
+    RewardModule,
+    ground_truth_text,
+    last_completion,
+)
 
 
 class IdCount(RewardModule):
@@ -98,10 +106,14 @@ def test_combined_reward_scores_each_part_on_its_path():
 
 
 def test_sample_response_supplies_ids_and_ground_truths():
-    resp = SampleResponse([Trajectory(messages=[{'role': 'user', 'content': 'q'}])] * 2,
-                          [[Completion([3], 'a', 'length'), Completion([4], 'b', 'length')],
-                           [Completion([5], 'c', 'length'), Completion([6], 'd', 'length')]],
-                          ground_truths=['3', '5'])
+    resp = SampleResponse(
+        [Trajectory(messages=[{'role': 'user', 'content': 'q'}])] * 2,
+        [
+            [Completion([3], 'a', 'length'), Completion([4], 'b', 'length')],
+            [Completion([5], 'c', 'length'), Completion([6], 'd', 'length')],
+        ],
+        ground_truths=['3', '5'],
+    )
     assert score(GoldEcho(), resp).tolist() == [1.0, 0.0, 1.0, 0.0]
 
 
@@ -116,21 +128,29 @@ def test_wrong_output_shape_is_an_error():
         score(Bad(), completion_ids=[[1]])
 
 
-@pytest.mark.skipif(importlib.util.find_spec('twinkle.reward.format') is None
-                    or importlib.util.find_spec('twinkle.reward.math') is None,
-                    reason='twinkle.reward.format / twinkle.reward.math are not there yet')
+@pytest.mark.skipif(
+    importlib.util.find_spec('twinkle.reward.format') is None
+    or importlib.util.find_spec('twinkle.reward.math') is None,
+    reason='twinkle.reward.format / twinkle.reward.math are not there yet',
+)
 def test_twinkle_rewards_agree_on_ids_and_strings():
     from twinkle.reward import FormatReward, MathReward
     from twinkle.sampler.testing import tiny_tokenizer
+
     tok = tiny_tokenizer()
-    texts = ['<think>2+2</think>\n<answer>\\boxed{4}</answer>',
-             '<think>hm</think><answer>5</answer>',
-             '#### 4', '<think>a</think><think>b</think><answer>\\boxed{4}</answer>',
-             '<answer>4</answer>', '']
+    texts = [
+        '<think>2+2</think>\n<answer>\\boxed{4}</answer>',
+        '<think>hm</think><answer>5</answer>',
+        '#### 4',
+        '<think>a</think><think>b</think><answer>\\boxed{4}</answer>',
+        '<answer>4</answer>',
+        '',
+    ]
     ids = [tok(t)['input_ids'] + [tok.eos_token_id] for t in texts]
     assert [tok.decode(i, skip_special_tokens=True) for i in ids] == texts
-    trajs = [{'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': t}]}
-             for t in texts]
+    trajs = [
+        {'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': t}]} for t in texts
+    ]
     gts = ['4', '4']  # per prompt: 2 prompts x 3 samples
     combined = CombinedReward({FormatReward(tokenizer=tok): 0.5, MathReward(tokenizer=tok): 1.0})
     on_ids = score(combined, trajs, gts, completion_ids=ids)

@@ -8,6 +8,7 @@ rollout (``slime/rollout/sglang_rollout.py``: ``generate_and_rm``,
 ``generate_and_rm_group``). ``Sample`` below carries the fields of
 ``slime/utils/types.py``'s ``Sample`` that a reward reads or writes.
 """
+
 import asyncio
 import math
 from dataclasses import dataclass, field
@@ -37,10 +38,12 @@ SLOW = Sample(response='So the answer is $\\boxed{(10^{7})!}$.', label='(10^{7})
 
 
 def group():
-    return [Sample(response='So $\\boxed{4}$.', label='4'),
-            Sample(response='It is 5.\n#### 5', label='4'),
-            Sample(response='Not sure.', label='4'),
-            Sample(response='#### 4', label='')]
+    return [
+        Sample(response='So $\\boxed{4}$.', label='4'),
+        Sample(response='It is 5.\n#### 5', label='4'),
+        Sample(response='Not sure.', label='4'),
+        Sample(response='#### 4', label=''),
+    ]
 
 
 def test_per_sample_and_group_forms():
@@ -60,7 +63,11 @@ def test_explanation_in_metadata_and_abstain():
     samples = group()
     assert asyncio.run(scorer(None, samples)) == [1.0, 0.0, 0.0, -1.0]
     assert [s.metadata['twinkle']['outcome'] for s in samples] == [
-        'correct', 'incorrect', 'unparsable', 'abstain']
+        'correct',
+        'incorrect',
+        'unparsable',
+        'abstain',
+    ]
     assert [s.remove_sample for s in samples] == [False, False, False, True]
     assert list(scorer.batcher.sizes) == [4]  # one twinkle call for the group
 
@@ -84,8 +91,9 @@ def test_token_path_reads_response_ids():
             return ''.join(map(chr, ids))
 
     text = 'so #### 4'
-    s = Sample(tokens=[ord(c) for c in 'prompt: ' + text], response='ignored',
-               response_length=len(text), label='4')
+    s = Sample(
+        tokens=[ord(c) for c in 'prompt: ' + text], response='ignored', response_length=len(text), label='4'
+    )
     assert asyncio.run(make_rm(MathReward(tokenizer=Tok()))(None, s)) == 1.0
 
 

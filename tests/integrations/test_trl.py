@@ -1,4 +1,5 @@
 """as_trl_reward: the adapter alone, and inside TRL's real GRPOTrainer on CPU."""
+
 import importlib.util
 import math
 
@@ -32,8 +33,12 @@ class Exact(Reward):
     name = 'exact'
 
     def __call__(self, trajectories, ground_truths=None):
-        return [float((last_completion(t) or '').strip() == ground_truth_text(g))
-                if g is not None else float('nan') for t, g in zip(trajectories, ground_truths)]
+        return [
+            float((last_completion(t) or '').strip() == ground_truth_text(g))
+            if g is not None
+            else float('nan')
+            for t, g in zip(trajectories, ground_truths)
+        ]
 
 
 def test_is_a_plain_named_function():
@@ -46,8 +51,9 @@ def test_is_a_plain_named_function():
 
 def test_standard_and_conversational_inputs():
     fn = as_trl_reward(Exact())
-    assert fn(prompts=['a', 'b'], completions=['1', '2'], solution=['1', '3'],
-              trainer_state=None, log_metric=None) == [1.0, 0.0]
+    assert fn(
+        prompts=['a', 'b'], completions=['1', '2'], solution=['1', '3'], trainer_state=None, log_metric=None
+    ) == [1.0, 0.0]
     conv_p = [[{'role': 'user', 'content': 'a'}]] * 2
     conv_c = [[{'role': 'assistant', 'content': '1'}], [{'role': 'assistant', 'content': '2'}]]
     assert fn(prompts=conv_p, completions=conv_c, answer=['1', '2']) == [1.0, 1.0]
@@ -61,8 +67,9 @@ def test_ground_truth_columns():
     with pytest.raises(KeyError, match='target'):
         fn(prompts=['a'], completions=['x'], solution=['y'])
     # verl-style reward_model dicts
-    assert as_trl_reward(Exact())(prompts=['a'], completions=['7'],
-                                  reward_model=[{'ground_truth': '7'}]) == [1.0]
+    assert as_trl_reward(Exact())(prompts=['a'], completions=['7'], reward_model=[{'ground_truth': '7'}]) == [
+        1.0
+    ]
 
 
 def test_abstain_becomes_none():
@@ -72,34 +79,46 @@ def test_abstain_becomes_none():
 @pytest.mark.skipif(not HAVE_MATH, reason='twinkle.reward.math is not there yet')
 def test_outcomes_go_to_log_metric_and_log_extra():
     from twinkle.reward import MathReward
+
     metrics, extra = {}, {}
     fn = as_trl_reward(MathReward())
-    out = fn(prompts=['q'] * 4, completions=['#### 4', '#### 5', 'maybe 4 or 5?', '#### 4'],
-             solution=['4', '4', '4', ''], log_metric=metrics.__setitem__,
-             log_extra=extra.__setitem__)
+    out = fn(
+        prompts=['q'] * 4,
+        completions=['#### 4', '#### 5', 'maybe 4 or 5?', '#### 4'],
+        solution=['4', '4', '4', ''],
+        log_metric=metrics.__setitem__,
+        log_extra=extra.__setitem__,
+    )
     assert out == [1.0, 0.0, 0.0, None]
-    assert metrics == {'twinkle/math/correct': 0.25, 'twinkle/math/incorrect': 0.25,
-                       'twinkle/math/unparsable': 0.25, 'twinkle/math/timeout': 0.0,
-                       'twinkle/math/abstain': 0.25}
+    assert metrics == {
+        'twinkle/math/correct': 0.25,
+        'twinkle/math/incorrect': 0.25,
+        'twinkle/math/unparsable': 0.25,
+        'twinkle/math/timeout': 0.0,
+        'twinkle/math/abstain': 0.25,
+    }
     assert extra['math/outcome'] == ['correct', 'incorrect', 'unparsable', 'abstain']
     assert extra['math/method'] == ['exact', 'exact', 'no_answer', 'unparsable_gold']
     # a reward without verdicts logs nothing of its own
-    as_trl_reward(Exact())(prompts=['q'], completions=['x'], solution=['x'],
-                           log_metric=pytest.fail, log_extra=pytest.fail)
+    as_trl_reward(Exact())(
+        prompts=['q'], completions=['x'], solution=['x'], log_metric=pytest.fail, log_extra=pytest.fail
+    )
 
 
 def test_uses_completion_ids_for_tensor_path():
     r = CountToken(5, tokenizer='tok')
     fn = as_trl_reward(r)
-    out = fn(prompts=['p'] * 2, completions=['ignored', 'ignored'],
-             completion_ids=[[5, 5, 1, 2], [3]])
+    out = fn(prompts=['p'] * 2, completions=['ignored', 'ignored'], completion_ids=[[5, 5, 1, 2], [3]])
     assert out == [0.5, 0.0] and r.seen == [torch.Size([2, 4])]
     with pytest.raises(ValueError, match='completion_ids'):
         as_trl_reward(r, use_token_ids=True)(prompts=['p'], completions=['x'])
 
 
-@pytest.mark.skipif(not HAVE_TRL, reason='trl is not installed: pip install "twinkle-rewards[test]" '
-                                         '(trl, accelerate, datasets) to run GRPOTrainer')
+@pytest.mark.skipif(
+    not HAVE_TRL,
+    reason='trl is not installed: pip install "twinkle-rewards[test]" '
+    '(trl, accelerate, datasets) to run GRPOTrainer',
+)
 def test_grpo_trainer_runs_with_twinkle_rewards(tmp_path):
     import datasets
     from trl import GRPOConfig, GRPOTrainer
@@ -108,23 +127,39 @@ def test_grpo_trainer_runs_with_twinkle_rewards(tmp_path):
 
     tok = tiny_tokenizer()
     model = tiny_causal_lm(tok, hidden_size=32, num_layers=1, num_heads=2, arch='qwen2')
-    rows = {'prompt': [f'what is {i} + 1?' for i in range(8)],
-            'solution': [str(i + 1) for i in range(8)]}
+    rows = {'prompt': [f'what is {i} + 1?' for i in range(8)], 'solution': [str(i + 1) for i in range(8)]}
     count = CountToken(tok.convert_tokens_to_ids('1'), tok)
     rewards = [as_trl_reward(count, name='ones'), as_trl_reward(Exact())]
     if HAVE_MATH:
         from twinkle.reward import MathReward
+
         rewards.append(as_trl_reward(MathReward(tokenizer=tok)))
     if HAVE_FORMAT:  # token path: scores TRL's completion_ids with the DFA
         from twinkle.reward import FormatReward
-        rewards.append(as_trl_reward(FormatReward(r'\d+', mode='search', tokenizer=tok),
-                                     name='has_digit'))
-    config = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4,
-                        num_generations=4, max_completion_length=6, max_steps=2,
-                        learning_rate=1e-3, logging_steps=1, report_to='none', use_cpu=True,
-                        save_strategy='no', seed=0, beta=0.0, dataloader_num_workers=0)
-    trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=config,
-                          train_dataset=datasets.Dataset.from_dict(rows), processing_class=tok)
+
+        rewards.append(as_trl_reward(FormatReward(r'\d+', mode='search', tokenizer=tok), name='has_digit'))
+    config = GRPOConfig(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        num_generations=4,
+        max_completion_length=6,
+        max_steps=2,
+        learning_rate=1e-3,
+        logging_steps=1,
+        report_to='none',
+        use_cpu=True,
+        save_strategy='no',
+        seed=0,
+        beta=0.0,
+        dataloader_num_workers=0,
+    )
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=rewards,
+        args=config,
+        train_dataset=datasets.Dataset.from_dict(rows),
+        processing_class=tok,
+    )
     trainer.train()
     logs = [h for h in trainer.state.log_history if 'reward' in h]
     assert len(logs) == 2
@@ -133,7 +168,8 @@ def test_grpo_trainer_runs_with_twinkle_rewards(tmp_path):
     if HAVE_FORMAT:
         assert 'rewards/has_digit/mean' in logs[0]
     if HAVE_MATH:  # outcome rates through TRL's log_metric, summing to one per step
-        rates = [logs[0][f'twinkle/math/{o}'] for o in
-                 ('correct', 'incorrect', 'unparsable', 'timeout', 'abstain')]
+        rates = [
+            logs[0][f'twinkle/math/{o}'] for o in ('correct', 'incorrect', 'unparsable', 'timeout', 'abstain')
+        ]
         assert abs(sum(rates) - 1.0) < 1e-6
     assert count.seen, 'the tensor-path reward was never given completion_ids'

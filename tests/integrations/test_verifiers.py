@@ -8,12 +8,12 @@ tools/integration_env.sh test``) scores a group with ``rubric.score_group(states
 call of ``Environment._run_group_states``: here with a ``vf.SingleTurnEnv``'s rubric on
 ``vf.State`` objects holding fixed completions.
 """
+
 import asyncio
 
 import pytest
 
-from twinkle.integrations.verifiers import (completion_text, make_rubric, reward_func,
-                                            task_reward_func)
+from twinkle.integrations.verifiers import completion_text, make_rubric, reward_func, task_reward_func
 from twinkle.reward import MathReward
 
 # (completion, answer, reward, outcome)
@@ -29,8 +29,15 @@ SLOW = ('So $\\boxed{(10^{7})!}$.', '(10^{7})! + 1', 0.0, 'timeout')
 
 def test_completion_text():
     assert completion_text('x') == 'x' and completion_text(None) == ''
-    assert completion_text([{'role': 'assistant', 'content': [{'type': 'text', 'text': 'a'}]},
-                            {'role': 'user', 'content': 'b'}]) == 'a'
+    assert (
+        completion_text(
+            [
+                {'role': 'assistant', 'content': [{'type': 'text', 'text': 'a'}]},
+                {'role': 'user', 'content': 'b'},
+            ]
+        )
+        == 'a'
+    )
 
 
 def test_reward_func_batches_concurrent_calls():
@@ -38,8 +45,12 @@ def test_reward_func_batches_concurrent_calls():
     states = [{} for _ in CASES + [SLOW]]
 
     async def main():
-        return await asyncio.gather(*(fn([{'role': 'assistant', 'content': c}], a, s)
-                                      for (c, a, *_), s in zip(CASES + [SLOW], states)))
+        return await asyncio.gather(
+            *(
+                fn([{'role': 'assistant', 'content': c}], a, s)
+                for (c, a, *_), s in zip(CASES + [SLOW], states)
+            )
+        )
 
     assert asyncio.run(main()) == [1.0, 0.0, 0.0, -1.0, 0.0]
     assert [s['twinkle']['acc']['outcome'] for s in states] == [c[3] for c in CASES + [SLOW]]
@@ -47,6 +58,7 @@ def test_reward_func_batches_concurrent_calls():
 
 
 # --- verifiers 0.4: verifiers.v1 tasks -------------------------------------------------------
+
 
 @pytest.fixture
 def v1():
@@ -59,11 +71,15 @@ def v1():
 def make_trace(vf, data, reply):
     from verifiers.v1.graph import MessageNode
     from verifiers.v1.types import AssistantMessage, UserMessage
+
     return vf.Trace(
         agent=vf.AgentInfo(config=vf.AgentConfig()),
         task=vf.TraceTask(type='Task', data=data),
-        nodes=[MessageNode(parent=None, message=UserMessage(content=data.prompt), sampled=False),
-               MessageNode(parent=0, message=AssistantMessage(content=reply), sampled=True)])
+        nodes=[
+            MessageNode(parent=None, message=UserMessage(content=data.prompt), sampled=False),
+            MessageNode(parent=0, message=AssistantMessage(content=reply), sampled=True),
+        ],
+    )
 
 
 @pytest.mark.parametrize('reply, answer, reward, outcome', CASES)
@@ -71,8 +87,9 @@ def test_plugged_into_a_v1_task(v1, reply, answer, reward, outcome):
     class MathData(v1.TaskData):
         answer: str = ''
 
-    config = v1.TaskConfig(rewards={'math': v1.RewardFunctionConfig(
-        fn='twinkle.integrations.verifiers:math_reward', weight=2.0)})
+    config = v1.TaskConfig(
+        rewards={'math': v1.RewardFunctionConfig(fn='twinkle.integrations.verifiers:math_reward', weight=2.0)}
+    )
     task = v1.Task(MathData(idx=0, prompt='2 + 2?', answer=answer), config)
     trace = make_trace(v1, task.data, reply)
     asyncio.run(task.score(trace))
@@ -108,25 +125,40 @@ def test_v1_missing_answer_field_is_named(v1):
 
 # --- verifiers 0.3: the classic Rubric --------------------------------------------------------
 
+
 @pytest.fixture
 def vf():
     vf = pytest.importorskip('verifiers', reason='verifiers is not installed')
     if not hasattr(vf, 'Rubric'):
-        pytest.skip(f'verifiers {vf.__version__} has no vf.Rubric (0.3 has; bash '
-                    'tools/integration_env.sh test installs it)')
+        pytest.skip(
+            f'verifiers {vf.__version__} has no vf.Rubric (0.3 has; bash '
+            'tools/integration_env.sh test installs it)'
+        )
     return vf
 
 
 def test_rubric_in_a_single_turn_env(vf):
     from datasets import Dataset
+
     rows = CASES + [SLOW]
     rubric = make_rubric(MathReward(sympy_deadline_s=1.0))
-    env = vf.SingleTurnEnv(dataset=Dataset.from_dict(
-        {'question': ['q'] * len(rows), 'answer': [a for _, a, *_ in rows]}), rubric=rubric)
-    states = [vf.State(input={'prompt': [{'role': 'user', 'content': 'q'}], 'answer': a,
-                              'example_id': i, 'task': 'math'},
-                       completion=[{'role': 'assistant', 'content': c}], trajectory=[])
-              for i, (c, a, *_) in enumerate(rows)]
+    env = vf.SingleTurnEnv(
+        dataset=Dataset.from_dict({'question': ['q'] * len(rows), 'answer': [a for _, a, *_ in rows]}),
+        rubric=rubric,
+    )
+    states = [
+        vf.State(
+            input={
+                'prompt': [{'role': 'user', 'content': 'q'}],
+                'answer': a,
+                'example_id': i,
+                'task': 'math',
+            },
+            completion=[{'role': 'assistant', 'content': c}],
+            trajectory=[],
+        )
+        for i, (c, a, *_) in enumerate(rows)
+    ]
     asyncio.run(env.rubric.score_group(states))
     assert [s['reward'] for s in states] == [r[2] for r in rows]
     assert [s['metrics']['math'] for s in states] == [r[2] for r in rows]

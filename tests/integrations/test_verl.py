@@ -8,6 +8,7 @@ instance (``ray.init(num_cpus=2)``) and chunks a ``DataProto`` between them, and
 manager chosen by ``reward.reward_manager``. verl pins transformers<5.11, so these run in
 the environment ``bash tools/integration_env.sh test`` builds; elsewhere they skip.
 """
+
 import asyncio
 import importlib.util
 import inspect
@@ -34,13 +35,22 @@ SLOW = ('So the answer is $\\boxed{(10^{7})!}$.', '(10^{7})! + 1', 0.0, 'timeout
 
 # --- the reward function alone -------------------------------------------------------------
 
+
 def test_signatures_follow_verl():
     # verl's managers call compute_score(data_source=, solution_str=, ground_truth=,
     # extra_info=, **reward_kwargs); the legacy BatchRewardManager the plural names.
     assert list(inspect.signature(compute_score).parameters)[:4] == [
-        'data_source', 'solution_str', 'ground_truth', 'extra_info']
+        'data_source',
+        'solution_str',
+        'ground_truth',
+        'extra_info',
+    ]
     assert list(inspect.signature(compute_score_batch).parameters)[:4] == [
-        'data_sources', 'solution_strs', 'ground_truths', 'extra_infos']
+        'data_sources',
+        'solution_strs',
+        'ground_truths',
+        'extra_infos',
+    ]
 
 
 @pytest.mark.parametrize('solution, gt, score, outcome', ROWS)
@@ -59,8 +69,7 @@ def test_numeric_ground_truths(gt):  # verl parquet columns may hold numbers
 
 def test_reward_kwargs_are_math_options():
     d = compute_score('math', *SLOW[:2], sympy_deadline_s=1.0)
-    assert (d['score'], d['outcome'], d['method'], d['timeout']) == (0.0, 'timeout', 'timeout',
-                                                                    1.0)
+    assert (d['score'], d['outcome'], d['method'], d['timeout']) == (0.0, 'timeout', 'timeout', 1.0)
     with pytest.raises(TypeError, match='bogus'):
         compute_score('math', '#### 1', '1', bogus=1)
 
@@ -70,7 +79,8 @@ def test_batch_form_matches_single_calls():
     gts = ['1', '1', '3', '3']
     srcs = np.array(['a', 'b', 'a', 'b'], dtype=object)  # verl passes numpy arrays
     assert compute_score_batch(srcs, sols, gts, [None] * 4) == [
-        compute_score(s, x, g) for s, x, g in zip(srcs, sols, gts)]
+        compute_score(s, x, g) for s, x, g in zip(srcs, sols, gts)
+    ]
 
 
 def test_custom_reward_per_data_source_and_nan():
@@ -97,13 +107,16 @@ def test_bad_input():
 # --- verl's own Reward Loop -----------------------------------------------------------------
 
 HAVE_VERL = importlib.util.find_spec('verl') is not None and importlib.util.find_spec('ray')
-needs_verl = pytest.mark.skipif(not HAVE_VERL, reason='verl is not installed: bash '
-                                'tools/integration_env.sh test (verl pins transformers<5.11)')
+needs_verl = pytest.mark.skipif(
+    not HAVE_VERL,
+    reason='verl is not installed: bash tools/integration_env.sh test (verl pins transformers<5.11)',
+)
 
 
 @pytest.fixture(scope='module')
 def tokenizer_dir(tmp_path_factory):
     from twinkle.sampler.testing import tiny_tokenizer
+
     path = tmp_path_factory.mktemp('tokenizer')
     tiny_tokenizer().save_pretrained(str(path))
     return str(path)
@@ -114,9 +127,12 @@ def local_ray():
     ray = pytest.importorskip('ray')
     # The workers import twinkle from this checkout, whatever the interpreter's site.
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={'env_vars': {'PYTHONPATH': root + os.pathsep
-                                       + os.environ.get('PYTHONPATH', '')}})
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={'env_vars': {'PYTHONPATH': root + os.pathsep + os.environ.get('PYTHONPATH', '')}},
+    )
     yield ray
     ray.shutdown()
 
@@ -125,10 +141,12 @@ def verl_config(tokenizer_dir, *overrides):
     """verl's own PPO trainer config, with the reward overrides a user would pass."""
     import verl
     from hydra import compose, initialize_config_dir
+
     config_dir = os.path.join(os.path.dirname(verl.__file__), 'trainer', 'config')
     with initialize_config_dir(config_dir=config_dir, version_base=None):
-        return compose(config_name='ppo_trainer', overrides=[
-            f'actor_rollout_ref.model.path={tokenizer_dir}', *overrides])
+        return compose(
+            config_name='ppo_trainer', overrides=[f'actor_rollout_ref.model.path={tokenizer_dir}', *overrides]
+        )
 
 
 def data_proto(tokenizer_dir, rows):
@@ -136,6 +154,7 @@ def data_proto(tokenizer_dir, rows):
     right-padded responses, one attention mask over both."""
     from transformers import AutoTokenizer
     from verl import DataProto
+
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     prompt = tok('What is 2 + 2?')['input_ids']
     resp = [tok(r)['input_ids'] + [tok.eos_token_id] for r, *_ in rows]
@@ -144,17 +163,25 @@ def data_proto(tokenizer_dir, rows):
     prompts = torch.tensor([prompt] * b)
     responses = torch.full((b, width), tok.pad_token_id)
     mask = torch.zeros((b, len(prompt) + width), dtype=torch.int64)
-    mask[:, :len(prompt)] = 1
+    mask[:, : len(prompt)] = 1
     for i, r in enumerate(resp):
-        responses[i, :len(r)] = torch.tensor(r)
-        mask[i, len(prompt):len(prompt) + len(r)] = 1
+        responses[i, : len(r)] = torch.tensor(r)
+        mask[i, len(prompt) : len(prompt) + len(r)] = 1
     return DataProto.from_dict(
-        tensors={'prompts': prompts, 'responses': responses, 'attention_mask': mask,
-                 'input_ids': torch.cat([prompts, responses], 1)},
-        non_tensors={'data_source': np.array(['openai/gsm8k'] * b, dtype=object),
-                     'reward_model': np.array([{'ground_truth': g, 'style': 'rule'}
-                                               for _, g, *_ in rows], dtype=object),
-                     'extra_info': np.array([{'index': i} for i in range(b)], dtype=object)})
+        tensors={
+            'prompts': prompts,
+            'responses': responses,
+            'attention_mask': mask,
+            'input_ids': torch.cat([prompts, responses], 1),
+        },
+        non_tensors={
+            'data_source': np.array(['openai/gsm8k'] * b, dtype=object),
+            'reward_model': np.array(
+                [{'ground_truth': g, 'style': 'rule'} for _, g, *_ in rows], dtype=object
+            ),
+            'extra_info': np.array([{'index': i} for i in range(b)], dtype=object),
+        },
+    )
 
 
 def run_reward_loop(config, data):
@@ -162,6 +189,7 @@ def run_reward_loop(config, data):
     named, so the next manager could not start its own)."""
     import ray
     from verl.experimental.reward_loop import RewardLoopManager
+
     manager = RewardLoopManager(config)
     try:
         return manager.compute_rm_score(data)
@@ -185,10 +213,13 @@ def check_scores(out, data, rows):
 def test_compute_score_in_verl_reward_loop(local_ray, tokenizer_dir, manager):
     rows = ROWS + [SLOW]
     config = verl_config(
-        tokenizer_dir, 'reward.num_workers=2', f'reward.reward_manager.name={manager}',
+        tokenizer_dir,
+        'reward.num_workers=2',
+        f'reward.reward_manager.name={manager}',
         'reward.custom_reward_function.path=pkg://twinkle.integrations.verl',
         'reward.custom_reward_function.name=compute_score',
-        '+reward.custom_reward_function.reward_kwargs.sympy_deadline_s=1.0')
+        '+reward.custom_reward_function.reward_kwargs.sympy_deadline_s=1.0',
+    )
     data = data_proto(tokenizer_dir, rows)
     out = run_reward_loop(config, data)
     check_scores(out, data, rows)
@@ -201,9 +232,12 @@ def test_compute_score_in_verl_reward_loop(local_ray, tokenizer_dir, manager):
 @needs_verl
 def test_twinkle_manager_in_verl_reward_loop(local_ray, tokenizer_dir):
     config = verl_config(
-        tokenizer_dir, 'reward.num_workers=2', 'reward.reward_manager.source=importlib',
+        tokenizer_dir,
+        'reward.num_workers=2',
+        'reward.reward_manager.source=importlib',
         'reward.reward_manager.name=TwinkleRewardManager',
-        'reward.reward_manager.module.path=pkg://twinkle.integrations.verl')
+        'reward.reward_manager.module.path=pkg://twinkle.integrations.verl',
+    )
     rows = ROWS * 2  # two chunks of four, one per worker
     data = data_proto(tokenizer_dir, rows)
     check_scores(run_reward_loop(config, data), data, rows)
@@ -213,12 +247,17 @@ def test_twinkle_manager_in_verl_reward_loop(local_ray, tokenizer_dir):
 def test_twinkle_manager_scores_a_chunk_in_one_call(tokenizer_dir):
     """verl's RewardLoopWorker, in process: its chunk reaches twinkle as one batch."""
     from verl.experimental.reward_loop import RewardLoopWorker
+
     config = verl_config(
-        tokenizer_dir, 'reward.reward_manager.source=register', 'reward.reward_manager.name=twinkle',
+        tokenizer_dir,
+        'reward.reward_manager.source=register',
+        'reward.reward_manager.name=twinkle',
         'reward.custom_reward_function.path=null',
         '+reward.reward_kwargs.twinkle_reward=tests.integrations.test_verl:gsm8k_reward',
-        '+reward.reward_kwargs.nan_value=-1.0')
+        '+reward.reward_kwargs.nan_value=-1.0',
+    )
     from twinkle.integrations.verl import TwinkleRewardManager  # registers 'twinkle' here
+
     assert TwinkleRewardManager.__name__ == 'TwinkleRewardManager'
     worker = RewardLoopWorker(config)
     rows = ROWS * 3
@@ -233,4 +272,5 @@ def test_twinkle_manager_scores_a_chunk_in_one_call(tokenizer_dir):
 def gsm8k_reward(tokenizer):
     """A reward factory named by ``reward_kwargs.twinkle_reward`` in the test above."""
     from twinkle.reward import GSM8KReward
+
     return GSM8KReward(tokenizer=tokenizer)

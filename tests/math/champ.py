@@ -9,6 +9,7 @@ Only GPT-3.5 and PaLM 2 Medium conversations are used. The GPT-4 and GPT-4 Turbo
 conversations of the same package are kept apart for an independent check; this module
 refuses any other conversation key before it reads a message.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,38 +33,84 @@ _WRONG = 'reference answer is wrong: '
 
 #: CHAMP problems left out of the set, with the reason (also listed in CHAMP_LABELS.md).
 EXCLUDED: Dict[str, str] = {
-    **{p: _YES_NO for p in (
-        'P_Combinatorics_17', 'P_Combinatorics_24', 'P_Inequality_6', 'P_Inequality_28',
-        'P_Inequality_45', 'P_Number-Theory_1', 'P_Number-Theory_2', 'P_Number-Theory_14',
-        'P_Number-Theory_15', 'P_Number-Theory_16', 'P_Number-Theory_34', 'P_Number-Theory_35',
-        'P_Number-Theory_38', 'P_Number-Theory_40', 'P_Number-Theory_43', 'P_Number-Theory_45',
-        'P_Number-Theory_48', 'P_Number-Theory_49', 'P_Number-Theory_61', 'P_Number-Theory_63',
-        'P_Number-Theory_75', 'P_Number-Theory_80', 'P_Polynomial_43', 'P_Polynomial_45',
-        'P_Polynomial_49', 'P_Sequence_1', 'P_Sequence_3', 'P_Sequence_15', 'P_Sequence_32',
-        'P_Sequence_37', 'P_Sequence_45', 'P_Sequence_47', 'P_Sequence_49')},
-    **{p: _NO_SOLUTION for p in (
-        'P_Number-Theory_7', 'P_Number-Theory_8', 'P_Number-Theory_9', 'P_Number-Theory_18',
-        'P_Number-Theory_21', 'P_Number-Theory_23', 'P_Number-Theory_30', 'P_Number-Theory_41',
-        'P_Number-Theory_47', 'P_Number-Theory_62', 'P_Number-Theory_64', 'P_Number-Theory_68',
-        'P_Sequence_5', 'P_Sequence_12', 'P_Sequence_13', 'P_Sequence_24', 'P_Sequence_25',
-        'P_Sequence_38')},
-    **{p: _CHOICE for p in (
-        'P_Inequality_9', 'P_Inequality_32', 'P_Sequence_2', 'P_Sequence_17', 'P_Sequence_36')},
+    **{
+        p: _YES_NO
+        for p in (
+            'P_Combinatorics_17',
+            'P_Combinatorics_24',
+            'P_Inequality_6',
+            'P_Inequality_28',
+            'P_Inequality_45',
+            'P_Number-Theory_1',
+            'P_Number-Theory_2',
+            'P_Number-Theory_14',
+            'P_Number-Theory_15',
+            'P_Number-Theory_16',
+            'P_Number-Theory_34',
+            'P_Number-Theory_35',
+            'P_Number-Theory_38',
+            'P_Number-Theory_40',
+            'P_Number-Theory_43',
+            'P_Number-Theory_45',
+            'P_Number-Theory_48',
+            'P_Number-Theory_49',
+            'P_Number-Theory_61',
+            'P_Number-Theory_63',
+            'P_Number-Theory_75',
+            'P_Number-Theory_80',
+            'P_Polynomial_43',
+            'P_Polynomial_45',
+            'P_Polynomial_49',
+            'P_Sequence_1',
+            'P_Sequence_3',
+            'P_Sequence_15',
+            'P_Sequence_32',
+            'P_Sequence_37',
+            'P_Sequence_45',
+            'P_Sequence_47',
+            'P_Sequence_49',
+        )
+    },
+    **{
+        p: _NO_SOLUTION
+        for p in (
+            'P_Number-Theory_7',
+            'P_Number-Theory_8',
+            'P_Number-Theory_9',
+            'P_Number-Theory_18',
+            'P_Number-Theory_21',
+            'P_Number-Theory_23',
+            'P_Number-Theory_30',
+            'P_Number-Theory_41',
+            'P_Number-Theory_47',
+            'P_Number-Theory_62',
+            'P_Number-Theory_64',
+            'P_Number-Theory_68',
+            'P_Sequence_5',
+            'P_Sequence_12',
+            'P_Sequence_13',
+            'P_Sequence_24',
+            'P_Sequence_25',
+            'P_Sequence_38',
+        )
+    },
+    **{
+        p: _CHOICE
+        for p in ('P_Inequality_9', 'P_Inequality_32', 'P_Sequence_2', 'P_Sequence_17', 'P_Sequence_36')
+    },
     'P_Number-Theory_59': 'answer is "infinitely many solutions", a description, not a count',
     'P_Polynomial_15': 'answer is a pair of functions (f(x)=0 or f(x)=1), not a value',
     'P_Sequence_43': 'answer is "yes" plus a described sequence, not a single value',
     'P_Inequality_12': 'answer is the harmonic sum 1 + 1/2 + ... + 1/n, which has no closed form '
-                       'that twinkle.math.latex.parse_answer accepts',
+    'that twinkle.math.latex.parse_answer accepts',
     'P_Polynomial_46': 'answer x(x-1)(x-2)...(x-2022) needs an ellipsis, which '
-                       'twinkle.math.latex.parse_answer does not accept',
-    'P_Number-Theory_65': _WRONG + '(p, q) = (5, 3) gives 25 - 18 = 7, not 1; the only '
-                          'solution is (3, 2)',
-    'P_Sequence_10': _WRONG + 'a_n mod 4 runs 1, 1, 2, 3, 3, 2, 3, 3, ... so a_1964 = 2 mod 4, '
-                     'not 3',
+    'twinkle.math.latex.parse_answer does not accept',
+    'P_Number-Theory_65': _WRONG + '(p, q) = (5, 3) gives 25 - 18 = 7, not 1; the only solution is (3, 2)',
+    'P_Sequence_10': _WRONG + 'a_n mod 4 runs 1, 1, 2, 3, 3, 2, 3, 3, ... so a_1964 = 2 mod 4, not 3',
     'P_Sequence_30': _WRONG + 'a_(n+1) + a_n/2 is invariant, so the limit is (a+2b)/3, '
-                     'not (a+3b)/2 (take a = b: the limit is a)',
+    'not (a+3b)/2 (take a = b: the limit is a)',
     'P_Sequence_33': _WRONG + 'the expression equals 1/8, not 8 '
-                     '((sqrt(b)-sqrt(a))^2/2 * (sqrt(a)+sqrt(b))^2/4 / (b-a)^2)',
+    '((sqrt(b)-sqrt(a))^2/2 * (sqrt(a)+sqrt(b))^2/4 / (b-a)^2)',
 }
 
 
@@ -77,7 +124,8 @@ def dataset_path() -> str:
     if spec is None or not spec.submodule_search_locations:
         raise ChampDatasetMissing(
             'tests/math/champ.py needs the champ-dataset package for the model text: '
-            'pip install champ-dataset natsort')
+            'pip install champ-dataset natsort'
+        )
     path = os.path.join(list(spec.submodule_search_locations)[0], 'dataset_files', 'v0.json')
     if not os.path.isfile(path):
         raise ChampDatasetMissing(f'champ-dataset is installed but {path} is missing')
@@ -113,10 +161,12 @@ def _texts(keys: Tuple[Tuple[str, str], ...]) -> Dict[Tuple[str, str], Tuple[str
         model, _ = check_conversation_key(key)
         messages = problems[pid]['conversations'][key]['messages']
         full, prompt, summary = messages[-3], messages[-2], messages[-1]
-        assert prompt['role'] == 'User' and (prompt['text'] or '').startswith(SUMMARY_PROMPT), \
+        assert prompt['role'] == 'User' and (prompt['text'] or '').startswith(SUMMARY_PROMPT), (
             f'{pid}|{key}: unexpected message layout'
-        assert full['role'] == summary['role'] == f'Model.{model}', \
+        )
+        assert full['role'] == summary['role'] == f'Model.{model}', (
             f'{pid}|{key}: unexpected roles {full["role"]!r}, {summary["role"]!r}'
+        )
         out[(pid, key)] = (full['text'] or '', summary['text'] or '', problems[pid]['_text'])
     return out
 
@@ -151,6 +201,5 @@ def load_champ(variant: Optional[str] = None) -> List[dict]:
     out = []
     for c in cases:
         full, summary, question = texts[(c['problem_id'], c['conversation'])]
-        out.append(dict(c, completion=completion(c['variant'], full, summary),
-                        question=question))
+        out.append(dict(c, completion=completion(c['variant'], full, summary), question=question))
     return out

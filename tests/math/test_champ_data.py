@@ -4,19 +4,39 @@ Checks the shape of the labels file, that every gold parses, and that the loader
 the model text from the champ-dataset package (skipped when it is not installed). The
 counts per variant, answer class and label are printed (``pytest -s``).
 """
+
 import collections
 
 import pytest
 
 from tests.math import champ
-from tests.math.champ import (ALLOWED_MODELS, ANSWER_CLASSES, EXCLUDED, VARIANTS,
-                              ChampDatasetMissing, check_conversation_key, load_champ,
-                              load_labels)
+from tests.math.champ import (
+    ALLOWED_MODELS,
+    ANSWER_CLASSES,
+    EXCLUDED,
+    VARIANTS,
+    ChampDatasetMissing,
+    check_conversation_key,
+    load_champ,
+    load_labels,
+)
 from twinkle.math.latex import parse_answer
 from twinkle.math.normalize import normalize
 
-FIELDS = {'id', 'problem_id', 'conversation', 'model', 'condition', 'variant', 'gold',
-          'reference', 'correct', 'answer_class', 'answer_text', 'note'}
+FIELDS = {
+    'id',
+    'problem_id',
+    'conversation',
+    'model',
+    'condition',
+    'variant',
+    'gold',
+    'reference',
+    'correct',
+    'answer_class',
+    'answer_text',
+    'note',
+}
 
 
 @pytest.fixture(scope='module')
@@ -30,7 +50,7 @@ def test_shape_of_the_labels(labels):
     assert len({c['problem_id'] for c in labels}) >= 120
     for c in labels:
         assert set(c) == FIELDS, c['id']
-        assert c['id'] == f"{c['problem_id']}|{c['conversation']}|{c['variant']}"
+        assert c['id'] == f'{c["problem_id"]}|{c["conversation"]}|{c["variant"]}'
         assert check_conversation_key(c['conversation']) == (c['model'], c['condition'])
         assert c['model'] in ALLOWED_MODELS
         assert c['variant'] in VARIANTS
@@ -69,8 +89,7 @@ def test_every_gold_parses(labels):
 def test_counts(labels):
     """Prints the table (pytest -s); both labels occur in each variant."""
     per = collections.Counter((c['variant'], c['answer_class'], c['correct']) for c in labels)
-    print(f"\nCHAMP labelled set: {len(labels)} pairs, "
-          f"{len({c['problem_id'] for c in labels})} problems")
+    print(f'\nCHAMP labelled set: {len(labels)} pairs, {len({c["problem_id"] for c in labels})} problems')
     for variant in VARIANTS:
         n_true = sum(n for (v, _, ok), n in per.items() if v == variant and ok)
         n_all = sum(n for (v, _, _), n in per.items() if v == variant)
@@ -89,7 +108,7 @@ def test_loader_fills_the_model_text():
     for c in cases:
         assert isinstance(c['completion'], str)
         if c['variant'] == 'full':
-            summary = by_id[c['id'][:-len('full')] + 'summary']['completion']
+            summary = by_id[c['id'][: -len('full')] + 'summary']['completion']
             assert c['completion'].endswith(summary)
             assert c['completion'] != summary
         elif c['answer_class'] != 'none':
@@ -108,7 +127,10 @@ def test_loader_refuses_other_models():
 
 def test_clear_error_without_the_package(monkeypatch):
     real = champ.importlib.util.find_spec
-    monkeypatch.setattr(champ.importlib.util, 'find_spec',
-                        lambda name, *a: None if name == 'champ_dataset' else real(name, *a))
+    monkeypatch.setattr(
+        champ.importlib.util,
+        'find_spec',
+        lambda name, *a: None if name == 'champ_dataset' else real(name, *a),
+    )
     with pytest.raises(ChampDatasetMissing, match='pip install champ-dataset'):
         champ.dataset_path()

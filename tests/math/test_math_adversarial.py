@@ -5,6 +5,7 @@ reward a human grader gives. Infinite and undefined values (``1/0``, ``\\infty +
 equal only the same infinity; exact numbers (huge, tiny, next to each other) are never
 compared through floats that round them together.
 """
+
 import math
 import os
 import signal
@@ -22,17 +23,52 @@ from twinkle.reward.math import GSM8KReward, MathReward
 
 # Answers with no finite value: each must score 0.0 against every finite gold.
 UNDEFINED = [
-    r'1/0', r'\frac{1}{0}', r'0^{-1}', r'\frac{5}{0}', r'-\frac{1}{0}', r'\infty', r'-\infty',
-    r'\infty+1', r'2\infty', r'\infty^2', r'e^{\infty}', r'\ln 0', r'\log(0)', r'\tan(\pi/2)',
-    r'\frac{0}{0}', r'\infty - \infty', r'0 \cdot \infty', r'\frac{\infty}{\infty}',
-    r'x/0', r'\frac{x}{0}', r'(1/0, 1/0)', r'\sqrt{1/0}', r'5 + 1/0',
+    r'1/0',
+    r'\frac{1}{0}',
+    r'0^{-1}',
+    r'\frac{5}{0}',
+    r'-\frac{1}{0}',
+    r'\infty',
+    r'-\infty',
+    r'\infty+1',
+    r'2\infty',
+    r'\infty^2',
+    r'e^{\infty}',
+    r'\ln 0',
+    r'\log(0)',
+    r'\tan(\pi/2)',
+    r'\frac{0}{0}',
+    r'\infty - \infty',
+    r'0 \cdot \infty',
+    r'\frac{\infty}{\infty}',
+    r'x/0',
+    r'\frac{x}{0}',
+    r'(1/0, 1/0)',
+    r'\sqrt{1/0}',
+    r'5 + 1/0',
 ]
-FINITE_GOLDS = ['5', '0', '-3', r'\frac{1}{2}', '0.25', r'\sqrt{2}', r'\pi', 'x=3', '2x+1',
-                r'e^{2}', '10^{20}', '(1, 2)']
+FINITE_GOLDS = [
+    '5',
+    '0',
+    '-3',
+    r'\frac{1}{2}',
+    '0.25',
+    r'\sqrt{2}',
+    r'\pi',
+    'x=3',
+    '2x+1',
+    r'e^{2}',
+    '10^{20}',
+    '(1, 2)',
+]
 
 # The routes an answer can take to the checker.
-ROUTES = [r'So the answer is $\boxed{{{}}}$.', 'Work...\n#### {}',
-          '<think>hm</think><answer>{}</answer>', 'The answer is {}.']
+ROUTES = [
+    r'So the answer is $\boxed{{{}}}$.',
+    'Work...\n#### {}',
+    '<think>hm</think><answer>{}</answer>',
+    'The answer is {}.',
+]
 
 
 def _completions(answer):
@@ -52,67 +88,76 @@ def test_undefined_answers_never_match_a_finite_gold(checker, gold):
     assert not wrong
 
 
-@pytest.mark.parametrize('answer,gold,reward', [
-    # the same infinity, written as a human would accept it
-    (r'\infty', r'\infty', 1.0),
-    (r'-\infty', r'-\infty', 1.0),
-    (r'+\infty', r'\infty', 1.0),
-    # a different infinity, none at all, or an infinite expression (an infinite answer
-    # is written as the infinity itself)
-    (r'\infty+1', r'\infty', 0.0),
-    (r'e^{\infty}', r'\infty', 0.0),
-    (r'-\infty', r'\infty', 0.0),
-    (r'\infty', r'-\infty', 0.0),
-    (r'1/0', r'\infty', 0.0),       # complex infinity is not +infinity
-    (r'\frac{0}{0}', r'\infty', 0.0),
-    ('5', r'\infty', 0.0),
-    (r'10^{100}', r'\infty', 0.0),
-    (r'(-\infty, 2)', r'(-\infty, 2)', 1.0),
-    (r'(-\infty, 2)', r'(-\infty, 3)', 0.0),
-    (r'(-\infty, 1/0)', r'(-\infty, 3)', 0.0),
-])
+@pytest.mark.parametrize(
+    'answer,gold,reward',
+    [
+        # the same infinity, written as a human would accept it
+        (r'\infty', r'\infty', 1.0),
+        (r'-\infty', r'-\infty', 1.0),
+        (r'+\infty', r'\infty', 1.0),
+        # a different infinity, none at all, or an infinite expression (an infinite answer
+        # is written as the infinity itself)
+        (r'\infty+1', r'\infty', 0.0),
+        (r'e^{\infty}', r'\infty', 0.0),
+        (r'-\infty', r'\infty', 0.0),
+        (r'\infty', r'-\infty', 0.0),
+        (r'1/0', r'\infty', 0.0),  # complex infinity is not +infinity
+        (r'\frac{0}{0}', r'\infty', 0.0),
+        ('5', r'\infty', 0.0),
+        (r'10^{100}', r'\infty', 0.0),
+        (r'(-\infty, 2)', r'(-\infty, 2)', 1.0),
+        (r'(-\infty, 2)', r'(-\infty, 3)', 0.0),
+        (r'(-\infty, 1/0)', r'(-\infty, 3)', 0.0),
+    ],
+)
 def test_infinity_equals_only_itself(checker, answer, gold, reward):
     (v,) = checker.check([rf'\boxed{{{answer}}}'], [gold])
     assert v.reward == reward, v
 
 
-@pytest.mark.parametrize('answer,gold', [
-    # huge exact numbers next to each other
-    (r'2^{19000}+1', r'2^{19000}'),
-    (r'2^{19000}', r'2^{19000}+1'),
-    (r'2^{30000}-1', r'2^{30000}'),
-    (r'3^{20000}', r'3^{20000}+3'),
-    (r'10^{400}+1', r'10^{400}'),
-    (r'100!+1', r'100!'),
-    # tiny exact numbers next to each other, or next to 0
-    (r'\frac{1}{2^{20000}}', r'\frac{1}{2^{20001}}'),
-    (r'1/2^{20000}', r'1/2^{20001}'),
-    (r'2^{-20000}', r'2^{-20001}'),
-    (r'2^{-20001}', '0'),
-    (r'10^{-10^{10}}', '0'),
-    (r'10^{-400}', '0'),
-    (r'e^{-1000}', '0'),
-    (r'e^{-10^{6}}', r'e^{-10^{6}-1}'),
-    # an irrational value off by an amount no float can see
-    (r'\sqrt{10^{400}+1}', r'10^{200}'),
-    (r'\pi + 10^{-60}', r'\pi'),
-    (r'\pi(1+10^{-60})', r'\pi'),
-    (r'\sqrt{2}+10^{-30}', r'\sqrt{2}'),
-])
+@pytest.mark.parametrize(
+    'answer,gold',
+    [
+        # huge exact numbers next to each other
+        (r'2^{19000}+1', r'2^{19000}'),
+        (r'2^{19000}', r'2^{19000}+1'),
+        (r'2^{30000}-1', r'2^{30000}'),
+        (r'3^{20000}', r'3^{20000}+3'),
+        (r'10^{400}+1', r'10^{400}'),
+        (r'100!+1', r'100!'),
+        # tiny exact numbers next to each other, or next to 0
+        (r'\frac{1}{2^{20000}}', r'\frac{1}{2^{20001}}'),
+        (r'1/2^{20000}', r'1/2^{20001}'),
+        (r'2^{-20000}', r'2^{-20001}'),
+        (r'2^{-20001}', '0'),
+        (r'10^{-10^{10}}', '0'),
+        (r'10^{-400}', '0'),
+        (r'e^{-1000}', '0'),
+        (r'e^{-10^{6}}', r'e^{-10^{6}-1}'),
+        # an irrational value off by an amount no float can see
+        (r'\sqrt{10^{400}+1}', r'10^{200}'),
+        (r'\pi + 10^{-60}', r'\pi'),
+        (r'\pi(1+10^{-60})', r'\pi'),
+        (r'\sqrt{2}+10^{-30}', r'\sqrt{2}'),
+    ],
+)
 def test_different_exact_numbers_are_not_equal(checker, answer, gold):
     (v,) = checker.check([rf'\boxed{{{answer}}}'], [gold])
     assert v.reward == 0.0, v
 
 
-@pytest.mark.parametrize('answer,gold', [
-    # the same exact numbers, written differently
-    (r'2^{19000}', r'4^{9500}'),
-    (r'2^{-20000}', r'\frac{1}{2^{20000}}'),
-    (r'\frac{2^{20001}}{2}', r'2^{20000}'),
-    (r'\sqrt{2}+\sqrt{3}', r'\sqrt{5+2\sqrt{6}}'),
-    (r'\sin^2(\pi/7)+\cos^2(\pi/7)', '1'),
-    (r'10^{400}', r'100^{200}'),
-])
+@pytest.mark.parametrize(
+    'answer,gold',
+    [
+        # the same exact numbers, written differently
+        (r'2^{19000}', r'4^{9500}'),
+        (r'2^{-20000}', r'\frac{1}{2^{20000}}'),
+        (r'\frac{2^{20001}}{2}', r'2^{20000}'),
+        (r'\sqrt{2}+\sqrt{3}', r'\sqrt{5+2\sqrt{6}}'),
+        (r'\sin^2(\pi/7)+\cos^2(\pi/7)', '1'),
+        (r'10^{400}', r'100^{200}'),
+    ],
+)
 def test_equal_exact_numbers_stay_equal(checker, answer, gold):
     (v,) = checker.check([rf'\boxed{{{answer}}}'], [gold])
     assert v.reward == 1.0, v
@@ -140,6 +185,7 @@ def test_undefined_answers_through_every_reward():
 
 # --- the gold -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize('gold', [math.nan, math.inf, -math.inf, 'nan', 'inf'])
 def test_a_non_finite_float_gold_abstains(gold):
     reward = MathReward()
@@ -157,11 +203,13 @@ NEEDS_SYMPY = ([r'\boxed{2^{2^{20}}}'], [r'4^{2^{19}}'])
 def _dying_script(tmp_path, delay: float) -> str:
     """A worker that is SIGKILLed while 'importing' (as an OOM kill would do)."""
     path = tmp_path / 'dies_while_starting.py'
-    path.write_text(textwrap.dedent(f'''
+    path.write_text(
+        textwrap.dedent(f"""
         import os, signal, time
         time.sleep({delay})
         os.kill(os.getpid(), signal.SIGKILL)
-    '''))
+    """)
+    )
     return str(path)
 
 

@@ -7,6 +7,7 @@ markers, "answer" mentions, boxes, code fences, ``<think>`` blocks, answer tags,
 signs and multi-byte text; tokenized with the real Qwen3 tokenizer; span settings are
 drawn too, down to sizes that force every fallback. Seeded (derandomized) hypothesis.
 """
+
 import os
 
 import pytest
@@ -14,8 +15,7 @@ import torch
 
 from tests.math.labelled_cases import load_cases
 from tests.math.test_math_reward import _qwen_tokenizer
-from twinkle.math.spans import (MarkerTable, Spans, _marker_slots_numpy, _marker_slots_torch,
-                                spans_from_slots)
+from twinkle.math.spans import MarkerTable, Spans, _marker_slots_numpy, _marker_slots_torch, spans_from_slots
 from twinkle.reward.math import MathReward
 
 hypothesis = pytest.importorskip('hypothesis')
@@ -24,7 +24,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 CASES = load_cases()
 BATCH = 8
-EXAMPLES = int(os.environ.get("TWINKLE_DIFF_EXAMPLES", 300))  # x BATCH rows
+EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', 300))  # x BATCH rows
 pytestmark = pytest.mark.slow  # the fuzz suite: TWINKLE_DIFF_EXAMPLES sets its budget
 
 # Reasoning placed before the completion: plain text, and traps for the span finder.
@@ -53,9 +53,22 @@ BEFORE = [
     'x' * 300 + '. ',
 ]
 # Text placed after the completion.
-AFTER = ['', ' ', '\n', 'I double-checked the arithmetic.', ' Let me double-check the answer.',
-         ' The answer is 3.', '\n\nThus we are done.', ' \\boxed{2}', '<|im_end|>', '</answer>',
-         ' and \\boxed{7}', '\n```', ' <answer>', 'So the answer is 8 or 9?']
+AFTER = [
+    '',
+    ' ',
+    '\n',
+    'I double-checked the arithmetic.',
+    ' Let me double-check the answer.',
+    ' The answer is 3.',
+    '\n\nThus we are done.',
+    ' \\boxed{2}',
+    '<|im_end|>',
+    '</answer>',
+    ' and \\boxed{7}',
+    '\n```',
+    ' <answer>',
+    'So the answer is 8 or 9?',
+]
 THINK = ['', '', '<think>\n', '<think>Maybe 5.</think>\n', '<think>\\boxed{1} is wrong</think>']
 
 
@@ -73,14 +86,22 @@ def rewards(tok):
             for tail in (4, 160):
                 for slots in (2, 64):
                     out[slack, gap, tail, slots] = MathReward(
-                        tokenizer=tok, span_slack_tokens=slack, span_gap_tokens=gap,
-                        span_tail_tokens=tail, span_slots=slots)
+                        tokenizer=tok,
+                        span_slack_tokens=slack,
+                        span_gap_tokens=gap,
+                        span_tail_tokens=tail,
+                        span_slots=slots,
+                    )
     return out
 
 
-row = st.tuples(st.integers(0, len(CASES) - 1), st.sampled_from(THINK),
-                st.lists(st.sampled_from(BEFORE), max_size=6),
-                st.integers(0, 6), st.sampled_from(AFTER))
+row = st.tuples(
+    st.integers(0, len(CASES) - 1),
+    st.sampled_from(THINK),
+    st.lists(st.sampled_from(BEFORE), max_size=6),
+    st.integers(0, 6),
+    st.sampled_from(AFTER),
+)
 
 
 def _text(case, think, before, repeat, after):
@@ -93,16 +114,27 @@ def _batch(tok, texts, pad_ragged):
     width = max(len(e) for e in enc) + pad_ragged
     ids = torch.full((len(enc), width), tok.pad_token_id, dtype=torch.long)
     for i, e in enumerate(enc):
-        ids[i, :len(e)] = torch.tensor(e, dtype=torch.long)
+        ids[i, : len(e)] = torch.tensor(e, dtype=torch.long)
     return ids, torch.tensor([len(e) for e in enc])
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
-@given(rows=st.lists(row, min_size=BATCH, max_size=BATCH),
-       setting=st.tuples(st.sampled_from((0, 2, 16)), st.sampled_from((0, 32)),
-                         st.sampled_from((4, 160)), st.sampled_from((2, 64))),
-       pad=st.integers(0, 5))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(
+    rows=st.lists(row, min_size=BATCH, max_size=BATCH),
+    setting=st.tuples(
+        st.sampled_from((0, 2, 16)),
+        st.sampled_from((0, 32)),
+        st.sampled_from((4, 160)),
+        st.sampled_from((2, 64)),
+    ),
+    pad=st.integers(0, 5),
+)
 def test_forward_equals_the_string_path_on_the_whole_row(tok, rewards, rows, setting, pad):
     reward = rewards[setting]
     cases = [CASES[i] for i, *_ in rows]
@@ -115,8 +147,7 @@ def _assert_forward_equals_strings(tok, reward, texts, golds, pad):
     ids, lengths = _batch(tok, texts, pad)
     details = reward.explain_ids(ids, lengths, golds)
     got = reward.score_ids(ids, lengths, golds)
-    full = [tok.decode(ids[i, :n].tolist(), skip_special_tokens=True)
-            for i, n in enumerate(lengths.tolist())]
+    full = [tok.decode(ids[i, :n].tolist(), skip_special_tokens=True) for i, n in enumerate(lengths.tolist())]
     want = reward.explain(full, golds)
     assert [v[:5] for v in details] == [v[:5] for v in want]
     assert got.tolist() == pytest.approx([v.reward for v in want], nan_ok=True)
@@ -129,8 +160,7 @@ def test_labelled_completions_through_forward(tok):
     texts, golds = [c['completion'] for c in CASES], [c['gold'] for c in CASES]
     ids, lengths = _batch(tok, texts, 3)
     got = reward.forward(ids, lengths, golds).tolist()
-    full = [tok.decode(ids[i, :n].tolist(), skip_special_tokens=True)
-            for i, n in enumerate(lengths.tolist())]
+    full = [tok.decode(ids[i, :n].tolist(), skip_special_tokens=True) for i, n in enumerate(lengths.tolist())]
     assert got == reward.score_texts(full, golds)
 
 
@@ -145,9 +175,16 @@ def test_torch_and_numpy_slots_agree(tok, device, slots):
     # The device half in torch (used on accelerators) and in numpy (used on CPU) give the
     # same spans; ids outside the vocabulary and lengths past L are tolerated.
     gen = torch.Generator().manual_seed(slots)
-    texts = [_text(CASES[int(torch.randint(len(CASES), (1,), generator=gen))], th, BEFORE[j:j + 3],
-                   1, AFTER[j % len(AFTER)])
-             for j, th in zip(range(0, 40, 2), THINK * 4)]
+    texts = [
+        _text(
+            CASES[int(torch.randint(len(CASES), (1,), generator=gen))],
+            th,
+            BEFORE[j : j + 3],
+            1,
+            AFTER[j % len(AFTER)],
+        )
+        for j, th in zip(range(0, 40, 2), THINK * 4)
+    ]
     ids, lengths = _batch(tok, texts, 4)
     ids[0, 0] = len(tok) + 50
     ids[1, 1] = -1
@@ -171,16 +208,30 @@ def champ_cases():
         pytest.skip(str(e))
 
 
-@settings(max_examples=max(EXAMPLES // 10, 10), deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
-@given(data=st.data(),
-       setting=st.tuples(st.sampled_from((0, 16)), st.sampled_from((0, 32)),
-                         st.sampled_from((4, 160)), st.sampled_from((2, 64))))
+@settings(
+    max_examples=max(EXAMPLES // 10, 10),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(
+    data=st.data(),
+    setting=st.tuples(
+        st.sampled_from((0, 16)),
+        st.sampled_from((0, 32)),
+        st.sampled_from((4, 160)),
+        st.sampled_from((2, 64)),
+    ),
+)
 def test_forward_equals_the_string_path_on_real_prose(tok, rewards, champ_cases, data, setting):
     """Real model text (CHAMP: full responses ending in a one-sentence summary, and the
     summaries alone), whose answers are mostly plain declarative sentences."""
-    idx = data.draw(st.lists(st.integers(0, len(champ_cases) - 1), min_size=BATCH,
-                             max_size=BATCH))
-    _assert_forward_equals_strings(tok, rewards[setting],
-                                   [champ_cases[i]['completion'] for i in idx],
-                                   [champ_cases[i]['gold'] for i in idx], 2)
+    idx = data.draw(st.lists(st.integers(0, len(champ_cases) - 1), min_size=BATCH, max_size=BATCH))
+    _assert_forward_equals_strings(
+        tok,
+        rewards[setting],
+        [champ_cases[i]['completion'] for i in idx],
+        [champ_cases[i]['gold'] for i in idx],
+        2,
+    )

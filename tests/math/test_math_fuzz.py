@@ -15,6 +15,7 @@ locally with ``TWINKLE_DIFF_EXAMPLES``, e.g. 5000):
   (never an exception, a hang, or another verdict), and scoring the same batch again
   without faults, with the same checker, gives exactly the clean verdicts.
 """
+
 import os
 import random
 import signal
@@ -30,8 +31,13 @@ from twinkle.math import MathChecker, MathConfig
 from twinkle.math.pool import shared_pool
 
 EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '150'))
-SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 pytestmark = pytest.mark.slow
 
@@ -42,8 +48,9 @@ class Undefined(Exception):
 
 # --- the test's own expression trees: (latex, exact value or Undefined) ----------------
 
+
 def _num(draw):
-    n = draw(st.one_of(st.integers(0, 12), st.integers(0, 10 ** 30)))
+    n = draw(st.one_of(st.integers(0, 12), st.integers(0, 10**30)))
     return str(n), Fraction(n)
 
 
@@ -61,7 +68,7 @@ def _power(a: Fraction, e: int):
         return Undefined
     if abs(e) * max(a.numerator.bit_length(), a.denominator.bit_length()) > 300000:
         return None  # too big for the oracle too
-    return a ** e
+    return a**e
 
 
 @st.composite
@@ -79,16 +86,24 @@ def expr(draw, depth=0):
         e = draw(st.integers(-6, 6)) if kind == 'pow' else draw(st.integers(-40000, 40000))
         return rf'({a_tex})^{{{e}}}', _lift(lambda x: _power(x, e), a)
     b_tex, b = draw(expr(depth + 1))
-    ops = {'add': lambda x, y: x + y, 'sub': lambda x, y: x - y, 'mul': lambda x, y: x * y,
-           'frac': lambda x, y: Undefined if y == 0 else x / y}
-    tex = {'add': f'({a_tex})+({b_tex})', 'sub': f'({a_tex})-({b_tex})',
-           'mul': rf'({a_tex})\cdot({b_tex})', 'frac': rf'\frac{{{a_tex}}}{{{b_tex}}}'}[kind]
+    ops = {
+        'add': lambda x, y: x + y,
+        'sub': lambda x, y: x - y,
+        'mul': lambda x, y: x * y,
+        'frac': lambda x, y: Undefined if y == 0 else x / y,
+    }
+    tex = {
+        'add': f'({a_tex})+({b_tex})',
+        'sub': f'({a_tex})-({b_tex})',
+        'mul': rf'({a_tex})\cdot({b_tex})',
+        'frac': rf'\frac{{{a_tex}}}{{{b_tex}}}',
+    }[kind]
     return tex, _lift(ops[kind], a, b)
 
 
 def _tiny(draw):
     k = draw(st.integers(1, 30000))
-    return rf'2^{{-{k}}}', Fraction(1, 2 ** k)
+    return rf'2^{{-{k}}}', Fraction(1, 2**k)
 
 
 @st.composite
@@ -107,7 +122,7 @@ def pairs(draw):
         return g_tex, f'({g_tex}){sign}{d_tex}', g, v
     if how == 'scaled':
         k = draw(st.integers(1, 200))
-        v = _lift(lambda x: x * (1 + Fraction(1, 10 ** k)), g)
+        v = _lift(lambda x: x * (1 + Fraction(1, 10**k)), g)
         return g_tex, rf'({g_tex})\cdot(1+10^{{-{k}}})', g, v
     return g_tex, rf'({g_tex})+\frac{{1}}{{0}}', g, Undefined
 
@@ -126,16 +141,23 @@ def test_fuzz_exactness_against_fractions(checker):
         for (g_tex, a_tex, g, a), v in zip(batch, checker.check(comps, golds)):
             if v.reward == 1.0:
                 # 1.0 only for two defined, equal values (or the identical string)
-                assert g_tex == a_tex or (g is not Undefined and a is not Undefined
-                                          and (g is None or a is None or g == a)), (g_tex, a_tex, v)
+                assert g_tex == a_tex or (
+                    g is not Undefined and a is not Undefined and (g is None or a is None or g == a)
+                ), (g_tex, a_tex, v)
                 assert g_tex == a_tex or not (g is Undefined or a is Undefined), (g_tex, a_tex, v)
-            if g is not None and a is not None and g is not Undefined and a is not Undefined \
-                    and g != a:
+            if g is not None and a is not None and g is not Undefined and a is not Undefined and g != a:
                 assert v.reward == 0.0, (g_tex, a_tex, v)
-            if g is not None and g is not Undefined and a is not None and a is not Undefined \
-                    and g == a and v.method != 'timeout':
+            if (
+                g is not None
+                and g is not Undefined
+                and a is not None
+                and a is not Undefined
+                and g == a
+                and v.method != 'timeout'
+            ):
                 # equal exact values are found equal unless a part was refused as too big
                 assert v.reward == 1.0 or 'sympy error' in v.reason, (g_tex, a_tex, v)
+
     run()
 
 

@@ -4,6 +4,7 @@ Targets: at least 400 cases in at least 25 categories, about half true;
 accuracy >= 98% and at most 1% false positives. The per-category table is printed
 (``pytest -s``) so the README can quote it.
 """
+
 import collections
 
 import pytest
@@ -16,8 +17,9 @@ from twinkle.math import MathChecker, MathConfig
 def results():
     cases = load_cases()
     checker = MathChecker(MathConfig(sympy_deadline_s=5.0))
-    verdicts = checker.check([c['completion'] for c in cases], [c['gold'] for c in cases],
-                             questions=[c['question'] for c in cases])
+    verdicts = checker.check(
+        [c['completion'] for c in cases], [c['gold'] for c in cases], questions=[c['question'] for c in cases]
+    )
     return cases, verdicts
 
 
@@ -49,13 +51,13 @@ def test_accuracy_and_false_positives(results):
             wrong.append((c['id'], c['expected'], v.method, v.answer))
             if got:
                 row[2] += 1
-    print(f"\n{'category':26} {'acc':>7} {'n':>4} {'FP':>3}")
+    print(f'\n{"category":26} {"acc":>7} {"n":>4} {"FP":>3}')
     for cat, (ok, n, fp) in sorted(per.items()):
         print(f'{cat:26} {ok / n:7.1%} {n:4d} {fp:3d}')
     n = len(cases)
     acc = 1 - len(wrong) / n
     fp = sum(r[2] for r in per.values())
-    print(f"{'all':26} {acc:7.1%} {n:4d} {fp:3d}")
+    print(f'{"all":26} {acc:7.1%} {n:4d} {fp:3d}')
     assert acc >= 0.98, wrong
     assert fp / n <= 0.01, wrong
 
@@ -70,9 +72,17 @@ def test_every_verdict_is_decided(results):
 # The answer forms of real model prose, each decided exactly (no tolerance): final
 # statements, marker clauses, plain-text math, number words, GSM8K prose, big operators,
 # solution lists, equations, and the forms only the question settles.
-PROSE_CLASSES = ('prose_statements', 'marker_clauses', 'plain_text_math', 'number_words',
-                 'gsm8k_prose', 'big_operators', 'solution_forms', 'equation_answers',
-                 'question_aware')
+PROSE_CLASSES = (
+    'prose_statements',
+    'marker_clauses',
+    'plain_text_math',
+    'number_words',
+    'gsm8k_prose',
+    'big_operators',
+    'solution_forms',
+    'equation_answers',
+    'question_aware',
+)
 
 
 @pytest.mark.parametrize('category', PROSE_CLASSES)
@@ -80,6 +90,7 @@ def test_prose_classes_exactly(results, category):
     cases, verdicts = results
     rows = [(c, v) for c, v in zip(cases, verdicts) if c['category'] == category]
     assert len(rows) >= 5
-    wrong = [(c['completion'], c['gold'], c['question'], v) for c, v in rows
-             if (v.reward == 1.0) != c['expected']]
+    wrong = [
+        (c['completion'], c['gold'], c['question'], v) for c, v in rows if (v.reward == 1.0) != c['expected']
+    ]
     assert not wrong, wrong

@@ -1,8 +1,10 @@
 """Differential tests with hypothesis (seeded): the fast paths against an independent
 oracle (Python's fractions / integer arithmetic on the generated values)."""
+
 from fractions import Fraction
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twinkle.math import MathChecker
 
@@ -15,7 +17,7 @@ def same(gold, pred):
 
 
 @SETTINGS
-@given(st.integers(-10**6, 10**6), st.integers(1, 10**4), st.integers(1, 50))
+@given(st.integers(-(10**6), 10**6), st.integers(1, 10**4), st.integers(1, 50))
 def test_fraction_forms(p, q, k):
     x = Fraction(p, q)
     frac = f'\\frac{{{abs(x.numerator)}}}{{{x.denominator}}}'
@@ -28,9 +30,9 @@ def test_fraction_forms(p, q, k):
 
 
 @SETTINGS
-@given(st.integers(-10**4, 10**4), st.integers(0, 6))
+@given(st.integers(-(10**4), 10**4), st.integers(0, 6))
 def test_decimal_forms(m, e):
-    x = Fraction(m, 10 ** e)
+    x = Fraction(m, 10**e)
     dec = f'{float(x):.{e}f}' if e else str(m)
     assert same(str(x).replace('/', '/'), dec)
     assert same(dec, f'{float(x * 10):.{max(e - 1, 0)}f}') == (x == x * 10)

@@ -1,4 +1,5 @@
 """MathReward / GSM8KReward: the seed API, ground-truth lookup, details, the tensor path."""
+
 import math
 
 import pytest
@@ -6,7 +7,8 @@ import torch
 
 from twinkle.data_format import Trajectory
 from twinkle.math import METHODS, Verdict
-from twinkle.reward import TokenizerRequired, MathReward as LazyMathReward
+from twinkle.reward import MathReward as LazyMathReward
+from twinkle.reward import TokenizerRequired
 from twinkle.reward.math import GSM8KReward, MathReward
 
 
@@ -27,13 +29,16 @@ def test_trajectory_objects():
     assert MathReward()([t], [g]) == [1.0]
 
 
-@pytest.mark.parametrize('user_data,key,expected', [
-    ({'solution': '3', 'ground_truth': '4', 'answer': '5'}, 'solution', 1.0),
-    ({'ground_truth': '3', 'answer': '5'}, 'solution', 1.0),
-    ({'answer': 'Thus 1+2=3.\n#### 3'}, 'solution', 1.0),
-    ({'my_key': '3', 'solution': '9'}, 'my_key', 1.0),
-    ({'solution': '9'}, 'solution', 0.0),
-])
+@pytest.mark.parametrize(
+    'user_data,key,expected',
+    [
+        ({'solution': '3', 'ground_truth': '4', 'answer': '5'}, 'solution', 1.0),
+        ({'ground_truth': '3', 'answer': '5'}, 'solution', 1.0),
+        ({'answer': 'Thus 1+2=3.\n#### 3'}, 'solution', 1.0),
+        ({'my_key': '3', 'solution': '9'}, 'my_key', 1.0),
+        ({'solution': '9'}, 'solution', 0.0),
+    ],
+)
 def test_ground_truth_lookup_order(user_data, key, expected):
     g = {'messages': [{'role': 'assistant', 'content': '7'}], 'user_data': user_data}
     assert MathReward(ground_truth_key=key)([traj(r'\boxed{3}')], [g]) == [expected]
@@ -54,8 +59,11 @@ def test_one_ground_truth_per_prompt_expands():
 
 
 def test_details_and_explain():
-    rewards, details = MathReward()([traj(r'\boxed{3\sqrt2}'), traj('hmm'), traj(r'\boxed{1}')],
-                                    [r'\sqrt{18}', '1', None], return_details=True)
+    rewards, details = MathReward()(
+        [traj(r'\boxed{3\sqrt2}'), traj('hmm'), traj(r'\boxed{1}')],
+        [r'\sqrt{18}', '1', None],
+        return_details=True,
+    )
     assert rewards[:2] == [1.0, 0.0] and math.isnan(rewards[2])
     assert all(isinstance(d, Verdict) and d.method in METHODS for d in details)
     assert details[0].answer == r'3\sqrt2' and details[0].method == 'numeric'
@@ -68,8 +76,7 @@ def test_details_and_explain():
 def test_gsm8k_reward():
     r = GSM8KReward()
     g = {'messages': [], 'user_data': {'answer': 'She has 2 * 3 = 6.\n#### 6'}}
-    assert r([traj('2 * 3 = 6\n#### 6'), traj('#### 7'), traj('The answer is $6$.')], [g]) == [
-        1.0, 0.0, 1.0]
+    assert r([traj('2 * 3 = 6\n#### 6'), traj('#### 7'), traj('The answer is $6$.')], [g]) == [1.0, 0.0, 1.0]
 
 
 def test_options_are_validated():
@@ -100,20 +107,25 @@ def test_forward_matches_the_string_path(slack, tail):
     # Spans too short to decide are decoded again, so the verdict never depends on the
     # span settings: only the cost does.
     tok = CharTokenizer()
-    texts = ['reasoning ... ' * 5 + r'so $\boxed{\frac{1}{2}}$.', '#### 0.05',
-             'The answer is 8 or 9?', '', r'\boxed{12}',
-             'x ' * 40 + 'Therefore, the total is $12$.', '<think>' + 'hm ' * 30,
-             '<think>a</think>' + 'b ' * 30 + '<answer>12</answer>',
-             'The answer is 12. ' + 'Check the answer again. ' * 3]
+    texts = [
+        'reasoning ... ' * 5 + r'so $\boxed{\frac{1}{2}}$.',
+        '#### 0.05',
+        'The answer is 8 or 9?',
+        '',
+        r'\boxed{12}',
+        'x ' * 40 + 'Therefore, the total is $12$.',
+        '<think>' + 'hm ' * 30,
+        '<think>a</think>' + 'b ' * 30 + '<answer>12</answer>',
+        'The answer is 12. ' + 'Check the answer again. ' * 3,
+    ]
     golds = ['0.5', '0.5', '8', '1', '12', '12', '12', '12', '12']
     L = max(len(t) for t in texts) + 3
     ids = torch.zeros(len(texts), L, dtype=torch.long)
     for i, t in enumerate(texts):
         if t:
-            ids[i, :len(t)] = torch.tensor(tok.encode(t))
+            ids[i, : len(t)] = torch.tensor(tok.encode(t))
     lengths = torch.tensor([len(t) for t in texts])
-    reward = MathReward(tokenizer=tok, span_slack_tokens=slack, span_tail_tokens=tail,
-                        span_gap_tokens=slack)
+    reward = MathReward(tokenizer=tok, span_slack_tokens=slack, span_tail_tokens=tail, span_gap_tokens=slack)
     out = reward.score_ids(ids, lengths, golds)
     details = reward.explain_ids(ids, lengths, golds)
     assert out.shape == (len(texts),) and out.dtype == torch.float32
@@ -131,6 +143,7 @@ def test_forward_validates():
 
 def _qwen_tokenizer():
     from twinkle.sampler.testing import qwen3_tokenizer
+
     try:
         return qwen3_tokenizer()
     except ImportError as e:
@@ -139,6 +152,7 @@ def _qwen_tokenizer():
 
 def test_forward_with_a_real_tokenizer():
     from tests.math.labelled_cases import load_cases
+
     tok = _qwen_tokenizer()
     cases = load_cases()[::7]
     texts, golds = [c['completion'] for c in cases], [c['gold'] for c in cases]
@@ -146,7 +160,7 @@ def test_forward_with_a_real_tokenizer():
     L = max(len(e) for e in enc) + 5
     ids = torch.full((len(enc), L), tok.pad_token_id, dtype=torch.long)
     for i, e in enumerate(enc):
-        ids[i, :len(e)] = torch.tensor(e, dtype=torch.long)
+        ids[i, : len(e)] = torch.tensor(e, dtype=torch.long)
     lengths = torch.tensor([len(e) for e in enc])
     reward = MathReward(tokenizer=tok)
     # Decoding the tail reproduces the text, so the tensor path agrees with the string path.

@@ -5,6 +5,7 @@ sympy computes it eagerly, taking minutes. With a 2 s deadline, the call must re
 a few seconds with reason 'timeout', the worker must be gone, and a new worker must
 answer the next question.
 """
+
 import math
 import os
 import threading
@@ -88,8 +89,9 @@ def test_timeouts_from_a_thread():
     # signal.alarm cannot work off the main thread; the worker kill does.
     out = []
     checker = MathChecker(MathConfig(sympy_deadline_s=1.5, cache_size=0))
-    t = threading.Thread(target=lambda: out.append(
-        checker.check([r'\boxed{(10^{7})!}'], [r'(10^{7})!+2'])[0]))
+    t = threading.Thread(
+        target=lambda: out.append(checker.check([r'\boxed{(10^{7})!}'], [r'(10^{7})!+2'])[0])
+    )
     t.start()
     t.join(60)
     assert not t.is_alive()
@@ -98,6 +100,7 @@ def test_timeouts_from_a_thread():
 
 def test_many_threads_at_once():
     from tests.math.labelled_cases import load_cases
+
     cases = load_cases()
     comps = [c['completion'] for c in cases]
     golds = [c['gold'] for c in cases]
@@ -125,12 +128,21 @@ def test_many_threads_at_once():
 
 ADVERSARIAL = [
     # inputs that make naive regexes or recursion blow up; each must be decided quickly
-    'Therefore, ' + '\\(' * 20000 + '.', '\\boxed{' + '1 ' * 5000 + 'ab1}', '$' * 50000,
-    '\\boxed{' + 'x^' * 3000 + '2}', '\\boxed{' + '\\sqrt' * 3000 + '{2}}',
-    '\\boxed{' + '\\frac{1}{' * 500 + '2' + '}' * 500 + '}', '\\boxed{2' + '!' * 3000 + '}',
-    '\\boxed{' + '9' * 5000 + '}', '\\boxed{9^{9^{9^{9}}}}', '\\boxed{(10^{100})!}',
-    'The answer is ' + 'x' * 100000, '\\boxed{' + '1+' * 900 + '1}', '1,' * 20000,
-    '\\boxed{' + '\\{' * 1000 + '1' + '\\}' * 1000 + '}', '\\boxed{' + '|' * 999 + '}',
+    'Therefore, ' + '\\(' * 20000 + '.',
+    '\\boxed{' + '1 ' * 5000 + 'ab1}',
+    '$' * 50000,
+    '\\boxed{' + 'x^' * 3000 + '2}',
+    '\\boxed{' + '\\sqrt' * 3000 + '{2}}',
+    '\\boxed{' + '\\frac{1}{' * 500 + '2' + '}' * 500 + '}',
+    '\\boxed{2' + '!' * 3000 + '}',
+    '\\boxed{' + '9' * 5000 + '}',
+    '\\boxed{9^{9^{9^{9}}}}',
+    '\\boxed{(10^{100})!}',
+    'The answer is ' + 'x' * 100000,
+    '\\boxed{' + '1+' * 900 + '1}',
+    '1,' * 20000,
+    '\\boxed{' + '\\{' * 1000 + '1' + '\\}' * 1000 + '}',
+    '\\boxed{' + '|' * 999 + '}',
 ]
 
 
@@ -144,10 +156,27 @@ def test_adversarial_inputs_are_decided(completion):
 
 def test_random_latex_soup_never_raises():
     import random
+
     rnd = random.Random(1234)
     alphabet = list('0123456789 ,.$\\{}()[]^_-+=<>abxyz%!|&') + [
-        '\\frac', '\\sqrt', '\\left', '\\right', '\\text{', '\\boxed{', ' and ', ' or ', '\\pm',
-        '\\cup', '\\le', '\\(', '$$', '\\infty', '\\begin{pmatrix}', '\\\\', 'answer is ']
+        '\\frac',
+        '\\sqrt',
+        '\\left',
+        '\\right',
+        '\\text{',
+        '\\boxed{',
+        ' and ',
+        ' or ',
+        '\\pm',
+        '\\cup',
+        '\\le',
+        '\\(',
+        '$$',
+        '\\infty',
+        '\\begin{pmatrix}',
+        '\\\\',
+        'answer is ',
+    ]
     checker = MathChecker(MathConfig(sympy_deadline_s=1.0))
     comps, golds = [], []
     for n in (20, 200, 2000):

@@ -4,6 +4,7 @@ Each table row is (completion, gold, expected reward). The sentences are of the 
 chat models end with (see tests/math/data/champ_labels.jsonl); the negative rows are
 sentences that mention numbers without stating the asked value.
 """
+
 import pytest
 
 from twinkle.math import MathChecker
@@ -12,70 +13,78 @@ from twinkle.math.extract import extract_answer, words_to_number
 CHECKER = MathChecker()
 
 
-@pytest.mark.parametrize('completion,gold,reward', [
-    # "<subject> is V": the value ends the main clause
-    ('The minimum value of the expression is 6.', '6', 1.0),
-    ('The number of involutions on the set {1, 2, 3, 4, 5, 6} is 76.', '76', 1.0),
-    ('The number of such sequences is $3^{n-1}$.', '3^{n-1}', 1.0),
-    ('The smallest value of (a^2+b^2)/(a+b)^2 for positive a, b is 1/2.', r'\frac12', 1.0),
-    ('The minimum value of x_1^2 + ... + x_n^2, where x_1, ..., x_n >= 0 and '
-     'x_1 + ... + x_n = 1, is 1/n.', r'\frac{1}{n}', 1.0),
-    ('The smallest value of (x^2+2)/sqrt(x^2+1) for real x is 2, which occurs when x = 0.',
-     '2', 1.0),
-    ('The minimum value is $0$, which occurs when $a=b=c$.', '0', 1.0),
-    ('The possible values of x^2 mod 30 for prime x > 30 are 1 and 19.', '1, 19', 1.0),
-    ('The only possible positive integer value of x is x=3.', '3', 1.0),
-    ('The number of ways is $\\binom{10}{3} = 120$.', '120', 1.0),
-    # a computation ending in its value: the last side is what is committed, even when
-    # the steps before it are wrong (a wrong derivation of the right value is correct)
-    ('The number of ways is $8! - 1260 - 6720 = 120$.', '120', 1.0),
-    ('The number of ways is $8! - 1260 - 6720 = 32340$.', '120', 0.0),
-    ('The number of ways is $n = 120$.', '120', 1.0),
-    ('The total cost is $\\$12.50$.', '12.5', 1.0),
-    ('The number of diagonals is $\\frac{n(n-3)}{2}$.', r'\frac{n(n-3)}{2}', 1.0),
-    ('The largest possible area is $\\frac{5}{2}$.', '2.5', 1.0),
-    ('The minimum value of the expression is 6.', '7', 0.0),
-    # "There are V <things>", "<subject> has V <things>"
-    ('There are 89 subsets of {1, ..., 10} with no two consecutive elements.', '89', 1.0),
-    ('There are 5050 different ordered triples (a, b, c) of non-negative integers.', '5050',
-     1.0),
-    ('The expansion of (x+y+z)^1999 will have 2,001,000 terms.', '2001000', 1.0),
-    ('There are eleven ways to do it.', '11', 1.0),
-    ('There are 89 subsets.', '90', 0.0),
-    # numbers in words
-    ('The number of solutions is eleven.', '11', 1.0),
-    ('The total is three thousand.', '3000', 1.0),
-    ('The fraction of red balls is two fifths.', r'\frac25', 1.0),
-    ('The number of eggs is a dozen.', '12', 1.0),
-    # after "Therefore" too, when the older concluding rule finds nothing
-    ('Therefore, the minimum value is 4, attained at x = 1.', '4', 1.0),
-    # a later verb in a subordinate clause does not hide the main one
-    ('The minimum value of a^4+b^4+c^4 for positive a, b, c is 0, which is achieved when '
-     'a = b = c.', '0', 1.0),
-    ('The limit of the sequence exists and is equal to 4.', '4', 1.0),
-    ('The limit is given by (1 + sqrt(1 + 4a))/2.', r'\frac{1+\sqrt{4a+1}}{2}', 1.0),
-    ('The remainder is always 0.', '0', 1.0),
-    ('The expression can be factorized as (x + 1)(x - 1).', '(x-1)(x+1)', 1.0),
-    ('The values of a, b, and c are a = 3, b = -7, and c = 4.', 'a = 3, b = -7, c = 4', 1.0),
-    # a congruence states the residue of a number
-    ('3^105 + 4^105 = 2 mod 11.', '2', 1.0),
-    (r'$3^{105} + 4^{105} \equiv 0 \pmod{13}$.', '0', 1.0),
-    ('2^32+1 is congruent to 0 mod 641.', '0', 1.0),
-    (r'$n\equiv 0\pmod{991}$.', '0', 0.0),  # a condition on n, not a value
-    # not a statement of the value: no answer
-    ('There are no pairs of odd integers whose squares sum to a square.', '0', 0.0),
-    ('The minimum is achieved when a = b = c.', '1', 0.0),
-    ('The inequality holds for every n in the set {1, ..., 100}.', '100', 0.0),
-    ('There is no value of k for which the polynomial is divisible by x+y+z.', '0', 0.0),
-    ('The value is 2 times larger than the previous one.', '2', 0.0),
-    ('The answer is either 8 or 9.', '8', 0.0),
-    ('The value is 8 or 9.', '8', 0.0),
-    ('The value is probably 8.', '8', 0.0),
-    ('The possible values are 1 and 19.', '1', 0.0),  # a list where one item matches
-    ('The value of the sum is 5 because 2 + 3 = 5, so the sum is', '5', 0.0),  # truncated
-    ('2^32+1 is congruent to 0 mod 641 and the value is', '0', 0.0),
-    ('At least one of the three numbers must be divisible by 5.', '1', 0.0),
-])
+@pytest.mark.parametrize(
+    'completion,gold,reward',
+    [
+        # "<subject> is V": the value ends the main clause
+        ('The minimum value of the expression is 6.', '6', 1.0),
+        ('The number of involutions on the set {1, 2, 3, 4, 5, 6} is 76.', '76', 1.0),
+        ('The number of such sequences is $3^{n-1}$.', '3^{n-1}', 1.0),
+        ('The smallest value of (a^2+b^2)/(a+b)^2 for positive a, b is 1/2.', r'\frac12', 1.0),
+        (
+            'The minimum value of x_1^2 + ... + x_n^2, where x_1, ..., x_n >= 0 and '
+            'x_1 + ... + x_n = 1, is 1/n.',
+            r'\frac{1}{n}',
+            1.0,
+        ),
+        ('The smallest value of (x^2+2)/sqrt(x^2+1) for real x is 2, which occurs when x = 0.', '2', 1.0),
+        ('The minimum value is $0$, which occurs when $a=b=c$.', '0', 1.0),
+        ('The possible values of x^2 mod 30 for prime x > 30 are 1 and 19.', '1, 19', 1.0),
+        ('The only possible positive integer value of x is x=3.', '3', 1.0),
+        ('The number of ways is $\\binom{10}{3} = 120$.', '120', 1.0),
+        # a computation ending in its value: the last side is what is committed, even when
+        # the steps before it are wrong (a wrong derivation of the right value is correct)
+        ('The number of ways is $8! - 1260 - 6720 = 120$.', '120', 1.0),
+        ('The number of ways is $8! - 1260 - 6720 = 32340$.', '120', 0.0),
+        ('The number of ways is $n = 120$.', '120', 1.0),
+        ('The total cost is $\\$12.50$.', '12.5', 1.0),
+        ('The number of diagonals is $\\frac{n(n-3)}{2}$.', r'\frac{n(n-3)}{2}', 1.0),
+        ('The largest possible area is $\\frac{5}{2}$.', '2.5', 1.0),
+        ('The minimum value of the expression is 6.', '7', 0.0),
+        # "There are V <things>", "<subject> has V <things>"
+        ('There are 89 subsets of {1, ..., 10} with no two consecutive elements.', '89', 1.0),
+        ('There are 5050 different ordered triples (a, b, c) of non-negative integers.', '5050', 1.0),
+        ('The expansion of (x+y+z)^1999 will have 2,001,000 terms.', '2001000', 1.0),
+        ('There are eleven ways to do it.', '11', 1.0),
+        ('There are 89 subsets.', '90', 0.0),
+        # numbers in words
+        ('The number of solutions is eleven.', '11', 1.0),
+        ('The total is three thousand.', '3000', 1.0),
+        ('The fraction of red balls is two fifths.', r'\frac25', 1.0),
+        ('The number of eggs is a dozen.', '12', 1.0),
+        # after "Therefore" too, when the older concluding rule finds nothing
+        ('Therefore, the minimum value is 4, attained at x = 1.', '4', 1.0),
+        # a later verb in a subordinate clause does not hide the main one
+        (
+            'The minimum value of a^4+b^4+c^4 for positive a, b, c is 0, which is achieved when a = b = c.',
+            '0',
+            1.0,
+        ),
+        ('The limit of the sequence exists and is equal to 4.', '4', 1.0),
+        ('The limit is given by (1 + sqrt(1 + 4a))/2.', r'\frac{1+\sqrt{4a+1}}{2}', 1.0),
+        ('The remainder is always 0.', '0', 1.0),
+        ('The expression can be factorized as (x + 1)(x - 1).', '(x-1)(x+1)', 1.0),
+        ('The values of a, b, and c are a = 3, b = -7, and c = 4.', 'a = 3, b = -7, c = 4', 1.0),
+        # a congruence states the residue of a number
+        ('3^105 + 4^105 = 2 mod 11.', '2', 1.0),
+        (r'$3^{105} + 4^{105} \equiv 0 \pmod{13}$.', '0', 1.0),
+        ('2^32+1 is congruent to 0 mod 641.', '0', 1.0),
+        (r'$n\equiv 0\pmod{991}$.', '0', 0.0),  # a condition on n, not a value
+        # not a statement of the value: no answer
+        ('There are no pairs of odd integers whose squares sum to a square.', '0', 0.0),
+        ('The minimum is achieved when a = b = c.', '1', 0.0),
+        ('The inequality holds for every n in the set {1, ..., 100}.', '100', 0.0),
+        ('There is no value of k for which the polynomial is divisible by x+y+z.', '0', 0.0),
+        ('The value is 2 times larger than the previous one.', '2', 0.0),
+        ('The answer is either 8 or 9.', '8', 0.0),
+        ('The value is 8 or 9.', '8', 0.0),
+        ('The value is probably 8.', '8', 0.0),
+        ('The possible values are 1 and 19.', '1', 0.0),  # a list where one item matches
+        ('The value of the sum is 5 because 2 + 3 = 5, so the sum is', '5', 0.0),  # truncated
+        ('2^32+1 is congruent to 0 mod 641 and the value is', '0', 0.0),
+        ('At least one of the three numbers must be divisible by 5.', '1', 0.0),
+    ],
+)
 def test_final_statement(completion, gold, reward):
     (v,) = CHECKER.check([completion], [gold])
     assert v.reward == reward, v
@@ -92,37 +101,56 @@ def test_a_box_still_wins_over_a_later_sentence_mention():
     assert ext.answer == '7'
 
 
-@pytest.mark.parametrize('text,value', [
-    ('eleven', '11'), ('three thousand', '3000'), ('two fifths', '2/5'), ('a dozen', '12'),
-    ('one hundred and twenty-three', '123'), ('a half', '1/2'), ('zero', '0'),
-    ('forty two', '42'), ('two million', '2000000'),
-    ('three apples', None), ('and', None), ('', None), ('hundred', None),
-])
+@pytest.mark.parametrize(
+    'text,value',
+    [
+        ('eleven', '11'),
+        ('three thousand', '3000'),
+        ('two fifths', '2/5'),
+        ('a dozen', '12'),
+        ('one hundred and twenty-three', '123'),
+        ('a half', '1/2'),
+        ('zero', '0'),
+        ('forty two', '42'),
+        ('two million', '2000000'),
+        ('three apples', None),
+        ('and', None),
+        ('', None),
+        ('hundred', None),
+    ],
+)
 def test_words_to_number(text, value):
     assert words_to_number(text) == value
 
 
-@pytest.mark.parametrize('completion,rule', [
-    ('The number of such sequences is $3^{n-1}$.', 'sentence'),
-    ('Therefore, the total is $42$.', 'conclusion'),
-    (r'So it is $\boxed{42}$.', 'boxed'),
-    ('The answer is 42.', 'marker'),
-    ('We get 5 then 6 then 7', ''),
-])
+@pytest.mark.parametrize(
+    'completion,rule',
+    [
+        ('The number of such sequences is $3^{n-1}$.', 'sentence'),
+        ('Therefore, the total is $42$.', 'conclusion'),
+        (r'So it is $\boxed{42}$.', 'boxed'),
+        ('The answer is 42.', 'marker'),
+        ('We get 5 then 6 then 7', ''),
+    ],
+)
 def test_explain_names_the_extraction_rule(completion, rule):
     (v,) = CHECKER.check([completion], ['42'])
     assert v.rule == rule
 
 
-@pytest.mark.parametrize('completion,strict_reward', [
-    ('The minimum value of the expression is 42.', 0.0),
-    ('Therefore, the total is $42$.', 0.0),
-    (r'So it is $\boxed{42}$.', 1.0),
-    ('The answer is 42.', 1.0),
-    ('<answer>42</answer>', 1.0),
-])
+@pytest.mark.parametrize(
+    'completion,strict_reward',
+    [
+        ('The minimum value of the expression is 42.', 0.0),
+        ('Therefore, the total is $42$.', 0.0),
+        (r'So it is $\boxed{42}$.', 1.0),
+        ('The answer is 42.', 1.0),
+        ('<answer>42</answer>', 1.0),
+    ],
+)
 def test_strict_extraction_reads_boxes_tags_and_markers_only(completion, strict_reward):
     from twinkle.reward.math import MathReward
+
     strict = MathReward(extraction='strict')
     traj = {'messages': [{'role': 'assistant', 'content': completion}]}
     assert strict([traj], ['42']) == [strict_reward]
@@ -130,15 +158,17 @@ def test_strict_extraction_reads_boxes_tags_and_markers_only(completion, strict_
 
 
 def test_strict_extraction_on_the_token_path():
+    import torch
+
     from tests.math.test_math_reward import _qwen_tokenizer
     from twinkle.reward.math import MathReward
-    import torch
+
     tok = _qwen_tokenizer()
     texts = ['The minimum value of the expression is 42.', r'So it is $\boxed{42}$.']
     enc = [tok.encode(t, add_special_tokens=False) for t in texts]
     ids = torch.full((2, max(map(len, enc))), tok.pad_token_id, dtype=torch.long)
     for i, e in enumerate(enc):
-        ids[i, :len(e)] = torch.tensor(e)
+        ids[i, : len(e)] = torch.tensor(e)
     lengths = torch.tensor([len(e) for e in enc])
     strict = MathReward(tokenizer=tok, extraction='strict')
     assert strict.forward(ids, lengths, ['42', '42']).tolist() == [0.0, 1.0]
@@ -147,41 +177,51 @@ def test_strict_extraction_on_the_token_path():
 
 def test_an_unknown_extraction_mode_is_refused():
     from twinkle.math import MathConfig
+
     with pytest.raises(ValueError, match='extraction'):
         MathConfig(extraction='loose')
 
 
-@pytest.mark.parametrize('answer,gold,reward', [
-    # a function's argument without brackets runs to the next operator or function
-    (r'\cos 3\theta', r'\cos(3\theta)', 1.0),
-    (r'\cos 3\theta', r'3\cos(\theta)', 0.0),
-    (r'\sin 2x + 1', r'\sin(2x)+1', 1.0),
-    (r'\sin x \cos x', r'\sin(x)\cos(x)', 1.0),
-    (r'\sin^2 x + \cos^2 x', '1', 1.0),
-    (r'\log_2 8', '3', 1.0),
-    # plain-text math
-    ('sqrt(5)/3', r'\frac{\sqrt5}{3}', 1.0),
-    ('pi/6', r'\frac{\pi}{6}', 1.0),
-    ('3^(n-1)', '3^{n-1}', 1.0),
-    ('n(n-1)/2', r'\frac{n(n-1)}{2}', 1.0),
-])
+@pytest.mark.parametrize(
+    'answer,gold,reward',
+    [
+        # a function's argument without brackets runs to the next operator or function
+        (r'\cos 3\theta', r'\cos(3\theta)', 1.0),
+        (r'\cos 3\theta', r'3\cos(\theta)', 0.0),
+        (r'\sin 2x + 1', r'\sin(2x)+1', 1.0),
+        (r'\sin x \cos x', r'\sin(x)\cos(x)', 1.0),
+        (r'\sin^2 x + \cos^2 x', '1', 1.0),
+        (r'\log_2 8', '3', 1.0),
+        # plain-text math
+        ('sqrt(5)/3', r'\frac{\sqrt5}{3}', 1.0),
+        ('pi/6', r'\frac{\pi}{6}', 1.0),
+        ('3^(n-1)', '3^{n-1}', 1.0),
+        ('n(n-1)/2', r'\frac{n(n-1)}{2}', 1.0),
+    ],
+)
 def test_function_arguments_and_plain_text(answer, gold, reward):
     (v,) = CHECKER.check([rf'\boxed{{{answer}}}'], [gold])
     assert v.reward == reward, v
 
 
-@pytest.mark.parametrize('completion,gold,reward', [
-    # a marker followed by a clause answers with the value the clause states
-    ('Final Answer: The largest value is 2/5', r'\frac25', 1.0),
-    ('Final Answer: The smallest value of x^2/y^2 + y^2/z^2 - (x/y + y/z) is 0.', '0', 1.0),
-    ('The final answer is: the number of subsets is 144.', '144', 1.0),
-    ('Final Answer: The largest value is 2/5', '2', 0.0),
-    ('Final Answer: The polynomial has no real zeros.', '0', 0.0),
-    # products of variables in a plain-text value
-    ('The expression can be factorized as (x + y + z)(x^2 + y^2 + z^2 - xy - xz - yz).',
-     '(x+y+z)(x^2+y^2+z^2-xy-yz-xz)', 1.0),
-    ('The value is 2 the', '2', 0.0),
-])
+@pytest.mark.parametrize(
+    'completion,gold,reward',
+    [
+        # a marker followed by a clause answers with the value the clause states
+        ('Final Answer: The largest value is 2/5', r'\frac25', 1.0),
+        ('Final Answer: The smallest value of x^2/y^2 + y^2/z^2 - (x/y + y/z) is 0.', '0', 1.0),
+        ('The final answer is: the number of subsets is 144.', '144', 1.0),
+        ('Final Answer: The largest value is 2/5', '2', 0.0),
+        ('Final Answer: The polynomial has no real zeros.', '0', 0.0),
+        # products of variables in a plain-text value
+        (
+            'The expression can be factorized as (x + y + z)(x^2 + y^2 + z^2 - xy - xz - yz).',
+            '(x+y+z)(x^2+y^2+z^2-xy-yz-xz)',
+            1.0,
+        ),
+        ('The value is 2 the', '2', 0.0),
+    ],
+)
 def test_marker_clauses_and_variable_products(completion, gold, reward):
     (v,) = CHECKER.check([completion], [gold])
     assert v.reward == reward, v

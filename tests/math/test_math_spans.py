@@ -1,14 +1,25 @@
 """The span pieces of the tensor path: named columns and bits, and the two halves that
 ``MathReward.forward`` joins (finding spans, decoding them)."""
+
 import numpy as np
 import pytest
 import torch
 
 from tests.math.test_math_reward import CharTokenizer
 from twinkle.math import MathConfig
-from twinkle.math.spans import (BOX, EARLIER_BOX, EARLIER_MARKER, MARK, MarkerTable, Slots,
-                                Spans, decode_answer_spans, find_answer_spans, marker_slots,
-                                spans_from_slots)
+from twinkle.math.spans import (
+    BOX,
+    EARLIER_BOX,
+    EARLIER_MARKER,
+    MARK,
+    MarkerTable,
+    Slots,
+    Spans,
+    decode_answer_spans,
+    find_answer_spans,
+    marker_slots,
+    spans_from_slots,
+)
 from twinkle.reward.math import MathReward
 
 
@@ -28,12 +39,15 @@ def test_slots_pack_and_unpack_name_the_same_columns():
     assert (Slots.unpack(packed.numpy()).pack(np.concatenate) == packed.numpy()).all()
 
 
-@pytest.mark.parametrize('kinds,more', [
-    # Markers in an earlier cluster: the span starts at the last cluster.
-    ((MARK, MARK), EARLIER_MARKER),
-    # Boxes in an earlier cluster count as markers too.
-    ((BOX, BOX), EARLIER_MARKER | EARLIER_BOX),
-])
+@pytest.mark.parametrize(
+    'kinds,more',
+    [
+        # Markers in an earlier cluster: the span starts at the last cluster.
+        ((MARK, MARK), EARLIER_MARKER),
+        # Boxes in an earlier cluster count as markers too.
+        ((BOX, BOX), EARLIER_MARKER | EARLIER_BOX),
+    ],
+)
 def test_spans_name_what_lies_before_them(kinds, more):
     slots = np.array([[100, 80, 10, -1, *kinds, 0, 0, 0, 0]])
     spans = spans_from_slots(slots, slack=4, gap=32)
@@ -71,6 +85,7 @@ def test_decode_answer_spans_reads_earlier_text_when_the_span_cannot_decide():
     def decode(lists):
         calls.append(len(lists))
         return [''.join(map(chr, ids)) for ids in lists]
+
     got, extractions = decode_answer_spans(rows, spans, decode)
     assert got == texts and calls == [2, 1]
     assert [e.answer for e in extractions] == ['3', '3']

@@ -1,4 +1,5 @@
 """Real input files for the offline tests: CHAMP model answers (several per problem)."""
+
 import json
 
 import pytest
@@ -7,12 +8,21 @@ import pytest
 def champ_rows():
     """One row per CHAMP answer: problem_id, completion, solution (the gold), prompt."""
     from tests.math.champ import ChampDatasetMissing, load_champ
+
     try:
         cases = load_champ()
     except ChampDatasetMissing as e:
         pytest.skip(str(e))
-    return [{'problem_id': c['problem_id'], 'completion': c['completion'], 'solution': c['gold'],
-             'model': c['model'], 'variant': c['variant']} for c in cases]
+    return [
+        {
+            'problem_id': c['problem_id'],
+            'completion': c['completion'],
+            'solution': c['gold'],
+            'model': c['model'],
+            'variant': c['variant'],
+        }
+        for c in cases
+    ]
 
 
 def write_jsonl(path, rows):

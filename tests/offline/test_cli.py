@@ -1,5 +1,6 @@
 """``python -m twinkle score`` on real files: a full run, a killed run that resumes, bad
 files, Parquet, and --compare."""
+
 import json
 import os
 import signal
@@ -15,15 +16,27 @@ from twinkle.offline.cli import main
 
 
 def twinkle_score(*args, **kwargs):
-    return subprocess.run([sys.executable, '-m', 'twinkle', 'score', *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, 'PYTHONPATH': ROOT}, **kwargs)
+    return subprocess.run(
+        [sys.executable, '-m', 'twinkle', 'score', *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, 'PYTHONPATH': ROOT},
+        **kwargs,
+    )
 
 
 def test_score_a_file_then_resume_after_a_kill(champ_file, tmp_path):
     out = tmp_path / 'out.jsonl'
     args = [champ_file, '--out', str(out), '--reward', 'math', '--reward', 'format=0.5', '--batch-size', '40']
-    proc = subprocess.Popen([sys.executable, '-m', 'twinkle', 'score', *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, 'PYTHONPATH': ROOT})
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'twinkle', 'score', *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, 'PYTHONPATH': ROOT},
+    )
     # Kill the run once two chunks are written (SIGKILL: no chance to clean up).
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -46,7 +59,10 @@ def test_score_a_file_then_resume_after_a_kill(champ_file, tmp_path):
     assert 'math pass@k' in done.stdout and 'math maj@k' in done.stdout and 'format pass@k' in done.stdout
     # A fresh run gives the same verdicts.
     fresh = tmp_path / 'fresh.jsonl'
-    assert main([champ_file, '--out', str(fresh), '--reward', 'math', '--reward', 'format=0.5', '--no-progress']) == 0
+    assert (
+        main([champ_file, '--out', str(fresh), '--reward', 'math', '--reward', 'format=0.5', '--no-progress'])
+        == 0
+    )
     assert sorted(read_jsonl(out), key=lambda r: r['input_row']) == read_jsonl(fresh)
 
 
@@ -61,8 +77,21 @@ def test_compare_reports_changed_verdicts(champ_file, tmp_path, capsys):
             r['explanation']['math']['method'] = 'other'
     other = write_jsonl(tmp_path / 'old.jsonl', old)
     capsys.readouterr()
-    assert main([champ_file, '--out', out, '--no-progress', '--compare', other,
-                 '--compare-out', str(tmp_path / 'diff.jsonl')]) == 0
+    assert (
+        main(
+            [
+                champ_file,
+                '--out',
+                out,
+                '--no-progress',
+                '--compare',
+                other,
+                '--compare-out',
+                str(tmp_path / 'diff.jsonl'),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert 'compared with' in text and '880 rows matched, verdicts differ on 3 (math: 3)' in text
     diffs = read_jsonl(tmp_path / 'diff.jsonl')
@@ -74,6 +103,7 @@ def test_compare_reports_changed_verdicts(champ_file, tmp_path, capsys):
 def test_parquet_input_and_output(champ_file, tmp_path):
     pa = pytest.importorskip('pyarrow')
     import pyarrow.parquet as pq
+
     src = tmp_path / 'in.parquet'
     pq.write_table(pa.Table.from_pylist(read_jsonl(champ_file)[:200]), str(src))
     assert main([str(src), '--out', str(tmp_path / 'out.parquet'), '--no-progress']) == 0
@@ -105,10 +135,29 @@ def test_bad_input_exits_2_naming_the_problem(tmp_path, capsys, content, extra, 
 
 def test_renamed_fields_and_progress_bar(tmp_path, capsys):
     pytest.importorskip('tqdm')
-    src = write_jsonl(tmp_path / 'in.jsonl', [{'response': f'The answer is {i % 3}.', 'ref': '1', 'uid': i // 4}
-                                               for i in range(12)])
-    assert main([src, '--out', str(tmp_path / 'o.jsonl'), '--completion-field', 'response', '--solution-field', 'ref',
-                 '--problem-id-field', 'uid', '--k', '1,2,4', '--progress']) == 0
+    src = write_jsonl(
+        tmp_path / 'in.jsonl',
+        [{'response': f'The answer is {i % 3}.', 'ref': '1', 'uid': i // 4} for i in range(12)],
+    )
+    assert (
+        main(
+            [
+                src,
+                '--out',
+                str(tmp_path / 'o.jsonl'),
+                '--completion-field',
+                'response',
+                '--solution-field',
+                'ref',
+                '--problem-id-field',
+                'uid',
+                '--k',
+                '1,2,4',
+                '--progress',
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert '12/12' in captured.err  # tqdm's bar
     assert '3 problems, 4 samples each' in captured.out

@@ -1,4 +1,5 @@
 """Comparing two scored files: matching rows, counting differing verdicts."""
+
 import pytest
 
 from twinkle.offline.compare import compare_rows, format_comparison
@@ -6,16 +7,30 @@ from twinkle.offline.io import DataError
 
 
 def _row(i, text, math_r, method='exact', answer='1', fmt=1.0):
-    return {'input_row': i, 'completion': text, 'solution': '1', 'problem_id': f'p{i // 2}',
-            'reward': None if math_r is None else math_r + 0.5 * fmt,
-            'rewards': {'math': math_r, 'format': fmt},
-            'explanation': {'math': {'outcome': 'x', 'method': method, 'answer': answer}, 'format': {}}}
+    return {
+        'input_row': i,
+        'completion': text,
+        'solution': '1',
+        'problem_id': f'p{i // 2}',
+        'reward': None if math_r is None else math_r + 0.5 * fmt,
+        'rewards': {'math': math_r, 'format': fmt},
+        'explanation': {'math': {'outcome': 'x', 'method': method, 'answer': answer}, 'format': {}},
+    }
 
 
 def test_differences_by_part_in_input_order():
-    ours = [_row(0, 'a', 1.0), _row(1, 'b', 0.0), _row(2, 'c', None, 'unparsable_gold'), _row(3, 'd', 1.0, fmt=0.0)]
-    theirs = [_row(3, 'd', 1.0, fmt=1.0), _row(2, 'c', None), _row(1, 'b', 1.0, 'symbolic'),
-              _row(0, 'a', 1.0, 'numeric')]
+    ours = [
+        _row(0, 'a', 1.0),
+        _row(1, 'b', 0.0),
+        _row(2, 'c', None, 'unparsable_gold'),
+        _row(3, 'd', 1.0, fmt=0.0),
+    ]
+    theirs = [
+        _row(3, 'd', 1.0, fmt=1.0),
+        _row(2, 'c', None),
+        _row(1, 'b', 1.0, 'symbolic'),
+        _row(0, 'a', 1.0, 'numeric'),
+    ]
     r = compare_rows(ours, theirs)
     assert r['matched'] == 4 and r['differ'] == {'math': 1, 'format': 1}
     assert [(d['input_row'], d['part']) for d in r['differences']] == [(1, 'math'), (3, 'format')]
@@ -28,8 +43,11 @@ def test_differences_by_part_in_input_order():
 
 def test_rows_without_input_row_match_by_text_and_totals_are_compared():
     ours = [_row(0, 'a', 1.0), _row(1, 'b', 0.0)]
-    theirs = [{'completion': 'b', 'solution': '1', 'reward': 1.5}, {'completion': 'a', 'solution': '1', 'reward': 1.5},
-              {'completion': 'z', 'solution': '1', 'reward': 0.0}]
+    theirs = [
+        {'completion': 'b', 'solution': '1', 'reward': 1.5},
+        {'completion': 'a', 'solution': '1', 'reward': 1.5},
+        {'completion': 'z', 'solution': '1', 'reward': 0.0},
+    ]
     r = compare_rows(ours, theirs)
     assert r['parts'] == ['reward'] and r['differ'] == {'reward': 1}
     assert (r['matched'], r['only_ours'], r['only_theirs']) == (2, 0, 1)

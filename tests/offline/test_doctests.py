@@ -1,11 +1,17 @@
 """The ``>>>`` examples in twinkle.offline's docstrings run and give what they show."""
+
 import doctest
 import importlib
 
 import pytest
 
-MODULES = ['twinkle.offline.io', 'twinkle.offline.summary', 'twinkle.offline.compare', 'twinkle.offline.run',
-           'twinkle.offline.ray_data']
+MODULES = [
+    'twinkle.offline.io',
+    'twinkle.offline.summary',
+    'twinkle.offline.compare',
+    'twinkle.offline.run',
+    'twinkle.offline.ray_data',
+]
 
 
 @pytest.mark.parametrize('name', MODULES)

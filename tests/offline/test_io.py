@@ -1,17 +1,28 @@
 """Reading rows (with errors that name the file, line and field) and writing results."""
+
 import json
 
 import pytest
 
-from twinkle.offline.io import (DataError, Fields, JsonlWriter, file_format, read_done, read_rows, row_sample,
-                                write_parquet)
+from twinkle.offline.io import (
+    DataError,
+    Fields,
+    JsonlWriter,
+    file_format,
+    read_done,
+    read_rows,
+    row_sample,
+    write_parquet,
+)
 
 
 def test_jsonl_rows_are_numbered_in_order_skipping_blank_lines(tmp_path):
     p = tmp_path / 'a.jsonl'
     p.write_text('{"completion": "x"}\n\n{"completion": "y"}\n')
     assert [(i, r['completion'], w) for i, r, w in read_rows(str(p))] == [
-        (0, 'x', f'{p} line 1'), (1, 'y', f'{p} line 3')]
+        (0, 'x', f'{p} line 1'),
+        (1, 'y', f'{p} line 3'),
+    ]
 
 
 # (file content, words the error must contain)
@@ -65,14 +76,22 @@ def test_bad_rows_name_the_field(row, words):
 
 
 def test_renamed_fields():
-    s = row_sample({'response': 'x', 'answer': 5, 'uid': 'p1', 'question': 'q'},
-                   Fields('response', 'answer', 'uid', 'question'), 'w')
+    s = row_sample(
+        {'response': 'x', 'answer': 5, 'uid': 'p1', 'question': 'q'},
+        Fields('response', 'answer', 'uid', 'question'),
+        'w',
+    )
     assert s == ('x', 5, 'p1', 'q')
 
 
 def _scored(i, text='x'):
-    return {'completion': text, 'input_row': i, 'reward': 1.0, 'rewards': {'math': 1.0},
-            'explanation': {'math': {'outcome': 'correct'}}}
+    return {
+        'completion': text,
+        'input_row': i,
+        'reward': 1.0,
+        'rewards': {'math': 1.0},
+        'explanation': {'math': {'outcome': 'correct'}},
+    }
 
 
 def test_read_done_cuts_a_partial_last_line(tmp_path):
@@ -91,7 +110,9 @@ def test_read_done_refuses_a_file_it_did_not_write(tmp_path):
     p.write_text('{"completion": "x"}\n')
     with pytest.raises(DataError, match='not a row written by twinkle score'):
         read_done(str(p), 'completion')
-    p.write_text(json.dumps(_scored(0)) + '\n' + json.dumps({**_scored(1), 'rewards': {'format': 1.0}}) + '\n')
+    p.write_text(
+        json.dumps(_scored(0)) + '\n' + json.dumps({**_scored(1), 'rewards': {'format': 1.0}}) + '\n'
+    )
     with pytest.raises(DataError, match="scored with rewards \\['format'\\]"):
         read_done(str(p), 'completion')
     p.write_text('{not json}\n')

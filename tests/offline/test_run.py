@@ -1,13 +1,14 @@
 """score_file: verdicts, resuming, refusing outputs of other inputs, Parquet."""
+
 import math
 
 import pytest
 
+from tests.offline.conftest import read_jsonl, write_jsonl
 from twinkle.offline.io import DataError, Fields
 from twinkle.offline.run import score_file
 from twinkle.reward import MathReward
 from twinkle.serve.scorer import Scorer
-from tests.offline.conftest import read_jsonl, write_jsonl
 
 
 @pytest.fixture(scope='module')
@@ -60,6 +61,7 @@ def test_an_interrupted_run_resumes(small, scorer, tmp_path):
             if len(calls) == 3:
                 raise KeyboardInterrupt
             return super().score(trajectories, ground_truths)
+
     with pytest.raises(KeyboardInterrupt):
         score_file(small, out, Interrupting(['math', 'format=0.5']), batch_size=25, progress=False)
     assert len(read_jsonl(out)) == 50
@@ -71,11 +73,14 @@ def test_an_interrupted_run_resumes(small, scorer, tmp_path):
 def test_an_output_of_another_input_or_other_rewards_is_refused(small, scorer, tmp_path):
     out = str(tmp_path / 'out.jsonl')
     score_file(small, out, scorer, progress=False)
-    other = write_jsonl(tmp_path / 'other.jsonl', [{'completion': f'The answer is {i}.', 'solution': '1'}
-                                                   for i in range(5)])
+    other = write_jsonl(
+        tmp_path / 'other.jsonl', [{'completion': f'The answer is {i}.', 'solution': '1'} for i in range(5)]
+    )
     with pytest.raises(DataError, match='written from another input'):
         score_file(other, out, scorer, progress=False)
-    with pytest.raises(DataError, match="scored with rewards \\['math', 'format'\\], this run uses \\['math'\\]"):
+    with pytest.raises(
+        DataError, match="scored with rewards \\['math', 'format'\\], this run uses \\['math'\\]"
+    ):
         score_file(small, out, Scorer(['math']), progress=False)
     run = score_file(other, out, Scorer(['math']), progress=False, restart=True)
     assert run.scored == 5 and len(read_jsonl(out)) == 5
@@ -103,6 +108,7 @@ def test_a_bad_row_stops_the_run_before_anything_is_written(tmp_path, scorer):
 def test_parquet_in_and_out_and_resume(small, scorer, tmp_path):
     pa = pytest.importorskip('pyarrow')
     import pyarrow.parquet as pq
+
     src = str(tmp_path / 'in.parquet')
     pq.write_table(pa.Table.from_pylist(read_jsonl(small)), src)
     out = str(tmp_path / 'out.parquet')

@@ -1,12 +1,19 @@
 """pass@k and maj@k against brute force over every k-subset, and the summary table."""
+
 import itertools
 import math
 import random
 
 import pytest
 
-from twinkle.offline.summary import (default_ks, format_summary, majority_at_k, majority_correct, pass_at_k,
-                                     summarize)
+from twinkle.offline.summary import (
+    default_ks,
+    format_summary,
+    majority_at_k,
+    majority_correct,
+    pass_at_k,
+    summarize,
+)
 
 
 def brute_pass_at_k(correct, k):
@@ -60,7 +67,9 @@ def test_majority_at_k_is_exact_over_subsets_and_consistent_with_pass_at_1():
     votes = [('5', True), ('7', False), ('7', False), (None, False), ('5', True), ('9', False)]
     for k in range(1, 7):
         subsets = list(itertools.combinations(votes, k))
-        assert majority_at_k(votes, k) == pytest.approx(sum(majority_correct(s) for s in subsets) / len(subsets))
+        assert majority_at_k(votes, k) == pytest.approx(
+            sum(majority_correct(s) for s in subsets) / len(subsets)
+        )
     assert majority_at_k(votes, 1) == pytest.approx(pass_at_k(6, 2, 1))
 
 
@@ -75,21 +84,50 @@ def test_default_ks():
 
 
 def _row(pid, ok, answer, fmt=1.0):
-    return {'problem_id': pid, 'reward': float(ok) + 0.5 * fmt, 'rewards': {'math': float(ok), 'format': fmt},
-            'explanation': {'math': {'outcome': 'correct' if ok else ('incorrect' if answer else 'unparsable'),
-                                     'answer': answer}, 'format': {'outcome': 'scored'}}}
+    return {
+        'problem_id': pid,
+        'reward': float(ok) + 0.5 * fmt,
+        'rewards': {'math': float(ok), 'format': fmt},
+        'explanation': {
+            'math': {
+                'outcome': 'correct' if ok else ('incorrect' if answer else 'unparsable'),
+                'answer': answer,
+            },
+            'format': {'outcome': 'scored'},
+        },
+    }
 
 
 def test_summarize_and_its_table():
-    rows = [_row('a', True, '2'), _row('a', False, '3'), _row('a', False, '3'), _row('a', False, None),
-            _row('b', True, '1'), _row('b', True, '1.0', 0.0),
-            {'problem_id': 'c', 'reward': None, 'rewards': {'math': None, 'format': 0.0},
-             'explanation': {'math': {'outcome': 'abstain', 'answer': '4', 'method': 'unparsable_gold'},
-                             'format': {'outcome': 'scored'}}}]
+    rows = [
+        _row('a', True, '2'),
+        _row('a', False, '3'),
+        _row('a', False, '3'),
+        _row('a', False, None),
+        _row('b', True, '1'),
+        _row('b', True, '1.0', 0.0),
+        {
+            'problem_id': 'c',
+            'reward': None,
+            'rewards': {'math': None, 'format': 0.0},
+            'explanation': {
+                'math': {'outcome': 'abstain', 'answer': '4', 'method': 'unparsable_gold'},
+                'format': {'outcome': 'scored'},
+            },
+        },
+    ]
     s = summarize(rows, ['math', 'format'])
     assert s['rows'] == 7 and s['problems'] == 3
-    assert s['rewards']['math'] == {'rows': 7, 'mean': 3 / 6, 'correct': 3, 'incorrect': 2, 'unparsable': 1,
-                                    'timeout': 0, 'abstain': 1, 'scored': 0}
+    assert s['rewards']['math'] == {
+        'rows': 7,
+        'mean': 3 / 6,
+        'correct': 3,
+        'incorrect': 2,
+        'unparsable': 1,
+        'timeout': 0,
+        'abstain': 1,
+        'scored': 0,
+    }
     assert s['pass_at_k']['math']['1'] == pytest.approx((1 / 4 + 1 + 0) / 3)
     assert s['pass_at_k']['math']['4'] == pytest.approx(1.0)  # only problem a has 4 samples
     assert s['problems_at_k'] == {'1': 3, '2': 2, '4': 1}
@@ -102,6 +140,7 @@ def test_summarize_and_its_table():
 
 
 def test_summarize_without_problem_ids_has_no_pass_at_k():
-    s = summarize([{'reward': 1.0, 'rewards': {'math': 1.0}, 'explanation': {'math': {'outcome': 'correct'}}}],
-                  ['math'])
+    s = summarize(
+        [{'reward': 1.0, 'rewards': {'math': 1.0}, 'explanation': {'math': {'outcome': 'correct'}}}], ['math']
+    )
     assert 'pass_at_k' not in s and 'problems' not in format_summary(s)

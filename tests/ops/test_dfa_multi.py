@@ -7,6 +7,7 @@ states, impossible patterns (dead start), live sinks, bad tables, bad starts, a 
 that is not a sink, out-of-range classes, bad ids and empty rows, for K = 2..20 and more
 than the 64 patterns one product holds.
 """
+
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -45,16 +46,28 @@ def _pattern(g, s, c, v, kind):
     return table, class_ids, start, dead
 
 
-KINDS = ['plain', 'dead', 'dead', 'impossible', 'live_sink', 'bad_table', 'bad_start',
-         'dead_not_sink', 'bad_class']
+KINDS = [
+    'plain',
+    'dead',
+    'dead',
+    'impossible',
+    'live_sink',
+    'bad_table',
+    'bad_start',
+    'dead_not_sink',
+    'bad_class',
+]
 
 
 def _patterns(k, s, c, v, seed, kinds):
     g = torch.Generator().manual_seed(seed)
     parts = [_pattern(g, s, c, v, kinds[j % len(kinds)]) for j in range(k)]
-    return (torch.stack([p[1] for p in parts]), torch.stack([p[0] for p in parts]),
-            torch.tensor([p[2] for p in parts], dtype=torch.int32),
-            torch.tensor([p[3] for p in parts], dtype=torch.int32))
+    return (
+        torch.stack([p[1] for p in parts]),
+        torch.stack([p[0] for p in parts]),
+        torch.tensor([p[2] for p in parts], dtype=torch.int32),
+        torch.tensor([p[3] for p in parts], dtype=torch.int32),
+    )
 
 
 def _batch(b, l, v, dtype, seed, bad_rows):
@@ -84,27 +97,33 @@ def _check(ids, lengths, class_ids, tables, starts, dead):
     assert torch.equal(got[1], want[1]), (got[1] != want[1]).nonzero()[:5]
 
 
-@settings(derandomize=True, max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(k=st.integers(2, 20), s=st.integers(1, 12), c=st.integers(1, 6),
-       v=st.sampled_from([257, 600, 1500]), dtype=st.sampled_from(ID_DTYPES),
-       kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=6),
-       bad_rows=st.integers(0, 4), seed=st.integers(0, 2**31 - 1))
+@settings(derandomize=True, max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    k=st.integers(2, 20),
+    s=st.integers(1, 12),
+    c=st.integers(1, 6),
+    v=st.sampled_from([257, 600, 1500]),
+    dtype=st.sampled_from(ID_DTYPES),
+    kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=6),
+    bad_rows=st.integers(0, 4),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_random_patterns_equal_each_alone(k, s, c, v, dtype, kinds, bad_rows, seed):
     class_ids, tables, starts, dead = _patterns(k, s, c, v, seed, kinds)
     ids, lengths = _batch(64, 160, v, dtype, seed + 1, bad_rows)
     _check(ids, lengths, class_ids, tables, starts, dead)
 
 
-@settings(derandomize=True, max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(k=st.integers(2, 20), dtype=st.sampled_from([torch.int32, torch.int64]),
-       seed=st.integers(0, 2**31 - 1))
+@settings(derandomize=True, max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    k=st.integers(2, 20), dtype=st.sampled_from([torch.int32, torch.int64]), seed=st.integers(0, 2**31 - 1)
+)
 def test_valid_patterns_many_sinks(k, dtype, seed):
     """Only valid patterns (the common case: one product, no row falls back), half with a
     dead state, one impossible: rows end early once every pattern sits in a sink."""
-    class_ids, tables, starts, dead = _patterns(k, 6, 4, 1000, seed,
-                                                ['dead', 'live_sink', 'plain', 'impossible'])
+    class_ids, tables, starts, dead = _patterns(
+        k, 6, 4, 1000, seed, ['dead', 'live_sink', 'plain', 'impossible']
+    )
     ids, lengths = _batch(96, 200, 1000, dtype, seed + 1, bad_rows=0)
     _check(ids, lengths, class_ids, tables, starts, dead)
 

@@ -1,4 +1,5 @@
 """twinkle::dfa_scan against the pure-torch reference, and the op's error contract."""
+
 import os
 
 import pytest
@@ -38,8 +39,7 @@ def _batch(b, l, v, dtype, seed):
 
 def _compiled(device, *args):
     compiled_or_skip('dfa_scan', device)
-    return torch.ops.twinkle.dfa_scan(*[a.to(device) if isinstance(a, torch.Tensor) else a
-                                        for a in args])
+    return torch.ops.twinkle.dfa_scan(*[a.to(device) if isinstance(a, torch.Tensor) else a for a in args])
 
 
 # Batches: empty, one, primes; lengths: 0, 1, prime, long; K: one and several patterns.
@@ -97,6 +97,7 @@ def test_start_already_dead():
 
 # ---- errors are values in the op, exceptions in the wrapper ---------------------------
 
+
 @pytest.mark.parametrize('bad', [-1, 50, 10**6])
 def test_out_of_range_id_flagged_and_raised(device, bad):
     class_ids, tables, starts, dead = _patterns(2, 6, 3, 50, seed=1, with_dead=False)
@@ -111,10 +112,23 @@ def test_out_of_range_id_flagged_and_raised(device, bad):
     assert got[0][2].tolist() == [DfaError.BAD_ID, DfaError.BAD_ID] and got[1][2].tolist() == [5, 5]
     assert (got[0][[0, 1, 3]] >= 0).all()
     with pytest.raises(ValueError, match=r'input_ids\[2, 5\] is out of range'):
-        ops.dfa_scan(ids.to(device), lengths.to(device), class_ids.to(device), tables.to(device),
-                     starts.to(device), dead.to(device))
-    final, _ = ops.dfa_scan(ids.to(device), lengths.to(device), class_ids.to(device), tables.to(device),
-                            starts.to(device), dead.to(device), check=False)
+        ops.dfa_scan(
+            ids.to(device),
+            lengths.to(device),
+            class_ids.to(device),
+            tables.to(device),
+            starts.to(device),
+            dead.to(device),
+        )
+    final, _ = ops.dfa_scan(
+        ids.to(device),
+        lengths.to(device),
+        class_ids.to(device),
+        tables.to(device),
+        starts.to(device),
+        dead.to(device),
+        check=False,
+    )
     assert final[2].tolist() == [DfaError.BAD_ID, DfaError.BAD_ID]
 
 
@@ -122,8 +136,14 @@ def test_bad_id_after_dead_still_flagged(device):
     cls = torch.tensor([[0, 1]], dtype=torch.int32)
     tab = torch.tensor([[[1, 2], [1, 2], [2, 2]]], dtype=torch.int32)
     ids = torch.tensor([[1, 0, 7]])
-    args = (ids, torch.tensor([3]), cls, tab, torch.tensor([0], dtype=torch.int32),
-            torch.tensor([2], dtype=torch.int32))
+    args = (
+        ids,
+        torch.tensor([3]),
+        cls,
+        tab,
+        torch.tensor([0], dtype=torch.int32),
+        torch.tensor([2], dtype=torch.int32),
+    )
     got = _compiled(device, *args)
     assert got[0].tolist() == [[DfaError.BAD_ID]] and got[1].tolist() == [[2]]
     assert torch.equal(reference.dfa_scan(*args)[0], got[0].cpu())
@@ -153,10 +173,10 @@ def test_corrupt_class_past_the_first_256_ids(device, dtype):
     """Class ids past the first 256 are checked as they are read (the op does not pass
     over the whole vocabulary per call): a bad one is DfaError.BAD_TABLE at its token, except after
     the dead state, where no class is read (the reference's rule too)."""
-    v, s_, c = 1000, 3, 2
+    v = 1000
     class_ids = torch.zeros((1, v), dtype=torch.int32)
-    class_ids[0, 1] = 1                      # id 1: the class that leads to the dead state
-    class_ids[0, 700] = 99                   # corrupt, past the first 256 ids
+    class_ids[0, 1] = 1  # id 1: the class that leads to the dead state
+    class_ids[0, 700] = 99  # corrupt, past the first 256 ids
     tables = torch.tensor([[[0, 2], [1, 1], [2, 2]]], dtype=torch.int32)  # 2: dead sink
     starts, dead = torch.tensor([0], dtype=torch.int32), torch.tensor([2], dtype=torch.int32)
     rows = [[5, 700, 5, 5], [5, 1, 700, 5], [700, 5, 5, 5], [5, 5, 5, 5], [1, 5, 5, 2000 % v]]
@@ -170,10 +190,17 @@ def test_corrupt_class_past_the_first_256_ids(device, dtype):
     assert got[1][:, 0].tolist() == [1, 1, 0, -1, 0]
 
 
-@pytest.mark.parametrize('what,msg', [
-    ('ids3d', 'input_ids must be 2-D'), ('float_ids', 'uint8, int32 or int64'),
-    ('lengths', 'lengths must have shape'), ('tables_dtype', 'must be int32'),
-    ('k_mismatch', 'patterns but tables has'), ('starts', 'starts and dead must have shape')])
+@pytest.mark.parametrize(
+    'what,msg',
+    [
+        ('ids3d', 'input_ids must be 2-D'),
+        ('float_ids', 'uint8, int32 or int64'),
+        ('lengths', 'lengths must have shape'),
+        ('tables_dtype', 'must be int32'),
+        ('k_mismatch', 'patterns but tables has'),
+        ('starts', 'starts and dead must have shape'),
+    ],
+)
 def test_shape_and_dtype_errors(what, msg):
     class_ids, tables, starts, dead = _patterns(2, 4, 3, 20, seed=7)
     ids, lengths = _batch(3, 4, 20, torch.int64, seed=8)
@@ -195,6 +222,7 @@ def test_shape_and_dtype_errors(what, msg):
 
 
 # ---- torch.library integration --------------------------------------------------------
+
 
 @pytest.mark.parametrize('dtype', ID_DTYPES)
 def test_opcheck(device, dtype):
@@ -225,35 +253,61 @@ def test_dead_state_that_is_not_a_sink_still_stops(device):
     """A caller's `dead` whose row leaves it: the checked path pins the state there."""
     cls = torch.tensor([[0, 1]], dtype=torch.int32)
     tab = torch.tensor([[[1, 2], [1, 2], [0, 0]]], dtype=torch.int32)  # state 2 is not a sink
-    args = (torch.tensor([[1, 0, 0], [0, 0, 0]]), torch.tensor([3, 3]), cls, tab,
-            torch.tensor([0], dtype=torch.int32), torch.tensor([2], dtype=torch.int32))
+    args = (
+        torch.tensor([[1, 0, 0], [0, 0, 0]]),
+        torch.tensor([3, 3]),
+        cls,
+        tab,
+        torch.tensor([0], dtype=torch.int32),
+        torch.tensor([2], dtype=torch.int32),
+    )
     got = _compiled(device, *args)
     assert got[0].tolist() == [[2], [1]] and got[1].tolist() == [[0], [-1]]
     want = reference.dfa_scan(*args)
     assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
 
 
-@pytest.mark.parametrize('pattern,mode', [(r'<think>.*?</think>', 'search'), (r'(?s)<a>.*</a>\s*', 'fullmatch'),
-                                          (r'[^<]*', 'fullmatch'), (r'x', 'search'), (r'(?s)ab.*', 'match')])
+@pytest.mark.parametrize(
+    'pattern,mode',
+    [
+        (r'<think>.*?</think>', 'search'),
+        (r'(?s)<a>.*</a>\s*', 'fullmatch'),
+        (r'[^<]*', 'fullmatch'),
+        (r'x', 'search'),
+        (r'(?s)ab.*', 'match'),
+    ],
+)
 def test_byte_dfas_with_few_exits_match_reference(device, pattern, mode):
     """Real byte DFAs (states left by <= 3 bytes: the CPU op's memchr shortcut)."""
     import random
+
     from twinkle.dfa import compile_regex
     from twinkle.dfa.tokens import byte_table, token_classes
+
     dfa = compile_regex(pattern, 0, mode)
     tc = token_classes(dfa, byte_table())
     rng = random.Random(13)
     alphabet = b'<>/thinkabx \n\xe4\xbd\xa0\xff'
-    rows = [bytes(rng.choice(alphabet) if rng.random() < 0.3 else rng.randrange(256)
-                  for _ in range(rng.randrange(0, 300))) for _ in range(37)] + [b'<think>' * 40, b'<a>' + b'z' * 500 + b'</a> ', b'x' * 400]
+    rows = [
+        bytes(
+            rng.choice(alphabet) if rng.random() < 0.3 else rng.randrange(256)
+            for _ in range(rng.randrange(0, 300))
+        )
+        for _ in range(37)
+    ] + [b'<think>' * 40, b'<a>' + b'z' * 500 + b'</a> ', b'x' * 400]
     width = max(len(r) for r in rows)
     ids = torch.zeros((len(rows), width), dtype=torch.uint8)
     for i, r in enumerate(rows):
-        ids[i, :len(r)] = torch.tensor(list(r), dtype=torch.uint8)
+        ids[i, : len(r)] = torch.tensor(list(r), dtype=torch.uint8)
     lengths = torch.tensor([len(r) for r in rows])
-    args = (ids, lengths, torch.from_numpy(tc.class_ids.copy())[None],
-            torch.from_numpy(tc.transitions.copy())[None], torch.tensor([tc.start], dtype=torch.int32),
-            torch.tensor([tc.dead], dtype=torch.int32))
+    args = (
+        ids,
+        lengths,
+        torch.from_numpy(tc.class_ids.copy())[None],
+        torch.from_numpy(tc.transitions.copy())[None],
+        torch.tensor([tc.start], dtype=torch.int32),
+        torch.tensor([tc.dead], dtype=torch.int32),
+    )
     got = _compiled(device, *args)
     want = reference.dfa_scan(*args)
     assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
@@ -278,9 +332,9 @@ def _chunk_dfas(k, s, c, v, seed):
     class_ids, tables, starts, dead = _patterns(k, s, c, v, seed)
     g = torch.Generator().manual_seed(seed + 1)
     if c >= 2:
-        tables[:, :, 0] = torch.arange(s, dtype=torch.int32)          # identity
+        tables[:, :, 0] = torch.arange(s, dtype=torch.int32)  # identity
     if c >= 3:
-        tables[:, :, 1] = tables[:, :, 1] % min(s, 3)                  # at most 3 ways
+        tables[:, :, 1] = tables[:, :, 1] % min(s, 3)  # at most 3 ways
     if c >= 4 and s > 9:
         tables[:, :, 2] = torch.randperm(s, generator=g).to(torch.int32)  # a permutation: too wide
     for j in range(k):
@@ -308,17 +362,17 @@ def test_chunked_errors_and_dead_start(device, chunk, b):
     start that is already dead: every error lands where the plain scan puts it."""
     v, l = 40, 23
     class_ids, tables, starts, dead = _chunk_dfas(3, 8, 5, v, seed=21)
-    class_ids[1, 7] = 99      # class out of range for pattern 1
+    class_ids[1, 7] = 99  # class out of range for pattern 1
     class_ids[2, 3] = -5
     starts[2] = dead[2] if dead[2] >= 0 else starts[2]
     ids, lengths = _batch(b, l, v, torch.int64, seed=22)
     lengths[:] = l
-    ids[:, 4] = 7             # pattern 1 reads its bad class at 4 unless already dead
-    ids[0, 9] = v             # a bad id in row 0
+    ids[:, 4] = 7  # pattern 1 reads its bad class at 4 unless already dead
+    ids[0, 9] = v  # a bad id in row 0
     if b > 1:
-        ids[1, 0] = -1        # at position 0
+        ids[1, 0] = -1  # at position 0
         ids[2, l - 1] = 10**6  # at the last position
-        ids[3, :] = 3         # pattern 2's bad class on every token
+        ids[3, :] = 3  # pattern 2's bad class on every token
     want = reference.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
     got = _compiled(device, ids, lengths, class_ids, tables, starts, dead, chunk)
     assert torch.equal(got[0].cpu(), want[0]) and torch.equal(got[1].cpu(), want[1])
@@ -331,10 +385,10 @@ def test_chunked_errors_and_dead_start(device, chunk, b):
 def test_chunked_unchunkable_pattern_takes_checked_path(device, chunk):
     """A corrupt table or a dead state that is not a sink is never read out of bounds."""
     class_ids, tables, starts, dead = _chunk_dfas(3, 6, 4, 30, seed=31)
-    tables[0, 2, 1] = 6                     # out of range
+    tables[0, 2, 1] = 6  # out of range
     tables[1, 5] = 0
-    dead[1] = 5                             # not a sink
-    starts[2] = -3                          # bad start
+    dead[1] = 5  # not a sink
+    starts[2] = -3  # bad start
     ids, lengths = _batch(5, 40, 30, torch.int32, seed=32)
     want = reference.dfa_scan(ids, lengths, class_ids, tables, starts, dead)
     got = _compiled(device, ids, lengths, class_ids, tables, starts, dead, chunk)
@@ -376,13 +430,31 @@ def test_chunked_strict_format_on_qwen3_ids(device, chunk):
     """The strict think/answer DFA over real Qwen3 ids (68 states, 63 classes, one identity
     class for special tokens): chunked verdicts and first-dead positions equal the plain scan."""
     import random
+
     from twinkle.reward.format import FormatReward
     from twinkle.sampler.testing import qwen3_tokenizer
+
     tok = qwen3_tokenizer()
     fmt = FormatReward(tokenizer=tok)
     rng = random.Random(5)
-    pieces = ['<think>', '</think>', '<answer>', '</answer>', ' step', ' 42', '\n', '<', '</',
-              'think', '>', ' so', ' the answer is', '  ', '<|im_end|>', '<answer']
+    pieces = [
+        '<think>',
+        '</think>',
+        '<answer>',
+        '</answer>',
+        ' step',
+        ' 42',
+        '\n',
+        '<',
+        '</',
+        'think',
+        '>',
+        ' so',
+        ' the answer is',
+        '  ',
+        '<|im_end|>',
+        '<answer',
+    ]
     texts = []
     for i in range(48):
         if i % 3 == 0:
@@ -394,7 +466,7 @@ def test_chunked_strict_format_on_qwen3_ids(device, chunk):
     width = max(len(e) for e in enc)
     ids = torch.full((len(enc), width), tok.pad_token_id, dtype=torch.int64)
     for i, e in enumerate(enc):
-        ids[i, :len(e)] = torch.tensor(e)
+        ids[i, : len(e)] = torch.tensor(e)
     lengths = torch.tensor([len(e) for e in enc])
     args = (ids, lengths, fmt.token_class_ids, fmt.token_tables, fmt.token_starts, fmt.token_dead)
     want = ops.dfa_scan(*args, chunk=0) if device.type == 'cpu' else reference.dfa_scan(*args)
@@ -426,8 +498,14 @@ def _differential_inputs(s, c, v, b, l, shape, seed):
         table[0, s - 1] = s - 1
     if 'other_sink' in shape and s > 2:
         table[0, 0] = 0
-    start = torch.tensor([int(dead[0]) if 'start_dead' in shape and dead[0] >= 0
-                          else int(torch.randint(0, s, (1,), generator=g))], dtype=torch.int32)
+    start = torch.tensor(
+        [
+            int(dead[0])
+            if 'start_dead' in shape and dead[0] >= 0
+            else int(torch.randint(0, s, (1,), generator=g))
+        ],
+        dtype=torch.int32,
+    )
     if 'bad_class' in shape:
         class_ids[0, int(torch.randint(0, v, (1,), generator=g))] = c
     ids = torch.randint(0, v, (b, l), generator=g)
@@ -441,22 +519,33 @@ def _differential_case(s, c, v, b, l, chunk, shape, seed, device):
     """The op on ``device`` against the reference for one set of differential inputs."""
     ids, lengths, class_ids, table, start, dead = _differential_inputs(s, c, v, b, l, shape, seed)
     want = reference.dfa_scan(ids, lengths, class_ids, table, start, dead)
-    for rows in (ids[:1], ids):   # one row: its chunks over the threads; several: a row per thread
+    for rows in (ids[:1], ids):  # one row: its chunks over the threads; several: a row per thread
         n = rows.shape[0]
         got = _compiled(device, rows, lengths[:n], class_ids, table, start, dead, chunk)
         assert torch.equal(got[0].cpu(), want[0][:n]) and torch.equal(got[1].cpu(), want[1][:n])
 
 
 DIFFERENTIAL_ARGS = dict(
-    s=st.integers(1, 10), c=st.integers(1, 6), v=st.integers(1, 25), b=st.integers(1, 4),
-    l=st.integers(0, 160), chunk=st.one_of(st.integers(1, 5), st.just(64)),
-    shape=st.sets(st.sampled_from(['identity', 'narrow', 'sink', 'start_dead', 'bad_id',
-                                   'bad_class', 'other_sink'])),
-    seed=st.integers(0, 2**31 - 1))
+    s=st.integers(1, 10),
+    c=st.integers(1, 6),
+    v=st.integers(1, 25),
+    b=st.integers(1, 4),
+    l=st.integers(0, 160),
+    chunk=st.one_of(st.integers(1, 5), st.just(64)),
+    shape=st.sets(
+        st.sampled_from(['identity', 'narrow', 'sink', 'start_dead', 'bad_id', 'bad_class', 'other_sink'])
+    ),
+    seed=st.integers(0, 2**31 - 1),
+)
 
 
-@settings(max_examples=CHUNK_EXAMPLES, derandomize=True, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=CHUNK_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(**DIFFERENTIAL_ARGS)
 def test_chunked_differential(s, c, v, b, l, chunk, shape, seed):
     """Random small DFAs and inputs, every structure the chunked path special-cases
@@ -469,8 +558,13 @@ def test_chunked_differential(s, c, v, b, l, chunk, shape, seed):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device on this machine')
-@settings(max_examples=CHUNK_EXAMPLES // 2, derandomize=True, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=CHUNK_EXAMPLES // 2,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(**DIFFERENTIAL_ARGS)
 def test_chunked_differential_cuda(s, c, v, b, l, chunk, shape, seed):
     """The same cases through the CUDA kernels (the chunked kernel and the sink mode)."""
@@ -479,6 +573,7 @@ def test_chunked_differential_cuda(s, c, v, b, l, chunk, shape, seed):
 
 
 # ---- the CPU byte shortcut (uint8 ids, V >= 256: memchr over a state's few exits) --------
+
 
 def _byte_shortcut_inputs(s, c, b, l, start_dead, seed):
     """A random byte DFA whose states are left by few bytes (so the shortcut runs), a sink as
@@ -491,19 +586,34 @@ def _byte_shortcut_inputs(s, c, b, l, start_dead, seed):
     table[0, :, 0] = torch.arange(s, dtype=torch.int32)  # the common bytes stay put
     dead = torch.tensor([s - 1], dtype=torch.int32)
     table[0, s - 1] = s - 1
-    start = torch.tensor([s - 1 if start_dead else int(torch.randint(0, s, (1,), generator=g))],
-                         dtype=torch.int32)
-    ids = torch.where(torch.rand(b, l, generator=g) < 0.9, torch.full((b, l), 200),
-                      exits[torch.randint(0, 2 * c, (b, l), generator=g)]).to(torch.uint8)
+    start = torch.tensor(
+        [s - 1 if start_dead else int(torch.randint(0, s, (1,), generator=g))], dtype=torch.int32
+    )
+    ids = torch.where(
+        torch.rand(b, l, generator=g) < 0.9,
+        torch.full((b, l), 200),
+        exits[torch.randint(0, 2 * c, (b, l), generator=g)],
+    ).to(torch.uint8)
     lengths = torch.randint(0, l + 1, (b,), generator=g)
     return ids, lengths, class_ids, table, start, dead
 
 
-@settings(max_examples=max(50, CHUNK_EXAMPLES // 4), derandomize=True, deadline=None,
-          database=None, suppress_health_check=list(HealthCheck))
-@given(s=st.integers(1, 8), c=st.integers(1, 5), b=st.integers(1, 9), l=st.integers(0, 90),
-       start_dead=st.booleans(), chunk=st.sampled_from([0, 1, 3, 64]),
-       seed=st.integers(0, 2**31 - 1))
+@settings(
+    max_examples=max(50, CHUNK_EXAMPLES // 4),
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(
+    s=st.integers(1, 8),
+    c=st.integers(1, 5),
+    b=st.integers(1, 9),
+    l=st.integers(0, 90),
+    start_dead=st.booleans(),
+    chunk=st.sampled_from([0, 1, 3, 64]),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_byte_shortcut_differential(s, c, b, l, start_dead, chunk, seed):
     """uint8 ids over a 256-id table with chunk 0 take the memchr shortcut (and its stop at a
     sink); it must equal the reference, first-dead positions included (a dead start is dead

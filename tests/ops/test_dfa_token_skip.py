@@ -9,6 +9,7 @@ with bad ids (negative, V, huge) and corrupt class ids inside and after skipped 
 Final states and first-dead positions, error codes and their positions included, must
 equal the reference's.
 """
+
 import random
 import re
 
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import compiled_or_skip
-from twinkle import ops, reference
+from twinkle import ops, reference  # noqa: F401  (ops: loads the op and its fake kernel)
 from twinkle.data_format import pad_ids
 
 ID_DTYPES = [torch.int32, torch.int64]
@@ -26,7 +27,6 @@ ID_DTYPES = [torch.int32, torch.int64]
 
 def _op(*args):
     compiled_or_skip('dfa_scan', torch.device('cpu'))
-    ops.dfa_scan  # the wrapper registers the fake kernel on first use
     return torch.ops.twinkle.dfa_scan(*args, 0)
 
 
@@ -49,7 +49,7 @@ def _skip_patterns(rng, k, s, c, v, corrupt):
     tables = torch.zeros((k, s, c), dtype=torch.int32)
     starts = torch.zeros(k, dtype=torch.int32)
     dead = torch.full((k,), -1, dtype=torch.int32)
-    g = torch.Generator().manual_seed(rng.randrange(2 ** 31))
+    g = torch.Generator().manual_seed(rng.randrange(2**31))
     rare = torch.rand((k, v), generator=g) >= 0.95
     class_ids = torch.where(rare, torch.randint(0, c, (k, v), generator=g, dtype=torch.int32), class_ids)
     for j in range(k):
@@ -66,7 +66,7 @@ def _skip_patterns(rng, k, s, c, v, corrupt):
         starts[j] = rng.randrange(s)
         if corrupt and v > 256:
             for _ in range(rng.randrange(1, 4)):
-                class_ids[j, rng.randrange(256, v)] = rng.choice([-1, c, c + 7, -(2 ** 31)])
+                class_ids[j, rng.randrange(256, v)] = rng.choice([-1, c, c + 7, -(2**31)])
     return class_ids, tables, starts, dead
 
 
@@ -74,26 +74,44 @@ def _skip_rows(rng, b, l, v, dtype, class_ids):
     """Rows of mostly class-0 ids (pattern 0's), rare ids and bad ids, with padding."""
     common = (class_ids[0] == 0).nonzero().flatten().tolist() or [0]
     rare = (class_ids[0] != 0).nonzero().flatten().tolist() or [0]
-    lo = -(2 ** 31) if dtype == torch.int32 else -(2 ** 62)
-    bad = [-1, v, v + 1, 2 ** 31 - 1, lo]
+    lo = -(2**31) if dtype == torch.int32 else -(2**62)
+    bad = [-1, v, v + 1, 2**31 - 1, lo]
     ids = torch.zeros((b, l), dtype=torch.int64)
     for i in range(b):
         p_rare, p_bad = rng.choice([0.0, 0.01, 0.05, 0.3]), rng.choice([0.0, 0.0, 0.002, 0.02])
         for t in range(l):
             r = rng.random()
-            ids[i, t] = rng.choice(bad) if r < p_bad else rng.choice(rare) if r < p_bad + p_rare \
+            ids[i, t] = (
+                rng.choice(bad)
+                if r < p_bad
+                else rng.choice(rare)
+                if r < p_bad + p_rare
                 else rng.choice(common)
-    lengths = torch.tensor([rng.choice([0, 1, l, l, l - 1, rng.randrange(l + 1), l + 3, -2])
-                            for _ in range(b)], dtype=torch.int64) if l else torch.zeros(b, dtype=torch.int64)
+            )
+    lengths = (
+        torch.tensor(
+            [rng.choice([0, 1, l, l, l - 1, rng.randrange(l + 1), l + 3, -2]) for _ in range(b)],
+            dtype=torch.int64,
+        )
+        if l
+        else torch.zeros(b, dtype=torch.int64)
+    )
     return ids.to(dtype), lengths
 
 
-@settings(derandomize=True, max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2 ** 32 - 1), k=st.integers(1, 3), s=st.integers(1, 9),
-       c=st.integers(1, 9), b=st.integers(1, 12), l=st.integers(0, 400),
-       v=st.integers(1, 1500), dtype=st.sampled_from(ID_DTYPES), corrupt=st.booleans(),
-       bitsets=st.booleans())
+@settings(derandomize=True, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    k=st.integers(1, 3),
+    s=st.integers(1, 9),
+    c=st.integers(1, 9),
+    b=st.integers(1, 12),
+    l=st.integers(0, 400),
+    v=st.integers(1, 1500),
+    dtype=st.sampled_from(ID_DTYPES),
+    corrupt=st.booleans(),
+    bitsets=st.booleans(),
+)
 def test_skip_matches_reference(seed, k, s, c, b, l, v, dtype, corrupt, bitsets):
     rng = random.Random(seed)
     # Rows hold ~0.6 * B * L ids. Bitsets: V <= B * L / 2, mostly above V / 2 tokens. Class
@@ -139,10 +157,12 @@ def test_dead_start_and_bad_ids_after_dead(dtype, v, reps):
     class_ids[0, 290] = 77  # corrupt, past the first 256 ids
     tables = torch.tensor([[[0, 1], [1, 1]]], dtype=torch.int32)  # state 1: dead sink
     dead = torch.tensor([1], dtype=torch.int32)
-    rows = [[5] * 30 + [299] + [5] * 20 + [290] + [5] * 10,   # dead, then a corrupt class
-            [5] * 30 + [299] + [5] * 20 + [v] + [5] * 10,     # dead, then a bad id
-            [290] + [5] * 61,                                  # corrupt class in a loop state
-            [5] * 61 + [-1]]
+    rows = [
+        [5] * 30 + [299] + [5] * 20 + [290] + [5] * 10,  # dead, then a corrupt class
+        [5] * 30 + [299] + [5] * 20 + [v] + [5] * 10,  # dead, then a bad id
+        [290] + [5] * 61,  # corrupt class in a loop state
+        [5] * 61 + [-1],
+    ]
     ids = torch.tensor(rows * reps, dtype=dtype)
     lengths = torch.tensor([62] * 4 * reps, dtype=torch.int64)
     for start in (0, 1):
@@ -161,11 +181,16 @@ def test_accepting_sink_still_checks_classes_and_ids(dtype, v, reps):
     class_ids[0, 300] = -5
     tables = torch.tensor([[[0, 1], [1, 1]]], dtype=torch.int32)  # state 1: accepting sink
     dead = torch.tensor([-1], dtype=torch.int32)
-    rows = [[7] * 10 + [399] + [7] * 50 + [300], [7] * 10 + [399] + [7] * 50 + [-3],
-            [7] * 10 + [399] + [7] * 51]
+    rows = [
+        [7] * 10 + [399] + [7] * 50 + [300],
+        [7] * 10 + [399] + [7] * 50 + [-3],
+        [7] * 10 + [399] + [7] * 51,
+    ]
     ids = torch.tensor(rows * reps * 2, dtype=dtype)
     lengths = torch.tensor([62] * 6 * reps, dtype=torch.int64)
-    got = _assert_matches_reference(ids, lengths, class_ids, tables, torch.tensor([0], dtype=torch.int32), dead)
+    got = _assert_matches_reference(
+        ids, lengths, class_ids, tables, torch.tensor([0], dtype=torch.int32), dead
+    )
     assert got[0][:3, 0].tolist() == [-2, -1, 1] and got[1][:3, 0].tolist() == [61, 61, -1]
 
 
@@ -180,9 +205,17 @@ def _texts(rng, n, chars):
     for i in range(n):
         body = ' '.join(rng.choice(WORDS) for _ in range(chars // 4))
         if i % 3 == 0:
-            body = ''.join(rng.choice(pieces) + body[x:x + 200] for x in range(0, len(body), 200))
-        out.append(rng.choice([f'<think>\n{body}\n</think>\n<answer>{i}</answer>', body,
-                               f'<think>{body}<answer>{i}</answer>', f'<answer>{i}</answer>{body}</think>']))
+            body = ''.join(rng.choice(pieces) + body[x : x + 200] for x in range(0, len(body), 200))
+        out.append(
+            rng.choice(
+                [
+                    f'<think>\n{body}\n</think>\n<answer>{i}</answer>',
+                    body,
+                    f'<think>{body}<answer>{i}</answer>',
+                    f'<answer>{i}</answer>{body}</think>',
+                ]
+            )
+        )
     return out
 
 
@@ -193,6 +226,7 @@ def test_format_reward_on_qwen3_ids_matches_re(dtype):
     verdicts equal Python ``re`` on the decoded text."""
     from tests.dfa.test_tokens import qwen_tokenizer
     from twinkle.reward.format import FormatReward
+
     tok = qwen_tokenizer()
     rng = random.Random(11)
     texts = _texts(rng, 72, 6000)
@@ -200,10 +234,15 @@ def test_format_reward_on_qwen3_ids_matches_re(dtype):
     ids, lengths = pad_ids(enc)
     assert int(lengths.sum()) > 151_669 // 2
     decoded = tok.batch_decode(enc, skip_special_tokens=True)
-    seed = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL,
-                        tokenizer=tok)
-    want = [1.0 if re.search('<think>.*?</think>', t, re.DOTALL) and re.search('<answer>.*?</answer>', t, re.DOTALL)
-            else 0.0 for t in decoded]
+    seed = FormatReward(
+        [r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL, tokenizer=tok
+    )
+    want = [
+        1.0
+        if re.search('<think>.*?</think>', t, re.DOTALL) and re.search('<answer>.*?</answer>', t, re.DOTALL)
+        else 0.0
+        for t in decoded
+    ]
     assert seed(ids.to(dtype), lengths=lengths).tolist() == want
     assert 10 <= sum(want) <= len(want) - 10
     strict = FormatReward(tokenizer=tok)
@@ -211,7 +250,7 @@ def test_format_reward_on_qwen3_ids_matches_re(dtype):
     for reward in (seed, strict):
         args = (reward.token_class_ids, reward.token_tables, reward.token_starts, reward.token_dead)
         bad = ids.clone()
-        bad[5, 700], bad[9, int(lengths[9]) - 1], bad[20, 0] = -1, 10 ** 6, 151_669
+        bad[5, 700], bad[9, int(lengths[9]) - 1], bad[20, 0] = -1, 10**6, 151_669
         for x in (ids, bad):  # all rows: bitsets; 16 rows (~29k ids): class flags
             for n in (len(enc), 16):
                 _assert_matches_reference(x[:n].to(dtype), lengths[:n], *args)

@@ -1,5 +1,6 @@
 """Every reference op takes exactly its schema's arguments (csrc/torch_bindings.cpp), and
 every schema has a reference: parsed from the source, so no compiled library is needed."""
+
 import inspect
 import os
 import re
@@ -9,8 +10,9 @@ import torch
 
 from twinkle import reference
 
-BINDINGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                        'csrc', 'torch_bindings.cpp')
+BINDINGS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'csrc', 'torch_bindings.cpp'
+)
 
 
 def schemas() -> dict:

@@ -1,16 +1,26 @@
 """The Reward interface: subclasses, plain functions, combinations, shared helpers."""
+
 import math
 
 import pytest
 
 from twinkle.data_format import Trajectory
-from twinkle.reward import (CombinedReward, FunctionReward, Reward, as_reward, check_batch,
-                            content_text, ground_truth_text, last_completion)
+from twinkle.reward import (
+    CombinedReward,
+    FunctionReward,
+    Reward,
+    as_reward,
+    check_batch,
+    content_text,
+    ground_truth_text,
+    last_completion,
+)
 
 
 def traj(*contents, role='assistant'):
-    return Trajectory(messages=[{'role': 'user', 'content': 'q'}] +
-                      [{'role': role, 'content': c} for c in contents])
+    return Trajectory(
+        messages=[{'role': 'user', 'content': 'q'}] + [{'role': role, 'content': c} for c in contents]
+    )
 
 
 class CustomReward(Reward):
@@ -38,8 +48,12 @@ def test_seed_custom_reward_styles():
 def test_last_completion():
     assert last_completion(traj('a', 'b')) == 'b'
     assert last_completion(traj('x', role='user')) == ''
-    assert last_completion(traj([{'type': 'text', 'text': 'a'}, {'type': 'image'},
-                                 {'type': 'text', 'text': 'b'}])) == 'ab'
+    assert (
+        last_completion(
+            traj([{'type': 'text', 'text': 'a'}, {'type': 'image'}, {'type': 'text', 'text': 'b'}])
+        )
+        == 'ab'
+    )
     t = {'messages': [{'role': 'assistant', 'content': 'dict'}]}
     assert last_completion(t) == 'dict'
     assert last_completion({'messages': [{'role': 'assistant', 'content': None}]}) is None
@@ -59,7 +73,7 @@ def test_check_batch_repeats_per_prompt_ground_truths():
     assert check_batch(ts, ['a', 'b'], 'R', True) == ['a'] * 3 + ['b'] * 3
     assert check_batch(ts, list('abcdef'), 'R', True) == list('abcdef')
     assert check_batch(ts, None, 'R', False) is None
-    with pytest.raises(ValueError, match="R: ground_truths has 4 entries for 6 trajectories"):
+    with pytest.raises(ValueError, match='R: ground_truths has 4 entries for 6 trajectories'):
         check_batch(ts, list('abcd'), 'R', True)
     with pytest.raises(ValueError, match='ground_truths is required'):
         check_batch(ts, None, 'R', True)
@@ -102,12 +116,15 @@ def test_duplicate_names_are_made_unique():
     assert c.names == ['<lambda>', '<lambda>_1']
 
 
-@pytest.mark.parametrize('arg,err,msg', [
-    ({}, ValueError, 'rewards is empty'),
-    ({'not callable': 1.0}, TypeError, 'reward must be a Reward or a callable'),
-    ({(lambda: 0): 1.0}, TypeError, r'must accept \(trajectories, ground_truths\)'),
-    ({(lambda t, g: []): float('inf')}, ValueError, 'weight for part 0 must be finite'),
-])
+@pytest.mark.parametrize(
+    'arg,err,msg',
+    [
+        ({}, ValueError, 'rewards is empty'),
+        ({'not callable': 1.0}, TypeError, 'reward must be a Reward or a callable'),
+        ({(lambda: 0): 1.0}, TypeError, r'must accept \(trajectories, ground_truths\)'),
+        ({(lambda t, g: []): float('inf')}, ValueError, 'weight for part 0 must be finite'),
+    ],
+)
 def test_combined_reward_errors(arg, err, msg):
     with pytest.raises(err, match=msg):
         CombinedReward(arg)

@@ -1,4 +1,5 @@
 """FormatReward, TagCountReward, BoxedReward and the length-shaping functions."""
+
 import math
 import pickle
 import re
@@ -62,21 +63,46 @@ def test_is_a_module_and_a_reward(strict):
 
 
 def test_non_text_content_abstains(strict):
-    trajs = [{'messages': [{'role': 'assistant', 'content': None}]},
-             {'messages': [{'role': 'assistant', 'content': [{'type': 'image'}]}]},
-             {'messages': []},  # no assistant message: the empty completion
-             '<think>a</think><answer>1</answer>']  # a bare string is the completion
+    trajs = [
+        {'messages': [{'role': 'assistant', 'content': None}]},
+        {'messages': [{'role': 'assistant', 'content': [{'type': 'image'}]}]},
+        {'messages': []},  # no assistant message: the empty completion
+        '<think>a</think><answer>1</answer>',
+    ]  # a bare string is the completion
     out = strict(trajs)
     assert math.isnan(out[0]) and out[1:] == [0.0, 0.0, 1.0]
 
 
-@pytest.mark.parametrize('pattern,flags', [
-    (r'\d+', 0), (r'<answer>.*?</answer>', re.DOTALL), (r'(?i)THINK', 0), (r'^\s*$', re.MULTILINE),
-    (r'a.c', 0), (r'[^\W\d]+', 0), (r'.', re.DOTALL)])
+@pytest.mark.parametrize(
+    'pattern,flags',
+    [
+        (r'\d+', 0),
+        (r'<answer>.*?</answer>', re.DOTALL),
+        (r'(?i)THINK', 0),
+        (r'^\s*$', re.MULTILINE),
+        (r'a.c', 0),
+        (r'[^\W\d]+', 0),
+        (r'.', re.DOTALL),
+    ],
+)
 @pytest.mark.parametrize('mode', ['search', 'match', 'fullmatch'])
 def test_modes_mean_what_re_means(pattern, flags, mode):
-    texts = ['', 'abc', 'a\nc', '42', 'x 42 y', '<answer>1</answer>', 'THINK think', '\n\n', 'é', '你',
-             ' \t', 'abc\n', '\n', '<answer>\n2</answer>tail']
+    texts = [
+        '',
+        'abc',
+        'a\nc',
+        '42',
+        'x 42 y',
+        '<answer>1</answer>',
+        'THINK think',
+        '\n\n',
+        'é',
+        '你',
+        ' \t',
+        'abc\n',
+        '\n',
+        '<answer>\n2</answer>tail',
+    ]
     got = FormatReward(pattern, mode=mode, flags=flags)(texts)
     want = [1.0 if getattr(re, mode)(pattern, t, flags) else 0.0 for t in texts]
     assert got == want
@@ -91,7 +117,7 @@ def test_bad_arguments():
         FormatReward(mode='search')
     with pytest.raises(ValueError):
         FormatReward(r'(a)\1')  # backreference: not regular
-    with pytest.raises(TokenizerRequired, match="score_ids needs a tokenizer"):
+    with pytest.raises(TokenizerRequired, match='score_ids needs a tokenizer'):
         FormatReward()(torch.zeros((1, 2), dtype=torch.long))
 
 
@@ -102,7 +128,13 @@ def test_prefix_prefilled_think():
 
 
 def test_first_invalid_position(strict):
-    texts = ['<think>ok</think>', 'x', '<think>a</think> junk', '你<think>', '<think>a</think><answer>1</answer>']
+    texts = [
+        '<think>ok</think>',
+        'x',
+        '<think>a</think> junk',
+        '你<think>',
+        '<think>a</think><answer>1</answer>',
+    ]
     assert strict.first_invalid_position(texts) == [-1, 0, 17, 0, -1]
 
 
@@ -115,6 +147,7 @@ def test_pad_texts():
 
 
 # ---- the token path ----------------------------------------------------------------------
+
 
 def _encode(tok, texts, side):
     tok.padding_side = side
@@ -140,16 +173,21 @@ def test_token_path_equals_string_path(which, side):
 def test_dead_positions_are_the_first_unrecoverable_token():
     tok = qwen_tokenizer()
     r = FormatReward(tokenizer=tok)
-    texts = ['<think>a</think> junk <answer>1</answer>', 'oops<think>', '<think>ok</think><answer>1</answer>',
-             '<think>a</think><answer>1</answer><think>']
+    texts = [
+        '<think>a</think> junk <answer>1</answer>',
+        'oops<think>',
+        '<think>ok</think><answer>1</answer>',
+        '<think>a</think><answer>1</answer><think>',
+    ]
     ids, mask = _encode(tok, texts, 'right')
     pos = r.dead_positions(ids, attention_mask=mask).tolist()
     assert pos[2] == -1
     from twinkle.dfa import think_answer_format
+
     dfa = think_answer_format()
     for row, m, p in zip(ids.tolist(), mask.tolist(), pos):
         row = [i for i, k in zip(row, m) if k]
-        prefixes = [tok.decode(row[:t + 1], skip_special_tokens=True).encode() for t in range(len(row))]
+        prefixes = [tok.decode(row[: t + 1], skip_special_tokens=True).encode() for t in range(len(row))]
         dead = [dfa.run(x) == dfa.dead for x in prefixes]
         assert p == (dead.index(True) if True in dead else -1)
 
@@ -209,6 +247,7 @@ def test_pickles():
 
 
 # ---- backtracking killers run in linear time (a DFA step per byte) ----------------------
+
 
 def test_pathological_inputs():
     r = FormatReward(r'(a+)+$', mode='match')
@@ -279,6 +318,7 @@ def test_boxed_token_path():
 
 # ---- length shaping --------------------------------------------------------------------
 
+
 def test_soft_overlong_penalty():
     lengths = torch.tensor([0, 80, 85, 90, 99, 100, 101, 1000])
     got = soft_overlong_penalty(lengths, max_length=100, cache_length=20)
@@ -308,8 +348,12 @@ def test_list_of_patterns_is_the_seed_check():
 def test_prefix_on_the_token_path(which):
     tok = qwen_tokenizer() if which == 'qwen' else mistral_tokenizer()
     r = FormatReward(tokenizer=tok, prefix='<think>')
-    texts = ['a</think><answer>1</answer>', ' a</think> <answer>1</answer>', '<think>a</think><answer>1</answer>',
-             'a</think>']
+    texts = [
+        'a</think><answer>1</answer>',
+        ' a</think> <answer>1</answer>',
+        '<think>a</think><answer>1</answer>',
+        'a</think>',
+    ]
     ids, mask = _encode(tok, texts, 'right')
     decoded = tok.batch_decode([i[m.bool()].tolist() for i, m in zip(ids, mask)], skip_special_tokens=True)
     assert r(ids, attention_mask=mask).tolist() == r(decoded) == [1.0, 1.0, 0.0, 0.0]

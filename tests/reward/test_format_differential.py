@@ -13,12 +13,14 @@ Mistral's SentencePiece decoder turns an *invalid* run of byte-fallback tokens i
 U+FFFD per byte (see twinkle.dfa.tokens); those sequences are compared like any other,
 and counted apart to show they are drawn.
 """
+
 import os
 import re
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, seed, settings, strategies as st
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
 from tests.dfa import _counter
 from tests.dfa.test_tokens import has_invalid_byte_run, mistral_tokenizer, qwen_tokenizer
@@ -47,9 +49,39 @@ PATTERNS = [
     (r'\S+', 0, 'match'),
 ]
 
-PIECES = ['<think>', '</think>', '<answer>', '</answer>', '<', '>', '/', 'think', 'answer', ' ', '  ', '\n',
-          '\t', '\r\n', '\u00a0', '\u2028', '\x00', '\x1b', '\x7f', '42', '7', 'the', ' world', 'é', 'ß',
-          '你好', '答案', '😀', '👍🏽', '\ufffd', '\\boxed{1}']
+PIECES = [
+    '<think>',
+    '</think>',
+    '<answer>',
+    '</answer>',
+    '<',
+    '>',
+    '/',
+    'think',
+    'answer',
+    ' ',
+    '  ',
+    '\n',
+    '\t',
+    '\r\n',
+    '\u00a0',
+    '\u2028',
+    '\x00',
+    '\x1b',
+    '\x7f',
+    '42',
+    '7',
+    'the',
+    ' world',
+    'é',
+    'ß',
+    '你好',
+    '答案',
+    '😀',
+    '👍🏽',
+    '\ufffd',
+    '\\boxed{1}',
+]
 TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=4)), max_size=8).map(''.join)
 
 
@@ -99,16 +131,21 @@ def test_token_path_equals_re_on_decoded_text(setup):
     stats = {'cases': 0, 'invalid_runs': 0}
 
     @seed(20261129)
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(batches(tok, v))
     def run(seqs):
         width = max([len(s) for s in seqs] + [1])
         ids = torch.full((len(seqs), width), 0, dtype=torch.int64)
         mask = torch.zeros((len(seqs), width), dtype=torch.int64)
         for i, s in enumerate(seqs):
-            ids[i, :len(s)] = torch.tensor(s, dtype=torch.int64)
-            mask[i, :len(s)] = 1
+            ids[i, : len(s)] = torch.tensor(s, dtype=torch.int64)
+            mask[i, : len(s)] = 1
         acc, _ = mod.scan_ids(ids, attention_mask=mask)
         texts = tok.batch_decode(seqs, skip_special_tokens=True)
         for i, (s, text) in enumerate(zip(seqs, texts)):
@@ -120,14 +157,17 @@ def test_token_path_equals_re_on_decoded_text(setup):
                 stats['cases'] += 1
                 if got != want:
                     _counter.COUNTS['mismatches'] += 1
-                    raise AssertionError(f'{name}: pattern {p!r} mode {m} on ids {s} -> {text!r}: '
-                                         f'twinkle {got}, re {want}')
+                    raise AssertionError(
+                        f'{name}: pattern {p!r} mode {m} on ids {s} -> {text!r}: twinkle {got}, re {want}'
+                    )
 
     run()
     _counter.COUNTS['cases'] += stats['cases']
     assert stats['cases'] >= EXAMPLES * BATCH * len(PATTERNS) * 0.9
-    print(f'{name}: {stats["cases"]} cases compared with re, {stats["invalid_runs"]} of them with an '
-          'invalid byte-fallback run')
+    print(
+        f'{name}: {stats["cases"]} cases compared with re, {stats["invalid_runs"]} of them with an '
+        'invalid byte-fallback run'
+    )
 
 
 def test_string_path_equals_re():
@@ -136,8 +176,13 @@ def test_string_path_equals_re():
     stats = {'cases': 0}
 
     @seed(20261130)
-    @settings(max_examples=max(EXAMPLES // 2, 10), deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=max(EXAMPLES // 2, 10),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.lists(TEXT, min_size=BATCH // 2, max_size=BATCH))
     def run(texts):
         acc, _ = mod.scan_texts(texts)

@@ -5,12 +5,14 @@ dtypes and ``torch.compile`` take the op. Both must agree on everything a caller
 acceptance, first-dead positions, NaN rows with ``check_ids`` off, and the errors (same
 type, same message) with it on. The op path is forced here by hiding the direct scanner.
 """
+
 import re
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.dfa.test_tokens import qwen_tokenizer
 from twinkle import _ext
@@ -71,8 +73,9 @@ def _same(reward, ids, mask, lengths):
 @st.composite
 def batches(draw, vocab):
     n = draw(st.integers(0, 9))
-    rows = [draw(st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=3)), max_size=6))
-            for _ in range(n)]
+    rows = [
+        draw(st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=3)), max_size=6)) for _ in range(n)
+    ]
     return rows, draw(st.randoms(use_true_random=False)), draw(st.sampled_from([torch.int32, torch.int64]))
 
 
@@ -82,7 +85,7 @@ def _inputs(tok, rows, rnd, dtype):
     width = max([len(s) for s in seqs] + [0]) + rnd.randint(0, 3)
     ids = torch.full((len(seqs), width), rnd.choice([0, vocab + 5]), dtype=dtype)
     for i, s in enumerate(seqs):
-        ids[i, :len(s)] = torch.tensor(s, dtype=dtype)
+        ids[i, : len(s)] = torch.tensor(s, dtype=dtype)
         if s and rnd.random() < 0.15:  # a bad id inside a row
             ids[i, rnd.randrange(len(s))] = rnd.choice([-1, vocab + 100])
     lengths = torch.tensor([len(s) for s in seqs], dtype=torch.int64)
@@ -96,8 +99,12 @@ def _inputs(tok, rows, rnd, dtype):
     return ids, mask, (lengths if rnd.random() < 0.7 else None)
 
 
-@settings(derandomize=True, max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    derandomize=True,
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_direct_scan_equals_the_op(tok, each, data):
     rows, rnd, dtype = data.draw(batches(len(tok)))
@@ -111,23 +118,29 @@ def test_wide_batches_run_in_parallel_and_agree(tok, each):
     width = max(map(len, rows))
     ids = torch.zeros(len(rows), width, dtype=torch.int64)
     for i, r in enumerate(rows):
-        ids[i, :len(r)] = torch.tensor(r)
+        ids[i, : len(r)] = torch.tensor(r)
     lengths = torch.tensor([len(r) for r in rows])
     for reward in each:
         _same(reward, ids, None, lengths)
-        _same(reward, ids[:, :width // 2].contiguous(), None, lengths.clamp(max=width // 2))
+        _same(reward, ids[:, : width // 2].contiguous(), None, lengths.clamp(max=width // 2))
         _same(reward, ids.t().contiguous().t(), None, lengths)  # a non-contiguous view
 
 
-@pytest.mark.parametrize('make', [lambda t: FormatReward(tokenizer=t), lambda t: TagCountReward(tokenizer=t),
-                                  lambda t: BoxedReward(tokenizer=t)])
+@pytest.mark.parametrize(
+    'make',
+    [
+        lambda t: FormatReward(tokenizer=t),
+        lambda t: TagCountReward(tokenizer=t),
+        lambda t: BoxedReward(tokenizer=t),
+    ],
+)
 def test_forward_of_every_format_reward(tok, make):
     reward = make(tok)
     texts = ['<think>a</think><answer>1</answer>', 'no tags', '\\boxed{2} <think></think>', '']
     seqs = [tok.encode(t) for t in texts]
     ids = torch.zeros(len(seqs), max(map(len, seqs)), dtype=torch.int64)
     for i, s in enumerate(seqs):
-        ids[i, :len(s)] = torch.tensor(s)
+        ids[i, : len(s)] = torch.tensor(s)
     lengths = torch.tensor([len(s) for s in seqs])
     got = reward(ids, lengths=lengths)
     reward._scan_ids_direct = lambda *a: None
@@ -139,7 +152,7 @@ def test_forward_of_every_format_reward(tok, make):
 def test_narrow_ids_and_compile(tok):
     digits = FormatReward(r'\d', mode='search', tokenizer=tok)
     short = torch.tensor([tok.encode('12 is'), tok.encode('it is') + [275]])
-    assert short.max() < 2 ** 15
+    assert short.max() < 2**15
     assert digits(short.to(torch.int16)).tolist() == [1.0, 0.0]  # widened, in both paths
     digits._scan_ids_direct = lambda *a: None
     assert digits(short.to(torch.int16)).tolist() == [1.0, 0.0]

@@ -1,19 +1,29 @@
 """The format rewards' inputs: every bad argument raises naming itself, what it got and what
 it expects; lone surrogates read as U+FFFD; first invalid positions do not depend on the batch.
 """
+
 import re
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, seed, settings, strategies as st
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
-from twinkle.reward.format import (BoxedReward, FormatReward, TagCountReward, _DfaReward, _pattern_dfa,
-                                   _SURROGATE_ERRORS, boxed_pattern)
+from twinkle.reward.format import (
+    _SURROGATE_ERRORS,
+    BoxedReward,
+    FormatReward,
+    TagCountReward,
+    _DfaReward,
+    _pattern_dfa,
+    boxed_pattern,
+)
 
 
 def _tiny_tokenizer():
     """A byte-level BPE tokenizer with a handful of ids (no download, no extra package)."""
     from tokenizers import Tokenizer, decoders, models
+
     vocab = {t: i for i, t in enumerate(['a', 'b', 'x', '<', '>', 'Ġ', '/', 'think', 'answer'])}
     tok = Tokenizer(models.BPE(vocab, []))
     tok.decoder = decoders.ByteLevel()
@@ -37,10 +47,14 @@ BAD_CONSTRUCTORS = [
     (lambda: FormatReward({'a'}), TypeError, r'pattern must be .*got set'),
     (lambda: FormatReward(['a', 5]), TypeError, r'pattern\[1\] must be a str, got int 5'),
     (lambda: FormatReward([]), ValueError, r'pattern is an empty list'),
-    (lambda: FormatReward('a', mode=None), ValueError, r"mode must be .*got None"),
+    (lambda: FormatReward('a', mode=None), ValueError, r'mode must be .*got None'),
     (lambda: FormatReward('a', prefix=3), TypeError, r'prefix must be a str, got int'),
     # tags: a list of str (one tag goes in a list)
-    (lambda: TagCountReward(tags='<think>'), TypeError, r"tags must be a list or tuple of str, got str '<think>'"),
+    (
+        lambda: TagCountReward(tags='<think>'),
+        TypeError,
+        r"tags must be a list or tuple of str, got str '<think>'",
+    ),
     (lambda: TagCountReward(tags=None), TypeError, r'tags must be a list or tuple of str, got NoneType'),
     (lambda: TagCountReward(tags=[]), ValueError, r'tags must hold at least one tag'),
     (lambda: TagCountReward(tags=['<a>', '']), ValueError, r"tags\[1\] must be a non-empty str, got ''"),
@@ -51,9 +65,16 @@ BAD_CONSTRUCTORS = [
     (lambda: BoxedReward(max_depth=0), ValueError, r'max_depth must be >= 1, got 0'),
     (lambda: boxed_pattern(2.5), TypeError, r'max_depth must be an int >= 1, got float 2.5'),
     # vocab_size: at least the tokenizer's ids
-    (lambda: FormatReward(tokenizer=_tiny_tokenizer(), vocab_size=4), ValueError,
-     r'vocab_size=4 is smaller than the tokenizer.*>= 9'),
-    (lambda: TagCountReward(tokenizer=_tiny_tokenizer(), vocab_size=1), ValueError, r'vocab_size=1 is smaller'),
+    (
+        lambda: FormatReward(tokenizer=_tiny_tokenizer(), vocab_size=4),
+        ValueError,
+        r'vocab_size=4 is smaller than the tokenizer.*>= 9',
+    ),
+    (
+        lambda: TagCountReward(tokenizer=_tiny_tokenizer(), vocab_size=1),
+        ValueError,
+        r'vocab_size=1 is smaller',
+    ),
 ]
 
 
@@ -73,6 +94,7 @@ def test_good_constructor_arguments():
 
 def test_vocab_size_below_a_real_tokenizer():
     from tests.dfa.test_tokens import mistral_tokenizer
+
     with pytest.raises(ValueError, match=r'vocab_size=100 is smaller than the tokenizer.*>= 32000'):
         FormatReward(tokenizer=mistral_tokenizer(), vocab_size=100)
 
@@ -86,16 +108,39 @@ BAD_TOKEN_INPUTS = [
     (dict(lengths=torch.tensor([1.0, 2.0])), TypeError, r'lengths must be an integer tensor .*float32'),
     (dict(lengths=torch.tensor([True, False])), TypeError, r'lengths must be an integer tensor .*bool'),
     (dict(lengths=[1, 2]), TypeError, r'lengths must be a torch.Tensor, got list'),
-    (dict(lengths=torch.tensor([[1, 2]])), ValueError, r'lengths must be \(B,\) = \(2,\) .*got shape \(1, 2\)'),
-    (dict(lengths=torch.tensor([1, 2, 3])), ValueError, r'lengths must be \(B,\) = \(2,\) .*got shape \(3,\)'),
-    (dict(lengths=torch.tensor([1, 4])), ValueError, r'lengths must lie in \[0, L\] = \[0, 3\], got .* 1 to 4'),
-    (dict(lengths=torch.tensor([-1, 2])), ValueError, r'lengths must lie in \[0, L\] = \[0, 3\], got .* -1 to 2'),
-    (dict(attention_mask=torch.ones(3)), ValueError,
-     r'attention_mask must have the shape of input_ids \(B, L\) = \(2, 3\), got \(3,\)'),
+    (
+        dict(lengths=torch.tensor([[1, 2]])),
+        ValueError,
+        r'lengths must be \(B,\) = \(2,\) .*got shape \(1, 2\)',
+    ),
+    (
+        dict(lengths=torch.tensor([1, 2, 3])),
+        ValueError,
+        r'lengths must be \(B,\) = \(2,\) .*got shape \(3,\)',
+    ),
+    (
+        dict(lengths=torch.tensor([1, 4])),
+        ValueError,
+        r'lengths must lie in \[0, L\] = \[0, 3\], got .* 1 to 4',
+    ),
+    (
+        dict(lengths=torch.tensor([-1, 2])),
+        ValueError,
+        r'lengths must lie in \[0, L\] = \[0, 3\], got .* -1 to 2',
+    ),
+    (
+        dict(attention_mask=torch.ones(3)),
+        ValueError,
+        r'attention_mask must have the shape of input_ids \(B, L\) = \(2, 3\), got \(3,\)',
+    ),
     (dict(attention_mask=torch.ones(1, 3)), ValueError, r'attention_mask .* = \(2, 3\), got \(1, 3\)'),
     (dict(attention_mask=torch.ones(2, 4)), ValueError, r'attention_mask .* = \(2, 3\), got \(2, 4\)'),
     (dict(attention_mask=torch.ones(3, 2)), ValueError, r'attention_mask .* = \(2, 3\), got \(3, 2\)'),
-    (dict(input_ids=IDS.float()), TypeError, r'input_ids must hold integer token ids, got dtype torch.float32'),
+    (
+        dict(input_ids=IDS.float()),
+        TypeError,
+        r'input_ids must hold integer token ids, got dtype torch.float32',
+    ),
     (dict(input_ids=IDS[0]), ValueError, r'input_ids must be \(B, L\), got shape \(3,\)'),
     (dict(input_ids=IDS.tolist()), TypeError, r'input_ids must be a torch.Tensor, got list'),
 ]
@@ -104,8 +149,11 @@ BAD_TOKEN_INPUTS = [
 @pytest.fixture(scope='module')
 def rewards():
     tok = _tiny_tokenizer()
-    return {'format': FormatReward('a.*', mode='search', tokenizer=tok), 'tags': TagCountReward(tokenizer=tok),
-            'boxed': BoxedReward(tokenizer=tok)}
+    return {
+        'format': FormatReward('a.*', mode='search', tokenizer=tok),
+        'tags': TagCountReward(tokenizer=tok),
+        'boxed': BoxedReward(tokenizer=tok),
+    }
 
 
 @pytest.mark.parametrize('which', ['format', 'tags', 'boxed'])
@@ -125,7 +173,10 @@ def test_good_token_inputs(rewards):
     r = rewards['format']
     assert r(IDS, lengths=torch.tensor([3, 0], dtype=torch.int32)).tolist() == [1.0, 0.0]
     assert r(IDS, lengths=torch.tensor([0, 3])).tolist() == [0.0, 0.0]
-    assert r(IDS, attention_mask=torch.tensor([[False, True, True], [True, True, True]])).tolist() == [0.0, 0.0]
+    assert r(IDS, attention_mask=torch.tensor([[False, True, True], [True, True, True]])).tolist() == [
+        0.0,
+        0.0,
+    ]
     assert r(IDS, attention_mask=torch.tensor([[1, 1, 1], [1, 0, 1]])).tolist() == [1.0, 0.0]
     assert r(IDS.to(torch.int32)).tolist() == [1.0, 0.0]
     assert r(IDS[:0]).shape == (0,)
@@ -143,13 +194,25 @@ def test_token_checks_compile(rewards):
 # ---- lone surrogates read as U+FFFD (completion and prefix) ----------------------------------
 
 SURROGATE_PATTERNS = [
-    (r'\ufffd', 0, 'search'), (r'\ufffd+', 0, 'fullmatch'), (r'.', 0, 'fullmatch'), (r'..', 0, 'fullmatch'),
-    (r'[^a]', 0, 'match'), (r'\W', 0, 'search'), (r'(?i)a\ufffd', 0, 'search'), (r'\ufffd$', 0, 'search'),
-    (r'[\ud800-\udfff]', 0, 'search'), (r'\ufffd\ufffd', 0, 'search'), (r'\w', 0, 'fullmatch'),
+    (r'\ufffd', 0, 'search'),
+    (r'\ufffd+', 0, 'fullmatch'),
+    (r'.', 0, 'fullmatch'),
+    (r'..', 0, 'fullmatch'),
+    (r'[^a]', 0, 'match'),
+    (r'\W', 0, 'search'),
+    (r'(?i)a\ufffd', 0, 'search'),
+    (r'\ufffd$', 0, 'search'),
+    (r'[\ud800-\udfff]', 0, 'search'),
+    (r'\ufffd\ufffd', 0, 'search'),
+    (r'\w', 0, 'fullmatch'),
 ]
 PREFIXES = ['', '\ud800', 'a\udfff', '\ufffd', '\udc80\ud83d']
-SURROGATE_TEXT = st.lists(st.sampled_from(['\ud800', '\udfff', '\udc80', '\ud83d', '\ude00', '\ufffd', 'a', 'A',
-                                           'é', '你', '\n', ' ']), max_size=6).map(''.join)
+SURROGATE_TEXT = st.lists(
+    st.sampled_from(
+        ['\ud800', '\udfff', '\udc80', '\ud83d', '\ude00', '\ufffd', 'a', 'A', 'é', '你', '\n', ' ']
+    ),
+    max_size=6,
+).map(''.join)
 
 
 def _replace_surrogates(text):
@@ -162,8 +225,13 @@ def test_lone_surrogates_read_as_fffd(prefix):
     mod = _DfaReward([('regex', p, f, m) for p, f, m in SURROGATE_PATTERNS], prefix=prefix)
 
     @seed(20261202)
-    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=60,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.lists(SURROGATE_TEXT, min_size=1, max_size=16))
     def run(texts):
         acc, _ = mod.scan_texts(texts)
@@ -195,8 +263,10 @@ POSITION_CASES = [
     (dict(pattern=r'[^\s\S]', mode='match'), ['', '\n', 'é' * LONG]),
     (dict(pattern=r'a', prefix='b'), ['', 'a', 'x' * LONG]),
     (dict(pattern=r'(?s)<think>.*', prefix='</think>'), ['', '<think>', 'x' * LONG]),
-    (dict(pattern=None), ['', '<think>', '<thinx>', 'x' * LONG, '<think>' + 'é' * LONG + '</think>x',
-                          '<think>' + 'y' * LONG]),
+    (
+        dict(pattern=None),
+        ['', '<think>', '<thinx>', 'x' * LONG, '<think>' + 'é' * LONG + '</think>x', '<think>' + 'y' * LONG],
+    ),
     (dict(pattern=None, prefix='<think>'), ['', 'a</think><answer>', '<think>', 'z' * LONG + '</think>!']),
     (dict(pattern=r'a{3}', mode='match'), ['', 'aa', 'aab', 'a' * LONG]),
 ]
@@ -217,14 +287,20 @@ def _oracle_position(reward, text):
     for i, b in enumerate(data):
         state = int(dfa.trans[state, b])
         if state == dfa.dead:
-            return len(data[:i + 1].decode('utf-8', 'replace')) - 1
+            return len(data[: i + 1].decode('utf-8', 'replace')) - 1
     return -1
 
 
 def _shapes(text, others):
     """The text alone, repeated, first, last and in the middle of other texts."""
-    return [[text], [text] * 3, [text] + others, others + [text], others[:1] + [text] + others[1:],
-            [text] * 9]
+    return [
+        [text],
+        [text] * 3,
+        [text] + others,
+        others + [text],
+        others[:1] + [text] + others[1:],
+        [text] * 9,
+    ]
 
 
 @pytest.mark.parametrize('kwargs,texts', POSITION_CASES)
@@ -239,7 +315,10 @@ def test_first_invalid_position_does_not_depend_on_the_batch(kwargs, texts):
             assert want == 0
         for batch in _shapes(text, others):
             got = r.first_invalid_position(batch)
-            assert [g for g, t in zip(got, batch) if t is text] == [want] * batch.count(text), (kwargs, len(text))
+            assert [g for g, t in zip(got, batch) if t is text] == [want] * batch.count(text), (
+                kwargs,
+                len(text),
+            )
         if impossible:  # every text of the batch, not only this one
             assert r.first_invalid_position(others) == [0] * len(others)
 

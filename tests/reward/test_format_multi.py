@@ -7,6 +7,7 @@ on every text of every storage kind, and each verdict must equal Python ``re``. 
 search patterns of the benchmark's multi-pattern section are also checked on generated
 completions, on strings and on Qwen3 token ids (the op's product path).
 """
+
 import os
 import random
 import re
@@ -15,15 +16,15 @@ import threading
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from twinkle import _ext
 from twinkle.reward.format import _DfaReward
 
 EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
 
-pytestmark = pytest.mark.skipif(_ext.string_scanner() is None,
-                                reason='the compiled library is not loaded')
+pytestmark = pytest.mark.skipif(_ext.string_scanner() is None, reason='the compiled library is not loaded')
 
 # (pattern, flags, mode): searches that end in a live sink, fullmatches that die, an
 # impossible pattern (dead before the first byte), non-ASCII exits and astral code points.
@@ -52,9 +53,41 @@ POOL = [
     (r'[a-z ]*', 0, 'fullmatch'),
     (r'(?:é|你|😀)*', 0, 'fullmatch'),  # dies inside a code point: 'ß', '佀', '😁'
 ]
-PIECES = ['<think>', '</think>', '<answer>', '</answer>', '<', '>', ' ', '\n', '\n\n\n', 'abc',
-          '42', ' * ', ' = ', '$x$', '\\boxed{7}', 'the ', 'Wait', 'hmm', 'é', 'ß', 'ÿ', '\x80',
-          '你好', '答案', '😀', '👍🏽', '\ufffd', '\ud800', '\udfff', 'x' * 40, '你', '佀', '😁']
+PIECES = [
+    '<think>',
+    '</think>',
+    '<answer>',
+    '</answer>',
+    '<',
+    '>',
+    ' ',
+    '\n',
+    '\n\n\n',
+    'abc',
+    '42',
+    ' * ',
+    ' = ',
+    '$x$',
+    '\\boxed{7}',
+    'the ',
+    'Wait',
+    'hmm',
+    'é',
+    'ß',
+    'ÿ',
+    '\x80',
+    '你好',
+    '答案',
+    '😀',
+    '👍🏽',
+    '\ufffd',
+    '\ud800',
+    '\udfff',
+    'x' * 40,
+    '你',
+    '佀',
+    '😁',
+]
 TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=14).map(''.join)
 
 MODULE = _DfaReward([('regex', p, f, m) for p, f, m in POOL])
@@ -87,10 +120,13 @@ def _oracle(j, text):
     return bool(getattr(re, m)(p, re.sub('[\ud800-\udfff]', '\ufffd', text), f))
 
 
-@settings(derandomize=True, max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(idx=st.lists(st.integers(0, len(POOL) - 1), min_size=2, max_size=20),
-       texts=st.lists(TEXT, min_size=1, max_size=24))
+@settings(
+    derandomize=True, max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    idx=st.lists(st.integers(0, len(POOL) - 1), min_size=2, max_size=20),
+    texts=st.lists(TEXT, min_size=1, max_size=24),
+)
 def test_product_equals_each_pattern_alone_and_re(idx, texts):
     final, first_dead = _scan(_program(idx), texts, len(idx))
     want_final, want_fd = _alone(idx, texts)
@@ -102,9 +138,22 @@ def test_product_equals_each_pattern_alone_and_re(idx, texts):
 
 # A death at each byte of a code point (the offset counts the bytes before it), in each
 # storage kind, after long skipped runs, and rows that die before their first byte.
-@pytest.mark.parametrize('text', ['', 'ß', 'éß', '你佀', '😀😁x', 'ÿé你😀😁', 'é' * 3000 + '佀',
-                                  '😀' * 3000 + '😁', '<think>你好</think>' * 50 + 'ß', '\ud800'],
-                         ids=lambda t: f'{len(t)}-units')
+@pytest.mark.parametrize(
+    'text',
+    [
+        '',
+        'ß',
+        'éß',
+        '你佀',
+        '😀😁x',
+        'ÿé你😀😁',
+        'é' * 3000 + '佀',
+        '😀' * 3000 + '😁',
+        '<think>你好</think>' * 50 + 'ß',
+        '\ud800',
+    ],
+    ids=lambda t: f'{len(t)}-units',
+)
 def test_deaths_inside_a_code_point(text):
     idx = [len(POOL) - 1, 0, 14, 15, 19, 20]
     texts = [text, text + 'x', 'a' + text]
@@ -115,12 +164,20 @@ def test_deaths_inside_a_code_point(text):
 
 def _completion(rng, n_chars):
     """Prose with numbers, tags, CJK and emoji, think/answer shaped or malformed."""
-    words = ('the of and to wait hmm actually therefore answer 12 * 34 = 408 $x$ \\boxed{5} '
-             '你好 答案 😀 👍 é ß ? \n\n\n').split(' ')
+    words = (
+        'the of and to wait hmm actually therefore answer 12 * 34 = 408 $x$ \\boxed{5} '
+        '你好 答案 😀 👍 é ß ? \n\n\n'
+    ).split(' ')
     body = ' '.join(rng.choice(words) for _ in range(n_chars // 5))
-    return rng.choice([f'<think>\n{body}\n</think>\n<answer>{rng.randrange(99)}</answer>',
-                       f'<think>{body}</think> <answer> -{rng.randrange(9)} </answer>\n',
-                       f'{body}<answer>1', body, f'<think> </think>{body}?</think>'])
+    return rng.choice(
+        [
+            f'<think>\n{body}\n</think>\n<answer>{rng.randrange(99)}</answer>',
+            f'<think>{body}</think> <answer> -{rng.randrange(9)} </answer>\n',
+            f'{body}<answer>1',
+            body,
+            f'<think> </think>{body}?</think>',
+        ]
+    )
 
 
 COMPLETIONS = [_completion(random.Random(i), 40 + 37 * (i % 60)) for i in range(600)]
@@ -159,12 +216,22 @@ def test_more_patterns_than_one_product():
 
 # The 16 search patterns of benchmarks/bench_format.py's multi-pattern section.
 MULTI = [
-    (r'<think>.*?</think>', re.DOTALL), (r'<answer>.*?</answer>', re.DOTALL),
-    (r'</think>\s*<answer>', 0), (r'<answer>\s*-?\d+\s*</answer>', 0), (r'\\boxed\{[^{}]*\}', 0),
-    (r'\d+ \* \d+ = \d+', 0), (r'[\u4e00-\u9fff]', 0), (r'[\U0001F300-\U0001FAFF]', 0),
-    (r'(?:wait|hmm|actually)', re.IGNORECASE), (r'<think>\s*</think>', 0), (r'\n\n\n', 0),
-    (r'(?:the ){2}', 0), (r'[Tt]herefore,? the answer is', 0), (r'\$[^$\n]+\$', 0),
-    (r'</answer>\s*$', 0), (r'\?\s*</think>', 0),
+    (r'<think>.*?</think>', re.DOTALL),
+    (r'<answer>.*?</answer>', re.DOTALL),
+    (r'</think>\s*<answer>', 0),
+    (r'<answer>\s*-?\d+\s*</answer>', 0),
+    (r'\\boxed\{[^{}]*\}', 0),
+    (r'\d+ \* \d+ = \d+', 0),
+    (r'[\u4e00-\u9fff]', 0),
+    (r'[\U0001F300-\U0001FAFF]', 0),
+    (r'(?:wait|hmm|actually)', re.IGNORECASE),
+    (r'<think>\s*</think>', 0),
+    (r'\n\n\n', 0),
+    (r'(?:the ){2}', 0),
+    (r'[Tt]herefore,? the answer is', 0),
+    (r'\$[^$\n]+\$', 0),
+    (r'</answer>\s*$', 0),
+    (r'\?\s*</think>', 0),
 ]
 
 
@@ -180,6 +247,7 @@ def test_sixteen_search_patterns_on_strings():
 
 def test_sixteen_search_patterns_on_qwen3_ids():
     from twinkle.sampler.testing import qwen3_tokenizer
+
     try:
         tok = qwen3_tokenizer()
     except ImportError as e:
@@ -191,7 +259,7 @@ def test_sixteen_search_patterns_on_qwen3_ids():
     width = max(map(len, enc))
     ids = torch.zeros((len(enc), width), dtype=torch.int64)
     for i, row in enumerate(enc):
-        ids[i, :len(row)] = torch.tensor(row)
+        ids[i, : len(row)] = torch.tensor(row)
     lengths = torch.tensor([len(r) for r in enc])
     want = _want(decoded)
     for dtype in (torch.int64, torch.int32):
@@ -199,9 +267,15 @@ def test_sixteen_search_patterns_on_qwen3_ids():
         assert (accepted == 1.0).tolist() == want
         # Each pattern alone through the op gives the same states and positions.
         for j in (0, 6, 15):
-            alone = torch.ops.twinkle.dfa_scan(ids.to(dtype), lengths, reward.token_class_ids[j:j + 1],
-                                              reward.token_tables[j:j + 1], reward.token_starts[j:j + 1],
-                                              reward.token_dead[j:j + 1], 0)
+            alone = torch.ops.twinkle.dfa_scan(
+                ids.to(dtype),
+                lengths,
+                reward.token_class_ids[j : j + 1],
+                reward.token_tables[j : j + 1],
+                reward.token_starts[j : j + 1],
+                reward.token_dead[j : j + 1],
+                0,
+            )
             final = reward._scan('token', ids.to(dtype), lengths)[0]
-            assert torch.equal(final[:, j:j + 1], alone[0])
-            assert torch.equal(first_dead[:, j:j + 1], alone[1])
+            assert torch.equal(final[:, j : j + 1], alone[0])
+            assert torch.equal(first_dead[:, j : j + 1], alone[1])

@@ -7,6 +7,7 @@ patterns at once: the final states and first-dead byte offsets equal the ``dfa_s
 on :func:`pad_texts` output, and every verdict equals ``re.<mode>`` on the text (a lone
 surrogate read as U+FFFD, as the encoded path reads it).
 """
+
 import math
 import os
 import pickle
@@ -15,15 +16,15 @@ import re
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, seed, settings, strategies as st
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
 from twinkle import _ext
 from twinkle.reward.format import FormatReward, TagCountReward, _DfaReward, pad_texts
 
 EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
 
-pytestmark = pytest.mark.skipif(_ext.string_scanner() is None,
-                                reason='the compiled library is not loaded')
+pytestmark = pytest.mark.skipif(_ext.string_scanner() is None, reason='the compiled library is not loaded')
 
 # (pattern, flags, mode); None is the strict default format.
 PATTERNS = [
@@ -37,14 +38,36 @@ PATTERNS = [
     (r'.{3,9}', re.DOTALL, 'fullmatch'),
     (r'\ufffd', 0, 'search'),
     (r'[\u4e00-\u9fff]+', 0, 'search'),
-    (r'é+|ß', 0, 'search'),           # Latin-1 exits: a state left by non-ASCII bytes
-    (r'😀<', 0, 'search'),              # an astral code point, then an ASCII exit
-    (r'a\Zb', 0, 'search'),             # matches nothing: dead before the first byte
+    (r'é+|ß', 0, 'search'),  # Latin-1 exits: a state left by non-ASCII bytes
+    (r'😀<', 0, 'search'),  # an astral code point, then an ASCII exit
+    (r'a\Zb', 0, 'search'),  # matches nothing: dead before the first byte
     (r'\S+', 0, 'match'),
 ]
 STRICT = r'<think>.*?</think>\s*<answer>.*?</answer>\s*'
-PIECES = ['<think>', '</think>', '<answer>', '</answer>', '<', '>', ' ', '\n', 'abc', '42',
-          'é', 'ß', 'ÿ', '\x80', '你好', '答案', '😀', '👍🏽', '\ufffd', '\ud800', '\udfff', 'x' * 40]
+PIECES = [
+    '<think>',
+    '</think>',
+    '<answer>',
+    '</answer>',
+    '<',
+    '>',
+    ' ',
+    '\n',
+    'abc',
+    '42',
+    'é',
+    'ß',
+    'ÿ',
+    '\x80',
+    '你好',
+    '答案',
+    '😀',
+    '👍🏽',
+    '\ufffd',
+    '\ud800',
+    '\udfff',
+    'x' * 40,
+]
 TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=10).map(''.join)
 
 
@@ -79,15 +102,18 @@ def test_strings_equal_encoded_path_and_re(texts):
             assert (accepted[i, j].item() == 1.0) == _oracle(p, f, m, text), (text, p)
 
 
-@pytest.mark.parametrize('text', [
-    '',                                    # empty
-    'plain ascii <think>x</think>',        # kind 1, ASCII: scanned as its own bytes
-    'latin-1 é ÿ <answer>1</answer>',      # kind 1, not ASCII
-    'bmp 你好 <answer>2</answer>',          # kind 2
-    'astral 😀 <answer>3</answer>',         # kind 4
-    'lone \ud800 surrogate <',             # read as U+FFFD
-    '<think>' + '你' * 5000 + '</think>',  # long runs skipped by the exit search
-])
+@pytest.mark.parametrize(
+    'text',
+    [
+        '',  # empty
+        'plain ascii <think>x</think>',  # kind 1, ASCII: scanned as its own bytes
+        'latin-1 é ÿ <answer>1</answer>',  # kind 1, not ASCII
+        'bmp 你好 <answer>2</answer>',  # kind 2
+        'astral 😀 <answer>3</answer>',  # kind 4
+        'lone \ud800 surrogate <',  # read as U+FFFD
+        '<think>' + '你' * 5000 + '</think>',  # long runs skipped by the exit search
+    ],
+)
 def test_each_storage_kind(text):
     final, first_dead = MODULE._scan_strings([text])
     data, lengths = pad_texts([text])
@@ -99,8 +125,7 @@ def test_score_matches_the_op_path_on_a_large_batch():
     rng = np.random.default_rng(0)
     parts = np.array(PIECES, dtype=object)
     texts = [''.join(rng.choice(parts, size=rng.integers(0, 60))) for _ in range(3000)]
-    reward = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search',
-                          flags=re.DOTALL)
+    reward = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL)
     data, lengths = pad_texts(texts)
     final, _ = reward._scan('byte', data, lengths)
     want = reward._accepted('byte', final)[:, 0].tolist()
@@ -123,8 +148,12 @@ def test_non_text_items_and_types():
     with pytest.raises(ValueError, match='first_dead'):
         scanner.scan_strings(prog, ['a'], final, np.empty((1, 1), np.int32))
     with pytest.raises(ValueError, match='V >= 256'):
-        scanner.byte_program(np.zeros((1, 10), np.int32), np.zeros((1, 1, 1), np.int32),
-                             np.zeros(1, np.int32), np.zeros(1, np.int32))
+        scanner.byte_program(
+            np.zeros((1, 10), np.int32),
+            np.zeros((1, 1, 1), np.int32),
+            np.zeros(1, np.int32),
+            np.zeros(1, np.int32),
+        )
 
 
 def test_reward_pickles_and_copies_without_the_program():

@@ -3,6 +3,7 @@
 real Qwen3 ids what the string path gives on the decoded texts, as (B,) float32 on the ids'
 device; a reward without a token path of its own decodes with its tokenizer.
 """
+
 import inspect
 import math
 
@@ -10,9 +11,19 @@ import pytest
 import torch
 
 from tests.dfa.test_tokens import qwen_tokenizer
-from twinkle.reward import (BoxedReward, CombinedReward, FormatReward, FunctionReward, GSM8KReward,
-                            MathReward, Reward, RewardModule, TagCountReward, TokenizerRequired,
-                            last_completion)
+from twinkle.reward import (
+    BoxedReward,
+    CombinedReward,
+    FormatReward,
+    FunctionReward,
+    GSM8KReward,
+    MathReward,
+    Reward,
+    RewardModule,
+    TagCountReward,
+    TokenizerRequired,
+    last_completion,
+)
 
 TEXTS = [
     '<think>2 + 2 = 4</think>\n<answer>\\boxed{4}</answer>',
@@ -38,10 +49,16 @@ def _builders(tok):
         'BoxedReward': lambda: BoxedReward(tokenizer=tok),
         'MathReward': lambda: MathReward(tokenizer=tok),
         'GSM8KReward': lambda: GSM8KReward(tokenizer=tok),
-        'CombinedReward': lambda: CombinedReward({FormatReward(tokenizer=tok): 0.5, MathReward(tokenizer=tok): 1.0,
-                                                  TagCountReward(tokenizer=tok): 0.25}),
-        'CombinedReward(zero)': lambda: CombinedReward([(MathReward(tokenizer=tok), 1.0),
-                                                        (BoxedReward(tokenizer=tok), -0.5)], nan_policy='zero'),
+        'CombinedReward': lambda: CombinedReward(
+            {
+                FormatReward(tokenizer=tok): 0.5,
+                MathReward(tokenizer=tok): 1.0,
+                TagCountReward(tokenizer=tok): 0.25,
+            }
+        ),
+        'CombinedReward(zero)': lambda: CombinedReward(
+            [(MathReward(tokenizer=tok), 1.0), (BoxedReward(tokenizer=tok), -0.5)], nan_policy='zero'
+        ),
         'FunctionReward': lambda: FunctionReward(_length, tokenizer=tok),
     }
 
@@ -58,11 +75,11 @@ def batch(tok):
     ids = torch.full((len(rows), width), 0, dtype=torch.int64)
     mask = torch.zeros(len(rows), width, dtype=torch.int64)
     for i, r in enumerate(rows):  # left padding: the mask is what says where the text is
-        ids[i, width - len(r):] = torch.tensor(r, dtype=torch.int64)
-        mask[i, width - len(r):] = 1
+        ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.int64)
+        mask[i, width - len(r) :] = 1
     right = torch.zeros_like(ids)
     for i, r in enumerate(rows):
-        right[i, :len(r)] = torch.tensor(r, dtype=torch.int64)
+        right[i, : len(r)] = torch.tensor(r, dtype=torch.int64)
     lengths = torch.tensor([len(r) for r in rows])
     return ids, mask, right, lengths
 
@@ -71,17 +88,22 @@ def batch(tok):
 def test_token_path_equals_the_string_path(tok, batch, name):
     reward = _builders(tok)[name]()
     ids, mask, right, lengths = batch
-    trajs = [{'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': t}]}
-             for t in TEXTS]
+    trajs = [
+        {'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': t}]} for t in TEXTS
+    ]
     want = reward(trajs, GOLDS)
     outs = [reward.score_ids(right, lengths, GOLDS), reward.score_ids(ids, None, GOLDS, attention_mask=mask)]
     if isinstance(reward, torch.nn.Module):  # the module call
-        outs += [reward(right, lengths, GOLDS), reward(input_ids=ids, attention_mask=mask, ground_truths=GOLDS)]
+        outs += [
+            reward(right, lengths, GOLDS),
+            reward(input_ids=ids, attention_mask=mask, ground_truths=GOLDS),
+        ]
     for got in outs:
         assert isinstance(got, torch.Tensor) and got.dtype == torch.float32
         assert got.shape == (len(TEXTS),) and got.device == ids.device
-        assert [None if math.isnan(v) else v for v in got.tolist()] == \
-            [None if math.isnan(v) else pytest.approx(v, rel=1e-6) for v in want]
+        assert [None if math.isnan(v) else v for v in got.tolist()] == [
+            None if math.isnan(v) else pytest.approx(v, rel=1e-6) for v in want
+        ]
 
 
 @pytest.mark.parametrize('name', list(_builders(None)))
@@ -95,12 +117,21 @@ def test_every_built_in_reward_is_a_module_with_one_signature(tok, name):
         ('input_ids', inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty),
         ('lengths', inspect.Parameter.POSITIONAL_OR_KEYWORD, None),
         ('ground_truths', inspect.Parameter.POSITIONAL_OR_KEYWORD, None),
-        ('attention_mask', inspect.Parameter.KEYWORD_ONLY, None)]
+        ('attention_mask', inspect.Parameter.KEYWORD_ONLY, None),
+    ]
 
 
-@pytest.mark.parametrize('make', [FormatReward, TagCountReward, BoxedReward, MathReward,
-                                  lambda: FunctionReward(_length),
-                                  lambda: CombinedReward({FormatReward(): 1.0})])
+@pytest.mark.parametrize(
+    'make',
+    [
+        FormatReward,
+        TagCountReward,
+        BoxedReward,
+        MathReward,
+        lambda: FunctionReward(_length),
+        lambda: CombinedReward({FormatReward(): 1.0}),
+    ],
+)
 def test_no_tokenizer_is_one_error(make):
     with pytest.raises(TokenizerRequired, match='score_ids needs a tokenizer'):
         make().score_ids(torch.zeros(1, 2, dtype=torch.int64), None, ['1'])

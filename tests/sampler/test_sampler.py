@@ -1,4 +1,5 @@
 """TransformersSampler on a tiny random-init model, the vLLM path's error, model ids."""
+
 import importlib.util
 
 import pytest
@@ -29,10 +30,10 @@ def sampler(model, tok):
 
 # -- shapes and order ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize('num_samples', [1, 3])
 def test_response_is_prompt_major(sampler, num_samples):
-    r = sampler.sample(PROMPTS, num_samples=num_samples,
-                       sampling_params={'max_tokens': 5, 'seed': 0})
+    r = sampler.sample(PROMPTS, num_samples=num_samples, sampling_params={'max_tokens': 5, 'seed': 0})
     assert isinstance(r, SampleResponse)
     assert (r.num_prompts, r.num_samples, len(r)) == (3, num_samples, 3 * num_samples)
     for b, traj in enumerate(r.trajectories):
@@ -94,8 +95,9 @@ def test_max_batch_size_chunks_give_same_greedy_result(model, tok):
 
 def test_stop_strings_cut_the_text(sampler, tok):
     # Sample until something stops on a common character.
-    r = sampler.sample(PROMPTS, num_samples=8,
-                       sampling_params={'max_tokens': 12, 'seed': 3, 'stop': ['e', 'a']})
+    r = sampler.sample(
+        PROMPTS, num_samples=8, sampling_params={'max_tokens': 12, 'seed': 3, 'stop': ['e', 'a']}
+    )
     stopped = [c for row in r.completions for c in row if c.stop_reason == 'stop']
     assert stopped, 'expected some completion to hit a stop string'
     for c in stopped:
@@ -105,14 +107,22 @@ def test_stop_strings_cut_the_text(sampler, tok):
 
 
 def test_chat_template_is_applied(model):
-    template = ("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
-                "{% if add_generation_prompt %}assistant: {% endif %}")
+    template = (
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+        '{% if add_generation_prompt %}assistant: {% endif %}'
+    )
     tok = tiny_tokenizer(chat_template=template)
     s = TransformersSampler(model, tok)
     assert s.use_chat_template
-    r = s.sample([Trajectory(messages=[{'role': 'system', 'content': 'be brief'},
-                                       {'role': 'user', 'content': '1+1'}])],
-                 num_samples=1, sampling_params={'max_tokens': 2})
+    r = s.sample(
+        [
+            Trajectory(
+                messages=[{'role': 'system', 'content': 'be brief'}, {'role': 'user', 'content': '1+1'}]
+            )
+        ],
+        num_samples=1,
+        sampling_params={'max_tokens': 2},
+    )
     assert tok.decode(r.prompt_token_ids[0]) == 'system: be brief\nuser: 1+1\nassistant: '
     with pytest.raises(ValueError, match='chat_template'):
         TransformersSampler(model, tiny_tokenizer(), chat_template=True)
@@ -120,8 +130,11 @@ def test_chat_template_is_applied(model):
 
 def test_batch_forms(sampler):
     traj = Trajectory(messages=[{'role': 'user', 'content': 'hi'}], user_data=[('k', 1)])
-    r = sampler.sample([traj, {'messages': [{'role': 'user', 'content': 'yo'}]}, 'z'],
-                       num_samples=2, sampling_params={'max_tokens': 2})
+    r = sampler.sample(
+        [traj, {'messages': [{'role': 'user', 'content': 'yo'}]}, 'z'],
+        num_samples=2,
+        sampling_params={'max_tokens': 2},
+    )
     assert [t.messages[0].content for t in r.trajectories] == ['hi', 'hi', 'yo', 'yo', 'z', 'z']
     assert r.trajectories[0].get_user_data('k') == 1
 
@@ -131,11 +144,14 @@ def test_empty_batch(sampler):
     assert len(r) == 0 and r.trajectories == []
 
 
-@pytest.mark.parametrize('bad, err, match', [
-    ('a string', TypeError, 'batch'),
-    ([3], TypeError, r'batch\[0\]'),
-    ([{'role': 'user'}], TypeError, r'batch\[0\]'),
-])
+@pytest.mark.parametrize(
+    'bad, err, match',
+    [
+        ('a string', TypeError, 'batch'),
+        ([3], TypeError, r'batch\[0\]'),
+        ([{'role': 'user'}], TypeError, r'batch\[0\]'),
+    ],
+)
 def test_bad_batch(sampler, bad, err, match):
     with pytest.raises(err, match=match):
         sampler.sample(bad, num_samples=1)
@@ -180,13 +196,16 @@ def test_runs_on_the_models_device(device, tok):
 
 # -- model ids -----------------------------------------------------------------------
 
+
 def test_local_directory_loads(tmp_path, model, tok):
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     s = TransformersSampler(str(tmp_path))
     greedy = {'max_tokens': 5, 'temperature': 0}
-    assert (s.sample(['1 2'], 1, greedy).token_ids
-            == TransformersSampler(model, tok).sample(['1 2'], 1, greedy).token_ids)
+    assert (
+        s.sample(['1 2'], 1, greedy).token_ids
+        == TransformersSampler(model, tok).sample(['1 2'], 1, greedy).token_ids
+    )
     assert resolve_model_id(str(tmp_path)) == str(tmp_path)
 
 
@@ -200,8 +219,10 @@ def test_missing_local_path_is_clear():
         resolve_model_id('./no/such/dir')
 
 
-@pytest.mark.skipif(importlib.util.find_spec('modelscope') is not None,
-                    reason='modelscope is installed; its download path needs the network')
+@pytest.mark.skipif(
+    importlib.util.find_spec('modelscope') is not None,
+    reason='modelscope is installed; its download path needs the network',
+)
 def test_modelscope_id_without_client():
     with pytest.raises(ImportError, match='pip install modelscope'):
         resolve_model_id('ms://Qwen/Qwen3.5-4B')
@@ -214,6 +235,7 @@ def test_bad_model_id(bad):
 
 
 # -- vLLM ----------------------------------------------------------------------------
+
 
 @pytest.mark.skipif(importlib.util.find_spec('vllm') is not None, reason='vLLM is installed')
 def test_vllm_absent_says_how_to_install():
@@ -236,13 +258,16 @@ def test_vllm_sampler_maps_outputs(monkeypatch, tok):
             a, b, c = (tok.convert_tokens_to_ids(ch) for ch in 'abc')
             outs = []
             for _ in prompts:
-                o = [SimpleNamespace(token_ids=[a, b, tok.eos_token_id], text='ab',
-                                     finish_reason='stop', stop_reason=None),
-                     SimpleNamespace(token_ids=[a, b, c], text='abc', finish_reason='length',
-                                     stop_reason=None),
-                     SimpleNamespace(token_ids=[a, b, c], text='a', finish_reason='stop',
-                                     stop_reason='b')]
-                outs.append(SimpleNamespace(outputs=o[:sp.n]))
+                o = [
+                    SimpleNamespace(
+                        token_ids=[a, b, tok.eos_token_id], text='ab', finish_reason='stop', stop_reason=None
+                    ),
+                    SimpleNamespace(
+                        token_ids=[a, b, c], text='abc', finish_reason='length', stop_reason=None
+                    ),
+                    SimpleNamespace(token_ids=[a, b, c], text='a', finish_reason='stop', stop_reason='b'),
+                ]
+                outs.append(SimpleNamespace(outputs=o[: sp.n]))
             return outs
 
     fake_vllm = SimpleNamespace(SamplingParams=lambda **kw: SimpleNamespace(**kw), LLM=None)
@@ -257,25 +282,29 @@ def test_vllm_sampler_maps_outputs(monkeypatch, tok):
 
 # -- finish_completion (shared by every backend) ---------------------------------------
 
+
 def _dec(ids):
     return ''.join('abcdefgh'[i] for i in ids if i < 8)
 
 
-@pytest.mark.parametrize('ids, eos, stop, expected', [
-    # runs out of tokens
-    ([0, 1, 2], [9], [], Completion([0, 1, 2], 'abc', 'length')),
-    # eos kept as the last id, padding after it dropped
-    ([0, 9, 9, 9], [9], [], Completion([0, 9], 'a', 'eos')),
-    ([9], [9], [], Completion([9], '', 'eos')),
-    # the earliest stop string wins, ids cut to what the text holds
-    ([0, 1, 2, 3], [9], ['cd', 'b'], Completion([0], 'a', 'stop', 'b')),
-    # a stop string before the eos wins
-    ([0, 1, 9], [9], ['b'], Completion([0], 'a', 'stop', 'b')),
-    # a stop string after the eos does not count
-    ([0, 9, 1], [9], ['b'], Completion([0, 9], 'a', 'eos')),
-    # no tokens at all
-    ([], [9], ['a'], Completion([], '', 'length')),
-])
+@pytest.mark.parametrize(
+    'ids, eos, stop, expected',
+    [
+        # runs out of tokens
+        ([0, 1, 2], [9], [], Completion([0, 1, 2], 'abc', 'length')),
+        # eos kept as the last id, padding after it dropped
+        ([0, 9, 9, 9], [9], [], Completion([0, 9], 'a', 'eos')),
+        ([9], [9], [], Completion([9], '', 'eos')),
+        # the earliest stop string wins, ids cut to what the text holds
+        ([0, 1, 2, 3], [9], ['cd', 'b'], Completion([0], 'a', 'stop', 'b')),
+        # a stop string before the eos wins
+        ([0, 1, 9], [9], ['b'], Completion([0], 'a', 'stop', 'b')),
+        # a stop string after the eos does not count
+        ([0, 9, 1], [9], ['b'], Completion([0, 9], 'a', 'eos')),
+        # no tokens at all
+        ([], [9], ['a'], Completion([], '', 'length')),
+    ],
+)
 def test_finish_completion(ids, eos, stop, expected):
     assert finish_completion(ids, eos, stop, _dec) == expected
 

@@ -1,4 +1,5 @@
 """The seed's sampling loop, run as the seed writes it."""
+
 import importlib.util
 
 import pytest
@@ -21,6 +22,7 @@ class PromptMatchesTruth(Reward):
 
     def __call__(self, trajectories, ground_truths=None):
         from twinkle.reward import check_batch
+
         gts = check_batch(trajectories, ground_truths, 'PromptMatchesTruth', True)
         out = []
         for t, g in zip(trajectories, gts):
@@ -56,22 +58,30 @@ def tok():
 def _math_or_custom(tokenizer=None):
     if HAVE_MATH:
         from twinkle.reward import MathReward
+
         return MathReward(tokenizer=tokenizer)
 
     class LastNumber(Reward):  # a simple stand-in until twinkle.reward.math lands
         def __call__(self, trajectories, ground_truths=None):
             from twinkle.reward import check_batch
+
             gts = check_batch(trajectories, ground_truths, 'LastNumber', True)
-            return [float((last_completion(t) or '').split('####')[-1].strip()
-                          == ground_truth_text(g)) for t, g in zip(trajectories, gts)]
+            return [
+                float((last_completion(t) or '').split('####')[-1].strip() == ground_truth_text(g))
+                for t, g in zip(trajectories, gts)
+            ]
+
     return LastNumber()
 
 
 def test_seed_loop_as_written(tok):
     # The seed passes no sampling_params: the sampler's defaults apply (short, to keep
     # the test fast; SamplingParams' own default is 256 tokens).
-    sampler = TransformersSampler(tiny_causal_lm(tok, hidden_size=32, num_layers=1, num_heads=2),
-                                  tok, sampling_params={'max_tokens': 16, 'seed': 0})
+    sampler = TransformersSampler(
+        tiny_causal_lm(tok, hidden_size=32, num_layers=1, num_heads=2),
+        tok,
+        sampling_params={'max_tokens': 16, 'seed': 0},
+    )
     reward_fn = _math_or_custom()
     advantage_fn = GRPOAdvantage()
     dataloader = PromptDataLoader(ROWS, batch_size=3)
@@ -91,8 +101,7 @@ def test_seed_loop_as_written(tok):
 
 
 def test_ground_truths_reach_their_own_samples(tok):
-    sampler = TransformersSampler(tiny_causal_lm(tok, hidden_size=32, num_layers=1, num_heads=2),
-                                  tok)
+    sampler = TransformersSampler(tiny_causal_lm(tok, hidden_size=32, num_layers=1, num_heads=2), tok)
     for batch in PromptDataLoader(ROWS, batch_size=4, shuffle=True, seed=3):
         response = sampler.sample(batch, num_samples=3, sampling_params={'max_tokens': 2})
         assert PromptMatchesTruth()(response.trajectories, batch.ground_truths) == [1.0] * len(response)

@@ -4,6 +4,7 @@
 batch for S seconds (a slow request), ``<<raise>>`` raises (a reward that fails). Give it
 weight 0 and it changes no total.
 """
+
 import re
 import time
 

@@ -1,5 +1,6 @@
 """A real server process for the tests and the benchmark: ``python -m twinkle serve`` on a
 free port, started and stopped here."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,14 @@ class ServerProcess:
     def __init__(self, args: List[str], env: Optional[dict] = None, cmd: Optional[List[str]] = None):
         # cmd: another server that prints the same "listening on http://..." line.
         cmd = cmd or [sys.executable, '-m', 'twinkle', 'serve', '--port', '0', *args]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, 'PYTHONPATH': ROOT, **(env or {})})
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, 'PYTHONPATH': ROOT, **(env or {})},
+        )
         self.output: List[str] = []
         self.url = self._read_url()
         # Drain the rest of the output, so a chatty server never blocks on a full pipe.
@@ -48,8 +55,9 @@ class ServerProcess:
                 return line.split('listening on ')[1].split()[0]
         raise RuntimeError('server did not print its address:\n' + ''.join(lines))
 
-    def wait_ready(self, timeout: float = 120.0) -> 'ServerProcess':
+    def wait_ready(self, timeout: float = 120.0) -> ServerProcess:
         import httpx
+
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

@@ -9,6 +9,7 @@ by a slow reward, bodies sent slowly in pieces, malformed and oversized requests
 Every answer is checked against a direct call of the rewards (``MathReward.explain``,
 ``FormatReward``) on the same text: same status, same rewards, same verdicts.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,17 +20,27 @@ import random
 import time
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-PROMPT = '<|im_start|>user\nSolve the problem. Put the answer in \\boxed{}.<|im_end|>\n<|im_start|>assistant\n'
+PROMPT = (
+    '<|im_start|>user\nSolve the problem. Put the answer in \\boxed{}.<|im_end|>\n<|im_start|>assistant\n'
+)
 END = '<|im_end|>\n'
 #: The server's rewards in the load: the total is math + 0.5 format (probe has weight 0).
-SERVER_REWARDS = ['--reward', 'math', '--reward', 'format=0.5', '--reward', 'tests.serve.custom_rewards:probe=0']
+SERVER_REWARDS = [
+    '--reward',
+    'math',
+    '--reward',
+    'format=0.5',
+    '--reward',
+    'tests.serve.custom_rewards:probe=0',
+]
 FORMAT_WEIGHT = 0.5
 SLOW_S = 0.3
 SYMPY_DEADLINE_S = 1.0
 TIMEOUT_PAIR = (r'So the answer is $\boxed{(10^{7})!}$.', r'(10^{7})! + 1')
 
-LABELLED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'math', 'data',
-                        'labelled.jsonl')
+LABELLED = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'math', 'data', 'labelled.jsonl'
+)
 
 Pair = Tuple[str, Any]  # (completion, gold)
 
@@ -48,10 +59,14 @@ def labelled_pairs() -> List[Tuple[str, Any, bool]]:
     """(completion, gold, hand label) of real model text (CHAMP, when champ-dataset is
     installed) and the labelled set."""
     with open(LABELLED, encoding='utf-8') as f:
-        out = [(c['completion'], c['gold'], bool(c['expected'])) for c in map(json.loads, f)
-               if c.get('completion') is not None]
+        out = [
+            (c['completion'], c['gold'], bool(c['expected']))
+            for c in map(json.loads, f)
+            if c.get('completion') is not None
+        ]
     try:
         from tests.math.champ import load_champ
+
         out += [(c['completion'], c['gold'], bool(c['correct'])) for c in load_champ()]
     except ImportError:
         pass
@@ -65,8 +80,13 @@ def real_pairs() -> List[Pair]:
 
 def _get_reward(pairs: List[Pair], pid: int = 0) -> bytes:
     prompt = PROMPT
-    return json.dumps({'query': [prompt + c + END for c, _ in pairs], 'prompts': [prompt] * len(pairs),
-                       'labels': [g for _, g in pairs]}).encode()
+    return json.dumps(
+        {
+            'query': [prompt + c + END for c, _ in pairs],
+            'prompts': [prompt] * len(pairs),
+            'labels': [g for _, g in pairs],
+        }
+    ).encode()
 
 
 def _score(pairs: List[Pair]) -> bytes:
@@ -83,18 +103,26 @@ MALFORMED: List[Tuple[str, bytes, str]] = [
     ('/get_reward', json.dumps({'query': ['a'], 'labels': [{'x': 1}]}).encode(), 'labels[0]'),
     ('/score', json.dumps({'completions': ['a'], 'trajectories': []}).encode(), 'completions'),
     ('/score', json.dumps({'trajectories': [{'messages': 'x'}]}).encode(), 'trajectories[0].messages'),
-    ('/score', json.dumps({'completions': ['a', 'b', 'c'], 'ground_truths': ['1', '2']}).encode(), 'ground_truths'),
+    (
+        '/score',
+        json.dumps({'completions': ['a', 'b', 'c'], 'ground_truths': ['1', '2']}).encode(),
+        'ground_truths',
+    ),
 ]
 
 
-def build_workload(n: int, seed: int = 0, max_request_bytes: int = 4 << 20, max_items: int = 512) -> List[Planned]:
+def build_workload(
+    n: int, seed: int = 0, max_request_bytes: int = 4 << 20, max_items: int = 512
+) -> List[Planned]:
     """``n`` requests in a seeded random order (the mix is in the module docstring); the
     limits are the server's (``--max-request-bytes``, ``--max-items-per-request``)."""
     rnd = random.Random(seed)
     pool = real_pairs()
     big = json.dumps({'query': ['x' * 1000] * (max_request_bytes // 1000 + 1)}).encode()
     many = _score([('x', '1')] * (max_items + 1))
-    sympy_pairs = [(rf'The result is $\boxed{{2^{{2^{{{k}}}}}}}$.', f'4^{{2^{{{k - 1}}}}}') for k in range(14, 34)]
+    sympy_pairs = [
+        (rf'The result is $\boxed{{2^{{2^{{{k}}}}}}}$.', f'4^{{2^{{{k - 1}}}}}') for k in range(14, 34)
+    ]
     out: List[Planned] = []
     for i in range(n):
         x = rnd.random()
@@ -135,6 +163,7 @@ def direct_verdicts(planned: Sequence[Planned]) -> Dict[Tuple[str, Pair], Dict[s
     """The rewards called directly (no server, no scorer) on each distinct sample, keyed by
     (route, pair): the trajectory is the completion, after the prompt on /get_reward."""
     from twinkle.reward import FormatReward, MathReward
+
     distinct = list(dict.fromkeys((p.route, pair) for p in planned for pair in p.pairs))
     trajectories = [_trajectory(route, c) for route, (c, _) in distinct]
     math_r = MathReward(sympy_deadline_s=SYMPY_DEADLINE_S)
@@ -153,8 +182,13 @@ def _trajectory(route: str, completion: str) -> Dict[str, Any]:
     # What the protocol documents for a query: the prompt as the user turn, and the
     # response without the end-of-turn tokens (a completion may carry its own).
     from twinkle.serve.protocol import strip_end_tokens
-    return {'messages': [{'role': 'user', 'content': PROMPT},
-                         {'role': 'assistant', 'content': strip_end_tokens(completion)}]}
+
+    return {
+        'messages': [
+            {'role': 'user', 'content': PROMPT},
+            {'role': 'assistant', 'content': strip_end_tokens(completion)},
+        ]
+    }
 
 
 class Result(NamedTuple):
@@ -167,7 +201,7 @@ async def _pieces(body: bytes):
     # A slow client: the body in three pieces, 50 ms apart (chunked transfer encoding).
     step = max(1, len(body) // 3)
     for i in range(0, len(body), step):
-        yield body[i:i + step]
+        yield body[i : i + step]
         await asyncio.sleep(0.05)
 
 
@@ -199,13 +233,19 @@ def client_library() -> str:
     second per core than httpx here, so the load measures the server, not the client."""
     try:
         import aiohttp  # noqa: F401 - only whether it is installed
+
         return 'aiohttp'
     except ImportError:
         return 'httpx'
 
 
-async def run_load(url: str, planned: Sequence[Planned], clients: int = 64, timeout: float = 300.0,
-                   library: Optional[str] = None) -> Tuple[List[Result], float]:
+async def run_load(
+    url: str,
+    planned: Sequence[Planned],
+    clients: int = 64,
+    timeout: float = 300.0,
+    library: Optional[str] = None,
+) -> Tuple[List[Result], float]:
     """Sends ``planned`` from ``clients`` concurrent clients, each on its own keep-alive
     connection; returns (results in plan order, wall seconds)."""
     library = library or client_library()
@@ -219,8 +259,11 @@ async def run_load(url: str, planned: Sequence[Planned], clients: int = 64, time
     t0 = time.perf_counter()
     if library == 'aiohttp':
         import aiohttp
+
         connector = aiohttp.TCPConnector(limit=clients)
-        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)) as s:
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as s:
             await asyncio.gather(*(client_loop(_send_aiohttp, s) for _ in range(clients)))
     else:
         import httpx
@@ -229,12 +272,14 @@ async def run_load(url: str, planned: Sequence[Planned], clients: int = 64, time
             # One client per connection: httpx's shared pool costs more per request.
             async with httpx.AsyncClient(timeout=timeout) as c:
                 await client_loop(_send_httpx, c)
+
         await asyncio.gather(*(one_client() for _ in range(clients)))
     return results, time.perf_counter() - t0  # type: ignore[return-value]
 
 
-def check(planned: Sequence[Planned], results: Sequence[Result], direct: Dict[Tuple[str, Pair], Dict[str, Any]]
-          ) -> List[str]:
+def check(
+    planned: Sequence[Planned], results: Sequence[Result], direct: Dict[Tuple[str, Pair], Dict[str, Any]]
+) -> List[str]:
     """Every answer against its plan and the direct verdicts; returns the problems found."""
     problems: List[str] = []
     for i, (p, r) in enumerate(zip(planned, results)):
@@ -242,7 +287,9 @@ def check(planned: Sequence[Planned], results: Sequence[Result], direct: Dict[Tu
             problems.append(f'request {i} ({p.kind}): no answer')
             continue
         if r.status != p.status:
-            problems.append(f'request {i} ({p.kind}): status {r.status}, expected {p.status}: {str(r.body)[:200]}')
+            problems.append(
+                f'request {i} ({p.kind}): status {r.status}, expected {p.status}: {str(r.body)[:200]}'
+            )
             continue
         if p.status != 200:
             if not isinstance(r.body, dict) or r.body.get('field') != p.field:
@@ -257,8 +304,11 @@ def _check_body(i: int, p: Planned, body: Dict[str, Any], expect: List[Dict[str,
     if p.route == '/get_reward':
         want = [0.0 if math.isnan(e['total']) else e['total'] for e in expect]
         got = (body['rewards'], body['extra_logs']['math'], body['extra_logs']['format'])
-        wanted = (want, [0.0 if math.isnan(e['math'].reward) else e['math'].reward for e in expect],
-                  [e['format'] for e in expect])
+        wanted = (
+            want,
+            [0.0 if math.isnan(e['math'].reward) else e['math'].reward for e in expect],
+            [e['format'] for e in expect],
+        )
         return [] if got == wanted else [f'request {i} ({p.kind}): got {got}, direct call gives {wanted}']
     problems = []
     for j, (e, ex) in enumerate(zip(expect, body['explanations'])):
@@ -273,13 +323,24 @@ def _check_body(i: int, p: Planned, body: Dict[str, Any], expect: List[Dict[str,
 def latency_summary(planned: Sequence[Planned], results: Sequence[Result], wall: float) -> Dict[str, Any]:
     """Throughput and latency percentiles, over all requests and per kind."""
     from twinkle.serve.metrics import percentile
+
     secs = [r.seconds for r in results if r is not None]
     samples = sum(len(p.pairs) for p in planned)
-    out = {'requests': len(results), 'samples': samples, 'wall_s': wall, 'requests_per_s': len(results) / wall,
-           'samples_per_s': samples / wall, 'p50_ms': percentile(secs, 0.5) * 1e3,
-           'p99_ms': percentile(secs, 0.99) * 1e3, 'by_kind': {}}
+    out = {
+        'requests': len(results),
+        'samples': samples,
+        'wall_s': wall,
+        'requests_per_s': len(results) / wall,
+        'samples_per_s': samples / wall,
+        'p50_ms': percentile(secs, 0.5) * 1e3,
+        'p99_ms': percentile(secs, 0.99) * 1e3,
+        'by_kind': {},
+    }
     for kind in sorted({p.kind for p in planned}):
         ks = [r.seconds for p, r in zip(planned, results) if p.kind == kind and r is not None]
-        out['by_kind'][kind] = {'requests': len(ks), 'p50_ms': percentile(ks, 0.5) * 1e3,
-                                'p99_ms': percentile(ks, 0.99) * 1e3}
+        out['by_kind'][kind] = {
+            'requests': len(ks),
+            'p50_ms': percentile(ks, 0.5) * 1e3,
+            'p99_ms': percentile(ks, 0.99) * 1e3,
+        }
     return out

@@ -1,4 +1,5 @@
 """The dynamic batcher: grouping, order, isolation, timeouts, shutdown, and a free event loop."""
+
 import asyncio
 import threading
 
@@ -30,17 +31,21 @@ def test_concurrent_requests_form_one_batch_and_get_their_own_results():
         outs = await asyncio.gather(*(b.submit([f'r{i}-{j}' for j in range(i + 1)]) for i in range(10)))
         await b.close()
         return outs
+
     outs = run(main())
     assert len(rec.batches) == 1 and len(rec.batches[0]) == 55
     for i, out in enumerate(outs):
         assert out == [('scored', f'r{i}-{j}') for j in range(i + 1)]
 
 
-@pytest.mark.parametrize('sizes,max_batch,expected', [
-    ([3, 3, 3], 6, [6, 3]),      # a request that would overflow waits for the next batch
-    ([10, 1], 4, [10, 1]),       # a request larger than a batch is a batch alone, never split
-    ([1] * 7, 2, [2, 2, 2, 1]),
-])
+@pytest.mark.parametrize(
+    'sizes,max_batch,expected',
+    [
+        ([3, 3, 3], 6, [6, 3]),  # a request that would overflow waits for the next batch
+        ([10, 1], 4, [10, 1]),  # a request larger than a batch is a batch alone, never split
+        ([1] * 7, 2, [2, 2, 2, 1]),
+    ],
+)
 def test_max_batch_size(sizes, max_batch, expected):
     rec = Recorder()
 
@@ -49,6 +54,7 @@ def test_max_batch_size(sizes, max_batch, expected):
         tasks = [asyncio.ensure_future(b.submit(list(range(n)))) for n in sizes]
         await asyncio.gather(*tasks)
         await b.close()
+
     run(main())
     assert [len(x) for x in rec.batches] == expected
 
@@ -61,10 +67,12 @@ def test_a_failing_request_fails_alone():
 
     async def main():
         b = DynamicBatcher(score, window_s=0.2)
-        outs = await asyncio.gather(b.submit(['a', 'b']), b.submit(['bad']), b.submit(['c']),
-                                    return_exceptions=True)
+        outs = await asyncio.gather(
+            b.submit(['a', 'b']), b.submit(['bad']), b.submit(['c']), return_exceptions=True
+        )
         await b.close()
         return outs
+
     ok1, err, ok2 = run(main())
     assert ok1 == ['A', 'B'] and ok2 == ['C']
     assert isinstance(err, ValueError) and str(err) == 'bad item'
@@ -76,6 +84,7 @@ def test_wrong_result_count_is_an_error():
         with pytest.raises(RuntimeError, match='0 results for 2 items'):
             await b.submit([1, 2])
         await b.close()
+
     run(main())
 
 
@@ -101,6 +110,7 @@ def test_timeout_while_scoring_and_while_waiting():
         third = await b.submit(['later'], timeout=5)
         await b.close()
         return e1.value, e2.value, third
+
     e1, e2, third = run(main())
     assert 'while being scored' in str(e1) and e1.timeout_s == 0.2
     assert 'while waiting for a batch' in str(e2)
@@ -119,6 +129,7 @@ def test_close_finishes_accepted_requests_and_refuses_new_ones():
         with pytest.raises(BatcherClosed):
             await b.submit([9])
         return [p.result() for p in pending]
+
     assert run(main()) == [[('scored', i)] for i in range(5)]
 
 
@@ -141,6 +152,7 @@ def test_overloaded_queue_refuses_at_once():
         out = await asyncio.gather(busy, queued)
         await b.close()
         return out
+
     assert run(main()) == [[0], [1, 2, 3]]
 
 
@@ -160,11 +172,16 @@ def test_the_event_loop_runs_while_a_batch_is_scored():
         out = await task
         await b.close()
         return out
+
     assert run(main()) == ['loop ran']
 
 
 def test_arguments_are_checked():
-    for kwargs, name in (({'window_s': -1}, 'window_s'), ({'max_batch_size': 0}, 'max_batch_size'),
-                         ({'max_concurrent': 0}, 'max_concurrent'), ({'max_queued': -1}, 'max_queued')):
+    for kwargs, name in (
+        ({'window_s': -1}, 'window_s'),
+        ({'max_batch_size': 0}, 'max_batch_size'),
+        ({'max_concurrent': 0}, 'max_concurrent'),
+        ({'max_queued': -1}, 'max_queued'),
+    ):
         with pytest.raises(ValueError, match=name):
             DynamicBatcher(lambda x: x, **kwargs)

@@ -1,11 +1,20 @@
 """The ``>>>`` examples in twinkle.serve's docstrings run and give what they show."""
+
 import doctest
 import importlib
 
 import pytest
 
-MODULES = ['twinkle.serve.scorer', 'twinkle.serve.batcher', 'twinkle.serve.metrics', 'twinkle.serve.config',
-           'twinkle.serve.protocol', 'twinkle.serve.app', 'twinkle.serve.server', 'twinkle.__main__']
+MODULES = [
+    'twinkle.serve.scorer',
+    'twinkle.serve.batcher',
+    'twinkle.serve.metrics',
+    'twinkle.serve.config',
+    'twinkle.serve.protocol',
+    'twinkle.serve.app',
+    'twinkle.serve.server',
+    'twinkle.__main__',
+]
 
 
 @pytest.mark.parametrize('name', MODULES)

@@ -6,6 +6,7 @@ figures are printed (``-s``) and measured for real by ``benchmarks/bench_serve.p
 The default run sends 1,500 requests; the ``slow`` one sends 20,000 (or
 ``TWINKLE_LOAD_REQUESTS``).
 """
+
 import asyncio
 import json
 import os
@@ -24,14 +25,27 @@ MAX_ITEMS = 512
 
 
 def _run(n_requests):
-    planned = load.build_workload(n_requests, seed=n_requests, max_request_bytes=MAX_BYTES, max_items=MAX_ITEMS)
+    planned = load.build_workload(
+        n_requests, seed=n_requests, max_request_bytes=MAX_BYTES, max_items=MAX_ITEMS
+    )
     direct = load.direct_verdicts(planned)
-    srv = ServerProcess(load.SERVER_REWARDS + [
-        '--sympy-deadline-s', str(load.SYMPY_DEADLINE_S), '--max-request-bytes', str(MAX_BYTES),
-        '--max-items-per-request', str(MAX_ITEMS), '--request-timeout-s', '120']).wait_ready()
+    srv = ServerProcess(
+        load.SERVER_REWARDS
+        + [
+            '--sympy-deadline-s',
+            str(load.SYMPY_DEADLINE_S),
+            '--max-request-bytes',
+            str(MAX_BYTES),
+            '--max-items-per-request',
+            str(MAX_ITEMS),
+            '--request-timeout-s',
+            '120',
+        ]
+    ).wait_ready()
     try:
         results, wall = asyncio.run(load.run_load(srv.url, planned, clients=64))
         import httpx
+
         metrics = httpx.get(srv.url + '/metrics?format=json', timeout=30).json()
     finally:
         srv.terminate()
@@ -44,7 +58,10 @@ def _run(n_requests):
     assert metrics['samples']['/get_reward'] + metrics['samples']['/score'] == summary['samples']
     assert sum(metrics['outcomes']['math'].values()) == summary['samples']
     assert metrics['outcomes']['math']['timeout'] == sum(p.kind == 'timeout' for p in planned)
-    print(json.dumps({k: v for k, v in summary.items() if k != 'by_kind'}), json.dumps(metrics['batch']['samples']))
+    print(
+        json.dumps({k: v for k, v in summary.items() if k != 'by_kind'}),
+        json.dumps(metrics['batch']['samples']),
+    )
 
 
 def test_load_64_clients():

@@ -1,4 +1,5 @@
 """Metrics: percentiles, counters and the Prometheus text format."""
+
 import math
 import re
 
@@ -7,14 +8,17 @@ import pytest
 from twinkle.serve.metrics import Metrics, percentile
 
 
-@pytest.mark.parametrize('values,q,expected', [
-    ([], 0.5, math.nan),
-    ([3.0], 0.99, 3.0),
-    ([1, 2, 3, 4], 0.5, 2.5),
-    (list(range(101)), 0.99, 99.0),
-    ([5, 1, 3], 0.0, 1.0),
-    ([5, 1, 3], 1.0, 5.0),
-])
+@pytest.mark.parametrize(
+    'values,q,expected',
+    [
+        ([], 0.5, math.nan),
+        ([3.0], 0.99, 3.0),
+        ([1, 2, 3, 4], 0.5, 2.5),
+        (list(range(101)), 0.99, 99.0),
+        ([5, 1, 3], 0.0, 1.0),
+        ([5, 1, 3], 1.0, 5.0),
+    ],
+)
 def test_percentile(values, q, expected):
     got = percentile(values, q)
     assert (math.isnan(got) and math.isnan(expected)) or got == pytest.approx(expected)

@@ -1,10 +1,18 @@
 """Request parsing: every bad request is refused with its status and the field at fault."""
+
 import json
 
 import pytest
 
-from twinkle.serve.protocol import (Limits, RequestError, parse_get_reward, parse_json, parse_score,
-                                    split_query, strip_end_tokens)
+from twinkle.serve.protocol import (
+    Limits,
+    RequestError,
+    parse_get_reward,
+    parse_json,
+    parse_score,
+    split_query,
+    strip_end_tokens,
+)
 
 LIMITS = Limits(max_items=4, max_text_chars=100)
 
@@ -37,8 +45,12 @@ BAD = [
     ('score', {'trajectories': ['a']}, 400, 'trajectories[0]'),
     ('score', {'trajectories': [{'messages': 'a'}]}, 400, 'trajectories[0].messages'),
     ('score', {'trajectories': [{'messages': [{'content': 'a'}]}]}, 400, 'trajectories[0].messages[0]'),
-    ('score', {'trajectories': [{'messages': [{'role': 'assistant', 'content': 'a' * 101}]}]}, 413,
-     'trajectories[0].messages[0].content'),
+    (
+        'score',
+        {'trajectories': [{'messages': [{'role': 'assistant', 'content': 'a' * 101}]}]},
+        413,
+        'trajectories[0].messages[0].content',
+    ),
     ('score', {'trajectories': [], 'prompts': []}, 400, 'prompts'),
     ('score', {'completions': ['a'], 'extra': 1}, 400, 'extra'),
 ]
@@ -58,11 +70,18 @@ def test_bad_requests_name_the_field(route, body, status, field):
 
 
 def test_get_reward_splits_prompt_and_strips_end_tokens():
-    b = _parse('get_reward', {'query': ['P: x? <answer>5</answer><|im_end|>\n', 'other P: y'],
-                              'prompts': ['P: x? ', 'P: y'], 'labels': ['5', 7]})
+    b = _parse(
+        'get_reward',
+        {
+            'query': ['P: x? <answer>5</answer><|im_end|>\n', 'other P: y'],
+            'prompts': ['P: x? ', 'P: y'],
+            'labels': ['5', 7],
+        },
+    )
     assert [t['messages'] for t in b.trajectories] == [
         [{'role': 'user', 'content': 'P: x? '}, {'role': 'assistant', 'content': '<answer>5</answer>'}],
-        [{'role': 'user', 'content': 'P: y'}, {'role': 'assistant', 'content': 'other P: y'}]]
+        [{'role': 'user', 'content': 'P: y'}, {'role': 'assistant', 'content': 'other P: y'}],
+    ]
     assert b.ground_truths == ['5', 7]
     assert b.prompt_mismatches == 1
 

@@ -1,4 +1,5 @@
 """The server as a Ray Serve deployment: two replicas behind one route on a local Ray (2 CPUs)."""
+
 import asyncio
 import socket
 
@@ -25,8 +26,11 @@ def url():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     port = _free_port()
     serve.start(http_options={'host': '127.0.0.1', 'port': port})
-    serve.run(reward_app(ServeConfig(rewards=('math',)), num_replicas=2, num_cpus=0.5), name='twinkle',
-              route_prefix='/')
+    serve.run(
+        reward_app(ServeConfig(rewards=('math',)), num_replicas=2, num_cpus=0.5),
+        name='twinkle',
+        route_prefix='/',
+    )
     yield f'http://127.0.0.1:{port}'
     serve.shutdown()
     ray.shutdown()
@@ -39,17 +43,21 @@ def test_two_replicas_answer_the_same_protocol(url):
 
     async def main():
         async with httpx.AsyncClient(timeout=120) as c:
-            replies = await asyncio.gather(*(c.post(url + '/get_reward', json={'query': [q], 'labels': [g]})
-                                             for q, g in pairs))
+            replies = await asyncio.gather(
+                *(c.post(url + '/get_reward', json={'query': [q], 'labels': [g]}) for q, g in pairs)
+            )
             # Ray's router sends each request to the less busy of two replicas: concurrent
             # requests reach both.
             health = await asyncio.gather(*(c.get(url + '/health') for _ in range(64)))
             pids = {h.json()['pid'] for h in health}
             return replies, pids
+
     replies, pids = asyncio.run(main())
     assert all(r.status_code == 200 for r in replies)
     verdicts = MathReward().explain([q for q, _ in pairs], [g for _, g in pairs])
-    assert [r.json()['rewards'][0] for r in replies] == [0.0 if v.reward != v.reward else v.reward for v in verdicts]
+    assert [r.json()['rewards'][0] for r in replies] == [
+        0.0 if v.reward != v.reward else v.reward for v in verdicts
+    ]
     assert set(replies[0].json()) == {'rewards', 'scores', 'extra_logs'}
     assert len(pids) == 2  # both replicas serve the route
 
@@ -57,5 +65,7 @@ def test_two_replicas_answer_the_same_protocol(url):
 def test_errors_come_through_the_proxy(url):
     r = httpx.post(url + '/get_reward', content=b'{"query": [', timeout=60)
     assert r.status_code == 400 and r.json()['field'] == 'body'
-    r = httpx.post(url + '/score', json={'completions': ['The answer is 4.'], 'ground_truths': ['4']}, timeout=60)
+    r = httpx.post(
+        url + '/score', json={'completions': ['The answer is 4.'], 'ground_truths': ['4']}, timeout=60
+    )
     assert r.json()['explanations'][0]['math']['outcome'] == 'correct'

@@ -1,12 +1,20 @@
 """The scorer: reward specs, outcomes, and verdicts equal to the rewards called directly."""
+
 import math
 
 import pytest
 
-from twinkle.reward import FormatReward, MathReward
-from twinkle.serve.scorer import (RewardSpec, Scorer, as_trajectory, outcome_of, parse_reward_spec,
-                                  sample_record, solved)
 from tests.serve.load import real_pairs
+from twinkle.reward import FormatReward, MathReward
+from twinkle.serve.scorer import (
+    RewardSpec,
+    Scorer,
+    as_trajectory,
+    outcome_of,
+    parse_reward_spec,
+    sample_record,
+    solved,
+)
 
 # (spec text, parsed)
 SPECS = [
@@ -68,9 +76,18 @@ def test_outcome_of(reward, method, outcome):
     assert outcome_of(reward, method) == outcome
 
 
-@pytest.mark.parametrize('outcome,reward,expected', [
-    ('correct', 1.0, True), ('incorrect', 0.0, False), ('timeout', 0.0, False), ('abstain', math.nan, False),
-    ('scored', 0.5, True), ('scored', 0.0, False), ('unparsable', 0.0, False)])
+@pytest.mark.parametrize(
+    'outcome,reward,expected',
+    [
+        ('correct', 1.0, True),
+        ('incorrect', 0.0, False),
+        ('timeout', 0.0, False),
+        ('abstain', math.nan, False),
+        ('scored', 0.5, True),
+        ('scored', 0.0, False),
+        ('unparsable', 0.0, False),
+    ],
+)
 def test_solved(outcome, reward, expected):
     assert solved(outcome, reward) is expected
 
@@ -85,8 +102,13 @@ def test_verdicts_equal_the_rewards_called_directly():
     assert len(results) == len(pairs)
     for r, v, f in zip(results, direct, formats):
         ex = r.explanation['math']
-        assert (ex['method'], ex['answer'], ex['gold'], ex['rule'], ex['reason']) == \
-            (v.method, v.answer, v.gold, v.rule, v.reason)
+        assert (ex['method'], ex['answer'], ex['gold'], ex['rule'], ex['reason']) == (
+            v.method,
+            v.answer,
+            v.gold,
+            v.rule,
+            v.reason,
+        )
         assert r.parts['format'] == f
         if math.isnan(v.reward):
             assert math.isnan(r.reward) and math.isnan(r.parts['math'])

@@ -26,6 +26,7 @@ Conventions (the same in the compiled op and the reference):
 * Non-finite rewards other than NaN (inf) give NaN advantages in their group: checking
   for them would cost a host sync on every call.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence, Tuple, Union
@@ -37,8 +38,7 @@ from twinkle import ops
 from twinkle.constants import Baseline, Scale
 from twinkle.reference.group_advantage import apply_group_stats, group_stats
 
-__all__ = ['GRPOAdvantage', 'RLOOAdvantage', 'dynamic_sampling_mask', 'broadcast_to_tokens',
-           'SCALES']
+__all__ = ['GRPOAdvantage', 'RLOOAdvantage', 'dynamic_sampling_mask', 'broadcast_to_tokens', 'SCALES']
 
 SCALES = ('group', 'batch', 'none')
 RewardsLike = Union[Tensor, Sequence[float], Any]
@@ -86,21 +86,28 @@ def _as_group_ids(group_ids: Any, batch: int, device: torch.device) -> Tensor:
             group_ids = group_ids.to(torch.int64)
     if group_ids.dim() != 1 or group_ids.shape[0] != batch:
         empty = ' (empty)' if group_ids.numel() == 0 else ''
-        raise ValueError(f'group_ids must have shape (B,) = ({batch},), one id per reward, got '
-                         f'shape {tuple(group_ids.shape)}{empty}')
-    if group_ids.dtype.is_floating_point or group_ids.dtype in (torch.bool, torch.complex64,
-                                                                torch.complex128):
+        raise ValueError(
+            f'group_ids must have shape (B,) = ({batch},), one id per reward, got '
+            f'shape {tuple(group_ids.shape)}{empty}'
+        )
+    if group_ids.dtype.is_floating_point or group_ids.dtype in (
+        torch.bool,
+        torch.complex64,
+        torch.complex128,
+    ):
         raise ValueError(f'group_ids must have an integer dtype, got {group_ids.dtype}')
     return group_ids.to(device=device, dtype=torch.int64)
 
 
-def _grouping(batch: int, device: torch.device, num_generations: Any, group_ids: Any
-              ) -> Tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor], int]:
+def _grouping(
+    batch: int, device: torch.device, num_generations: Any, group_ids: Any
+) -> Tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor], int]:
     """(group_ids, order, sorted_ids, group_size) for the op, after validation."""
     if group_ids is not None:
         if num_generations is not None:
-            raise ValueError('give num_generations or group_ids, not both '
-                             f'(num_generations={num_generations!r})')
+            raise ValueError(
+                f'give num_generations or group_ids, not both (num_generations={num_generations!r})'
+            )
         ids = _as_group_ids(group_ids, batch, device)
         sorted_ids, order = torch.sort(ids, stable=True)
         return ids, order, sorted_ids, 0
@@ -111,17 +118,18 @@ def _grouping(batch: int, device: torch.device, num_generations: Any, group_ids:
     if num_generations <= 0:
         raise ValueError(f'num_generations must be > 0, got {num_generations}')
     if batch % num_generations != 0:
-        raise ValueError(f'num_generations={num_generations} does not divide the number of '
-                         f'rewards B={batch}')
+        raise ValueError(f'num_generations={num_generations} does not divide the number of rewards B={batch}')
     return None, None, None, num_generations
 
 
 def _all_reduce_fn(process_group: Any):
     import torch.distributed as dist
+
     ops_ = {'sum': dist.ReduceOp.SUM, 'max': dist.ReduceOp.MAX}
 
     def reduce(t: Tensor, op: str) -> None:
         dist.all_reduce(t, op=ops_[op], group=process_group)
+
     return reduce
 
 
@@ -160,10 +168,18 @@ class _GroupAdvantage:
             raise ValueError(f'scale must be one of {SCALES}, got {scale!r}')
         return scale
 
-    def __call__(self, rewards: RewardsLike, num_generations: Optional[int] = None,
-                 scale: Optional[str] = None, *, group_ids: Any = None, eps: Optional[float] = None,
-                 unbiased: Optional[bool] = None, process_group: Any = None,
-                 return_keep: bool = False) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+    def __call__(
+        self,
+        rewards: RewardsLike,
+        num_generations: Optional[int] = None,
+        scale: Optional[str] = None,
+        *,
+        group_ids: Any = None,
+        eps: Optional[float] = None,
+        unbiased: Optional[bool] = None,
+        process_group: Any = None,
+        return_keep: bool = False,
+    ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
         """Advantages of ``rewards``.
 
         Args:
@@ -189,8 +205,10 @@ class _GroupAdvantage:
         unbiased = self.unbiased if unbiased is None else bool(unbiased)
         ids, order, sorted_ids, gsize = _grouping(r.shape[0], r.device, num_generations, group_ids)
         if process_group is not None and ids is None and scale != 'batch':
-            raise ValueError("process_group needs group_ids or scale='batch': with "
-                             'num_generations the groups are local to each rank')
+            raise ValueError(
+                "process_group needs group_ids or scale='batch': with "
+                'num_generations the groups are local to each rank'
+            )
         # 'batch' divides by the batch std first and then centres per group
         op_scale = Scale.GROUP if scale == 'group' else Scale.NONE
         if scale == 'batch':
@@ -198,13 +216,16 @@ class _GroupAdvantage:
         if process_group is not None and ids is not None:
             adv, keep = self._distributed_ragged(r, ids, op_scale, eps, unbiased, process_group)
         else:
-            adv, keep = ops.group_advantage(r, order, sorted_ids, gsize, self.baseline, op_scale,
-                                            eps, unbiased)
+            adv, keep = ops.group_advantage(
+                r, order, sorted_ids, gsize, self.baseline, op_scale, eps, unbiased
+            )
         return (adv, keep) if return_keep else adv
 
-    def _distributed_ragged(self, r: Tensor, ids: Tensor, op_scale: Scale, eps: float,
-                            unbiased: bool, process_group: Any) -> Tuple[Tensor, Tensor]:
+    def _distributed_ragged(
+        self, r: Tensor, ids: Tensor, op_scale: Scale, eps: float, unbiased: bool, process_group: Any
+    ) -> Tuple[Tensor, Tensor]:
         import torch.distributed as dist
+
         # Ranks must agree on the size of the group table: one small collective (and the
         # only host sync of this path) sizes it from the largest global id, and carries a
         # flag for negative ids so that every rank raises together instead of one hanging.
@@ -251,8 +272,9 @@ class RLOOAdvantage(_GroupAdvantage):
     default_scale = 'none'
 
 
-def dynamic_sampling_mask(rewards: RewardsLike, num_generations: Optional[int] = None, *,
-                          group_ids: Any = None) -> Tensor:
+def dynamic_sampling_mask(
+    rewards: RewardsLike, num_generations: Optional[int] = None, *, group_ids: Any = None
+) -> Tensor:
     """DAPO's dynamic-sampling filter: True for samples whose group is not flat.
 
     A group is flat when its valid (non-NaN) rewards are all equal or fewer than two;
@@ -270,14 +292,17 @@ def dynamic_sampling_mask(rewards: RewardsLike, num_generations: Optional[int] =
     """
     r = _as_rewards(rewards)
     _, order, sorted_ids, gsize = _grouping(r.shape[0], r.device, num_generations, group_ids)
-    _, keep = ops.group_advantage(r, order, sorted_ids, gsize, Baseline.MEAN, Scale.NONE, 0.0,
-                                  True)
+    _, keep = ops.group_advantage(r, order, sorted_ids, gsize, Baseline.MEAN, Scale.NONE, 0.0, True)
     return keep
 
 
-def broadcast_to_tokens(advantages: Tensor, lengths: Optional[Tensor] = None,
-                        response_mask: Optional[Tensor] = None, max_length: Optional[int] = None,
-                        dtype: Optional[torch.dtype] = None) -> Tensor:
+def broadcast_to_tokens(
+    advantages: Tensor,
+    lengths: Optional[Tensor] = None,
+    response_mask: Optional[Tensor] = None,
+    max_length: Optional[int] = None,
+    dtype: Optional[torch.dtype] = None,
+) -> Tensor:
     """Per-sequence advantages spread over response tokens, 0 elsewhere.
 
     Args:
@@ -300,18 +325,22 @@ def broadcast_to_tokens(advantages: Tensor, lengths: Optional[Tensor] = None,
             [-2.,  0.,  0.]])
     """
     if not isinstance(advantages, Tensor) or advantages.dim() != 1:
-        raise ValueError('advantages must be a (B,) tensor, got '
-                         f'{tuple(advantages.shape) if isinstance(advantages, Tensor) else type(advantages).__name__}')
+        raise ValueError(
+            'advantages must be a (B,) tensor, got '
+            f'{tuple(advantages.shape) if isinstance(advantages, Tensor) else type(advantages).__name__}'
+        )
     b = advantages.shape[0]
     if (lengths is None) == (response_mask is None):
         raise ValueError('give exactly one of lengths or response_mask')
     if response_mask is not None:
         if response_mask.dim() != 2 or response_mask.shape[0] != b:
-            raise ValueError(f'response_mask must have shape (B, L) with B={b}, got '
-                             f'{tuple(response_mask.shape)}')
+            raise ValueError(
+                f'response_mask must have shape (B, L) with B={b}, got {tuple(response_mask.shape)}'
+            )
         mask = response_mask.to(advantages.device) != 0
-        out_dtype = dtype or (response_mask.dtype if response_mask.dtype.is_floating_point
-                              else advantages.dtype)
+        out_dtype = dtype or (
+            response_mask.dtype if response_mask.dtype.is_floating_point else advantages.dtype
+        )
     else:
         if lengths.dim() != 1 or lengths.shape[0] != b:
             raise ValueError(f'lengths must have shape (B,) = ({b},), got {tuple(lengths.shape)}')

@@ -32,6 +32,7 @@ Rows may be:
 Every ground truth becomes a ``Trajectory`` with one assistant message holding the
 answer and ``user_data=[('solution', answer)]``, which is what the seed's rewards read.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,17 @@ from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence
 
 from twinkle.data_format import Message, Trajectory
 
-__all__ = ['PromptBatch', 'PromptDataLoader', 'collate', 'to_prompt', 'to_ground_truth',
-           'repeat_per_sample', 'load_jsonl', 'PROMPT_KEYS', 'GROUND_TRUTH_KEYS']
+__all__ = [
+    'PromptBatch',
+    'PromptDataLoader',
+    'collate',
+    'to_prompt',
+    'to_ground_truth',
+    'repeat_per_sample',
+    'load_jsonl',
+    'PROMPT_KEYS',
+    'GROUND_TRUTH_KEYS',
+]
 
 PROMPT_KEYS = ('prompt', 'messages', 'question', 'problem', 'query')
 GROUND_TRUTH_KEYS = ('solution', 'ground_truth', 'answer')
@@ -62,15 +72,18 @@ class PromptBatch(list):
     ('1+1?', '2')
     """
 
-    def __init__(self, prompts: Iterable[Trajectory] = (),
-                 ground_truths: Optional[Sequence[Any]] = None,
-                 rows: Optional[Sequence[Any]] = None):
+    def __init__(
+        self,
+        prompts: Iterable[Trajectory] = (),
+        ground_truths: Optional[Sequence[Any]] = None,
+        rows: Optional[Sequence[Any]] = None,
+    ):
         super().__init__(prompts)
         if ground_truths is not None and len(ground_truths) != len(self):
-            raise ValueError(f'PromptBatch.ground_truths has {len(ground_truths)} entries for '
-                             f'{len(self)} prompts')
-        self.ground_truths: Optional[List[Any]] = (None if ground_truths is None
-                                                   else list(ground_truths))
+            raise ValueError(
+                f'PromptBatch.ground_truths has {len(ground_truths)} entries for {len(self)} prompts'
+            )
+        self.ground_truths: Optional[List[Any]] = None if ground_truths is None else list(ground_truths)
         self.rows = list(rows) if rows is not None else None
 
     @property
@@ -101,8 +114,7 @@ def repeat_per_sample(items: Sequence[Any], num_samples: int) -> List[Any]:
 def _pick(row: Mapping, key: Optional[str], candidates: Sequence[str], what: str) -> Optional[str]:
     if key is not None:
         if key not in row:
-            raise KeyError(f'{what}={key!r} is not a column of the row (columns: '
-                           f'{sorted(map(str, row))})')
+            raise KeyError(f'{what}={key!r} is not a column of the row (columns: {sorted(map(str, row))})')
         return key
     for k in candidates:
         if k in row:
@@ -117,8 +129,7 @@ def _messages_of(value: Any, where: str) -> List[Message]:
         out = []
         for i, m in enumerate(value):
             if not isinstance(m, Mapping):
-                raise TypeError(f'{where}[{i}] must be a chat message (mapping), '
-                                f'got {type(m).__name__}')
+                raise TypeError(f'{where}[{i}] must be a chat message (mapping), got {type(m).__name__}')
             out.append(m if isinstance(m, Message) else Message(**m))
         return out
     raise TypeError(f'{where} must be a string or a list of chat messages, got {type(value).__name__}')
@@ -134,8 +145,9 @@ def _answer_text(value: Any) -> Optional[str]:
     return value if isinstance(value, str) else str(value)
 
 
-def _split_row(row: Any, prompt_key: Optional[str], ground_truth_key: Optional[str],
-               system_prompt: Optional[str]):
+def _split_row(
+    row: Any, prompt_key: Optional[str], ground_truth_key: Optional[str], system_prompt: Optional[str]
+):
     """(prompt Trajectory, answer text or None) of one row."""
     gt_keys = (ground_truth_key,) if ground_truth_key else GROUND_TRUTH_KEYS
     if isinstance(row, str):
@@ -149,19 +161,20 @@ def _split_row(row: Any, prompt_key: Optional[str], ground_truth_key: Optional[s
     elif isinstance(row, Mapping):
         pk = _pick(row, prompt_key, PROMPT_KEYS, 'prompt_key')
         if pk is None:
-            raise KeyError(f'row has no prompt column (looked for {PROMPT_KEYS}); columns: '
-                           f'{sorted(map(str, row))}; pass prompt_key=')
+            raise KeyError(
+                f'row has no prompt column (looked for {PROMPT_KEYS}); columns: '
+                f'{sorted(map(str, row))}; pass prompt_key='
+            )
         msgs = _messages_of(row[pk], f'row[{pk!r}]')
-        gk = _pick(row, ground_truth_key, GROUND_TRUTH_KEYS + ('reward_model',),
-                   'ground_truth_key')
+        gk = _pick(row, ground_truth_key, GROUND_TRUTH_KEYS + ('reward_model',), 'ground_truth_key')
         answer = _answer_text(row[gk]) if gk is not None else None
         # A dict in Trajectory form keeps its user_data pairs; other columns join them.
-        user_data = [] if row.get('user_data') is None else list(
-            Trajectory(user_data=row['user_data']).user_data)
+        user_data = (
+            [] if row.get('user_data') is None else list(Trajectory(user_data=row['user_data']).user_data)
+        )
         if answer is None:
             answer = next((_answer_text(v) for k, v in user_data if k in gt_keys), None)
-        user_data += [(k, v) for k, v in row.items()
-                      if k not in (pk, gk, 'user_data', 'tools')]
+        user_data += [(k, v) for k, v in row.items() if k not in (pk, gk, 'user_data', 'tools')]
         extra = {'tools': row.get('tools')} if row.get('tools') else {}
     else:
         raise TypeError(f'a row must be a string, a mapping or a Trajectory, got {type(row).__name__}')
@@ -175,9 +188,13 @@ def _split_row(row: Any, prompt_key: Optional[str], ground_truth_key: Optional[s
     return Trajectory(messages=msgs, user_data=user_data, **extra), answer
 
 
-def to_prompt(row: Any, *, prompt_key: Optional[str] = None,
-              ground_truth_key: Optional[str] = None,
-              system_prompt: Optional[str] = None) -> Trajectory:
+def to_prompt(
+    row: Any,
+    *,
+    prompt_key: Optional[str] = None,
+    ground_truth_key: Optional[str] = None,
+    system_prompt: Optional[str] = None,
+) -> Trajectory:
     """The prompt trajectory of one row (see the module docstring for row formats).
 
     >>> to_prompt({'prompt': '2+2?', 'solution': '4', 'level': 1}).user_data
@@ -186,8 +203,9 @@ def to_prompt(row: Any, *, prompt_key: Optional[str] = None,
     return _split_row(row, prompt_key, ground_truth_key, system_prompt)[0]
 
 
-def to_ground_truth(row: Any, *, prompt_key: Optional[str] = None,
-                    ground_truth_key: Optional[str] = None) -> Optional[Trajectory]:
+def to_ground_truth(
+    row: Any, *, prompt_key: Optional[str] = None, ground_truth_key: Optional[str] = None
+) -> Optional[Trajectory]:
     """The ground-truth trajectory of one row, or None when it has none.
 
     >>> to_ground_truth({'question': 'q', 'answer': 7}).get_user_data('solution')
@@ -200,13 +218,16 @@ def to_ground_truth(row: Any, *, prompt_key: Optional[str] = None,
 def _gt_trajectory(answer: Optional[str]) -> Optional[Trajectory]:
     if answer is None:
         return None
-    return Trajectory(messages=[Message(role='assistant', content=answer)],
-                      user_data=[('solution', answer)])
+    return Trajectory(messages=[Message(role='assistant', content=answer)], user_data=[('solution', answer)])
 
 
-def collate(rows: Sequence[Any], *, prompt_key: Optional[str] = None,
-            ground_truth_key: Optional[str] = None,
-            system_prompt: Optional[str] = None) -> PromptBatch:
+def collate(
+    rows: Sequence[Any],
+    *,
+    prompt_key: Optional[str] = None,
+    ground_truth_key: Optional[str] = None,
+    system_prompt: Optional[str] = None,
+) -> PromptBatch:
     """Turns rows into a :class:`PromptBatch` (usable as a torch DataLoader's collate_fn).
 
     ``ground_truths`` is None when no row has a ground truth; otherwise it has one entry
@@ -247,22 +268,35 @@ class PromptDataLoader:
     '2'
     """
 
-    def __init__(self, dataset: Any, batch_size: int, *, shuffle: bool = False, seed: int = 0,
-                 drop_last: bool = False, prompt_key: Optional[str] = None,
-                 ground_truth_key: Optional[str] = None, system_prompt: Optional[str] = None):
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        drop_last: bool = False,
+        prompt_key: Optional[str] = None,
+        ground_truth_key: Optional[str] = None,
+        system_prompt: Optional[str] = None,
+    ):
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
         if not (hasattr(dataset, '__len__') and hasattr(dataset, '__getitem__')) or isinstance(
-                dataset, (str, bytes, Mapping)):
-            raise TypeError(f'dataset must be indexable (a list of rows or a datasets.Dataset), '
-                            f'got {type(dataset).__name__}')
+            dataset, (str, bytes, Mapping)
+        ):
+            raise TypeError(
+                f'dataset must be indexable (a list of rows or a datasets.Dataset), '
+                f'got {type(dataset).__name__}'
+            )
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
         self.drop_last = bool(drop_last)
-        self.keys = dict(prompt_key=prompt_key, ground_truth_key=ground_truth_key,
-                         system_prompt=system_prompt)
+        self.keys = dict(
+            prompt_key=prompt_key, ground_truth_key=ground_truth_key, system_prompt=system_prompt
+        )
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -278,7 +312,7 @@ class PromptDataLoader:
         if self.shuffle:
             random.Random(self.seed * 1_000_003 + self.epoch).shuffle(order)
         for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             if self.drop_last and len(idx) < self.batch_size:
                 return
             yield collate([self.dataset[i] for i in idx], **self.keys)

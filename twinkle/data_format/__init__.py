@@ -12,18 +12,29 @@ A plain ``dict`` with the same keys is accepted everywhere a ``Trajectory`` is.
 repeat); ``Trajectory.get_user_data(key)`` reads the first value for a key, and a
 ``dict`` passed as ``user_data`` is turned into pairs.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-__all__ = ['Message', 'Trajectory', 'SamplingParams', 'Content', 'ROLES', 'Completion',
-           'SampleResponse', 'STOP_REASONS', 'pad_ids']
+__all__ = [
+    'Message',
+    'Trajectory',
+    'SamplingParams',
+    'Content',
+    'ROLES',
+    'Completion',
+    'SampleResponse',
+    'STOP_REASONS',
+    'pad_ids',
+]
 
 ROLES = ('system', 'user', 'assistant', 'tool')
 
 # A message's content: a string, or a list of parts such as {'type': 'text', 'text': ...}.
 Content = Union[str, List[Dict[str, Any]]]
+
 
 class _Record(dict):
     """A dict whose declared keys are also attributes."""
@@ -70,8 +81,7 @@ class Message(_Record):
         if not isinstance(role, str) or role not in ROLES:
             raise ValueError(f'Message.role must be one of {ROLES}, got {role!r}')
         if not isinstance(content, (str, list)) and content is not None:
-            raise TypeError(
-                f'Message.content must be a str or a list of parts, got {type(content).__name__}')
+            raise TypeError(f'Message.content must be a str or a list of parts, got {type(content).__name__}')
         super().__init__(role=role, content=content, **extra)
 
 
@@ -93,8 +103,7 @@ def _to_pairs(user_data: Any) -> List[Tuple[str, Any]]:
     pairs = []
     for i, item in enumerate(user_data):
         if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise ValueError(
-                f'Trajectory.user_data[{i}] must be a (key, value) pair, got {item!r:.80}')
+            raise ValueError(f'Trajectory.user_data[{i}] must be a (key, value) pair, got {item!r:.80}')
         pairs.append((item[0], item[1]))
     return pairs
 
@@ -114,11 +123,15 @@ class Trajectory(_Record):
     ('4', 'user')
     """
 
-    def __init__(self, messages: Optional[Sequence[Any]] = None, tools: Optional[List[Any]] = None,
-                 user_data: Any = None, **extra: Any):
+    def __init__(
+        self,
+        messages: Optional[Sequence[Any]] = None,
+        tools: Optional[List[Any]] = None,
+        user_data: Any = None,
+        **extra: Any,
+    ):
         msgs = [_to_message(m, f'Trajectory.messages[{i}]') for i, m in enumerate(messages or [])]
-        super().__init__(messages=msgs, tools=list(tools or []), user_data=_to_pairs(user_data),
-                         **extra)
+        super().__init__(messages=msgs, tools=list(tools or []), user_data=_to_pairs(user_data), **extra)
 
     def get_user_data(self, key: str, default: Any = None) -> Any:
         """The first value stored under ``key`` in ``user_data``, else ``default``."""
@@ -179,7 +192,7 @@ class SamplingParams:
             object.__setattr__(self, 'stop', tuple(self.stop))
 
     @classmethod
-    def coerce(cls, value: Union['SamplingParams', Mapping[str, Any], None]) -> 'SamplingParams':
+    def coerce(cls, value: Union[SamplingParams, Mapping[str, Any], None]) -> SamplingParams:
         """Accepts a SamplingParams, a dict of its fields, or None (defaults)."""
         if value is None:
             return cls()
@@ -239,8 +252,9 @@ class Completion:
 
     def __post_init__(self):
         if self.stop_reason not in STOP_REASONS:
-            raise ValueError(f'Completion.stop_reason must be one of {STOP_REASONS}, '
-                             f'got {self.stop_reason!r}')
+            raise ValueError(
+                f'Completion.stop_reason must be one of {STOP_REASONS}, got {self.stop_reason!r}'
+            )
         self.token_ids = [int(t) for t in self.token_ids]
 
     @property
@@ -280,33 +294,46 @@ class SampleResponse:
     ([[5, 2], [6, 0]], [2, 1])
     """
 
-    def __init__(self, prompts: Sequence[Any], completions: Sequence[Sequence[Completion]],
-                 prompt_token_ids: Optional[Sequence[Sequence[int]]] = None,
-                 ground_truths: Optional[Sequence[Any]] = None):
+    def __init__(
+        self,
+        prompts: Sequence[Any],
+        completions: Sequence[Sequence[Completion]],
+        prompt_token_ids: Optional[Sequence[Sequence[int]]] = None,
+        ground_truths: Optional[Sequence[Any]] = None,
+    ):
         prompts = [p if isinstance(p, Trajectory) else Trajectory(**dict(p)) for p in prompts]
         completions = [list(c) for c in completions]
         if len(completions) != len(prompts):
-            raise ValueError(f'SampleResponse.completions has {len(completions)} entries for '
-                             f'{len(prompts)} prompts')
+            raise ValueError(
+                f'SampleResponse.completions has {len(completions)} entries for {len(prompts)} prompts'
+            )
         sizes = {len(c) for c in completions}
         if len(sizes) > 1:
-            raise ValueError(f'SampleResponse.completions: every prompt needs the same number of '
-                             f'samples, got sizes {sorted(sizes)}')
+            raise ValueError(
+                f'SampleResponse.completions: every prompt needs the same number of '
+                f'samples, got sizes {sorted(sizes)}'
+            )
         for p, row in enumerate(completions):
             for s, c in enumerate(row):
                 if not isinstance(c, Completion):
-                    raise TypeError(f'SampleResponse.completions[{p}][{s}] must be a Completion, '
-                                    f'got {type(c).__name__}')
+                    raise TypeError(
+                        f'SampleResponse.completions[{p}][{s}] must be a Completion, got {type(c).__name__}'
+                    )
         if prompt_token_ids is not None and len(prompt_token_ids) != len(prompts):
-            raise ValueError(f'SampleResponse.prompt_token_ids has {len(prompt_token_ids)} '
-                             f'entries for {len(prompts)} prompts')
+            raise ValueError(
+                f'SampleResponse.prompt_token_ids has {len(prompt_token_ids)} '
+                f'entries for {len(prompts)} prompts'
+            )
         if ground_truths is not None and len(ground_truths) != len(prompts):
-            raise ValueError(f'SampleResponse.ground_truths has {len(ground_truths)} entries for '
-                             f'{len(prompts)} prompts (they are per prompt)')
+            raise ValueError(
+                f'SampleResponse.ground_truths has {len(ground_truths)} entries for '
+                f'{len(prompts)} prompts (they are per prompt)'
+            )
         self.prompts: List[Trajectory] = prompts
         self.completions: List[List[Completion]] = completions
-        self.prompt_token_ids = (None if prompt_token_ids is None
-                                 else [[int(t) for t in ids] for ids in prompt_token_ids])
+        self.prompt_token_ids = (
+            None if prompt_token_ids is None else [[int(t) for t in ids] for ids in prompt_token_ids]
+        )
         self.prompt_ground_truths = None if ground_truths is None else list(ground_truths)
         self.num_samples: int = sizes.pop() if sizes else 0
         self._trajectories: Optional[List[Trajectory]] = None
@@ -320,8 +347,7 @@ class SampleResponse:
         return self.num_prompts * self.num_samples
 
     def __repr__(self) -> str:
-        return (f'SampleResponse(num_prompts={self.num_prompts}, '
-                f'num_samples={self.num_samples})')
+        return f'SampleResponse(num_prompts={self.num_prompts}, num_samples={self.num_samples})'
 
     # -- flat, prompt-major views ------------------------------------------------------
     def _flat(self) -> List[Completion]:
@@ -336,11 +362,16 @@ class SampleResponse:
                 for c in row:
                     msgs = list(prompt.get('messages') or [])
                     msgs.append(Message(role='assistant', content=c.text))
-                    extra = {k: v for k, v in prompt.items()
-                             if k not in ('messages', 'tools', 'user_data')}
+                    extra = {k: v for k, v in prompt.items() if k not in ('messages', 'tools', 'user_data')}
                     extra.update(completion_ids=c.token_ids, stop_reason=c.stop_reason)
-                    out.append(Trajectory(messages=msgs, tools=prompt.get('tools'),
-                                          user_data=prompt.get('user_data'), **extra))
+                    out.append(
+                        Trajectory(
+                            messages=msgs,
+                            tools=prompt.get('tools'),
+                            user_data=prompt.get('user_data'),
+                            **extra,
+                        )
+                    )
             self._trajectories = out
         return self._trajectories
 
@@ -392,12 +423,14 @@ def pad_ids(rows: Sequence[Sequence[int]], pad_id: int = 0, device: Any = None) 
     ([[3, 4], [5, 0]], [2, 1])
     """
     import torch
+
     lengths = torch.tensor([len(r) for r in rows], dtype=torch.int64)
     width = max([1] + lengths.tolist())
     out = torch.full((len(rows), width), int(pad_id), dtype=torch.int64)
     # One list -> tensor conversion and one masked scatter, not a copy per row.
-    out[torch.arange(width) < lengths[:, None]] = torch.tensor([int(t) for r in rows for t in r],
-                                                               dtype=torch.int64)
+    out[torch.arange(width) < lengths[:, None]] = torch.tensor(
+        [int(t) for r in rows for t in r], dtype=torch.int64
+    )
     if device is not None:
         out, lengths = out.to(device), lengths.to(device)
     return out, lengths

@@ -10,25 +10,32 @@ the limit.
 """
 
 from .automaton import DEFAULT_MAX_STATES, DEFAULT_MAX_WORK, Budget, ByteDFA, StateLimitError
-from .combinators import (THINK_ANSWER_PATTERN, THINK_ANSWER_TAGS, contains_count, exactly_once,
-                          intersect_all, literal_search, think_answer_format)
+from .combinators import (
+    THINK_ANSWER_PATTERN,
+    THINK_ANSWER_TAGS,
+    contains_count,
+    exactly_once,
+    intersect_all,
+    literal_search,
+    think_answer_format,
+)
 from .compile import compile_regex
 from .regex import RegexSyntaxError, UnsupportedRegexError
 
 __all__ = [
-    "Budget",
-    "ByteDFA",
-    "DEFAULT_MAX_STATES",
-    "DEFAULT_MAX_WORK",
-    "RegexSyntaxError",
-    "StateLimitError",
-    "THINK_ANSWER_PATTERN",
-    "THINK_ANSWER_TAGS",
-    "UnsupportedRegexError",
-    "compile_regex",
-    "contains_count",
-    "exactly_once",
-    "intersect_all",
-    "literal_search",
-    "think_answer_format",
+    'Budget',
+    'ByteDFA',
+    'DEFAULT_MAX_STATES',
+    'DEFAULT_MAX_WORK',
+    'RegexSyntaxError',
+    'StateLimitError',
+    'THINK_ANSWER_PATTERN',
+    'THINK_ANSWER_TAGS',
+    'UnsupportedRegexError',
+    'compile_regex',
+    'contains_count',
+    'exactly_once',
+    'intersect_all',
+    'literal_search',
+    'think_answer_format',
 ]

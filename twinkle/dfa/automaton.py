@@ -24,7 +24,7 @@ from typing import Iterable
 
 import numpy as np
 
-__all__ = ["Budget", "ByteDFA", "StateLimitError", "DEFAULT_MAX_STATES", "DEFAULT_MAX_WORK"]
+__all__ = ['Budget', 'ByteDFA', 'StateLimitError', 'DEFAULT_MAX_STATES', 'DEFAULT_MAX_WORK']
 
 #: Default limit on the states of any automaton a construction builds.
 DEFAULT_MAX_STATES = 100_000
@@ -70,33 +70,36 @@ class Budget:
 (stopped at 120, while spending 60); raise max_work, or simplify the pattern
     """
 
-    __slots__ = ("what", "max_states", "max_work", "used")
+    __slots__ = ('what', 'max_states', 'max_work', 'used')
 
-    def __init__(self, what: str, max_states: int = DEFAULT_MAX_STATES,
-                 max_work: int = DEFAULT_MAX_WORK):
+    def __init__(self, what: str, max_states: int = DEFAULT_MAX_STATES, max_work: int = DEFAULT_MAX_WORK):
         if max_states < 1 or max_work < 1:
-            raise ValueError(f"{what}: max_states and max_work must be >= 1, got "
-                             f"max_states={max_states}, max_work={max_work}")
+            raise ValueError(
+                f'{what}: max_states and max_work must be >= 1, got '
+                f'max_states={max_states}, max_work={max_work}'
+            )
         self.what = what
         self.max_states = int(max_states)
         self.max_work = int(max_work)
         self.used = 0
 
-    def spend(self, units: int, stage: str = "") -> None:
+    def spend(self, units: int, stage: str = '') -> None:
         """Adds ``units`` of work; raises :class:`StateLimitError` past ``max_work``."""
         self.used += int(units)
         if self.used > self.max_work:
-            where = f" in {stage}" if stage else ""
+            where = f' in {stage}' if stage else ''
             raise StateLimitError(
-                f"{self.what}: construction exceeded max_work={self.max_work:,} work units"
-                f"{where} (stopped at {self.used:,}, while spending {int(units):,}); raise "
-                "max_work, or simplify the pattern")
+                f'{self.what}: construction exceeded max_work={self.max_work:,} work units'
+                f'{where} (stopped at {self.used:,}, while spending {int(units):,}); raise '
+                'max_work, or simplify the pattern'
+            )
 
     def check_states(self, n: int, stage: str) -> None:
         """Raises :class:`StateLimitError` when ``stage`` needs more than ``max_states`` states."""
         if n > self.max_states:
-            raise StateLimitError(f"{self.what}: {stage} needs more than "
-                                  f"max_states={self.max_states:,} states ({n:,} so far)")
+            raise StateLimitError(
+                f'{self.what}: {stage} needs more than max_states={self.max_states:,} states ({n:,} so far)'
+            )
 
 
 def _byte_classes(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,8 +118,13 @@ def _byte_classes(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return reps, cls
 
 
-def _canonical(trans: np.ndarray, accept: np.ndarray, start: int, cols: np.ndarray | None = None,
-               return_order: bool = False):
+def _canonical(
+    trans: np.ndarray,
+    accept: np.ndarray,
+    start: int,
+    cols: np.ndarray | None = None,
+    return_order: bool = False,
+):
     """Keeps the states reachable from ``start`` and renumbers them in BFS order (start = 0).
 
     BFS visits successors in byte order. It runs level by level: the next level is the unseen
@@ -149,7 +157,7 @@ def _canonical(trans: np.ndarray, accept: np.ndarray, start: int, cols: np.ndarr
                 succ, ptr = _distinct_successors(narrow)
             new = []
             for s in frontier.tolist():
-                for t in succ[ptr[s]:ptr[s + 1]]:
+                for t in succ[ptr[s] : ptr[s + 1]]:
                     if not seen[t]:
                         seen[t] = 1
                         new.append(t)
@@ -158,7 +166,7 @@ def _canonical(trans: np.ndarray, accept: np.ndarray, start: int, cols: np.ndarr
             flat = narrow[frontier].ravel()
             flat = flat[order[flat] < 0]
             uniq, first = np.unique(flat, return_index=True)
-            frontier = uniq[np.argsort(first, kind="stable")].astype(np.int64)
+            frontier = uniq[np.argsort(first, kind='stable')].astype(np.int64)
             for t in frontier.tolist():
                 seen[t] = 1
         if not len(frontier):
@@ -175,7 +183,7 @@ def _canonical(trans: np.ndarray, accept: np.ndarray, start: int, cols: np.ndarr
 
 def _distinct_successors(rows: np.ndarray) -> tuple[list[int], list[int]]:
     """Each row's distinct entries in order of first appearance, as CSR lists (succ, ptr)."""
-    by_value = np.argsort(rows, axis=1, kind="stable")
+    by_value = np.argsort(rows, axis=1, kind='stable')
     sorted_rows = np.take_along_axis(rows, by_value, axis=1)
     new_value = np.ones(rows.shape, dtype=bool)
     new_value[:, 1:] = sorted_rows[:, 1:] != sorted_rows[:, :-1]
@@ -215,7 +223,7 @@ def _predecessors(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inverse transitions as CSR: the predecessors of ``t`` are ``src[ptr[t]:ptr[t + 1]]``."""
     n, c = small.shape
     dst = small.ravel()
-    order = np.argsort(dst, kind="stable")
+    order = np.argsort(dst, kind='stable')
     src = (order // c).astype(np.int64)
     ptr = np.searchsorted(dst[order], np.arange(n + 1))
     return src, ptr
@@ -232,8 +240,9 @@ def _gather(src: np.ndarray, ptr: np.ndarray, nodes: np.ndarray) -> np.ndarray:
     return src[np.arange(total) + offsets]
 
 
-def _minimize(trans: np.ndarray, accept: np.ndarray, start: int,
-              budget: Budget | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _minimize(
+    trans: np.ndarray, accept: np.ndarray, start: int, budget: Budget | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Partition refinement (Moore's, made incremental) and canonical numbering.
 
     Invariant: every state's row of successor blocks equals its block's recorded row ``sig``,
@@ -248,7 +257,7 @@ def _minimize(trans: np.ndarray, accept: np.ndarray, start: int,
     where they cost microseconds instead of the fixed cost of a dozen numpy calls.
     """
     if budget is not None:
-        budget.spend(trans.shape[0] * trans.shape[1] // 4, "minimization")
+        budget.spend(trans.shape[0] * trans.shape[1] // 4, 'minimization')
     trans, accept = _canonical(trans, accept, start)
     reps, _ = _byte_classes(trans)
     small = np.ascontiguousarray(trans[:, reps], dtype=np.int64)
@@ -263,7 +272,7 @@ def _minimize(trans: np.ndarray, accept: np.ndarray, start: int,
     cand = np.arange(n, dtype=np.int64)
     while len(cand) and len(cand) * c > _PY_CELLS:
         if budget is not None:
-            budget.spend(len(cand) * c // 4 + 64, "minimization")
+            budget.spend(len(cand) * c // 4 + 64, 'minimization')
         cand, count = _refine_round(small, src, ptr, block, sizes, sig, count, cand)
     if len(cand):
         block = _refine_python(small, src, ptr, block, sig, count, cand, budget)
@@ -357,7 +366,7 @@ def _refine_python(small, src, ptr, block, sig, count, cand, budget):
     cand_l = cand.tolist()
     while cand_l:
         if budget is not None:
-            budget.spend(2 * len(cand_l) * c + 8, "minimization")
+            budget.spend(2 * len(cand_l) * c + 8, 'minimization')
         groups: dict = {}
         for s in cand_l:
             own = block_l[s]
@@ -385,13 +394,12 @@ def _refine_python(small, src, ptr, block, sig, count, cand, budget):
                 sig_l[own] = key[1]
         nxt = set()
         for s in changed:
-            nxt.update(src_l[ptr_l[s]:ptr_l[s + 1]])
+            nxt.update(src_l[ptr_l[s] : ptr_l[s + 1]])
         cand_l = list(nxt)
     return np.asarray(block_l, dtype=np.int64)
 
 
-def _move(states: list, own: int, row: tuple, block_l: list, sig_l: list,
-          members: list) -> list:
+def _move(states: list, own: int, row: tuple, block_l: list, sig_l: list, members: list) -> list:
     """Moves ``states`` out of block ``own`` into a fresh block whose row is ``row``."""
     new = len(sig_l)
     sig_l.append(row)
@@ -421,7 +429,7 @@ def _coreachable(trans: np.ndarray, targets: np.ndarray) -> np.ndarray:
                 src_l, ptr_l = src.tolist(), ptr.tolist()
             fl = frontier.tolist()
             if sum(ptr_l[t + 1] - ptr_l[t] for t in fl) <= _PY_CELLS:
-                new = {s for t in fl for s in src_l[ptr_l[t]:ptr_l[t + 1]]}
+                new = {s for t in fl for s in src_l[ptr_l[t] : ptr_l[t + 1]]}
                 frontier = np.fromiter((s for s in new if not alive[s]), dtype=np.int64)
                 alive[frontier] = True
                 continue
@@ -437,7 +445,7 @@ def _find_dead(trans: np.ndarray, accept: np.ndarray) -> int:
     if len(dead) == 0:
         return -1
     if len(dead) > 1:
-        raise ValueError(f"{len(dead)} dead states: the tables are not minimal (use minimize=True)")
+        raise ValueError(f'{len(dead)} dead states: the tables are not minimal (use minimize=True)')
     return int(dead[0])
 
 
@@ -470,7 +478,7 @@ class ByteDFA:
     @classmethod
     def from_tables(
         cls, trans: np.ndarray, accept: np.ndarray, start: int = 0, *, minimize: bool = True
-    ) -> "ByteDFA":
+    ) -> ByteDFA:
         """Builds a DFA from raw tables, minimizing and renumbering it canonically.
 
         Args:
@@ -490,11 +498,11 @@ class ByteDFA:
         trans = np.asarray(trans)
         accept = np.asarray(accept, dtype=bool)
         if trans.ndim != 2 or trans.shape[1] != 256 or accept.shape != (trans.shape[0],):
-            raise ValueError(f"bad DFA table shapes {trans.shape} / {accept.shape}")
+            raise ValueError(f'bad DFA table shapes {trans.shape} / {accept.shape}')
         if trans.shape[0] == 0 or not 0 <= start < trans.shape[0]:
-            raise ValueError("a DFA needs at least one state and a valid start state")
+            raise ValueError('a DFA needs at least one state and a valid start state')
         if trans.min() < 0 or trans.max() >= trans.shape[0]:
-            raise ValueError("transition target out of range")
+            raise ValueError('transition target out of range')
         if minimize:
             trans, accept = _minimize(trans.astype(np.int64), accept, int(start))
             start = 0
@@ -505,7 +513,7 @@ class ByteDFA:
         return cls(trans, accept, int(start), _find_dead(trans, accept))
 
     @classmethod
-    def _from_minimal(cls, trans: np.ndarray, accept: np.ndarray, dead: int) -> "ByteDFA":
+    def _from_minimal(cls, trans: np.ndarray, accept: np.ndarray, dead: int) -> ByteDFA:
         """Wraps tables a construction already made minimal and canonical (start 0), with
         their dead state: no checks, no minimization (the constructions' tests compare such
         results with :meth:`from_tables`)."""
@@ -516,7 +524,7 @@ class ByteDFA:
         return cls(trans, accept, 0, int(dead))
 
     @classmethod
-    def from_literal(cls, data: bytes) -> "ByteDFA":
+    def from_literal(cls, data: bytes) -> ByteDFA:
         """The DFA accepting exactly ``data``.
 
         >>> ByteDFA.from_literal(b"<think>").accepts(b"<think>")
@@ -532,7 +540,7 @@ class ByteDFA:
         return cls.from_tables(trans, accept)
 
     @classmethod
-    def any_string(cls) -> "ByteDFA":
+    def any_string(cls) -> ByteDFA:
         """The DFA accepting every byte string.
 
         >>> ByteDFA.any_string().accepts(b"\\xff")
@@ -541,7 +549,7 @@ class ByteDFA:
         return cls.from_tables(np.zeros((1, 256), dtype=np.int32), np.array([True]))
 
     @classmethod
-    def empty(cls) -> "ByteDFA":
+    def empty(cls) -> ByteDFA:
         """The DFA accepting nothing (its only state is dead).
 
         >>> ByteDFA.empty().is_empty()
@@ -634,10 +642,10 @@ class ByteDFA:
 
     # -- boolean algebra ----------------------------------------------------------------------
 
-    def _product(self, other: "ByteDFA", op, max_states: int) -> "ByteDFA":
+    def _product(self, other: ByteDFA, op, max_states: int) -> ByteDFA:
         """Reachable product automaton with acceptance ``op(acc_self, acc_other)``."""
         if not isinstance(other, ByteDFA):
-            raise TypeError(f"expected ByteDFA, got {type(other).__name__}")
+            raise TypeError(f'expected ByteDFA, got {type(other).__name__}')
         n2 = other.num_states
         t1 = self.trans.astype(np.int64)
         t2 = other.trans.astype(np.int64)
@@ -660,14 +668,14 @@ class ByteDFA:
                     ids[c] = got
                     codes.append(c)
                     if got >= max_states:
-                        raise StateLimitError(f"product DFA exceeds max_states={max_states}")
+                        raise StateLimitError(f'product DFA exceeds max_states={max_states}')
                 mapped[k] = got
             rows.append(mapped[inv.reshape(-1)])
         codes_arr = np.asarray(codes, dtype=np.int64)
         acc = op(self.accept[codes_arr // n2], other.accept[codes_arr % n2])
         return ByteDFA.from_tables(np.stack(rows), acc)
 
-    def union(self, other: "ByteDFA", *, max_states: int = DEFAULT_MAX_STATES) -> "ByteDFA":
+    def union(self, other: ByteDFA, *, max_states: int = DEFAULT_MAX_STATES) -> ByteDFA:
         """Language union.
 
         >>> a, b = ByteDFA.from_literal(b"a"), ByteDFA.from_literal(b"b")
@@ -676,7 +684,7 @@ class ByteDFA:
         """
         return self._product(other, np.logical_or, max_states)
 
-    def intersect(self, other: "ByteDFA", *, max_states: int = DEFAULT_MAX_STATES) -> "ByteDFA":
+    def intersect(self, other: ByteDFA, *, max_states: int = DEFAULT_MAX_STATES) -> ByteDFA:
         """Language intersection.
 
         >>> ByteDFA.from_literal(b"a").intersect(ByteDFA.any_string()).accepts(b"a")
@@ -684,7 +692,7 @@ class ByteDFA:
         """
         return self._product(other, np.logical_and, max_states)
 
-    def difference(self, other: "ByteDFA", *, max_states: int = DEFAULT_MAX_STATES) -> "ByteDFA":
+    def difference(self, other: ByteDFA, *, max_states: int = DEFAULT_MAX_STATES) -> ByteDFA:
         """Strings accepted by ``self`` and not by ``other``.
 
         >>> ByteDFA.any_string().difference(ByteDFA.from_literal(b"")).accepts(b"")
@@ -692,7 +700,7 @@ class ByteDFA:
         """
         return self._product(other, lambda x, y: x & ~y, max_states)
 
-    def complement(self) -> "ByteDFA":
+    def complement(self) -> ByteDFA:
         """All byte strings not accepted (the DFA is total, so flipping ``accept`` suffices).
 
         >>> ByteDFA.empty().complement() == ByteDFA.any_string()
@@ -700,7 +708,7 @@ class ByteDFA:
         """
         return ByteDFA.from_tables(self.trans, ~self.accept, self.start)
 
-    def minimize(self) -> "ByteDFA":
+    def minimize(self) -> ByteDFA:
         """Returns the minimal canonical DFA (objects from this module already are).
 
         >>> d = ByteDFA.from_literal(b"x")
@@ -709,7 +717,7 @@ class ByteDFA:
         """
         return ByteDFA.from_tables(self.trans, self.accept, self.start)
 
-    def concat(self, other: "ByteDFA", *, max_states: int = DEFAULT_MAX_STATES) -> "ByteDFA":
+    def concat(self, other: ByteDFA, *, max_states: int = DEFAULT_MAX_STATES) -> ByteDFA:
         """Concatenation: strings ``x + y`` with ``x`` accepted by self and ``y`` by other.
 
         Subset construction over pairs (state of self, set of states of other).
@@ -744,7 +752,7 @@ class ByteDFA:
                 if got is None:
                     got = len(states)
                     if got >= max_states:
-                        raise StateLimitError(f"concatenation exceeds max_states={max_states}")
+                        raise StateLimitError(f'concatenation exceeds max_states={max_states}')
                     ids[nxt] = got
                     states.append(nxt)
                 row.append(got)
@@ -769,17 +777,21 @@ class ByteDFA:
         return hash((self.start, self.trans.shape, self.trans.tobytes(), self.accept.tobytes()))
 
     def __repr__(self) -> str:
-        return f"ByteDFA(num_states={self.num_states}, start={self.start}, dead={self.dead})"
+        return f'ByteDFA(num_states={self.num_states}, start={self.start}, dead={self.dead})'
 
     def __getstate__(self):
-        return {"trans": np.array(self.trans), "accept": np.array(self.accept),
-                "start": self.start, "dead": self.dead}
+        return {
+            'trans': np.array(self.trans),
+            'accept': np.array(self.accept),
+            'start': self.start,
+            'dead': self.dead,
+        }
 
     def __setstate__(self, state):
-        trans, accept = state["trans"], state["accept"]
+        trans, accept = state['trans'], state['accept']
         trans.setflags(write=False)
         accept.setflags(write=False)
-        object.__setattr__(self, "trans", trans)
-        object.__setattr__(self, "accept", accept)
-        object.__setattr__(self, "start", state["start"])
-        object.__setattr__(self, "dead", state["dead"])
+        object.__setattr__(self, 'trans', trans)
+        object.__setattr__(self, 'accept', accept)
+        object.__setattr__(self, 'start', state['start'])
+        object.__setattr__(self, 'dead', state['dead'])

@@ -26,19 +26,18 @@ import re
 
 import numpy as np
 
-__all__ = ["NUM_CPS", "category", "literal_set", "class_set", "any_set", "to_intervals",
-           "is_cased"]
+__all__ = ['NUM_CPS', 'category', 'literal_set', 'class_set', 'any_set', 'to_intervals', 'is_cased']
 
 NUM_CPS = 0x110000
 
 
 @functools.cache
 def _all_text() -> str:
-    return "".join(map(chr, range(NUM_CPS)))
+    return ''.join(map(chr, range(NUM_CPS)))
 
 
 def _cps_of(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int64)
+    return np.frombuffer(text.encode('utf-32-le', 'surrogatepass'), dtype='<u4').astype(np.int64)
 
 
 @functools.cache
@@ -50,9 +49,9 @@ def category(name: str) -> np.ndarray:
     >>> bool(category('d')[ord('٣')]), bool(category('w')[ord('_')])
     (True, True)
     """
-    if name not in ("d", "w", "s"):
+    if name not in ('d', 'w', 's'):
         raise KeyError(name)
-    members = "".join(re.findall("\\" + name, _all_text()))
+    members = ''.join(re.findall('\\' + name, _all_text()))
     mask = np.zeros(NUM_CPS, dtype=bool)
     mask[_cps_of(members)] = True
     mask.setflags(write=False)
@@ -152,9 +151,9 @@ def class_set(items, negate: bool = False, ignorecase: bool = False) -> np.ndarr
     if not ignorecase:
         mask = np.zeros(NUM_CPS, dtype=bool)
         for item in items:
-            if item[0] == "lit":
+            if item[0] == 'lit':
                 mask[item[1]] = True
-            elif item[0] == "range":
+            elif item[0] == 'range':
                 mask[item[1] : item[2] + 1] = True
             else:
                 mask |= _category_item(item[1])
@@ -170,7 +169,7 @@ def class_set(items, negate: bool = False, ignorecase: bool = False) -> np.ndarr
     cats: list[str] = []
     hascased = False
     for item in items:
-        if item[0] == "lit":
+        if item[0] == 'lit':
             cp = item[1]
             lo = int(lower[cp])
             if lo > 0xFFFF:
@@ -181,7 +180,7 @@ def class_set(items, negate: bool = False, ignorecase: bool = False) -> np.ndarr
             for k in fixes.get(lo, ()):
                 charmap[k] = True
             hascased = hascased or bool(iscased[cp])
-        elif item[0] == "range":
+        elif item[0] == 'range':
             a, b = item[1], item[2]
             lows = lower[a : b + 1]
             big = np.flatnonzero(lows > 0xFFFF)

@@ -12,8 +12,15 @@ import numpy as np
 
 from .automaton import ByteDFA
 
-__all__ = ["literal_search", "contains_count", "exactly_once", "intersect_all",
-           "think_answer_format", "THINK_ANSWER_PATTERN", "THINK_ANSWER_TAGS"]
+__all__ = [
+    'literal_search',
+    'contains_count',
+    'exactly_once',
+    'intersect_all',
+    'think_answer_format',
+    'THINK_ANSWER_PATTERN',
+    'THINK_ANSWER_TAGS',
+]
 
 
 def _kmp_table(lit: bytes) -> np.ndarray:
@@ -57,9 +64,9 @@ def contains_count(lit: bytes, n: int, *, at_least: bool = False) -> ByteDFA:
     (True, False, False)
     """
     if not lit:
-        raise ValueError("the literal must be non-empty")
+        raise ValueError('the literal must be non-empty')
     if n < 0:
-        raise ValueError("n must be >= 0")
+        raise ValueError('n must be >= 0')
     kmp = _kmp_table(lit)
     m = len(lit) + 1
     # State (count, kmp) with count saturating at n + 1 ("too many").
@@ -84,7 +91,7 @@ def exactly_once(lit: bytes | str) -> ByteDFA:
     True
     """
     if isinstance(lit, str):
-        lit = lit.encode("utf-8")
+        lit = lit.encode('utf-8')
     return contains_count(lit, 1)
 
 
@@ -100,8 +107,8 @@ def intersect_all(dfas) -> ByteDFA:
     return out
 
 
-THINK_ANSWER_PATTERN = r"<think>.*?</think>\s*<answer>.*?</answer>\s*"
-THINK_ANSWER_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
+THINK_ANSWER_PATTERN = r'<think>.*?</think>\s*<answer>.*?</answer>\s*'
+THINK_ANSWER_TAGS = ('<think>', '</think>', '<answer>', '</answer>')
 
 
 def think_answer_format() -> ByteDFA:
@@ -121,5 +128,5 @@ def think_answer_format() -> ByteDFA:
 
     from .compile import compile_regex
 
-    base = compile_regex(THINK_ANSWER_PATTERN, re.DOTALL, "fullmatch")
+    base = compile_regex(THINK_ANSWER_PATTERN, re.DOTALL, 'fullmatch')
     return intersect_all([base] + [exactly_once(t) for t in THINK_ANSWER_TAGS])

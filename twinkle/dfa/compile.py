@@ -82,14 +82,21 @@ import sys
 import numpy as np
 
 from . import charset as cs
-from .automaton import (DEFAULT_MAX_STATES, DEFAULT_MAX_WORK, Budget, ByteDFA,
-                        StateLimitError, _canonical, _coreachable, _minimize)
-from .regex import (FLAG_I, FLAG_M, FLAG_S, INF, Branch, Group, Repeat, check_flags,
-                    parse)
+from .automaton import (
+    DEFAULT_MAX_STATES,
+    DEFAULT_MAX_WORK,
+    Budget,
+    ByteDFA,
+    StateLimitError,
+    _canonical,
+    _coreachable,
+    _minimize,
+)
+from .regex import FLAG_I, FLAG_M, FLAG_S, INF, Branch, Group, Repeat, check_flags, parse
 
-__all__ = ["compile_regex"]
+__all__ = ['compile_regex']
 
-_MODES = ("search", "match", "fullmatch")
+_MODES = ('search', 'match', 'fullmatch')
 _MAX_NFA_STATES = 500_000
 
 # --- look-ahead constraints ------------------------------------------------------------------
@@ -120,12 +127,12 @@ def _sig(pred) -> int:
 
 # All constraints we need are decided by the next two characters, so 13 bits describe each.
 NONE = _sig(lambda s, e: True)
-C_END = _sig(lambda s, e: not s)                                  # \Z
-C_DOLLAR = _sig(lambda s, e: not s or (s == (NL,) and e))         # $ : end or final '\n'
-C_EOL = _sig(lambda s, e: not s or s[0] == NL)                    # $ with MULTILINE
-C_WORD = _sig(lambda s, e: bool(s) and s[0] == W)                 # next is a word char
-C_NONWORD = _sig(lambda s, e: not s or s[0] != W)                 # next is not a word char
-C_NONWORD_STRICT = _sig(lambda s, e: bool(s) and s[0] != W)       # ... and exists
+C_END = _sig(lambda s, e: not s)  # \Z
+C_DOLLAR = _sig(lambda s, e: not s or (s == (NL,) and e))  # $ : end or final '\n'
+C_EOL = _sig(lambda s, e: not s or s[0] == NL)  # $ with MULTILINE
+C_WORD = _sig(lambda s, e: bool(s) and s[0] == W)  # next is a word char
+C_NONWORD = _sig(lambda s, e: not s or s[0] != W)  # next is not a word char
+C_NONWORD_STRICT = _sig(lambda s, e: bool(s) and s[0] != W)  # ... and exists
 
 
 _B_MATCHES_EMPTY = sys.version_info >= (3, 14)
@@ -149,19 +156,19 @@ def _step_sig(sig: int, x: int) -> int:
 
 def _assertion(kind: str, ctx: int) -> int:
     """Constraint added by a zero-width assertion given the previous character's kind (0: fails)."""
-    if kind == "A":
+    if kind == 'A':
         return NONE if ctx == START else 0
-    if kind == "bol":
+    if kind == 'bol':
         return NONE if ctx in (START, NL) else 0
-    if kind == "Z":
+    if kind == 'Z':
         return C_END
-    if kind == "eol":
+    if kind == 'eol':
         return C_DOLLAR
-    if kind == "eol_m":
+    if kind == 'eol_m':
         return C_EOL
-    if kind == "b":
+    if kind == 'b':
         return C_NONWORD if ctx == W else C_WORD
-    if kind == "B":
+    if kind == 'B':
         # Before Python 3.14, \B never matches in an empty string, hence the strict form at the
         # start (3.14 changed this; we follow the running interpreter).
         if ctx == START:
@@ -203,8 +210,9 @@ class _NFA:
         q = len(self.eps)
         if q >= _MAX_NFA_STATES:
             raise StateLimitError(
-                f"{self.budget.what}: the pattern expands to more than {_MAX_NFA_STATES:,} NFA "
-                "states (each count of a counted repeat is a copy of its body)")
+                f'{self.budget.what}: the pattern expands to more than {_MAX_NFA_STATES:,} NFA '
+                'states (each count of a counted repeat is a copy of its body)'
+            )
         self.eps.append([])
         self.asserts.append([])
         self.chars.append([])
@@ -220,9 +228,10 @@ class _NFA:
         n = _nfa_size(seq)
         if n > _MAX_NFA_STATES:
             raise StateLimitError(
-                f"{self.budget.what}: the pattern expands to {n:,} NFA states, more than "
-                f"{_MAX_NFA_STATES:,} (each count of a counted repeat is a copy of its body)")
-        self.budget.spend(20 * n, "NFA construction")
+                f'{self.budget.what}: the pattern expands to {n:,} NFA states, more than '
+                f'{_MAX_NFA_STATES:,} (each count of a counted repeat is a copy of its body)'
+            )
+        self.budget.spend(20 * n, 'NFA construction')
 
     def build_copy(self, node: Repeat, flags: int, index: int, ordered: bool) -> tuple[int, int]:
         """Copy ``index`` (1-based) of a repeat's body.
@@ -262,31 +271,29 @@ class _NFA:
         ic = bool(flags & FLAG_I)
         if isinstance(node, tuple):
             kind = node[0]
-            if kind == "at":
+            if kind == 'at':
                 a = node[1]
-                if a == "^":
-                    a = "bol" if flags & FLAG_M else "A"
-                elif a == "$":
-                    a = "eol_m" if flags & FLAG_M else "eol"
+                if a == '^':
+                    a = 'bol' if flags & FLAG_M else 'A'
+                elif a == '$':
+                    a = 'eol_m' if flags & FLAG_M else 'eol'
                 self.assert_kinds.add(a)
                 s, e = self.new(), self.new()
                 self.asserts[s].append((a, e))
                 return s, e
-            if kind == "lit" and not (ic and cs.is_cased(node[1])):
+            if kind == 'lit' and not (ic and cs.is_cased(node[1])):
                 # The common case, without building a mask: one code point.
                 cp = node[1]
-                aid = self.atom(("lit", cp, False), lambda: (np.array([cp]), np.array([cp + 1])))
-            elif kind == "lit":
-                aid = self.atom(("lit", node[1], ic), lambda: cs.literal_set(node[1], ic))
-            elif kind == "notlit":
-                aid = self.atom(("notlit", node[1], ic),
-                                lambda: cs.literal_set(node[1], ic, negate=True))
-            elif kind == "in":
-                aid = self.atom(("in", node[1], node[2], ic),
-                                lambda: cs.class_set(node[2], node[1], ic))
-            elif kind == "any":
+                aid = self.atom(('lit', cp, False), lambda: (np.array([cp]), np.array([cp + 1])))
+            elif kind == 'lit':
+                aid = self.atom(('lit', node[1], ic), lambda: cs.literal_set(node[1], ic))
+            elif kind == 'notlit':
+                aid = self.atom(('notlit', node[1], ic), lambda: cs.literal_set(node[1], ic, negate=True))
+            elif kind == 'in':
+                aid = self.atom(('in', node[1], node[2], ic), lambda: cs.class_set(node[2], node[1], ic))
+            elif kind == 'any':
                 dotall = bool(flags & FLAG_S)
-                aid = self.atom(("any", dotall), lambda: cs.any_set(dotall))
+                aid = self.atom(('any', dotall), lambda: cs.any_set(dotall))
             else:
                 raise AssertionError(node)
             s, e = self.new(), self.new()
@@ -322,7 +329,6 @@ class _NFA:
             self.eps[cur].append(end)
             return start, end
         raise AssertionError(node)
-
 
     def live_states(self, final: int, nonempty: np.ndarray) -> bytearray:
         """States from which ``final`` is reachable (over epsilon, assertion and non-empty atom
@@ -390,7 +396,7 @@ def _partition(sets: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             if len(st) == 0:  # an empty class such as [^\d\D]
                 cols.append(np.zeros(len(seg_start), dtype=bool))
                 continue
-            idx = np.searchsorted(st, seg_start, side="right") - 1
+            idx = np.searchsorted(st, seg_start, side='right') - 1
             cols.append((idx >= 0) & (seg_start < en[np.maximum(idx, 0)]))
         sig = np.stack(cols, axis=1)
     else:
@@ -409,8 +415,9 @@ _DONE = -1  # pseudo NFA state: matched already, only the constraint is left (ma
 _DONE_KEY = -1  # its dominance key
 
 
-def _determinize(nfa: _NFA, start: int, final: int, mode: str, member: np.ndarray,
-                 kinds: list[int], budget: Budget) -> tuple[np.ndarray, np.ndarray]:
+def _determinize(
+    nfa: _NFA, start: int, final: int, mode: str, member: np.ndarray, kinds: list[int], budget: Budget
+) -> tuple[np.ndarray, np.ndarray]:
     """Subset construction over code-point classes, with dominated threads pruned.
 
     DFA states are sets of threads ``(nfa_state, constraint)`` after the epsilon closure,
@@ -430,9 +437,9 @@ def _determinize(nfa: _NFA, start: int, final: int, mode: str, member: np.ndarra
         ``(trans, accept_at_end)``: int64 (S, K) and bool (S,); state 0 is the start.
     """
     K = member.shape[1]
-    done_after_final = mode != "fullmatch"
+    done_after_final = mode != 'fullmatch'
     live = nfa.live_states(final, member.any(axis=1))
-    budget.spend(4 * len(live), "NFA co-reachability")
+    budget.spend(4 * len(live), 'NFA co-reachability')
     th_q: list[int] = []
     th_sig: list[int] = []
     th_key: list[int] = []
@@ -489,7 +496,7 @@ def _determinize(nfa: _NFA, start: int, final: int, mode: str, member: np.ndarra
                 if s2 and live[t] and (t, s2) not in seen:
                     seen.add((t, s2))
                     stack.append((t, s2))
-        budget.spend(4 * len(seen), "epsilon closures")
+        budget.spend(4 * len(seen), 'epsilon closures')
         got = closure_cache[key] = tuple(out)
         return got
 
@@ -529,7 +536,7 @@ def _determinize(nfa: _NFA, start: int, final: int, mode: str, member: np.ndarra
         out = []
         for key, ts in groups.items():
             if len(ts) > 1:
-                budget.spend(len(ts) * len(ts), "dominance pruning")
+                budget.spend(len(ts) * len(ts), 'dominance pruning')
                 ts = [t for t in ts if not any(u != t and dominates(u, t) for u in ts)]
             if done_sigs and key != _DONE_KEY:
                 # Done with constraint d accepts every continuation satisfying d.
@@ -537,7 +544,7 @@ def _determinize(nfa: _NFA, start: int, final: int, mode: str, member: np.ndarra
             out += ts
         return frozenset(out)
 
-    restart = [closure(start, NONE, x) for x in kinds] if mode == "search" else None
+    restart = [closure(start, NONE, x) for x in kinds] if mode == 'search' else None
     succ: list[dict[int, tuple]] = [{} for _ in range(K)]
     init = normalize(set(closure(start, NONE, START)))
     ids = {init: 0}
@@ -562,15 +569,16 @@ def _determinize(nfa: _NFA, start: int, final: int, mode: str, member: np.ndarra
             got = ids.get(key)
             if got is None:
                 got = len(states)
-                budget.check_states(got + 1, "the code-point DFA (subset construction)")
+                budget.check_states(got + 1, 'the code-point DFA (subset construction)')
                 ids[key] = got
                 states.append(key)
             row.append(got)
         rows.append(row)
-        budget.spend(2 * work, "subset construction")
+        budget.spend(2 * work, 'subset construction')
     trans = np.asarray(rows, dtype=np.int64).reshape(len(states), K)
-    accept = np.array([any(th_sig[t] & 1 for t in st if th_q[t] in (_DONE, final))
-                       for st in states], dtype=bool)
+    accept = np.array(
+        [any(th_sig[t] & 1 for t in st if th_q[t] in (_DONE, final)) for st in states], dtype=bool
+    )
     return trans, accept
 
 
@@ -598,8 +606,7 @@ def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows[first], inv.reshape(-1)
 
 
-def _compose_utf8(trans: np.ndarray, accept: np.ndarray, cls: np.ndarray,
-                  budget: Budget) -> ByteDFA:
+def _compose_utf8(trans: np.ndarray, accept: np.ndarray, cls: np.ndarray, budget: Budget) -> ByteDFA:
     """Composes a minimal code-point DFA with CPython's UTF-8 decoder (errors='replace').
 
     The result is the minimal byte DFA, built directly: no partition refinement runs on it.
@@ -629,21 +636,24 @@ def _compose_utf8(trans: np.ndarray, accept: np.ndarray, cls: np.ndarray,
     pairs = S * (len(g1_rows) + len(g2_rows) + len(g3_rows))
     if pairs > 4 * budget.max_states + 1_000_000:
         raise StateLimitError(
-            f"{budget.what}: the byte DFA would have to examine {pairs:,} pending UTF-8 states "
-            f"({S:,} code-point states x {pairs // S} prefix groups), more than max_states="
-            f"{budget.max_states:,} allows")
-    budget.spend(16 * pairs, "UTF-8 composition")
+            f'{budget.what}: the byte DFA would have to examine {pairs:,} pending UTF-8 states '
+            f'({S:,} code-point states x {pairs // S} prefix groups), more than max_states='
+            f'{budget.max_states:,} allows'
+        )
+    budget.spend(16 * pairs, 'UTF-8 composition')
     keys = _PendingKeys(S, fffd, budget)
     inv_cont = fffd[fffd]  # where an invalid continuation byte leads: f(r), r = fffd[q]
 
     def level(g_rows: np.ndarray, deeper) -> np.ndarray:
         """Ids (S, G) of the pending states (q, g) whose continuations lead to ``deeper``."""
+
         def targets(qs: np.ndarray, gs: np.ndarray) -> np.ndarray:
             rows = g_rows[gs]
             if deeper is None:
                 return trans[qs[:, None], rows]
             valid = rows >= 0
             return np.where(valid, deeper[qs[:, None], np.maximum(rows, 0)], inv_cont[qs][:, None])
+
         return keys.intern(len(g_rows), targets)
 
     id1 = level(g1_rows, None)
@@ -662,7 +672,7 @@ def _compose_utf8(trans: np.ndarray, accept: np.ndarray, cls: np.ndarray,
     full_acc = np.concatenate([accept, accept[r]])  # a cut-off sequence at the end is one U+FFFD
     cols = _first_byte_columns(cls, g1, g2, g3)
     full, full_acc, order = _canonical(full, full_acc, 0, cols, return_order=True)
-    budget.check_states(len(full_acc), "the byte DFA")
+    budget.check_states(len(full_acc), 'the byte DFA')
     dead = np.flatnonzero(~_coreachable(trans, accept))  # at most one: the DFA is minimal
     return ByteDFA._from_minimal(full, full_acc, int(order[dead[0]]) if len(dead) else -1)
 
@@ -679,25 +689,32 @@ def _utf8_groups(cls: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     g1_rows, g1 = _unique_rows(cls.reshape(-1, 64))
     # E0 and ED forbid half of the continuations (overlong forms and surrogates).
     r2 = g1.reshape(-1, 64).copy()
-    r2[0, :32] = -1          # E0 80..9F: overlong
-    r2[13, 32:] = -1         # ED A0..BF: surrogates
+    r2[0, :32] = -1  # E0 80..9F: overlong
+    r2[13, 32:] = -1  # ED A0..BF: surrogates
     g2_rows, g2 = _unique_rows(r2)
     padded = np.full(5 * 64, -1, dtype=np.int64)
-    padded[: len(g2)] = g2   # F4 90..BF: above U+10FFFF, -1 through the padding
+    padded[: len(g2)] = g2  # F4 90..BF: above U+10FFFF, -1 through the padding
     r3 = padded.reshape(5, 64).copy()
-    r3[0, :16] = -1          # F0 80..8F: overlong
+    r3[0, :16] = -1  # F0 80..8F: overlong
     return [(g1_rows, g1), (g2_rows, g2), _unique_rows(r3)]
 
 
-def _first_byte_columns(cls: np.ndarray, g1: np.ndarray, g2: np.ndarray,
-                        g3: np.ndarray) -> np.ndarray:
+def _first_byte_columns(cls: np.ndarray, g1: np.ndarray, g2: np.ndarray, g3: np.ndarray) -> np.ndarray:
     """Bytes whose columns in the composed table are equal by construction share a (kind,
     value); the sorted first byte of each, which is all :func:`_canonical` needs to read."""
     kind = np.repeat(np.arange(6), [0x80, 0x40, 2, 0x1E, 0x10, 16])
     kind[0xF5:] = 2  # invalid leads, like C0 and C1
-    value = np.concatenate([cls[:0x80], np.arange(0x40), np.full(2, -1),
-                            g1[np.arange(0xC2, 0xE0) & 0x1F], g2[np.arange(0xE0, 0xF0) & 0x0F],
-                            g3[np.arange(0xF0, 0xF5) & 0x07], np.full(11, -1)])
+    value = np.concatenate(
+        [
+            cls[:0x80],
+            np.arange(0x40),
+            np.full(2, -1),
+            g1[np.arange(0xC2, 0xE0) & 0x1F],
+            g2[np.arange(0xE0, 0xF0) & 0x0F],
+            g3[np.arange(0xF0, 0xF5) & 0x07],
+            np.full(11, -1),
+        ]
+    )
     return np.sort(np.unique(np.stack([kind, value], axis=1), axis=0, return_index=True)[1])
 
 
@@ -745,8 +762,8 @@ class _PendingKeys:
                 got = self.ids[raw] = self.n + len(self.rows)
                 self.rows.append(key[first[j]])
             ids[j] = got
-        self.budget.check_states(self.n + len(self.rows), "the byte DFA (UTF-8 composition)")
-        self.budget.spend(64 * len(uniq), "UTF-8 composition")
+        self.budget.check_states(self.n + len(self.rows), 'the byte DFA (UTF-8 composition)')
+        self.budget.spend(64 * len(uniq), 'UTF-8 composition')
         return ids[inv.reshape(-1)]
 
     def table(self) -> tuple[np.ndarray, np.ndarray]:
@@ -760,9 +777,15 @@ class _PendingKeys:
 # --- public entry point ----------------------------------------------------------------------
 
 
-def compile_regex(pattern: str, flags: int = 0, mode: str = "fullmatch", *,
-                  encoding_errors: str = "replace", max_states: int = DEFAULT_MAX_STATES,
-                  max_work: int = DEFAULT_MAX_WORK) -> ByteDFA:
+def compile_regex(
+    pattern: str,
+    flags: int = 0,
+    mode: str = 'fullmatch',
+    *,
+    encoding_errors: str = 'replace',
+    max_states: int = DEFAULT_MAX_STATES,
+    max_work: int = DEFAULT_MAX_WORK,
+) -> ByteDFA:
     """Compiles a Python regex to a minimal DFA over UTF-8 bytes.
 
     The DFA accepts ``data`` iff ``bool(re.<mode>(pattern, data.decode('utf-8', 'replace'),
@@ -804,16 +827,17 @@ def compile_regex(pattern: str, flags: int = 0, mode: str = "fullmatch", *,
     1980
     """
     if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-    if encoding_errors != "replace":
+        raise ValueError(f'mode must be one of {_MODES}, got {mode!r}')
+    if encoding_errors != 'replace':
         raise ValueError(f"encoding_errors={encoding_errors!r} is not supported (only 'replace')")
     if not isinstance(pattern, str):
-        raise TypeError(f"compile_regex: pattern must be a str, got {type(pattern).__name__} "
-                        f"{pattern!r}")
+        raise TypeError(f'compile_regex: pattern must be a str, got {type(pattern).__name__} {pattern!r}')
     if isinstance(flags, bool) or not isinstance(flags, int):
-        raise TypeError(f"compile_regex: flags must be an int of re flags (re.DOTALL | "
-                        f"re.IGNORECASE; inline '(?i)' goes in the pattern), got "
-                        f"{type(flags).__name__} {flags!r}")
+        raise TypeError(
+            f'compile_regex: flags must be an int of re flags (re.DOTALL | '
+            f"re.IGNORECASE; inline '(?i)' goes in the pattern), got "
+            f'{type(flags).__name__} {flags!r}'
+        )
     flags = int(flags)
     check_flags(flags)
     return _compile_cached(pattern, flags, mode, int(max_states), int(max_work))
@@ -821,14 +845,13 @@ def compile_regex(pattern: str, flags: int = 0, mode: str = "fullmatch", *,
 
 def _describe(pattern: str, flags: int, mode: str) -> str:
     """How error messages name a compilation: the pattern (shortened past 120 characters)."""
-    shown = pattern if len(pattern) <= 120 else pattern[:100] + " ... " + pattern[-15:]
-    flag_text = f", flags={re.RegexFlag(flags)!r}" if flags else ""
-    return f"compile_regex({shown!r}{flag_text}, mode={mode!r})"
+    shown = pattern if len(pattern) <= 120 else pattern[:100] + ' ... ' + pattern[-15:]
+    flag_text = f', flags={re.RegexFlag(flags)!r}' if flags else ''
+    return f'compile_regex({shown!r}{flag_text}, mode={mode!r})'
 
 
 @functools.lru_cache(maxsize=256)
-def _compile_cached(pattern: str, flags: int, mode: str, max_states: int,
-                    max_work: int) -> ByteDFA:
+def _compile_cached(pattern: str, flags: int, mode: str, max_states: int, max_work: int) -> ByteDFA:
     budget = Budget(_describe(pattern, flags, mode), max_states, max_work)
     seq, global_flags = parse(pattern)
     flags |= global_flags
@@ -837,13 +860,13 @@ def _compile_cached(pattern: str, flags: int, mode: str, max_states: int,
     start, final = nfa.build_seq(seq, flags)
     sets = list(nfa.atoms)
     # Look-around needs to know newlines and word characters apart from the rest.
-    if nfa.assert_kinds & {"bol", "eol", "eol_m"}:
+    if nfa.assert_kinds & {'bol', 'eol', 'eol_m'}:
         sets.append((np.array([10]), np.array([11])))
-    if nfa.assert_kinds & {"b", "B"}:
-        sets.append(cs.to_intervals(cs.category("w")))
+    if nfa.assert_kinds & {'b', 'B'}:
+        sets.append(cs.to_intervals(cs.category('w')))
     cls, member, rep = _partition(sets)
-    if nfa.assert_kinds & {"b", "B"}:
-        word = cs.category("w")
+    if nfa.assert_kinds & {'b', 'B'}:
+        word = cs.category('w')
         kinds = [NL if cp == 10 else (W if word[cp] else O) for cp in rep.tolist()]
     else:
         # No word-boundary assertion: only newlines matter to the constraints.

@@ -57,6 +57,7 @@ Where exact agreement is impossible (documented, and tested as documented):
 >>> table.vocab_size, table.token_bytes(ord('a'))
 (256, b'a')
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -73,8 +74,7 @@ import numpy as np
 
 logger = logging.getLogger('twinkle')
 
-__all__ = ['TokenTable', 'TokenClasses', 'byte_table', 'token_table', 'token_classes',
-           'gpt2_byte_decoder']
+__all__ = ['TokenTable', 'TokenClasses', 'byte_table', 'token_table', 'token_classes', 'gpt2_byte_decoder']
 
 _BYTE_FALLBACK = re.compile(r'<0x([0-9A-Fa-f]{2})>')
 
@@ -94,8 +94,11 @@ def gpt2_byte_decoder() -> Dict[str, int]:
     >>> m['Ġ'], m['a'], len(m)
     (32, 97, 256)
     """
-    keep = (list(range(ord('!'), ord('~') + 1)) + list(range(ord('¡'), ord('¬') + 1))
-            + list(range(ord('®'), ord('ÿ') + 1)))
+    keep = (
+        list(range(ord('!'), ord('~') + 1))
+        + list(range(ord('¡'), ord('¬') + 1))
+        + list(range(ord('®'), ord('ÿ') + 1))
+    )
     kept = set(keep)
     out = {chr(b): b for b in keep}
     extra = 0
@@ -157,9 +160,14 @@ class TokenTable:
         return padded, lengths
 
     @classmethod
-    def from_bytes(cls, tokens: Sequence[bytes], strip_first: int = -1, name: str = '',
-                   first_tokens: Optional[Sequence[bytes]] = None,
-                   fallback: Optional[Sequence[int]] = None) -> 'TokenTable':
+    def from_bytes(
+        cls,
+        tokens: Sequence[bytes],
+        strip_first: int = -1,
+        name: str = '',
+        first_tokens: Optional[Sequence[bytes]] = None,
+        fallback: Optional[Sequence[int]] = None,
+    ) -> TokenTable:
         """A table from one ``bytes`` per id.
 
         Args:
@@ -201,8 +209,9 @@ class TokenTable:
         if fallback is not None:
             h.update(b'fallback')
             h.update(fallback.tobytes())
-        return cls(padded, lengths, int(strip_first), name, h.hexdigest()[:24], first_padded, first_lengths,
-                   fallback)
+        return cls(
+            padded, lengths, int(strip_first), name, h.hexdigest()[:24], first_padded, first_lengths, fallback
+        )
 
     @staticmethod
     def _check_fallback(tokens: List[bytes], fallback: Optional[Sequence[int]]) -> Optional[np.ndarray]:
@@ -210,12 +219,15 @@ class TokenTable:
             return None
         fb = np.asarray(fallback, dtype=np.int64)
         if fb.shape != (len(tokens),) or fb.min(initial=0) < NOT_A_BYTE or fb.max(initial=0) > 255:
-            raise ValueError(f'fallback must hold one byte (0..255) or -1 per id ({len(tokens)}), got shape '
-                             f'{fb.shape} with values in [{fb.min(initial=0)}, {fb.max(initial=0)}]')
+            raise ValueError(
+                f'fallback must hold one byte (0..255) or -1 per id ({len(tokens)}), got shape '
+                f'{fb.shape} with values in [{fb.min(initial=0)}, {fb.max(initial=0)}]'
+            )
         for i in np.flatnonzero(fb >= 0).tolist():
             if tokens[i] != bytes([fb[i]]):
-                raise ValueError(f'fallback[{i}] is the byte {int(fb[i]):#04x} but tokens[{i}] is '
-                                 f'{tokens[i]!r}')
+                raise ValueError(
+                    f'fallback[{i}] is the byte {int(fb[i]):#04x} but tokens[{i}] is {tokens[i]!r}'
+                )
         if not (fb >= 0).any():
             return None
         fb = fb.astype(np.int16)
@@ -244,7 +256,7 @@ class TokenTable:
 
     def token_bytes(self, token_id: int) -> bytes:
         """The bytes of one id."""
-        return self.padded[token_id, :self.lengths[token_id]].tobytes()
+        return self.padded[token_id, : self.lengths[token_id]].tobytes()
 
     def decode(self, ids: Sequence[int]) -> bytes:
         """The bytes of an id sequence, with the first-token and byte-fallback rules applied.
@@ -271,8 +283,9 @@ class TokenTable:
                 parts.append(self._run_text(run, first))
                 run.clear()
                 first = False
-            parts.append(self.first_padded[i, :self.first_lengths[i]].tobytes() if first
-                         else self.token_bytes(i))
+            parts.append(
+                self.first_padded[i, : self.first_lengths[i]].tobytes() if first else self.token_bytes(i)
+            )
             first = False
         if run:
             parts.append(self._run_text(run, first))
@@ -295,8 +308,10 @@ class TokenTable:
         return hash(self.fingerprint)
 
     def __repr__(self) -> str:
-        return (f'TokenTable({self.name or "?"}, V={self.vocab_size}, max_len={self.max_len}, '
-                f'strip_first={self.strip_first}, first_rule={self.has_first_rule})')
+        return (
+            f'TokenTable({self.name or "?"}, V={self.vocab_size}, max_len={self.max_len}, '
+            f'strip_first={self.strip_first}, first_rule={self.has_first_rule})'
+        )
 
 
 _BYTE_TABLE: List[TokenTable] = []
@@ -315,6 +330,7 @@ def byte_table() -> TokenTable:
 
 # ---- Hugging Face tokenizers -------------------------------------------------------------
 
+
 def _backend(tokenizer: Any) -> Any:
     """The ``tokenizers.Tokenizer`` behind a transformers tokenizer (or itself)."""
     for attr in ('backend_tokenizer', '_tokenizer'):
@@ -323,8 +339,10 @@ def _backend(tokenizer: Any) -> Any:
             return b
     if hasattr(tokenizer, 'to_str') and hasattr(tokenizer, 'id_to_token'):
         return tokenizer
-    raise TypeError(f'token_table needs a Hugging Face fast tokenizer or a tokenizers.Tokenizer, got '
-                    f'{type(tokenizer).__name__}')
+    raise TypeError(
+        f'token_table needs a Hugging Face fast tokenizer or a tokenizers.Tokenizer, got '
+        f'{type(tokenizer).__name__}'
+    )
 
 
 def _flatten_decoder(cfg: Optional[dict]) -> List[dict]:
@@ -352,11 +370,13 @@ class _DecoderPlan:
             if kind == 'Replace':
                 pat = st.get('pattern', {})
                 if 'String' not in pat:
-                    raise NotImplementedError('token_table: a Replace decoder with a regex pattern is not '
-                                              'supported')
+                    raise NotImplementedError(
+                        'token_table: a Replace decoder with a regex pattern is not supported'
+                    )
                 if self.byte_fallback or self.byte_level:
-                    raise NotImplementedError('token_table: Replace after ByteFallback/ByteLevel is not '
-                                              'supported')
+                    raise NotImplementedError(
+                        'token_table: Replace after ByteFallback/ByteLevel is not supported'
+                    )
                 self.replaces.append((pat['String'], st.get('content', '')))
             elif kind == 'ByteFallback':
                 self.byte_fallback = True
@@ -364,8 +384,9 @@ class _DecoderPlan:
                 self.byte_level = True
             elif kind == 'Metaspace':
                 if self.byte_fallback or self.byte_level:
-                    raise NotImplementedError('token_table: Metaspace after ByteFallback/ByteLevel is not '
-                                              'supported')
+                    raise NotImplementedError(
+                        'token_table: Metaspace after ByteFallback/ByteLevel is not supported'
+                    )
                 repl = st.get('replacement', '\u2581')
                 scheme = st.get('prepend_scheme')
                 if scheme is None:  # older configs: add_prefix_space
@@ -378,13 +399,17 @@ class _DecoderPlan:
             elif kind == 'Strip':
                 content, start, stop = st.get('content', ' '), int(st.get('start', 0)), int(st.get('stop', 0))
                 if stop != 0 or start > 1 or i != len(steps) - 1 or len(content.encode()) != 1:
-                    raise NotImplementedError(f'token_table: Strip decoder {st} is not supported (only one '
-                                              'leading one-byte character, as the last step)')
+                    raise NotImplementedError(
+                        f'token_table: Strip decoder {st} is not supported (only one '
+                        'leading one-byte character, as the last step)'
+                    )
                 if start == 1:
                     self.strip_first = content.encode()[0]
             else:
-                raise NotImplementedError(f'token_table: the {kind!r} decoder is not supported (supported: '
-                                          'ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip)')
+                raise NotImplementedError(
+                    f'token_table: the {kind!r} decoder is not supported (supported: '
+                    'ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip)'
+                )
         if self.first_remove and self.strip_first >= 0:
             raise NotImplementedError('token_table: Metaspace together with Strip is not supported')
 
@@ -413,7 +438,7 @@ class _DecoderPlan:
         return token.encode('utf-8')
 
 
-_TABLE_CACHE: 'weakref.WeakKeyDictionary[Any, Dict[int, TokenTable]]' = weakref.WeakKeyDictionary()
+_TABLE_CACHE: weakref.WeakKeyDictionary[Any, Dict[int, TokenTable]] = weakref.WeakKeyDictionary()
 _TABLE_LOCK = threading.Lock()
 
 
@@ -442,13 +467,16 @@ def token_table(tokenizer: Any, vocab_size: Optional[int] = None) -> TokenTable:
     >>> token_table(tok).decode([0, 1])
     b'a b'
     """
-    if vocab_size is not None and (isinstance(vocab_size, bool)
-                                   or not isinstance(vocab_size, (int, np.integer))):
-        raise TypeError(f'token_table: vocab_size must be an int or None, got {type(vocab_size).__name__} '
-                        f'{vocab_size!r}')
+    if vocab_size is not None and (
+        isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer))
+    ):
+        raise TypeError(
+            f'token_table: vocab_size must be an int or None, got {type(vocab_size).__name__} {vocab_size!r}'
+        )
     if vocab_size is not None and vocab_size < 1:
-        raise ValueError(f'token_table: vocab_size must be >= 1 (the ids the policy can emit), got '
-                         f'{vocab_size}')
+        raise ValueError(
+            f'token_table: vocab_size must be >= 1 (the ids the policy can emit), got {vocab_size}'
+        )
     try:
         per_tok = _TABLE_CACHE.get(tokenizer)
     except TypeError:
@@ -470,8 +498,11 @@ def _build_token_table(tokenizer: Any, vocab_size: Optional[int]) -> TokenTable:
     cfg = json.loads(backend.to_str())
     plan = _DecoderPlan(_flatten_decoder(cfg.get('decoder')))
     if getattr(tokenizer, 'clean_up_tokenization_spaces', False):
-        logger.warning('twinkle: %s has clean_up_tokenization_spaces=True; the token table matches '
-                       'decoding without that clean-up (see twinkle.dfa.tokens)', type(tokenizer).__name__)
+        logger.warning(
+            'twinkle: %s has clean_up_tokenization_spaces=True; the token table matches '
+            'decoding without that clean-up (see twinkle.dfa.tokens)',
+            type(tokenizer).__name__,
+        )
     n = int(backend.get_vocab_size(with_added_tokens=True))
     special = set()
     for tid, added in backend.get_added_tokens_decoder().items():
@@ -482,8 +513,10 @@ def _build_token_table(tokenizer: Any, vocab_size: Optional[int]) -> TokenTable:
         if tid is not None:
             special.add(int(tid))
     if vocab_size is not None and vocab_size < n:
-        raise ValueError(f'token_table: vocab_size={vocab_size} is smaller than the tokenizer, whose ids go '
-                         f'up to {n - 1} (expected vocab_size >= {n}, or None)')
+        raise ValueError(
+            f'token_table: vocab_size={vocab_size} is smaller than the tokenizer, whose ids go '
+            f'up to {n - 1} (expected vocab_size >= {n}, or None)'
+        )
     v = max(n, int(vocab_size or 0))
     byte_map = gpt2_byte_decoder() if plan.byte_level else {}
     out: List[bytes] = [b''] * v
@@ -502,11 +535,13 @@ def _build_token_table(tokenizer: Any, vocab_size: Optional[int]) -> TokenTable:
         if fallback is not None:
             fallback[i] = plan.fallback_byte(tok)
     name = f'{type(tokenizer).__name__}(V={v})'
-    return TokenTable.from_bytes(out, strip_first=plan.strip_first, name=name, first_tokens=first,
-                                 fallback=fallback)
+    return TokenTable.from_bytes(
+        out, strip_first=plan.strip_first, name=name, first_tokens=first, fallback=fallback
+    )
 
 
 # ---- equivalence classes for one DFA -----------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class TokenClasses:
@@ -570,13 +605,13 @@ class _TokenRunner:
         self.flat = trans_c.reshape(-1)
         width = max(int(lengths.max(initial=0)), 1)
         cp = byte_cls[padded[:, :width]].astype(np.int64)
-        cp[np.arange(width)[None, :] >= lengths[:, None]] = self.n_cls      # padding sentinel
+        cp[np.arange(width)[None, :] >= lengths[:, None]] = self.n_cls  # padding sentinel
         inverse, uniq = _unique_rows(cp)
         order = np.argsort(-lengths[uniq], kind='stable')
         self.ucp, self.ulen = cp[uniq[order]], lengths[uniq[order]]
         back = np.empty(order.size, dtype=np.int64)
         back[order] = np.arange(order.size)
-        self.token_string = back[inverse.astype(np.int64)]   # (V,): each token's row in ucp
+        self.token_string = back[inverse.astype(np.int64)]  # (V,): each token's row in ucp
         self.lmax = int(self.ulen[0]) if order.size else 0
         self.active = _longer_than(self.ulen, self.lmax)
 
@@ -586,11 +621,11 @@ class _TokenRunner:
         out = np.empty((init.shape[0], u), dtype=np.int64)
         chunk = max(1, _CHUNK_ENTRIES // max(u, 1))
         for r0 in range(0, init.shape[0], chunk):
-            cur = np.repeat(init[r0:r0 + chunk, None], u, axis=1)
+            cur = np.repeat(init[r0 : r0 + chunk, None], u, axis=1)
             for p in range(self.lmax):
                 n = int(self.active[p])
                 cur[:, :n] = self.flat[cur[:, :n] * self.n_cls + self.ucp[None, :n, p]]
-            out[r0:r0 + chunk] = cur
+            out[r0 : r0 + chunk] = cur
         return out
 
 
@@ -601,10 +636,12 @@ def _check_cells(v: int, s_count: int) -> None:
         # Refuse early rather than allocate gigabytes (``<think>.{0,1000}</think>`` on a
         # 150k vocabulary).
         from twinkle.dfa.automaton import StateLimitError
+
         raise StateLimitError(
             f'token_classes: lifting a DFA of {s_count:,} states to a vocabulary of {v:,} '
             f'tokens needs {cells:,} cells (limit MAX_LIFT_CELLS={MAX_LIFT_CELLS:,}); use a '
-            f'pattern with fewer states (a smaller bound) or score decoded strings')
+            f'pattern with fewer states (a smaller bound) or score decoded strings'
+        )
 
 
 #: Set to False to lift with numpy even when the compiled library is loaded (tests compare).
@@ -616,12 +653,19 @@ def _compiled_lift() -> Any:
     if not USE_COMPILED_LIFT:
         return None
     from twinkle import _ext
+
     mod = _ext.string_scanner()
     return getattr(mod, 'lift_tokens', None)
 
 
-def _token_rows(lift: Any, trans_c: np.ndarray, byte_cls: np.ndarray, padded: np.ndarray, lengths: np.ndarray,
-                init: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _token_rows(
+    lift: Any,
+    trans_c: np.ndarray,
+    byte_cls: np.ndarray,
+    padded: np.ndarray,
+    lengths: np.ndarray,
+    init: np.ndarray,
+) -> Tuple[np.ndarray, np.ndarray]:
     """Tokens grouped by their end states from each state of ``init`` (R,).
 
     Returns ``(class of each token (V,) int32, end states of each class (C, R) int64)``,
@@ -631,22 +675,30 @@ def _token_rows(lift: Any, trans_c: np.ndarray, byte_cls: np.ndarray, padded: np
     if lift is None:
         _check_cells(v, init.shape[0])
         runner = _TokenRunner(trans_c, byte_cls, padded, lengths)
-        sig = runner.run(init).T[runner.token_string]      # (V, R)
+        sig = runner.run(init).T[runner.token_string]  # (V, R)
         cls, reps = _unique_rows(sig)
         return cls, sig[reps]
     codes = byte_cls.astype(np.uint8)[_flat_bytes(padded, lengths)]  # <= 256 byte classes
     offsets = np.zeros(v + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     cls = np.empty(v, dtype=np.int32)
-    nodes, n_cls, rows = lift(np.ascontiguousarray(trans_c, dtype=np.int32), codes, offsets,
-                              np.ascontiguousarray(init, dtype=np.int32), cls, MAX_LIFT_WORK)
+    nodes, n_cls, rows = lift(
+        np.ascontiguousarray(trans_c, dtype=np.int32),
+        codes,
+        offsets,
+        np.ascontiguousarray(init, dtype=np.int32),
+        cls,
+        MAX_LIFT_WORK,
+    )
     if rows is None:
         from twinkle.dfa.automaton import StateLimitError
+
         raise StateLimitError(
             f'token_classes: lifting a DFA of {trans_c.shape[0]:,} states to a vocabulary of {v:,} tokens '
             f'moves {init.shape[0]:,} states through {nodes:,} distinct token prefixes (limit '
             f'MAX_LIFT_WORK={MAX_LIFT_WORK:,} steps); use a pattern with fewer states (a smaller bound) '
-            f'or score decoded strings')
+            f'or score decoded strings'
+        )
     return cls, np.frombuffer(rows, dtype=np.int32).reshape(n_cls, init.shape[0]).astype(np.int64)
 
 
@@ -674,7 +726,7 @@ def _first_seen_order(class_ids: np.ndarray, transitions: np.ndarray) -> Tuple[n
     if class_ids.size == 0:
         return class_ids.astype(np.int32), np.ascontiguousarray(transitions, dtype=np.int32)
     _, first = np.unique(class_ids, return_index=True)
-    order = np.argsort(first, kind='stable')   # old class ids, by first id
+    order = np.argsort(first, kind='stable')  # old class ids, by first id
     rank = np.empty(order.size, dtype=np.int32)
     rank[order] = np.arange(order.size, dtype=np.int32)
     return rank[class_ids], np.ascontiguousarray(transitions[:, order], dtype=np.int32)
@@ -682,14 +734,18 @@ def _first_seen_order(class_ids: np.ndarray, transitions: np.ndarray) -> Tuple[n
 
 def _add_column(class_ids: np.ndarray, rows: np.ndarray, col: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Splits classes by one more per-token end state ``col`` (V,): rows gain that column."""
-    _, first, cls = np.unique(class_ids.astype(np.int64) * (int(col.max(initial=0)) + 1) + col,
-                              return_index=True, return_inverse=True)
+    _, first, cls = np.unique(
+        class_ids.astype(np.int64) * (int(col.max(initial=0)) + 1) + col,
+        return_index=True,
+        return_inverse=True,
+    )
     rows = np.concatenate([rows[class_ids[first]], col[first][:, None]], axis=1)
     return cls.reshape(-1).astype(np.int32), rows
 
 
-def token_classes(dfa: Any, table: TokenTable, start: Optional[int] = None,
-                  mask_id: bool = False) -> TokenClasses:
+def token_classes(
+    dfa: Any, table: TokenTable, start: Optional[int] = None, mask_id: bool = False
+) -> TokenClasses:
     """Groups the tokens of ``table`` into classes that move ``dfa`` alike.
 
     Every token runs from every state. The compiled lift (``twinkle._C.lift_tokens``)
@@ -747,8 +803,9 @@ def token_classes(dfa: Any, table: TokenTable, start: Optional[int] = None,
     cols = s_count + (1 if strip else 0)
     if strip:
         # "Nothing emitted yet": the first emitting token's own bytes, run from `start`.
-        first_ids, first_rows = rows_of(table.first_padded, table.first_lengths.astype(np.int64),
-                                        np.array([start], dtype=np.int64))
+        first_ids, first_rows = rows_of(
+            table.first_padded, table.first_lengths.astype(np.int64), np.array([start], dtype=np.int64)
+        )
         col = first_rows[first_ids, 0]
         col[lengths == 0] = s_count  # an empty token emits nothing: still at the start
         class_ids, rows = _add_column(class_ids, rows, col)
@@ -758,15 +815,20 @@ def token_classes(dfa: Any, table: TokenTable, start: Optional[int] = None,
         rows = np.concatenate([rows, empty[None, :]], axis=0)
     accept = np.asarray(dfa.accept, dtype=bool)
     if strip:
-        accept = np.concatenate([accept, accept[start:start + 1]])
+        accept = np.concatenate([accept, accept[start : start + 1]])
     lifted = None
     if table.has_byte_runs:
         runs = _ByteRuns(trans, int(dfa.dead), start if strip else -1, table.strip_first)
         lifted = runs.lift(rows[class_ids], table, accept)
         if lifted is None:
-            logger.warning('twinkle: byte-fallback runs of %s would need more than %d extra states for a '
-                           'DFA of %d states; invalid runs are decoded with Python\'s rule instead (see '
-                           'twinkle.dfa.tokens)', table.name or 'a token table', MAX_RUN_STATES, s_count)
+            logger.warning(
+                'twinkle: byte-fallback runs of %s would need more than %d extra states for a '
+                "DFA of %d states; invalid runs are decoded with Python's rule instead (see "
+                'twinkle.dfa.tokens)',
+                table.name or 'a token table',
+                MAX_RUN_STATES,
+                s_count,
+            )
     if lifted is not None:
         class_ids, transitions, accept = lifted
     else:
@@ -814,8 +876,15 @@ def _utf8_validator() -> np.ndarray:
     t[0, 0xE1:0xF0] = 2
     t[0, 0xF1:0xF4] = 3
     t[0, [0xE0, 0xED, 0xF0, 0xF4]] = [4, 5, 6, 7]
-    for state, lo, hi, nxt in ((1, 0x80, 0xC0, 0), (2, 0x80, 0xC0, 1), (3, 0x80, 0xC0, 2), (4, 0xA0, 0xC0, 1),
-                               (5, 0x80, 0xA0, 1), (6, 0x90, 0xC0, 2), (7, 0x80, 0x90, 2)):
+    for state, lo, hi, nxt in (
+        (1, 0x80, 0xC0, 0),
+        (2, 0x80, 0xC0, 1),
+        (3, 0x80, 0xC0, 2),
+        (4, 0xA0, 0xC0, 1),
+        (5, 0x80, 0xA0, 1),
+        (6, 0x90, 0xC0, 2),
+        (7, 0x80, 0x90, 2),
+    ):
         t[state, lo:hi] = nxt
     t.setflags(write=False)
     return t
@@ -834,15 +903,15 @@ class _ByteRuns:
     """
 
     def __init__(self, trans: np.ndarray, dead: int, first: int, strip_first: int):
-        self.trans = trans                      # (S, 256) int64
+        self.trans = trans  # (S, 256) int64
         self.s = trans.shape[0]
         self.dead = dead
-        self.first = first                      # the start state behind "nothing emitted yet", or -1
+        self.first = first  # the start state behind "nothing emitted yet", or -1
         self.strip_first = strip_first
         f = np.arange(self.s)
         for b in FFFD_UTF8:
             f = trans[f, b]
-        self.fffd = f                           # (S,): the state after one U+FFFD
+        self.fffd = f  # (S,): the state after one U+FFFD
 
     # -- keys -------------------------------------------------------------------------------
 
@@ -895,8 +964,9 @@ class _ByteRuns:
 
     # -- lifting ----------------------------------------------------------------------------
 
-    def lift(self, sig: np.ndarray, table: TokenTable, accept: np.ndarray
-             ) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def lift(
+        self, sig: np.ndarray, table: TokenTable, accept: np.ndarray
+    ) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Token classes over plain, "nothing yet" and run states.
 
         Args:
@@ -912,9 +982,9 @@ class _ByteRuns:
         """
         n_ids, cols = sig.shape
         fb = np.full(n_ids, NOT_A_BYTE, dtype=np.int64)
-        fb[:table.vocab_size] = table.fallback
-        empty = np.ones(n_ids, dtype=bool)              # the mask id (if any) emits nothing
-        empty[:table.vocab_size] = table.lengths == 0
+        fb[: table.vocab_size] = table.fallback
+        empty = np.ones(n_ids, dtype=bool)  # the mask id (if any) emits nothing
+        empty[: table.vocab_size] = table.lengths == 0
         text, byte_ids = np.flatnonzero(fb == NOT_A_BYTE), np.flatnonzero(fb != NOT_A_BYTE)
         byte_vals, byte_cls = self._byte_classes(fb[byte_ids])
         entries = self._entries(byte_vals)
@@ -924,19 +994,24 @@ class _ByteRuns:
         # A text id acts on plain states as `sig` says; on a run it ends the run first,
         # unless it emits nothing (then it leaves the run as it is).
         plain_cls, _ = _unique_rows(sig)
-        _, first, text_cls = np.unique(plain_cls[text].astype(np.int64) * 2 + empty[text], return_index=True,
-                                       return_inverse=True)
+        _, first, text_cls = np.unique(
+            plain_cls[text].astype(np.int64) * 2 + empty[text], return_index=True, return_inverse=True
+        )
         text_cls, text_reps = text_cls.reshape(-1), first
         sv, sf, u = self._unkey(keys)
-        resolved = np.where(u == _U8_BOUNDARY, sv, sf)                          # (R,)
+        resolved = np.where(u == _U8_BOUNDARY, sv, sf)  # (R,)
         after = self._step(sv[:, None], sf[:, None], u[:, None], byte_vals[None, :])
         live = self._hopeful(keys, after, resolved)
         index = self._indexer(keys[live], cols)
         reps = text[text_reps]
         on_runs = np.where(empty[reps][None, :], index(keys[live])[:, None], sig[reps][:, resolved[live]].T)
-        trans = np.concatenate([
-            np.concatenate([sig[reps].T, on_runs], axis=0),                     # text classes
-            index(np.concatenate([entries, after[live]], axis=0))], axis=1)     # byte classes
+        trans = np.concatenate(
+            [
+                np.concatenate([sig[reps].T, on_runs], axis=0),  # text classes
+                index(np.concatenate([entries, after[live]], axis=0)),
+            ],
+            axis=1,
+        )  # byte classes
         acc = np.concatenate([accept, accept[resolved[live]]])
         cls, col_reps = _unique_rows(trans.T)
         class_ids = np.empty(n_ids, dtype=np.int32)
@@ -949,8 +1024,9 @@ class _ByteRuns:
 
         Returns ``(representative byte values (nb,), the class of each entry of vals)``.
         """
-        sig = np.concatenate([self.trans[:, vals], _utf8_validator()[:, vals],
-                              (vals == self.strip_first)[None, :]], axis=0).T
+        sig = np.concatenate(
+            [self.trans[:, vals], _utf8_validator()[:, vals], (vals == self.strip_first)[None, :]], axis=0
+        ).T
         cls, reps = _unique_rows(sig.astype(np.int64))
         return vals[reps], cls.astype(np.int64)
 
@@ -966,15 +1042,17 @@ class _ByteRuns:
         if self.dead < 0:
             return np.ones(keys.size, dtype=bool)
         target = np.searchsorted(keys, after)
-        target[after == _DEAD_KEY] = keys.size                  # a sink outside the run states
+        target[after == _DEAD_KEY] = keys.size  # a sink outside the run states
         return _coreachable(target, resolved != self.dead)
 
     def _indexer(self, keys: np.ndarray, base: int):
         """Maps run keys to state indices (``base`` + rank); dead and dropped keys to ``dead``."""
+
         def index(k: np.ndarray) -> np.ndarray:
             pos = np.minimum(np.searchsorted(keys, k), max(keys.size - 1, 0))
             hit = (keys[pos] == k) if keys.size else np.zeros(k.shape, dtype=bool)
             return np.where(hit, base + pos, self.dead)
+
         return index
 
 

@@ -14,6 +14,7 @@
   :func:`explain`: the same, with each sample's outcome (correct, incorrect,
   unparsable, timeout, abstain), which every adapter logs.
 """
+
 from twinkle.integrations.outcomes import OUTCOMES, Explained, explain
 from twinkle.integrations.scoring import pad_completion_ids, score, uses_token_path
 

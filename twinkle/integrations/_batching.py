@@ -7,6 +7,7 @@ batcher queues each sample and, once every coroutine that is ready has queued it
 (``loop.call_soon`` runs after the ready tasks, first in, first out), or after
 ``wait_s``, scores the queue in one call in a thread.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,14 @@ class AsyncBatcher:
     ([0, 2, 4], [3])
     """
 
-    def __init__(self, fn: Callable[[List[Any]], Sequence[Any]], *, wait_s: float = 0.0,
-                 max_batch: int = 4096, executor: Optional[Executor] = None):
+    def __init__(
+        self,
+        fn: Callable[[List[Any]], Sequence[Any]],
+        *,
+        wait_s: float = 0.0,
+        max_batch: int = 4096,
+        executor: Optional[Executor] = None,
+    ):
         if wait_s < 0:
             raise ValueError(f'wait_s must be >= 0, got {wait_s}')
         if max_batch < 1:
@@ -55,7 +62,7 @@ class AsyncBatcher:
         self.executor = executor
         self.sizes = collections.deque(maxlen=1024)  # recent batch sizes, for inspection
         # One queue per event loop: a future belongs to the loop that awaits it.
-        self._queues: 'weakref.WeakKeyDictionary[Any, _Queue]' = weakref.WeakKeyDictionary()
+        self._queues: weakref.WeakKeyDictionary[Any, _Queue] = weakref.WeakKeyDictionary()
 
     async def submit(self, item: Any) -> Any:
         """Queues ``item`` and returns its result once its batch is scored."""
@@ -85,8 +92,9 @@ class AsyncBatcher:
         try:
             results = await loop.run_in_executor(self.executor, self.fn, queue.items)
             if len(results) != len(queue.items):
-                raise ValueError(f'the batched call returned {len(results)} results for '
-                                 f'{len(queue.items)} items')
+                raise ValueError(
+                    f'the batched call returned {len(results)} results for {len(queue.items)} items'
+                )
         except Exception as e:  # every waiting coroutine gets the error; none hangs
             for fut in queue.futures:
                 if not fut.done():

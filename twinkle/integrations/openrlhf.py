@@ -29,6 +29,7 @@ reward makes it look for a reward model), so NaN becomes ``nan_value`` (0.0) wit
 >>> out['rewards'].tolist(), out['extra_logs']['twinkle/outcome/correct'].tolist()
 ([1.0], [1.0])
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,10 @@ __all__ = ['reward_func', 'make_reward_func', 'response_text', 'strip_end_tokens
 
 # End-of-turn tokens a decoded query ends with (ChatML, Llama 2/3, Phi, Gemma, GPT-2 and
 # SentencePiece styles); a start token (<|im_start|>) is text the model wrote, and stays.
-_END_TOKENS = re.compile(r'(?:\s*(?:<\|(?:im_end|endoftext|eot_id|end_of_text|end|eom_id)\|>'
-                         r'|</s>|<eos>|<end_of_turn>|<pad>))+\s*\Z')
+_END_TOKENS = re.compile(
+    r'(?:\s*(?:<\|(?:im_end|endoftext|eot_id|end_of_text|end|eom_id)\|>'
+    r'|</s>|<eos>|<end_of_turn>|<pad>))+\s*\Z'
+)
 
 
 def strip_end_tokens(text: str) -> str:
@@ -57,11 +60,12 @@ def strip_end_tokens(text: str) -> str:
     'a </s> in the middle.'
     """
     m = _END_TOKENS.search(text)
-    return text[:m.start()] if m else text
+    return text[: m.start()] if m else text
 
 
 def _methods() -> tuple:
     from twinkle.math.checker import METHODS
+
     return METHODS
 
 
@@ -71,8 +75,7 @@ def log_keys(prefix: str = 'twinkle/') -> List[str]:
     >>> log_keys()[:2]
     ['twinkle/outcome/correct', 'twinkle/outcome/incorrect']
     """
-    return ([f'{prefix}outcome/{o}' for o in OUTCOMES]
-            + [f'{prefix}method/{m}' for m in _methods()])
+    return [f'{prefix}outcome/{o}' for o in OUTCOMES] + [f'{prefix}method/{m}' for m in _methods()]
 
 
 LOG_KEYS = log_keys()
@@ -89,12 +92,13 @@ def response_text(query: str, prompt: Any) -> str:
     if not isinstance(query, str):
         raise TypeError(f'queries must hold strings, got {type(query).__name__}')
     if isinstance(prompt, str) and prompt and query.startswith(prompt):
-        query = query[len(prompt):]
+        query = query[len(prompt) :]
     return strip_end_tokens(query)
 
 
-def make_reward_func(reward: Any = None, *, nan_value: float = 0.0,
-                     log_prefix: str = 'twinkle/') -> Callable[..., Dict[str, Any]]:
+def make_reward_func(
+    reward: Any = None, *, nan_value: float = 0.0, log_prefix: str = 'twinkle/'
+) -> Callable[..., Dict[str, Any]]:
     """An OpenRLHF ``reward_func`` scoring with a twinkle reward.
 
     Args:
@@ -126,17 +130,21 @@ def make_reward_func(reward: Any = None, *, nan_value: float = 0.0,
                 if 'explainer' not in holder:
                     if reward is None:
                         from twinkle.reward.math import MathReward
+
                         holder['explainer'] = Explainer(MathReward())
                     else:
                         holder['explainer'] = Explainer(reward)
         return holder['explainer']
 
-    def reward_func(queries: Sequence[str], prompts: Sequence[Any], labels: Sequence[Any],
-                    **kwargs: Any) -> Dict[str, Any]:
+    def reward_func(
+        queries: Sequence[str], prompts: Sequence[Any], labels: Sequence[Any], **kwargs: Any
+    ) -> Dict[str, Any]:
         n = len(queries)
         if len(prompts) != n or len(labels) != n:
-            raise ValueError(f'reward_func: queries ({n}), prompts ({len(prompts)}) and labels '
-                             f'({len(labels)}) must have the same length')
+            raise ValueError(
+                f'reward_func: queries ({n}), prompts ({len(prompts)}) and labels '
+                f'({len(labels)}) must have the same length'
+            )
         texts = [response_text(q, p) for q, p in zip(queries, prompts)]
         golds = [None if g is None else str(g) for g in labels]
         e = explainer()(texts, golds)
@@ -149,8 +157,7 @@ def make_reward_func(reward: Any = None, *, nan_value: float = 0.0,
             if e.verdicts is not None:
                 rows[methods[e.verdicts[i].method]][i] = 1.0
         table = torch.tensor([values, values] + rows, dtype=torch.float32)
-        return {'rewards': table[0], 'scores': table[1],
-                'extra_logs': dict(zip(keys, table[2:].unbind(0)))}
+        return {'rewards': table[0], 'scores': table[1], 'extra_logs': dict(zip(keys, table[2:].unbind(0)))}
 
     reward_func.twinkle_reward = reward
     return reward_func
@@ -171,8 +178,9 @@ def _no_nan(v: float, nan_value: float) -> float:
 _DEFAULT: Optional[Callable[..., Dict[str, Any]]] = None
 
 
-def reward_func(queries: Sequence[str], prompts: Sequence[Any], labels: Sequence[Any],
-                **kwargs: Any) -> Dict[str, Any]:
+def reward_func(
+    queries: Sequence[str], prompts: Sequence[Any], labels: Sequence[Any], **kwargs: Any
+) -> Dict[str, Any]:
     """OpenRLHF's reward function, scoring with ``MathReward`` (see the module docstring)."""
     global _DEFAULT
     if _DEFAULT is None:

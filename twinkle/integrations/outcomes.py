@@ -19,6 +19,7 @@ scored     a reward that gives no verdicts (format, length shaping) scored the s
 So a timeout is never mistaken for a wrong answer in a trainer's logs, although both
 score 0.0.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,10 +29,18 @@ import torch
 from torch import Tensor
 
 from twinkle.data_format import SampleResponse
-from twinkle.integrations.scoring import TextScorer, score_values, uses_token_path
+from twinkle.integrations.scoring import TextScorer, score_values
 from twinkle.reward.base import FunctionReward, Reward
 
-__all__ = ['OUTCOMES', 'Explained', 'Explainer', 'explain', 'outcome_of', 'outcome_of_method', 'check_nan_value']
+__all__ = [
+    'OUTCOMES',
+    'Explained',
+    'Explainer',
+    'explain',
+    'outcome_of',
+    'outcome_of_method',
+    'check_nan_value',
+]
 
 #: Every outcome, in the order the adapters log them.
 OUTCOMES = ('correct', 'incorrect', 'unparsable', 'timeout', 'abstain', 'scored')
@@ -87,8 +96,14 @@ class Explained:
 
     __slots__ = ('_rewards', 'verdicts', 'source', 'outcomes', 'values')
 
-    def __init__(self, rewards: Optional[Tensor], verdicts: Optional[List[Any]], source: str,
-                 outcomes: List[str], values: List[float]):
+    def __init__(
+        self,
+        rewards: Optional[Tensor],
+        verdicts: Optional[List[Any]],
+        source: str,
+        outcomes: List[str],
+        values: List[float],
+    ):
         self._rewards = rewards
         self.verdicts = verdicts
         self.source = source
@@ -102,8 +117,7 @@ class Explained:
         return self._rewards
 
     def __repr__(self) -> str:
-        return (f'Explained(values={self.values!r}, outcomes={self.outcomes!r}, '
-                f'source={self.source!r})')
+        return f'Explained(values={self.values!r}, outcomes={self.outcomes!r}, source={self.source!r})'
 
     def info(self, i: int) -> Dict[str, Any]:
         """Sample ``i`` as flat loggable fields: outcome, method, answer, timeout, abstained.
@@ -113,11 +127,13 @@ class Explained:
         """
         v = self.verdicts[i] if self.verdicts is not None else None
         outcome = self.outcomes[i]
-        return {'outcome': outcome,
-                'method': v.method if v is not None else '',
-                'answer': (v.answer or '') if v is not None else '',
-                'timeout': 1.0 if outcome == 'timeout' else 0.0,
-                'abstained': 1.0 if outcome == 'abstain' else 0.0}
+        return {
+            'outcome': outcome,
+            'method': v.method if v is not None else '',
+            'answer': (v.answer or '') if v is not None else '',
+            'timeout': 1.0 if outcome == 'timeout' else 0.0,
+            'abstained': 1.0 if outcome == 'abstain' else 0.0,
+        }
 
     def counts(self) -> Dict[str, int]:
         """How many samples had each outcome (every outcome present, zeros included)."""
@@ -127,8 +143,9 @@ class Explained:
         return out
 
 
-def explain(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequence[Any]] = None,
-            **kwargs: Any) -> Explained:
+def explain(
+    reward: Any, trajectories: Any = None, ground_truths: Optional[Sequence[Any]] = None, **kwargs: Any
+) -> Explained:
     """Scores a batch like :func:`twinkle.integrations.score` and says why, per sample.
 
     Args:
@@ -151,8 +168,7 @@ def explain(reward: Any, trajectories: Any = None, ground_truths: Optional[Seque
     return _explained(out, verdicts, source)
 
 
-def _explained(out: Union[Tensor, List[float]], verdicts: Optional[list],
-               source: str) -> Explained:
+def _explained(out: Union[Tensor, List[float]], verdicts: Optional[list], source: str) -> Explained:
     if isinstance(out, list):
         rewards, values = None, out
     else:
@@ -194,8 +210,9 @@ class Explainer:
             except TypeError:  # a token-only reward: explain() says so if strings come
                 pass
 
-    def __call__(self, trajectories: Any = None, ground_truths: Optional[Sequence[Any]] = None,
-                 **kwargs: Any) -> Explained:
+    def __call__(
+        self, trajectories: Any = None, ground_truths: Optional[Sequence[Any]] = None, **kwargs: Any
+    ) -> Explained:
         """The :class:`Explained` of a batch; arguments as for :func:`explain`."""
         if self._texts is None or _general(trajectories, kwargs):
             return explain(self.reward, trajectories, ground_truths, **kwargs)

@@ -12,6 +12,7 @@ tokenizer). ``CombinedReward`` is scored part by part, so each part takes its ow
 path, and combined by :meth:`CombinedReward.combine`. Verdicts come from a reward's
 ``explain`` / ``explain_ids`` methods (MathReward has them).
 """
+
 from __future__ import annotations
 
 import math
@@ -35,12 +36,14 @@ def uses_token_path(reward: Any) -> bool:
     >>> uses_token_path(FormatReward()), uses_token_path(FunctionReward(lambda t, g: [0.0] * len(t)))
     (False, False)
     """
-    return (isinstance(reward, Reward) and type(reward).score_ids is not Reward.score_ids
-            and getattr(reward, 'tokenizer', None) is not None)
+    return (
+        isinstance(reward, Reward)
+        and type(reward).score_ids is not Reward.score_ids
+        and getattr(reward, 'tokenizer', None) is not None
+    )
 
 
-def pad_completion_ids(completion_ids: Sequence[Sequence[int]], pad_id: int = 0,
-                       device: Any = None):
+def pad_completion_ids(completion_ids: Sequence[Sequence[int]], pad_id: int = 0, device: Any = None):
     """Right-pads ragged id lists: ``(input_ids (B, L) int64, lengths (B,) int64)``
     (:func:`twinkle.data_format.pad_ids`, refusing a tensor that is already padded).
 
@@ -49,8 +52,10 @@ def pad_completion_ids(completion_ids: Sequence[Sequence[int]], pad_id: int = 0,
     ([[3, 4], [5, 0]], [2, 1])
     """
     if isinstance(completion_ids, Tensor):
-        raise TypeError('completion_ids must be a list of id lists; pass a padded tensor as '
-                        'input_ids with lengths instead')
+        raise TypeError(
+            'completion_ids must be a list of id lists; pass a padded tensor as '
+            'input_ids with lengths instead'
+        )
     return pad_ids(completion_ids, pad_id, device)
 
 
@@ -61,23 +66,33 @@ def _reward_device(reward: Any, default: Any) -> torch.device:
     return torch.device(default) if default is not None else torch.device('cpu')
 
 
-def _score_ids(reward: Any, input_ids: Tensor, lengths: Tensor, gts: Optional[List[Any]],
-               want_details: bool = False) -> Tuple[Tensor, Optional[list]]:
+def _score_ids(
+    reward: Any, input_ids: Tensor, lengths: Tensor, gts: Optional[List[Any]], want_details: bool = False
+) -> Tuple[Tensor, Optional[list]]:
     """``reward.score_ids`` (or ``explain_ids``, when verdicts are asked for and given)."""
     explain_ids = getattr(reward, 'explain_ids', None) if want_details else None
     if explain_ids is not None:
         verdicts = explain_ids(input_ids, lengths, gts)
-        return torch.tensor([v.reward for v in verdicts], dtype=torch.float32,
-                            device=input_ids.device), verdicts
+        return torch.tensor(
+            [v.reward for v in verdicts], dtype=torch.float32, device=input_ids.device
+        ), verdicts
     out = reward.score_ids(input_ids, lengths, gts)
     return torch.as_tensor(out, dtype=torch.float32), None
 
 
-def score(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequence[Any]] = None,
-          *, completion_ids: Optional[Sequence[Sequence[int]]] = None,
-          input_ids: Optional[Tensor] = None, lengths: Optional[Tensor] = None,
-          pad_id: int = 0, device: Any = None, token_path: Optional[bool] = None,
-          details: Optional[Dict[str, list]] = None) -> Tensor:
+def score(
+    reward: Any,
+    trajectories: Any = None,
+    ground_truths: Optional[Sequence[Any]] = None,
+    *,
+    completion_ids: Optional[Sequence[Sequence[int]]] = None,
+    input_ids: Optional[Tensor] = None,
+    lengths: Optional[Tensor] = None,
+    pad_id: int = 0,
+    device: Any = None,
+    token_path: Optional[bool] = None,
+    details: Optional[Dict[str, list]] = None,
+) -> Tensor:
     """Rewards for a batch, on token ids when ``reward`` uses the token path.
 
     Args:
@@ -111,18 +126,34 @@ def score(reward: Any, trajectories: Any = None, ground_truths: Optional[Sequenc
     >>> score(Len(), [{'messages': []}] * 2, completion_ids=[[1, 2, 3], [4]]).tolist()
     [3.0, 1.0]
     """
-    out = score_values(reward, trajectories, ground_truths, completion_ids=completion_ids,
-                       input_ids=input_ids, lengths=lengths, pad_id=pad_id, device=device,
-                       token_path=token_path, details=details)
+    out = score_values(
+        reward,
+        trajectories,
+        ground_truths,
+        completion_ids=completion_ids,
+        input_ids=input_ids,
+        lengths=lengths,
+        pad_id=pad_id,
+        device=device,
+        token_path=token_path,
+        details=details,
+    )
     return out if isinstance(out, Tensor) else torch.tensor(out, dtype=torch.float32)
 
 
-def score_values(reward: Any, trajectories: Any = None,
-                 ground_truths: Optional[Sequence[Any]] = None, *,
-                 completion_ids: Optional[Sequence[Sequence[int]]] = None,
-                 input_ids: Optional[Tensor] = None, lengths: Optional[Tensor] = None,
-                 pad_id: int = 0, device: Any = None, token_path: Optional[bool] = None,
-                 details: Optional[Dict[str, list]] = None) -> Union[Tensor, List[float]]:
+def score_values(
+    reward: Any,
+    trajectories: Any = None,
+    ground_truths: Optional[Sequence[Any]] = None,
+    *,
+    completion_ids: Optional[Sequence[Sequence[int]]] = None,
+    input_ids: Optional[Tensor] = None,
+    lengths: Optional[Tensor] = None,
+    pad_id: int = 0,
+    device: Any = None,
+    token_path: Optional[bool] = None,
+    details: Optional[Dict[str, list]] = None,
+) -> Union[Tensor, List[float]]:
     """:func:`score`, without building a tensor where none is needed.
 
     A reward scored on strings that returns a list gives its values as a list of Python
@@ -133,10 +164,18 @@ def score_values(reward: Any, trajectories: Any = None,
     >>> score_values(lambda t, g: [0.1] * len(t), ['a'])
     [0.10000000149011612]
     """
-    kwargs = dict(completion_ids=completion_ids, input_ids=input_ids, lengths=lengths,
-                  pad_id=pad_id, device=device, token_path=token_path, details=details)
+    kwargs = dict(
+        completion_ids=completion_ids,
+        input_ids=input_ids,
+        lengths=lengths,
+        pad_id=pad_id,
+        device=device,
+        token_path=token_path,
+        details=details,
+    )
     reward, trajectories, ground_truths, kwargs = _unpack_response(
-        reward, trajectories, ground_truths, kwargs)
+        reward, trajectories, ground_truths, kwargs
+    )
     parts = getattr(reward, 'parts', None)
     if parts is not None and hasattr(reward, 'weights') and hasattr(reward, 'nan_policy'):
         return _score_combined(reward, trajectories, ground_truths, **kwargs)
@@ -144,8 +183,7 @@ def score_values(reward: Any, trajectories: Any = None,
     if _uses_tokens(reward, kwargs):
         out, verdicts, b = _score_tokens(reward, ground_truths, **kwargs)
         if out.shape != (b,):
-            raise ValueError(f'{type(reward).__name__} returned shape {tuple(out.shape)} '
-                             f'for {b} samples')
+            raise ValueError(f'{type(reward).__name__} returned shape {tuple(out.shape)} for {b} samples')
     else:
         out, verdicts = TextScorer(reward)(trajectories, ground_truths, details is not None)
     if verdicts is not None:
@@ -175,15 +213,27 @@ def _uses_tokens(reward: Any, kwargs: Dict[str, Any]) -> bool:
         return have_ids and uses_token_path(reward)
     if token_path:
         if not isinstance(reward, Reward) or getattr(reward, 'tokenizer', None) is None:
-            raise ValueError(f'token_path=True but {type(reward).__name__} has no tokenizer to read '
-                             'ids with (build it with tokenizer=)')
+            raise ValueError(
+                f'token_path=True but {type(reward).__name__} has no tokenizer to read '
+                'ids with (build it with tokenizer=)'
+            )
         if not have_ids:
             raise ValueError('token_path=True needs completion_ids (or input_ids and lengths)')
     return bool(token_path)
 
 
-def _score_tokens(reward, ground_truths, *, completion_ids=None, input_ids=None, lengths=None,
-                  pad_id=0, device=None, details=None, **_):
+def _score_tokens(
+    reward,
+    ground_truths,
+    *,
+    completion_ids=None,
+    input_ids=None,
+    lengths=None,
+    pad_id=0,
+    device=None,
+    details=None,
+    **_,
+):
     dev = _reward_device(reward, device)
     if input_ids is None:
         input_ids, lengths = pad_completion_ids(completion_ids, pad_id, dev)
@@ -220,14 +270,17 @@ class TextScorer:
         self.gives_verdicts = callable(getattr(self.fn, 'explain', None))
         self.name = _reward_name(reward) if self.gives_verdicts else ''
 
-    def __call__(self, trajectories: Sequence[Any], ground_truths: Optional[Sequence[Any]],
-                 want_verdicts: bool = False) -> Tuple[Union[Tensor, List[float]], Optional[list]]:
+    def __call__(
+        self, trajectories: Sequence[Any], ground_truths: Optional[Sequence[Any]], want_verdicts: bool = False
+    ) -> Tuple[Union[Tensor, List[float]], Optional[list]]:
         """``(values, verdicts)``: B floats rounded to float32 (a ``(B,)`` float32 tensor
         when the reward returns one), and the B verdicts when asked for and given (else
         None)."""
         if trajectories is None:
-            raise ValueError(f'{type(self.reward).__name__}: trajectories are required (no token '
-                             'ids were given, or the reward does not read them)')
+            raise ValueError(
+                f'{type(self.reward).__name__}: trajectories are required (no token '
+                'ids were given, or the reward does not read them)'
+            )
         verdicts = None
         if want_verdicts and self.gives_verdicts:
             verdicts = self.fn.explain(trajectories, ground_truths)
@@ -242,8 +295,7 @@ class TextScorer:
             out = _float32_list(values)
             shape = (len(out),)
         if shape != (b,):
-            raise ValueError(f'{type(self.reward).__name__} returned shape {shape} for {b} '
-                             'samples')
+            raise ValueError(f'{type(self.reward).__name__} returned shape {shape} for {b} samples')
         return out, verdicts
 
 
@@ -260,15 +312,15 @@ def _reward_name(reward: Any) -> str:
     return str(getattr(reward, 'name', None) or getattr(reward, '__name__', type(reward).__name__))
 
 
-def _score_combined(reward, trajectories, ground_truths, *, token_path=None, details=None,
-                    **kwargs) -> Tensor:
+def _score_combined(
+    reward, trajectories, ground_truths, *, token_path=None, details=None, **kwargs
+) -> Tensor:
     """Each part scored on its own best path, combined by the reward's own ``combine``."""
     values = {}
     for name, part in zip(reward.names, reward.parts):
         use = None if token_path is None else (token_path and uses_token_path(part))
         sub = {} if details is not None else None
-        values[name] = score(part, trajectories, ground_truths, token_path=use, details=sub,
-                             **kwargs).cpu()
+        values[name] = score(part, trajectories, ground_truths, token_path=use, details=sub, **kwargs).cpu()
         for verdicts in (sub or {}).values():  # a part's verdicts go under its name here
             details[name] = verdicts
     n = len(next(iter(values.values())))

@@ -30,6 +30,7 @@ loss for this sample" (it still counts in advantage normalisation).
 >>> asyncio.run(rm(None, s)), s.metadata['twinkle']['outcome']
 (1.0, 'correct')
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,8 +59,15 @@ class SlimeScorer:
     samples)``; ``scorer.rm`` is the same as a plain function.
     """
 
-    def __init__(self, reward: Any = None, *, nan_value: float = 0.0,
-                 remove_abstained: bool = False, max_workers: int = 2, max_batch: int = 4096):
+    def __init__(
+        self,
+        reward: Any = None,
+        *,
+        nan_value: float = 0.0,
+        remove_abstained: bool = False,
+        max_workers: int = 2,
+        max_batch: int = 4096,
+    ):
         self._reward = reward
         self._explainer: Optional[Explainer] = None
         self.nan_value = check_nan_value(nan_value, 'SlimeScorer')
@@ -73,11 +81,13 @@ class SlimeScorer:
     def reward(self):
         if self._reward is None:  # built on first use, in the rollout process
             from twinkle.reward.math import MathReward
+
             self._reward = MathReward()
         return self._reward
 
-    async def __call__(self, args: Any, sample: Union[Any, Sequence[Any]],
-                       **kwargs: Any) -> Union[float, List[float]]:
+    async def __call__(
+        self, args: Any, sample: Union[Any, Sequence[Any]], **kwargs: Any
+    ) -> Union[float, List[float]]:
         if isinstance(sample, (list, tuple)):
             return await self.group(args, sample)
         return await self.batcher.submit(sample)
@@ -118,8 +128,10 @@ class SlimeScorer:
 
     def rm(self) -> Callable[..., Awaitable[Any]]:
         """This scorer as a plain async function, for ``--custom-rm-path``."""
+
         async def rm(args: Any, sample: Any, **kwargs: Any):
             return await self(args, sample, **kwargs)
+
         return rm
 
 
@@ -140,7 +152,7 @@ def _response_ids(sample: Any) -> Optional[List[int]]:
     tokens = getattr(sample, 'tokens', None)
     if n <= 0 or tokens is None or len(tokens) < n:
         return None
-    return [int(t) for t in tokens[len(tokens) - n:]]
+    return [int(t) for t in tokens[len(tokens) - n :]]
 
 
 def make_rm(reward: Any = None, **options: Any) -> Callable[..., Awaitable[Any]]:

@@ -14,13 +14,14 @@ sample".
 >>> fn(prompts=['2+2?'], completions=['4'], completion_ids=[[7]], solution=['4'])
 [1.0]
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, List, Optional, Sequence
 
 from twinkle.data_format import Message, Trajectory
 from twinkle.integrations.outcomes import Explainer
-from twinkle.integrations.scoring import uses_token_path, nan_to_none
+from twinkle.integrations.scoring import nan_to_none, uses_token_path
 from twinkle.reward.base import as_reward
 
 __all__ = ['as_trl_reward', 'to_trajectories', 'GROUND_TRUTH_COLUMNS']
@@ -44,12 +45,12 @@ def to_trajectories(prompts: Sequence[Any], completions: Sequence[Any]) -> List[
     'yo'
     """
     if len(prompts) != len(completions):
-        raise ValueError(f'prompts ({len(prompts)}) and completions ({len(completions)}) must '
-                         'have the same length')
+        raise ValueError(
+            f'prompts ({len(prompts)}) and completions ({len(completions)}) must have the same length'
+        )
     out = []
     for i, (p, c) in enumerate(zip(prompts, completions)):
-        msgs = _as_messages(p, 'user', f'prompts[{i}]') + _as_messages(c, 'assistant',
-                                                                       f'completions[{i}]')
+        msgs = _as_messages(p, 'user', f'prompts[{i}]') + _as_messages(c, 'assistant', f'completions[{i}]')
         out.append(Trajectory(messages=msgs))
     return out
 
@@ -57,8 +58,10 @@ def to_trajectories(prompts: Sequence[Any], completions: Sequence[Any]) -> List[
 def _ground_truths(kwargs: dict, column: Optional[str], n: int) -> Optional[List[Any]]:
     if column is not None:
         if column not in kwargs:
-            raise KeyError(f'ground_truth_column={column!r} is not among the dataset columns TRL '
-                           f'passed: {sorted(k for k in kwargs if not k.startswith("log_"))}')
+            raise KeyError(
+                f'ground_truth_column={column!r} is not among the dataset columns TRL '
+                f'passed: {sorted(k for k in kwargs if not k.startswith("log_"))}'
+            )
         values = kwargs[column]
     else:
         values = next((kwargs[c] for c in GROUND_TRUTH_COLUMNS if c in kwargs), None)
@@ -67,8 +70,7 @@ def _ground_truths(kwargs: dict, column: Optional[str], n: int) -> Optional[List
     values = list(values)
     if len(values) != n:
         raise ValueError(f'the ground-truth column has {len(values)} entries for {n} completions')
-    return [v.get('ground_truth') if isinstance(v, dict) and 'ground_truth' in v else v
-            for v in values]
+    return [v.get('ground_truth') if isinstance(v, dict) and 'ground_truth' in v else v for v in values]
 
 
 def _log_outcomes(e: Any, label: str, log_metric: Any, log_extra: Any) -> None:
@@ -85,9 +87,14 @@ def _log_outcomes(e: Any, label: str, log_metric: Any, log_extra: Any) -> None:
         log_extra(f'{label}/method', [v.method for v in e.verdicts])
 
 
-def as_trl_reward(reward: Any, *, ground_truth_column: Optional[str] = None,
-                  name: Optional[str] = None, use_token_ids: Optional[bool] = None,
-                  pad_id: int = 0) -> Callable[..., List[Optional[float]]]:
+def as_trl_reward(
+    reward: Any,
+    *,
+    ground_truth_column: Optional[str] = None,
+    name: Optional[str] = None,
+    use_token_ids: Optional[bool] = None,
+    pad_id: int = 0,
+) -> Callable[..., List[Optional[float]]]:
     """A GRPOTrainer reward function that scores with a twinkle reward.
 
     Args:
@@ -122,24 +129,28 @@ def as_trl_reward(reward: Any, *, ground_truth_column: Optional[str] = None,
     [2.0, 1.0]
     """
     if isinstance(reward, str) or not callable(reward):
-        raise TypeError(f'reward must be a twinkle Reward or a reward function, got '
-                        f'{type(reward).__name__}')
+        raise TypeError(f'reward must be a twinkle Reward or a reward function, got {type(reward).__name__}')
     target = reward if uses_token_path(reward) or hasattr(reward, 'parts') else as_reward(reward)
     explainer = Explainer(target)
-    label = name or (target.reward_name() if hasattr(target, 'reward_name')
-                     else getattr(reward, '__name__', type(reward).__name__))
+    label = name or (
+        target.reward_name()
+        if hasattr(target, 'reward_name')
+        else getattr(reward, '__name__', type(reward).__name__)
+    )
 
-    def trl_reward(prompts: Sequence[Any], completions: Sequence[Any],
-                   completion_ids: Optional[Sequence[Sequence[int]]] = None,
-                   **kwargs: Any) -> List[Optional[float]]:
+    def trl_reward(
+        prompts: Sequence[Any],
+        completions: Sequence[Any],
+        completion_ids: Optional[Sequence[Sequence[int]]] = None,
+        **kwargs: Any,
+    ) -> List[Optional[float]]:
         n = len(completions)
         gts = _ground_truths(kwargs, ground_truth_column, n)
         trajectories = to_trajectories(prompts, completions)
         ids = completion_ids if use_token_ids is not False else None
         if use_token_ids and completion_ids is None:
             raise ValueError('use_token_ids=True but TRL passed no completion_ids')
-        e = explainer(trajectories, gts, completion_ids=ids, pad_id=pad_id,
-                      token_path=use_token_ids)
+        e = explainer(trajectories, gts, completion_ids=ids, pad_id=pad_id, token_path=use_token_ids)
         if e.verdicts is not None:
             _log_outcomes(e, label, kwargs.get('log_metric'), kwargs.get('log_extra'))
         return nan_to_none(e.values)

@@ -24,6 +24,7 @@ their samples are gathered into one twinkle call run in a thread
 (:class:`~twinkle.integrations._batching.AsyncBatcher`). An abstained sample (NaN)
 scores ``nan_value`` (0.0), with its ``abstain`` flag set.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,14 @@ from twinkle.integrations._batching import AsyncBatcher
 from twinkle.integrations.outcomes import OUTCOMES, Explainer, check_nan_value
 from twinkle.reward.base import content_text, last_completion
 
-__all__ = ['reward_func', 'make_rubric', 'task_reward_func', 'math_reward', 'completion_text',
-           'RUBRIC_METRICS']
+__all__ = [
+    'reward_func',
+    'make_rubric',
+    'task_reward_func',
+    'math_reward',
+    'completion_text',
+    'RUBRIC_METRICS',
+]
 
 #: The outcomes :func:`make_rubric` adds as zero-weight metrics.
 RUBRIC_METRICS = ('timeout', 'unparsable', 'abstain')
@@ -51,9 +58,12 @@ def completion_text(completion: Any) -> str:
         return completion
     if completion is None:
         return ''
-    messages = [m if isinstance(m, dict) else {'role': getattr(m, 'role', None),
-                                                 'content': getattr(m, 'content', None)}
-                for m in completion]
+    messages = [
+        m
+        if isinstance(m, dict)
+        else {'role': getattr(m, 'role', None), 'content': getattr(m, 'content', None)}
+        for m in completion
+    ]
     return last_completion({'messages': messages}) or ''
 
 
@@ -70,6 +80,7 @@ class _Scorer:
     def reward(self):
         if self._reward is None:
             from twinkle.reward.math import MathReward
+
             self._reward = MathReward()
         return self._reward
 
@@ -99,8 +110,10 @@ def _name(reward: Any, name: Optional[str]) -> str:
 
 # --- the classic Rubric API ----------------------------------------------------------------
 
-def reward_func(reward: Any = None, *, name: Optional[str] = None,
-                nan_value: float = 0.0) -> Callable[..., Any]:
+
+def reward_func(
+    reward: Any = None, *, name: Optional[str] = None, nan_value: float = 0.0
+) -> Callable[..., Any]:
     """A ``vf.Rubric`` reward function ``async fn(completion, answer, state) -> float``.
 
     Args:
@@ -143,9 +156,15 @@ def _outcome_metric(label: str, outcome: str) -> Callable[..., float]:
     return metric
 
 
-def make_rubric(reward: Any = None, *, weight: float = 1.0, name: Optional[str] = None,
-                metrics: Sequence[str] = RUBRIC_METRICS, nan_value: float = 0.0,
-                parser: Any = None):
+def make_rubric(
+    reward: Any = None,
+    *,
+    weight: float = 1.0,
+    name: Optional[str] = None,
+    metrics: Sequence[str] = RUBRIC_METRICS,
+    nan_value: float = 0.0,
+    parser: Any = None,
+):
     """A ``vf.Rubric`` scoring with a twinkle reward, with outcome metrics.
 
     Args:
@@ -162,9 +181,12 @@ def make_rubric(reward: Any = None, *, weight: float = 1.0, name: Optional[str] 
         verifiers release with ``vf.Rubric`` (0.3 and earlier).
     """
     import verifiers as vf
+
     if not hasattr(vf, 'Rubric'):
-        raise ImportError(f'verifiers {getattr(vf, "__version__", "?")} has no vf.Rubric (it '
-                          'moved to verifiers.v1 tasks in 0.4): use task_reward_func there')
+        raise ImportError(
+            f'verifiers {getattr(vf, "__version__", "?")} has no vf.Rubric (it '
+            'moved to verifiers.v1 tasks in 0.4): use task_reward_func there'
+        )
     bad = [m for m in metrics if m not in OUTCOMES]
     if bad:
         raise ValueError(f'metrics must be among {OUTCOMES}, got {bad}')
@@ -176,8 +198,10 @@ def make_rubric(reward: Any = None, *, weight: float = 1.0, name: Optional[str] 
 
 # --- the verifiers.v1 task API -------------------------------------------------------------
 
-def task_reward_func(reward: Any = None, *, answer_field: str = 'answer',
-                     name: Optional[str] = None, nan_value: float = 0.0) -> Callable[..., Any]:
+
+def task_reward_func(
+    reward: Any = None, *, answer_field: str = 'answer', name: Optional[str] = None, nan_value: float = 0.0
+) -> Callable[..., Any]:
     """A ``verifiers.v1`` reward function ``async fn(task, trace) -> float``.
 
     Args:
@@ -195,8 +219,9 @@ def task_reward_func(reward: Any = None, *, answer_field: str = 'answer',
 
     async def fn(task: Any, trace: Any) -> float:
         if not hasattr(task, answer_field):
-            raise AttributeError(f'task data {type(task).__name__} has no field '
-                                 f'{answer_field!r} (answer_field)')
+            raise AttributeError(
+                f'task data {type(task).__name__} has no field {answer_field!r} (answer_field)'
+            )
         value, info = await scorer(_reply(trace), getattr(task, answer_field))
         for outcome in OUTCOMES:
             trace.record_metric(f'{label}/{outcome}', float(info['outcome'] == outcome))

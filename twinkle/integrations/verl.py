@@ -45,6 +45,7 @@ makes verl execute this module a second time under another name.
 >>> compute_score('openai/gsm8k', 'So the answer is $\\\\boxed{72}$.', '72')['score']
 1.0
 """
+
 from __future__ import annotations
 
 import importlib
@@ -57,13 +58,20 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from twinkle.integrations._batching import AsyncBatcher
 from twinkle.integrations.outcomes import Explained, Explainer, check_nan_value, explain
 
-__all__ = ['VerlScorer', 'compute_score', 'compute_score_batch', 'default_reward',
-           'TwinkleRewardManager', 'verl_fields']
+__all__ = [
+    'VerlScorer',
+    'compute_score',
+    'compute_score_batch',
+    'default_reward',
+    'TwinkleRewardManager',
+    'verl_fields',
+]
 
 
 def default_reward(tokenizer: Any = None):
     """``MathReward`` (with ``tokenizer`` for its token path), the reward used by default."""
     from twinkle.reward.math import MathReward
+
     return MathReward(tokenizer=tokenizer)
 
 
@@ -108,19 +116,33 @@ class VerlScorer:
     [1.0, 0.0]
     """
 
-    def __init__(self, reward: Any = None, *, by_data_source: Optional[Mapping[str, Any]] = None,
-                 nan_value: float = 0.0):
+    def __init__(
+        self,
+        reward: Any = None,
+        *,
+        by_data_source: Optional[Mapping[str, Any]] = None,
+        nan_value: float = 0.0,
+    ):
         from twinkle.reward.base import as_reward
+
         self.reward = as_reward(reward if reward is not None else default_reward())
-        self.by_data_source: Dict[str, Any] = {str(k): as_reward(v)
-                                               for k, v in (by_data_source or {}).items()}
+        self.by_data_source: Dict[str, Any] = {
+            str(k): as_reward(v) for k, v in (by_data_source or {}).items()
+        }
         self.nan_value = check_nan_value(nan_value, 'VerlScorer')
         # One Explainer per reward, made here: verl calls once per sample.
         self._explainers: Dict[int, Explainer] = {
-            id(r): Explainer(r) for r in (self.reward, *self.by_data_source.values())}
+            id(r): Explainer(r) for r in (self.reward, *self.by_data_source.values())
+        }
 
-    def compute_score(self, data_source: Any, solution_str: str, ground_truth: Any,
-                      extra_info: Optional[dict] = None, **kwargs: Any) -> Dict[str, Any]:
+    def compute_score(
+        self,
+        data_source: Any,
+        solution_str: str,
+        ground_truth: Any,
+        extra_info: Optional[dict] = None,
+        **kwargs: Any,
+    ) -> Dict[str, Any]:
         """One sample's reward dict (the signature verl's managers call).
 
         Args:
@@ -135,17 +157,21 @@ class VerlScorer:
         """
         # verl calls once per sample: the batch path's checks and grouping, for one.
         if not isinstance(solution_str, str):
-            raise TypeError(f'compute_score: solution_str must be a str, got '
-                            f'{type(solution_str).__name__}')
-        reward = (self.by_data_source.get(_text(data_source), self.reward)
-                  if self.by_data_source else self.reward)
+            raise TypeError(f'compute_score: solution_str must be a str, got {type(solution_str).__name__}')
+        reward = (
+            self.by_data_source.get(_text(data_source), self.reward) if self.by_data_source else self.reward
+        )
         e = self._explainers[id(reward)]([solution_str], [_text(ground_truth)])
         return verl_fields(e, 0, self.nan_value)
 
-    def compute_score_batch(self, data_sources: Sequence[Any], solution_strs: Sequence[str],
-                            ground_truths: Sequence[Any],
-                            extra_infos: Optional[Sequence[Any]] = None,
-                            **kwargs: Any) -> List[Dict[str, Any]]:
+    def compute_score_batch(
+        self,
+        data_sources: Sequence[Any],
+        solution_strs: Sequence[str],
+        ground_truths: Sequence[Any],
+        extra_infos: Optional[Sequence[Any]] = None,
+        **kwargs: Any,
+    ) -> List[Dict[str, Any]]:
         """A batch's reward dicts, one reward call per data source (the signature of
         verl's legacy ``BatchRewardManager``).
 
@@ -161,16 +187,20 @@ class VerlScorer:
         """
         n = len(solution_strs)
         if len(data_sources) != n or len(ground_truths) != n:
-            raise ValueError(f'compute_score_batch: data_sources ({len(data_sources)}), '
-                             f'solution_strs ({n}) and ground_truths ({len(ground_truths)}) '
-                             'must have the same length')
+            raise ValueError(
+                f'compute_score_batch: data_sources ({len(data_sources)}), '
+                f'solution_strs ({n}) and ground_truths ({len(ground_truths)}) '
+                'must have the same length'
+            )
         if extra_infos is not None and len(extra_infos) != n:
-            raise ValueError(f'compute_score_batch: extra_infos has {len(extra_infos)} entries '
-                             f'for {n} samples')
+            raise ValueError(
+                f'compute_score_batch: extra_infos has {len(extra_infos)} entries for {n} samples'
+            )
         for i, s in enumerate(solution_strs):
             if not isinstance(s, str):
-                raise TypeError(f'compute_score_batch: solution_strs[{i}] must be a str, '
-                                f'got {type(s).__name__}')
+                raise TypeError(
+                    f'compute_score_batch: solution_strs[{i}] must be a str, got {type(s).__name__}'
+                )
         groups: Dict[int, List[int]] = {}
         rewards: Dict[int, Any] = {}
         for i, src in enumerate(data_sources):
@@ -179,8 +209,7 @@ class VerlScorer:
             rewards[id(r)] = r
         out: List[Dict[str, Any]] = [{}] * n
         for key, idx in groups.items():
-            e = self._explainers[key]([solution_strs[i] for i in idx],
-                                      [_text(ground_truths[i]) for i in idx])
+            e = self._explainers[key]([solution_strs[i] for i in idx], [_text(ground_truths[i]) for i in idx])
             for j, i in enumerate(idx):
                 out[i] = verl_fields(e, j, self.nan_value)
         return out
@@ -206,12 +235,14 @@ def _scorer(kwargs: Mapping[str, Any]) -> VerlScorer:
             scorer = _SCORERS.get(key)
             if scorer is None:
                 from twinkle.reward.math import MathReward
+
                 scorer = _SCORERS[key] = VerlScorer(MathReward(**opts))
     return scorer
 
 
-def compute_score(data_source: Any, solution_str: str, ground_truth: Any,
-                  extra_info: Optional[dict] = None, **kwargs: Any) -> Dict[str, Any]:
+def compute_score(
+    data_source: Any, solution_str: str, ground_truth: Any, extra_info: Optional[dict] = None, **kwargs: Any
+) -> Dict[str, Any]:
     """verl's per-sample reward function, scoring with ``MathReward``.
 
     ``custom_reward_function.reward_kwargs`` arrive here as ``**kwargs``: they are
@@ -225,20 +256,24 @@ def compute_score(data_source: Any, solution_str: str, ground_truth: Any,
     return _scorer(kwargs).compute_score(data_source, solution_str, ground_truth, extra_info)
 
 
-def compute_score_batch(data_sources: Sequence[Any], solution_strs: Sequence[str],
-                        ground_truths: Sequence[Any], extra_infos: Optional[Sequence[Any]] = None,
-                        **kwargs: Any) -> List[Dict[str, Any]]:
+def compute_score_batch(
+    data_sources: Sequence[Any],
+    solution_strs: Sequence[str],
+    ground_truths: Sequence[Any],
+    extra_infos: Optional[Sequence[Any]] = None,
+    **kwargs: Any,
+) -> List[Dict[str, Any]]:
     """verl's legacy batch reward function, scoring with ``MathReward``.
 
     >>> [d['score'] for d in compute_score_batch(['gsm8k'] * 2, ['#### 72', '#### 70'], ['72', '72'])]
     [1.0, 0.0]
     """
-    return _scorer(kwargs).compute_score_batch(data_sources, solution_strs, ground_truths,
-                                               extra_infos)
+    return _scorer(kwargs).compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos)
 
 
 # ---------------------------------------------------------------------------------------
 # The reward manager (needs verl)
+
 
 def _load_object(spec: str) -> Any:
     """``'pkg.module:name'`` (or ``'pkg.module.name'``) to the object it names."""
@@ -254,8 +289,7 @@ def _manager_base():
     try:
         from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
     except ImportError as e:
-        raise ImportError('TwinkleRewardManager needs verl (pip install verl): '
-                          f'{e}') from e
+        raise ImportError(f'TwinkleRewardManager needs verl (pip install verl): {e}') from e
     return RewardManagerBase
 
 
@@ -279,17 +313,26 @@ def _make_manager_class():
         (default 0.0), ``batch_wait_s`` (default 0.0) and ``max_batch`` (default 4096).
         """
 
-        def __init__(self, config, tokenizer, compute_score=None, reward_router_address=None,
-                     reward_model_tokenizer=None, **kwargs):
+        def __init__(
+            self,
+            config,
+            tokenizer,
+            compute_score=None,
+            reward_router_address=None,
+            reward_model_tokenizer=None,
+            **kwargs,
+        ):
             super().__init__(config, tokenizer, compute_score)
             opts = dict(config.reward.get('reward_kwargs') or {}) if config is not None else {}
             self.reward = self.build_reward(tokenizer, opts.get('twinkle_reward'))
             self.nan_value = check_nan_value(opts.get('nan_value', 0.0), 'TwinkleRewardManager')
             self.pad_id = getattr(tokenizer, 'pad_token_id', None) or 0
             try:
-                self.batcher = AsyncBatcher(self._score_sync,
-                                            wait_s=float(opts.get('batch_wait_s', 0.0)),
-                                            max_batch=int(opts.get('max_batch', 4096)))
+                self.batcher = AsyncBatcher(
+                    self._score_sync,
+                    wait_s=float(opts.get('batch_wait_s', 0.0)),
+                    max_batch=int(opts.get('max_batch', 4096)),
+                )
             except ValueError as e:
                 raise ValueError(f'TwinkleRewardManager (reward.reward_kwargs): {e}') from None
 
@@ -312,7 +355,7 @@ def _make_manager_class():
         async def run_single(self, data) -> dict:
             item = data[-1:][0]  # multi-sequence outputs: the last sequence, as verl's managers
             response_ids = item.batch['responses']
-            valid = int(item.batch['attention_mask'][-response_ids.shape[-1]:].sum())
+            valid = int(item.batch['attention_mask'][-response_ids.shape[-1] :].sum())
             ids = response_ids[:valid].tolist()
             gold = _text(item.non_tensor_batch['reward_model'].get('ground_truth'))
             fields = await self.batcher.submit((ids, gold))
@@ -320,6 +363,7 @@ def _make_manager_class():
 
         def _score_sync(self, items: List[tuple]) -> List[dict]:
             from twinkle.integrations.scoring import uses_token_path
+
             ids = [i for i, _ in items]
             golds = [g for _, g in items]
             if uses_token_path(self.reward):
@@ -343,14 +387,18 @@ def _is_factory(obj: Any) -> bool:
     """A plain function of one positional argument (not a reward, which takes two)."""
     if not inspect.isfunction(obj):
         return False
-    params = [p for p in inspect.signature(obj).parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    params = [
+        p
+        for p in inspect.signature(obj).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
     return len(params) == 1
 
 
 def _register(cls) -> None:
     """Registers ``cls`` as verl reward manager 'twinkle', once per process."""
     from verl.experimental.reward_loop.reward_manager import registry
+
     if 'twinkle' not in registry.REWARD_MANAGER:
         registry.register('twinkle')(cls)
 

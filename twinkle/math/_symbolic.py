@@ -14,11 +14,11 @@ The worker has no deadline of its own: the parent kills it when a reply is late.
 exception handling is deliberate here, because this loop is already bounded by that
 kill, and every failure is reported back as a reason rather than hidden.
 """
+
 from __future__ import annotations
 
 import os
 import sys
-
 
 MAX_BITS = 1 << 23  # exact rational powers larger than this (1 MiB) are refused
 EVALF_MAXN = 1000  # digits of working precision evalf may use to separate a value from 0
@@ -29,6 +29,7 @@ def _limit_memory(extra_bytes: int = 4 << 30) -> None:
     # space so that it fails fast with MemoryError instead of swapping the machine.
     try:
         import resource
+
         with open('/proc/self/status') as f:
             vm = next((int(line.split()[1]) * 1024 for line in f if line.startswith('VmSize:')), 0)
         if vm:
@@ -79,11 +80,25 @@ def _to_sympy(node, sp):
         name = node[1]
         args = [to_sympy(a, sp) for a in node[2]]
         table = {
-            'sqrt': sp.sqrt, 'sin': sp.sin, 'cos': sp.cos, 'tan': sp.tan, 'cot': sp.cot,
-            'sec': sp.sec, 'csc': sp.csc, 'arcsin': sp.asin, 'arccos': sp.acos,
-            'arctan': sp.atan, 'sinh': sp.sinh, 'cosh': sp.cosh, 'tanh': sp.tanh,
-            'exp': sp.exp, 'ln': sp.log, 'abs': sp.Abs, 'floor': sp.floor,
-            'ceil': sp.ceiling, 'fact': sp.factorial,
+            'sqrt': sp.sqrt,
+            'sin': sp.sin,
+            'cos': sp.cos,
+            'tan': sp.tan,
+            'cot': sp.cot,
+            'sec': sp.sec,
+            'csc': sp.csc,
+            'arcsin': sp.asin,
+            'arccos': sp.acos,
+            'arctan': sp.atan,
+            'sinh': sp.sinh,
+            'cosh': sp.cosh,
+            'tanh': sp.tanh,
+            'exp': sp.exp,
+            'ln': sp.log,
+            'abs': sp.Abs,
+            'floor': sp.floor,
+            'ceil': sp.ceiling,
+            'fact': sp.factorial,
         }
         if name in table:
             return table[name](args[0])
@@ -156,7 +171,7 @@ def _counters(node) -> set:
         if n[0] == 'sym':
             continue
         big = n[0] == 'fn' and n[1] in ('sum', 'prod')
-        for part in (n[2][1:] if big else ()):
+        for part in n[2][1:] if big else ():
             out |= _symbols(part)
         for x in n[1:]:
             stack.extend(x if isinstance(x, tuple) and x and isinstance(x[0], tuple) else [x])
@@ -170,7 +185,7 @@ def _symbols(node) -> set:
         return {node[1]}
     out = set()
     for x in node[1:]:
-        for y in (x if isinstance(x, tuple) and x and isinstance(x[0], tuple) else [x]):
+        for y in x if isinstance(x, tuple) and x and isinstance(x[0], tuple) else [x]:
             out |= _symbols(y)
     return out
 
@@ -226,11 +241,13 @@ def _exit_with_parent(parent: int) -> None:
             time.sleep(1.0)
             if os.getppid() != parent:
                 os._exit(0)
+
     threading.Thread(target=watch, daemon=True).start()
 
 
 def main() -> None:
     from multiprocessing.connection import Connection
+
     _exit_with_parent(os.getppid())
     # Private copies of the pipes; fd 1 is pointed at stderr so stray prints cannot
     # corrupt the protocol stream.
@@ -239,6 +256,7 @@ def main() -> None:
     conn_in = Connection(rfd, writable=False)
     conn_out = Connection(wfd, readable=False)
     import sympy as sp
+
     _limit_memory()
     conn_out.send(('ready', os.getpid()))
     while True:

@@ -14,6 +14,7 @@ used: missing or empty or too long or a NaN/inf float (whatever the completion),
 parsable and not string-equal to a committed answer. A completion with no answer scores 0.0 against a
 present but unparsable gold: it is wrong whatever the gold is.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,16 @@ from twinkle.math.question import Question, accepts, auxiliary_name, factor_coun
 __all__ = ['Verdict', 'MathChecker', 'METHODS']
 
 #: Every value of ``Verdict.method``.
-METHODS = ('exact', 'structural', 'numeric', 'symbolic', 'no_answer', 'unparsable', 'timeout',
-           'unparsable_gold')
+METHODS = (
+    'exact',
+    'structural',
+    'numeric',
+    'symbolic',
+    'no_answer',
+    'unparsable',
+    'timeout',
+    'unparsable_gold',
+)
 
 
 class Verdict(NamedTuple):
@@ -68,7 +77,7 @@ class Verdict(NamedTuple):
 class _LRU:
     def __init__(self, size: int):
         self.size = size
-        self.data: 'OrderedDict[tuple, tuple]' = OrderedDict()
+        self.data: OrderedDict[tuple, tuple] = OrderedDict()
         self.lock = threading.Lock()
 
     def get(self, key):
@@ -101,8 +110,12 @@ class _Gold:
 
     def __init__(self, raw, max_chars: int):
         self.raw = raw
-        if (isinstance(raw, float) and not math.isfinite(raw)
-                or isinstance(raw, str) and raw.strip().lower() in _FLOAT_NON_FINITE):
+        if (
+            isinstance(raw, float)
+            and not math.isfinite(raw)
+            or isinstance(raw, str)
+            and raw.strip().lower() in _FLOAT_NON_FINITE
+        ):
             # A NaN or inf float gold (a missing value in a data frame), or its repr,
             # names no answer: abstain rather than score every sample 0.0.
             self.answer, self.norm, self.tree, self.number = None, '', None, None
@@ -116,8 +129,7 @@ class _Gold:
         self.norm = normalize(self.answer) if self.answer is not None else ''
         self.tree = None
         self.error = ''
-        self.number = (decimal_fraction(self.norm) if _PLAIN_NUMBER.fullmatch(self.norm)
-                       else None)
+        self.number = decimal_fraction(self.norm) if _PLAIN_NUMBER.fullmatch(self.norm) else None
         if not self.norm:
             self.error = 'missing gold'
             return
@@ -157,8 +169,9 @@ class MathChecker:
             self._gold_cache.put((key,), g)
         return g
 
-    def _decide(self, gold: _Gold, pred_norm: str, symbolic,
-                budget: Optional['_Budget'] = None) -> Tuple[float, str, str]:
+    def _decide(
+        self, gold: _Gold, pred_norm: str, symbolic, budget: Optional[_Budget] = None
+    ) -> Tuple[float, str, str]:
         """``(reward, method, reason)`` for a parsed gold and a normalized prediction.
 
         ``symbolic`` answers what the fast paths leave open; ``budget`` (when sympy may
@@ -189,7 +202,7 @@ class MathChecker:
         why = f'sympy error: {errors[-1]}' if errors and not ok else ''
         return (1.0 if ok else 0.0), method, why
 
-    def _symbolic(self, a, b, mode, budget: '_Budget') -> Optional[bool]:
+    def _symbolic(self, a, b, mode, budget: _Budget) -> Optional[bool]:
         """One sympy comparison within what is left of the sample's deadline.
 
         None (undecided) when the deadline passed or no worker could decide the pair;
@@ -213,9 +226,13 @@ class MathChecker:
         return False  # sympy failed (memory, unsupported): not shown equal
 
     # ------------------------------------------------------------------------------
-    def check(self, completions: Sequence[object], ground_truths: Sequence[object],
-              extractions: Optional[Sequence[Extraction]] = None,
-              questions: Optional[Sequence[object]] = None) -> List[Verdict]:
+    def check(
+        self,
+        completions: Sequence[object],
+        ground_truths: Sequence[object],
+        extractions: Optional[Sequence[Extraction]] = None,
+        questions: Optional[Sequence[object]] = None,
+    ) -> List[Verdict]:
         """Scores ``completions[i]`` against ``ground_truths[i]``.
 
         Args:
@@ -234,16 +251,28 @@ class MathChecker:
         _check_sizes(completions, ground_truths, questions)
         call = _Call(len(completions), self._gold)
         for i, (text, raw_gold) in enumerate(zip(completions, ground_truths)):
-            self._admit(call, i, text, raw_gold,
-                        extractions[i] if extractions is not None else None,
-                        questions[i] if questions is not None else None)
+            self._admit(
+                call,
+                i,
+                text,
+                raw_gold,
+                extractions[i] if extractions is not None else None,
+                questions[i] if questions is not None else None,
+            )
         deferred = self._fast_pass(call)
         self._sympy_pass(call, deferred)
         self._check_factorisations(call.out, call.factorise, call.norms)
         return call.out  # type: ignore[return-value]
 
-    def _admit(self, call: '_Call', i: int, text: object, raw_gold: object,
-               ext: Optional[Extraction], question_text: object) -> None:
+    def _admit(
+        self,
+        call: _Call,
+        i: int,
+        text: object,
+        raw_gold: object,
+        ext: Optional[Extraction],
+        question_text: object,
+    ) -> None:
         """Extraction and the question-aware rules for sample ``i``: settles it when no
         comparison is needed, else queues its (gold, answer) pair (see :meth:`_enqueue`)."""
         t0 = time.perf_counter()
@@ -262,8 +291,7 @@ class MathChecker:
             return
         self._enqueue(call, i, ext, gold)
 
-    def _not_readable(self, ext: Extraction, gold: _Gold,
-                      question: Optional[Question]) -> Optional[Verdict]:
+    def _not_readable(self, ext: Extraction, gold: _Gold, question: Optional[Question]) -> Optional[Verdict]:
         """The 0.0 verdict of an answer that is not the value the question asks for, or
         too long to read (checked before any normalizing regex runs, so that cost stays
         bounded); None when the answer goes on to be compared."""
@@ -271,11 +299,10 @@ class MathChecker:
         if why_not:
             return Verdict(0.0, ext.answer, gold.answer, 'no_answer', why_not, 0.0, ext.how)
         if len(ext.answer) > self.config.max_answer_chars:
-            return Verdict(0.0, ext.answer[:200], gold.answer, 'unparsable', 'answer too long',
-                           0.0, ext.how)
+            return Verdict(0.0, ext.answer[:200], gold.answer, 'unparsable', 'answer too long', 0.0, ext.how)
         return None
 
-    def _enqueue(self, call: '_Call', i: int, ext: Extraction, gold: _Gold) -> None:
+    def _enqueue(self, call: _Call, i: int, ext: Extraction, gold: _Gold) -> None:
         """Deduplication: sample ``i`` joins the samples with its normalized (gold,
         answer) pair, or takes the checker's cached verdict of that pair."""
         pred_norm = call.normalized(ext.answer)
@@ -291,7 +318,7 @@ class MathChecker:
         call.pending[key] = [i]
         call.gold_of[key] = gold
 
-    def _fast_pass(self, call: '_Call') -> List[tuple]:
+    def _fast_pass(self, call: _Call) -> List[tuple]:
         """Pass 1: decides the open pairs the fast paths can; returns those that need
         sympy, in order."""
         deferred = []
@@ -305,7 +332,7 @@ class MathChecker:
             self._settle(call, key, r, m, why, time.perf_counter() - t0)
         return deferred
 
-    def _sympy_pass(self, call: '_Call', deferred: List[tuple]) -> None:
+    def _sympy_pass(self, call: _Call, deferred: List[tuple]) -> None:
         """Pass 2: the pairs left open go to sympy worker processes, a few at a time, each
         under its own deadline (see :class:`_Budget`)."""
         if not deferred:
@@ -314,6 +341,7 @@ class MathChecker:
 
         def run(key):
             return key, self._decide_in_workers(call.gold_of[key], key[1])
+
         if len(deferred) == 1 or workers == 1:
             results = [run(k) for k in deferred]
         else:
@@ -329,12 +357,14 @@ class MathChecker:
 
         def sym(a, b, mode):
             return self._symbolic(a, b, mode, budget)
+
         r, m, why = self._decide(gold, pred_norm, sym, budget)
         return r, m, why, time.perf_counter() - t0
 
     @staticmethod
-    def _check_factorisations(out: List[Verdict], factorise: List[Tuple[int, '_Gold']],
-                              norms: Dict[str, str]) -> None:
+    def _check_factorisations(
+        out: List[Verdict], factorise: List[Tuple[int, _Gold]], norms: Dict[str, str]
+    ) -> None:
         """An answer equal to a factorisation as a polynomial is a factorisation only
         when it has as many factors: ``(x^4+x^2+1)(x^4-x^2+1)`` is not the complete
         ``(x^2+x+1)(x^2-x+1)(x^4-x^2+1)`` (for a question that asks to factorise)."""
@@ -350,12 +380,13 @@ class MathChecker:
             except (ParseError, RecursionError):
                 continue
             if got != want:
-                out[i] = v._replace(reward=0.0, method='structural',
-                                    reason=f'not the complete factorisation: {got} factors, '
-                                           f'the reference has {want}')
+                out[i] = v._replace(
+                    reward=0.0,
+                    method='structural',
+                    reason=f'not the complete factorisation: {got} factors, the reference has {want}',
+                )
 
-    def _settle(self, call: '_Call', key: tuple, r: float, m: str, why: str,
-                secs: float) -> None:
+    def _settle(self, call: _Call, key: tuple, r: float, m: str, why: str, secs: float) -> None:
         """Assembles the verdicts of every sample with pair ``key``, and caches the pair's.
 
         A timeout or a dead worker is a fault of this call, not a property of the pair:
@@ -383,8 +414,18 @@ class _Call:
     computed once per distinct text.
     """
 
-    __slots__ = ('out', 'answers', 'golds', 'rules', 'pending', 'gold_of', 'norms',
-                 'factorise', '_golds', '_load_gold')
+    __slots__ = (
+        'out',
+        'answers',
+        'golds',
+        'rules',
+        'pending',
+        'gold_of',
+        'norms',
+        'factorise',
+        '_golds',
+        '_load_gold',
+    )
 
     def __init__(self, n: int, load_gold: Callable[[object], _Gold]):
         self.out: List[Optional[Verdict]] = [None] * n
@@ -432,9 +473,11 @@ class _Budget:
         return self.seconds - self.spent
 
 
-_NEEDS = {'at_least': 'states a lower bound ("at least"), and the question asks for none',
-          'at_most': 'states an upper bound ("at most"), and the question asks for none',
-          'count': 'a negation ("there are no ..."), and the question counts no such things'}
+_NEEDS = {
+    'at_least': 'states a lower bound ("at least"), and the question asks for none',
+    'at_most': 'states an upper bound ("at most"), and the question asks for none',
+    'count': 'a negation ("there are no ..."), and the question counts no such things',
+}
 
 
 def _not_the_value(ext: Extraction, question: Optional[Question], gold: str) -> str:
@@ -448,22 +491,28 @@ def _not_the_value(ext: Extraction, question: Optional[Question], gold: str) -> 
     return ''
 
 
-def _check_sizes(completions: Sequence[object], golds: Sequence[object],
-                 questions: Optional[Sequence[object]]) -> None:
+def _check_sizes(
+    completions: Sequence[object], golds: Sequence[object], questions: Optional[Sequence[object]]
+) -> None:
     if len(completions) != len(golds):
-        raise ValueError(f'MathChecker.check: {len(completions)} completions but '
-                         f'{len(golds)} ground_truths')
+        raise ValueError(f'MathChecker.check: {len(completions)} completions but {len(golds)} ground_truths')
     if questions is not None and len(questions) != len(completions):
-        raise ValueError(f'MathChecker.check: {len(completions)} completions but '
-                         f'{len(questions)} questions')
+        raise ValueError(f'MathChecker.check: {len(completions)} completions but {len(questions)} questions')
 
 
 def _unjudgeable(ext: Extraction, gold: _Gold) -> Optional[Verdict]:
     """The verdict of a sample with nothing to compare: NaN (abstain) without a usable
     gold, whatever the completion; 0.0 'no_answer' without a committed answer."""
     if not gold.norm:
-        return Verdict(math.nan, ext.answer, gold.answer, 'unparsable_gold',
-                       gold.error or 'missing gold', 0.0, _rule(ext))
+        return Verdict(
+            math.nan,
+            ext.answer,
+            gold.answer,
+            'unparsable_gold',
+            gold.error or 'missing gold',
+            0.0,
+            _rule(ext),
+        )
     if ext.answer is None:
         return Verdict(0.0, None, gold.answer, 'no_answer', ext.how, 0.0)
     return None

@@ -3,6 +3,7 @@
 The config is part of every cache key, so two rewards with different settings never
 share verdicts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,8 +67,7 @@ class MathConfig:
 
     def __post_init__(self):
         if self.extraction not in ('prose', 'strict'):
-            raise ValueError(f"MathConfig.extraction must be 'prose' or 'strict', got "
-                             f'{self.extraction!r}')
+            raise ValueError(f"MathConfig.extraction must be 'prose' or 'strict', got {self.extraction!r}")
 
     @property
     def strict(self) -> bool:

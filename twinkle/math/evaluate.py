@@ -6,6 +6,7 @@ for anything else (symbols, pi, a non-square root); it refuses work that would b
 evaluates to a Python ``complex`` at a point and raises :class:`EvalError` on overflow,
 a domain error or an unknown function. Neither ever calls sympy.
 """
+
 from __future__ import annotations
 
 import cmath
@@ -13,10 +14,21 @@ import math
 from fractions import Fraction
 from typing import Dict, FrozenSet, List, Optional
 
-__all__ = ['EvalError', 'EvalOverflow', 'EvalUnderflow', 'exact', 'numeric', 'free_symbols',
-           'counters', 'canonical', 'node_key',
-           'expand_pm', 'closeness', 'children',
-           'MAX_BITS']
+__all__ = [
+    'EvalError',
+    'EvalOverflow',
+    'EvalUnderflow',
+    'exact',
+    'numeric',
+    'free_symbols',
+    'counters',
+    'canonical',
+    'node_key',
+    'expand_pm',
+    'closeness',
+    'children',
+    'MAX_BITS',
+]
 
 MAX_BITS = 20000  # exact results larger than this many bits are not computed
 
@@ -43,7 +55,7 @@ def _int_root(n: int, k: int) -> Optional[int]:
         return None
     r = round(n ** (1.0 / k)) if n.bit_length() < 1000 else int(math.isqrt(n) if k == 2 else 0)
     for c in (r - 1, r, r + 1):
-        if c >= 0 and c ** k == n:
+        if c >= 0 and c**k == n:
             return c
     if k == 2:
         c = math.isqrt(n)
@@ -111,10 +123,10 @@ def _exact(node: tuple) -> Optional[Fraction]:
             if b == 0:
                 return None if n < 0 else Fraction(1 if n == 0 else 0)
             if abs(b) == 1:
-                return b ** n
+                return b**n
             if abs(n) * max(_bits(b), 1) > MAX_BITS:
                 return None
-            return b ** n
+            return b**n
         if b < 0:
             return None
         r = _rat_root(b, e.denominator)
@@ -122,7 +134,7 @@ def _exact(node: tuple) -> Optional[Fraction]:
             return None
         if abs(e.numerator) * max(_bits(r), 1) > MAX_BITS:
             return None
-        return r ** e.numerator if r != 0 or e.numerator > 0 else None
+        return r**e.numerator if r != 0 or e.numerator > 0 else None
     if tag == 'fn':
         name, args = node[1], node[2]
         vals = [_exact(a) for a in args]
@@ -157,11 +169,22 @@ def _exact(node: tuple) -> Optional[Fraction]:
 
 _CONST = {'pi': math.pi, 'e': math.e, 'i': 1j}
 _FN = {
-    'sin': cmath.sin, 'cos': cmath.cos, 'tan': cmath.tan, 'sinh': cmath.sinh,
-    'cosh': cmath.cosh, 'tanh': cmath.tanh, 'arcsin': cmath.asin, 'arccos': cmath.acos,
-    'arctan': cmath.atan, 'exp': cmath.exp, 'ln': cmath.log, 'sqrt': cmath.sqrt,
-    'cot': lambda z: 1 / cmath.tan(z), 'sec': lambda z: 1 / cmath.cos(z),
-    'csc': lambda z: 1 / cmath.sin(z), 'abs': abs,
+    'sin': cmath.sin,
+    'cos': cmath.cos,
+    'tan': cmath.tan,
+    'sinh': cmath.sinh,
+    'cosh': cmath.cosh,
+    'tanh': cmath.tanh,
+    'arcsin': cmath.asin,
+    'arccos': cmath.acos,
+    'arctan': cmath.atan,
+    'exp': cmath.exp,
+    'ln': cmath.log,
+    'sqrt': cmath.sqrt,
+    'cot': lambda z: 1 / cmath.tan(z),
+    'sec': lambda z: 1 / cmath.cos(z),
+    'csc': lambda z: 1 / cmath.sin(z),
+    'abs': abs,
 }
 
 
@@ -294,9 +317,9 @@ def _pow(b: complex, e: complex) -> complex:
         n = int(e.real)
         if b == 0 and n < 0:
             raise ZeroDivisionError('0 to a negative power')
-        return b ** n
+        return b**n
     if b.imag == 0 and b.real > 0 and e.imag == 0:
-        return complex(b.real ** e.real)
+        return complex(b.real**e.real)
     if b.imag == 0 and b.real < 0 and e.imag == 0:
         # real odd roots of negatives: (-8)^(1/3) = -2, as a reader means it
         f = e.real
@@ -449,8 +472,7 @@ def expand_pm(node: tuple, limit: int = 8) -> List[tuple]:
     if tag == 'neg':
         return [('neg', x) for x in expand_pm(node[1], limit)]
     if tag in ('div', 'pow'):
-        return [(tag, a, b) for a in expand_pm(node[1], limit)
-                for b in expand_pm(node[2], limit)][:limit]
+        return [(tag, a, b) for a in expand_pm(node[1], limit) for b in expand_pm(node[2], limit)][:limit]
     if tag == 'fn':
         combos = [()]
         for a in node[2]:

@@ -27,6 +27,7 @@ for only in the last ``TAIL_CHARS`` characters.
 :func:`extract_scoped` also says how much of the text the decision needed, which lets the
 token path (``MathReward.score_ids``) decode only a short span of each completion.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,17 @@ from typing import List, NamedTuple, Optional, Tuple
 
 from twinkle.math.normalize import match_brace
 
-__all__ = ['Extraction', 'extract_answer', 'extract_scoped', 'extract_gold', 'TAIL_CHARS',
-           'ANCHORED', 'MARKED', 'TAIL', 'PREFIX']
+__all__ = [
+    'Extraction',
+    'extract_answer',
+    'extract_scoped',
+    'extract_gold',
+    'TAIL_CHARS',
+    'ANCHORED',
+    'MARKED',
+    'TAIL',
+    'PREFIX',
+]
 
 TAIL_CHARS = 50_000
 
@@ -49,42 +59,58 @@ _FENCE = re.compile(r'```.*?```', re.S)
 # Between boxes that form one answer: "\\boxed{1}, \\boxed{2}", "$x = \\boxed{2}$ or
 # $x = \\boxed{-2}$" (a list of solutions; "\\boxed{8} or \\boxed{9}" joins too, and a
 # two-item list equals no single gold, so a hedge between boxes still scores 0).
-_SEP = (r'(?:\s|\$|\\\]|\\\[|\\\(|\\\)|,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|\\quad|\\,|'
-        r'[A-Za-z](?:_\{?\w+\}?)?\s*=)')
+_SEP = (
+    r'(?:\s|\$|\\\]|\\\[|\\\(|\\\)|,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|\\quad|\\,|'
+    r'[A-Za-z](?:_\{?\w+\}?)?\s*=)'
+)
 _BOX_SEP = re.compile('^' + _SEP + '*$')
 _SPACE = re.compile(r'\s')
 # What is left of a box whose command the span cut: 'xed{...}...', 'ed 5'.
 _BOX_REST = re.compile(r'\s*[a-z]{0,5}\s*(?:\{|[^\s$]+\Z)')
 # The same separators, as a suffix (run on at most 200 characters: see _could_join).
 _SEP_TAIL = re.compile(_SEP + r'+\Z')
-_HEDGE = re.compile(r'\?|\b(?:maybe|perhaps|probably|possibly|not sure|unsure|i guess|i think|'
-                    r'either|might be|could be)\b', re.I)
+_HEDGE = re.compile(
+    r'\?|\b(?:maybe|perhaps|probably|possibly|not sure|unsure|i guess|i think|'
+    r'either|might be|could be)\b',
+    re.I,
+)
 _OR = re.compile(r'\bor\b', re.I)
 _GSM = re.compile(r'####\s*([^\n]+)')
 # Markdown bold may wrap the marker ("**Answer:** 12", "**Final Answer**: 12").
 _MARKER = re.compile(
     r'answer(?:\*\*|__)?\s*(?:to\s+the\s+(?:problem|question)\s*)?'
     r'(?:is|:|=|would\s+be|will\s+be|should\s+be)\s*(?:\*\*|__)?\s*:?[ \t]*(?:\*\*|__)?[ \t]*',
-    re.I)
-_HEADING = re.compile(
-    r'\s*#+\s*(?:\*\*|__)?(?:final\s+)?answer\s*:?\s*(?:\*\*|__)?\s*:?\s*$', re.I)
+    re.I,
+)
+_HEADING = re.compile(r'\s*#+\s*(?:\*\*|__)?(?:final\s+)?answer\s*:?\s*(?:\*\*|__)?\s*:?\s*$', re.I)
 _NUMBER = re.compile(r'(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w.])')
 _SENTENCE_END = re.compile(r'(?<!\.\.)\.(?:\s|$)|\n')  # an ellipsis ends no sentence
 _DOLLARS = re.compile(r'\$.*?\$')
-_CONDITIONAL = re.compile(r'\b(?:if|whether|suppose|assume|assuming|unless|check|verify|that)\s+'
-                          r'(?:the\s+)?(?:final\s+)?$', re.I)
+_CONDITIONAL = re.compile(
+    r'\b(?:if|whether|suppose|assume|assuming|unless|check|verify|that)\s+'
+    r'(?:the\s+)?(?:final\s+)?$',
+    re.I,
+)
 _CONCLUDE = re.compile(
     r'^(?:therefore|thus|so|hence|in conclusion|in total|finally|altogether|overall|'
-    r'consequently|this means|which means|in summary)\b[,:]?\s*(.*)$', re.I | re.S)
-_VERB = re.compile(r'\s(?:is|are|was|equals|=|gets|has|had|needs|costs|makes|earns|will have|'
-                   r'will be|would be|remains?|comes to|totals?)(?=\s)', re.I)
+    r'consequently|this means|which means|in summary)\b[,:]?\s*(.*)$',
+    re.I | re.S,
+)
+_VERB = re.compile(
+    r'\s(?:is|are|was|equals|=|gets|has|had|needs|costs|makes|earns|will have|'
+    r'will be|would be|remains?|comes to|totals?)(?=\s)',
+    re.I,
+)
 _CLAUSE_END = re.compile(
     r'(?<!\.\.)\.(?:\s|$)|\s(?:because|since|as|which|so|and\s+(?:the|this|that|we))\s|'
-    r'\s+\((?=[a-z]{3,}\b)|,\s+not\s')  # "36 (because 4 x 9 = 36)", "12, not 10"
+    r'\s+\((?=[a-z]{3,}\b)|,\s+not\s'
+)  # "36 (because 4 x 9 = 36)", "12, not 10"
 _MATH_SPAN = re.compile(r'\$\$(.+?)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]', re.S)
-_REFUSAL = re.compile(r"\b(?:i cannot|i can't|i am unable|i'm unable|i'm sorry|"
-                      r"cannot be determined)\b",
-                      re.I)
+_REFUSAL = re.compile(
+    r"\b(?:i cannot|i can't|i am unable|i'm unable|i'm sorry|"
+    r'cannot be determined)\b',
+    re.I,
+)
 # XML-like tags and chat special tokens end a marker's text: '</answer>', '<think>',
 # '<|im_end|>'. An opening tag needs a two-letter name so that 'a<b>c' stays math.
 _TAG = re.compile(r'</[A-Za-z][\w-]*\s*>|<[A-Za-z][\w-]+\s*>|<\|[^<>|\n]{1,40}\|>')
@@ -92,8 +118,11 @@ _SPECIAL_END = re.compile(r'(?:<\|[^<>|\n]{1,40}\|>|</s>|<eos>|<end_of_turn>)\s*
 _ANS_OPEN = re.compile(r'<answer\s*>', re.I)
 _ANS_CLOSE = re.compile(r'</answer\s*>', re.I)
 # Delimiters wrapping a whole answer-block content.
-_WRAPPED = re.compile(r'\$\$([^$]*)\$\$|\$([^$]*)\$|\\\(((?:(?!\\\)).)*)\\\)|'
-                      r'\\\[((?:(?!\\\]).)*)\\\]', re.S)
+_WRAPPED = re.compile(
+    r'\$\$([^$]*)\$\$|\$([^$]*)\$|\\\(((?:(?!\\\)).)*)\\\)|'
+    r'\\\[((?:(?!\\\]).)*)\\\]',
+    re.S,
+)
 
 
 class Extraction(NamedTuple):
@@ -119,7 +148,7 @@ class Extraction(NamedTuple):
     about: str = ''
 
 
-def _inside(m: 're.Match[str]') -> str:
+def _inside(m: re.Match[str]) -> str:
     """The text inside a match of ``_MATH_SPAN`` or ``_WRAPPED`` (its one non-empty group)."""
     return next(g for g in m.groups() if g is not None)
 
@@ -129,7 +158,7 @@ def _cut_tag(s: str) -> str:
     if '<' not in s:
         return s
     m = _TAG.search(s)
-    return s[:m.start()] if m else s
+    return s[: m.start()] if m else s
 
 
 def _box_content(s: str, at: int) -> Optional[tuple]:
@@ -141,7 +170,7 @@ def _box_content(s: str, at: int) -> Optional[tuple]:
         close = match_brace(s, j)
         if close < 0:
             return None
-        return s[j + 1:close], close + 1
+        return s[j + 1 : close], close + 1
     m = re.match(r'[^\s$]+', s[j:])
     if not m:
         return None
@@ -196,7 +225,7 @@ def _boxes(s: str) -> Optional[_Boxes]:
             break
         open_end = False
         got = _box_content(s, st)
-        if got is None or got[1] > nxt or not _BOX_SEP.match(s[got[1]:nxt]):
+        if got is None or got[1] > nxt or not _BOX_SEP.match(s[got[1] : nxt]):
             break
         contents.insert(0, got[0])
         nxt = st
@@ -238,7 +267,7 @@ def _could_join(pre: str) -> bool:
     command ('xed{1}', 'ed 5'), then separators.
     """
     m = _SEP_TAIL.search(pre[-200:])
-    body = pre[:len(pre) - len(m.group(0))] if m else pre
+    body = pre[: len(pre) - len(m.group(0))] if m else pre
     if not body.strip() or (m and len(m.group(0)) >= 200):
         return True
     if not _SPACE.search(body) or _BOX_REST.match(body):
@@ -260,7 +289,7 @@ def _span(rest: str) -> str:
     line = rest.split('\n', 1)[0]
     cut = _CLAUSE_END.search(line)
     if cut:
-        line = line[:cut.start()]
+        line = line[: cut.start()]
     line = line.replace('**', '') if '*' in line else line
     return line.strip().rstrip('.!').strip()
 
@@ -274,8 +303,10 @@ def _solutions(answer: str) -> Optional[str]:
     """``'x = 2, x = -2'`` for "x = 2 or x = -2" (one unknown, two or more values)."""
     if not _OR.search(answer):
         return None
-    parts = [_SOLUTION.fullmatch(p) for p in _OR_SPLIT.split(_DOLLARS.sub(
-        lambda m: m.group(0)[1:-1], answer.strip()))]
+    parts = [
+        _SOLUTION.fullmatch(p)
+        for p in _OR_SPLIT.split(_DOLLARS.sub(lambda m: m.group(0)[1:-1], answer.strip()))
+    ]
     if len(parts) < 2 or not all(parts) or len({m.group(1) for m in parts}) != 1:
         return None
     return ', '.join(f'{m.group(1)} = {m.group(2)}' for m in parts)
@@ -334,11 +365,11 @@ def _find_marker(tail: str, at_start: bool = False):
                 break
             continue
         m = _MARKER.match(plain, p)
-        if not m or _CONDITIONAL.search(plain[max(0, p - 25):p]):
+        if not m or _CONDITIONAL.search(plain[max(0, p - 25) : p]):
             continue
-        rest = _cut_tag(plain[m.end():])
+        rest = _cut_tag(plain[m.end() :])
         sentence_end = _SENTENCE_END.search(rest)
-        context = rest[:sentence_end.start() if sentence_end else len(rest)]
+        context = rest[: sentence_end.start() if sentence_end else len(rest)]
         best = (p, _span(rest), context, 'marker')
         break
     return plain, best, near
@@ -364,8 +395,12 @@ def _clause_value(text: str, how: str) -> Optional[Extraction]:
     if words is not None:
         return Extraction(words, how)
     m = re.match(r'(\S+)\s+(?:[A-Za-z][\w-]*\s*)+$', text)
-    if m and re.search(r'[\d\\]', m.group(1)) and _PLAIN_VALUE.fullmatch(m.group(1)) \
-            and not re.search(r'\d', text[m.end(1):]):
+    if (
+        m
+        and re.search(r'[\d\\]', m.group(1))
+        and _PLAIN_VALUE.fullmatch(m.group(1))
+        and not re.search(r'\d', text[m.end(1) :])
+    ):
         return Extraction(m.group(1).rstrip(',;:'), how)
     return None
 
@@ -397,7 +432,7 @@ def _answer_block(text: str):
     close = _ANS_CLOSE.search(text, m.end())
     if close is None:  # opened, never closed: the response was cut off
         return Extraction(None, 'truncated'), len(text)
-    content = text[m.end():close.start()]
+    content = text[m.end() : close.start()]
     got = _boxes(content)
     if got is not None:
         ext = got.extraction
@@ -454,25 +489,24 @@ def _extract(text: object, want_scope: bool, strict: bool = False) -> Tuple[Extr
             m = _SPECIAL_END.search(text[-60:])
             if not m:
                 break
-            text = text[:len(text) - len(m.group(0))].rstrip()
+            text = text[: len(text) - len(m.group(0))].rstrip()
     k = text.rfind('</think>')
     if k >= 0:
         # Everything that decides is after the last </think>, which this text holds.
-        return _extract_response(text[k + len('</think>'):], False, strict)[0], ANCHORED
+        return _extract_response(text[k + len('</think>') :], False, strict)[0], ANCHORED
     if text.find('<think>') >= 0:
         return Extraction(None, 'truncated'), ANCHORED
     return _extract_response(text, want_scope, strict)
 
 
-def _extract_response(text: str, want_scope: bool, strict: bool = False
-                      ) -> Tuple[Extraction, str]:
+def _extract_response(text: str, want_scope: bool, strict: bool = False) -> Tuple[Extraction, str]:
     """:func:`extract_scoped` for the response (the text after the last ``</think>``);
     without ``want_scope`` the scope-only checks are skipped (the scope is then rough)."""
     if '`' in text and '```' in text:
         # A fence's pair may lie before this text: only the whole completion tells.
         scope = PREFIX
         if text.count('```') % 2 == 1:
-            text = text[:text.rfind('```')]  # an unclosed code block: cut it off
+            text = text[: text.rfind('```')]  # an unclosed code block: cut it off
         text = _FENCE.sub(' ', text)
     else:
         scope = ''
@@ -487,13 +521,12 @@ def _extract_response(text: str, want_scope: bool, strict: bool = False
         else:
             close_end = extra
     boxed = _boxes(text)
-    if block is not None and (boxed is None or boxed.last < close_end
-                              or block.how == 'truncated'):
+    if block is not None and (boxed is None or boxed.last < close_end or block.how == 'truncated'):
         return block, scope or ANCHORED
     if boxed is not None:
         if stray and boxed.last < text.lower().rfind('</answer'):
             return boxed.extraction, PREFIX
-        joinable = want_scope and boxed.open_end and _could_join(text[:boxed.first])
+        joinable = want_scope and boxed.open_end and _could_join(text[: boxed.first])
         scope = scope or (PREFIX if joinable else ANCHORED)
         if not strict and boxed.extraction.answer is not None:
             return _restated(text, boxed.last) or boxed.extraction, scope
@@ -529,7 +562,7 @@ def _final_statement(plain: str) -> Tuple[Extraction, bool]:
         return Extraction(None, 'no_answer'), False
     early = len(body) < 300
     brk = body.rfind('\n\n')
-    para = body[brk + 1:].strip().replace('**', '')
+    para = body[brk + 1 :].strip().replace('**', '')
     sentences = re.split(r'(?<=[.!])\s+(?=[A-Z$\\])', para)
     early = early or (brk < 0 and len(sentences) < 2)
     last = sentences[-1].strip()
@@ -569,15 +602,15 @@ def _conclusion(clause: str) -> Extraction:
     verbs = list(_VERB.finditer(' ' + clause + ' '))
     if spans and (not verbs or spans[-1].start() >= verbs[-1].start() - 1):
         inner = _inside(spans[-1])
-        if clause[spans[-1].end():].strip(' .!'):
-            trailing = clause[spans[-1].end():].strip(' .!')
+        if clause[spans[-1].end() :].strip(' .!'):
+            trailing = clause[spans[-1].end() :].strip(' .!')
             if re.search(r'[a-zA-Z]{2,}', trailing) and not re.fullmatch(r'[a-zA-Z ]+', trailing):
                 return Extraction(None, 'no_answer')
         if '=' in inner:
             inner = inner.rsplit('=', 1)[1]
         return _checked(inner, clause, 'conclusion')
     if verbs:
-        ans = (' ' + clause + ' ')[verbs[-1].end():].strip()
+        ans = (' ' + clause + ' ')[verbs[-1].end() :].strip()
         if ans and len(ans) <= 60 and re.search(r'\d', ans):
             return _checked(ans, clause, 'conclusion')
     # "Therefore, James runs 540 meters a week.": one number and words is unambiguous.
@@ -594,43 +627,66 @@ _STATE_VERB = re.compile(
     r'\s(?:is equal to|are equal to|is given by|are given by|can be (?:written|expressed|'
     r'factori[sz]ed|factored|simplified) as|factors as|simplifies to|is congruent to|'
     r'are all congruent to|are all equal to|'
-    r'is|are|equals|was|were|will be|would be|must be|should be|comes to|totals)\s', re.I)
+    r'is|are|equals|was|were|will be|would be|must be|should be|comes to|totals)\s',
+    re.I,
+)
 # A count stated as "There are V <things>" or "<subject> has V <things>".
-_THERE = re.compile(r'^there\s+(?:are|is|will be|would be|exist|exists)\s+(?:exactly\s+|a total of\s+)?'
-                    r'(.+)$', re.I | re.S)
-_HAS = re.compile(r'\s(?:has|have|had|will have|contains?|gets?|needs?|makes?)\s+'
-                  r'(?:exactly\s+|a total of\s+)?(.+)$', re.I | re.S)
+_THERE = re.compile(
+    r'^there\s+(?:are|is|will be|would be|exist|exists)\s+(?:exactly\s+|a total of\s+)?'
+    r'(.+)$',
+    re.I | re.S,
+)
+_HAS = re.compile(
+    r'\s(?:has|have|had|will have|contains?|gets?|needs?|makes?)\s+'
+    r'(?:exactly\s+|a total of\s+)?(.+)$',
+    re.I | re.S,
+)
 # A bound instead of a value: "At least one of x, y, z is even", "... is at most 2".
-_BOUND = re.compile(r'^(?:(at\s+least|no\s+fewer\s+than|not\s+fewer\s+than)|'
-                    r'(at\s+most|no\s+more\s+than|not\s+more\s+than))\s+(.+)$', re.I | re.S)
+_BOUND = re.compile(
+    r'^(?:(at\s+least|no\s+fewer\s+than|not\s+fewer\s+than)|'
+    r'(at\s+most|no\s+more\s+than|not\s+more\s+than))\s+(.+)$',
+    re.I | re.S,
+)
 # A count said as a negation: "There are no such pairs", "f has no real zeros", "f does
 # not have any double roots", "For no value of n can f be factored".
 _NO_THINGS = re.compile(r'^(?:no|not\s+any)\s+(?:such\s+)?(?=[a-z(])', re.I)
-_HAS_NONE = re.compile(r'\s(?:has|have|had|contains?)\s+no\s+(?=[a-z(])|'
-                       r"\s(?:does|do|did)(?:\s+not|n't)\s+have\s+any\s+", re.I)
-_FOR_NONE = re.compile(r'^for\s+no\s+(?=(?:values?|choices?|integers?|positive|real|natural|'
-                       r'[a-z]\b))', re.I)
+_HAS_NONE = re.compile(
+    r'\s(?:has|have|had|contains?)\s+no\s+(?=[a-z(])|'
+    r"\s(?:does|do|did)(?:\s+not|n't)\s+have\s+any\s+",
+    re.I,
+)
+_FOR_NONE = re.compile(
+    r'^for\s+no\s+(?=(?:values?|choices?|integers?|positive|real|natural|'
+    r'[a-z]\b))',
+    re.I,
+)
 # A contrast or concession ends the main clause: "... at most 6 roots, but it may have
 # no roots" states no negated count.
-_CONTRAST = re.compile(r',?\s+(?:but|although|though|while|whereas|yet|except|which|where|when|'
-                       r'if|because|since|unless)\b', re.I)
+_CONTRAST = re.compile(
+    r',?\s+(?:but|although|though|while|whereas|yet|except|which|where|when|'
+    r'if|because|since|unless)\b',
+    re.I,
+)
 # "The factor 2 occurs n times in P(n)": a multiplicity.
 _TIMES = re.compile(r'\s(?:occurs|appears)\s+(?:exactly\s+)?(\S+)\s+times\b', re.I)
 # Where a subordinate clause starts after the value: ", which occurs when x = 0".
 _SUBCLAUSE = re.compile(
     r',?\s+(?:which|where|when|whenever|occurring|achieved|attained|obtained|with|because|'
     r'since|as|so|for\s+all|for\s+every|for\s+each|if|and\s+(?:this|that|it|the)|given)\b'
-    r'|\s*;|\s+\((?=[a-z]{3,}\b)')  # a remark in brackets: "(because ...)"
+    r'|\s*;|\s+\((?=[a-z]{3,}\b)'
+)  # a remark in brackets: "(because ...)"
 # A value written in plain text: numbers, letters of variables, operators, brackets.
 _PLAIN_VALUE = re.compile(r'[-+−]?[\w.,/^*()\[\]{}!√π·×+\-−′\'= ]{1,60}')
 _WORDY = re.compile(r'[A-Za-z]{2,}')
-_VALUE_WORDS = frozenset({'sqrt', 'pi', 'and', 'mod', 'ln', 'log', 'sin', 'cos', 'tan', 'exp',
-                          'infinity', 'inf'})
+_VALUE_WORDS = frozenset(
+    {'sqrt', 'pi', 'and', 'mod', 'ln', 'log', 'sin', 'cos', 'tan', 'exp', 'infinity', 'inf'}
+)
 
 
 _SHORT_WORDS = frozenset(
     'the and for are not but all any its per one two six ten has was can may yes no of to in '
-    'is at on by as or if be an we it so'.split())
+    'is at on by as or if be an we it so'.split()
+)
 
 
 def _value_word(word: str, plain: str) -> bool:
@@ -661,11 +717,11 @@ def _statement(clause: str) -> Extraction:
     if m:
         none = _NO_THINGS.match(m.group(1))
         if none:
-            return _none(m.group(1)[none.end():])
+            return _none(m.group(1)[none.end() :])
         return _count(m.group(1), clause)
     m = _FOR_NONE.match(clause)
     if m:
-        return _none(clause[m.end():])
+        return _none(clause[m.end() :])
     congruence = _congruence(clause)
     if congruence is not None:
         return _checked(congruence, clause, 'sentence')
@@ -673,17 +729,17 @@ def _statement(clause: str) -> Extraction:
     # decided by the first "is" once the second one's rest ("achieved") is no value.
     padded = ' ' + clause + ' '
     for verb in list(_STATE_VERB.finditer(padded))[::-1][:3]:
-        got = _value(padded[verb.end():], clause)
+        got = _value(padded[verb.end() :], clause)
         if got.answer is not None or got.how == 'hedged':
-            return _not_restated(got, padded[:verb.start()])
+            return _not_restated(got, padded[: verb.start()])
     cut = _CONTRAST.search(clause)
-    main = clause[:cut.start()] if cut else clause
+    main = clause[: cut.start()] if cut else clause
     m = _HAS_NONE.search(main)
     if m:
-        return _none(main[m.end():])
+        return _none(main[m.end() :])
     m = _HAS.search(clause)
     if m:
-        return _not_restated(_count(m.group(1), clause), clause[:m.start()])
+        return _not_restated(_count(m.group(1), clause), clause[: m.start()])
     m = _TIMES.search(clause)
     if m:  # a single letter is a value here ("n times"), unlike after "is"
         v = m.group(1)
@@ -696,8 +752,11 @@ def _statement(clause: str) -> Extraction:
 def _not_restated(got: Extraction, subject: str) -> Extraction:
     """No answer when the stated number ends a range written in the subject: "The set
     {1, ..., 100} has 100 elements" restates the problem."""
-    if got.answer is not None and got.answer.isdigit() and re.search(
-            r'(?:\.\.\.|…|\\ldots|\\dots|\\cdots)\s*,?\s*' + got.answer + r'(?![\w.])', subject):
+    if (
+        got.answer is not None
+        and got.answer.isdigit()
+        and re.search(r'(?:\.\.\.|…|\\ldots|\\dots|\\cdots)\s*,?\s*' + got.answer + r'(?![\w.])', subject)
+    ):
         return Extraction(None, 'no_answer')
     return got
 
@@ -708,7 +767,7 @@ def _none(things: str) -> Extraction:
     return Extraction('0', 'sentence', 'count', ' '.join(words))
 
 
-def _bound(m: 're.Match[str]') -> Extraction:
+def _bound(m: re.Match[str]) -> Extraction:
     """The value of a bound ("at least one of ..."), marked with the question it needs.
     Only the number is the context of the hedge check: "one of x, y, or z" is no hedge."""
     got = _count(m.group(3), m.group(3).split(' of ', 1)[0])
@@ -719,8 +778,11 @@ def _bound(m: 're.Match[str]') -> Extraction:
     return got._replace(needs='at_least' if m.group(1) else 'at_most')
 
 
-_MOD = re.compile(r'\s*(?:\\pmod\s*\{?\s*[\w+\-*^ ]+\}?|\(\s*mod\s+[\w+\-*^ ]+\)|'
-                  r'\\?(?:b?mod)\s+\{?[\w+\-*^]+\}?)\s*$', re.I)
+_MOD = re.compile(
+    r'\s*(?:\\pmod\s*\{?\s*[\w+\-*^ ]+\}?|\(\s*mod\s+[\w+\-*^ ]+\)|'
+    r'\\?(?:b?mod)\s+\{?[\w+\-*^]+\}?)\s*$',
+    re.I,
+)
 # "n mod 4 = 1", "2^100 mod 7 = 2": the residue, stated as the value of "X mod m".
 _MOD_EQ = re.compile(r'^(.+?\s(?:\\bmod|\\mod|mod)\s*\{?\s*\w+\s*\}?)\s*=\s*(-?\d+)$', re.S)
 _CONGRUENT = re.compile(r'^(.+?)\s*(?:\\equiv|≡|=|\s(?:is\s+)?congruent\s+to)\s*(-?\d+)$', re.S)
@@ -737,7 +799,7 @@ def _congruence(clause: str) -> Optional[str]:
     if not mod or not mod.group(0).strip():
         m = _MOD_EQ.match(text)
         return m.group(2) if m and re.search(r'\d', m.group(1)) else None
-    got = _CONGRUENT.match(text[:mod.start()].strip())
+    got = _CONGRUENT.match(text[: mod.start()].strip())
     # The residue of a number ("3^105 + 4^105"), not a condition on an unknown ("n = 0 mod
     # 991" says which n, not a value).
     if not got or not re.search(r'\d', got.group(1)):
@@ -750,7 +812,7 @@ def _cut_subclause(rest: str) -> str:
     spans = [(m.start(), m.end()) for m in _MATH_SPAN.finditer(rest)]
     for m in _SUBCLAUSE.finditer(rest):
         if not any(a <= m.start() < b for a, b in spans):
-            return rest[:m.start()]
+            return rest[: m.start()]
     return rest
 
 
@@ -789,7 +851,7 @@ def _value(rest: str, context: str) -> Extraction:
 
 
 def _count(rest: str, context: str) -> Extraction:
-    """"V <things>...": the leading number (digits, a math span or words) of ``rest``."""
+    """ "V <things>...": the leading number (digits, a math span or words) of ``rest``."""
     rest = rest.strip()
     m = _MATH_SPAN.match(rest)
     if m:
@@ -807,16 +869,39 @@ def _count(rest: str, context: str) -> Extraction:
     return Extraction(None, 'no_answer')
 
 
-_UNITS = {w: i for i, w in enumerate(
-    'zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen '
-    'fifteen sixteen seventeen eighteen nineteen'.split())}
-_TENS = {w: 10 * i for i, w in enumerate(
-    'twenty thirty forty fifty sixty seventy eighty ninety'.split(), start=2)}
-_SCALES = {'thousand': 1000, 'million': 10 ** 6, 'billion': 10 ** 9}
-_ORDINAL_DEN = {'half': 2, 'halves': 2, 'third': 3, 'thirds': 3, 'quarter': 4, 'quarters': 4,
-                'fourth': 4, 'fourths': 4, 'fifth': 5, 'fifths': 5, 'sixth': 6, 'sixths': 6,
-                'seventh': 7, 'sevenths': 7, 'eighth': 8, 'eighths': 8, 'ninth': 9,
-                'ninths': 9, 'tenth': 10, 'tenths': 10}
+_UNITS = {
+    w: i
+    for i, w in enumerate(
+        'zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen '
+        'fifteen sixteen seventeen eighteen nineteen'.split()
+    )
+}
+_TENS = {
+    w: 10 * i for i, w in enumerate('twenty thirty forty fifty sixty seventy eighty ninety'.split(), start=2)
+}
+_SCALES = {'thousand': 1000, 'million': 10**6, 'billion': 10**9}
+_ORDINAL_DEN = {
+    'half': 2,
+    'halves': 2,
+    'third': 3,
+    'thirds': 3,
+    'quarter': 4,
+    'quarters': 4,
+    'fourth': 4,
+    'fourths': 4,
+    'fifth': 5,
+    'fifths': 5,
+    'sixth': 6,
+    'sixths': 6,
+    'seventh': 7,
+    'sevenths': 7,
+    'eighth': 8,
+    'eighths': 8,
+    'ninth': 9,
+    'ninths': 9,
+    'tenth': 10,
+    'tenths': 10,
+}
 
 
 def words_to_number(text: str) -> Optional[str]:
@@ -908,7 +993,7 @@ def extract_gold(text: object) -> Optional[str]:
         if got is not None and got.answer is not None:
             return got.answer
     m = None
-    for m in _GSM.finditer(text):
+    for m in _GSM.finditer(text):  # noqa: B007  (the last match is the one wanted)
         pass
     if m is not None:
         return m.group(1).strip()

@@ -14,15 +14,26 @@ Only what stays undecided goes to ``symbolic(a, b, mode)``, which the caller pro
 agreement to ``rel_tol`` (1e-9) at every point, so a false "equal" requires two
 different expressions to agree to nine digits at four unrelated points.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
 from typing import Callable, List, Optional, Tuple
 
 from twinkle.math.config import MathConfig
-from twinkle.math.evaluate import (EvalError, EvalOverflow, canonical, children, closeness,
-                                   counters, exact, expand_pm, free_symbols, node_key,
-                                   numeric)
+from twinkle.math.evaluate import (
+    EvalError,
+    EvalOverflow,
+    canonical,
+    children,
+    closeness,
+    counters,
+    exact,
+    expand_pm,
+    free_symbols,
+    node_key,
+    numeric,
+)
 
 __all__ = ['compare', 'NeedSymbolic', 'SymbolicFn']
 
@@ -52,9 +63,14 @@ _COUNTS = (3, 5, 8, 4, 7)
 
 def _env(symbols, k: int, counting: frozenset = frozenset()) -> dict:
     names = sorted(symbols)
-    return {n: (_COUNTS[k % len(_COUNTS)] + j if n in counting else
-                _POINTS[k % len(_POINTS)] + _OFFSETS[j % len(_OFFSETS)] * (1 + j // len(_OFFSETS)))
-            for j, n in enumerate(names)}
+    return {
+        n: (
+            _COUNTS[k % len(_COUNTS)] + j
+            if n in counting
+            else _POINTS[k % len(_POINTS)] + _OFFSETS[j % len(_OFFSETS)] * (1 + j // len(_OFFSETS))
+        )
+        for j, n in enumerate(names)
+    }
 
 
 def _decimal(node: tuple) -> Optional[Tuple[Fraction, int, int]]:
@@ -68,7 +84,7 @@ def _decimal(node: tuple) -> Optional[Tuple[Fraction, int, int]]:
 
 
 def _terminates(x: Fraction, places: int) -> bool:
-    return (x * 10 ** places).denominator == 1
+    return (x * 10**places).denominator == 1
 
 
 def _approx(a: tuple, b: tuple, va, vb, cfg: MathConfig) -> bool:
@@ -80,7 +96,7 @@ def _approx(a: tuple, b: tuple, va, vb, cfg: MathConfig) -> bool:
         value, places, _ = d
         ex = exact(other)
         if ex is not None:
-            if _terminates(ex, places + 2) or abs(ex - value) * 2 * 10 ** places > 1:
+            if _terminates(ex, places + 2) or abs(ex - value) * 2 * 10**places > 1:
                 continue
             return True
         if other_val is None:
@@ -105,8 +121,7 @@ def _is_inf(node: tuple) -> int:
     return 0
 
 
-def compare_expr(a: tuple, b: tuple, cfg: MathConfig, symbolic: SymbolicFn
-                 ) -> Tuple[Optional[bool], str]:
+def compare_expr(a: tuple, b: tuple, cfg: MathConfig, symbolic: SymbolicFn) -> Tuple[Optional[bool], str]:
     """Compares two expression trees; ``(verdict, method)``, verdict None = undecided."""
     if a == b:
         return True, 'structural'
@@ -125,7 +140,8 @@ def compare_expr(a: tuple, b: tuple, cfg: MathConfig, symbolic: SymbolicFn
     if not syms:
         va, vb = _try_numeric(a), _try_numeric(b)
         if isinstance(va, EvalOverflow) != isinstance(vb, EvalOverflow) and not (
-                isinstance(va, EvalError) and isinstance(vb, EvalError)):
+            isinstance(va, EvalError) and isinstance(vb, EvalError)
+        ):
             # One side is astronomically large (10^{10^{10}}), the other a float: unequal,
             # decided without asking sympy to build the huge number.
             return False, 'numeric'
@@ -225,8 +241,7 @@ def _pct_values(node: tuple, cfg: MathConfig) -> List[tuple]:
     return [node[1]]
 
 
-def _equation_equal(g: tuple, p: tuple, cfg: MathConfig, symbolic: SymbolicFn
-                    ) -> Tuple[Optional[bool], str]:
+def _equation_equal(g: tuple, p: tuple, cfg: MathConfig, symbolic: SymbolicFn) -> Tuple[Optional[bool], str]:
     """``l1 = r1`` vs ``l2 = r2``: same sides, or l1 - r1 a nonzero constant times l2 - r2."""
     (_, l1, r1), (_, l2, r2) = g, p
     for x, y in (((l1, r1), (l2, r2)), ((l1, r1), (r2, l2))):
@@ -305,8 +320,7 @@ def _var_lhs(eq: tuple) -> bool:
     return lhs[0] == 'mul' and len(lhs[1]) == 2 and all(f[0] == 'sym' for f in lhs[1])
 
 
-def compare(gold: tuple, pred: tuple, cfg: MathConfig, symbolic: SymbolicFn
-            ) -> Tuple[bool, str]:
+def compare(gold: tuple, pred: tuple, cfg: MathConfig, symbolic: SymbolicFn) -> Tuple[bool, str]:
     """Compares two answer trees.
 
     Args:
@@ -330,8 +344,9 @@ def compare(gold: tuple, pred: tuple, cfg: MathConfig, symbolic: SymbolicFn
     return bool(v), m
 
 
-def _compare(g: tuple, p: tuple, cfg: MathConfig, symbolic: SymbolicFn, depth: int
-             ) -> Tuple[Optional[bool], str]:
+def _compare(
+    g: tuple, p: tuple, cfg: MathConfig, symbolic: SymbolicFn, depth: int
+) -> Tuple[Optional[bool], str]:
     if depth > 8:
         return False, 'structural'
     g, p = _single(_flatten_pm(g)), _single(_flatten_pm(p))
@@ -354,11 +369,17 @@ def _compare(g: tuple, p: tuple, cfg: MathConfig, symbolic: SymbolicFn, depth: i
     if kg == 'eq' and kp == 'eq':
         return _equation_equal(g, p, cfg, symbolic)
     if kg == 'eq' and kp in ('expr', 'pct'):
-        return _compare(('expr', g[2]), p, cfg, symbolic, depth + 1) if _names_value(g, cfg) else (
-            False, 'structural')
+        return (
+            _compare(('expr', g[2]), p, cfg, symbolic, depth + 1)
+            if _names_value(g, cfg)
+            else (False, 'structural')
+        )
     if kp == 'eq' and kg in ('expr', 'pct'):
-        return _compare(g, ('expr', p[2]), cfg, symbolic, depth + 1) if _names_value(p, cfg) else (
-            False, 'structural')
+        return (
+            _compare(g, ('expr', p[2]), cfg, symbolic, depth + 1)
+            if _names_value(p, cfg)
+            else (False, 'structural')
+        )
     if kg == 'interval' or kp == 'interval':
         return _compare_interval(g, p, cfg, symbolic)
     if kg == 'union' or kp == 'union':
@@ -423,6 +444,7 @@ def _compare_interval(g, p, cfg, symbolic) -> Tuple[Optional[bool], str]:
         if n[0] == 'tuple' and len(n[1]) == 2 and all(x[0] == 'expr' for x in n[1]):
             return ('interval', n[1][0][1], n[1][1][1], False, False)
         return None
+
     a, b = as_iv(g), as_iv(p)
     if a is None or b is None:
         return False, 'structural'

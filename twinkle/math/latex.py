@@ -22,6 +22,7 @@ Answer nodes: ``('expr', e)``, ``('pct', e)``, ``('eq', lhs, rhs)``, ``('tuple',
 ``('interval', lo, hi, lo_closed, hi_closed)``, ``('union', intervals)``,
 ``('letter', 'C')``, ``('text', 'monday')``.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,28 +34,92 @@ from twinkle.math.normalize import normalize
 
 __all__ = ['ParseError', 'parse_expr', 'parse_answer', 'MAX_DEPTH']
 
-MAX_DEPTH = 120       # nesting bound of the recursive descent
-MAX_TOKENS = 4000     # longer answers are not parsed
+MAX_DEPTH = 120  # nesting bound of the recursive descent
+MAX_TOKENS = 4000  # longer answers are not parsed
 
 _TOKEN = re.compile(r'\s+|(\d+(?:\.\d*)?|\.\d+)|(\\[a-zA-Z]+|\\.)|([a-zA-Z])|(.)', re.S)
 
 _GREEK = {
-    'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'varepsilon', 'zeta', 'eta', 'theta',
-    'vartheta', 'iota', 'kappa', 'lambda', 'mu', 'nu', 'xi', 'rho', 'sigma', 'tau', 'upsilon',
-    'phi', 'varphi', 'chi', 'psi', 'omega', 'Gamma', 'Delta', 'Theta', 'Lambda', 'Xi', 'Sigma',
-    'Phi', 'Psi', 'Omega', 'ell',
+    'alpha',
+    'beta',
+    'gamma',
+    'delta',
+    'epsilon',
+    'varepsilon',
+    'zeta',
+    'eta',
+    'theta',
+    'vartheta',
+    'iota',
+    'kappa',
+    'lambda',
+    'mu',
+    'nu',
+    'xi',
+    'rho',
+    'sigma',
+    'tau',
+    'upsilon',
+    'phi',
+    'varphi',
+    'chi',
+    'psi',
+    'omega',
+    'Gamma',
+    'Delta',
+    'Theta',
+    'Lambda',
+    'Xi',
+    'Sigma',
+    'Phi',
+    'Psi',
+    'Omega',
+    'ell',
 }
 _FUNCS = {
-    'sin', 'cos', 'tan', 'cot', 'sec', 'csc', 'arcsin', 'arccos', 'arctan', 'sinh', 'cosh',
-    'tanh', 'ln', 'log', 'exp',
+    'sin',
+    'cos',
+    'tan',
+    'cot',
+    'sec',
+    'csc',
+    'arcsin',
+    'arccos',
+    'arctan',
+    'sinh',
+    'cosh',
+    'tanh',
+    'ln',
+    'log',
+    'exp',
 }
-_CONSTS = {'pi': ('const', 'pi'), 'infty': ('const', 'oo'), 'infinity': ('const', 'oo'),
-           'imath': ('const', 'i'), 'e': ('const', 'e')}
+_CONSTS = {
+    'pi': ('const', 'pi'),
+    'infty': ('const', 'oo'),
+    'infinity': ('const', 'oo'),
+    'imath': ('const', 'i'),
+    'e': ('const', 'e'),
+}
 _MUL_OPS = {'*', '\\cdot', '\\times', '\\ast'}
 _DIV_OPS = {'/', '\\div'}
-_ATOM_CMDS = {'\\frac', '\\sqrt', '\\binom', '\\lfloor', '\\lceil', '\\lvert', '\\vert',
-              '\\exp', '\\lbrack', '\\sum', '\\prod'} | {'\\' + f for f in _FUNCS} | {'\\' + g for g in _GREEK} | {
-              '\\' + c for c in _CONSTS}
+_ATOM_CMDS = (
+    {
+        '\\frac',
+        '\\sqrt',
+        '\\binom',
+        '\\lfloor',
+        '\\lceil',
+        '\\lvert',
+        '\\vert',
+        '\\exp',
+        '\\lbrack',
+        '\\sum',
+        '\\prod',
+    }
+    | {'\\' + f for f in _FUNCS}
+    | {'\\' + g for g in _GREEK}
+    | {'\\' + c for c in _CONSTS}
+)
 _IGNORED_CMDS = {'\\,', '\\;', '\\!', '\\:', '\\ ', '\\quad', '\\qquad'}
 
 
@@ -107,7 +172,7 @@ class _Parser:
         self.i = 0
         self.depth = 0
         self.abs_depth = 0
-        self._last_frac = False   # the factor just parsed came from \frac (mixed numbers)
+        self._last_frac = False  # the factor just parsed came from \frac (mixed numbers)
         self._last_plain = False  # ... and was a plain integer literal
 
     # -- token helpers -------------------------------------------------------------
@@ -177,9 +242,16 @@ class _Parser:
             elif self._starts_atom(t):
                 was_int = factors[-1][0] == 'num' and factors[-1][2] is None and self._last_plain
                 nxt = self.unary()
-                if (was_int and self._last_frac and nxt[0] == 'div' and nxt[1][0] == 'num'
-                        and nxt[2][0] == 'num' and nxt[1][2] is None and nxt[2][2] is None
-                        and 0 < nxt[1][1] < nxt[2][1]):
+                if (
+                    was_int
+                    and self._last_frac
+                    and nxt[0] == 'div'
+                    and nxt[1][0] == 'num'
+                    and nxt[2][0] == 'num'
+                    and nxt[1][2] is None
+                    and nxt[2][2] is None
+                    and 0 < nxt[1][1] < nxt[2][1]
+                ):
                     # 2\frac{1}{2} is the mixed number 5/2 (the MATH dataset convention).
                     factors[-1] = ('num', factors[-1][1] + nxt[1][1] / nxt[2][1], None)
                 else:
@@ -419,8 +491,10 @@ class _Parser:
             count = int(hi[1] - lo[1]) + 1
             if count > _MAX_TERMS:
                 raise ParseError(f'\\{name} with {count} terms')
-            items = tuple(_substitute(body, index, ('num', Fraction(k), None))
-                          for k in range(int(lo[1]), int(hi[1]) + 1))
+            items = tuple(
+                _substitute(body, index, ('num', Fraction(k), None))
+                for k in range(int(lo[1]), int(hi[1]) + 1)
+            )
             if not items:
                 return ('num', Fraction(0 if name == 'sum' else 1), None)
             return items[0] if len(items) == 1 else ('add' if name == 'sum' else 'mul', items)
@@ -517,7 +591,8 @@ _FUNC_WORDS = _FUNCS | {'sqrt', 'frac', 'infty', 'pi', 'binom', 'cdot', 'times',
 
 _WORD3 = re.compile(r'[a-zA-Z]{3}')
 _STRUCT_CHARS = re.compile(
-    r'[,;:=<>%&\[\]]|\\[{}]|\\(?:le|ge|lt|gt|ne|cup|begin|emptyset|varnothing|O)(?![a-zA-Z])')
+    r'[,;:=<>%&\[\]]|\\[{}]|\\(?:le|ge|lt|gt|ne|cup|begin|emptyset|varnothing|O)(?![a-zA-Z])'
+)
 
 
 def _split_top(s: str, seps: Tuple[str, ...] = (',', ';')) -> List[str]:
@@ -554,7 +629,7 @@ def _split_words(s: str) -> List[str]:
         elif tok in ')]}':
             depth -= 1
         elif depth == 0:
-            out.append(s[start:m.start()])
+            out.append(s[start : m.start()])
             start = m.end()
     out.append(s[start:])
     return [p for p in out]
@@ -587,9 +662,9 @@ def _parse_matrix(body: str) -> tuple:
     cells = [tuple(_parse_item(c.strip(), 0) for c in r.split('&')) for r in rows]
     if not cells:
         raise ParseError('empty matrix')
-    if all(len(r) == 1 for r in cells):          # column vector
+    if all(len(r) == 1 for r in cells):  # column vector
         return ('tuple', tuple(r[0] for r in cells))
-    if len(cells) == 1:                            # row vector
+    if len(cells) == 1:  # row vector
         return ('tuple', cells[0])
     return ('tuple', tuple(('tuple', r) for r in cells))
 

@@ -5,6 +5,7 @@ removes is decoration that cannot change a mathematical value (spacing, ``\\left
 ``\\text`` wrappers, units, currency, degree signs). Percent signs are *kept* as a
 trailing ``%`` so that the grader can decide ``10\\% == 10 == 0.1``.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,8 @@ __all__ = ['normalize', 'match_brace', 'unwrap_command', 'UNIT_WORDS']
 # Words dropped when they trail a value ("5 cm", "12 \text{ dollars}"). Kept short and
 # literal on purpose: a longer list starts to eat real text answers. No one-letter units
 # (m, g, s, h): "2 x" and "3 m" are more often products with a variable.
-UNIT_WORDS = frozenset('''
+UNIT_WORDS = frozenset(
+    """
 cm centimeter centimeters centimetre centimetres meter meters metre metres km
 kilometer kilometers mm millimeter millimeters inch inches ft foot feet yd yard yards
 mi mile miles mph kmh kg gram grams kilogram kilograms mg lb lbs pound pounds oz ounce
@@ -25,20 +27,37 @@ seconds min minute minutes h hr hrs hour hours day days week weeks month months 
 years dollar dollars cent cents usd euro euros degree degrees deg unit units sq square
 cubic cup cups people persons students apples marbles miles cookies points inches
 percent per cents pages books times ways meter/s m/s km/h
-'''.split())
+""".split()
+)
 
-_SPACING = re.compile(
-    r'(?<!\\)\\[,:;! ]|\\q?quad\b|\\(?:thinspace|medspace|thickspace|enspace|hfill)\b|~')
-_SIZERS = re.compile(
-    r'\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr|biggl|biggr|middle)(?![a-zA-Z])')
-_STYLE = re.compile(r'\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|angle|measuredangle)'
-                    r'(?![a-zA-Z])')
-_WRAPPERS = ('\\text', '\\textbf', '\\textit', '\\textrm', '\\mathrm', '\\mathbf', '\\mathit',
-             '\\mbox', '\\operatorname', '\\textnormal', '\\mathsf', '\\boldsymbol', '\\bm',
-             '\\mathnormal', '\\hbox')
+_SPACING = re.compile(r'(?<!\\)\\[,:;! ]|\\q?quad\b|\\(?:thinspace|medspace|thickspace|enspace|hfill)\b|~')
+_SIZERS = re.compile(r'\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr|biggl|biggr|middle)(?![a-zA-Z])')
+_STYLE = re.compile(
+    r'\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|angle|measuredangle)'
+    r'(?![a-zA-Z])'
+)
+_WRAPPERS = (
+    '\\text',
+    '\\textbf',
+    '\\textit',
+    '\\textrm',
+    '\\mathrm',
+    '\\mathbf',
+    '\\mathit',
+    '\\mbox',
+    '\\operatorname',
+    '\\textnormal',
+    '\\mathsf',
+    '\\boldsymbol',
+    '\\bm',
+    '\\mathnormal',
+    '\\hbox',
+)
 # sin 60^\circ is sin(60 pi / 180): inside a trig function the degree sign is a value.
-_TRIG_DEGREES = re.compile(r'(\\(?:sin|cos|tan|cot|sec|csc))\s*(\(?)\s*(-?\d+(?:\.\d+)?)\s*'
-                           r'\^\s*\{?\s*\\circ\s*\}?\s*(\)?)')
+_TRIG_DEGREES = re.compile(
+    r'(\\(?:sin|cos|tan|cot|sec|csc))\s*(\(?)\s*(-?\d+(?:\.\d+)?)\s*'
+    r'\^\s*\{?\s*\\circ\s*\}?\s*(\)?)'
+)
 _DEGREE = re.compile(r'\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|°')
 _CURRENCY = re.compile(r'\\\$|\$|\\euro|€|£|\\pounds|¥|\\textdollar')
 _THOUSANDS = re.compile(r'^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$')
@@ -49,8 +68,17 @@ _WS = re.compile(r'\s+')
 _SPACE_1 = re.compile(r'(?<![a-zA-Z\\]) | (?![a-zA-Z])')
 _SPACE_2 = re.compile(r'(?<=[^a-zA-Z]) (?=[a-zA-Z])')
 _SCIENTIFIC = re.compile(r'[+-]?\d+(?:\.\d+)?[eE][+-]?\d{1,4}')
-_UNICODE = (('≤', '\\le'), ('≥', '\\ge'), ('−', '-'), ('×', '\\times'), ('·', '\\cdot'),
-            ('∞', '\\infty'), ('π', '\\pi'), ('√', '\\sqrt'), ('°', '^\\circ'))
+_UNICODE = (
+    ('≤', '\\le'),
+    ('≥', '\\ge'),
+    ('−', '-'),
+    ('×', '\\times'),
+    ('·', '\\cdot'),
+    ('∞', '\\infty'),
+    ('π', '\\pi'),
+    ('√', '\\sqrt'),
+    ('°', '^\\circ'),
+)
 _SIMPLE = re.compile(r'[+-]?\d{1,15}(?:\.\d{1,15})?')
 _PLAIN_FUNC = re.compile(r'(?<![a-zA-Z\\])(sqrt|pi)(?![a-zA-Z])')
 # C(8, 3): a binomial coefficient in plain text.
@@ -116,26 +144,27 @@ def unwrap_command(s: str, names: Tuple[str, ...], keep_content: bool = True) ->
                 continue
             close = match_brace(s, k)
             if close < 0:
-                s = s[:i] + s[k + 1:]
+                s = s[:i] + s[k + 1 :]
                 start = i
                 continue
-            inner = s[k + 1:close] if keep_content else ''
-            s = s[:i] + inner + s[close + 1:]
+            inner = s[k + 1 : close] if keep_content else ''
+            s = s[:i] + inner + s[close + 1 :]
             start = i
     return s
 
 
-_VALUE_THEN_WORDS = re.compile(
-    r'([^a-zA-Z\\]*\d[^a-zA-Z\\]*?)\s+[a-zA-Z]{2}[a-zA-Z\s/]*(?:\^\{?[23]\}?)?')
+_VALUE_THEN_WORDS = re.compile(r'([^a-zA-Z\\]*\d[^a-zA-Z\\]*?)\s+[a-zA-Z]{2}[a-zA-Z\s/]*(?:\^\{?[23]\}?)?')
 # A \text{...} of words after a value is a unit even when one letter long (12\text{ m}^2);
 # a bare "m" is not (it may be a variable).
-_TEXT_UNIT = re.compile(r'(?<=[\d}a-zA-Z)])\s*\\(?:text|mbox|textrm|mathrm|textnormal)\s*'
-                        r'\{\s*(?:[a-zA-Z]{2}[a-zA-Z\s.]*|[mgshlL])\s*\}'
-                        r'(?:\s*\^\s*\{?[23]\}?)?\s*$')
+_TEXT_UNIT = re.compile(
+    r'(?<=[\d}a-zA-Z)])\s*\\(?:text|mbox|textrm|mathrm|textnormal)\s*'
+    r'\{\s*(?:[a-zA-Z]{2}[a-zA-Z\s.]*|[mgshlL])\s*\}'
+    r'(?:\s*\^\s*\{?[23]\}?)?\s*$'
+)
 _REPEATING = re.compile(r'(\d*)\.(\d*)\\overline\{(\d{1,20})\}')
 
 
-def _repeating(m: 're.Match') -> str:
+def _repeating(m: re.Match) -> str:
     """``0.1\\overline{6}`` -> ``\\frac{1}{6}``: a repeating decimal is an exact rational."""
     whole, fixed, rep = m.group(1) or '0', m.group(2), m.group(3)
     num = int(whole + fixed + rep) - int(whole + fixed)
@@ -146,7 +175,7 @@ def _repeating(m: 're.Match') -> str:
 def _strip_units(s: str) -> str:
     # A plain value followed only by words ("5 apples left", "18 every day"): the words go.
     m = _VALUE_THEN_WORDS.fullmatch(s)
-    if m and not re.search(r'\b(?:and|or)\b', s[m.end(1):]):
+    if m and not re.search(r'\b(?:and|or)\b', s[m.end(1) :]):
         return m.group(1)
     # Otherwise only known unit words go, so a text answer ("Monday") survives.
     for _ in range(4):
@@ -155,11 +184,12 @@ def _strip_units(s: str) -> str:
             break
         word = m.group(0).strip().lstrip('\\')
         base = re.sub(r'\^\{?[23]\}?$', '', word).lower()
-        head = s[:m.start()].rstrip()
+        head = s[: m.start()].rstrip()
         if not head or not re.search(r'[\d}]$|\)$', head):
             break
-        if base in UNIT_WORDS or (len(base) > 2 and base.isalpha() and re.search(r'\d$', head)
-                                  and _only_number(head)):
+        if base in UNIT_WORDS or (
+            len(base) > 2 and base.isalpha() and re.search(r'\d$', head) and _only_number(head)
+        ):
             s = head
         else:
             break
@@ -250,7 +280,7 @@ def normalize(answer: Optional[str]) -> str:
         m = _PERCENT.search(s)
         if m:
             pct = True
-            s = s[:m.start()]
+            s = s[: m.start()]
     s = _strip_units(s.strip())
     if ' ' in s or '\t' in s or '\n' in s:
         s = _WS.sub(' ', s).strip()

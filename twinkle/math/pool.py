@@ -16,6 +16,7 @@ Invariants:
   left of its deadline; a second death is reported as the transient status 'died',
   which callers must not cache as a verdict.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -45,8 +46,12 @@ class _Worker:
     def __init__(self, start_timeout: float):
         # pass_fds is not needed: the protocol rides on stdin/stdout.
         self.proc = subprocess.Popen(
-            [sys.executable, '-u', _SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, close_fds=True)
+            [sys.executable, '-u', _SCRIPT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+        )
         self.send_conn = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
         self.recv_conn = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
         self.proc.stdin.close()
@@ -60,8 +65,7 @@ class _Worker:
         except (EOFError, OSError) as e:
             # Killed while importing sympy (an OOM kill does this): the pipe closes.
             self.kill()
-            raise WorkerStartError(f'sympy worker died while starting ({type(e).__name__})'
-                                   ) from None
+            raise WorkerStartError(f'sympy worker died while starting ({type(e).__name__})') from None
         except WorkerStartError:
             self.kill()
             raise
@@ -101,7 +105,7 @@ class WorkerPool:
             raise ValueError(f'WorkerPool.num_workers must be >= 1, got {num_workers}')
         self.num_workers = num_workers
         self.start_timeout = start_timeout
-        self._idle: 'queue.Queue[_Worker]' = queue.Queue()
+        self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._alive = 0
         self._closed = False
@@ -166,8 +170,7 @@ class WorkerPool:
         status, value, _ = self.run_timed(a, b, mode, deadline)
         return status, value
 
-    def run_timed(self, a: tuple, b: tuple, mode: str, deadline: float
-                  ) -> Tuple[str, Any, float]:
+    def run_timed(self, a: tuple, b: tuple, mode: str, deadline: float) -> Tuple[str, Any, float]:
         """Decides one pair in a worker, and says how long it spent in workers.
 
         Args:
@@ -231,7 +234,7 @@ class WorkerPool:
             self._discard(w)
 
 
-_POOLS: 'weakref.WeakSet[WorkerPool]' = weakref.WeakSet()
+_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 _SHARED = {}
 _SHARED_LOCK = threading.Lock()
 
@@ -242,8 +245,9 @@ def shared_pool(num_workers: int) -> WorkerPool:
         pool: Optional[WorkerPool] = _SHARED.get(num_workers)
         if pool is None or pool._closed or pool.pid != os.getpid():
             pool = _SHARED[num_workers] = WorkerPool(num_workers)
-            logger.info('twinkle.math: sympy runs in up to %d worker process(es), started on '
-                        'first need', num_workers)
+            logger.info(
+                'twinkle.math: sympy runs in up to %d worker process(es), started on first need', num_workers
+            )
         return pool
 
 

@@ -12,6 +12,7 @@ that need one score 0.0 (a bound or a negation is not a value), so knowing the p
 only ever turns a 0.0 into 1.0 for these forms, or a 1.0 into 0.0 for an auxiliary
 variable or an incomplete factorisation.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,12 +26,13 @@ _AT_MOST = re.compile(r'\bat\s+most\b|\bmaximum\s+number\b|\bgreatest\s+number\b
 _COUNT = re.compile(r'\bhow\s+many\b|\bnumber\s+of\b|\bhow\s+often\b|\bcount\s+the\b', re.I)
 _WORD = re.compile(r"[A-Za-z][\w'-]*")
 # Words that name nothing counted.
-_STOP = frozenset('the a an of or and such that which with any no not are is do does can be '
-                  'there in on to for by as its their this these those all'.split())
+_STOP = frozenset(
+    'the a an of or and such that which with any no not are is do does can be '
+    'there in on to for by as its their this these those all'.split()
+)
 # "Factorize x^4+4", "Factor the polynomial", "the factorization of": not "the factor 2
 # occurs" or "n+2 is a factor of".
-_FACTORISE = re.compile(r'\bfactori[sz](?:e|es|ed|ing|ation)\b|(?:^|[.!?:]\s+)factor\s+(?!of\b)',
-                        re.I)
+_FACTORISE = re.compile(r'\bfactori[sz](?:e|es|ed|ing|ation)\b|(?:^|[.!?:]\s+)factor\s+(?!of\b)', re.I)
 # An answer naming one unknown: "t=1", "x = -2", "\theta=\frac{\pi}{3}" (normalized text).
 _NAMED = re.compile(r'\s*(\\?[A-Za-z]+)(?:_\{?\w+\}?)?\s*=\s*[^=<>]+')
 
@@ -59,10 +61,15 @@ class Question(NamedTuple):
 def _read(text: str) -> Question:
     counted = set()
     for m in _COUNT.finditer(text):
-        counted |= _stems(text[m.end():m.end() + 80], 6)
-    return Question(bool(_AT_LEAST.search(text)), bool(_AT_MOST.search(text)),
-                    bool(_COUNT.search(text)), bool(_FACTORISE.search(text)), text,
-                    frozenset(counted))
+        counted |= _stems(text[m.end() : m.end() + 80], 6)
+    return Question(
+        bool(_AT_LEAST.search(text)),
+        bool(_AT_MOST.search(text)),
+        bool(_COUNT.search(text)),
+        bool(_FACTORISE.search(text)),
+        text,
+        frozenset(counted),
+    )
 
 
 def _stems(text: str, limit: int) -> set:
@@ -161,8 +168,7 @@ def _factors(node: tuple) -> int:
         return sum(_factors(f) for f in node[1])
     if tag == 'div':
         return _factors(node[1]) if _constant(node[2]) else 1
-    if tag == 'pow' and node[2][0] == 'num' and node[2][1].denominator == 1 \
-            and 1 <= node[2][1] <= 64:
+    if tag == 'pow' and node[2][0] == 'num' and node[2][1].denominator == 1 and 1 <= node[2][1] <= 64:
         return int(node[2][1]) * _factors(node[1])
     return 0 if _constant(node) else 1
 

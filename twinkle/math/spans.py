@@ -23,6 +23,7 @@ cannot decide alone,
 so the verdict equals the one on the whole decoded completion (see
 ``MathReward.score_ids`` for the cases where it cannot).
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,10 +35,26 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 from twinkle.math.config import MathConfig
 from twinkle.math.extract import MARKED, PREFIX, TAIL, Extraction, extract_answer, extract_scoped
 
-__all__ = ['MIN_SLACK', 'MarkerTable', 'Slots', 'Spans', 'marker_slots', 'spans_from_slots',
-           'find_answer_spans', 'decode_answer_spans', 'BOX', 'MARK', 'THINK_OPEN',
-           'THINK_CLOSE', 'FENCE', 'LT', 'ANS_START', 'OPEN_TAG', 'EARLIER_MARKER',
-           'EARLIER_BOX']
+__all__ = [
+    'MIN_SLACK',
+    'MarkerTable',
+    'Slots',
+    'Spans',
+    'marker_slots',
+    'spans_from_slots',
+    'find_answer_spans',
+    'decode_answer_spans',
+    'BOX',
+    'MARK',
+    'THINK_OPEN',
+    'THINK_CLOSE',
+    'FENCE',
+    'LT',
+    'ANS_START',
+    'OPEN_TAG',
+    'EARLIER_MARKER',
+    'EARLIER_BOX',
+]
 
 _log = logging.getLogger(__name__)
 
@@ -75,10 +92,9 @@ class Slots(NamedTuple):
     prev: Any  # (B, k): the flags of the token before each
 
     @classmethod
-    def unpack(cls, packed: Any) -> 'Slots':
+    def unpack(cls, packed: Any) -> Slots:
         k = (packed.shape[1] - 1) // 3
-        return cls(packed[:, 0], packed[:, 1:1 + k], packed[:, 1 + k:1 + 2 * k],
-                   packed[:, 1 + 2 * k:])
+        return cls(packed[:, 0], packed[:, 1 : 1 + k], packed[:, 1 + k : 1 + 2 * k], packed[:, 1 + 2 * k :])
 
     def pack(self, concat: Callable) -> Any:
         """The packed array; ``concat`` is ``torch.cat`` or ``numpy.concatenate``."""
@@ -100,9 +116,10 @@ class Spans(NamedTuple):
     more: Any
     length: Any
 
-    def whole_rows(self) -> 'Spans':
+    def whole_rows(self) -> Spans:
         """Every span widened to its whole row (nothing before it is left to read)."""
         import numpy as np
+
         zero = np.zeros_like(self.start)
         return self._replace(start=zero, end=self.length, fallback=zero)
 
@@ -121,8 +138,12 @@ def _flags(text: str) -> int:
     # Word pieces: Qwen3 splits 'ANSWER' as 'ANS' + 'WER' or ' ANSW' + 'ER'. A piece that
     # starts the word ('answ', 'answe') or ends it ('wer' mid-word) is distinctive enough;
     # shorter ones ('ans' ends ' means') would flag most of the text.
-    if ('answer' in low or '##' in text or low.endswith(('answ', 'answe'))
-            or (low[:1].isalpha() and low.startswith(('wer', 'swer', 'nswer')))):
+    if (
+        'answer' in low
+        or '##' in text
+        or low.endswith(('answ', 'answe'))
+        or (low[:1].isalpha() and low.startswith(('wer', 'swer', 'nswer')))
+    ):
         f |= MARK
     if '<think>' in text:
         f |= THINK_OPEN
@@ -141,13 +162,26 @@ def _flags(text: str) -> int:
 
 
 # Markers in the contexts where models write them, and the flag each must carry.
-_PROBES = [(r'So $\boxed{1}$.', BOX), ('\n\\boxed{1}', BOX), (r' \fbox{1}', BOX),
-           ('\n#### 1', MARK), ('so####1', MARK), ('The answer is 1', MARK),
-           ('THE ANSWER: 1', MARK), ('ANSWER: 1', MARK), ('FINAL ANSWER: 1', MARK),
-           ('**Answer:** 1', MARK), ('\n# Answer\n1', MARK), ('\n**ANSWER**: 1', MARK),
-           ('<answer>1</answer>', OPEN_TAG), ('\n<answer>\n1', OPEN_TAG),
-           ('<think>a</think>', THINK_CLOSE), ('a<think>', THINK_OPEN),
-           ('```\nx\n```', FENCE), (' ```python', FENCE)]
+_PROBES = [
+    (r'So $\boxed{1}$.', BOX),
+    ('\n\\boxed{1}', BOX),
+    (r' \fbox{1}', BOX),
+    ('\n#### 1', MARK),
+    ('so####1', MARK),
+    ('The answer is 1', MARK),
+    ('THE ANSWER: 1', MARK),
+    ('ANSWER: 1', MARK),
+    ('FINAL ANSWER: 1', MARK),
+    ('**Answer:** 1', MARK),
+    ('\n# Answer\n1', MARK),
+    ('\n**ANSWER**: 1', MARK),
+    ('<answer>1</answer>', OPEN_TAG),
+    ('\n<answer>\n1', OPEN_TAG),
+    ('<think>a</think>', THINK_CLOSE),
+    ('a<think>', THINK_OPEN),
+    ('```\nx\n```', FENCE),
+    (' ```python', FENCE),
+]
 
 
 class MarkerTable:
@@ -178,11 +212,12 @@ class MarkerTable:
     False
     """
 
-    _cache: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
+    _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
     _lock = threading.Lock()
 
     def __init__(self, tokenizer: Any):
         import torch
+
         try:
             size = len(tokenizer)
         except TypeError:
@@ -194,14 +229,17 @@ class MarkerTable:
         else:
             texts = [tokenizer.decode(i, skip_special_tokens=True) for i in ids]
         # One zero entry past the vocabulary: ids outside [0, V) read it (no flags).
-        self.flags = torch.tensor([_flags(t) if isinstance(t, str) else 0 for t in texts] + [0],
-                                  dtype=torch.uint8)
+        self.flags = torch.tensor(
+            [_flags(t) if isinstance(t, str) else 0 for t in texts] + [0], dtype=torch.uint8
+        )
         self._on: Dict[Any, Any] = {}
         self.reliable = self._probe(tokenizer)
         if not self.reliable:
-            _log.warning('MathReward.forward: %s splits answer markers into unflagged pieces '
-                         '(or cannot encode); whole completions will be decoded',
-                         type(tokenizer).__name__)
+            _log.warning(
+                'MathReward.forward: %s splits answer markers into unflagged pieces '
+                '(or cannot encode); whole completions will be decoded',
+                type(tokenizer).__name__,
+            )
 
     def _probe(self, tokenizer: Any) -> bool:
         """Whether the tokenizer's own encoding of each marker holds its flag."""
@@ -213,10 +251,8 @@ class MarkerTable:
             except TypeError:
                 ids = tokenizer.encode(text)
             got = [int(self.flags[i]) if 0 <= i < self.flags.numel() - 1 else 0 for i in ids]
-            tag = any((f & OPEN_TAG) or (f & ANS_START and p & LT)
-                      for p, f in zip([0] + got, got))
-            if bits == OPEN_TAG and not tag or bits != OPEN_TAG and not any(f & bits
-                                                                             for f in got):
+            tag = any((f & OPEN_TAG) or (f & ANS_START and p & LT) for p, f in zip([0] + got, got))
+            if bits == OPEN_TAG and not tag or bits != OPEN_TAG and not any(f & bits for f in got):
                 return False
         return True
 
@@ -229,7 +265,7 @@ class MarkerTable:
         return t
 
     @classmethod
-    def of(cls, tokenizer: Any) -> 'MarkerTable':
+    def of(cls, tokenizer: Any) -> MarkerTable:
         """The table of ``tokenizer``, built on first use and cached while it lives."""
         with cls._lock:
             try:
@@ -270,6 +306,7 @@ def marker_slots(input_ids: Any, lengths: Any, flags: Any, slots: int = 64) -> A
     [[3, 1, -1, 2, 0, 0, 0]]
     """
     import torch
+
     b, seq = input_ids.shape
     dev = input_ids.device
     n = torch.as_tensor(lengths).to(dev, torch.int64).clamp(0, seq)
@@ -277,14 +314,14 @@ def marker_slots(input_ids: Any, lengths: Any, flags: Any, slots: int = 64) -> A
     if k == 0:
         return n[:, None]  # the length column alone
     if dev.type == 'cpu':
-        return torch.from_numpy(_marker_slots_numpy(input_ids.detach().numpy(), n.numpy(),
-                                                     flags.numpy(), k))
+        return torch.from_numpy(_marker_slots_numpy(input_ids.detach().numpy(), n.numpy(), flags.numpy(), k))
     return _marker_slots_torch(input_ids, n, flags, k)
 
 
 def _marker_slots_torch(input_ids: Any, n: Any, flags: Any, k: int) -> Any:
     """:func:`marker_slots` in torch, on any device (``n`` clamped, ``k`` in ``[1, L]``)."""
     import torch
+
     seq = input_ids.shape[1]
     dev = input_ids.device
     vocab = flags.numel() - 1
@@ -302,6 +339,7 @@ def _marker_slots_torch(input_ids: Any, n: Any, flags: Any, k: int) -> Any:
 def _marker_slots_numpy(ids: Any, n: Any, flags: Any, k: int) -> Any:
     """:func:`marker_slots` in numpy (same output for every listed slot)."""
     import numpy as np
+
     b, seq = ids.shape
     vocab = flags.size - 1
     kinds = flags[np.clip(ids, -1, vocab)]
@@ -360,6 +398,7 @@ def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160
     ([6], [12], [0], [0])
     """
     import numpy as np
+
     slack = max(int(slack), MIN_SLACK)
     slots = np.asarray(slots, dtype=np.int64)
     b = slots.shape[0]
@@ -382,8 +421,7 @@ def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160
     o = first((kk & THINK_OPEN) != 0)
     fence = (((kk & FENCE) != 0) & after).any(1)
     marker = ((kk & (BOX | MARK)) != 0) & after
-    tag = (((kk & OPEN_TAG) != 0) | (((prev & LT) != 0) & (at > 0) & ((kk & ANS_START) != 0))
-           ) & after
+    tag = (((kk & OPEN_TAG) != 0) | (((prev & LT) != 0) & (at > 0) & ((kk & ANS_START) != 0))) & after
 
     # Clusters over the markers alone, latest first: a marker more than `gap` tokens after
     # the next listed one (or the earliest) starts a cluster.
@@ -397,9 +435,10 @@ def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160
     c_box = np.where(in_box.any(1), m[rows, in_box.argmax(1)], -1)
     t_open = first(tag)
     far = np.iinfo(np.int64).max
-    anchor = np.minimum(np.where(c_any >= 0, c_any, far),
-                        np.minimum(np.where(c_box >= 0, c_box, far),
-                                   np.where(t_open >= 0, t_open, far)))
+    anchor = np.minimum(
+        np.where(c_any >= 0, c_any, far),
+        np.minimum(np.where(c_box >= 0, c_box, far), np.where(t_open >= 0, t_open, far)),
+    )
     start = np.maximum(np.where(c_any >= 0, anchor - slack, n - tail), 0)
     fallback = np.maximum(q, 0)
     start = np.maximum(start, fallback)
@@ -409,13 +448,16 @@ def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160
     end = np.where(truncated, o + 1, n)
     start = np.minimum(start, end)
     early = at < start[:, None]
-    more = (np.where((marker & early).any(1), EARLIER_MARKER, 0)
-            | np.where(((box | tag) & early).any(1), EARLIER_BOX, 0)).astype(np.int64)
+    more = (
+        np.where((marker & early).any(1), EARLIER_MARKER, 0)
+        | np.where(((box | tag) & early).any(1), EARLIER_BOX, 0)
+    ).astype(np.int64)
     return Spans(start, end, fallback, more, n)
 
 
-def find_answer_spans(input_ids: Any, lengths: Optional[Any], table: MarkerTable,
-                      config: MathConfig) -> Tuple[Spans, Any]:
+def find_answer_spans(
+    input_ids: Any, lengths: Optional[Any], table: MarkerTable, config: MathConfig
+) -> Tuple[Spans, Any]:
     """Each row's answer span: :func:`marker_slots` on the device, one host transfer,
     :func:`spans_from_slots` on the host (whole rows when ``table`` is not reliable).
 
@@ -440,12 +482,14 @@ def find_answer_spans(input_ids: Any, lengths: Optional[Any], table: MarkerTable
     ([0], [8], (1, 8))
     """
     import torch
+
     if lengths is None:
         lengths = torch.full((input_ids.shape[0],), input_ids.shape[1], dtype=torch.int64)
     packed = marker_slots(input_ids, lengths, table.to(input_ids.device), config.span_slots)
     packed, rows = _to_host(packed, input_ids)
-    spans = spans_from_slots(packed, config.span_slack_tokens, config.span_gap_tokens,
-                             config.span_tail_tokens)
+    spans = spans_from_slots(
+        packed, config.span_slack_tokens, config.span_gap_tokens, config.span_tail_tokens
+    )
     # Markers may hide in unflagged pieces: read every row whole.
     return (spans if table.reliable else spans.whole_rows()), rows
 
@@ -453,14 +497,16 @@ def find_answer_spans(input_ids: Any, lengths: Optional[Any], table: MarkerTable
 def _to_host(packed: Any, input_ids: Any) -> Tuple[Any, Any]:
     """The marker slots and the ids as numpy arrays, in one transfer off an accelerator."""
     import torch
+
     if input_ids.device.type == 'cpu':
         return packed.numpy(), input_ids.detach().numpy()
     both = torch.cat([packed, input_ids.detach().to(torch.int64)], 1).cpu().numpy()
-    return both[:, :packed.shape[1]], both[:, packed.shape[1]:]
+    return both[:, : packed.shape[1]], both[:, packed.shape[1] :]
 
 
-def decode_answer_spans(rows: Any, spans: Spans, decode: Callable[[List[List[int]]], List[str]],
-                        strict: bool = False) -> Tuple[List[str], List[Extraction]]:
+def decode_answer_spans(
+    rows: Any, spans: Spans, decode: Callable[[List[List[int]]], List[str]], strict: bool = False
+) -> Tuple[List[str], List[Extraction]]:
     """The decoded text and the extracted answer of each row's span.
 
     A span whose extraction may depend on earlier text (:func:`_needs_earlier_text`) is
@@ -501,11 +547,11 @@ def decode_answer_spans(rows: Any, spans: Spans, decode: Callable[[List[List[int
 def _needs_earlier_text(scope: str, more: int) -> bool:
     """Whether a span's extraction (of ``scope``, see ``extract_scoped``) may change with
     the text before it, given what lies there (``more``, :class:`Spans`)."""
-    return (scope == PREFIX or (scope == TAIL and more != 0)
-            or (scope == MARKED and (more & EARLIER_BOX) != 0))
+    return scope == PREFIX or (scope == TAIL and more != 0) or (scope == MARKED and (more & EARLIER_BOX) != 0)
 
 
-def _decode_slices(decode: Callable, rows: Any, which: Sequence[int], start: List[int],
-                   stop: List[int]) -> List[str]:
+def _decode_slices(
+    decode: Callable, rows: Any, which: Sequence[int], start: List[int], stop: List[int]
+) -> List[str]:
     """``decode`` of ``rows[i, start[i]:stop[i]]`` for each ``i`` in ``which``."""
-    return decode([rows[i, start[i]:stop[i]].tolist() for i in which])
+    return decode([rows[i, start[i] : stop[i]].tolist() for i in which])

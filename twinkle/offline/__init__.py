@@ -8,6 +8,7 @@
 * :func:`ray_backend` (:mod:`twinkle.offline.ray_data`, needs ray[data]): the same
   scoring as a Ray Data pipeline over scorer actors.
 """
+
 from twinkle._lazy import lazy_getattr
 
 __all__ = ['score_file', 'summarize', 'pass_at_k', 'compare_files', 'ray_backend', 'Fields', 'DataError']

@@ -5,6 +5,7 @@ on the same input), else by the completion text and reference. A verdict differs
 reward part's value differs (None, an abstention, equals only None); parts are compared
 by name, or the totals (``reward``) when the other file has no parts of the same name.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,8 +50,9 @@ def _side(row: Mapping[str, Any], part: Optional[str]) -> Dict[str, Any]:
     return side
 
 
-def compare_rows(ours: Iterable[Mapping[str, Any]], theirs: Iterable[Mapping[str, Any]],
-                 fields: Fields = Fields()) -> Dict[str, Any]:
+def compare_rows(
+    ours: Iterable[Mapping[str, Any]], theirs: Iterable[Mapping[str, Any]], fields: Fields = Fields()
+) -> Dict[str, Any]:
     """Compares two lists of scored rows.
 
     Returns:
@@ -77,33 +79,53 @@ def compare_rows(ours: Iterable[Mapping[str, Any]], theirs: Iterable[Mapping[str
         if other is None:
             continue
         if by_row and row.get(fields.completion) != other.get(fields.completion):
-            raise DataError(f'input_row {row.get("input_row")}: the two files hold different completions; '
-                            'they were not scored from the same input')
+            raise DataError(
+                f'input_row {row.get("input_row")}: the two files hold different completions; '
+                'they were not scored from the same input'
+            )
         matched += 1
         for part in parts:
             a, b = _side(row, part), _side(other, part)
             if not _same(a['reward'], b['reward']):
                 differ[part or 'reward'] += 1
-                diffs.append(Difference(input_row=row.get('input_row'), problem_id=row.get(fields.problem_id),
-                                        part=part or 'reward', ours=a, theirs=b,
-                                        completion_end=_tail(row.get(fields.completion))))
-    return {'matched': matched, 'only_ours': len(ours) - matched, 'only_theirs': len(index),
-            'parts': [p or 'reward' for p in parts], 'differ': differ, 'differences': diffs}
+                diffs.append(
+                    Difference(
+                        input_row=row.get('input_row'),
+                        problem_id=row.get(fields.problem_id),
+                        part=part or 'reward',
+                        ours=a,
+                        theirs=b,
+                        completion_end=_tail(row.get(fields.completion)),
+                    )
+                )
+    return {
+        'matched': matched,
+        'only_ours': len(ours) - matched,
+        'only_theirs': len(index),
+        'parts': [p or 'reward' for p in parts],
+        'differ': differ,
+        'differences': diffs,
+    }
 
 
-def _common_parts(ours: Sequence[Mapping[str, Any]], theirs: Sequence[Mapping[str, Any]]) -> List[Optional[str]]:
+def _common_parts(
+    ours: Sequence[Mapping[str, Any]], theirs: Sequence[Mapping[str, Any]]
+) -> List[Optional[str]]:
     def names(rows):
         for r in rows:
             if isinstance(r.get('rewards'), dict):
                 return list(r['rewards'])
         return []
+
     common = [p for p in names(ours) if p in names(theirs)]
     if common:
         return common
     if any('reward' in r for r in theirs[:1]) and any('reward' in r for r in ours[:1]):
         return [None]  # no shared parts: compare the totals
-    raise DataError('the files share no reward to compare: neither a part of the same name under "rewards" '
-                    'nor a "reward" field')
+    raise DataError(
+        'the files share no reward to compare: neither a part of the same name under "rewards" '
+        'nor a "reward" field'
+    )
 
 
 def _tail(text: Any, n: int = 60) -> Optional[str]:
@@ -122,18 +144,28 @@ def format_comparison(report: Mapping[str, Any], other: str, limit: int = 20) ->
     """The comparison as the text ``twinkle score --compare`` prints."""
     total = sum(report['differ'].values())
     per = ', '.join(f'{p}: {n}' for p, n in report['differ'].items())
-    lines = [f"compared with {other}: {report['matched']} rows matched, verdicts differ on {total} ({per})"]
+    lines = [f'compared with {other}: {report["matched"]} rows matched, verdicts differ on {total} ({per})']
     if report['only_ours'] or report['only_theirs']:
-        lines.append(f"  unmatched rows: {report['only_ours']} only here, {report['only_theirs']} only in {other}")
+        lines.append(
+            f'  unmatched rows: {report["only_ours"]} only here, {report["only_theirs"]} only in {other}'
+        )
     rows: List[Tuple[str, ...]] = [('input_row', 'problem_id', 'part', 'here', 'there', 'completion ends')]
     for d in report['differences'][:limit]:
-        rows.append((str(d['input_row']), str(d['problem_id']), d['part'], _verdict(d['ours']),
-                     _verdict(d['theirs']), d['completion_end'] or ''))
+        rows.append(
+            (
+                str(d['input_row']),
+                str(d['problem_id']),
+                d['part'],
+                _verdict(d['ours']),
+                _verdict(d['theirs']),
+                d['completion_end'] or '',
+            )
+        )
     if len(rows) > 1:
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines += ['  ' + '  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     if len(report['differences']) > limit:
-        lines.append(f"  ... {len(report['differences']) - limit} more (all of them with --compare-out)")
+        lines.append(f'  ... {len(report["differences"]) - limit} more (all of them with --compare-out)')
     return '\n'.join(lines)
 
 
@@ -141,8 +173,8 @@ def _verdict(side: Mapping[str, Any]) -> str:
     r = side.get('reward')
     text = 'null' if r is None else f'{r:g}'
     if side.get('method'):
-        text += f" {side['method']}"
+        text += f' {side["method"]}'
     if side.get('answer') is not None:
         answer = str(side['answer'])
-        text += f" [{answer if len(answer) <= 24 else answer[:21] + '...'}]"
+        text += f' [{answer if len(answer) <= 24 else answer[:21] + "..."}]'
     return text

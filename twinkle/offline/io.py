@@ -11,6 +11,7 @@ most one partial last line, which :func:`read_done` cuts off). A Parquet output 
 written from a JSONL file beside it (``OUTPUT.partial.jsonl``) when the run completes,
 since a Parquet file cannot be appended to and is unreadable until closed.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,21 @@ import os
 import zlib
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
-__all__ = ['DataError', 'Fields', 'Sample', 'RESULT_FIELDS', 'file_format', 'read_rows', 'row_sample', 'fingerprint',
-           'read_done', 'JsonlWriter', 'iter_output', 'write_parquet', 'partial_path']
+__all__ = [
+    'DataError',
+    'Fields',
+    'Sample',
+    'RESULT_FIELDS',
+    'file_format',
+    'read_rows',
+    'row_sample',
+    'fingerprint',
+    'read_done',
+    'JsonlWriter',
+    'iter_output',
+    'write_parquet',
+    'partial_path',
+]
 
 #: Fields the scorer adds to every output row.
 RESULT_FIELDS = ('input_row', 'reward', 'rewards', 'explanation')
@@ -70,8 +84,10 @@ def file_format(path: str, given: Optional[str] = None) -> str:
         return 'jsonl'
     if ext in ('.parquet', '.pq'):
         return 'parquet'
-    raise DataError(f'{path}: cannot tell the format from the extension {ext!r}; use .jsonl or .parquet '
-                    '(or --input-format)')
+    raise DataError(
+        f'{path}: cannot tell the format from the extension {ext!r}; use .jsonl or .parquet '
+        '(or --input-format)'
+    )
 
 
 def read_rows(path: str, fmt: Optional[str] = None) -> Iterator[Tuple[int, Dict[str, Any], str]]:
@@ -133,24 +149,34 @@ def row_sample(row: Dict[str, Any], fields: Fields, where: str) -> Sample:
     """
     if fields.completion not in row:
         keys = ', '.join(sorted(row)) or 'no fields'
-        raise DataError(f'{where}: no field {fields.completion!r} (the row has: {keys}); name the completion '
-                        'field with --completion-field')
+        raise DataError(
+            f'{where}: no field {fields.completion!r} (the row has: {keys}); name the completion '
+            'field with --completion-field'
+        )
     completion = row[fields.completion]
     if not isinstance(completion, str):
-        raise DataError(f'{where}: field {fields.completion!r} must be a string, got '
-                        f'{type(completion).__name__} {_short(completion)}')
+        raise DataError(
+            f'{where}: field {fields.completion!r} must be a string, got '
+            f'{type(completion).__name__} {_short(completion)}'
+        )
     gold = row.get(fields.solution)
     if not (gold is None or isinstance(gold, (str, int, float)) and not isinstance(gold, bool)):
-        raise DataError(f'{where}: field {fields.solution!r} must be a string, a number or null, got '
-                        f'{type(gold).__name__} {_short(gold)}')
+        raise DataError(
+            f'{where}: field {fields.solution!r} must be a string, a number or null, got '
+            f'{type(gold).__name__} {_short(gold)}'
+        )
     prompt = row.get(fields.prompt)
     if prompt is not None and not isinstance(prompt, str):
-        raise DataError(f'{where}: field {fields.prompt!r} must be a string or null, got '
-                        f'{type(prompt).__name__} {_short(prompt)}')
+        raise DataError(
+            f'{where}: field {fields.prompt!r} must be a string or null, got '
+            f'{type(prompt).__name__} {_short(prompt)}'
+        )
     problem_id = row.get(fields.problem_id)
     if isinstance(problem_id, (list, dict)):
-        raise DataError(f'{where}: field {fields.problem_id!r} must be a string or a number, got '
-                        f'{type(problem_id).__name__}')
+        raise DataError(
+            f'{where}: field {fields.problem_id!r} must be a string or a number, got '
+            f'{type(problem_id).__name__}'
+        )
     return Sample(completion, gold, problem_id, prompt)
 
 
@@ -196,8 +222,10 @@ def read_done(path: str, completion_field: str) -> Tuple[Dict[int, int], Optiona
     for row, where in rows:
         i = row.get('input_row')
         if not isinstance(i, int) or not isinstance(row.get('rewards'), dict):
-            raise DataError(f'{where}: not a row written by twinkle score (no input_row and rewards); '
-                            'choose another --out or pass --restart to overwrite it')
+            raise DataError(
+                f'{where}: not a row written by twinkle score (no input_row and rewards); '
+                'choose another --out or pass --restart to overwrite it'
+            )
         names = list(row['rewards'])
         if parts is None:
             parts = names
@@ -219,8 +247,10 @@ def _complete_lines(path: str) -> Iterator[Tuple[Dict[str, Any], str]]:
             try:
                 row = json.loads(line)
             except (UnicodeDecodeError, json.JSONDecodeError):
-                raise DataError(f'{path} line {lineno}: not valid JSON; the output is damaged '
-                                '(pass --restart to score it again from the start)') from None
+                raise DataError(
+                    f'{path} line {lineno}: not valid JSON; the output is damaged '
+                    '(pass --restart to score it again from the start)'
+                ) from None
             good_end += len(line)
             yield row, f'{path} line {lineno}'
         if f.seek(0, os.SEEK_END) != good_end:
@@ -243,13 +273,13 @@ class JsonlWriter:
         data = ''.join(json.dumps(r, ensure_ascii=False, default=str) + '\n' for r in rows).encode('utf-8')
         view = memoryview(data)
         while view:  # a regular file takes it all at once; the loop covers a short write
-            view = view[self._f.write(view):]
+            view = view[self._f.write(view) :]
         os.fsync(self._f.fileno())
 
     def close(self) -> None:
         self._f.close()
 
-    def __enter__(self) -> 'JsonlWriter':
+    def __enter__(self) -> JsonlWriter:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -261,12 +291,14 @@ def write_parquet(jsonl_path: str, parquet_path: str) -> int:
     returns the row count."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     rows = sorted((r for _, r, _ in read_rows(jsonl_path, 'jsonl')), key=lambda r: r['input_row'])
     try:
         table = pa.Table.from_pylist(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-        raise DataError(f'{parquet_path}: the rows do not fit one Parquet schema ({e}); the results are '
-                        f'in {jsonl_path}') from None
+        raise DataError(
+            f'{parquet_path}: the rows do not fit one Parquet schema ({e}); the results are in {jsonl_path}'
+        ) from None
     tmp = parquet_path + '.tmp'
     pq.write_table(table, tmp)
     os.replace(tmp, parquet_path)  # never a half-written Parquet file under the real name

@@ -12,6 +12,7 @@ On a cluster: ``ray.init(address='auto')`` (or ``ray://head:10001``) before call
 ``python -m twinkle score ... --ray --ray-address auto``; twinkle must be installed on
 the worker nodes (a Ray runtime environment can do that).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,17 @@ class RayScorer:
     ([7], 1.0)
     """
 
-    def __init__(self, rewards: Sequence[str], nan_policy: str = 'propagate',
-                 math_options: Optional[Mapping[str, Any]] = None):
+    def __init__(
+        self,
+        rewards: Sequence[str],
+        nan_policy: str = 'propagate',
+        math_options: Optional[Mapping[str, Any]] = None,
+    ):
         self.scorer = Scorer(rewards, nan_policy, math_options)
 
     def __call__(self, batch: Mapping[str, Any]) -> Dict[str, Any]:
         import numpy as np
+
         prompts = [json.loads(p) for p in batch['prompt']]
         trajectories = [as_trajectory(str(c), p) for c, p in zip(batch['completion'], prompts)]
         golds = [json.loads(g) for g in batch['gold']]
@@ -52,8 +58,10 @@ class RayScorer:
         # Results travel as JSON text: one Arrow type whatever the explanation holds;
         # NaN (abstain) survives as NaN.
         encoded = [json.dumps([r.reward, r.parts, r.explanation]) for r in results]
-        return {'input_row': np.asarray(batch['input_row'], dtype=np.int64),
-                'result': np.asarray(encoded, dtype=object)}
+        return {
+            'input_row': np.asarray(batch['input_row'], dtype=np.int64),
+            'result': np.asarray(encoded, dtype=object),
+        }
 
 
 def _decode(text: str) -> SampleScore:
@@ -64,6 +72,7 @@ def _decode(text: str) -> SampleScore:
 def ensure_ray(address: Optional[str] = None, num_cpus: Optional[int] = None) -> None:
     """Joins ``address`` or starts a local Ray, unless Ray is running in this process."""
     import ray
+
     if ray.is_initialized():
         return
     if address:
@@ -72,8 +81,13 @@ def ensure_ray(address: Optional[str] = None, num_cpus: Optional[int] = None) ->
         ray.init(num_cpus=num_cpus, include_dashboard=False)
 
 
-def ray_backend(scorer: Scorer, workers: int = 2, batch_size: int = 1024, window: int = 100_000,
-                num_cpus_per_worker: float = 1.0) -> Backend:
+def ray_backend(
+    scorer: Scorer,
+    workers: int = 2,
+    batch_size: int = 1024,
+    window: int = 100_000,
+    num_cpus_per_worker: float = 1.0,
+) -> Backend:
     """A :func:`twinkle.offline.run.score_file` backend that scores on Ray actors.
 
     Args:
@@ -96,18 +110,34 @@ def ray_backend(scorer: Scorer, workers: int = 2, batch_size: int = 1024, window
                 buffer = []
         if buffer:
             yield from _score_window(buffer, kwargs, workers, batch_size, num_cpus_per_worker)
+
     return run
 
 
-def _score_window(rows: Chunk, kwargs: Dict[str, Any], workers: int, batch_size: int,
-                  num_cpus: float) -> Iterator[Tuple[Chunk, List[SampleScore]]]:
+def _score_window(
+    rows: Chunk, kwargs: Dict[str, Any], workers: int, batch_size: int, num_cpus: float
+) -> Iterator[Tuple[Chunk, List[SampleScore]]]:
     import ray.data
-    items = [{'input_row': i, 'completion': s.completion, 'gold': json.dumps(s.ground_truth),
-              'prompt': json.dumps(s.prompt)} for i, _, s in rows]
+
+    items = [
+        {
+            'input_row': i,
+            'completion': s.completion,
+            'gold': json.dumps(s.ground_truth),
+            'prompt': json.dumps(s.prompt),
+        }
+        for i, _, s in rows
+    ]
     blocks = max(workers, -(-len(items) // batch_size))
     ds = ray.data.from_items(items, override_num_blocks=blocks)
-    ds = ds.map_batches(RayScorer, fn_constructor_kwargs=kwargs, batch_size=batch_size, batch_format='numpy',
-                        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=num_cpus)
+    ds = ds.map_batches(
+        RayScorer,
+        fn_constructor_kwargs=kwargs,
+        batch_size=batch_size,
+        batch_format='numpy',
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=num_cpus,
+    )
     results: Dict[int, SampleScore] = {}
     for batch in ds.iter_batches(batch_size=None, batch_format='numpy'):
         for i, text in zip(batch['input_row'].tolist(), batch['result']):

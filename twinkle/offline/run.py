@@ -12,14 +12,27 @@ Phases, one function each:
    chunk, locally or on Ray (:mod:`twinkle.offline.ray_data`); each chunk is written and
    flushed before the next starts, so an interruption loses at most the chunk in hand.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
-from twinkle.offline.io import (DataError, Fields, JsonlWriter, Sample, file_format, fingerprint, iter_output,
-                                partial_path, read_done, read_rows, row_sample, write_parquet)
+from twinkle.offline.io import (
+    DataError,
+    Fields,
+    JsonlWriter,
+    Sample,
+    file_format,
+    fingerprint,
+    iter_output,
+    partial_path,
+    read_done,
+    read_rows,
+    row_sample,
+    write_parquet,
+)
 from twinkle.serve.scorer import SampleScore, Scorer, as_trajectory, sample_record
 
 __all__ = ['InputCheck', 'check_input', 'resume_state', 'ScoreRun', 'score_file', 'score_chunk']
@@ -65,12 +78,16 @@ def resume_state(out: str, check: InputCheck, fields: Fields, names: Sequence[st
     """
     done, parts = read_done(out, fields.completion)
     if parts is not None and list(parts) != list(names):
-        raise DataError(f'{out}: scored with rewards {parts}, this run uses {list(names)}; choose another --out '
-                        'or pass --restart')
+        raise DataError(
+            f'{out}: scored with rewards {parts}, this run uses {list(names)}; choose another --out '
+            'or pass --restart'
+        )
     for i, fp in done.items():
         if check.fingerprints.get(i) != fp:
-            raise DataError(f'{out}: its row for input_row {i} does not hold that input row\'s completion; it '
-                            'was written from another input (choose another --out or pass --restart)')
+            raise DataError(
+                f"{out}: its row for input_row {i} does not hold that input row's completion; it "
+                'was written from another input (choose another --out or pass --restart)'
+            )
     return done
 
 
@@ -82,14 +99,17 @@ def score_chunk(scorer: Scorer, chunk: Chunk) -> List[SampleScore]:
 
 def local_backend(scorer: Scorer) -> Backend:
     """Scores chunks in this process, one after the other."""
+
     def run(chunks: Iterator[Chunk]) -> Iterator[Tuple[Chunk, List[SampleScore]]]:
         for chunk in chunks:
             yield chunk, score_chunk(scorer, chunk)
+
     return run
 
 
-def _pending_chunks(path: str, fmt: Optional[str], fields: Fields, done: Dict[int, int],
-                    size: int) -> Iterator[Chunk]:
+def _pending_chunks(
+    path: str, fmt: Optional[str], fields: Fields, done: Dict[int, int], size: int
+) -> Iterator[Chunk]:
     chunk: Chunk = []
     for i, row, where in read_rows(path, fmt):
         if i in done:
@@ -110,15 +130,24 @@ def output_row(i: int, row: Dict[str, Any], result: SampleScore) -> Dict[str, An
 class ScoreRun(NamedTuple):
     """What :func:`score_file` did."""
 
-    rows: int        # rows in the input
-    scored: int      # scored by this run
-    resumed: int     # finished by an earlier run
+    rows: int  # rows in the input
+    scored: int  # scored by this run
+    resumed: int  # finished by an earlier run
     output: str
 
 
-def score_file(input_path: str, out: str, scorer: Scorer, *, fields: Fields = Fields(),
-               batch_size: int = 1024, input_format: Optional[str] = None, restart: bool = False,
-               progress: Optional[bool] = None, backend: Optional[Backend] = None) -> ScoreRun:
+def score_file(
+    input_path: str,
+    out: str,
+    scorer: Scorer,
+    *,
+    fields: Fields = Fields(),
+    batch_size: int = 1024,
+    input_format: Optional[str] = None,
+    restart: bool = False,
+    progress: Optional[bool] = None,
+    backend: Optional[Backend] = None,
+) -> ScoreRun:
     """Scores every row of ``input_path`` not already in ``out`` and appends it there.
 
     Args:
@@ -148,8 +177,10 @@ def score_file(input_path: str, out: str, scorer: Scorer, *, fields: Fields = Fi
         raise ValueError(f'batch_size must be an int >= 1, got {batch_size!r}')
     check = check_input(input_path, fields, input_format)
     if not check.with_solution and any(s.source in _NEED_SOLUTION for s in scorer.specs):
-        raise DataError(f'{input_path}: no row has the field {fields.solution!r} (the reference answer); name it '
-                        'with --solution-field')
+        raise DataError(
+            f'{input_path}: no row has the field {fields.solution!r} (the reference answer); name it '
+            'with --solution-field'
+        )
     parquet = file_format(out) == 'parquet'
     work = partial_path(out) if parquet else out
     if restart:
@@ -165,7 +196,9 @@ def score_file(input_path: str, out: str, scorer: Scorer, *, fields: Fields = Fi
     scored = 0
     try:
         with JsonlWriter(work) as writer:
-            for chunk, results in backend(_pending_chunks(input_path, input_format, fields, done, batch_size)):
+            for chunk, results in backend(
+                _pending_chunks(input_path, input_format, fields, done, batch_size)
+            ):
                 writer.write([output_row(i, row, r) for (i, row, _), r in zip(chunk, results)])
                 scored += len(chunk)
                 bar.update(len(chunk))

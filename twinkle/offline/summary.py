@@ -17,6 +17,7 @@ votes fails. The chance is exact (every draw) when there are at most
 ``MAJ_EXACT_DRAWS`` draws, else estimated from that many seeded random draws, so the
 same file always gives the same figure. maj@1 equals pass@1, and maj@n uses all samples.
 """
+
 from __future__ import annotations
 
 import collections
@@ -27,7 +28,15 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from twinkle.serve.scorer import OUTCOMES, solved
 
-__all__ = ['pass_at_k', 'majority_correct', 'majority_at_k', 'default_ks', 'Summary', 'summarize', 'format_summary']
+__all__ = [
+    'pass_at_k',
+    'majority_correct',
+    'majority_at_k',
+    'default_ks',
+    'Summary',
+    'summarize',
+    'format_summary',
+]
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -130,8 +139,12 @@ class Summary(dict):
     'problems', 'samples_per_problem', 'pass_at_k' and 'maj_at_k' per part."""
 
 
-def summarize(rows: Iterable[Mapping[str, Any]], names: Sequence[str], problem_field: str = 'problem_id',
-              ks: Optional[Sequence[int]] = None) -> Summary:
+def summarize(
+    rows: Iterable[Mapping[str, Any]],
+    names: Sequence[str],
+    problem_field: str = 'problem_id',
+    ks: Optional[Sequence[int]] = None,
+) -> Summary:
     """Summarises scored rows (the output of ``twinkle score``).
 
     >>> rows = [{'problem_id': p, 'reward': float(ok), 'rewards': {'math': float(ok)},
@@ -142,6 +155,7 @@ def summarize(rows: Iterable[Mapping[str, Any]], names: Sequence[str], problem_f
     (0.25, {'1': 0.25, '2': 0.5}, {'1': 0.25, '2': 0.5})
     """
     from twinkle.math import normalize
+
     parts = {n: _Part() for n in names}
     total, total_valid, count = 0.0, 0, 0
     groups: Dict[Any, List[Dict[str, Tuple[Optional[str], bool]]]] = collections.defaultdict(list)
@@ -164,20 +178,28 @@ def summarize(rows: Iterable[Mapping[str, Any]], names: Sequence[str], problem_f
             p.outcomes[outcome] = p.outcomes.get(outcome, 0) + 1
             p.explains = p.explains or 'answer' in ex
             answer = ex.get('answer')
-            votes[name] = (normalize(answer) if isinstance(answer, str) else None,
-                           solved(outcome, value if isinstance(value, (int, float)) else math.nan))
+            votes[name] = (
+                normalize(answer) if isinstance(answer, str) else None,
+                solved(outcome, value if isinstance(value, (int, float)) else math.nan),
+            )
         pid = row.get(problem_field)
         if pid is not None:
             groups[pid].append(votes)
-    out = Summary(rows=count, total={'mean': total / total_valid if total_valid else None, 'rows': total_valid})
-    out['rewards'] = {n: {'rows': p.rows, 'mean': p.total / p.valid if p.valid else None, **p.outcomes}
-                      for n, p in parts.items()}
+    out = Summary(
+        rows=count, total={'mean': total / total_valid if total_valid else None, 'rows': total_valid}
+    )
+    out['rewards'] = {
+        n: {'rows': p.rows, 'mean': p.total / p.valid if p.valid else None, **p.outcomes}
+        for n, p in parts.items()
+    }
     if groups:
         _add_problem_metrics(out, groups, parts, ks)
     return out
 
 
-def _add_problem_metrics(out: Summary, groups, parts: Mapping[str, _Part], ks: Optional[Sequence[int]]) -> None:
+def _add_problem_metrics(
+    out: Summary, groups, parts: Mapping[str, _Part], ks: Optional[Sequence[int]]
+) -> None:
     sizes = [len(g) for g in groups.values()]
     ks = list(ks) if ks else default_ks(max(sizes))
     out['problems'] = len(groups)
@@ -191,7 +213,9 @@ def _add_problem_metrics(out: Summary, groups, parts: Mapping[str, _Part], ks: O
             eligible = [g for g in groups.values() if len(g) >= k]
             if not eligible:
                 continue
-            passes[str(k)] = sum(pass_at_k(len(g), sum(v[name][1] for v in g), k) for g in eligible) / len(eligible)
+            passes[str(k)] = sum(pass_at_k(len(g), sum(v[name][1] for v in g), k) for g in eligible) / len(
+                eligible
+            )
             if part.explains:
                 majs[str(k)] = sum(majority_at_k([v[name] for v in g], k) for g in eligible) / len(eligible)
         out['pass_at_k'][name] = passes
@@ -208,11 +232,11 @@ def format_summary(s: Mapping[str, Any], weights: Optional[Mapping[str, float]] 
         table.append([name, w, str(r['rows']), _num(r['mean']), *(str(r.get(o, 0)) for o in OUTCOMES)])
     if len(s['rewards']) > 1:
         table.append(['total', '', str(s['rows']), _num(s['total']['mean'])] + [''] * len(OUTCOMES))
-    lines = [f"{s['rows']} rows"] + _columns(table)
+    lines = [f'{s["rows"]} rows'] + _columns(table)
     if 'problems' in s:
         spp = s['samples_per_problem']
-        n = f"{spp['min']}" if spp['min'] == spp['max'] else f"{spp['min']}-{spp['max']}"
-        lines.append(f"{s['problems']} problems, {n} samples each (k: problems with at least k samples)")
+        n = f'{spp["min"]}' if spp['min'] == spp['max'] else f'{spp["min"]}-{spp["max"]}'
+        lines.append(f'{s["problems"]} problems, {n} samples each (k: problems with at least k samples)')
         ks = list(s['problems_at_k'])
         table = [['', *(f'k={k} ({s["problems_at_k"][k]})' for k in ks)]]
         for name, passes in s['pass_at_k'].items():

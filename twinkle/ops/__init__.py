@@ -5,6 +5,7 @@ input's device, and otherwise the pure-torch reference in :mod:`twinkle.referenc
 the same signature. This is the only layer that touches ``torch.ops``. Importing it loads
 the compiled library (once) and registers each op's fake kernel beside its wrapper.
 """
+
 from twinkle.ops.dfa_scan import dfa_scan
 from twinkle.ops.group_advantage import group_advantage
 

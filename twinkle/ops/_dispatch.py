@@ -7,6 +7,7 @@ it, and decides and logs which backend serves each present device. :func:`use_co
 is then a dict lookup without locks or side effects, which torch.compile traces cleanly
 on a first call.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,12 @@ def register_op(op: str, fake: Callable) -> None:
 def _decide(op: str, device_type: str) -> bool:
     compiled = _ext.has_kernel(op, device_type)
     _compiled[(op, device_type)] = compiled
-    logger.info('twinkle: %s on %s runs %s', op, device_type,
-                'the compiled op' if compiled else 'the pure-torch reference')
+    logger.info(
+        'twinkle: %s on %s runs %s',
+        op,
+        device_type,
+        'the compiled op' if compiled else 'the pure-torch reference',
+    )
     return compiled
 
 

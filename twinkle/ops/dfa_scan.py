@@ -1,4 +1,5 @@
 """``twinkle.ops.dfa_scan``: token-level DFAs over a padded batch, in one op."""
+
 from __future__ import annotations
 
 from typing import Tuple, Union
@@ -13,28 +14,34 @@ from twinkle.ops import _dispatch
 
 def _fake(input_ids, lengths, class_ids, tables, starts, dead, chunk=0):
     b, k = input_ids.shape[0], tables.shape[0]
-    return (input_ids.new_empty((b, k), dtype=torch.int32),
-            input_ids.new_empty((b, k), dtype=torch.int64))
+    return (input_ids.new_empty((b, k), dtype=torch.int32), input_ids.new_empty((b, k), dtype=torch.int64))
 
 
 _dispatch.register_op('dfa_scan', _fake)
 
 
 def _as_index_tensor(x: Union[int, Tensor], device: torch.device, k: int, name: str) -> Tensor:
-    if (isinstance(x, Tensor) and x.dtype == torch.int32 and x.device == device
-            and x.shape == (k,)):
+    if isinstance(x, Tensor) and x.dtype == torch.int32 and x.device == device and x.shape == (k,):
         return x  # already right (a reward's buffers): no conversion ops
     t = x if isinstance(x, Tensor) else torch.tensor(x, dtype=torch.int32)
     t = t.to(device=device, dtype=torch.int32).reshape(-1)
     if t.shape[0] != k:
-        raise ValueError(f'dfa_scan: {name} must have one entry per pattern (K = {k}), got shape '
-                         f'{tuple(t.shape)}')
+        raise ValueError(
+            f'dfa_scan: {name} must have one entry per pattern (K = {k}), got shape {tuple(t.shape)}'
+        )
     return t
 
 
-def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tensor,
-             starts: Union[int, Tensor], dead: Union[int, Tensor], check: bool = True,
-             chunk: int = 0) -> Tuple[Tensor, Tensor]:
+def dfa_scan(
+    input_ids: Tensor,
+    lengths: Tensor,
+    class_ids: Tensor,
+    tables: Tensor,
+    starts: Union[int, Tensor],
+    dead: Union[int, Tensor],
+    check: bool = True,
+    chunk: int = 0,
+) -> Tuple[Tensor, Tensor]:
     """Runs one or K token-level DFAs over every sequence of a padded batch.
 
     Sequence ``b`` is ``input_ids[b, :lengths[b]]`` (lengths are clamped to ``[0, L]``;
@@ -81,9 +88,11 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
         raise ValueError(f'dfa_scan: chunk must be an int >= 0 (0 lets the backend choose), got {chunk!r}')
     single = class_ids.dim() == 1
     if single != (tables.dim() == 2):
-        raise ValueError(f'dfa_scan: class_ids {tuple(class_ids.shape)} and tables '
-                         f'{tuple(tables.shape)} must both be one pattern ((V,), (S, C)) or K '
-                         'patterns ((K, V), (K, S, C))')
+        raise ValueError(
+            f'dfa_scan: class_ids {tuple(class_ids.shape)} and tables '
+            f'{tuple(tables.shape)} must both be one pattern ((V,), (S, C)) or K '
+            'patterns ((K, V), (K, S, C))'
+        )
     if single:
         class_ids, tables = class_ids.unsqueeze(0), tables.unsqueeze(0)
     dev = input_ids.device
@@ -113,8 +122,12 @@ def _raise_on_errors(final: Tensor, first_dead: Tensor, vocab: int) -> None:
 def error_message(state: int, row: int, pattern: int, position: int, vocab: int) -> str:
     """The error for a row the scan flagged (``state`` is a :class:`~twinkle.constants.DfaError`)."""
     if state == DfaError.BAD_ID:
-        return (f'dfa_scan: input_ids[{row}, {position}] is out of range for a vocabulary of {vocab} '
-                'ids (a token table must cover every id the model can emit: pass '
-                'vocab_size= to token_table)')
-    return (f'dfa_scan: pattern {pattern} has a start state, class id or transition out of range '
-            f'(row {row}, position {position})')
+        return (
+            f'dfa_scan: input_ids[{row}, {position}] is out of range for a vocabulary of {vocab} '
+            'ids (a token table must cover every id the model can emit: pass '
+            'vocab_size= to token_table)'
+        )
+    return (
+        f'dfa_scan: pattern {pattern} has a start state, class id or transition out of range '
+        f'(row {row}, position {position})'
+    )

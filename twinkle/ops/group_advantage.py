@@ -1,4 +1,5 @@
 """``twinkle.ops.group_advantage``: per-group GRPO/RLOO advantages in one op."""
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -12,17 +13,22 @@ from twinkle.ops import _dispatch
 
 
 def _fake(rewards, order, sorted_ids, group_size, baseline, scale, eps, unbiased):
-    return (torch.empty_like(rewards, dtype=torch.float32),
-            torch.empty_like(rewards, dtype=torch.bool))
+    return (torch.empty_like(rewards, dtype=torch.float32), torch.empty_like(rewards, dtype=torch.bool))
 
 
 _dispatch.register_op('group_advantage', _fake)
 
 
-def group_advantage(rewards: Tensor, order: Optional[Tensor] = None,
-                    sorted_ids: Optional[Tensor] = None, group_size: int = 0,
-                    baseline: int = Baseline.MEAN, scale: int = Scale.GROUP, eps: float = 1e-6,
-                    unbiased: bool = True) -> Tuple[Tensor, Tensor]:
+def group_advantage(
+    rewards: Tensor,
+    order: Optional[Tensor] = None,
+    sorted_ids: Optional[Tensor] = None,
+    group_size: int = 0,
+    baseline: int = Baseline.MEAN,
+    scale: int = Scale.GROUP,
+    eps: float = 1e-6,
+    unbiased: bool = True,
+) -> Tuple[Tensor, Tensor]:
     """Advantages of every sample against its group.
 
     Groups are contiguous runs of ``group_size`` when ``order`` is None; otherwise

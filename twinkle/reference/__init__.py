@@ -3,7 +3,8 @@
 They are the shipped fallback (any device, no compiler needed) and the oracle the op
 tests compare against. Benchmarks import them as the ``torch_ref`` provider.
 """
-from twinkle.reference.group_advantage import group_advantage
+
 from twinkle.reference.dfa_scan import dfa_scan
+from twinkle.reference.group_advantage import group_advantage
 
 __all__ = ['group_advantage', 'dfa_scan']

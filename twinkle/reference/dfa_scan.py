@@ -7,6 +7,7 @@ final state -1 and that id's position; a start, class or transition out of range
 -2; ``first_dead`` is the first position after which the state is ``dead`` (a dead start:
 0 on a non-empty row), or -1.
 """
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -17,8 +18,15 @@ from torch import Tensor
 from twinkle.constants import DfaError
 
 
-def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tensor,
-             starts: Tensor, dead: Tensor, chunk: int = 0) -> Tuple[Tensor, Tensor]:
+def dfa_scan(
+    input_ids: Tensor,
+    lengths: Tensor,
+    class_ids: Tensor,
+    tables: Tensor,
+    starts: Tensor,
+    dead: Tensor,
+    chunk: int = 0,
+) -> Tuple[Tensor, Tensor]:
     """K token DFAs over a padded batch; see :func:`twinkle.ops.dfa_scan` for the arguments.
 
     ``chunk`` is accepted for the op's signature and ignored: the result never depends on it.
@@ -37,11 +45,14 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
     ids = input_ids.to(torch.int64)
     n = lengths.to(torch.int64).clamp(0, l)
     pos = torch.arange(l, device=dev)
-    live = pos[None, :] < n[:, None]                                      # (B, L)
+    live = pos[None, :] < n[:, None]  # (B, L)
     bad_id = live & ((ids < 0) | (ids >= v))
     # Position of the first bad id per sequence (L when none).
-    first_bad = torch.where(bad_id, pos[None, :], torch.full_like(ids, l)).amin(dim=1) if l \
+    first_bad = (
+        torch.where(bad_id, pos[None, :], torch.full_like(ids, l)).amin(dim=1)
+        if l
         else torch.zeros(b, dtype=torch.int64, device=dev)
+    )
 
     flat_tables = tables.reshape(k, s * c).to(torch.int64)
     cls64 = class_ids.to(torch.int64)
@@ -55,8 +66,9 @@ def dfa_scan(input_ids: Tensor, lengths: Tensor, class_ids: Tensor, tables: Tens
     for t in range(l):
         # Step while alive, before the first bad id, and before any table error; a dead
         # state never reads the table again.
-        step = (live[:, t] & (t < first_bad))[:, None] & ~bad_start & (first_dead < 0) \
-            & (first_bad_table == l)                                       # (B, K)
+        step = (
+            (live[:, t] & (t < first_bad))[:, None] & ~bad_start & (first_dead < 0) & (first_bad_table == l)
+        )  # (B, K)
         tok = ids[:, t].clamp(0, max(v - 1, 0))
         cl = cls64[kk[None, :], tok[:, None]] if v else torch.zeros(b, k, dtype=torch.int64, device=dev)
         nxt = flat_tables[kk[None, :], state * c + cl.clamp(0, c - 1)]

@@ -10,6 +10,7 @@ The statistics are split in two steps with an optional ``reduce`` hook between t
 :mod:`twinkle.advantage` can all-reduce them across ranks (torch.distributed) and get
 exactly what one process holding the whole batch would.
 """
+
 from __future__ import annotations
 
 from typing import Callable, NamedTuple, Optional, Tuple
@@ -26,13 +27,14 @@ Reduce = Callable[[Tensor, str], None]
 class GroupStats(NamedTuple):
     count: Tensor  # (N,) float64, valid (finite) members
     total: Tensor  # (N,) float64, sum of valid rewards
-    mean: Tensor   # (N,) float64
-    m2: Tensor     # (N,) float64, squared deviations from mean
-    flat: Tensor   # (N,) bool, fewer than two valid members or all equal
+    mean: Tensor  # (N,) float64
+    m2: Tensor  # (N,) float64, squared deviations from mean
+    flat: Tensor  # (N,) bool, fewer than two valid members or all equal
 
 
-def dense_group_index(batch: int, device: torch.device, order: Optional[Tensor],
-                      sorted_ids: Optional[Tensor], group_size: int) -> Tensor:
+def dense_group_index(
+    batch: int, device: torch.device, order: Optional[Tensor], sorted_ids: Optional[Tensor], group_size: int
+) -> Tensor:
     """(B,) int64 group number of each sample, in ``[0, B)``, without a host sync."""
     if order is None:
         return torch.arange(batch, device=device) // group_size
@@ -45,13 +47,16 @@ def dense_group_index(batch: int, device: torch.device, order: Optional[Tensor],
     return index
 
 
-def group_stats(x: Tensor, g: Tensor, num_groups: int, reduce: Optional[Reduce] = None
-                ) -> GroupStats:
+def group_stats(x: Tensor, g: Tensor, num_groups: int, reduce: Optional[Reduce] = None) -> GroupStats:
     """Two-pass statistics of float64 rewards ``x`` (non-finite = left out) per group ``g``."""
     valid = torch.isfinite(x)
     zeros = torch.zeros(num_groups, dtype=torch.float64, device=x.device)
-    first = torch.stack([zeros.index_add(0, g, valid.to(torch.float64)),
-                         zeros.index_add(0, g, torch.where(valid, x, torch.zeros_like(x)))])
+    first = torch.stack(
+        [
+            zeros.index_add(0, g, valid.to(torch.float64)),
+            zeros.index_add(0, g, torch.where(valid, x, torch.zeros_like(x))),
+        ]
+    )
     if reduce is not None:
         reduce(first, 'sum')
     count, total = first[0], first[1]
@@ -70,8 +75,9 @@ def group_stats(x: Tensor, g: Tensor, num_groups: int, reduce: Optional[Reduce] 
     return GroupStats(count, total, mean, m2, flat)
 
 
-def apply_group_stats(x: Tensor, g: Tensor, s: GroupStats, baseline: Baseline, scale: Scale,
-                      eps: float, unbiased: bool) -> Tuple[Tensor, Tensor]:
+def apply_group_stats(
+    x: Tensor, g: Tensor, s: GroupStats, baseline: Baseline, scale: Scale, eps: float, unbiased: bool
+) -> Tuple[Tensor, Tensor]:
     """Advantages (float32) and DAPO keep-mask from per-group statistics."""
     valid = torch.isfinite(x)
     if baseline == Baseline.LEAVE_ONE_OUT:  # mean of the others; used only where not flat
@@ -88,9 +94,16 @@ def apply_group_stats(x: Tensor, g: Tensor, s: GroupStats, baseline: Baseline, s
     return adv.to(torch.float32), keep
 
 
-def group_advantage(rewards: Tensor, order: Optional[Tensor], sorted_ids: Optional[Tensor],
-                    group_size: int, baseline: int, scale: int, eps: float, unbiased: bool
-                    ) -> Tuple[Tensor, Tensor]:
+def group_advantage(
+    rewards: Tensor,
+    order: Optional[Tensor],
+    sorted_ids: Optional[Tensor],
+    group_size: int,
+    baseline: int,
+    scale: int,
+    eps: float,
+    unbiased: bool,
+) -> Tuple[Tensor, Tensor]:
     """Per-group advantages, with the op's schema; see :func:`twinkle.ops.group_advantage`.
 
     >>> adv, keep = group_advantage(torch.tensor([0., 1., 1., 1.]), None, None, 2,

@@ -11,13 +11,37 @@ attention_mask=None)``; the built-in ones are torch modules whose ``forward`` it
 :mod:`twinkle.reward.module`). This package exports rewards and the helpers custom rewards
 use; length shaping lives in :mod:`twinkle.reward.shaping`.
 """
-from twinkle._lazy import lazy_getattr
-from twinkle.reward.base import (FunctionReward, Reward, TokenizerRequired, as_reward, check_batch,
-                                 content_text, ground_truth_text, last_completion)
 
-__all__ = ['Reward', 'RewardModule', 'FunctionReward', 'CombinedReward', 'FormatReward', 'TagCountReward',
-           'BoxedReward', 'MathReward', 'GSM8KReward', 'has_think_and_answer', 'as_reward', 'TokenizerRequired',
-           'check_batch', 'content_text', 'ground_truth_text', 'last_completion']
+from twinkle._lazy import lazy_getattr
+from twinkle.reward.base import (
+    FunctionReward,
+    Reward,
+    TokenizerRequired,
+    as_reward,
+    check_batch,
+    content_text,
+    ground_truth_text,
+    last_completion,
+)
+
+__all__ = [
+    'Reward',
+    'RewardModule',
+    'FunctionReward',
+    'CombinedReward',
+    'FormatReward',
+    'TagCountReward',
+    'BoxedReward',
+    'MathReward',
+    'GSM8KReward',
+    'has_think_and_answer',
+    'as_reward',
+    'TokenizerRequired',
+    'check_batch',
+    'content_text',
+    'ground_truth_text',
+    'last_completion',
+]
 
 # The engines import heavier modules (tokenizer tables, sympy); load them on first use.
 _LAZY = {

@@ -11,17 +11,26 @@ ground_truths=None, *, attention_mask=None) -> (B,) float32``. Every reward has 
 default decodes the ids with the reward's tokenizer and calls the reward on the texts;
 the built-in rewards read the ids without decoding (see :mod:`twinkle.reward.module`).
 """
+
 from __future__ import annotations
 
 import inspect
-import math
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from twinkle.data_format import get_user_data
 
 __all__ = [
-    'Reward', 'FunctionReward', 'TokenizerRequired', 'as_reward', 'last_completion', 'last_prompt',
-    'ground_truth_text', 'content_text', 'check_batch', 'check_token_inputs', 'completion_ids',
+    'Reward',
+    'FunctionReward',
+    'TokenizerRequired',
+    'as_reward',
+    'last_completion',
+    'last_prompt',
+    'ground_truth_text',
+    'content_text',
+    'check_batch',
+    'check_token_inputs',
+    'completion_ids',
 ]
 
 GROUND_TRUTH_KEYS = ('solution', 'ground_truth')
@@ -36,8 +45,10 @@ def require_tokenizer(reward: Any, what: str) -> Any:
     tok = getattr(reward, 'tokenizer', None)
     if tok is None:
         who = reward.reward_name() if hasattr(reward, 'reward_name') else type(reward).__name__
-        raise TokenizerRequired(f'{who}: {what} needs a tokenizer; pass tokenizer= when building the '
-                                'reward (the string path is reward(trajectories, ground_truths))')
+        raise TokenizerRequired(
+            f'{who}: {what} needs a tokenizer; pass tokenizer= when building the '
+            'reward (the string path is reward(trajectories, ground_truths))'
+        )
     return tok
 
 
@@ -60,15 +71,15 @@ class Reward:
     #: The tokenizer :meth:`score_ids` reads ids with (None: the reward has no token path).
     tokenizer: Any = None
 
-    def __call__(self, trajectories: List[Any], ground_truths: Optional[List[Any]] = None
-                 ) -> List[float]:
+    def __call__(self, trajectories: List[Any], ground_truths: Optional[List[Any]] = None) -> List[float]:
         raise NotImplementedError(f'{type(self).__name__} must implement __call__')
 
     def reward_name(self) -> str:
         return self.name or type(self).__name__
 
-    def score_ids(self, input_ids: Any, lengths: Any = None, ground_truths: Any = None, *,
-                  attention_mask: Any = None) -> Any:
+    def score_ids(
+        self, input_ids: Any, lengths: Any = None, ground_truths: Any = None, *, attention_mask: Any = None
+    ) -> Any:
         """Rewards for completion token ids.
 
         This default decodes each row with :attr:`tokenizer` (special tokens skipped) and
@@ -88,19 +99,22 @@ class Reward:
             TokenizerRequired: the reward has no tokenizer.
         """
         import torch
+
         tok = require_tokenizer(self, 'score_ids')
         who = self.reward_name()
         check_token_inputs(input_ids, attention_mask, lengths, who)
         rows = completion_ids(input_ids, lengths, attention_mask)
         texts = tok.batch_decode(rows, skip_special_tokens=True)
         values = self([completion_trajectory(t) for t in texts], ground_truths)
-        return torch.tensor(_as_float_list(values, len(rows), who), dtype=torch.float32,
-                            device=input_ids.device)
+        return torch.tensor(
+            _as_float_list(values, len(rows), who), dtype=torch.float32, device=input_ids.device
+        )
 
 
 def completion_trajectory(text: str) -> Any:
     """A completion text as the one-message trajectory rewards read."""
     from twinkle.data_format import Message, Trajectory
+
     return Trajectory(messages=[Message(role='assistant', content=text)])
 
 
@@ -113,6 +127,7 @@ def completion_ids(input_ids: Any, lengths: Any = None, attention_mask: Any = No
     [[6, 7], [8, 9]]
     """
     import torch
+
     b, width = input_ids.shape
     keep = torch.ones(b, width, dtype=torch.bool, device=input_ids.device)
     if lengths is not None:
@@ -129,8 +144,9 @@ class FunctionReward(Reward):
     With a ``tokenizer``, :meth:`score_ids` decodes ids and calls the function on the texts.
     """
 
-    def __init__(self, fn: Callable[..., Sequence[float]], name: Optional[str] = None, *,
-                 tokenizer: Any = None):
+    def __init__(
+        self, fn: Callable[..., Sequence[float]], name: Optional[str] = None, *, tokenizer: Any = None
+    ):
         if not callable(fn):
             raise TypeError(f'reward must be callable, got {type(fn).__name__}')
         self.fn = fn
@@ -153,8 +169,8 @@ def as_reward(obj: Union[Reward, Callable[..., Sequence[float]]]) -> Reward:
             inspect.signature(obj).bind(None, None)
         except TypeError:
             raise TypeError(
-                f'reward function {getattr(obj, "__name__", obj)!r} must accept '
-                '(trajectories, ground_truths)') from None
+                f'reward function {getattr(obj, "__name__", obj)!r} must accept (trajectories, ground_truths)'
+            ) from None
         except ValueError:  # builtins without a signature: trust them
             pass
         return FunctionReward(obj)
@@ -263,8 +279,9 @@ def ground_truth_text(gt: Any, keys: Sequence[str] = GROUND_TRUTH_KEYS) -> Optio
     return None
 
 
-def check_batch(trajectories: Any, ground_truths: Any, who: str, need_ground_truths: bool
-                ) -> Optional[List[Any]]:
+def check_batch(
+    trajectories: Any, ground_truths: Any, who: str, need_ground_truths: bool
+) -> Optional[List[Any]]:
     """Validates a reward call and returns one ground truth per trajectory.
 
     ``ground_truths`` may hold one entry per trajectory, or one per prompt when the
@@ -276,8 +293,7 @@ def check_batch(trajectories: Any, ground_truths: Any, who: str, need_ground_tru
         raise TypeError(f'{who}: trajectories must be a list, got {type(trajectories).__name__}')
     if ground_truths is None:
         if need_ground_truths:
-            raise ValueError(f'{who}: ground_truths is required (one per trajectory or per prompt), '
-                             'got None')
+            raise ValueError(f'{who}: ground_truths is required (one per trajectory or per prompt), got None')
         return None
     if isinstance(ground_truths, (str, bytes)) or not hasattr(ground_truths, '__len__'):
         raise TypeError(f'{who}: ground_truths must be a list, got {type(ground_truths).__name__}')
@@ -285,19 +301,23 @@ def check_batch(trajectories: Any, ground_truths: Any, who: str, need_ground_tru
     if p == b:
         return list(ground_truths)
     if p == 0 or b % p != 0:
-        raise ValueError(f'{who}: ground_truths has {p} entries for {b} trajectories; expected one '
-                         'per trajectory, or one per prompt with the same number of samples each')
+        raise ValueError(
+            f'{who}: ground_truths has {p} entries for {b} trajectories; expected one '
+            'per trajectory, or one per prompt with the same number of samples each'
+        )
     k = b // p
     return [g for g in ground_truths for _ in range(k)]
 
 
 def _is_integer_dtype(t: Any) -> bool:
     import torch
+
     return not (t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool)
 
 
-def check_token_inputs(input_ids: Any, attention_mask: Any, lengths: Any, who: str,
-                       values: bool = True) -> None:
+def check_token_inputs(
+    input_ids: Any, attention_mask: Any, lengths: Any, who: str, values: bool = True
+) -> None:
     """Validates a token-path call: ``input_ids (B, L)``, ``attention_mask (B, L)``, ``lengths (B,)``.
 
     Shapes and dtypes are checked on every call (no device sync). With ``values`` (and
@@ -316,6 +336,7 @@ def check_token_inputs(input_ids: Any, attention_mask: Any, lengths: Any, who: s
     ValueError: R: attention_mask must have the shape of input_ids (B, L) = (2, 3), got (3,)
     """
     import torch
+
     for name, t in (('input_ids', input_ids), ('attention_mask', attention_mask), ('lengths', lengths)):
         if t is not None and not isinstance(t, torch.Tensor):
             raise TypeError(f'{who}: {name} must be a torch.Tensor, got {type(t).__name__}')
@@ -325,16 +346,20 @@ def check_token_inputs(input_ids: Any, attention_mask: Any, lengths: Any, who: s
         raise TypeError(f'{who}: input_ids must hold integer token ids, got dtype {input_ids.dtype}')
     b, l = input_ids.shape
     if attention_mask is not None and tuple(attention_mask.shape) != (b, l):
-        raise ValueError(f'{who}: attention_mask must have the shape of input_ids (B, L) = ({b}, {l}), got '
-                         f'{tuple(attention_mask.shape)}')
+        raise ValueError(
+            f'{who}: attention_mask must have the shape of input_ids (B, L) = ({b}, {l}), got '
+            f'{tuple(attention_mask.shape)}'
+        )
     if lengths is None:
         return
     if not _is_integer_dtype(lengths):
-        raise TypeError(f'{who}: lengths must be an integer tensor (B,) of valid ids per row, got dtype '
-                        f'{lengths.dtype}')
+        raise TypeError(
+            f'{who}: lengths must be an integer tensor (B,) of valid ids per row, got dtype {lengths.dtype}'
+        )
     if tuple(lengths.shape) != (b,):
-        raise ValueError(f'{who}: lengths must be (B,) = ({b},) like input_ids, got shape '
-                         f'{tuple(lengths.shape)}')
+        raise ValueError(
+            f'{who}: lengths must be (B,) = ({b},) like input_ids, got shape {tuple(lengths.shape)}'
+        )
     if values and b and not torch.compiler.is_compiling():
         low, high = (int(v) for v in torch.aminmax(lengths))  # one op, one sync
         if low < 0 or high > l:

@@ -4,6 +4,7 @@ Weights, the NaN policy and the per-part log live here once, for both paths: the
 path calls each part on the trajectories, the token path calls each part's ``score_ids``
 (so each part reads the ids its own way, without decoding when it can).
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,12 @@ class CombinedReward(RewardModule):
     [0.5]
     """
 
-    def __init__(self, rewards: Union[Mapping[Any, float], Sequence[Any]],
-                 nan_policy: str = 'propagate', name: Optional[str] = None):
+    def __init__(
+        self,
+        rewards: Union[Mapping[Any, float], Sequence[Any]],
+        nan_policy: str = 'propagate',
+        name: Optional[str] = None,
+    ):
         super().__init__(name=name)
         items = list(rewards.items()) if isinstance(rewards, Mapping) else list(rewards)
         if not items:
@@ -66,16 +71,24 @@ class CombinedReward(RewardModule):
         """Each part's rewards on trajectories, by part name, without weighting."""
         n = len(trajectories)
         ground_truths = check_batch(trajectories, ground_truths, self.reward_name(), False)
-        return {name: _as_float_list(p(trajectories, ground_truths), n, name)
-                for name, p in zip(self.names, self.parts)}
+        return {
+            name: _as_float_list(p(trajectories, ground_truths), n, name)
+            for name, p in zip(self.names, self.parts)
+        }
 
     def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
         parts = self.score_parts(trajectories, ground_truths)
         values = {k: torch.tensor(v, dtype=torch.float64) for k, v in parts.items()}
         return self.combine(values, len(trajectories)).tolist()
 
-    def score_ids(self, input_ids: Tensor, lengths: Optional[Tensor] = None, ground_truths: Any = None, *,
-                  attention_mask: Optional[Tensor] = None) -> Tensor:
+    def score_ids(
+        self,
+        input_ids: Tensor,
+        lengths: Optional[Tensor] = None,
+        ground_truths: Any = None,
+        *,
+        attention_mask: Optional[Tensor] = None,
+    ) -> Tensor:
         """The weighted sum of each part's ``score_ids`` (see :meth:`Reward.score_ids`):
         (B,) float32 on ``input_ids.device``. A part without a token path of its own
         decodes with its tokenizer; one without a tokenizer raises ``TokenizerRequired``."""
@@ -84,7 +97,9 @@ class CombinedReward(RewardModule):
         for name, part in zip(self.names, self.parts):
             out = part.score_ids(input_ids, lengths, ground_truths, attention_mask=attention_mask)
             if tuple(out.shape) != (b,):
-                raise ValueError(f'CombinedReward part {name!r} returned shape {tuple(out.shape)} for {b} rows')
+                raise ValueError(
+                    f'CombinedReward part {name!r} returned shape {tuple(out.shape)} for {b} rows'
+                )
             values[name] = out
         return self.combine(values, b).to(torch.float32)
 

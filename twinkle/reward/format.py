@@ -27,6 +27,7 @@ r'<answer>.*?</answer>', text, re.DOTALL)`` both match, so it accepts text befor
 ``<think>``, repeated or nested tags, and the answer before the thinking. To reproduce it
 exactly, use :func:`has_think_and_answer`.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -42,12 +43,23 @@ from torch import Tensor
 
 from twinkle.dfa import tokens as _tokens
 from twinkle.dfa.combinators import THINK_ANSWER_TAGS
-from twinkle.reward.base import (check_batch, check_token_inputs, last_completion, lengths_range_message,
-                                 require_tokenizer)
+from twinkle.reward.base import (
+    check_batch,
+    check_token_inputs,
+    last_completion,
+    lengths_range_message,
+    require_tokenizer,
+)
 from twinkle.reward.module import RewardModule
 
-__all__ = ['FormatReward', 'TagCountReward', 'BoxedReward', 'has_think_and_answer', 'boxed_pattern',
-           'BOXED_MAX_DEPTH']
+__all__ = [
+    'FormatReward',
+    'TagCountReward',
+    'BoxedReward',
+    'has_think_and_answer',
+    'boxed_pattern',
+    'BOXED_MAX_DEPTH',
+]
 
 _MODES = ('search', 'match', 'fullmatch')
 _FLAGS_OK = re.DOTALL | re.IGNORECASE | re.MULTILINE | re.UNICODE
@@ -63,10 +75,12 @@ BOXED_MAX_DEPTH = 8
 # A pattern spec is a hashable tuple: ('regex', pattern, flags, mode), ('think_answer',),
 # ('exactly_once', literal) or ('all_of', spec, spec, ...) (one DFA: the intersection).
 
+
 @functools.lru_cache(maxsize=128)
 def _pattern_dfa(spec: Tuple):
     """The byte DFA of a pattern spec."""
     from twinkle import dfa as _dfa
+
     kind = spec[0]
     if kind == 'think_answer':
         return _dfa.think_answer_format()
@@ -101,12 +115,16 @@ def _is_int(x: Any) -> bool:
 
 def _check_flags(flags: Any, who: str) -> int:
     if not _is_int(flags):
-        raise TypeError(f'{who}: flags must be an int such as re.DOTALL | re.IGNORECASE, got '
-                        f'{type(flags).__name__} {flags!r} (inline flags go in the pattern: "(?i)...")')
+        raise TypeError(
+            f'{who}: flags must be an int such as re.DOTALL | re.IGNORECASE, got '
+            f'{type(flags).__name__} {flags!r} (inline flags go in the pattern: "(?i)...")'
+        )
     flags = int(flags)
     if flags & ~_FLAGS_OK:
-        raise ValueError(f'{who}: unsupported regex flags {re.RegexFlag(flags & ~_FLAGS_OK)!r} (supported: '
-                         'DOTALL, IGNORECASE, MULTILINE)')
+        raise ValueError(
+            f'{who}: unsupported regex flags {re.RegexFlag(flags & ~_FLAGS_OK)!r} (supported: '
+            'DOTALL, IGNORECASE, MULTILINE)'
+        )
     return flags
 
 
@@ -115,8 +133,9 @@ def _check_spec(pattern: Optional[str], mode: str, flags: int, who: str) -> None
         raise ValueError(f"{who}: mode must be 'search', 'match' or 'fullmatch', got {mode!r}")
     _check_flags(flags, who)
     if pattern is not None and not isinstance(pattern, str):
-        raise TypeError(f'{who}: pattern must be a str, a list of str or None, got '
-                        f'{type(pattern).__name__} {pattern!r}')
+        raise TypeError(
+            f'{who}: pattern must be a str, a list of str or None, got {type(pattern).__name__} {pattern!r}'
+        )
 
 
 def _check_patterns(pattern: Any, who: str) -> Union[None, str, Tuple[str, ...]]:
@@ -124,8 +143,9 @@ def _check_patterns(pattern: Any, who: str) -> Union[None, str, Tuple[str, ...]]
     if pattern is None or isinstance(pattern, str):
         return pattern
     if not isinstance(pattern, (list, tuple)):
-        raise TypeError(f'{who}: pattern must be a str, a list of str or None, got {type(pattern).__name__} '
-                        f'{pattern!r}')
+        raise TypeError(
+            f'{who}: pattern must be a str, a list of str or None, got {type(pattern).__name__} {pattern!r}'
+        )
     if not pattern:
         raise ValueError(f'{who}: pattern is an empty list of patterns (expected at least one str)')
     for i, p in enumerate(pattern):
@@ -147,8 +167,8 @@ def _stack(classes: Sequence[_tokens.TokenClasses]) -> Tuple[Tensor, ...]:
     acc = np.zeros((k, s), dtype=bool)
     for j, tc in enumerate(classes):
         cls[j] = tc.class_ids
-        tab[j, :tc.num_states, :tc.num_classes] = tc.transitions
-        acc[j, :tc.num_states] = tc.accept
+        tab[j, : tc.num_states, : tc.num_classes] = tc.transitions
+        acc[j, : tc.num_states] = tc.accept
     starts = np.array([tc.start for tc in classes], dtype=np.int32)
     dead = np.array([tc.dead for tc in classes], dtype=np.int32)
     return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in (cls, tab, acc, starts, dead))
@@ -188,7 +208,7 @@ def pad_texts(texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
     buf = bytearray(len(raw) * width)
     view = memoryview(buf)
     for i, r in enumerate(raw):  # one memcpy per text; the scan itself is one op
-        view[i * width:i * width + len(r)] = r
+        view[i * width : i * width + len(r)] = r
     data = torch.frombuffer(buf, dtype=torch.uint8) if buf else torch.zeros(0, dtype=torch.uint8)
     return data.reshape(len(raw), width), torch.from_numpy(lengths)
 
@@ -199,43 +219,58 @@ class _DfaReward(RewardModule):
     Subclasses set the patterns and turn the (B, K) acceptance into a reward.
     """
 
-    def __init__(self, specs: Sequence[Tuple], *, tokenizer: Any = None,
-                 prefix: str = '', vocab_size: Optional[int] = None, check_ids: bool = True,
-                 name: Optional[str] = None):
+    def __init__(
+        self,
+        specs: Sequence[Tuple],
+        *,
+        tokenizer: Any = None,
+        prefix: str = '',
+        vocab_size: Optional[int] = None,
+        check_ids: bool = True,
+        name: Optional[str] = None,
+    ):
         RewardModule.__init__(self, tokenizer=tokenizer, name=name)
         import twinkle.ops  # noqa: F401  (loads the op and its fake kernel before any trace)
+
         who = type(self).__name__
         if not isinstance(prefix, str):
             raise TypeError(f'{who}: prefix must be a str, got {type(prefix).__name__}')
         for spec in specs:
-            for part in (spec[1:] if spec[0] == 'all_of' else (spec,)):
+            for part in spec[1:] if spec[0] == 'all_of' else (spec,):
                 if part[0] == 'regex':
                     _check_spec(part[1], part[3], part[2], who)
         self.specs = tuple(specs)
         self.prefix = prefix
         self.check_ids = bool(check_ids)
         # (K,) bool: patterns no completion can match; their first-dead position is 0.
-        self.register_buffer('impossible', torch.tensor([_impossible(s, prefix) for s in self.specs],
-                                                        dtype=torch.bool), persistent=False)
+        self.register_buffer(
+            'impossible',
+            torch.tensor([_impossible(s, prefix) for s in self.specs], dtype=torch.bool),
+            persistent=False,
+        )
         self._any_impossible = bool(self.impossible.any())
         # (1, K) pattern index, for reading a (B, K) table of states in one indexing op.
-        self.register_buffer('_pattern_index', torch.arange(len(self.specs))[None, :],
-                             persistent=False)
+        self.register_buffer('_pattern_index', torch.arange(len(self.specs))[None, :], persistent=False)
         byte = _tokens.byte_table()
         self._register('byte', [_pattern_classes(s, prefix, byte) for s in self.specs])
         self.token_table: Optional[_tokens.TokenTable] = None
         if tokenizer is not None:
             self.token_table = _tokens.token_table(tokenizer, vocab_size)
-            self._register('token', [_pattern_classes(s, prefix, self.token_table)
-                                     for s in self.specs])
+            self._register('token', [_pattern_classes(s, prefix, self.token_table) for s in self.specs])
 
     def _register(self, kind: str, classes: List[_tokens.TokenClasses]) -> None:
         cls, tab, acc, starts, dead = _stack(classes)
         # The reward of each final state, (K, S + 2) float32: the two extra columns are NaN,
         # read by the op's error states -2 and -1 (negative indices count from the end).
         values = torch.cat([acc.to(torch.float32), torch.full((acc.shape[0], 2), math.nan)], 1)
-        for name, t in (('class_ids', cls), ('tables', tab), ('accept', acc), ('starts', starts),
-                        ('dead', dead), ('accept_values', values)):
+        for name, t in (
+            ('class_ids', cls),
+            ('tables', tab),
+            ('accept', acc),
+            ('starts', starts),
+            ('dead', dead),
+            ('accept_values', values),
+        ):
             self.register_buffer(f'{kind}_{name}', t, persistent=False)
         # The id the masked positions read: one past the table, decodes to nothing.
         setattr(self, f'_{kind}_mask_id', int(cls.shape[1]) - 1)
@@ -245,16 +280,23 @@ class _DfaReward(RewardModule):
     def _scan(self, kind: str, ids: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
         """(final (B, K) int32, first_dead (B, K) int64) of every pattern on every row."""
         from twinkle import ops
+
         dev = ids.device
-        final, first_dead = ops.dfa_scan(ids, lengths, *(self.buffer_on(f'{kind}_{n}', dev) for n in
-                                                          ('class_ids', 'tables', 'starts', 'dead')),
-                                         check=self.check_ids)
+        final, first_dead = ops.dfa_scan(
+            ids,
+            lengths,
+            *(self.buffer_on(f'{kind}_{n}', dev) for n in ('class_ids', 'tables', 'starts', 'dead')),
+            check=self.check_ids,
+        )
         if self._any_impossible:
             # A pattern no text can match was impossible before the first token, whatever the
             # row's length and whichever way the op scanned it (its start state is dead, and
             # the op reports no first step into it); rows the op flagged keep their position.
-            first_dead = torch.where(self.buffer_on('impossible', dev).unsqueeze(0) & (final >= 0),
-                                     torch.zeros_like(first_dead), first_dead)
+            first_dead = torch.where(
+                self.buffer_on('impossible', dev).unsqueeze(0) & (final >= 0),
+                torch.zeros_like(first_dead),
+                first_dead,
+            )
         return final, first_dead
 
     def _accepted(self, kind: str, final: Tensor) -> Tensor:
@@ -268,8 +310,9 @@ class _DfaReward(RewardModule):
             values = values.float()
         return values[self.buffer_on('_pattern_index', dev), final]
 
-    def _token_inputs(self, input_ids: Tensor, attention_mask: Optional[Tensor],
-                      lengths: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+    def _token_inputs(
+        self, input_ids: Tensor, attention_mask: Optional[Tensor], lengths: Optional[Tensor]
+    ) -> Tuple[Tensor, Tensor]:
         who = type(self).__name__
         if self.token_table is None:
             require_tokenizer(self, 'score_ids')
@@ -279,14 +322,14 @@ class _DfaReward(RewardModule):
         if attention_mask is not None:
             # Masked positions read an id that decodes to nothing, so any padding layout
             # (left, right, holes) scans as the text of the unmasked ids.
-            ids = torch.where(attention_mask.to(torch.bool), ids,
-                              torch.full_like(ids, self._token_mask_id))
+            ids = torch.where(attention_mask.to(torch.bool), ids, torch.full_like(ids, self._token_mask_id))
         if lengths is None:
             lengths = torch.full((b,), l, dtype=torch.int64, device=input_ids.device)
         return ids, lengths.to(device=input_ids.device, dtype=torch.int64)
 
-    def scan_ids(self, input_ids: Tensor, lengths: Optional[Tensor] = None, *,
-                 attention_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    def scan_ids(
+        self, input_ids: Tensor, lengths: Optional[Tensor] = None, *, attention_mask: Optional[Tensor] = None
+    ) -> Tuple[Tensor, Tensor]:
         """Per-pattern acceptance and first-dead position for token ids (arguments as
         :meth:`FormatReward.score_ids`).
 
@@ -301,8 +344,9 @@ class _DfaReward(RewardModule):
         final, first_dead = self._scan('token', ids, lengths)
         return self._accepted('token', final), first_dead
 
-    def _accepted_ids(self, input_ids: Tensor, attention_mask: Optional[Tensor],
-                      lengths: Optional[Tensor]) -> Tensor:
+    def _accepted_ids(
+        self, input_ids: Tensor, attention_mask: Optional[Tensor], lengths: Optional[Tensor]
+    ) -> Tensor:
         """(B, K) float32 acceptance of token ids (``scan_ids``' first half)."""
         direct = self._scan_ids_direct(input_ids, attention_mask, lengths)
         if direct is not None:
@@ -316,17 +360,22 @@ class _DfaReward(RewardModule):
         got = self.__dict__.get('_token_program')
         if got is None:
             from twinkle import _ext
+
             scanner = _ext.string_scanner()
             got = False
             if scanner is not None and hasattr(scanner, 'token_program'):
-                arrays = [getattr(self, f'token_{n}').cpu().numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
+                arrays = [
+                    getattr(self, f'token_{n}').cpu().numpy()
+                    for n in ('class_ids', 'tables', 'starts', 'dead')
+                ]
                 arrays.append(self.token_accept_values.cpu().float().numpy())
                 got = (scanner, scanner.token_program(*arrays, self.impossible.cpu().numpy()))
             self.__dict__['_token_program'] = got
         return got or None
 
-    def _scan_ids_direct(self, input_ids: Tensor, attention_mask: Optional[Tensor],
-                         lengths: Optional[Tensor]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    def _scan_ids_direct(
+        self, input_ids: Tensor, attention_mask: Optional[Tensor], lengths: Optional[Tensor]
+    ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
         """``(accepted (B, K) float32, first_dead (B, K) int64)`` as numpy from the direct CPU
         scanner, or None when the call takes the op (ids off the CPU, under ``torch.compile``,
         no compiled library). Its program holds CPU copies of the tables.
@@ -340,9 +389,12 @@ class _DfaReward(RewardModule):
         check_token_inputs(input_ids, attention_mask, lengths, who, values=False)
         if input_ids.dtype not in _DIRECT_DTYPES:
             input_ids = input_ids.to(torch.int64)  # int16, uint8 ...: ids all the same
-        if (input_ids.device.type != 'cpu' or (lengths is not None and lengths.device.type != 'cpu')
-                or (attention_mask is not None and attention_mask.device.type != 'cpu')
-                or torch.compiler.is_compiling()):
+        if (
+            input_ids.device.type != 'cpu'
+            or (lengths is not None and lengths.device.type != 'cpu')
+            or (attention_mask is not None and attention_mask.device.type != 'cpu')
+            or torch.compiler.is_compiling()
+        ):
             return None
         got = self._id_program()
         if got is None:
@@ -358,13 +410,15 @@ class _DfaReward(RewardModule):
         k = len(self.specs)
         accepted = np.empty((b, k), dtype=np.float32)
         first_dead = np.empty((b, k), dtype=np.int64)
-        low, high, err, row, pattern, pos = scanner.scan_ids(prog, ids, lens, mask, self._token_mask_id,
-                                                             accepted, first_dead)
+        low, high, err, row, pattern, pos = scanner.scan_ids(
+            prog, ids, lens, mask, self._token_mask_id, accepted, first_dead
+        )
         if self.check_ids:
             if low < 0 or high > width:
                 raise ValueError(lengths_range_message(who, width, low, high))
             if err:
                 from twinkle.ops.dfa_scan import error_message
+
                 raise ValueError(error_message(err, row, pattern, pos, self._token_mask_id + 1))
         return accepted, first_dead
 
@@ -377,15 +431,22 @@ class _DfaReward(RewardModule):
         got = self.__dict__.get('_string_program')
         if got is None:
             from twinkle import _ext
+
             scanner = _ext.string_scanner()
             if scanner is None:
                 return None
-            prog = scanner.byte_program(*(getattr(self, f'byte_{n}').cpu().numpy()
-                                          for n in ('class_ids', 'tables', 'starts', 'dead')))
+            prog = scanner.byte_program(
+                *(getattr(self, f'byte_{n}').cpu().numpy() for n in ('class_ids', 'tables', 'starts', 'dead'))
+            )
             accept = self.byte_accept.cpu().numpy()
             impossible = np.flatnonzero(self.impossible.cpu().numpy())
-            got = (scanner, prog, accept, np.arange(accept.shape[0])[None, :],
-                   impossible if impossible.size else None)
+            got = (
+                scanner,
+                prog,
+                accept,
+                np.arange(accept.shape[0])[None, :],
+                impossible if impossible.size else None,
+            )
             self.__dict__['_string_program'] = got
         return got
 
@@ -493,16 +554,26 @@ class FormatReward(_DfaReward):
     [1.0, 0.0]
     """
 
-    def __init__(self, pattern: Union[None, str, Sequence[str]] = None, *, mode: str = 'fullmatch',
-                 flags: int = 0,
-                 tokenizer: Any = None, prefix: str = '', vocab_size: Optional[int] = None,
-                 check_ids: bool = True, name: Optional[str] = None):
+    def __init__(
+        self,
+        pattern: Union[None, str, Sequence[str]] = None,
+        *,
+        mode: str = 'fullmatch',
+        flags: int = 0,
+        tokenizer: Any = None,
+        prefix: str = '',
+        vocab_size: Optional[int] = None,
+        check_ids: bool = True,
+        name: Optional[str] = None,
+    ):
         pattern = _check_patterns(pattern, 'FormatReward')
         flags = _check_flags(flags, 'FormatReward')
         if pattern is None and (mode != 'fullmatch' or flags != 0):
-            raise ValueError('FormatReward: the default think/answer pattern is a fullmatch without '
-                             f'flags; pass a pattern to use another mode or flags (got mode={mode!r}, '
-                             f'flags={re.RegexFlag(flags)!r})')
+            raise ValueError(
+                'FormatReward: the default think/answer pattern is a fullmatch without '
+                f'flags; pass a pattern to use another mode or flags (got mode={mode!r}, '
+                f'flags={re.RegexFlag(flags)!r})'
+            )
         if pattern is None or isinstance(pattern, str):
             _check_spec(pattern, mode, flags, 'FormatReward')
             spec = ('think_answer',) if pattern is None else ('regex', pattern, flags, mode)
@@ -510,8 +581,9 @@ class FormatReward(_DfaReward):
             for p in pattern:
                 _check_spec(p, mode, flags, 'FormatReward')
             spec = ('all_of',) + tuple(('regex', p, flags, mode) for p in pattern)
-        super().__init__([spec], tokenizer=tokenizer, prefix=prefix,
-                         vocab_size=vocab_size, check_ids=check_ids, name=name)
+        super().__init__(
+            [spec], tokenizer=tokenizer, prefix=prefix, vocab_size=vocab_size, check_ids=check_ids, name=name
+        )
         self.pattern, self.mode, self.flags = pattern, mode, int(flags)
 
     def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
@@ -522,8 +594,14 @@ class FormatReward(_DfaReward):
         acc = self._string_acceptance(texts)[:, 0].tolist()
         return [(1.0 if a else 0.0) if ok else math.nan for a, ok in zip(acc, is_text)]
 
-    def score_ids(self, input_ids: Tensor, lengths: Optional[Tensor] = None, ground_truths: Any = None, *,
-                  attention_mask: Optional[Tensor] = None) -> Tensor:
+    def score_ids(
+        self,
+        input_ids: Tensor,
+        lengths: Optional[Tensor] = None,
+        ground_truths: Any = None,
+        *,
+        attention_mask: Optional[Tensor] = None,
+    ) -> Tensor:
         """Scores completion token ids without decoding (also the module's ``forward``).
 
         Args:
@@ -551,8 +629,9 @@ class FormatReward(_DfaReward):
             return torch.from_numpy(direct[0][:, 0])
         return self._accepted_ids(input_ids, attention_mask, lengths)[:, 0]
 
-    def dead_positions(self, input_ids: Tensor, lengths: Optional[Tensor] = None, *,
-                       attention_mask: Optional[Tensor] = None) -> Tensor:
+    def dead_positions(
+        self, input_ids: Tensor, lengths: Optional[Tensor] = None, *, attention_mask: Optional[Tensor] = None
+    ) -> Tensor:
         """(B,) int64: the token index at which the format became impossible, or -1.
 
         That token is the first one whose text no continuation can repair (the DFA entered
@@ -583,7 +662,7 @@ class FormatReward(_DfaReward):
             if pos < 0:
                 out.append(-1)
             else:  # the character holding byte `pos` (0 for an empty text: see above)
-                head = text.encode('utf-8', _SURROGATE_ERRORS)[:pos + 1]
+                head = text.encode('utf-8', _SURROGATE_ERRORS)[: pos + 1]
                 out.append(max(len(head.decode('utf-8', 'replace')) - 1, 0))
         return out
 
@@ -602,8 +681,9 @@ def has_think_and_answer(trajectories: Any, ground_truths: Any = None) -> List[f
         if c is None:
             out.append(float('nan'))
             continue
-        ok = re.search(r'<think>.*?</think>', c, re.DOTALL) and re.search(r'<answer>.*?</answer>', c,
-                                                                             re.DOTALL)
+        ok = re.search(r'<think>.*?</think>', c, re.DOTALL) and re.search(
+            r'<answer>.*?</answer>', c, re.DOTALL
+        )
         out.append(1.0 if ok else 0.0)
     return out
 
@@ -613,8 +693,9 @@ def _check_tags(tags: Any) -> Tuple[str, ...]:
     who = 'TagCountReward'
     if not isinstance(tags, (list, tuple)):
         hint = ' (one tag goes in a list: tags=[...])' if isinstance(tags, str) else ''
-        raise TypeError(f'{who}: tags must be a list or tuple of str, got {type(tags).__name__} '
-                        f'{tags!r}{hint}')
+        raise TypeError(
+            f'{who}: tags must be a list or tuple of str, got {type(tags).__name__} {tags!r}{hint}'
+        )
     if not tags:
         raise ValueError(f'{who}: tags must hold at least one tag, got {tags!r}')
     for i, t in enumerate(tags):
@@ -623,8 +704,10 @@ def _check_tags(tags: Any) -> Tuple[str, ...]:
         if not t:
             raise ValueError(f"{who}: tags[{i}] must be a non-empty str, got ''")
         if any('\ud800' <= c <= '\udfff' for c in t):
-            raise ValueError(f'{who}: tags[{i}] = {t!r} holds a lone surrogate, which no completion can '
-                             'contain (completions read it as U+FFFD)')
+            raise ValueError(
+                f'{who}: tags[{i}] = {t!r} holds a lone surrogate, which no completion can '
+                'contain (completions read it as U+FFFD)'
+            )
     return tuple(tags)
 
 
@@ -643,13 +726,21 @@ class TagCountReward(_DfaReward):
     [1.0, 0.25]
     """
 
-    def __init__(self, tags: Sequence[str] = THINK_ANSWER_TAGS, *, tokenizer: Any = None,
-                 prefix: str = '', vocab_size: Optional[int] = None, check_ids: bool = True,
-                 name: Optional[str] = None):
+    def __init__(
+        self,
+        tags: Sequence[str] = THINK_ANSWER_TAGS,
+        *,
+        tokenizer: Any = None,
+        prefix: str = '',
+        vocab_size: Optional[int] = None,
+        check_ids: bool = True,
+        name: Optional[str] = None,
+    ):
         tags = _check_tags(tags)
         specs = [('exactly_once', t) for t in tags]
-        super().__init__(specs, tokenizer=tokenizer, prefix=prefix, vocab_size=vocab_size,
-                         check_ids=check_ids, name=name)
+        super().__init__(
+            specs, tokenizer=tokenizer, prefix=prefix, vocab_size=vocab_size, check_ids=check_ids, name=name
+        )
         self.tags = tags
 
     def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
@@ -659,8 +750,14 @@ class TagCountReward(_DfaReward):
         acc = self._string_acceptance(texts).mean(axis=1, dtype=np.float64).tolist()
         return [a if ok else math.nan for a, ok in zip(acc, is_text)]
 
-    def score_ids(self, input_ids: Tensor, lengths: Optional[Tensor] = None, ground_truths: Any = None, *,
-                  attention_mask: Optional[Tensor] = None) -> Tensor:
+    def score_ids(
+        self,
+        input_ids: Tensor,
+        lengths: Optional[Tensor] = None,
+        ground_truths: Any = None,
+        *,
+        attention_mask: Optional[Tensor] = None,
+    ) -> Tensor:
         """(B,) float32 tag-count rewards for token ids; arguments as :meth:`FormatReward.score_ids`."""
         return self._accepted_ids(input_ids, attention_mask, lengths).mean(dim=1)
 
@@ -678,8 +775,9 @@ def boxed_pattern(max_depth: int = BOXED_MAX_DEPTH) -> str:
     False
     """
     if not _is_int(max_depth):
-        raise TypeError(f'boxed_pattern: max_depth must be an int >= 1, got {type(max_depth).__name__} '
-                        f'{max_depth!r}')
+        raise TypeError(
+            f'boxed_pattern: max_depth must be an int >= 1, got {type(max_depth).__name__} {max_depth!r}'
+        )
     if max_depth < 1:
         raise ValueError(f'boxed_pattern: max_depth must be >= 1, got {max_depth}')
     inner = '[^{}]*'
@@ -700,10 +798,24 @@ class BoxedReward(_DfaReward):
     [1.0, 0.0, 0.0]
     """
 
-    def __init__(self, max_depth: int = BOXED_MAX_DEPTH, *, tokenizer: Any = None, prefix: str = '',
-                 vocab_size: Optional[int] = None, check_ids: bool = True, name: Optional[str] = None):
-        super().__init__([('regex', boxed_pattern(max_depth), 0, 'search')], tokenizer=tokenizer, prefix=prefix,
-                         vocab_size=vocab_size, check_ids=check_ids, name=name)
+    def __init__(
+        self,
+        max_depth: int = BOXED_MAX_DEPTH,
+        *,
+        tokenizer: Any = None,
+        prefix: str = '',
+        vocab_size: Optional[int] = None,
+        check_ids: bool = True,
+        name: Optional[str] = None,
+    ):
+        super().__init__(
+            [('regex', boxed_pattern(max_depth), 0, 'search')],
+            tokenizer=tokenizer,
+            prefix=prefix,
+            vocab_size=vocab_size,
+            check_ids=check_ids,
+            name=name,
+        )
         self.max_depth = int(max_depth)
 
     score_trajectories = FormatReward.score_trajectories

@@ -7,6 +7,7 @@ string-equal to the prediction). The method behind each score is available throu
 rules. Both rewards are torch modules whose ``forward`` is ``score_ids`` (see
 :mod:`twinkle.reward.module`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,8 +16,14 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 from twinkle.math.checker import MathChecker, Verdict
 from twinkle.math.config import MathConfig
 from twinkle.math.spans import MarkerTable, decode_answer_spans, find_answer_spans
-from twinkle.reward.base import (check_batch, check_token_inputs, ground_truth_text, last_completion,
-                                 last_prompt, require_tokenizer)
+from twinkle.reward.base import (
+    check_batch,
+    check_token_inputs,
+    ground_truth_text,
+    last_completion,
+    last_prompt,
+    require_tokenizer,
+)
 from twinkle.reward.module import RewardModule
 
 __all__ = ['MathReward', 'GSM8KReward']
@@ -47,28 +54,31 @@ class MathReward(RewardModule):
 
     name = 'math'
 
-    def __init__(self, ground_truth_key: str = 'solution', config: Optional[MathConfig] = None,
-                 tokenizer: Any = None, **config_overrides: Any):
+    def __init__(
+        self,
+        ground_truth_key: str = 'solution',
+        config: Optional[MathConfig] = None,
+        tokenizer: Any = None,
+        **config_overrides: Any,
+    ):
         if not isinstance(ground_truth_key, str) or not ground_truth_key:
-            raise ValueError(f'MathReward.ground_truth_key must be a non-empty str, '
-                             f'got {ground_truth_key!r}')
+            raise ValueError(f'MathReward.ground_truth_key must be a non-empty str, got {ground_truth_key!r}')
         config = config or MathConfig()
         if config_overrides:
             names = {f.name for f in dataclasses.fields(MathConfig)}
             bad = sorted(set(config_overrides) - names)
             if bad:
-                raise TypeError(f'MathReward got unknown options {bad}; MathConfig fields are '
-                                f'{sorted(names)}')
+                raise TypeError(
+                    f'MathReward got unknown options {bad}; MathConfig fields are {sorted(names)}'
+                )
             config = dataclasses.replace(config, **config_overrides)
         if config.sympy_deadline_s <= 0:
-            raise ValueError(f'MathConfig.sympy_deadline_s must be > 0, '
-                             f'got {config.sympy_deadline_s}')
+            raise ValueError(f'MathConfig.sympy_deadline_s must be > 0, got {config.sympy_deadline_s}')
         if config.num_workers < 1:
             raise ValueError(f'MathConfig.num_workers must be >= 1, got {config.num_workers}')
         super().__init__(tokenizer=tokenizer)
         self.ground_truth_key = ground_truth_key
-        self.keys: Tuple[str, ...] = tuple(
-            dict.fromkeys((ground_truth_key, 'ground_truth', 'answer')))
+        self.keys: Tuple[str, ...] = tuple(dict.fromkeys((ground_truth_key, 'ground_truth', 'answer')))
         self.config = config
         self.checker = MathChecker(config)
         self._table = None  # the tokenizer's MarkerTable, fetched on the first token-path call
@@ -91,9 +101,12 @@ class MathReward(RewardModule):
             questions = None
         return self.checker.check(completions, golds, questions=questions)
 
-    def score_trajectories(self, trajectories: Sequence[Any], ground_truths: Optional[Sequence[Any]] = None,
-                           return_details: bool = False
-                           ) -> Union[List[float], Tuple[List[float], List[Verdict]]]:
+    def score_trajectories(
+        self,
+        trajectories: Sequence[Any],
+        ground_truths: Optional[Sequence[Any]] = None,
+        return_details: bool = False,
+    ) -> Union[List[float], Tuple[List[float], List[Verdict]]]:
         """Rewards for a batch: the seed's ``reward(trajectories, ground_truths)``.
 
         Args:
@@ -118,8 +131,9 @@ class MathReward(RewardModule):
         return self.checker.score(completions, ground_truths)
 
     # ---------------------------------------------------------------------------------
-    def score_ids(self, input_ids: Any, lengths: Any = None, ground_truths: Any = None, *,
-                  attention_mask: Any = None) -> Any:
+    def score_ids(
+        self, input_ids: Any, lengths: Any = None, ground_truths: Any = None, *, attention_mask: Any = None
+    ) -> Any:
         """Rewards for completion token ids (also the module's ``forward``).
 
         Args:
@@ -144,17 +158,20 @@ class MathReward(RewardModule):
         [1.0, 0.0]
         """
         import torch
+
         verdicts, device = self._verdicts_ids(input_ids, lengths, ground_truths, attention_mask)
         return torch.tensor([v.reward for v in verdicts], dtype=torch.float32, device=device)
 
-    def explain_ids(self, input_ids: Any, lengths: Any = None, ground_truths: Any = None, *,
-                    attention_mask: Any = None) -> List[Verdict]:
+    def explain_ids(
+        self, input_ids: Any, lengths: Any = None, ground_truths: Any = None, *, attention_mask: Any = None
+    ) -> List[Verdict]:
         """One :class:`twinkle.math.Verdict` per row of token ids (arguments as
         :meth:`score_ids`): what :meth:`explain` gives for the decoded rows."""
         return self._verdicts_ids(input_ids, lengths, ground_truths, attention_mask)[0]
 
-    def _verdicts_ids(self, input_ids: Any, lengths: Any, ground_truths: Any,
-                      attention_mask: Any) -> Tuple[List[Verdict], Any]:
+    def _verdicts_ids(
+        self, input_ids: Any, lengths: Any, ground_truths: Any, attention_mask: Any
+    ) -> Tuple[List[Verdict], Any]:
         """The token path. Only each row's answer span is decoded:
 
         1. A per-token table of marker fragments (:class:`twinkle.math.spans.
@@ -181,13 +198,15 @@ class MathReward(RewardModule):
         texts, extractions = decode_answer_spans(rows, spans, self._decode, self.config.strict)
         return self.checker.check(texts, golds, extractions), ids.device
 
-    def _token_inputs(self, input_ids: Any, lengths: Any, ground_truths: Any, attention_mask: Any
-                      ) -> Tuple[Any, Any, List[Optional[str]]]:
+    def _token_inputs(
+        self, input_ids: Any, lengths: Any, ground_truths: Any, attention_mask: Any
+    ) -> Tuple[Any, Any, List[Optional[str]]]:
         """Validated ``(input_ids, lengths, golds)`` of a token-path call, masked positions
         moved out (each row's kept ids first, its count as its length). ``lengths`` may be a
         list, an array or a tensor; values outside ``[0, L]`` are clamped, not refused (the
         spans clamp them), so the check costs no host sync."""
         import torch
+
         who = type(self).__name__
         require_tokenizer(self, 'score_ids')
         if lengths is not None and not isinstance(lengths, torch.Tensor):
@@ -198,8 +217,7 @@ class MathReward(RewardModule):
         if attention_mask is not None:
             input_ids, lengths = _left_align(input_ids, lengths, attention_mask)
         golds = check_batch(list(range(input_ids.shape[0])), ground_truths, who, True)
-        golds = [g if isinstance(g, str) or g is None else ground_truth_text(g, self.keys)
-                 for g in golds]
+        golds = [g if isinstance(g, str) or g is None else ground_truth_text(g, self.keys) for g in golds]
         return input_ids, lengths, golds
 
     def _marker_table(self) -> MarkerTable:
@@ -220,11 +238,13 @@ def _left_align(input_ids: Any, lengths: Any, attention_mask: Any) -> Tuple[Any,
     """``(ids, lengths)`` with each row's kept ids (unmasked, within its length) moved to the
     front in order: the right-padded layout the span finder reads. On the ids' device."""
     import torch
+
     b, width = input_ids.shape
     keep = attention_mask.to(device=input_ids.device, dtype=torch.bool)
     if lengths is not None:
-        keep = keep & (torch.arange(width, device=input_ids.device)[None, :]
-                       < lengths.to(input_ids.device)[:, None])
+        keep = keep & (
+            torch.arange(width, device=input_ids.device)[None, :] < lengths.to(input_ids.device)[:, None]
+        )
     order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)
     return input_ids.gather(1, order), keep.sum(1)
 
@@ -241,6 +261,11 @@ class GSM8KReward(MathReward):
 
     name = 'gsm8k'
 
-    def __init__(self, ground_truth_key: str = 'answer', config: Optional[MathConfig] = None,
-                 tokenizer: Any = None, **config_overrides: Any):
+    def __init__(
+        self,
+        ground_truth_key: str = 'answer',
+        config: Optional[MathConfig] = None,
+        tokenizer: Any = None,
+        **config_overrides: Any,
+    ):
         super().__init__(ground_truth_key, config, tokenizer, **config_overrides)

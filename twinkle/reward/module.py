@@ -12,6 +12,7 @@ with ids on another device copies them there once and keeps the copy, so a rewar
 ids on any device, and the rewards come back on ``input_ids.device``. ``.to(device)``
 moves the tables ahead of time (and drops the copies), as for any module.
 """
+
 from __future__ import annotations
 
 from typing import Any, List, Optional
@@ -47,8 +48,14 @@ class RewardModule(Reward, torch.nn.Module):
         """One float per trajectory: the seed's ``reward(trajectories, ground_truths)``."""
         raise NotImplementedError(f'{type(self).__name__} must implement score_trajectories')
 
-    def forward(self, input_ids: Tensor, lengths: Optional[Tensor] = None, ground_truths: Any = None, *,
-                attention_mask: Optional[Tensor] = None) -> Tensor:
+    def forward(
+        self,
+        input_ids: Tensor,
+        lengths: Optional[Tensor] = None,
+        ground_truths: Any = None,
+        *,
+        attention_mask: Optional[Tensor] = None,
+    ) -> Tensor:
         """:meth:`score_ids`, as the module's call."""
         return self.score_ids(input_ids, lengths, ground_truths, attention_mask=attention_mask)
 

@@ -1,6 +1,7 @@
 """Length shaping: reward terms from completion lengths (DAPO's soft overlong penalty, the
 cosine length scaling of Yeo et al.), added to or replacing a reward before the advantages.
 """
+
 from __future__ import annotations
 
 import math
@@ -9,6 +10,7 @@ import torch
 from torch import Tensor
 
 __all__ = ['soft_overlong_penalty', 'cosine_length_scaling']
+
 
 def soft_overlong_penalty(lengths: Tensor, max_length: int, cache_length: int) -> Tensor:
     """DAPO's soft overlong punishment (Yu et al. 2025, eq. 13) on completion lengths.
@@ -28,17 +30,25 @@ def soft_overlong_penalty(lengths: Tensor, max_length: int, cache_length: int) -
     [0.0, 0.0, -0.5, -1.0, -1.0]
     """
     if not 0 < cache_length <= max_length:
-        raise ValueError(f'soft_overlong_penalty: need 0 < cache_length <= max_length, got '
-                         f'{cache_length} and {max_length}')
+        raise ValueError(
+            f'soft_overlong_penalty: need 0 < cache_length <= max_length, got {cache_length} and {max_length}'
+        )
     x = lengths.to(torch.float32)
     expected = float(max_length - cache_length)
     pen = (expected - x) / float(cache_length)
     return pen.clamp(-1.0, 0.0)
 
 
-def cosine_length_scaling(lengths: Tensor, correct: Tensor, max_length: int, *,
-                          min_value_wrong: float = -1.0, max_value_wrong: float = -0.5,
-                          min_value_correct: float = 0.5, max_value_correct: float = 1.0) -> Tensor:
+def cosine_length_scaling(
+    lengths: Tensor,
+    correct: Tensor,
+    max_length: int,
+    *,
+    min_value_wrong: float = -1.0,
+    max_value_wrong: float = -0.5,
+    min_value_correct: float = 0.5,
+    max_value_correct: float = 1.0,
+) -> Tensor:
     """Cosine length-scaled correctness reward (Yeo et al. 2025, "Demystifying Long CoT").
 
     ``r = lo + (hi - lo) * (1 + cos(pi * min(L, L_max) / L_max)) / 2``: a correct answer

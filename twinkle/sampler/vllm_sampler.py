@@ -5,6 +5,7 @@ an ImportError that says how to install it. Prompts are rendered with the tokeni
 chat template here and passed as token ids, so the prompt ids in the response are
 exactly what the engine saw.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
@@ -15,9 +16,11 @@ from twinkle.sampler.hub import resolve_model_id
 
 __all__ = ['vLLMSampler', 'VLLM_INSTALL_HINT']
 
-VLLM_INSTALL_HINT = ('vLLMSampler needs vLLM, which is not installed: pip install vllm (on a '
-                     'machine with a CUDA GPU; see https://docs.vllm.ai). On CPU, or without '
-                     'vLLM, use twinkle.sampler.TransformersSampler.')
+VLLM_INSTALL_HINT = (
+    'vLLMSampler needs vLLM, which is not installed: pip install vllm (on a '
+    'machine with a CUDA GPU; see https://docs.vllm.ai). On CPU, or without '
+    'vLLM, use twinkle.sampler.TransformersSampler.'
+)
 
 
 def _import_vllm():
@@ -51,10 +54,16 @@ class vLLMSampler(Sampler):  # noqa: N801 - the seed's spelling
     True
     """
 
-    def __init__(self, model_id: Optional[str] = None, *,
-                 chat_template_kwargs: Optional[Dict[str, Any]] = None, llm: Any = None,
-                 revision: Optional[str] = None, sampling_params: Any = None,
-                 **engine_kwargs: Any):
+    def __init__(
+        self,
+        model_id: Optional[str] = None,
+        *,
+        chat_template_kwargs: Optional[Dict[str, Any]] = None,
+        llm: Any = None,
+        revision: Optional[str] = None,
+        sampling_params: Any = None,
+        **engine_kwargs: Any,
+    ):
         self.default_sampling_params = SamplingParams.coerce(sampling_params)
         self._vllm = _import_vllm()
         if llm is None:
@@ -69,19 +78,28 @@ class vLLMSampler(Sampler):  # noqa: N801 - the seed's spelling
     def render(self, prompt: Trajectory) -> List[int]:
         """The prompt's token ids (chat template with the generation prompt)."""
         text = self.tokenizer.apply_chat_template(
-            [dict(m) for m in prompt.messages], tools=prompt.get('tools') or None,
-            add_generation_prompt=True, tokenize=False, **self.chat_template_kwargs)
+            [dict(m) for m in prompt.messages],
+            tools=prompt.get('tools') or None,
+            add_generation_prompt=True,
+            tokenize=False,
+            **self.chat_template_kwargs,
+        )
         return list(self.tokenizer(text, add_special_tokens=False)['input_ids'])
 
-    def _generate(self, prompts: List[Trajectory], num_samples: int, params: SamplingParams
-                  ) -> Tuple[List[List[int]], List[List[Completion]]]:
+    def _generate(
+        self, prompts: List[Trajectory], num_samples: int, params: SamplingParams
+    ) -> Tuple[List[List[int]], List[List[Completion]]]:
         prompt_ids = [self.render(p) for p in prompts]
         sp = self._vllm.SamplingParams(
-            n=num_samples, max_tokens=params.max_tokens, temperature=params.temperature,
-            top_p=params.top_p, top_k=params.top_k if params.top_k > 0 else -1,
-            seed=params.seed, stop=list(params.stop) or None)
-        outs = self.llm.generate([{'prompt_token_ids': ids} for ids in prompt_ids], sp,
-                                 use_tqdm=False)
+            n=num_samples,
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k if params.top_k > 0 else -1,
+            seed=params.seed,
+            stop=list(params.stop) or None,
+        )
+        outs = self.llm.generate([{'prompt_token_ids': ids} for ids in prompt_ids], sp, use_tqdm=False)
         decode = lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True)  # noqa: E731
         completions = []
         for out in outs:  # vLLM keeps the prompts' order
@@ -91,8 +109,7 @@ class vLLMSampler(Sampler):  # noqa: N801 - the seed's spelling
                 if o.finish_reason == 'length':
                     row.append(Completion(ids, o.text, 'length'))
                 elif isinstance(o.stop_reason, str):  # a stop string: text already cut
-                    row.append(Completion(_ids_within(ids, o.text, decode), o.text, 'stop',
-                                          o.stop_reason))
+                    row.append(Completion(_ids_within(ids, o.text, decode), o.text, 'stop', o.stop_reason))
                 else:  # eos (stop_reason None) or a stop token id
                     row.append(Completion(ids, o.text, 'eos'))
             completions.append(row)

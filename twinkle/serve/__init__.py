@@ -13,10 +13,21 @@ offline scoring and Ray.
 ``python -m twinkle serve --help`` lists the server's options; ``docs/serving.md``
 describes the protocols.
 """
+
 from twinkle._lazy import lazy_getattr
 
-__all__ = ['Scorer', 'RewardSpec', 'SampleScore', 'DynamicBatcher', 'Metrics', 'ServeConfig', 'RewardService',
-           'create_app', 'run_server', 'reward_app']
+__all__ = [
+    'Scorer',
+    'RewardSpec',
+    'SampleScore',
+    'DynamicBatcher',
+    'Metrics',
+    'ServeConfig',
+    'RewardService',
+    'create_app',
+    'run_server',
+    'reward_app',
+]
 
 # The server stack and Ray load only when used.
 _LAZY = {

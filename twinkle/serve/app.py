@@ -13,6 +13,7 @@ Errors are JSON ``{"error": ..., "field": ...}``: 400 for bad JSON or a bad fiel
 when a request was not scored within ``request_timeout_s``, 500 when a reward raised.
 A failed request never gets a reward: in particular a timeout is an error, not 0.0.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,8 +32,7 @@ from starlette.routing import Route
 from twinkle.serve.batcher import BatcherClosed, DynamicBatcher, Overloaded, RequestTimeout
 from twinkle.serve.config import ServeConfig
 from twinkle.serve.metrics import Metrics
-from twinkle.serve.protocol import (Batch, Limits, RequestError, parse_get_reward, parse_json,
-                                    parse_score)
+from twinkle.serve.protocol import Batch, Limits, RequestError, parse_get_reward, parse_json, parse_score
 from twinkle.serve.scorer import SampleScore, Scorer, as_json_number, sample_record
 
 __all__ = ['RewardService', 'create_app']
@@ -66,12 +66,20 @@ class RewardService:
         self.scorer = scorer or Scorer(config.rewards, config.nan_policy, config.math_options())
         self.limits = Limits(config.max_items_per_request, config.max_text_chars)
         self.batcher = DynamicBatcher(
-            self._score_items, window_s=config.batch_window_ms / 1000.0,
-            max_batch_size=config.max_batch_size, max_concurrent=config.max_concurrent_batches,
-            max_queued=config.max_queued_samples, on_batch=self._on_batch)
-        self.metrics = Metrics(config.metrics_window, gauges={
-            'queued_samples': lambda: self.batcher.queued,
-            'in_flight_samples': lambda: self.batcher.in_flight})
+            self._score_items,
+            window_s=config.batch_window_ms / 1000.0,
+            max_batch_size=config.max_batch_size,
+            max_concurrent=config.max_concurrent_batches,
+            max_queued=config.max_queued_samples,
+            on_batch=self._on_batch,
+        )
+        self.metrics = Metrics(
+            config.metrics_window,
+            gauges={
+                'queued_samples': lambda: self.batcher.queued,
+                'in_flight_samples': lambda: self.batcher.in_flight,
+            },
+        )
         self.ready = False
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -111,14 +119,16 @@ class RewardService:
     async def score_batch(self, batch: Batch) -> List[SampleScore]:
         """Scores one request's samples in the next batch; errors as :class:`RequestError`."""
         try:
-            results = await self.batcher.submit(list(zip(batch.trajectories, batch.ground_truths)),
-                                                self.config.request_timeout_s)
+            results = await self.batcher.submit(
+                list(zip(batch.trajectories, batch.ground_truths)), self.config.request_timeout_s
+            )
         except RequestTimeout as e:
             self.metrics.record_event('request_timeouts')
             for name in self.scorer.names:
                 self.metrics.record_outcomes(name, ['timeout'] * len(batch.trajectories))
-            raise RequestError(f'request {e}; nothing was scored for it (retry, or raise '
-                               'request_timeout_s)', None, 504) from None
+            raise RequestError(
+                f'request {e}; nothing was scored for it (retry, or raise request_timeout_s)', None, 504
+            ) from None
         except BatcherClosed as e:
             raise RequestError(str(e), None, 503) from None
         except Overloaded as e:
@@ -139,8 +149,9 @@ class RewardService:
             if not declared.isdigit():
                 raise RequestError(f'Content-Length {declared!r} is not a number', 'Content-Length')
             if int(declared) > limit:
-                raise RequestError(f'body of {int(declared)} bytes is larger than the limit of {limit} bytes',
-                                   'body', 413)
+                raise RequestError(
+                    f'body of {int(declared)} bytes is larger than the limit of {limit} bytes', 'body', 413
+                )
         chunks, size = [], 0
         async for chunk in request.stream():  # also bounds chunked bodies with no length
             size += len(chunk)
@@ -162,8 +173,10 @@ class RewardService:
         fill = self.config.abstain_value
         rewards = [fill if math.isnan(r.reward) else r.reward for r in results]
         # extra_logs: each part per sample (OpenRLHF logs every key's mean), numbers only.
-        extra = {name: [fill if math.isnan(r.parts[name]) else r.parts[name] for r in results]
-                 for name in self.scorer.names}
+        extra = {
+            name: [fill if math.isnan(r.parts[name]) else r.parts[name] for r in results]
+            for name in self.scorer.names
+        }
         request.state.samples = len(results)
         return _json({'rewards': rewards, 'scores': rewards, 'extra_logs': extra})
 
@@ -176,15 +189,23 @@ class RewardService:
             return self._error(request, e)
         request.state.samples = len(results)
         records = [sample_record(r) for r in results]
-        return _json({'rewards': [r['reward'] for r in records],
-                      'parts': {n: [as_json_number(r.parts[n]) for r in results] for n in self.scorer.names},
-                      'explanations': [r['explanation'] for r in records]})
+        return _json(
+            {
+                'rewards': [r['reward'] for r in records],
+                'parts': {n: [as_json_number(r.parts[n]) for r in results] for n in self.scorer.names},
+                'explanations': [r['explanation'] for r in records],
+            }
+        )
 
     async def health(self, request: Request) -> Response:
         draining = self.batcher.closing
-        body = {'status': 'draining' if draining else ('ok' if self.ready else 'starting'),
-                'rewards': self.scorer.describe(), 'pid': os.getpid(),
-                'queued_samples': self.batcher.queued, 'in_flight_samples': self.batcher.in_flight}
+        body = {
+            'status': 'draining' if draining else ('ok' if self.ready else 'starting'),
+            'rewards': self.scorer.describe(),
+            'pid': os.getpid(),
+            'queued_samples': self.batcher.queued,
+            'in_flight_samples': self.batcher.in_flight,
+        }
         return _json(body, 503 if draining or not self.ready else 200)
 
     async def metrics_route(self, request: Request) -> Response:
@@ -233,9 +254,11 @@ def create_app(service: RewardService) -> Any:
     >>> callable(app)
     True
     """
-    routes = [Route('/get_reward', service.get_reward, methods=['POST']),
-              Route('/score', service.score, methods=['POST']),
-              Route('/health', service.health, methods=['GET']),
-              Route('/metrics', service.metrics_route, methods=['GET'])]
+    routes = [
+        Route('/get_reward', service.get_reward, methods=['POST']),
+        Route('/score', service.score, methods=['POST']),
+        Route('/health', service.health, methods=['GET']),
+        Route('/metrics', service.metrics_route, methods=['GET']),
+    ]
     app = Starlette(routes=routes, lifespan=service.lifespan)
     return _Timing(app, service.metrics)

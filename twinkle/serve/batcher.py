@@ -19,6 +19,7 @@ Invariants:
 - :meth:`DynamicBatcher.close` stops new requests and returns once every accepted
   request has its answer.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,15 +51,15 @@ class Overloaded(RuntimeError):
 class _Request:
     __slots__ = ('items', 'future', 'arrived', 'abandoned', 'started')
 
-    def __init__(self, items: Sequence[Any], future: 'asyncio.Future', arrived: float):
+    def __init__(self, items: Sequence[Any], future: asyncio.Future, arrived: float):
         self.items = items
         self.future = future
         self.arrived = arrived
         self.abandoned = False  # its caller stopped waiting (timeout): skip it
-        self.started = False    # it is in a batch that is being scored
+        self.started = False  # it is in a batch that is being scored
 
 
-def _retrieve(fut: 'asyncio.Future') -> None:
+def _retrieve(fut: asyncio.Future) -> None:
     # An abandoned request's future may still get an exception; reading it here keeps
     # asyncio from logging "exception was never retrieved".
     if not fut.cancelled():
@@ -88,13 +89,23 @@ class DynamicBatcher:
     ([[2, 4], [6]], 1)
     """
 
-    def __init__(self, score_fn: Callable[[List[Any]], Sequence[Any]], *, window_s: float = 0.005,
-                 max_batch_size: int = 1024, max_concurrent: int = 1, max_queued: int = 0,
-                 on_batch: Optional[Callable[[int, int, float], None]] = None):
+    def __init__(
+        self,
+        score_fn: Callable[[List[Any]], Sequence[Any]],
+        *,
+        window_s: float = 0.005,
+        max_batch_size: int = 1024,
+        max_concurrent: int = 1,
+        max_queued: int = 0,
+        on_batch: Optional[Callable[[int, int, float], None]] = None,
+    ):
         if not window_s >= 0:
             raise ValueError(f'DynamicBatcher.window_s must be >= 0 seconds, got {window_s!r}')
-        for name, value, low in (('max_batch_size', max_batch_size, 1), ('max_concurrent', max_concurrent, 1),
-                                 ('max_queued', max_queued, 0)):
+        for name, value, low in (
+            ('max_batch_size', max_batch_size, 1),
+            ('max_concurrent', max_concurrent, 1),
+            ('max_queued', max_queued, 0),
+        ):
             if not isinstance(value, int) or value < low:
                 raise ValueError(f'DynamicBatcher.{name} must be an int >= {low}, got {value!r}')
         self.score_fn = score_fn
@@ -105,13 +116,13 @@ class DynamicBatcher:
         self.on_batch = on_batch
         self.batches = 0
         self._pending: Deque[_Request] = collections.deque()
-        self._queued = 0       # samples waiting in _pending
-        self._in_flight = 0    # samples in batches being scored
+        self._queued = 0  # samples waiting in _pending
+        self._in_flight = 0  # samples in batches being scored
         self._closing = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._wakeup: Optional[asyncio.Event] = None
         self._slots: Optional[asyncio.Semaphore] = None
-        self._collector: Optional['asyncio.Task'] = None
+        self._collector: Optional[asyncio.Task] = None
         self._running: set = set()
         self._executor: Optional[ThreadPoolExecutor] = None
 
@@ -159,8 +170,10 @@ class DynamicBatcher:
         if not items:
             return []
         if self.max_queued and self._queued + len(items) > self.max_queued and self._queued:
-            raise Overloaded(f'{self._queued} samples are waiting, and {len(items)} more would pass '
-                             f'the queue limit of {self.max_queued}; retry later')
+            raise Overloaded(
+                f'{self._queued} samples are waiting, and {len(items)} more would pass '
+                f'the queue limit of {self.max_queued}; retry later'
+            )
         self.start()
         fut = self._loop.create_future()
         fut.add_done_callback(_retrieve)
@@ -170,7 +183,7 @@ class DynamicBatcher:
         self._wakeup.set()
         try:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             req.abandoned = True
             stage = 'while being scored' if req.started else 'while waiting for a batch'
             raise RequestTimeout(timeout, stage) from None
@@ -219,7 +232,7 @@ class DynamicBatcher:
             self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
 
     def _take(self) -> List[_Request]:

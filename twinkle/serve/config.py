@@ -9,6 +9,7 @@ spells them with dashes)::
     batch_window_ms = 5
     request_timeout_s = 60
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -91,19 +92,38 @@ class ServeConfig:
             parse_reward_spec(r)
         object.__setattr__(self, 'rewards', rewards)
         _check(self.batch_window_ms >= 0, 'batch_window_ms', self.batch_window_ms, '>= 0')
-        for name in ('max_batch_size', 'max_concurrent_batches', 'max_request_bytes',
-                     'max_items_per_request', 'max_text_chars', 'sympy_workers', 'metrics_window'):
+        for name in (
+            'max_batch_size',
+            'max_concurrent_batches',
+            'max_request_bytes',
+            'max_items_per_request',
+            'max_text_chars',
+            'sympy_workers',
+            'metrics_window',
+        ):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 1, name, value, 'an int >= 1')
-        _check(isinstance(self.max_queued_samples, int) and self.max_queued_samples >= 0,
-               'max_queued_samples', self.max_queued_samples, 'an int >= 0 (0: no limit)')
+        _check(
+            isinstance(self.max_queued_samples, int) and self.max_queued_samples >= 0,
+            'max_queued_samples',
+            self.max_queued_samples,
+            'an int >= 0 (0: no limit)',
+        )
         _check(isinstance(self.port, int) and 0 <= self.port < 65536, 'port', self.port, 'in [0, 65535]')
         _check(self.request_timeout_s > 0, 'request_timeout_s', self.request_timeout_s, '> 0')
         _check(self.sympy_deadline_s > 0, 'sympy_deadline_s', self.sympy_deadline_s, '> 0')
-        _check(math.isfinite(self.abstain_value), 'abstain_value', self.abstain_value, 'finite (JSON has no NaN)')
-        _check(self.nan_policy in ('propagate', 'zero'), 'nan_policy', self.nan_policy, "'propagate' or 'zero'")
-        _check(self.graceful_shutdown_s is None or self.graceful_shutdown_s >= 0, 'graceful_shutdown_s',
-               self.graceful_shutdown_s, '>= 0 or None')
+        _check(
+            math.isfinite(self.abstain_value), 'abstain_value', self.abstain_value, 'finite (JSON has no NaN)'
+        )
+        _check(
+            self.nan_policy in ('propagate', 'zero'), 'nan_policy', self.nan_policy, "'propagate' or 'zero'"
+        )
+        _check(
+            self.graceful_shutdown_s is None or self.graceful_shutdown_s >= 0,
+            'graceful_shutdown_s',
+            self.graceful_shutdown_s,
+            '>= 0 or None',
+        )
 
     @property
     def shutdown_timeout_s(self) -> float:
@@ -116,7 +136,7 @@ class ServeConfig:
         """The math rewards' overrides (:class:`twinkle.math.MathConfig` fields)."""
         return {'num_workers': self.sympy_workers, 'sympy_deadline_s': self.sympy_deadline_s}
 
-    def replace(self, **changes: Any) -> 'ServeConfig':
+    def replace(self, **changes: Any) -> ServeConfig:
         """A copy with ``changes`` applied (None values are ignored: unset options)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -124,7 +144,7 @@ class ServeConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], where: str = 'config') -> 'ServeConfig':
+    def from_mapping(cls, values: Mapping[str, Any], where: str = 'config') -> ServeConfig:
         """Builds a config from a dict, naming any unknown key.
 
         >>> ServeConfig.from_mapping({'rewards': ['math'], 'port': 9000}).port
@@ -159,13 +179,15 @@ def load_config_file(path: str) -> Dict[str, Any]:
     try:
         if path.endswith('.toml'):
             import tomllib
+
             data = tomllib.loads(raw.decode('utf-8'))
             data = data.get('serve', data)
         else:
             data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f'config file {path!r} is not valid {"TOML" if path.endswith(".toml") else "JSON"}: '
-                         f'{e}') from None
+        raise ValueError(
+            f'config file {path!r} is not valid {"TOML" if path.endswith(".toml") else "JSON"}: {e}'
+        ) from None
     if not isinstance(data, dict):
         raise ValueError(f'config file {path!r} must hold a table of settings, got {type(data).__name__}')
     return data

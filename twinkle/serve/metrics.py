@@ -5,6 +5,7 @@ ring buffer), so they describe current behaviour and cost O(window) memory whate
 the uptime. ``GET /metrics`` renders them in the Prometheus text format, or as JSON
 with ``?format=json``.
 """
+
 from __future__ import annotations
 
 import collections
@@ -52,8 +53,12 @@ class _Window:
 
     def summary(self) -> Dict[str, float]:
         recent = list(self.recent)
-        out = {'count': self.count, 'sum': self.total, 'max': self.max,
-               'mean': self.total / self.count if self.count else math.nan}
+        out = {
+            'count': self.count,
+            'sum': self.total,
+            'max': self.max,
+            'mean': self.total / self.count if self.count else math.nan,
+        }
         for q in QUANTILES:
             out[f'p{round(q * 100)}'] = percentile(recent, q)
         return out
@@ -78,7 +83,9 @@ class Metrics:
         self._lock = threading.Lock()
         self._window = window
         self.started = time.time()
-        self.requests: Dict[str, Dict[str, int]] = collections.defaultdict(lambda: collections.defaultdict(int))
+        self.requests: Dict[str, Dict[str, int]] = collections.defaultdict(
+            lambda: collections.defaultdict(int)
+        )
         self.latency: Dict[str, _Window] = {}
         self.samples: Dict[str, int] = collections.defaultdict(int)
         self.batch_samples = _Window(window)
@@ -127,9 +134,11 @@ class Metrics:
                 'requests': {r: dict(c) for r, c in self.requests.items()},
                 'samples': dict(self.samples),
                 'latency_s': {r: w.summary() for r, w in self.latency.items()},
-                'batch': {'samples': self.batch_samples.summary(),
-                          'requests': self.batch_requests.summary(),
-                          'seconds': self.batch_seconds.summary()},
+                'batch': {
+                    'samples': self.batch_samples.summary(),
+                    'requests': self.batch_requests.summary(),
+                    'seconds': self.batch_seconds.summary(),
+                },
                 'outcomes': {r: dict(c) for r, c in self.outcomes.items()},
                 'events': dict(self.events),
             }
@@ -147,20 +156,43 @@ class Metrics:
             for labels, value in rows:
                 out.append(f'{prefix}_{name}{_labels(labels)} {_number(value)}')
 
-        family('requests_total', 'counter', 'HTTP requests answered, by route and status.',
-               [({'route': r, 'status': st}, n) for r, c in s['requests'].items() for st, n in c.items()])
-        family('samples_total', 'counter', 'Samples received, by route.',
-               [({'route': r}, n) for r, n in s['samples'].items()])
-        family('outcomes_total', 'counter', 'Sample outcomes delivered, by reward.',
-               [({'reward': r, 'outcome': o}, n) for r, c in s['outcomes'].items() for o, n in c.items()])
-        family('events_total', 'counter', 'Notable events (timeouts, rejected requests...).',
-               [({'event': e}, n) for e, n in s['events'].items()])
+        family(
+            'requests_total',
+            'counter',
+            'HTTP requests answered, by route and status.',
+            [({'route': r, 'status': st}, n) for r, c in s['requests'].items() for st, n in c.items()],
+        )
+        family(
+            'samples_total',
+            'counter',
+            'Samples received, by route.',
+            [({'route': r}, n) for r, n in s['samples'].items()],
+        )
+        family(
+            'outcomes_total',
+            'counter',
+            'Sample outcomes delivered, by reward.',
+            [({'reward': r, 'outcome': o}, n) for r, c in s['outcomes'].items() for o, n in c.items()],
+        )
+        family(
+            'events_total',
+            'counter',
+            'Notable events (timeouts, rejected requests...).',
+            [({'event': e}, n) for e, n in s['events'].items()],
+        )
         for route, w in s['latency_s'].items():
-            _summary(out, f'{prefix}_request_latency_seconds', {'route': route}, w,
-                     'Request latency over the recent window.')
-        for key, help_text in (('samples', 'Samples per scored batch.'),
-                               ('requests', 'Requests per scored batch.'),
-                               ('seconds', 'Seconds to score one batch.')):
+            _summary(
+                out,
+                f'{prefix}_request_latency_seconds',
+                {'route': route},
+                w,
+                'Request latency over the recent window.',
+            )
+        for key, help_text in (
+            ('samples', 'Samples per scored batch.'),
+            ('requests', 'Requests per scored batch.'),
+            ('seconds', 'Seconds to score one batch.'),
+        ):
             _summary(out, f'{prefix}_batch_{key}', {}, s['batch'][key], help_text)
         for name, value in s['gauges'].items():
             family(name, 'gauge', name.replace('_', ' ') + '.', [({}, value)])

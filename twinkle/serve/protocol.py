@@ -14,6 +14,7 @@ Two protocols:
 Every problem raises :class:`RequestError` with the HTTP status, the field (``query[3]``)
 and what was wrong; the server sends it as ``{"error": ..., "field": ...}``.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,16 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from twinkle.integrations.openrlhf import strip_end_tokens
 from twinkle.serve.scorer import as_trajectory
 
-__all__ = ['RequestError', 'Limits', 'Batch', 'parse_json', 'parse_get_reward', 'parse_score',
-           'split_query', 'strip_end_tokens']
+__all__ = [
+    'RequestError',
+    'Limits',
+    'Batch',
+    'parse_json',
+    'parse_get_reward',
+    'parse_score',
+    'split_query',
+    'strip_end_tokens',
+]
 
 
 class RequestError(ValueError):
@@ -73,16 +82,24 @@ def parse_json(body: bytes) -> Dict[str, Any]:
     except UnicodeDecodeError as e:
         raise RequestError(f'body is not UTF-8 text: {e.reason} at byte {e.start}', 'body') from None
     except json.JSONDecodeError as e:
-        raise RequestError(f'body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}',
-                           'body') from None
+        raise RequestError(
+            f'body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}', 'body'
+        ) from None
     if not isinstance(obj, dict):
         raise RequestError(f'body must be a JSON object, got a JSON {_kind(obj)}', 'body')
     return obj
 
 
 def _kind(x: Any) -> str:
-    return {dict: 'object', list: 'array', str: 'string', bool: 'boolean', type(None): 'null',
-            int: 'number', float: 'number'}.get(type(x), type(x).__name__)
+    return {
+        dict: 'object',
+        list: 'array',
+        str: 'string',
+        bool: 'boolean',
+        type(None): 'null',
+        int: 'number',
+        float: 'number',
+    }.get(type(x), type(x).__name__)
 
 
 def _check_fields(obj: Dict[str, Any], allowed: Sequence[str]) -> None:
@@ -100,8 +117,11 @@ def _list(obj: Dict[str, Any], name: str, limits: Limits, required: bool = True)
     if not isinstance(value, list):
         raise RequestError(f'field {name!r} must be an array, got a JSON {_kind(value)}', name)
     if len(value) > limits.max_items:
-        raise RequestError(f'field {name!r} has {len(value)} entries, more than the limit of '
-                           f'{limits.max_items} per request', name, 413)
+        raise RequestError(
+            f'field {name!r} has {len(value)} entries, more than the limit of {limits.max_items} per request',
+            name,
+            413,
+        )
     return value
 
 
@@ -110,8 +130,11 @@ def _texts(values: list, name: str, limits: Limits) -> List[str]:
         if not isinstance(v, str):
             raise RequestError(f'{name}[{i}] must be a string, got a JSON {_kind(v)}', f'{name}[{i}]')
         if len(v) > limits.max_text_chars:
-            raise RequestError(f'{name}[{i}] has {len(v)} characters, more than the limit of '
-                               f'{limits.max_text_chars}', f'{name}[{i}]', 413)
+            raise RequestError(
+                f'{name}[{i}] has {len(v)} characters, more than the limit of {limits.max_text_chars}',
+                f'{name}[{i}]',
+                413,
+            )
     return values
 
 
@@ -120,15 +143,15 @@ def _golds(values: list, name: str) -> List[Any]:
     # "none" and makes a reward that needs one abstain.
     for i, v in enumerate(values):
         if not (v is None or isinstance(v, (str, int, float)) and not isinstance(v, bool)):
-            raise RequestError(f'{name}[{i}] must be a string, a number or null, got a JSON {_kind(v)}',
-                               f'{name}[{i}]')
+            raise RequestError(
+                f'{name}[{i}] must be a string, a number or null, got a JSON {_kind(v)}', f'{name}[{i}]'
+            )
     return values
 
 
 def _same_length(values: Optional[list], name: str, n: int, of: str) -> None:
     if values is not None and len(values) != n:
-        raise RequestError(f'field {name!r} has {len(values)} entries for {n} {of}; expected one each',
-                           name)
+        raise RequestError(f'field {name!r} has {len(values)} entries for {n} {of}; expected one each', name)
 
 
 def split_query(query: str, prompt: Optional[str]) -> Tuple[str, bool]:
@@ -146,7 +169,7 @@ def split_query(query: str, prompt: Optional[str]) -> Tuple[str, bool]:
     if prompt is None:
         return query, True
     if query.startswith(prompt):
-        return query[len(prompt):], True
+        return query[len(prompt) :], True
     return query, False
 
 
@@ -196,8 +219,10 @@ def parse_score(obj: Dict[str, Any], limits: Limits = Limits()) -> Batch:
     """
     _check_fields(obj, ('completions', 'trajectories', 'ground_truths', 'prompts'))
     if ('completions' in obj) == ('trajectories' in obj):
-        raise RequestError("give exactly one of 'completions' (strings) and 'trajectories' (objects)",
-                           'completions' if 'completions' in obj else 'trajectories')
+        raise RequestError(
+            "give exactly one of 'completions' (strings) and 'trajectories' (objects)",
+            'completions' if 'completions' in obj else 'trajectories',
+        )
     if 'completions' in obj:
         completions = _texts(_list(obj, 'completions', limits), 'completions', limits)
         n = len(completions)
@@ -205,14 +230,19 @@ def parse_score(obj: Dict[str, Any], limits: Limits = Limits()) -> Batch:
         _same_length(prompts, 'prompts', n, 'completions')
         if prompts is not None:
             _texts(prompts, 'prompts', limits)
-        trajectories = [as_trajectory(c, prompts[i] if prompts is not None else None)
-                        for i, c in enumerate(completions)]
+        trajectories = [
+            as_trajectory(c, prompts[i] if prompts is not None else None) for i, c in enumerate(completions)
+        ]
     else:
         if 'prompts' in obj:
-            raise RequestError("field 'prompts' goes with 'completions'; a trajectory carries its own "
-                               'prompt in its messages', 'prompts')
-        trajectories = [_check_trajectory(t, i, limits) for i, t in
-                        enumerate(_list(obj, 'trajectories', limits))]
+            raise RequestError(
+                "field 'prompts' goes with 'completions'; a trajectory carries its own "
+                'prompt in its messages',
+                'prompts',
+            )
+        trajectories = [
+            _check_trajectory(t, i, limits) for i, t in enumerate(_list(obj, 'trajectories', limits))
+        ]
     golds = _list(obj, 'ground_truths', limits, required=False)
     return Batch(trajectories, _expand_golds(golds, len(trajectories)))
 
@@ -225,8 +255,11 @@ def _expand_golds(golds: Optional[list], n: int) -> List[Any]:
     if p == n:
         return list(golds)
     if p == 0 or n % p:
-        raise RequestError(f"field 'ground_truths' has {p} entries for {n} samples; expected one per "
-                           'sample, or one per prompt with the same number of samples each', 'ground_truths')
+        raise RequestError(
+            f"field 'ground_truths' has {p} entries for {n} samples; expected one per "
+            'sample, or one per prompt with the same number of samples each',
+            'ground_truths',
+        )
     k = n // p
     return [g for g in golds for _ in range(k)]
 
@@ -237,14 +270,18 @@ def _check_trajectory(t: Any, i: int, limits: Limits) -> Dict[str, Any]:
         raise RequestError(f'{where} must be an object with "messages", got a JSON {_kind(t)}', where)
     messages = t.get('messages')
     if not isinstance(messages, list):
-        raise RequestError(f'{where}.messages must be an array, got a JSON {_kind(messages)}',
-                           f'{where}.messages')
+        raise RequestError(
+            f'{where}.messages must be an array, got a JSON {_kind(messages)}', f'{where}.messages'
+        )
     for j, m in enumerate(messages):
         at = f'{where}.messages[{j}]'
         if not isinstance(m, dict) or not isinstance(m.get('role'), str):
             raise RequestError(f'{at} must be an object with a string "role"', at)
         content = m.get('content')
         if isinstance(content, str) and len(content) > limits.max_text_chars:
-            raise RequestError(f'{at}.content has {len(content)} characters, more than the limit of '
-                               f'{limits.max_text_chars}', f'{at}.content', 413)
+            raise RequestError(
+                f'{at}.content has {len(content)} characters, more than the limit of {limits.max_text_chars}',
+                f'{at}.content',
+                413,
+            )
     return t

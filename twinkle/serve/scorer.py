@@ -12,6 +12,7 @@ of their :class:`twinkle.math.Verdict`.
 Rewards without an ``explain`` method are scored through
 :func:`twinkle.integrations.score`, the one entry point that picks a reward's best path.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -25,8 +26,20 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tup
 from twinkle.integrations.outcomes import OUTCOMES  # noqa: E402
 from twinkle.integrations.outcomes import outcome_of_method as outcome_of  # noqa: E402
 
-__all__ = ['RewardSpec', 'SampleScore', 'Scorer', 'OUTCOMES', 'BUILTIN_REWARDS', 'parse_reward_spec',
-           'build_reward', 'outcome_of', 'solved', 'as_json_number', 'sample_record', 'as_trajectory']
+__all__ = [
+    'RewardSpec',
+    'SampleScore',
+    'Scorer',
+    'OUTCOMES',
+    'BUILTIN_REWARDS',
+    'parse_reward_spec',
+    'build_reward',
+    'outcome_of',
+    'solved',
+    'as_json_number',
+    'sample_record',
+    'as_trajectory',
+]
 
 #: Rewards known by name; ``module:attr`` names any other.
 BUILTIN_REWARDS = ('math', 'gsm8k', 'format', 'seed_format', 'tag_count', 'boxed')
@@ -75,16 +88,21 @@ def parse_reward_spec(text: Any) -> RewardSpec:
     if isinstance(text, RewardSpec):
         return text
     if not isinstance(text, str):
-        raise TypeError(f'reward must be a str such as "math" or "format=0.5", got '
-                        f'{type(text).__name__} {text!r}')
+        raise TypeError(
+            f'reward must be a str such as "math" or "format=0.5", got {type(text).__name__} {text!r}'
+        )
     m = _SPEC.match(text.strip())
     if m is None:
-        raise ValueError(f'reward {text!r} is not NAME, NAME=WEIGHT or MODULE:ATTR[=WEIGHT] '
-                         f'(built-in names: {", ".join(BUILTIN_REWARDS)})')
+        raise ValueError(
+            f'reward {text!r} is not NAME, NAME=WEIGHT or MODULE:ATTR[=WEIGHT] '
+            f'(built-in names: {", ".join(BUILTIN_REWARDS)})'
+        )
     source, weight = m.group('source'), m.group('weight')
     if ':' not in source and source not in BUILTIN_REWARDS:
-        raise ValueError(f'reward {source!r} is not a built-in reward ({", ".join(BUILTIN_REWARDS)}); '
-                         'name another one as module:attr')
+        raise ValueError(
+            f'reward {source!r} is not a built-in reward ({", ".join(BUILTIN_REWARDS)}); '
+            'name another one as module:attr'
+        )
     try:
         w = 1.0 if weight is None else float(weight)
     except ValueError:
@@ -109,11 +127,14 @@ def _build_builtin(source: str, math_options: Mapping[str, Any]) -> Any:
     # worker pool; a scorer pays only for the rewards it names.
     if source in ('math', 'gsm8k'):
         from twinkle.reward.math import GSM8KReward, MathReward
+
         cls = MathReward if source == 'math' else GSM8KReward
         return cls(**dict(math_options))
     from twinkle.reward import format as fmt
-    return {'format': fmt.FormatReward, 'tag_count': fmt.TagCountReward,
-            'boxed': fmt.BoxedReward}.get(source, lambda: fmt.has_think_and_answer)()
+
+    return {'format': fmt.FormatReward, 'tag_count': fmt.TagCountReward, 'boxed': fmt.BoxedReward}.get(
+        source, lambda: fmt.has_think_and_answer
+    )()
 
 
 def _build_imported(source: str) -> Any:
@@ -137,6 +158,7 @@ def build_reward(spec: RewardSpec, math_options: Optional[Mapping[str, Any]] = N
     2.0
     """
     from twinkle.reward.base import as_reward
+
     if ':' in spec.source:
         return as_reward(_build_imported(spec.source))
     return as_reward(_build_builtin(spec.source, math_options or {}))
@@ -146,6 +168,7 @@ def _unique(names: List[str]) -> List[str]:
     # 'math' twice (two weights, two deadlines) becomes 'math' and 'math_1', as in
     # CombinedReward (the same rule), so parts stay apart in logs and output columns.
     from twinkle.reward.base import _unique_names
+
     return _unique_names(names)
 
 
@@ -175,8 +198,12 @@ class Scorer:
     (1.0, 'correct', 'exact')
     """
 
-    def __init__(self, rewards: Sequence[Any], nan_policy: str = 'propagate',
-                 math_options: Optional[Mapping[str, Any]] = None):
+    def __init__(
+        self,
+        rewards: Sequence[Any],
+        nan_policy: str = 'propagate',
+        math_options: Optional[Mapping[str, Any]] = None,
+    ):
         if isinstance(rewards, (str, RewardSpec)) or not rewards:
             raise ValueError(f'Scorer.rewards must be a non-empty list of reward specs, got {rewards!r}')
         if nan_policy not in ('propagate', 'zero'):
@@ -196,8 +223,9 @@ class Scorer:
         """The parts as ``[{'name', 'source', 'weight'}]`` (for /health and summaries)."""
         return [{'name': n, 'source': s.source, 'weight': s.weight} for n, s in zip(self.names, self.specs)]
 
-    def score(self, trajectories: Sequence[Any], ground_truths: Optional[Sequence[Any]] = None
-              ) -> List[SampleScore]:
+    def score(
+        self, trajectories: Sequence[Any], ground_truths: Optional[Sequence[Any]] = None
+    ) -> List[SampleScore]:
         """Scores a batch.
 
         Args:
@@ -214,8 +242,9 @@ class Scorer:
         columns = [self._score_part(r, trajectories, ground_truths, n) for r in self.rewards]
         return [self._sample(i, columns) for i in range(n)]
 
-    def _score_part(self, reward: Any, trajectories: Sequence[Any], ground_truths: Any, n: int
-                    ) -> Tuple[List[float], Optional[list]]:
+    def _score_part(
+        self, reward: Any, trajectories: Sequence[Any], ground_truths: Any, n: int
+    ) -> Tuple[List[float], Optional[list]]:
         """One reward on the whole batch: (values, verdicts or None)."""
         if not n:
             return [], None
@@ -225,6 +254,7 @@ class Scorer:
             verdicts = explain(trajectories, gts)
             return [float(v.reward) for v in verdicts], verdicts
         from twinkle.integrations.scoring import score
+
         values = score(reward, trajectories, ground_truths, token_path=False)
         return [float(v) for v in values.tolist()], None
 
@@ -260,8 +290,14 @@ def as_trajectory(completion: Any, prompt: Optional[str] = None) -> Dict[str, An
 def _verdict_dict(v: Any) -> Dict[str, Any]:
     # 'seconds' is left out: it is timing, not part of the verdict, and would make two
     # scorings of the same sample differ.
-    return {'outcome': outcome_of(float(v.reward), v.method), 'answer': v.answer, 'gold': v.gold,
-            'method': v.method, 'reason': v.reason, 'rule': v.rule}
+    return {
+        'outcome': outcome_of(float(v.reward), v.method),
+        'answer': v.answer,
+        'gold': v.gold,
+        'method': v.method,
+        'reason': v.reason,
+        'rule': v.rule,
+    }
 
 
 def as_json_number(x: float) -> Optional[float]:
@@ -280,7 +316,8 @@ def sample_record(s: SampleScore) -> Dict[str, Any]:
     >>> sample_record(SampleScore(float('nan'), {'math': float('nan')}, {'math': {'outcome': 'abstain'}}))
     {'reward': None, 'rewards': {'math': None}, 'explanation': {'math': {'outcome': 'abstain'}}}
     """
-    return {'reward': as_json_number(s.reward),
-            'rewards': {k: as_json_number(v) for k, v in s.parts.items()},
-            'explanation': s.explanation}
-
+    return {
+        'reward': as_json_number(s.reward),
+        'rewards': {k: as_json_number(v) for k, v in s.parts.items()},
+        'explanation': s.explanation,
+    }

@@ -4,6 +4,7 @@ Shutdown is uvicorn's: on SIGTERM or SIGINT it stops accepting connections, lets
 request in flight finish (up to ``ServeConfig.shutdown_timeout_s``), then runs the
 app's lifespan exit, which drains the batcher and stops the scoring threads.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,24 +44,37 @@ def run_server(config: ServeConfig, announce: bool = True) -> None:
     import uvicorn
 
     from twinkle.serve.app import RewardService, create_app
+
     sock = bind_socket(config.host, config.port)
     host, port = sock.getsockname()[:2]
     if announce:
-        print(f'twinkle serve: listening on http://{host}:{port} (rewards: {", ".join(config.rewards)})',
-              flush=True)
+        print(
+            f'twinkle serve: listening on http://{host}:{port} (rewards: {", ".join(config.rewards)})',
+            flush=True,
+        )
     service = RewardService(config)
-    uv = uvicorn.Config(create_app(service), lifespan='on', log_level='info', access_log=config.access_log,
-                        timeout_graceful_shutdown=int(math.ceil(config.shutdown_timeout_s)),
-                        timeout_keep_alive=30)
+    uv = uvicorn.Config(
+        create_app(service),
+        lifespan='on',
+        log_level='info',
+        access_log=config.access_log,
+        timeout_graceful_shutdown=int(math.ceil(config.shutdown_timeout_s)),
+        timeout_keep_alive=30,
+    )
     uvicorn.Server(uv).run(sockets=[sock])
 
 
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     """The ``serve`` options; each overrides the config file's value."""
     p.add_argument('--config', help='a TOML or JSON file of settings (ServeConfig field names)')
-    p.add_argument('--reward', action='append', dest='rewards', metavar='SPEC',
-                   help=f'a reward: {", ".join(BUILTIN_REWARDS)} or module:attr, optionally =WEIGHT; '
-                        'repeat for several (default: math)')
+    p.add_argument(
+        '--reward',
+        action='append',
+        dest='rewards',
+        metavar='SPEC',
+        help=f'a reward: {", ".join(BUILTIN_REWARDS)} or module:attr, optionally =WEIGHT; '
+        'repeat for several (default: math)',
+    )
     p.add_argument('--host', help='address to listen on (default 127.0.0.1)')
     p.add_argument('--port', type=int, help='port (default 8000; 0 picks a free one)')
     p.add_argument('--batch-window-ms', type=float, help='how long a request waits for others to batch with')
@@ -72,8 +86,13 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument('--max-items-per-request', type=int, help='most samples in one request')
     p.add_argument('--max-text-chars', type=int, help='longest completion, query or prompt')
     p.add_argument('--abstain-value', type=float, help='/get_reward reward for an abstained sample')
-    p.add_argument('--keep-end-tokens', dest='strip_end_tokens', action='store_const', const=False,
-                   help='do not strip <|im_end|>, </s>... from the end of /get_reward responses')
+    p.add_argument(
+        '--keep-end-tokens',
+        dest='strip_end_tokens',
+        action='store_const',
+        const=False,
+        help='do not strip <|im_end|>, </s>... from the end of /get_reward responses',
+    )
     p.add_argument('--nan-policy', choices=('propagate', 'zero'))
     p.add_argument('--sympy-workers', type=int, help='sympy worker processes of the math rewards')
     p.add_argument('--sympy-deadline-s', type=float, help='sympy seconds per sample')
@@ -81,8 +100,9 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument('--access-log', action='store_const', const=True, help='log every request')
     p.add_argument('--ray', action='store_true', help='run as a Ray Serve deployment')
     p.add_argument('--replicas', type=int, default=2, help='Ray Serve replicas (with --ray)')
-    p.add_argument('--ray-address', default=None,
-                   help='Ray cluster to join (with --ray), e.g. auto or ray://head:10001')
+    p.add_argument(
+        '--ray-address', default=None, help='Ray cluster to join (with --ray), e.g. auto or ray://head:10001'
+    )
 
 
 _NOT_CONFIG = ('config', 'ray', 'replicas', 'ray_address', 'command', 'func')
@@ -98,8 +118,10 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``python -m twinkle serve ...``."""
-    p = argparse.ArgumentParser(prog='python -m twinkle serve',
-                                description='Serve twinkle rewards over HTTP (OpenRLHF /get_reward and /score).')
+    p = argparse.ArgumentParser(
+        prog='python -m twinkle serve',
+        description='Serve twinkle rewards over HTTP (OpenRLHF /get_reward and /score).',
+    )
     add_serve_arguments(p)
     return run(p.parse_args(argv))
 
@@ -112,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.ray:
         from twinkle.serve.ray_serve import run_ray_serve
+
         run_ray_serve(config, num_replicas=args.replicas, address=args.ray_address)
         return 0
     run_server(config)
     return 0
-

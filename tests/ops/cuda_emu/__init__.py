@@ -7,6 +7,7 @@ UBSan (then run pytest with ``LD_PRELOAD=$(g++ -print-file-name=libasan.so)`` an
 ``ASAN_OPTIONS=detect_leaks=0``, as ``bash run.sh test`` does). Skips the calling test when
 g++ is missing.
 """
+
 import ctypes
 import glob
 import hashlib
@@ -26,15 +27,19 @@ def build(name: str) -> ctypes.CDLL:
     if shutil.which('g++') is None:
         pytest.skip('g++ not found: the CUDA emulation is not built')
     main = os.path.join(HERE, f'{name}_emu.cpp')
-    sources = [main] + sorted(glob.glob(os.path.join(HERE, '*.h'))) \
-        + sorted(glob.glob(os.path.join(ROOT, 'csrc', 'cuda', '*.cuh'))) \
-        + [os.path.join(ROOT, 'csrc', 'cuda', 'launchers.h')] \
+    sources = (
+        [main]
+        + sorted(glob.glob(os.path.join(HERE, '*.h')))
+        + sorted(glob.glob(os.path.join(ROOT, 'csrc', 'cuda', '*.cuh')))
+        + [os.path.join(ROOT, 'csrc', 'cuda', 'launchers.h')]
         + sorted(glob.glob(os.path.join(ROOT, 'csrc', 'include', 'twinkle', '*.h')))
+    )
     flags = ['-std=c++20', '-O1', '-fPIC', '-shared', '-pthread']
     if os.environ.get('TWINKLE_EMU_SANITIZE') == '1':
         flags += ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-g']
-    digest = hashlib.sha256(b''.join(open(p, 'rb').read() for p in sources)
-                            + repr(flags).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(
+        b''.join(open(p, 'rb').read() for p in sources) + repr(flags).encode()
+    ).hexdigest()[:16]
     out = os.path.join(tempfile.gettempdir(), f'twinkle_{name}_emu_{digest}.so')
     if not os.path.exists(out):
         tmp = f'{out}.{os.getpid()}'
