@@ -27,13 +27,11 @@ so the verdict equals the one on the whole decoded completion (see
 from __future__ import annotations
 
 import logging
-import re
-import threading
-import weakref
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from twinkle.math.config import MathConfig
 from twinkle.math.extract import MARKED, PREFIX, TAIL, Extraction, extract_answer, extract_scoped
+from twinkle.vocab.markers import ANS_START, BOX, FENCE, LT, MARK, OPEN_TAG, THINK_CLOSE, THINK_OPEN
 
 __all__ = [
     'MIN_SLACK',
@@ -62,17 +60,6 @@ _log = logging.getLogger(__name__)
 # 'ANS' 'WER'): a span keeps at least this many tokens before its first flagged one, or
 # it could begin inside a marker ('boxed{5}') and read it as text.
 MIN_SLACK = 4
-
-# Bit flags of the table. BOX and MARK are the markers; the rest steer the span. LT is
-# the lowest bit, so `flags > LT` means "some flag besides LT" in one comparison.
-LT = 1  # ends with '<' (not '</'): may open an <answer> tag with the next token
-BOX = 2  # 'box' not after a letter or space: \boxed, \fbox (extract.py rfinds 'box')
-MARK = 4  # 'answer' in any case, its word pieces ('ANS' + 'WER'), '##' (of '####')
-THINK_OPEN = 8  # '<think>'
-THINK_CLOSE = 16  # '</think>'
-FENCE = 32  # '``': a code fence, or a piece of one
-ANS_START = 64  # starts with 'answer' (any case): the name of a tag after LT
-OPEN_TAG = 128  # holds '<answer' whole
 
 # Bits of ``Spans.more``: what lies between a span's fallback and its start.
 EARLIER_MARKER = 1  # marker tokens (BOX or MARK)
@@ -124,72 +111,14 @@ class Spans(NamedTuple):
         return self._replace(start=zero, end=self.length, fallback=zero)
 
 
-_COMMAND_BOX = re.compile(r'(?<![A-Za-z ])box')
-
-
-def _flags(text: str) -> int:
-    """The bit flags of one token's decoded text."""
-    low = text.lower()
-    f = 0
-    # A 'box' that may belong to \boxed or \fbox: not inside a word or after a space
-    # (' box', ' boxes' are the word; '\\boxed', 'boxed', '\\f' + 'box' are commands).
-    if 'box' in text and _COMMAND_BOX.search(text):
-        f |= BOX
-    # Word pieces: Qwen3 splits 'ANSWER' as 'ANS' + 'WER' or ' ANSW' + 'ER'. A piece that
-    # starts the word ('answ', 'answe') or ends it ('wer' mid-word) is distinctive enough;
-    # shorter ones ('ans' ends ' means') would flag most of the text.
-    if (
-        'answer' in low
-        or '##' in text
-        or low.endswith(('answ', 'answe'))
-        or (low[:1].isalpha() and low.startswith(('wer', 'swer', 'nswer')))
-    ):
-        f |= MARK
-    if '<think>' in text:
-        f |= THINK_OPEN
-    if '</think>' in text:
-        f |= THINK_CLOSE
-    if '``' in text:
-        f |= FENCE
-    stripped = text.rstrip()
-    if stripped.endswith('<') and not stripped.endswith('</'):
-        f |= LT
-    if low.lstrip().startswith('answer'):
-        f |= ANS_START
-    if '<answer' in low:
-        f |= OPEN_TAG
-    return f
-
-
-# Markers in the contexts where models write them, and the flag each must carry.
-_PROBES = [
-    (r'So $\boxed{1}$.', BOX),
-    ('\n\\boxed{1}', BOX),
-    (r' \fbox{1}', BOX),
-    ('\n#### 1', MARK),
-    ('so####1', MARK),
-    ('The answer is 1', MARK),
-    ('THE ANSWER: 1', MARK),
-    ('ANSWER: 1', MARK),
-    ('FINAL ANSWER: 1', MARK),
-    ('**Answer:** 1', MARK),
-    ('\n# Answer\n1', MARK),
-    ('\n**ANSWER**: 1', MARK),
-    ('<answer>1</answer>', OPEN_TAG),
-    ('\n<answer>\n1', OPEN_TAG),
-    ('<think>a</think>', THINK_CLOSE),
-    ('a<think>', THINK_OPEN),
-    ('```\nx\n```', FENCE),
-    (' ```python', FENCE),
-]
-
-
 class MarkerTable:
     """The per-token marker flags of one tokenizer: ``flags`` ``(V + 1,)`` uint8, CPU.
 
-    Built once per tokenizer (:meth:`of` caches it) by decoding every token id alone, as
-    the token path decodes (``skip_special_tokens=True``: special tokens decode to ''
-    and carry no flag). Markers split across tokens are found by their distinctive piece
+    A view of :meth:`twinkle.vocab.Vocab.marker_flags`, built once per tokenizer (:meth:`of`
+    caches it in the tokenizer's :class:`~twinkle.vocab.Vocab`): each token id's text as
+    the token path decodes it alone (``skip_special_tokens=True``: special tokens decode
+    to '' and carry no flag), read from the tokenizer's token table when it has one, else
+    decoded. Markers split across tokens are found by their distinctive piece
     ('box', 'answer', 'WER', '##'); a marker split so that no token holds such a piece
     (never the case in the tokenizer's own encoding of the text) is not found.
     ``reliable`` says whether the tokenizer's encoding of probe markers carries the
@@ -212,49 +141,22 @@ class MarkerTable:
     False
     """
 
-    _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-    _lock = threading.Lock()
-
     def __init__(self, tokenizer: Any):
         import torch
 
-        try:
-            size = len(tokenizer)
-        except TypeError:
-            size = int(tokenizer.vocab_size)
-        ids = [[i] for i in range(size)]
-        if hasattr(tokenizer, 'batch_decode'):
-            # One call over the vocabulary (about 0.5 s for Qwen3's 151k tokens).
-            texts = tokenizer.batch_decode(ids, skip_special_tokens=True)
-        else:
-            texts = [tokenizer.decode(i, skip_special_tokens=True) for i in ids]
+        from twinkle.vocab import vocab_of
+
+        markers = vocab_of(tokenizer).marker_flags()
         # One zero entry past the vocabulary: ids outside [0, V) read it (no flags).
-        self.flags = torch.tensor(
-            [_flags(t) if isinstance(t, str) else 0 for t in texts] + [0], dtype=torch.uint8
-        )
+        self.flags = torch.from_numpy(markers.flags.copy())
         self._on: Dict[Any, Any] = {}
-        self.reliable = self._probe(tokenizer)
+        self.reliable = markers.reliable
         if not self.reliable:
             _log.warning(
                 'MathReward.forward: %s splits answer markers into unflagged pieces '
                 '(or cannot encode); whole completions will be decoded',
                 type(tokenizer).__name__,
             )
-
-    def _probe(self, tokenizer: Any) -> bool:
-        """Whether the tokenizer's own encoding of each marker holds its flag."""
-        if not hasattr(tokenizer, 'encode'):
-            return False
-        for text, bits in _PROBES:
-            try:
-                ids = tokenizer.encode(text, add_special_tokens=False)
-            except TypeError:
-                ids = tokenizer.encode(text)
-            got = [int(self.flags[i]) if 0 <= i < self.flags.numel() - 1 else 0 for i in ids]
-            tag = any((f & OPEN_TAG) or (f & ANS_START and p & LT) for p, f in zip([0] + got, got))
-            if bits == OPEN_TAG and not tag or bits != OPEN_TAG and not any(f & bits for f in got):
-                return False
-        return True
 
     def to(self, device: Any) -> Any:
         """The table on ``device`` (copied once per device, then reused)."""
@@ -267,14 +169,9 @@ class MarkerTable:
     @classmethod
     def of(cls, tokenizer: Any) -> MarkerTable:
         """The table of ``tokenizer``, built on first use and cached while it lives."""
-        with cls._lock:
-            try:
-                table = cls._cache.get(tokenizer)
-            except TypeError:  # not weak-referenceable: build, do not cache
-                return cls(tokenizer)
-            if table is None:
-                table = cls._cache[tokenizer] = cls(tokenizer)
-            return table
+        from twinkle.vocab import vocab_of
+
+        return vocab_of(tokenizer).memo(cls, lambda: cls(tokenizer))
 
 
 def marker_slots(input_ids: Any, lengths: Any, flags: Any, slots: int = 64) -> Any:
