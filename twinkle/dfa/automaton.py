@@ -24,6 +24,8 @@ from typing import Iterable
 
 import numpy as np
 
+from .rows import group_rows
+
 __all__ = ['Budget', 'ByteDFA', 'StateLimitError', 'DEFAULT_MAX_STATES', 'DEFAULT_MAX_WORK']
 
 #: Default limit on the states of any automaton a construction builds.
@@ -112,9 +114,7 @@ def _byte_classes(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ``(reps, cls)``: ``reps`` (C,) one representative byte per class, ``cls`` (256,) the class
         of each byte.
     """
-    cls = _group_rows(np.ascontiguousarray(trans.T))
-    reps = np.zeros(int(cls.max()) + 1, dtype=np.int64)
-    reps[cls[::-1]] = np.arange(len(cls) - 1, -1, -1)  # first byte of each class
+    cls, reps = group_rows(np.ascontiguousarray(trans.T))  # reps: first byte of each class
     return reps, cls
 
 
@@ -191,32 +191,6 @@ def _distinct_successors(rows: np.ndarray) -> tuple[list[int], list[int]]:
     np.put_along_axis(first, by_value, new_value, axis=1)  # first occurrence in its row
     ptr = np.concatenate([[0], np.cumsum(first.sum(axis=1))])
     return rows[first].tolist(), ptr.tolist()
-
-
-_HASH_WEIGHTS = np.random.default_rng(0x7F4A7C15).integers(1, 2**63, size=4096, dtype=np.uint64) | 1
-
-
-def _hash_weights(width: int) -> np.ndarray:
-    if width <= len(_HASH_WEIGHTS):
-        return _HASH_WEIGHTS[:width]
-    return np.random.default_rng(width).integers(1, 2**63, size=width, dtype=np.uint64) | 1
-
-
-def _group_rows(sig: np.ndarray) -> np.ndarray:
-    """Dense ids (in no particular order) of identical rows of ``sig``.
-
-    Like ``np.unique(sig, axis=0, return_inverse=True)[1]`` up to renaming, but sorting wide
-    rows is slow (seconds for 10^4 x 10^2), so rows are grouped by a 64-bit hash first; the
-    grouping is then verified row by row, with the exact sort as fallback on a collision.
-    """
-    n, width = sig.shape
-    h = (sig.astype(np.uint64) * _hash_weights(width)).sum(axis=1, dtype=np.uint64)
-    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
-    inv = inv.reshape(-1)
-    if not (sig == sig[first[inv]]).all():
-        _, inv = np.unique(sig, axis=0, return_inverse=True)
-        inv = inv.reshape(-1)
-    return inv
 
 
 def _predecessors(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -305,10 +279,8 @@ def _refine_round(small, src, ptr, block, sizes, sig, count, cand):
         return cand[:0], count
     cand, rows, own = cand[moved], rows[moved], own[moved]
     # Group the movers by (block, row): exact (hash, then verified).
-    inv = _group_rows(np.concatenate([own[:, None], rows], axis=1))
-    ng = int(inv.max()) + 1
-    first = np.zeros(ng, dtype=np.int64)
-    first[inv[::-1]] = np.arange(len(inv) - 1, -1, -1)
+    inv, first = group_rows(np.concatenate([own[:, None], rows], axis=1))
+    ng = len(first)
     g_block = own[first]
     g_size = np.bincount(inv, minlength=ng)
     by_block = np.lexsort((-g_size, g_block))

@@ -93,6 +93,7 @@ from .automaton import (
     _minimize,
 )
 from .regex import FLAG_I, FLAG_M, FLAG_S, INF, Branch, Group, Repeat, check_flags, parse
+from .rows import group_rows
 
 __all__ = ['compile_regex']
 
@@ -422,150 +423,55 @@ def _determinize(
 
     DFA states are sets of threads ``(nfa_state, constraint)`` after the epsilon closure,
     which is computed knowing the kind of the character just read (for look-behind). Threads
-    are interned as small ints, and each thread's successors per class are computed once.
+    are interned as small ints (:class:`_ThreadTable`), and each thread's successors per class
+    are computed once (:class:`_ThreadMoves`).
 
     A set keeps only its maximal threads (an antichain): a thread is dropped when another
     thread of the set accepts every continuation it accepts, so the set's language is
-    unchanged. Two sound cases are recognised (see :func:`_dominates`): the same body position
-    of a bounded repeat in a lower copy (:meth:`_NFA.build_copy`) with a weaker constraint, and
-    a "done" thread whose constraint is weaker. Without this, ``.*<think>.{0,100}</think>``
-    (``search``) tracks every ``<think>`` of the last 100 characters: exponentially many
-    sets, while only the most recent one matters. Threads at NFA states that cannot reach the
-    final state are dropped too, so a set that can never match is the empty (dead) set.
+    unchanged. Two sound cases are recognised (see :meth:`_ThreadTable.prune`): the same body
+    position of a bounded repeat in a lower copy (:meth:`_NFA.build_copy`) with a weaker
+    constraint, and a "done" thread whose constraint is weaker. Without this,
+    ``.*<think>.{0,100}</think>`` (``search``) tracks every ``<think>`` of the last 100
+    characters: exponentially many sets, while only the most recent one matters. Threads at NFA
+    states that cannot reach the final state are dropped too, so a set that can never match is
+    the empty (dead) set.
 
     Returns:
         ``(trans, accept_at_end)``: int64 (S, K) and bool (S,); state 0 is the start.
     """
-    K = member.shape[1]
-    done_after_final = mode != 'fullmatch'
-    live = nfa.live_states(final, member.any(axis=1))
-    budget.spend(4 * len(live), 'NFA co-reachability')
-    th_q: list[int] = []
-    th_sig: list[int] = []
-    th_key: list[int] = []
-    th_vec: list[tuple] = []
-    tids: dict[tuple[int, int], int] = {}
+    threads = _ThreadTable(nfa, budget)
+    moves = _ThreadMoves(nfa, threads, final, mode, member, kinds, budget)
+    # Under search a match may begin at every character: its start closure joins every step.
+    restart = [moves.closure(start, NONE, x) for x in kinds] if mode == 'search' else None
+    init = threads.prune(set(moves.closure(start, NONE, START)))
+    states, rows = _explore_subsets(init, restart, moves, threads, budget)
+    trans = np.asarray(rows, dtype=np.int64).reshape(len(states), member.shape[1])
+    accept = np.array([threads.accepts_at_end(st, final) for st in states], dtype=bool)
+    return trans, accept
 
-    def tid(q: int, sig: int) -> int:
-        got = tids.get((q, sig))
-        if got is None:
-            got = tids[(q, sig)] = len(th_q)
-            th_q.append(q)
-            th_sig.append(sig)
-            th_key.append(_DONE_KEY if q == _DONE else nfa.key[q])
-            th_vec.append(() if q == _DONE else nfa.vec[q])
-        return got
 
-    step_cache: dict[int, list[list[int]]] = {}
+def _explore_subsets(
+    init: frozenset, restart: list | None, moves: _ThreadMoves, threads: _ThreadTable, budget: Budget
+) -> tuple[list[frozenset], list[list[int]]]:
+    """Breadth-first search over the pruned thread sets reachable from ``init``.
 
-    def steps(q: int) -> list[list[int]]:
-        """Per class, the live NFA states one character edge leads to from ``q``."""
-        got = step_cache.get(q)
-        if got is None:
-            got = [[] for _ in range(K)]
-            for aid, t in nfa.chars[q]:
-                if live[t]:
-                    for k in np.flatnonzero(member[aid]).tolist():
-                        got[k].append(t)
-            step_cache[q] = got
-        return got
-
-    closure_cache: dict[tuple[int, int, int], tuple] = {}
-
-    def closure(q0: int, sig0: int, ctx: int) -> tuple:
-        """Thread ids reachable from ``(q0, sig0)`` without reading, after a ``ctx`` character."""
-        key = (q0, sig0, ctx)
-        got = closure_cache.get(key)
-        if got is not None:
-            return got
-        seen = {(q0, sig0)}
-        stack = [(q0, sig0)]
-        out = set()
-        while stack:
-            q, sig = stack.pop()
-            if q == final:
-                out.add(tid(_DONE if done_after_final else final, sig))
-            if nfa.chars[q]:
-                out.add(tid(q, sig))
-            for t in nfa.eps[q]:
-                if live[t] and (t, sig) not in seen:
-                    seen.add((t, sig))
-                    stack.append((t, sig))
-            for kind, t in nfa.asserts[q]:
-                s2 = sig & _assertion(kind, ctx)
-                if s2 and live[t] and (t, s2) not in seen:
-                    seen.add((t, s2))
-                    stack.append((t, s2))
-        budget.spend(4 * len(seen), 'epsilon closures')
-        got = closure_cache[key] = tuple(out)
-        return got
-
-    def successors(t: int, k: int) -> tuple:
-        q, sig = th_q[t], th_sig[t]
-        s2 = _step_sig(sig, kinds[k])
-        if not s2:
-            return ()
-        if q == _DONE:
-            return (tid(_DONE, s2),)
-        out: set = set()
-        for t2 in steps(q)[k]:
-            out.update(closure(t2, s2, kinds[k]))
-        return tuple(out)
-
-    def dominates(u: int, t: int) -> bool:
-        """Whether thread ``u`` accepts every continuation thread ``t`` (same key) accepts."""
-        if th_sig[t] & ~th_sig[u]:
-            return False
-        return all(a <= b for a, b in zip(th_vec[u], th_vec[t]))
-
-    done_none = tid(_DONE, NONE)
-
-    def normalize(threads: set) -> frozenset:
-        if len(threads) < 2:
-            return frozenset(threads)
-        if done_none in threads:
-            return frozenset((done_none,))  # accepts every continuation
-        keys = {th_key[t] for t in threads}
-        if len(keys) == len(threads) and _DONE_KEY not in keys:
-            return frozenset(threads)  # the common case: nothing to compare
-        groups: dict[int, list[int]] = {}
-        for t in threads:
-            groups.setdefault(th_key[t], []).append(t)
-        done = groups.get(_DONE_KEY)
-        done_sigs = [th_sig[t] for t in done] if done else []
-        out = []
-        for key, ts in groups.items():
-            if len(ts) > 1:
-                budget.spend(len(ts) * len(ts), 'dominance pruning')
-                ts = [t for t in ts if not any(u != t and dominates(u, t) for u in ts)]
-            if done_sigs and key != _DONE_KEY:
-                # Done with constraint d accepts every continuation satisfying d.
-                ts = [t for t in ts if not any(th_sig[t] & ~d == 0 for d in done_sigs)]
-            out += ts
-        return frozenset(out)
-
-    restart = [closure(start, NONE, x) for x in kinds] if mode == 'search' else None
-    succ: list[dict[int, tuple]] = [{} for _ in range(K)]
-    init = normalize(set(closure(start, NONE, START)))
+    Returns:
+        ``(states, rows)``: the sets in id order (``init`` is 0) and, per set, the id of its
+        successor for every class.
+    """
+    K = len(moves.kinds)
+    restart = restart or [()] * K
+    step, prune = moves.step, threads.prune
     ids = {init: 0}
     states = [init]
     rows = []
-    head = 0
-    while head < len(states):
-        cur = states[head]
-        head += 1
+    for cur in states:  # grows while it runs
         row = []
         work = K
         for k in range(K):
-            sk = succ[k]
-            nxt = set(restart[k]) if restart is not None else set()
-            for t in cur:
-                got = sk.get(t)
-                if got is None:
-                    got = sk[t] = successors(t, k)
-                nxt.update(got)
+            nxt = step(cur, k, restart[k])
             work += len(cur) + len(nxt)
-            key = normalize(nxt)
+            key = prune(nxt)
             got = ids.get(key)
             if got is None:
                 got = len(states)
@@ -575,35 +481,186 @@ def _determinize(
             row.append(got)
         rows.append(row)
         budget.spend(2 * work, 'subset construction')
-    trans = np.asarray(rows, dtype=np.int64).reshape(len(states), K)
-    accept = np.array(
-        [any(th_sig[t] & 1 for t in st if th_q[t] in (_DONE, final)) for st in states], dtype=bool
-    )
-    return trans, accept
+    return states, rows
+
+
+class _ThreadTable:
+    """The threads ``(nfa_state, constraint)`` of the subset construction, and their pruning.
+
+    Threads are interned as small ints with four columns: NFA state ``q``, constraint ``sig``,
+    dominance ``key`` and copy vector ``vec`` (:class:`_NFA`). One class, because interning
+    fills the columns that dominance pruning reads.
+    """
+
+    def __init__(self, nfa: _NFA, budget: Budget):
+        self.nfa = nfa
+        self.budget = budget
+        self.q: list[int] = []
+        self.sig: list[int] = []
+        self.key: list[int] = []
+        self.vec: list[tuple] = []
+        self._ids: dict[tuple[int, int], int] = {}
+        self.done_none = self.id(_DONE, NONE)  # accepts every continuation
+
+    def id(self, q: int, sig: int) -> int:
+        """The id of thread ``(q, sig)``, interned on first sight."""
+        got = self._ids.get((q, sig))
+        if got is None:
+            got = self._ids[(q, sig)] = len(self.q)
+            self.q.append(q)
+            self.sig.append(sig)
+            self.key.append(_DONE_KEY if q == _DONE else self.nfa.key[q])
+            self.vec.append(() if q == _DONE else self.nfa.vec[q])
+        return got
+
+    def accepts_at_end(self, threads: frozenset, final: int) -> bool:
+        """Whether the input may end here: a done or final thread allows the end."""
+        return any(self.sig[t] & 1 for t in threads if self.q[t] in (_DONE, final))
+
+    def prune(self, threads: set) -> frozenset:
+        """The DFA state of ``threads``: its maximal threads, the dominated ones dropped."""
+        if len(threads) < 2:
+            return frozenset(threads)
+        if self.done_none in threads:
+            return frozenset((self.done_none,))
+        keys = {self.key[t] for t in threads}
+        if len(keys) == len(threads) and _DONE_KEY not in keys:
+            return frozenset(threads)  # the common case: nothing to compare
+        return frozenset(self._maximal(threads))
+
+    def _maximal(self, threads: set) -> list[int]:
+        """Threads that no other thread with their key, nor any done thread, dominates."""
+        groups: dict[int, list[int]] = {}
+        for t in threads:
+            groups.setdefault(self.key[t], []).append(t)
+        done = groups.get(_DONE_KEY)
+        done_sigs = [self.sig[t] for t in done] if done else []
+        out = []
+        for key, ts in groups.items():
+            if len(ts) > 1:
+                ts = self._undominated(ts)
+            if done_sigs and key != _DONE_KEY:
+                # Done with constraint d accepts every continuation satisfying d.
+                ts = [t for t in ts if not any(self.sig[t] & ~d == 0 for d in done_sigs)]
+            out += ts
+        return out
+
+    def _undominated(self, ts: list[int]) -> list[int]:
+        """The threads of ``ts`` (one key) that no other thread of ``ts`` dominates."""
+        self.budget.spend(len(ts) * len(ts), 'dominance pruning')
+        return [t for t in ts if not any(u != t and self.dominates(u, t) for u in ts)]
+
+    def dominates(self, u: int, t: int) -> bool:
+        """Whether thread ``u`` accepts every continuation thread ``t`` (same key) accepts: a
+        weaker constraint, and a lower or equal copy at every ordered repeat level."""
+        if self.sig[t] & ~self.sig[u]:
+            return False
+        return all(a <= b for a, b in zip(self.vec[u], self.vec[t]))
+
+
+class _ThreadMoves:
+    """How threads move: epsilon closures and per-class successors, each computed once.
+
+    Only live NFA states (those that can still reach ``final``) are followed. In ``search``
+    and ``match`` modes reaching ``final`` yields the done thread, which lives on with only
+    its constraint.
+    """
+
+    def __init__(
+        self,
+        nfa: _NFA,
+        threads: _ThreadTable,
+        final: int,
+        mode: str,
+        member: np.ndarray,
+        kinds: list[int],
+        budget: Budget,
+    ):
+        self.nfa = nfa
+        self.threads = threads
+        self.final = final
+        self.at_final = _DONE if mode != 'fullmatch' else final
+        self.member = member
+        self.kinds = kinds
+        self.budget = budget
+        self.live = nfa.live_states(final, member.any(axis=1))
+        budget.spend(4 * len(self.live), 'NFA co-reachability')
+        self._edges: dict[int, list[list[int]]] = {}
+        self._closures: dict[tuple[int, int, int], tuple] = {}
+        self._successors: list[dict[int, tuple]] = [{} for _ in kinds]
+
+    def step(self, threads: frozenset, k: int, restart: tuple) -> set:
+        """The threads (not yet pruned) after a class-``k`` character, plus ``restart``."""
+        cache = self._successors[k]
+        nxt = set(restart)
+        for t in threads:
+            got = cache.get(t)
+            if got is None:
+                got = cache[t] = self._successors_of(t, k)
+            nxt.update(got)
+        return nxt
+
+    def _successors_of(self, t: int, k: int) -> tuple:
+        """Thread ids after thread ``t`` reads a class-``k`` character (and its closure)."""
+        q, sig = self.threads.q[t], self.threads.sig[t]
+        x = self.kinds[k]
+        s2 = _step_sig(sig, x)
+        if not s2:
+            return ()
+        if q == _DONE:
+            return (self.threads.id(_DONE, s2),)
+        out: set = set()
+        for t2 in self._char_edges(q)[k]:
+            out.update(self.closure(t2, s2, x))
+        return tuple(out)
+
+    def _char_edges(self, q: int) -> list[list[int]]:
+        """Per class, the live NFA states one character edge leads to from ``q``."""
+        got = self._edges.get(q)
+        if got is None:
+            got = [[] for _ in self.kinds]
+            for aid, t in self.nfa.chars[q]:
+                if self.live[t]:
+                    for k in np.flatnonzero(self.member[aid]).tolist():
+                        got[k].append(t)
+            self._edges[q] = got
+        return got
+
+    def closure(self, q0: int, sig0: int, ctx: int) -> tuple:
+        """Thread ids reachable from ``(q0, sig0)`` without reading, after a ``ctx`` character."""
+        key = (q0, sig0, ctx)
+        got = self._closures.get(key)
+        if got is None:
+            got = self._closures[key] = self._closure(q0, sig0, ctx)
+        return got
+
+    def _closure(self, q0: int, sig0: int, ctx: int) -> tuple:
+        """:meth:`closure`, uncached: a depth-first walk over epsilon and assertion edges."""
+        nfa, live, intern = self.nfa, self.live, self.threads.id
+        final, at_final = self.final, self.at_final
+        seen = {(q0, sig0)}
+        stack = [(q0, sig0)]
+        out = set()
+        while stack:
+            q, sig = stack.pop()
+            if q == final:
+                out.add(intern(at_final, sig))
+            if nfa.chars[q]:
+                out.add(intern(q, sig))
+            for t in nfa.eps[q]:
+                if live[t] and (t, sig) not in seen:
+                    seen.add((t, sig))
+                    stack.append((t, sig))
+            for kind, t in nfa.asserts[q]:
+                s2 = sig & _assertion(kind, ctx)
+                if s2 and live[t] and (t, s2) not in seen:
+                    seen.add((t, s2))
+                    stack.append((t, s2))
+        self.budget.spend(4 * len(seen), 'epsilon closures')
+        return tuple(out)
 
 
 # --- UTF-8 composition -----------------------------------------------------------------------
-
-
-def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(rows, axis=0, return_inverse=True)``, fast when most rows are constant.
-
-    Most 64-code-point blocks lie inside one class, so constant rows are grouped by their value
-    and only the mixed ones go through a (void-typed, memcmp) sort.
-    """
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    const = (rows == rows[:, :1]).all(axis=1)
-    keys = np.empty(len(rows), dtype=np.int64)
-    # Constant rows: key by value; mixed rows: key by unique void view, offset past the values.
-    vals, const_inv = np.unique(rows[const, 0], return_inverse=True)
-    keys[const] = const_inv.reshape(-1)
-    mixed = rows[~const]
-    if len(mixed):
-        void = mixed.view(np.dtype((np.void, mixed.itemsize * mixed.shape[1]))).reshape(-1)
-        _, mixed_inv = np.unique(void, return_inverse=True)
-        keys[~const] = len(vals) + mixed_inv.reshape(-1)
-    uniq_keys, first, inv = np.unique(keys, return_index=True, return_inverse=True)
-    return rows[first], inv.reshape(-1)
 
 
 def _compose_utf8(trans: np.ndarray, accept: np.ndarray, cls: np.ndarray, budget: Budget) -> ByteDFA:
@@ -686,17 +743,22 @@ def _utf8_groups(cls: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         block (cp >> 6); ``g2_rows`` (G2, 64) the need1 group per continuation byte (-1: not a
         valid continuation), ``g2`` per 4096-block; ``g3_rows``, ``g3`` per 4-byte lead.
     """
-    g1_rows, g1 = _unique_rows(cls.reshape(-1, 64))
+    # The int64 copy (9 MB) is deliberate: freeing it raises glibc's dynamic mmap threshold
+    # above the 4.4 MB tables each compile allocates, which would otherwise be mapped afresh
+    # and page-faulted every time (measured: +5-12 ms per small pattern, system time).
+    blocks = cls.reshape(-1, 64).astype(np.int64)
+    g1, first1 = group_rows(blocks)
     # E0 and ED forbid half of the continuations (overlong forms and surrogates).
     r2 = g1.reshape(-1, 64).copy()
     r2[0, :32] = -1  # E0 80..9F: overlong
     r2[13, 32:] = -1  # ED A0..BF: surrogates
-    g2_rows, g2 = _unique_rows(r2)
+    g2, first2 = group_rows(r2)
     padded = np.full(5 * 64, -1, dtype=np.int64)
     padded[: len(g2)] = g2  # F4 90..BF: above U+10FFFF, -1 through the padding
     r3 = padded.reshape(5, 64).copy()
     r3[0, :16] = -1  # F0 80..8F: overlong
-    return [(g1_rows, g1), (g2_rows, g2), _unique_rows(r3)]
+    g3, first3 = group_rows(r3)
+    return [(blocks[first1], g1), (r2[first2], g2), (r3[first3], g3)]
 
 
 def _first_byte_columns(cls: np.ndarray, g1: np.ndarray, g2: np.ndarray, g3: np.ndarray) -> np.ndarray:

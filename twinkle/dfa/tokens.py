@@ -34,6 +34,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from twinkle.dfa.rows import group_rows
 from twinkle.vocab.cache import token_table
 from twinkle.vocab.decoders import gpt2_byte_decoder
 from twinkle.vocab.table import FFFD_UTF8, NOT_A_BYTE, TokenTable, byte_table
@@ -109,7 +110,7 @@ class _TokenRunner:
         width = max(int(lengths.max(initial=0)), 1)
         cp = byte_cls[padded[:, :width]].astype(np.int64)
         cp[np.arange(width)[None, :] >= lengths[:, None]] = self.n_cls  # padding sentinel
-        inverse, uniq = _unique_rows(cp)
+        inverse, uniq = group_rows(cp)
         order = np.argsort(-lengths[uniq], kind='stable')
         self.ucp, self.ulen = cp[uniq[order]], lengths[uniq[order]]
         back = np.empty(order.size, dtype=np.int64)
@@ -179,8 +180,8 @@ def _token_rows(
         _check_cells(v, init.shape[0])
         runner = _TokenRunner(trans_c, byte_cls, padded, lengths)
         sig = runner.run(init).T[runner.token_string]  # (V, R)
-        cls, reps = _unique_rows(sig)
-        return cls, sig[reps]
+        cls, reps = group_rows(sig)
+        return cls.astype(np.int32), sig[reps]
     codes = byte_cls.astype(np.uint8)[_flat_bytes(padded, lengths)]  # <= 256 byte classes
     offsets = np.zeros(v + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
@@ -297,7 +298,7 @@ def token_classes(
     lengths = table.lengths.astype(np.int64)
     # Bytes the DFA never tells apart share a column: run tokens over those byte classes.
     # (Hashed columns: np.unique(axis=0) sorted 256 rows of S entries, 3 s at S = 45k.)
-    byte_cls, byte_rep = _unique_rows(np.ascontiguousarray(trans.T))
+    byte_cls, byte_rep = group_rows(np.ascontiguousarray(trans.T))
     byte_cls = byte_cls.astype(np.int64)
     trans_c = np.ascontiguousarray(trans[:, byte_rep])
     rows_of = functools.partial(_token_rows, lift, trans_c, byte_cls)
@@ -335,7 +336,7 @@ def token_classes(
     if lifted is not None:
         class_ids, transitions, accept = lifted
     else:
-        row_cls, reps = _unique_rows(rows)
+        row_cls, reps = group_rows(rows)
         class_ids, transitions = row_cls[class_ids], rows[reps].T
     class_ids, transitions = _first_seen_order(class_ids, transitions)
     if strip:
@@ -496,7 +497,7 @@ class _ByteRuns:
             return None
         # A text id acts on plain states as `sig` says; on a run it ends the run first,
         # unless it emits nothing (then it leaves the run as it is).
-        plain_cls, _ = _unique_rows(sig)
+        plain_cls, _ = group_rows(sig)
         _, first, text_cls = np.unique(
             plain_cls[text].astype(np.int64) * 2 + empty[text], return_index=True, return_inverse=True
         )
@@ -516,7 +517,7 @@ class _ByteRuns:
             axis=1,
         )  # byte classes
         acc = np.concatenate([accept, accept[resolved[live]]])
-        cls, col_reps = _unique_rows(trans.T)
+        cls, col_reps = group_rows(trans.T)
         class_ids = np.empty(n_ids, dtype=np.int32)
         class_ids[text] = cls[text_cls]
         class_ids[byte_ids] = cls[text_reps.size + byte_cls]
@@ -530,7 +531,7 @@ class _ByteRuns:
         sig = np.concatenate(
             [self.trans[:, vals], _utf8_validator()[:, vals], (vals == self.strip_first)[None, :]], axis=0
         ).T
-        cls, reps = _unique_rows(sig.astype(np.int64))
+        cls, reps = group_rows(sig.astype(np.int64))
         return vals[reps], cls.astype(np.int64)
 
     def _hopeful(self, keys: np.ndarray, after: np.ndarray, resolved: np.ndarray) -> np.ndarray:
@@ -584,20 +585,3 @@ def _longer_than(lengths: np.ndarray, lmax: int) -> np.ndarray:
     """(lmax,) int64: how many tokens are longer than p, for p = 0 .. lmax - 1."""
     counts = np.bincount(lengths, minlength=lmax + 1)
     return lengths.size - np.cumsum(counts)[:lmax]
-
-
-def _unique_rows(sig: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """(class of each row (V,) int32, a representative row per class (C,) int64)."""
-    v, s = sig.shape
-    if v == 0:
-        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
-    rng = np.random.default_rng(0x7117)
-    mult = rng.integers(1, 2**62, size=s, dtype=np.int64) | 1
-    with np.errstate(over='ignore'):
-        h = (sig * mult[None, :]).sum(axis=1, dtype=np.int64)
-    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    if np.array_equal(sig, sig[first][inverse]):
-        return inverse.astype(np.int32), first.astype(np.int64)
-    # A hash collision (never seen): fall back to exact row sorting.
-    _, first, inverse = np.unique(sig, axis=0, return_index=True, return_inverse=True)
-    return inverse.reshape(-1).astype(np.int32), first.astype(np.int64)
