@@ -64,7 +64,7 @@ class CombinedReward(RewardModule):
             self.weights.append(w)
         self.names = _unique_names([p.reward_name() for p in self.parts])
         self.nan_policy = nan_policy
-        self.modules_ = torch.nn.ModuleList([p for p in self.parts if isinstance(p, torch.nn.Module)])
+        self.part_modules = torch.nn.ModuleList([p for p in self.parts if isinstance(p, torch.nn.Module)])
         self.last_parts: Dict[str, List[float]] = {}
 
     def score_parts(self, trajectories: Any, ground_truths: Any = None) -> Dict[str, List[float]]:
@@ -105,7 +105,8 @@ class CombinedReward(RewardModule):
 
     def combine(self, values: Dict[str, Tensor], n: int) -> Tensor:
         """The weighted sum of per-part values (by part name, in part order) under the NaN
-        policy; records them in ``last_parts``. Float64 on the host parts' device."""
+        policy, float64 on the parts' device; records the values in ``last_parts`` (lists,
+        as trainers log them: one host read per part for ids on a GPU)."""
         self.last_parts = {k: v.tolist() for k, v in values.items()}
         total = None
         for v, w in zip(values.values(), self.weights):
