@@ -1,6 +1,6 @@
 """The tensor path against the string path on the whole decoded completion.
 
-``MathReward.forward`` decodes only each row's answer span (found from a per-token marker
+``MathReward.score_ids`` decodes only each row's answer span (found from a per-token marker
 table). Oracle: ``MathReward.explain`` on the full decoded row. Completions are labelled
 cases wrapped in filler reasoning before and after, with traps for the span logic: other
 markers, "answer" mentions, boxes, code fences, ``<think>`` blocks, answer tags, '<'

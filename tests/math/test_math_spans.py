@@ -1,5 +1,5 @@
 """The span pieces of the tensor path: named columns and bits, and the two halves that
-``MathReward.forward`` joins (finding spans, decoding them)."""
+``MathReward.score_ids`` joins (finding spans, decoding them)."""
 
 import numpy as np
 import pytest

@@ -153,7 +153,7 @@ class MarkerTable:
         self.reliable = markers.reliable
         if not self.reliable:
             _log.warning(
-                'MathReward.forward: %s splits answer markers into unflagged pieces '
+                'MathReward.score_ids: %s splits answer markers into unflagged pieces '
                 '(or cannot encode); whole completions will be decoded',
                 type(tokenizer).__name__,
             )

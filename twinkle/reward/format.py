@@ -303,7 +303,7 @@ class _DfaReward(RewardModule):
         """(B, K) float32: 1.0 accepted, 0.0 rejected, NaN for rows the scan flagged.
 
         One indexing op into the per-state values (error states read the NaN columns):
-        a forward on a few short rows is a handful of torch calls, not a dozen."""
+        a call on a few short rows is a handful of torch calls, not a dozen."""
         dev = final.device
         values = self.buffer_on(f'{kind}_accept_values', dev)
         if values.dtype != torch.float32:  # a module-wide .to(dtype) converted it
@@ -527,7 +527,7 @@ class FormatReward(_DfaReward):
         flags: an int, ``re.DOTALL``, ``re.IGNORECASE``, ``re.MULTILINE`` or their union
             (other flags: ValueError; a str such as ``'i'``: TypeError, inline ``(?i)``
             goes in the pattern).
-        tokenizer: a Hugging Face fast tokenizer, to score token ids with ``forward``.
+        tokenizer: a Hugging Face fast tokenizer, to score token ids with ``score_ids``.
         prefix: text the prompt already ended with (a chat template that pre-fills
             ``<think>``): the check runs on ``prefix + completion``.
         vocab_size: ids the policy can emit, when more than the tokenizer has; ids from
