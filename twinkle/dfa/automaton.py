@@ -30,13 +30,13 @@ __all__ = ['Budget', 'ByteDFA', 'StateLimitError', 'DEFAULT_MAX_STATES', 'DEFAUL
 
 #: Default limit on the states of any automaton a construction builds.
 DEFAULT_MAX_STATES = 100_000
-#: Default work budget of one construction, in work units (see :class:`Budget`): a unit costs
-#: 0.15-0.4 us on a 2-core machine, so the default stops a construction within about 2-6 s.
+#: Default work budget of one construction, in work units (see :class:`Budget`): enough for
+#: format patterns, small enough that a hopeless pattern fails within seconds.
 DEFAULT_MAX_WORK = 15_000_000
 
-# Below this many table cells per step, loops run in plain Python: a numpy call costs
-# 5-20 us, so a long chain (``a{0,3000}`` has thousands of one-state BFS levels and
-# refinement rounds) would otherwise cost milliseconds per level.
+# Below this many table cells per step, loops run in plain Python: a numpy call's overhead
+# dominates on long chains (``a{0,3000}`` has thousands of one-state BFS levels and
+# refinement rounds).
 _PY_CELLS = 2048
 
 
@@ -224,11 +224,10 @@ def _minimize(
     A round compares only the candidates with their block's row and splits off those that
     differ, grouped by row; the largest part of a block keeps its id (see
     :func:`_refine_round`), so every id change is a real split and the loop ends after at most
-    S rounds. Plain Moore
-    needs as many rounds as the DFA is deep, each over all S states; here a round costs what
-    its candidates cost. Wide rounds are numpy; once the candidates are few (the long tail of a
-    chain such as ``a{0,3000}``: thousands of rounds of a few states) the rounds run in Python,
-    where they cost microseconds instead of the fixed cost of a dozen numpy calls.
+    S rounds. Plain Moore needs as many rounds as the DFA is deep, each over all S states;
+    here a round costs what its candidates cost. Wide rounds are numpy; once the candidates
+    are few (the long tail of a chain such as ``a{0,3000}``: thousands of rounds of a few
+    states) the rounds run in Python, avoiding the fixed cost of numpy calls per round.
     """
     if budget is not None:
         budget.spend(trans.shape[0] * trans.shape[1] // 4, 'minimization')
@@ -324,8 +323,8 @@ def _refine_round(small, src, ptr, block, sizes, sig, count, cand):
 def _refine_python(small, src, ptr, block, sig, count, cand, budget):
     """The rounds of :func:`_minimize` from ``cand`` on, in Python; returns the final blocks.
 
-    Same rules as :func:`_refine_round`, on lists and per-block member sets: a round costs a
-    few microseconds per candidate, which wins when the candidates are few.
+    Same rules as :func:`_refine_round`, on lists and per-block member sets, with no
+    fixed per-round cost: it wins when the candidates are few.
     """
     c = small.shape[1]
     rows_l = small.tolist()
@@ -533,7 +532,7 @@ class ByteDFA:
 
     @functools.cached_property
     def _rows(self) -> list[list[int]]:
-        # Python lists index ~10x faster than numpy scalars in a per-byte loop.
+        # Python lists index faster than numpy scalars in a per-byte loop.
         return self.trans.tolist()
 
     @property

@@ -2,7 +2,7 @@
 
 Sets are numpy bool masks over all 0x110000 code points. Facts about Unicode are not hard-coded
 here: the members of ``\\d``, ``\\w``, ``\\s`` are gathered by running Python's own ``re`` over
-every code point once (lazily, cached per process, about 0.2 s), and case-insensitive matching
+every code point once (lazily, cached per process), and case-insensitive matching
 uses the same tables ``re`` uses (``_sre.unicode_tolower``, ``_sre.unicode_iscased`` and
 ``re._casefix._EXTRA_CASES``).
 

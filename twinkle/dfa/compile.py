@@ -12,32 +12,19 @@ Pipeline:
 4. The code-point DFA is composed with a deterministic UTF-8 decoding automaton; the composition
    is built minimal directly (:func:`_compose_utf8`), giving the byte DFA.
 
-Bounded repeats: why construction stays small. ``X{m,n}`` unrolls into ``n`` copies of ``X``,
-and the subset construction tracks which copies are active. Under ``search`` (and wherever a
-repeat can restart) that is a set of counters: ``.*<think>.{0,100}</think>`` would remember every
-``<think>`` of the last 100 characters, 2^(100/7) sets and more, although the minimal DFA only
-needs the distance since the most recent one. We chose *dominance pruning* over minimizing as we
-go (which bounds the result, not the intermediate subsets) or a counting automaton (a second
-construction to keep exact): every NFA state knows its body position and copy index
-(:meth:`_NFA.build_copy`), and in the copies ``i >= m`` of a bounded repeat the same position
-in a lower copy accepts everything a higher copy does. A subset keeps only its maximal threads
-(an antichain under that order, also across look-ahead constraints and the "already matched"
-thread), which leaves its language unchanged and, here, one active counter per position. The
-subset construction then yields the minimal code-point DFA or close to it, and its size is
-what the language needs. Threads at NFA states that cannot reach the final state are dropped, so
-a set that can never match is the empty set: the single dead state. Minimization stays cheap on
-long chains: partition refinement splits off the smaller part of a block (Hopcroft's rule) and
-runs its long tail of small rounds in Python, and the byte DFA needs no refinement at all (see
-:func:`_compose_utf8`). Not every bounded repeat is small, though: ``\\w{n}`` over bytes needs
-about 309 states per count (each of the ~300 groups of partial UTF-8 sequences that ``\\w``
-tells apart must remember the count), so ``\\w{300}`` has 92,702 states and ``\\w{1000}``
-exceeds the default ``max_states``; ``[A-Za-z0-9_]{1000}`` has about 1,000.
+Bounded repeats. ``X{m,n}`` unrolls into ``n`` copies of ``X``; under ``search`` the subset
+construction would track a set of counters (``.*<think>.{0,100}</think>`` would remember every
+``<think>`` of the last 100 characters). *Dominance pruning* keeps it small: every NFA state
+knows its body position and copy index (:meth:`_NFA.build_copy`), and in the copies ``i >= m``
+the same position in a lower copy accepts everything a higher copy does, so a subset keeps only
+its maximal threads, which leaves its language unchanged. Threads that cannot reach the final
+state are dropped, so a set that can never match is the single dead state. Some repeats are
+large by nature: ``\\w{n}`` over bytes needs a few hundred states per count.
 
 Budget. Each construction carries a :class:`~twinkle.dfa.automaton.Budget`: ``max_states``
 bounds every automaton built (code-point and byte DFA), ``max_work`` the total work in counted
-units (about 0.2-0.4 us each), checked before and during every stage. A pattern past either
-stops with :class:`~twinkle.dfa.automaton.StateLimitError`, naming the pattern, the limit and the
-stage, within seconds (with the defaults, about 5 s at most).
+units, checked before and during every stage. A pattern past either stops with
+:class:`~twinkle.dfa.automaton.StateLimitError`, naming the pattern, the limit and the stage.
 
 Anchors. ``\\A`` and ``^`` look back one character, ``$``, ``\\Z`` and (part of) ``\\b``/``\\B``
 look ahead. Look-behind is resolved while building the subset (the DFA state knows what the last
@@ -61,16 +48,14 @@ the acceptance of a state with a pending prefix is that of its state after one U
 Agreement with ``re``. The character sets (``\\d \\w \\s``, case folding) are taken from the
 running interpreter's own ``re`` tables, and CPython's IGNORECASE quirks are reproduced (see
 :mod:`twinkle.dfa.charset`), so there is no known input on which the DFA and ``re`` disagree
-within the supported syntax and flags; the differential tests compare hundreds of thousands of
-cases with zero mismatches. The remaining differences are by design: constructs beyond regular
-languages raise :class:`~twinkle.dfa.regex.UnsupportedRegexError`, and automata larger than
-``max_states`` raise :class:`~twinkle.dfa.automaton.StateLimitError` where ``re`` would run
-(possibly in exponential time).
+within the supported syntax and flags. The remaining differences are by design: constructs
+beyond regular languages raise :class:`~twinkle.dfa.regex.UnsupportedRegexError`, and automata
+larger than ``max_states`` raise :class:`~twinkle.dfa.automaton.StateLimitError` where ``re``
+would run (possibly in exponential time).
 
-Cost: typically 0.01-0.3 s for format patterns, plus about 0.2 s once per process to gather the
-Unicode tables; results are cached per (pattern, flags, mode, limits). Running a DFA reads each
-byte once, so inputs that make backtracking engines explode (``(a+)+$`` on a long run of ``a``)
-take linear time.
+Results are cached per (pattern, flags, mode, limits). Running a DFA reads each byte once, so
+inputs that make backtracking engines explode (``(a+)+$`` on a long run of ``a``) take linear
+time.
 """
 
 from __future__ import annotations
@@ -224,7 +209,7 @@ class _NFA:
         return q
 
     def reserve(self, seq: list) -> None:
-        """Charges the budget for building ``seq`` (about 5 us per state) before building it,
+        """Charges the budget for building ``seq`` before building it,
         so that a pattern whose unrolled repeats are too large fails at once."""
         n = _nfa_size(seq)
         if n > _MAX_NFA_STATES:
@@ -745,7 +730,7 @@ def _utf8_groups(cls: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """
     # The int64 copy (9 MB) is deliberate: freeing it raises glibc's dynamic mmap threshold
     # above the 4.4 MB tables each compile allocates, which would otherwise be mapped afresh
-    # and page-faulted every time (measured: +5-12 ms per small pattern, system time).
+    # and page-faulted every time.
     blocks = cls.reshape(-1, 64).astype(np.int64)
     g1, first1 = group_rows(blocks)
     # E0 and ED forbid half of the continuations (overlong forms and surrogates).
@@ -864,10 +849,8 @@ def compile_regex(
         encoding_errors: how bytes are decoded; only ``'replace'`` (CPython's behaviour, see the
             module docstring) is implemented.
         max_states: limit on the states of the code-point DFA and of the byte DFA.
-        max_work: budget of the whole construction in work units (about 0.1-0.3 us each on a
-            2-core machine; the default, 2e7, stops a pattern after a few seconds, never
-            minutes). Counted, not timed: a pattern compiles, or fails, the same on every
-            machine and under any load.
+        max_work: budget of the whole construction in work units. Counted, not timed: a
+            pattern compiles, or fails, the same on every machine and under any load.
 
     Returns:
         The minimal canonical :class:`ByteDFA`.

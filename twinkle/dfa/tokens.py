@@ -210,8 +210,8 @@ _FLAT: Dict[int, Tuple[Any, np.ndarray]] = {}
 
 
 def _flat_bytes(padded: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Every token's bytes back to back, cached per (read-only) table array: ~40 ms for a
-    150k vocabulary, against ~100 ms for the whole lift of a small pattern."""
+    """Every token's bytes back to back, cached per (read-only) table array: building it is
+    a large part of the lift of a small pattern."""
     hit = _FLAT.get(id(padded))
     if hit is not None and hit[0]() is padded:
         return hit[1]
@@ -297,7 +297,7 @@ def token_classes(
         _check_cells(v, s_count)  # the runs read a (V, S) int64 matrix
     lengths = table.lengths.astype(np.int64)
     # Bytes the DFA never tells apart share a column: run tokens over those byte classes.
-    # (Hashed columns: np.unique(axis=0) sorted 256 rows of S entries, 3 s at S = 45k.)
+    # (Hashed columns: np.unique(axis=0) over 256 rows of S entries is slow for large S.)
     byte_cls, byte_rep = group_rows(np.ascontiguousarray(trans.T))
     byte_cls = byte_cls.astype(np.int64)
     trans_c = np.ascontiguousarray(trans[:, byte_rep])
@@ -356,13 +356,10 @@ _DEAD_KEY = -1
 #: warning says so) and invalid runs decode with Python's rule.
 MAX_RUN_STATES = 50_000
 #: Most vocabulary x state cells the numpy lift (no compiled library) and the byte-fallback
-#: runs build (int64: 2.4 GB at the limit; about 10 s on 2 cores). A 150k vocabulary lifts
-#: DFAs of up to about 2,000 states that way.
+#: runs build (int64, so 2.4 GB at the limit).
 MAX_LIFT_CELLS = 300_000_000
 #: Most steps the compiled lift takes: distinct token prefixes (over the DFA's byte classes)
-#: x states, ~2 ns each on a busy 2-core host. A 150k vocabulary has 40k-200k prefixes, so
-#: this lifts ``\w{30}`` under search (9k states, ~1e9 steps, ~2 s) and refuses, after ~50
-#: ms, DFAs past ~25k states.
+#: x states. Bounds the lift to seconds and refuses hopeless DFAs early.
 MAX_LIFT_WORK = 1_000_000_000
 
 

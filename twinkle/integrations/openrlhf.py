@@ -150,7 +150,7 @@ def make_reward_func(
         e = explainer()(texts, golds)
         values = [_no_nan(v, nan_value) for v in e.values]
         # One tensor for rewards, scores and every flag row: OpenRLHF calls once per
-        # sample, and a tensor per row (or an indexed write per flag) costs microseconds.
+        # sample, and a tensor per row (or an indexed write per flag) adds up.
         rows = [[0.0] * n for _ in range(len(keys))]
         for i, o in enumerate(e.outcomes):
             rows[outcome_rows[o]][i] = 1.0

@@ -251,8 +251,8 @@ class TextScorer:
     """The string path of :func:`score` for one reward, its per-reward decisions (the
     Reward wrapper, whether it gives verdicts, its name) made once.
 
-    Trainers that call once per sample (verl, OpenRLHF) keep one: those decisions cost
-    several microseconds, a fair share of a short sample's math check.
+    Trainers that call once per sample (verl, OpenRLHF) keep one: those decisions are a
+    fair share of a short sample's math check.
 
     Args:
         reward: a twinkle Reward or reward function (not a ``CombinedReward``: its

@@ -117,10 +117,10 @@ def as_trl_reward(
         abstain) and ``log_extra`` per-sample ``<name>/outcome`` and ``<name>/method``
         columns, when the installed TRL offers those hooks.
 
-    >>> import torch
-    >>> class Length(torch.nn.Module):  # a tensor-path reward: scores ids, never text
+    >>> from twinkle.reward import Reward
+    >>> class Length(Reward):  # a token-path reward: scores ids, never text
     ...     tokenizer = 'set'
-    ...     def forward(self, input_ids, lengths):
+    ...     def score_ids(self, input_ids, lengths=None, ground_truths=None, *, attention_mask=None):
     ...         return lengths.float()
     ...     def __call__(self, trajectories, ground_truths=None):
     ...         raise AssertionError('the string path should not run')

@@ -2,12 +2,11 @@
 
 twinkle does not use sympy's LaTeX parsers. The ANTLR one is generated for one ANTLR
 runtime (4.11 in sympy 1.14) and fails to import next to any other runtime version; the
-Lark one needs an extra dependency and is slow (milliseconds per answer). Answers are
-short and use a small part of LaTeX, so a hand-written recursive-descent parser covers
-them, costs microseconds, has a depth bound (a thousand nested braces is a parse error,
-never a RecursionError), and builds plain tuples that are hashable, picklable and
-evaluable without sympy. sympy objects are built from these trees only inside the worker
-processes (see ``twinkle.math._symbolic``).
+Lark one needs an extra dependency and is slow. Answers are short and use a small part of
+LaTeX, so a hand-written recursive-descent parser covers them cheaply, has a depth bound (a
+thousand nested braces is a parse error, never a RecursionError), and builds plain tuples
+that are hashable, picklable and evaluable without sympy. sympy objects are built from these
+trees only inside the worker processes (see ``twinkle.math._symbolic``).
 
 Expression nodes (tuples; first item is the tag):
 

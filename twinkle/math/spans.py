@@ -3,8 +3,8 @@
 The string path (:func:`twinkle.math.extract.extract_scoped`) decides from the text near
 the answer markers: the last ``\\boxed``, ``<answer>`` block or marker and a little
 context before it, or the last sentence when there is no marker. Decoding whole
-completions to find that text cost 98% of a GRPO step, so the token path finds the span
-on the device from a per-token table and decodes only the span:
+completions dominated a GRPO step, so the token path finds the span on the device from a
+per-token table and decodes only the span:
 
 - :class:`MarkerTable` (host, once per tokenizer): a ``(V + 1,)`` uint8 table of flags,
   one bit per kind of marker fragment a token's decoded text holds ('box', 'answer',
@@ -19,8 +19,7 @@ Invariants: a row's valid tokens are ``input_ids[i, :lengths[i]]``; positions at
 the length are padding and never flagged. Token ids outside ``[0, V)`` are never flagged.
 A span is ``[start, end)`` in token positions. :func:`decode_answer_spans` checks each
 decoded span with ``extract_scoped`` and decodes ``[fallback, length)`` where the span
-cannot decide alone,
-so the verdict equals the one on the whole decoded completion (see
+cannot decide alone, so the verdict equals the one on the whole decoded completion (see
 ``MathReward.score_ids`` for the cases where it cannot).
 """
 
@@ -193,9 +192,8 @@ def marker_slots(input_ids: Any, lengths: Any, flags: Any, slots: int = 64) -> A
         the positions (latest first, -1 when fewer are flagged), their flags, and the
         flags of the token before each.
 
-    On CPU tensors the same is computed in numpy (:func:`_marker_slots_numpy`): a dozen
-    torch CPU ops each wait for the intra-op thread pool, which on a busy host cost more
-    than the decoding saved; numpy runs them on the calling thread.
+    On CPU tensors the same is computed in numpy (:func:`_marker_slots_numpy`), on the
+    calling thread: each small torch CPU op waits for the intra-op thread pool.
 
     >>> import torch
     >>> flags = torch.zeros(17, dtype=torch.uint8); flags[3] = BOX
@@ -273,8 +271,8 @@ def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160
     - the whole row when the slots are full and hold no ``</think>``: flagged tokens may
       have been left out, so nothing is assumed.
 
-    This part works on ``(B, slots)`` only; in numpy it costs microseconds, where dozens
-    of small torch CPU ops each wait for the thread pool (milliseconds on a busy host).
+    Numpy, not torch: on ``(B, slots)`` the work is small, and each small torch CPU op
+    waits for the intra-op thread pool.
 
     Args:
         slots: ``(B, 1 + 3 * k)`` integer array (:func:`marker_slots`, on the host).

@@ -426,8 +426,8 @@ class _DfaReward(RewardModule):
         """(scanner, program, accept (K, S) bool, column index (1, K), impossible pattern
         indices or None) of the compiled string scanner, or None where the library is not
         loaded. Built once, from the byte tables (which never change); never pickled (see
-        ``__getstate__``). Kept as plain numpy: a call on one short text costs a few
-        microseconds, where module attribute lookups and torch dispatch would cost more."""
+        ``__getstate__``). Kept as plain numpy: on one short text, module attribute lookups
+        and torch dispatch would cost more than the scan."""
         got = self.__dict__.get('_string_program')
         if got is None:
             from twinkle import _ext

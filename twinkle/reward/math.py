@@ -172,26 +172,14 @@ class MathReward(RewardModule):
     def _verdicts_ids(
         self, input_ids: Any, lengths: Any, ground_truths: Any, attention_mask: Any
     ) -> Tuple[List[Verdict], Any]:
-        """The token path. Only each row's answer span is decoded:
+        """The token path: only each row's answer span is decoded (:mod:`twinkle.math.spans`).
 
-        1. A per-token table of marker fragments (:class:`twinkle.math.spans.
-           MarkerTable`, built once per tokenizer) flags the tokens of ``\\boxed``,
-           ``<answer>``, "answer", ``####``, ``<think>``/``</think>`` and code fences.
-        2. :func:`twinkle.math.spans.find_answer_spans` keeps per row, on the device, the
-           positions of the last ``config.span_slots`` flagged tokens (no host sync), brings
-           them back with the ids in one transfer, and takes per row the span from the last
-           cluster of markers (less ``config.span_slack_tokens`` of context) to the end, or
-           the last ``config.span_tail_tokens`` tokens when there is no marker.
-        3. :func:`twinkle.math.spans.decode_answer_spans` decodes the spans in one
-           ``batch_decode``; a span whose verdict may depend on earlier text (a marker at its
-           very start, boxes that may join earlier ones, a concluding sentence while earlier
-           markers exist) is decoded again from the last ``</think>`` (or the row start).
-
-        So the verdict is the one on the whole decoded row, whatever the span settings
-        (they trade speed only). The exception: a marker the model split into tokens none
-        of which holds a flagged piece ('bo' + 'xed'); the tokenizer's own encoding is
-        probed at table build, and a tokenizer that splits markers that way (one character
-        per token) gets whole rows decoded.
+        The span is found on the device from a per-token marker table, and a span that
+        cannot decide alone is decoded again from the last ``</think>``, so the verdict is
+        the one on the whole decoded row whatever the span settings. The exception: a
+        marker split into tokens none of which holds a flagged piece ('bo' + 'xed'); a
+        tokenizer that splits markers that way (probed at table build) gets whole rows
+        decoded.
         """
         ids, lengths, golds = self._token_inputs(input_ids, lengths, ground_truths, attention_mask)
         spans, rows = find_answer_spans(ids, lengths, self._marker_table(), self.config)
@@ -211,7 +199,7 @@ class MathReward(RewardModule):
         require_tokenizer(self, 'score_ids')
         if lengths is not None and not isinstance(lengths, torch.Tensor):
             lengths = torch.as_tensor(lengths)
-        if lengths is not None and lengths.is_floating_point():  # whole numbers as floats were always taken
+        if lengths is not None and lengths.is_floating_point():  # whole numbers given as floats are accepted
             lengths = lengths.to(torch.int64)
         check_token_inputs(input_ids, attention_mask, lengths, who, values=False)
         if attention_mask is not None:

@@ -40,8 +40,7 @@ Where exact agreement is impossible (documented, and tested as documented):
 
 * ``clean_up_tokenization_spaces=True`` (a Python-side rewrite of ``" ."`` to ``"."`` and
   the like, after decoding) is not modelled: the table matches decoding with it off, and
-  building a table for a tokenizer that has it on logs a warning. Neither tokenizer used in
-  the tests (Qwen3, Mistral v1) has it on.
+  building a table for a tokenizer that has it on logs a warning.
 * For the first-token rules, a token that decodes to nothing (a special token, an id past
   the tokenizer) leaves the rule for the next token, as in ``tokenizers``; a *non-special*
   token whose text is empty would, in ``tokenizers``' Metaspace decoder, use the rule up,
