@@ -1,6 +1,6 @@
-"""Prompt batches that carry their ground truths, for the seed's sampling loop.
+"""Prompt batches that carry their ground truths, for the sampling loop of the reward API.
 
-The seed's loop reads a batch's prompts and its ``ground_truths`` side by side::
+The standard training loop reads a batch's prompts and its ``ground_truths`` side by side::
 
     for batch in PromptDataLoader(rows, batch_size=8):
         response = sampler.sample(batch, num_samples=4)
@@ -30,7 +30,7 @@ Rows may be:
   ground truth under the same keys).
 
 Every ground truth becomes a ``Trajectory`` with one assistant message holding the
-answer and ``user_data=[('solution', answer)]``, which is what the seed's rewards read.
+answer and ``user_data=[('solution', answer)]``, which is what the rewards read.
 """
 
 from __future__ import annotations

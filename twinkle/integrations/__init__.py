@@ -10,7 +10,7 @@
 * :mod:`twinkle.integrations.slime`: ``rm(args, sample)`` / ``rm(args, samples)``,
   non-blocking, for ``--custom-rm-path``.
 * :func:`score`: rewards for a batch, on the sampler's token ids when the reward reads
-  them itself (its own ``score_ids`` and a tokenizer), else the seed's string call;
+  them itself (its own ``score_ids`` and a tokenizer), else the reward's own call on trajectories;
   :func:`explain`: the same, with each sample's outcome (correct, incorrect,
   unparsable, timeout, abstain), which every adapter logs.
 """

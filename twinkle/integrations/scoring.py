@@ -6,7 +6,7 @@ tokenizer set (FormatReward and MathReward need one to read ids). Such a reward 
 sampler's completion ids directly: no decoding and no re-tokenising in between. The ids must
 come from the tokenizer the reward was built with (the policy's).
 
-Everything else is called the seed's way, ``reward(trajectories, ground_truths)`` (or,
+Everything else is called the standard way, ``reward(trajectories, ground_truths)`` (or,
 given ids only, through the default ``score_ids``, which decodes with the reward's
 tokenizer). ``CombinedReward`` is scored part by part, so each part takes its own best
 path, and combined by :meth:`CombinedReward.combine`. Verdicts come from a reward's

@@ -21,7 +21,7 @@ the few decoder features they do not model.
 The default pattern of :class:`FormatReward` is the strict think/answer format:
 ``<think>``, text, ``</think>``, optional whitespace, ``<answer>``, text, ``</answer>``,
 optional whitespace, with each of the four tags exactly once
-(:func:`twinkle.dfa.think_answer_format`). The seed project's check is lenient: it passes
+(:func:`twinkle.dfa.think_answer_format`). The common two-search check is lenient: it passes
 when ``re.search(r'<think>.*?</think>', text, re.DOTALL)`` and ``re.search(
 r'<answer>.*?</answer>', text, re.DOTALL)`` both match, so it accepts text before
 ``<think>``, repeated or nested tags, and the answer before the thinking. To reproduce it
@@ -519,7 +519,7 @@ class FormatReward(_DfaReward):
 
     Args:
         pattern: a Python regex (str); a list of regexes that must all match (one DFA,
-            their intersection: the seed's check is ``[r'<think>.*?</think>',
+            their intersection: the common two-search check is ``[r'<think>.*?</think>',
             r'<answer>.*?</answer>']`` with ``mode='search', flags=re.DOTALL``); or None
             for the strict think/answer format (see the module docstring; then ``mode``
             must be 'fullmatch' and ``flags`` 0).
@@ -668,7 +668,7 @@ class FormatReward(_DfaReward):
 
 
 def has_think_and_answer(trajectories: Any, ground_truths: Any = None) -> List[float]:
-    """The seed project's lenient format check, with Python ``re`` (a baseline).
+    """The common lenient format check, with Python ``re`` (a baseline).
 
     1.0 when both ``<think>.*?</think>`` and ``<answer>.*?</answer>`` are found (DOTALL).
 

@@ -107,7 +107,7 @@ class MathReward(RewardModule):
         ground_truths: Optional[Sequence[Any]] = None,
         return_details: bool = False,
     ) -> Union[List[float], Tuple[List[float], List[Verdict]]]:
-        """Rewards for a batch: the seed's ``reward(trajectories, ground_truths)``.
+        """Rewards for a batch: the standard call ``reward(trajectories, ground_truths)``.
 
         Args:
             trajectories: B trajectories (dicts, ``Trajectory`` objects or strings).

@@ -2,7 +2,7 @@
 
 Every built-in reward derives from :class:`RewardModule`:
 
-* ``reward(trajectories, ground_truths)`` is the seed API (a list of floats), served by
+* ``reward(trajectories, ground_truths)`` is the standard reward call (a list of floats), served by
   :meth:`RewardModule.score_trajectories`;
 * ``reward(input_ids, ...)`` (a tensor first) is the module call: hooks, then ``forward``,
   which is ``score_ids(input_ids, lengths=None, ground_truths=None, *, attention_mask=None)``.
@@ -39,13 +39,13 @@ class RewardModule(Reward, torch.nn.Module):
             self.name = name
 
     def __call__(self, *args, **kwargs):
-        # Tensors go to nn.Module (hooks, forward); anything else is the seed's call.
+        # Tensors go to nn.Module (hooks, forward); anything else is the standard call.
         if args and isinstance(args[0], Tensor) or 'input_ids' in kwargs:
             return torch.nn.Module.__call__(self, *args, **kwargs)
         return self.score_trajectories(*args, **kwargs)
 
     def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
-        """One float per trajectory: the seed's ``reward(trajectories, ground_truths)``."""
+        """One float per trajectory: the standard call ``reward(trajectories, ground_truths)``."""
         raise NotImplementedError(f'{type(self).__name__} must implement score_trajectories')
 
     def forward(

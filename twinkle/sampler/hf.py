@@ -61,7 +61,7 @@ class TransformersSampler(Sampler):
             ``{'enable_thinking': False}`` for Qwen3).
         max_batch_size: most rows (prompts x samples) per ``generate`` call; None: all.
         revision: hub revision when ``model`` is an id.
-        sampling_params: defaults for ``sample`` calls that pass none (the seed's loop
+        sampling_params: defaults for ``sample`` calls that pass none (the standard loop
             calls ``sampler.sample(batch, num_samples=4)``); a SamplingParams or dict.
 
     >>> from transformers import LlamaConfig, LlamaForCausalLM

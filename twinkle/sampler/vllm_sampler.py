@@ -1,4 +1,4 @@
-"""``vLLMSampler``: the seed's sampler, on vLLM's offline engine (``vllm.LLM``).
+"""``vLLMSampler``: the reward API's sampler, on vLLM's offline engine (``vllm.LLM``).
 
 vLLM is optional (it needs a CUDA machine): without it, constructing the sampler raises
 an ImportError that says how to install it. Prompts are rendered with the tokenizer's
@@ -31,7 +31,7 @@ def _import_vllm():
     return vllm
 
 
-class vLLMSampler(Sampler):  # noqa: N801 - the seed's spelling
+class vLLMSampler(Sampler):  # noqa: N801 - the API's documented spelling
     """Samples with vLLM: all prompts and samples in one ``LLM.generate`` call.
 
     Args:

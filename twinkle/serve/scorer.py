@@ -276,7 +276,7 @@ class Scorer:
 
 
 def as_trajectory(completion: Any, prompt: Optional[str] = None) -> Dict[str, Any]:
-    """A completion (and its prompt) as the seed's trajectory: the prompt as the user
+    """A completion (and its prompt) as the reward API's trajectory: the prompt as the user
     turn, the completion as the last assistant turn; rewards read the latter.
 
     >>> as_trajectory('4', 'What is 2+2?')['messages'][-1]
