@@ -50,6 +50,8 @@ case "$what" in
     # verifiers API) run their real reward code in an environment of their own.
     if [ $# -le 1 ]; then
       PYTHON="$PY" bash tools/integration_env.sh test tests/integrations
+      # The examples in the package's docstrings run as written.
+      "$PY" -m pytest -q -p no:cacheprovider --doctest-modules twinkle
     fi
     exec "$PY" -m pytest -q "${@:2}"
     ;;
