@@ -184,6 +184,11 @@ _SURROGATE_ERRORS = 'twinkle-surrogate-fffd'
 codecs.register_error(_SURROGATE_ERRORS, _surrogate_to_fffd)
 
 
+def _on_cpu(*tensors: Any) -> bool:
+    """True when every argument is None or a CPU tensor (the direct id scanner's inputs)."""
+    return all(t is None or (isinstance(t, Tensor) and t.device.type == 'cpu') for t in tensors)
+
+
 def pad_texts(texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
     """UTF-8 bytes of ``texts`` padded into one tensor.
 
@@ -345,14 +350,21 @@ class _DfaReward(RewardModule):
         return self._accepted('token', final), first_dead
 
     def _accepted_ids(
-        self, input_ids: Tensor, attention_mask: Optional[Tensor], lengths: Optional[Tensor]
+        self,
+        input_ids: Tensor,
+        attention_mask: Optional[Tensor],
+        lengths: Optional[Tensor],
+        column: Optional[int] = None,
     ) -> Tensor:
-        """(B, K) float32 acceptance of token ids (``scan_ids``' first half)."""
+        """(B, K) float32 acceptance of token ids (``scan_ids``' first half), or its
+        (B,) ``column``: sliced in numpy on the direct path, where a torch slice would cost
+        more than the scan."""
         direct = self._scan_ids_direct(input_ids, attention_mask, lengths)
         if direct is not None:
-            return torch.from_numpy(direct[0])
+            return torch.from_numpy(direct[0] if column is None else direct[0][:, column])
         ids, lengths = self._token_inputs(input_ids, attention_mask, lengths)
-        return self._accepted('token', self._scan('token', ids, lengths)[0])
+        accepted = self._accepted('token', self._scan('token', ids, lengths)[0])
+        return accepted if column is None else accepted[:, column]
 
     def _id_program(self) -> Optional[tuple]:
         """(scanner, program) of the direct CPU id scanner, or None where the library is not
@@ -385,17 +397,12 @@ class _DfaReward(RewardModule):
         of a call on a few short rows."""
         if self.token_table is None:
             require_tokenizer(self, 'score_ids')
+        if not _on_cpu(input_ids, lengths, attention_mask) or torch.compiler.is_compiling():
+            return None  # the op path checks the inputs (once) and says what is wrong
         who = type(self).__name__
         check_token_inputs(input_ids, attention_mask, lengths, who, values=False)
         if input_ids.dtype not in _DIRECT_DTYPES:
             input_ids = input_ids.to(torch.int64)  # int16, uint8 ...: ids all the same
-        if (
-            input_ids.device.type != 'cpu'
-            or (lengths is not None and lengths.device.type != 'cpu')
-            or (attention_mask is not None and attention_mask.device.type != 'cpu')
-            or torch.compiler.is_compiling()
-        ):
-            return None
         got = self._id_program()
         if got is None:
             return None
@@ -624,10 +631,7 @@ class FormatReward(_DfaReward):
         Ids must lie in ``[0, V]``: ``V`` (the table size) is the id masked positions are
         rewritten to, and decodes to nothing; anything else outside raises (``check_ids``).
         """
-        direct = self._scan_ids_direct(input_ids, attention_mask, lengths)
-        if direct is not None:  # numpy's column view: a torch slice costs more than the scan
-            return torch.from_numpy(direct[0][:, 0])
-        return self._accepted_ids(input_ids, attention_mask, lengths)[:, 0]
+        return self._accepted_ids(input_ids, attention_mask, lengths, column=0)
 
     def dead_positions(
         self, input_ids: Tensor, lengths: Optional[Tensor] = None, *, attention_mask: Optional[Tensor] = None
