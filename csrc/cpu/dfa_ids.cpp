@@ -50,7 +50,12 @@ struct TokenProgram {
   std::vector<float> values;
   int64_t value_cols = 0;
   std::vector<uint8_t> impossible;
+  // 2 <= K <= kMaxProduct: product engines with token skip, kept across calls.
+  std::unique_ptr<cpu::ProductPool> product;
 };
+
+// Per product engine (the op's path budgets the same).
+constexpr int64_t kProductBudget = int64_t{48} << 20;
 
 constexpr const char* kCapsule = "twinkle.token_program";
 constexpr const char* kWho = "dfa id scan";
@@ -133,12 +138,50 @@ void scan_range(const TokenProgram& prog, const Rows& r, int64_t b0, int64_t b1,
   }
 }
 
-// K >= 2 patterns in one pass through lazily built product DFAs (dfa_multi.h), when that
-// pays; false (nothing written) when the per-pattern path should run. A masked batch is
-// scanned as a copy with the masked ids rewritten.
+// Rows [b0, b1) of K >= 2 patterns through one leased product engine, kIdLanes rows in
+// lockstep; a row the product cannot take (a bad id or class, or the engine's budget
+// spent) is scanned pattern by pattern, which reports each pattern's own result. Masked
+// positions read mask_id (each lane rewrites its row into a buffer of its own).
 template <typename Id>
-bool scan_product(const TokenProgram& p, const Rows& r, int32_t* fs, int64_t* fd) {
-  if (p.pats.k < 2) return false;
+void scan_range_product(const TokenProgram& prog, const Rows& r, int64_t b0, int64_t b1,
+                        int32_t* fs, int64_t* fd) {
+  cpu::ProductPool::Lease eng(*prog.product);
+  const int64_t k = prog.pats.k;
+  const Id* ids = static_cast<const Id*>(r.ids);
+  std::vector<std::vector<Id>> masked(r.mask != nullptr ? b1 - b0 : 0);
+  const auto row_of = [&](int64_t i) -> const Id* {
+    const int64_t b = b0 + i;
+    const Id* row = ids + b * r.width;
+    if (r.mask == nullptr) return row;
+    std::vector<Id>& m = masked[i];
+    if (m.empty()) {
+      const int64_t n = row_length(r, b);
+      const uint8_t* keep = r.mask + b * r.width;
+      m.resize(n);
+      for (int64_t t = 0; t < n; ++t) m[t] = keep[t] ? row[t] : static_cast<Id>(r.mask_id);
+    }
+    return m.data();
+  };
+  const cpu::RowOf<Id> view = [&](int64_t i) {
+    const int64_t b = b0 + i;
+    return cpu::RowView<Id>{row_of(i), row_length(r, b), fs + b * k, fd + b * k};
+  };
+  eng->scan_lockstep<Id>(b1 - b0, view, [&](int64_t i) {
+    const int64_t b = b0 + i;
+    const Id* row = row_of(i);
+    for (int64_t j = 0; j < k; ++j) {
+      const DfaResult out = scan_row(prog, j, row, row_length(r, b));
+      fs[b * k + j] = out.state;
+      fd[b * k + j] = out.first_dead;
+    }
+    if (r.mask != nullptr) std::vector<Id>().swap(masked[i]);
+  });
+}
+
+// More than kMaxProduct patterns: the op's path, products of up to kMaxProduct patterns
+// built for this call, when that pays; false (nothing written) otherwise.
+template <typename Id>
+bool scan_many(const TokenProgram& p, const Rows& r, int32_t* fs, int64_t* fd) {
   std::vector<int64_t> lengths(r.batch);
   for (int64_t b = 0; b < r.batch; ++b) lengths[b] = row_length(r, b);
   const Id* ids = static_cast<const Id*>(r.ids);
@@ -155,17 +198,21 @@ bool scan_product(const TokenProgram& p, const Rows& r, int32_t* fs, int64_t* fd
 
 template <typename Id>
 void scan_all(const TokenProgram& p, const Rows& r, int32_t* fs, int64_t* fd) {
-  if (scan_product<Id>(p, r, fs, fd)) return;
-  const int64_t total = r.batch * r.width * p.pats.k;
-  if (total < kInlineIds) {
-    scan_range<Id>(p, r, 0, r.batch, fs, fd);
+  if (p.pats.k > cpu::kMaxProduct && scan_many<Id>(p, r, fs, fd)) return;
+  const auto run = [&](int64_t b0, int64_t b1) {
+    if (p.product) {
+      scan_range_product<Id>(p, r, b0, b1, fs, fd);
+    } else {
+      scan_range<Id>(p, r, b0, b1, fs, fd);
+    }
+  };
+  // The product reads each id once for all K patterns.
+  const int64_t per_row = std::max<int64_t>(1, r.width * (p.product ? 1 : p.pats.k));
+  if (r.batch * per_row < kInlineIds) {
+    run(0, r.batch);
     return;
   }
-  const int64_t per_row = std::max<int64_t>(1, r.width * p.pats.k);
-  const int64_t grain = std::max<int64_t>(kLanes, kInlineIds / per_row);
-  at::parallel_for(0, r.batch, grain, [&](int64_t b0, int64_t b1) {
-    scan_range<Id>(p, r, b0, b1, fs, fd);
-  });
+  at::parallel_for(0, r.batch, std::max<int64_t>(kLanes, kInlineIds / per_row), run);
 }
 
 // The first error in row-major order (state < 0), for the caller's exception.
@@ -196,8 +243,9 @@ void free_program(PyObject* capsule) {
 
 PyObject* token_program(PyObject*, PyObject* args) {
   PyObject *cls, *tab, *starts, *dead, *values_obj, *impossible_obj;
-  if (!PyArg_ParseTuple(args, "OOOOOO:token_program", &cls, &tab, &starts, &dead, &values_obj,
-                        &impossible_obj)) {
+  long long budget = kProductBudget;
+  if (!PyArg_ParseTuple(args, "OOOOOO|L:token_program", &cls, &tab, &starts, &dead, &values_obj,
+                        &impossible_obj, &budget)) {
     return nullptr;
   }
   auto prog = std::make_unique<TokenProgram>();
@@ -224,6 +272,12 @@ PyObject* token_program(PyObject*, PyObject* args) {
   prog->value_cols = values.view.shape[1];
   const uint8_t* ip = static_cast<const uint8_t*>(impossible.view.buf);
   prog->impossible.assign(ip, ip + k);
+  if (k >= 2 && k <= cpu::kMaxProduct) {
+    std::vector<DfaFastPattern> fast;
+    for (const cpu::Prepared& pr : prog->pats.prep) fast.push_back(pr.fast);
+    prog->product = std::make_unique<cpu::ProductPool>(std::move(fast), prog->pats.vocab,
+                                                       budget, true);
+  }
   return PyCapsule_New(prog.release(), kCapsule, free_program);
 }
 
@@ -306,10 +360,11 @@ PyObject* scan_ids(PyObject*, PyObject* args) {
 
 PyMethodDef kMethods[] = {
     {"token_program", token_program, METH_VARARGS,
-     "token_program(class_ids, tables, starts, dead, values, impossible) -> program: K token "
-     "DFAs (int32 arrays (K, V), (K, S, C), (K,), (K,)), the float32 value of each final state "
-     "(K, S + 2; the last two columns for the error states -2, -1) and the bool (K,) patterns "
-     "no text matches, prepared for scan_ids."},
+     "token_program(class_ids, tables, starts, dead, values, impossible[, budget]) -> program: "
+     "K token DFAs (int32 arrays (K, V), (K, S, C), (K,), (K,)), the float32 value of each "
+     "final state (K, S + 2; the last two columns for the error states -2, -1) and the bool "
+     "(K,) patterns no text matches, prepared for scan_ids; budget: bytes per product engine "
+     "(K >= 2), past which a row is scanned pattern by pattern."},
     {"scan_ids", scan_ids, METH_VARARGS,
      "scan_ids(program, ids, lengths, mask, mask_id, accepted, first_dead) -> (low, high, "
      "error_state, row, pattern, position): scans (B, L) int32/int64 ids (lengths (B,) int64 "

@@ -24,10 +24,19 @@ bool is_sink(const DfaFastPattern& p, int32_t off) {
 
 }  // namespace
 
+// Room for the start state with a class per byte, whatever budget a caller asks for.
+constexpr int64_t kMinBudget = int64_t{64} << 10;
+
 ProductDfa::ProductDfa(const std::vector<DfaFastPattern>& pats, int64_t vocab,
-                       int64_t budget_bytes)
-    : pats_(pats), k_(static_cast<int>(pats.size())), vocab_(vocab), budget_(budget_bytes) {
+                       int64_t budget_bytes, bool token_skip)
+    : pats_(pats),
+      k_(static_cast<int>(pats.size())),
+      vocab_(vocab),
+      budget_(std::max(budget_bytes, kMinBudget)),
+      token_skip_(token_skip && vocab > 256) {
   cls_.assign(vocab_, -1);
+  words_ = vocab_ / 64 + 1;  // bit V exists and is clear: skip_stays clamps ids to V
+  pat_set_.resize(k_);
   for (const DfaFastPattern& p : pats_) start_.push_back(p.start_off);
   reset();
   if (vocab_ <= 256) {  // bytes: every class up front, so byte scans never miss a class
@@ -42,6 +51,10 @@ void ProductDfa::reset() {
   mask_.clear();
   terminal_.clear();
   st_ids_.clear();
+  skip_bits_.clear();
+  skip_ids_.clear();
+  skip_stops_.clear();
+  visits_.clear();
   intern(start_.data());  // state 0, row offset 0
 }
 
@@ -115,7 +128,82 @@ int32_t ProductDfa::intern(const int32_t* offs) {
   meta[0] = static_cast<int32_t>(sid);
   meta[1] = kEscUnknown;
   std::fill(meta + 2, meta + kMeta, 0);
+  meta[4] = token_skip_ ? kSkipUndecided : kSkipNone;
   return static_cast<int32_t>(sid * stride_);
+}
+
+// ---- token skip ----------------------------------------------------------------------------
+
+namespace {
+
+// Visits before a state's bitset is built: states a scan passes through once cost nothing.
+constexpr int32_t kSkipVisits = 16;
+// Bitsets per engine, of pattern states and of product states (19 KB each for Qwen3).
+constexpr size_t kMaxSkipSets = 256;
+// A stop (a checked step, a restarted skip, and the bitset's cache lines: each skipping
+// state has its own) costs tens of skipped ids; a state whose stops come more often than
+// every kSkipPerStop ids is stepped instead (with other rows in lockstep). Judged every
+// kSkipReview stops. 12 and 64 were both slower than 24 on 4 and 16 search patterns.
+constexpr int64_t kSkipPerStop = 24;
+constexpr int64_t kSkipReview = 256;
+
+}  // namespace
+
+const uint64_t* ProductDfa::pattern_stay_bits(int j, int32_t pattern_off) {
+  auto it = pat_set_[j].find(pattern_off);
+  if (it == pat_set_[j].end()) {
+    if (pat_bits_.size() >= kMaxSkipSets * static_cast<size_t>(words_)) return nullptr;
+    const DfaFastPattern& p = pats_[j];
+    const uint32_t c = static_cast<uint32_t>(p.n_classes);
+    std::vector<uint8_t> stay(c);
+    for (uint32_t x = 0; x < c; ++x) stay[x] = p.offsets[pattern_off + x] == pattern_off;
+    const size_t base = pat_bits_.size();
+    pat_bits_.resize(base + words_, 0);
+    uint64_t* bits = pat_bits_.data() + base;
+    for (int64_t i = 0; i < vocab_; ++i) {  // an invalid class has no bit
+      const uint32_t k = static_cast<uint32_t>(p.class_ids[i]);
+      bits[i >> 6] |= static_cast<uint64_t>(k < c && stay[k]) << (i & 63);
+    }
+    it = pat_set_[j].emplace(pattern_off, static_cast<int32_t>(base / words_)).first;
+  }
+  return pat_bits_.data() + static_cast<size_t>(it->second) * words_;
+}
+
+int32_t ProductDfa::decide_skip(int32_t off) {
+  const int32_t sid = trans_[off];
+  if (visits_.size() <= static_cast<size_t>(sid)) visits_.resize(sid + 1, 0);
+  if (++visits_[sid] < kSkipVisits) return kSkipUndecided;
+  int32_t result = kSkipNone;
+  bool ok = skip_stops_.size() < kMaxSkipSets;
+  for (int j = 0; j < k_ && ok; ++j) ok = pattern_stay_bits(j, st_tuple_[sid * k_ + j]) != nullptr;
+  if (ok) {
+    const size_t base = skip_bits_.size();
+    skip_bits_.resize(base + words_);
+    uint64_t* bits = skip_bits_.data() + base;
+    std::memcpy(bits, pattern_stay_bits(0, st_tuple_[sid * k_]), words_ * sizeof(uint64_t));
+    for (int j = 1; j < k_; ++j) {
+      const uint64_t* other = pattern_stay_bits(j, st_tuple_[sid * k_ + j]);
+      for (int64_t w = 0; w < words_; ++w) bits[w] &= other[w];
+    }
+    int64_t stays = 0;
+    for (int64_t w = 0; w < words_; ++w) stays += __builtin_popcountll(bits[w]);
+    if (2 * stays >= vocab_) {  // most ids stay: worth a try (note_skip judges the text)
+      result = static_cast<int32_t>(skip_stops_.size());
+      skip_ids_.push_back(0);
+      skip_stops_.push_back(0);
+    } else {
+      skip_bits_.resize(base);
+    }
+  }
+  trans_[off + 4] = result;
+  return result;
+}
+
+void ProductDfa::note_skip(int32_t off, int32_t set, int64_t skipped) {
+  skip_ids_[set] += skipped;
+  if (++skip_stops_[set] % kSkipReview == 0 && skip_ids_[set] < kSkipPerStop * skip_stops_[set]) {
+    trans_[off + 4] = kSkipNone;
+  }
 }
 
 int32_t ProductDfa::step_slow(int32_t off, int32_t pc) {

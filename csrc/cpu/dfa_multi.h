@@ -15,10 +15,19 @@
 //    it pattern by pattern, which reports each pattern's error (or its absence) exactly.
 //  * The cache is bounded (budget_bytes); a scan that would exceed it returns false with
 //    spent() true, and reset() empties the states (the class map stays valid).
+//  * Token skip (token ids, when asked for): a product state that most ids leave unchanged
+//    gets a bitset over the ids, the AND of each pattern's stay bits in its state, and the
+//    scan skips runs of staying ids with cpu::skip_stays, as the one-pattern scan does. An
+//    id outside [0, V) or with an invalid class for some pattern has no bit, so the checked
+//    step still sees it. A state's bitset is built after a few visits, and dropped again
+//    when the text leaves it too often for the skip to pay.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -29,17 +38,47 @@ namespace twinkle {
 namespace cpu {
 
 constexpr int kMaxProduct = 64;  // patterns per product: one bit each in a uint64 dead mask
+constexpr int kIdLanes = 4;      // rows per lockstep group
+
+// One row of ids where a scan is: resumable, so rows can step in lockstep.
+template <typename Id>
+struct IdLane {
+  const Id* row = nullptr;
+  int64_t n = 0, t = 0;
+  int32_t off = 0;
+  uint64_t mask = 0;
+  bool stuck = false;
+  int32_t* state = nullptr;
+  int64_t* first_dead = nullptr;
+};
+
+template <typename Id>
+struct RowView {
+  const Id* row;
+  int64_t n;
+  int32_t* state;
+  int64_t* first_dead;
+};
+
+template <typename Id>
+using RowOf = std::function<RowView<Id>(int64_t)>;
 
 class ProductDfa {
  public:
   // Each row of the transition array: kMeta words, then one entry per product class.
   // Meta: [0] state id, [1] escape count (kEscUnknown, -1: more than kMaxEscapes),
-  // [2] the escape bytes packed, [3] 1 when every escape byte is ASCII.
-  static constexpr int kMeta = 4;
+  // [2] the escape bytes packed, [3] 1 when every escape byte is ASCII, [4] the state's
+  // token skip: a bitset index, kSkipNone, or kSkipUndecided.
+  static constexpr int kMeta = 5;
   static constexpr int32_t kEscUnknown = -2;
+  static constexpr int32_t kSkipNone = -1;
+  static constexpr int32_t kSkipUndecided = -2;
 
   // `vocab`: the ids the class map covers (V for token ids, 256 for bytes, built eagerly).
-  ProductDfa(const std::vector<DfaFastPattern>& pats, int64_t vocab, int64_t budget_bytes);
+  // `token_skip`: build skip bitsets for token ids (worth it for an engine kept across
+  // calls: each pattern state's bits cost a pass over its class table once).
+  ProductDfa(const std::vector<DfaFastPattern>& pats, int64_t vocab, int64_t budget_bytes,
+             bool token_skip = false);
 
   int k() const { return k_; }
   bool spent() const { return spent_; }
@@ -49,6 +88,13 @@ class ProductDfa {
   // (a bad id or class, or the budget spent) with the outputs unspecified.
   template <typename Id>
   bool scan_ids(const Id* row, int64_t n, int32_t* state, int64_t* first_dead);
+
+  // Rows 0..count-1 (row_of(i): the ids, length and outputs of row i), kIdLanes in
+  // lockstep: where a state has no skip bitset a step is a chain of dependent loads, and
+  // independent rows overlap theirs. `alone(i)` scans row i pattern by pattern (a bad id
+  // or class in it, or the budget spent while it was in flight). Results equal scan_ids'.
+  template <typename Id, typename Alone>
+  void scan_lockstep(int64_t count, const RowOf<Id>& row_of, Alone alone);
 
   // Byte scanning (the string scanner): the class of every byte is known up front.
   const int32_t* byte_classes() const { return cls_.data(); }
@@ -68,6 +114,21 @@ class ProductDfa {
   int32_t add_class(int64_t id);  // product class, or -2 when a class is out of range
   int32_t intern(const int32_t* offs);  // state row offset, or -1 when the budget is spent
   void widen(int64_t need);  // room for `need` product classes per row
+  // Token skip of the state at `off` while undecided: counts a visit, and after
+  // kSkipVisits builds the state's bitset (or decides kSkipNone); returns meta[4].
+  int32_t decide_skip(int32_t off);
+  const uint64_t* pattern_stay_bits(int j, int32_t pattern_off);  // built on first use
+  // After a skip of `skipped` ids from the state at `off`, with bitset `set`: drops the
+  // bitset when the text leaves the state too often for skipping to pay.
+  void note_skip(int32_t off, int32_t set, int64_t skipped);
+  // The lane protocol: start a row; step it (a skip, then one id): 0 go on, 1 done with the
+  // results written, -1 the product cannot take the row (a bad id or class, or spent()).
+  template <typename Id>
+  void start(IdLane<Id>& L, const Id* row, int64_t n, int32_t* state, int64_t* first_dead) const;
+  template <typename Id>
+  int step(IdLane<Id>& L);
+  template <typename Id>
+  int finish(IdLane<Id>& L);
 
   std::vector<DfaFastPattern> pats_;
   int k_;
@@ -85,57 +146,225 @@ class ProductDfa {
   std::vector<uint8_t> terminal_;   // (N,) every pattern in a sink: nothing can change
   std::unordered_map<std::string, int32_t> st_ids_;
   std::vector<int32_t> start_;
+  // Token skip: stay bitsets of (pattern, state) and of product states, `words_` each.
+  bool token_skip_;
+  int64_t words_ = 0;
+  std::vector<std::unordered_map<int32_t, int32_t>> pat_set_;  // per pattern: offset -> set
+  std::vector<uint64_t> pat_bits_;
+  std::vector<uint64_t> skip_bits_;
+  std::vector<int64_t> skip_ids_, skip_stops_;  // per product bitset: ids skipped, stops
+  std::vector<int32_t> visits_;                 // per product state, while undecided
+};
+
+// Engines of one set of patterns kept across calls, so the states, classes and skip
+// bitsets one batch discovered serve the next: a scan leases one for its task (an engine
+// grows its cache while scanning, so it is never shared while in use).
+class ProductPool {
+ public:
+  ProductPool(std::vector<DfaFastPattern> pats, int64_t vocab, int64_t budget_bytes,
+              bool token_skip)
+      : pats_(std::move(pats)), vocab_(vocab), budget_(budget_bytes), token_skip_(token_skip) {}
+
+  class Lease {
+   public:
+    explicit Lease(ProductPool& pool) : pool_(pool) {
+      {
+        std::lock_guard<std::mutex> lock(pool_.mu_);
+        if (!pool_.free_.empty()) {
+          eng_ = std::move(pool_.free_.back());
+          pool_.free_.pop_back();
+        }
+      }
+      if (!eng_) {
+        eng_ = std::make_unique<ProductDfa>(pool_.pats_, pool_.vocab_, pool_.budget_,
+                                            pool_.token_skip_);
+      }
+    }
+    ~Lease() {
+      std::lock_guard<std::mutex> lock(pool_.mu_);
+      pool_.free_.push_back(std::move(eng_));
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ProductDfa& operator*() { return *eng_; }
+    ProductDfa* operator->() { return eng_.get(); }
+
+   private:
+    ProductPool& pool_;
+    std::unique_ptr<ProductDfa> eng_;
+  };
+
+ private:
+  std::vector<DfaFastPattern> pats_;
+  int64_t vocab_, budget_;
+  bool token_skip_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<ProductDfa>> free_;
 };
 
 template <typename Id>
-bool ProductDfa::scan_ids(const Id* row, int64_t n, int32_t* state, int64_t* first_dead) {
+void ProductDfa::start(IdLane<Id>& L, const Id* row, int64_t n, int32_t* state,
+                       int64_t* first_dead) const {
+  L.row = row;
+  L.n = n;
+  L.t = 0;
+  L.off = 0;
+  L.mask = mask_[0];
+  L.stuck = terminal_[0] != 0;
+  L.state = state;
+  L.first_dead = first_dead;
+  for (int j = 0; j < k_; ++j) first_dead[j] = ((L.mask >> j) & 1) && n > 0 ? 0 : -1;
+}
+
+template <typename Id>
+int ProductDfa::step(IdLane<Id>& L) {
+  if (L.stuck || L.t >= L.n) return finish(L);
   const uint64_t v = static_cast<uint64_t>(vocab_);
-  uint64_t mask = mask_[0];
-  for (int j = 0; j < k_; ++j) first_dead[j] = ((mask >> j) & 1) && n > 0 ? 0 : -1;
-  const int32_t* tr = trans_.data();
-  const int32_t* cls = cls_.data();
-  int32_t off = 0;
-  int64_t t = 0;
-  bool stuck = terminal_[0] != 0;
-  for (; t < n && !stuck; ++t) {
-    const uint64_t id = static_cast<uint64_t>(static_cast<int64_t>(row[t]));
-    if (id >= v) return false;  // negative ids wrap to huge values
-    int32_t pc = cls[id];
-    if (pc < 0) {
-      const int32_t sid = tr[off];
-      pc = add_class(static_cast<int64_t>(id));
-      if (pc < 0) return false;
-      tr = trans_.data();
-      cls = cls_.data();
-      off = static_cast<int32_t>(sid * stride_);
-    }
-    int32_t e = tr[off + kMeta + pc];
-    if (e < 0) {
-      e = step_slow(off, pc);
-      if (e < 0) return false;
-      tr = trans_.data();
-    }
-    off = e >> 1;
-    if (e & 1) {  // rare: a pattern dies here, or no pattern can move any more
-      const int32_t sid = tr[off];
-      for (uint64_t fresh = mask_[sid] & ~mask; fresh; fresh &= fresh - 1) {
-        first_dead[__builtin_ctzll(fresh)] = t;
-      }
-      mask = mask_[sid];
-      stuck = terminal_[sid] != 0;
+  int32_t set = trans_[L.off + 4];
+  if (set != kSkipNone) {  // skip the ids that leave every pattern where it is
+    if (set == kSkipUndecided) set = decide_skip(L.off);
+    if (set >= 0) {
+      const int64_t t0 = L.t;
+      L.t = skip_stays(skip_bits_.data() + set * words_, v, L.row, L.t, L.n);
+      note_skip(L.off, set, L.t - t0);
+      if (L.t >= L.n) return finish(L);
     }
   }
+  const uint64_t id = static_cast<uint64_t>(static_cast<int64_t>(L.row[L.t]));
+  if (id >= v) return -1;  // negative ids wrap to huge values
+  int32_t pc = cls_[id];
+  if (pc < 0) {
+    const int32_t sid = trans_[L.off];
+    pc = add_class(static_cast<int64_t>(id));
+    if (pc < 0) return -1;
+    L.off = static_cast<int32_t>(sid * stride_);  // the rows may have widened
+  }
+  int32_t e = trans_[L.off + kMeta + pc];
+  if (e < 0) {
+    e = step_slow(L.off, pc);
+    if (e < 0) return -1;
+  }
+  L.off = e >> 1;
+  if (e & 1) {  // rare: a pattern dies here, or no pattern can move any more
+    const int32_t sid = trans_[L.off];
+    for (uint64_t fresh = mask_[sid] & ~L.mask; fresh; fresh &= fresh - 1) {
+      L.first_dead[__builtin_ctzll(fresh)] = L.t;
+    }
+    L.mask = mask_[sid];
+    L.stuck = terminal_[sid] != 0;
+  }
+  ++L.t;
+  return L.stuck || L.t >= L.n ? finish(L) : 0;
+}
+
+template <typename Id>
+int ProductDfa::finish(IdLane<Id>& L) {
   // Stuck: the states are final, but the remaining ids must still be valid ids with valid
   // classes (a pattern in a live sink still reads its class, as the per-pattern scan does).
-  const int32_t sid = tr[off];
-  for (; t < n; ++t) {
-    const uint64_t id = static_cast<uint64_t>(static_cast<int64_t>(row[t]));
-    if (id >= v) return false;
-    if (cls_[id] == -1 && add_class(static_cast<int64_t>(id)) < 0) return false;
-    if (cls_[id] < 0) return false;
+  const int32_t sid = trans_[L.off];
+  const uint64_t v = static_cast<uint64_t>(vocab_);
+  for (int64_t t = L.t; t < L.n; ++t) {
+    const uint64_t id = static_cast<uint64_t>(static_cast<int64_t>(L.row[t]));
+    if (id >= v) return -1;
+    if (cls_[id] == -1 && add_class(static_cast<int64_t>(id)) < 0) return -1;
+    if (cls_[id] < 0) return -1;
   }
-  finals(static_cast<int32_t>(sid * stride_), state);
-  return true;
+  finals(static_cast<int32_t>(sid * stride_), L.state);
+  return 1;
+}
+
+template <typename Id>
+bool ProductDfa::scan_ids(const Id* row, int64_t n, int32_t* state, int64_t* first_dead) {
+  IdLane<Id> lane;
+  start(lane, row, n, state, first_dead);
+  int r;
+  while ((r = step(lane)) == 0) {
+  }
+  return r == 1;
+}
+
+template <typename Id, typename Alone>
+void ProductDfa::scan_lockstep(int64_t count, const RowOf<Id>& row_of, Alone alone) {
+  IdLane<Id> lanes[kIdLanes];
+  int64_t index[kIdLanes];
+  int act = 0;
+  int64_t q = 0;
+  const auto spent = [&]() {  // every row in flight starts again, pattern by pattern
+    for (int l = 0; l < act; ++l) alone(index[l]);
+    act = 0;
+    reset();
+  };
+  // Runs lane l alone until it is in a state without a skip bitset (the lockstep's), is
+  // done (1) or cannot be taken (-1).
+  const auto settle = [&](int l) {
+    for (;;) {
+      const int64_t stride = stride_;
+      const int r = step(lanes[l]);
+      if (stride_ != stride) {  // the rows widened: the other lanes' offsets move too
+        for (int o = 0; o < act; ++o) {
+          if (o != l) lanes[o].off = static_cast<int32_t>(lanes[o].off / stride * stride_);
+        }
+      }
+      if (r != 0 || trans_[lanes[l].off + 4] == kSkipNone) return r;
+    }
+  };
+  const auto done = [&](int l, int r) {  // lane l left with result r; false: spent
+    if (r < 0) {
+      if (spent_) return false;
+      alone(index[l]);  // a bad id or class: that row alone
+    }
+    --act;
+    if (l != act) {
+      lanes[l] = lanes[act];
+      index[l] = index[act];
+    }
+    return true;
+  };
+  const auto fill = [&]() {
+    while (act < kIdLanes && q < count) {
+      index[act] = q;
+      const RowView<Id> rv = row_of(q++);
+      start(lanes[act], rv.row, rv.n, rv.state, rv.first_dead);
+      ++act;
+      const int r = trans_[lanes[act - 1].off + 4] == kSkipNone && !lanes[act - 1].stuck &&
+                            lanes[act - 1].n > 0
+                        ? 0
+                        : settle(act - 1);
+      if (r != 0 && !done(act - 1, r)) spent();
+    }
+  };
+  const uint64_t v = static_cast<uint64_t>(vocab_);
+  fill();
+  while (act > 0) {
+    const int32_t* tr = trans_.data();
+    const int32_t* cls = cls_.data();
+    int stop = -1;
+    while (stop < 0) {
+      for (int l = 0; l < act; ++l) {
+        IdLane<Id>& L = lanes[l];
+        if (L.t >= L.n) {
+          stop = l;
+          break;
+        }
+        const uint64_t id = static_cast<uint64_t>(static_cast<int64_t>(L.row[L.t]));
+        const int32_t pc = id < v ? cls[id] : -1;
+        const int32_t e = pc >= 0 ? tr[L.off + kMeta + pc] : -1;
+        if (e < 0 || (e & 1)) {
+          stop = l;
+          break;
+        }
+        L.off = e >> 1;
+        ++L.t;
+        if (tr[L.off + 4] != kSkipNone) {
+          stop = l;
+          break;
+        }
+      }
+    }
+    const int r = settle(stop);
+    if (r != 0 && !done(stop, r)) spent();
+    fill();
+  }
 }
 
 // ---- the op's entry point ---------------------------------------------------------------

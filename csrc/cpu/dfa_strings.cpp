@@ -55,11 +55,8 @@ struct ByteProgram {
   // two or more UTF-8 bytes (all >= 0x80) cannot leave it and can be skipped whole.
   std::vector<std::vector<uint8_t>> ascii_exits;
   // 2 <= K <= kMaxProduct: lazy product DFAs over the K patterns, kept across calls so the
-  // states a batch discovered serve the next one; one engine per concurrent task (the
-  // scan grows its engine's cache, so an engine is never shared while in use).
-  std::vector<DfaFastPattern> fast;
-  std::mutex pool_mu;
-  std::vector<std::unique_ptr<cpu::ProductDfa>> pool;
+  // states a batch discovered serve the next one.
+  std::unique_ptr<cpu::ProductPool> product;
 };
 
 // ---- UTF-8 of one code point, as str.encode('utf-8') with lone surrogates as U+FFFD ------
@@ -328,45 +325,187 @@ bool scan_text_product(ProductDfa& d, const Text& t, int32_t* state, int64_t* fi
   return product_units(d, static_cast<const uint32_t*>(t.data), t.units, state, first_dead);
 }
 
-// An engine of the program's pool for one task, returned (with its cache) when done.
-class Lease {
- public:
-  explicit Lease(ByteProgram& prog) : prog_(prog) {
-    {
-      std::lock_guard<std::mutex> lock(prog_.pool_mu);
-      if (!prog_.pool.empty()) {
-        eng_ = std::move(prog_.pool.back());
-        prog_.pool.pop_back();
-      }
-    }
-    if (!eng_) eng_ = std::make_unique<ProductDfa>(prog_.fast, 256, kProductBudget);
-  }
-  ~Lease() {
-    std::lock_guard<std::mutex> lock(prog_.pool_mu);
-    prog_.pool.push_back(std::move(eng_));
-  }
-  ProductDfa& operator*() { return *eng_; }
+// ---- four non-ASCII texts in lockstep over the product --------------------------------
+//
+// Where a state has many exits, product_units steps one unit at a time, a chain of
+// dependent loads (~2 ns a unit). Four texts of the same storage kind step in lockstep
+// instead, so their chains overlap: each lane is product_units' loop, resumable, and the
+// lockstep loop does what step_ascii does; a lane that stops (a non-ASCII unit, an entry
+// not built yet or flagged, a state with few exits) takes one unit of the single-row path
+// and rejoins. Results equal product_units' (the same steps, in the same order per text).
 
- private:
-  ByteProgram& prog_;
-  std::unique_ptr<ProductDfa> eng_;
+constexpr int kUnitLanes = 4;
+
+template <typename CU>
+struct UnitLane {
+  const CU* s = nullptr;
+  int64_t n = 0, i = 0, row = -1;
+  int32_t off = 0;
+  uint64_t mask = 0;
+  int64_t seen = 0, seen_bytes = 0;  // byte offset of unit `seen`
+  int64_t* first_dead = nullptr;
+  std::array<int64_t, 128> next;  // per ASCII exit byte: its next position, -1 not searched
 };
 
-// Rows [i0, i1) with every pattern through one product; a row that spends the engine's
-// budget resets it and is scanned pattern by pattern.
+template <typename CU>
+void lane_start(const ProductDfa& d, UnitLane<CU>& L, const Text& t, int64_t row, int64_t* fd) {
+  L.s = static_cast<const CU*>(t.data);
+  L.n = t.units;
+  L.i = 0;
+  L.row = row;
+  L.off = d.start_off();
+  L.mask = d.start_mask();
+  L.seen = L.seen_bytes = 0;
+  L.first_dead = fd;
+  for (int j = 0; j < d.k(); ++j) fd[j] = ((L.mask >> j) & 1) && L.n > 0 ? 0 : -1;
+  L.next.fill(-1);
+}
+
+// One pass of product_units' loop at unit L.i without the ASCII run: the jump to the next
+// exit where every exit is ASCII, then that unit's bytes. 1: the text is done, 0: go on,
+// -1: the engine's budget is spent.
+template <typename CU>
+int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
+  const int32_t* meta = escape_meta(d, L.off);
+  const int cnt = meta[1];
+  if (cnt == 0) return 1;  // no byte leaves this state
+  if (cnt > 0 && meta[3]) {
+    int64_t p = L.n;
+    for (int k = 0; k < cnt; ++k) {
+      const uint8_t e = static_cast<uint8_t>(static_cast<uint32_t>(meta[2]) >> (8 * k));
+      if (L.next[e] < L.i) L.next[e] = find_unit(L.s, L.i, L.n, e);
+      p = L.next[e] < p ? L.next[e] : p;
+    }
+    L.i = p;
+    if (L.i >= L.n) return 1;
+  }
+  uint8_t buf[4];
+  const int len = utf8(static_cast<uint32_t>(L.s[L.i]), buf);
+  for (int b = 0; b < len; ++b) {
+    int32_t e;
+    if (!product_step(d, buf[b], L.off, e)) return -1;
+    if ((e & 1) && d.mask_of(L.off) != L.mask) {
+      L.seen_bytes += byte_offset(L.s + L.seen, L.i - L.seen);
+      L.seen = L.i;
+      record_deaths(d, L.off, L.seen_bytes + b, L.mask, L.first_dead);
+    }
+  }
+  return ++L.i >= L.n ? 1 : 0;
+}
+
+// Runs single units (after the one the lockstep stopped at, when `stopped`) until the lane
+// is in a state the lockstep steps (many exits), or is done; as lane_unit's result.
+template <typename CU>
+int lane_settle(ProductDfa& d, UnitLane<CU>& L, bool stopped) {
+  if (stopped) {
+    const int r = lane_unit(d, L);
+    if (r != 0) return r;
+  }
+  for (;;) {
+    const int32_t* meta = escape_meta(d, L.off);
+    if (meta[1] == -1 || (meta[1] > 0 && !meta[3])) return 0;
+    const int r = lane_unit(d, L);
+    if (r != 0) return r;
+  }
+}
+
+// The texts rows[order[0..m)] (one storage kind CU); `alone(i)` scans text i pattern by
+// pattern (after the engine's budget is spent, for every text in flight).
+template <typename CU, typename Alone>
+void product_units_lockstep(ProductDfa& d, const Text* rows, const int64_t* order, int64_t m,
+                            int64_t k, int32_t* out_state, int64_t* out_fd, Alone alone) {
+  UnitLane<CU> lanes[kUnitLanes];
+  int act = 0;
+  int64_t q = 0;
+  const auto spent = [&]() {  // every text in flight starts again, pattern by pattern
+    for (int l = 0; l < act; ++l) alone(lanes[l].row);
+    act = 0;
+    d.reset();
+  };
+  const auto fill = [&]() {
+    while (act < kUnitLanes && q < m) {
+      UnitLane<CU>& L = lanes[act];
+      const int64_t row = order[q++];
+      lane_start(d, L, rows[row], row, out_fd + row * k);
+      const int r = lane_settle(d, L, false);
+      if (r == 0) {
+        ++act;
+      } else if (r == 1) {
+        d.finals(L.off, out_state + row * k);
+      } else {
+        alone(row);
+        spent();
+      }
+    }
+  };
+  fill();
+  while (act > 0) {
+    const int32_t* tr = d.rows();
+    const int32_t* cls = d.byte_classes();
+    int stop = -1;
+    while (stop < 0) {
+      for (int l = 0; l < act; ++l) {
+        UnitLane<CU>& L = lanes[l];
+        if (L.i >= L.n) {
+          stop = l;
+          break;
+        }
+        const uint32_t u = static_cast<uint32_t>(L.s[L.i]);
+        const int32_t e = u < 0x80 ? tr[L.off + ProductDfa::kMeta + cls[u]] : -1;
+        if (e < 0 || (e & 1) || tr[(e >> 1) + 1] != -1) {
+          stop = l;
+          break;
+        }
+        L.off = e >> 1;
+        ++L.i;
+      }
+    }
+    UnitLane<CU>& L = lanes[stop];
+    const int r = L.i >= L.n ? 1 : lane_settle(d, L, true);
+    if (r == 0) continue;
+    if (r < 0) {
+      spent();
+    } else {
+      d.finals(L.off, out_state + L.row * k);
+      if (stop != --act) lanes[stop] = lanes[act];
+    }
+    fill();
+  }
+}
+
+// Rows [i0, i1) with every pattern through one product: ASCII texts one by one (their
+// exits are jumped with memchr), the others four at a time per storage kind. A text that
+// spends the engine's budget resets it and is scanned pattern by pattern.
 void scan_rows_product(ByteProgram& prog, const Text* rows, int64_t i0, int64_t i1,
                        int32_t* out_state, int64_t* out_fd) {
-  Lease lease(prog);
+  cpu::ProductPool::Lease eng(*prog.product);
+  ProductDfa& d = *eng;
   const int64_t k = prog.k;
-  for (int64_t i = i0; i < i1; ++i) {
-    if (scan_text_product(*lease, rows[i], out_state + i * k, out_fd + i * k)) continue;
-    (*lease).reset();
+  const auto alone = [&](int64_t i) {
     for (int64_t j = 0; j < k; ++j) {
       const DfaResult r = scan_text(prog, j, rows[i]);
       out_state[i * k + j] = r.state;
       out_fd[i * k + j] = r.first_dead;
     }
+  };
+  std::vector<int64_t> by_kind[3];
+  for (int64_t i = i0; i < i1; ++i) {
+    if (!rows[i].ascii) {
+      by_kind[rows[i].kind == 1 ? 0 : rows[i].kind == 2 ? 1 : 2].push_back(i);
+      continue;
+    }
+    if (scan_text_product(d, rows[i], out_state + i * k, out_fd + i * k)) continue;
+    d.reset();
+    alone(i);
   }
+  const auto run = [&](const std::vector<int64_t>& order, auto unit) {
+    using CU = decltype(unit);
+    const int64_t m = static_cast<int64_t>(order.size());
+    product_units_lockstep<CU>(d, rows, order.data(), m, k, out_state, out_fd, alone);
+  };
+  run(by_kind[0], uint8_t{});
+  run(by_kind[1], uint16_t{});
+  run(by_kind[2], uint32_t{});
 }
 
 // ---- Python glue -------------------------------------------------------------------------
@@ -377,7 +516,9 @@ void free_program(PyObject* capsule) {
 
 PyObject* byte_program(PyObject*, PyObject* args) {
   PyObject *cls_obj, *tab_obj, *start_obj, *dead_obj;
-  if (!PyArg_ParseTuple(args, "OOOO:byte_program", &cls_obj, &tab_obj, &start_obj, &dead_obj)) {
+  long long budget = kProductBudget;
+  if (!PyArg_ParseTuple(args, "OOOO|L:byte_program", &cls_obj, &tab_obj, &start_obj, &dead_obj,
+                        &budget)) {
     return nullptr;
   }
   auto prog = std::make_unique<ByteProgram>();
@@ -399,7 +540,11 @@ PyObject* byte_program(PyObject*, PyObject* args) {
       for (int e = 0; e < cnt; ++e) ascii = ascii && prog->accel[j].bytes[off][e] < 0x80;
       exits[off] = ascii ? 1 : 0;
     }
-    prog->fast.push_back(prog->pats.prep[j].fast);
+  }
+  if (k >= 2 && k <= cpu::kMaxProduct) {
+    std::vector<DfaFastPattern> fast;
+    for (const Prepared& pr : prog->pats.prep) fast.push_back(pr.fast);
+    prog->product = std::make_unique<cpu::ProductPool>(std::move(fast), 256, budget, false);
   }
   return PyCapsule_New(prog.release(), kCapsule, free_program);
 }
@@ -453,7 +598,7 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   // ~64k code units per task; a batch of one short text runs inline, without a pool wake-up.
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, total / std::max<Py_ssize_t>(b, 1)));
   Py_BEGIN_ALLOW_THREADS
-  const bool product = k >= 2 && k <= cpu::kMaxProduct;
+  const bool product = prog->product != nullptr;
   const auto run = [&](int64_t i0, int64_t i1) {
     if (product) return scan_rows_product(*prog, rows.data(), i0, i1, out_state, out_fd);
     for (int64_t i = i0; i < i1; ++i) {
@@ -476,8 +621,9 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
 
 PyMethodDef kMethods[] = {
     {"byte_program", byte_program, METH_VARARGS,
-     "byte_program(class_ids, tables, starts, dead) -> program: K byte DFAs (int32 arrays "
-     "(K, V>=256), (K, S, C), (K,), (K,)) prepared for scan_strings."},
+     "byte_program(class_ids, tables, starts, dead[, budget]) -> program: K byte DFAs (int32 "
+     "arrays (K, V>=256), (K, S, C), (K,), (K,)) prepared for scan_strings; budget: bytes per "
+     "product engine (K >= 2), past which a text is scanned pattern by pattern."},
     {"scan_strings", scan_strings, METH_VARARGS,
      "scan_strings(program, texts, final_state, first_dead): scans a list of str with every "
      "pattern, writing (B, K) int32 final states and (B, K) int64 first-dead byte offsets."},

@@ -96,8 +96,8 @@ TABLES = [getattr(MODULE, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 
 ACCEPT = MODULE.byte_accept.numpy()
 
 
-def _program(idx):
-    return SCANNER.byte_program(*(np.ascontiguousarray(t[idx]) for t in TABLES))
+def _program(idx, *budget):
+    return SCANNER.byte_program(*(np.ascontiguousarray(t[idx]) for t in TABLES), *budget)
 
 
 ALONE = [_program([j]) for j in range(len(POOL))]
@@ -204,6 +204,34 @@ def test_long_batch_across_calls_and_threads():
         th.join()
     for t, got in enumerate(results):
         assert np.array_equal(got[0], want[0][t::2]) and np.array_equal(got[1], want[1][t::2])
+
+
+@pytest.mark.parametrize('budget', [0, 100_000, 400_000])
+def test_a_small_engine_budget_resets_mid_batch_with_the_same_results(budget):
+    """An engine that fills its budget starts again, and every text in flight (four per
+    storage kind step in lockstep) is scanned pattern by pattern: nothing changes."""
+    idx = list(range(len(POOL)))
+    prog = _program(idx, budget)
+    want = _alone(idx, COMPLETIONS)
+    for _ in range(2):
+        got = _scan(prog, COMPLETIONS, len(idx))
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+@settings(
+    derandomize=True, max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    idx=st.lists(st.integers(0, len(POOL) - 1), min_size=2, max_size=20),
+    texts=st.lists(TEXT, min_size=1, max_size=40),
+    budget=st.sampled_from([0, 70_000, 1 << 24]),
+)
+def test_lockstep_lanes_equal_each_pattern_alone(idx, texts, budget):
+    """Many texts of each storage kind per call: lanes finish and refill at every point."""
+    texts = [t * 3 for t in texts] + texts
+    final, first_dead = _scan(_program(idx, budget), texts, len(idx))
+    want_final, want_fd = _alone(idx, texts)
+    assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
 
 
 def test_more_patterns_than_one_product():
