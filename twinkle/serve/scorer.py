@@ -15,6 +15,7 @@ Rewards without an ``explain`` method are scored through
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import inspect
 import math
@@ -33,6 +34,7 @@ __all__ = [
     'OUTCOMES',
     'BUILTIN_REWARDS',
     'parse_reward_spec',
+    'add_reward_argument',
     'build_reward',
     'outcome_of',
     'solved',
@@ -110,6 +112,18 @@ def parse_reward_spec(text: Any) -> RewardSpec:
     if not math.isfinite(w):
         raise ValueError(f'reward {text!r}: weight must be finite, got {w}')
     return RewardSpec(source, w)
+
+
+def add_reward_argument(parser: argparse.ArgumentParser) -> None:
+    """The repeatable ``--reward SPEC`` option of the command lines (into ``rewards``)."""
+    parser.add_argument(
+        '--reward',
+        action='append',
+        dest='rewards',
+        metavar='SPEC',
+        help=f'a reward: {", ".join(BUILTIN_REWARDS)} or module:attr, optionally =WEIGHT; '
+        'repeat for several (default: math)',
+    )
 
 
 def solved(outcome: str, reward: float) -> bool:
