@@ -431,7 +431,7 @@ class _DfaReward(RewardModule):
 
             scanner = _ext.string_scanner()
             got = False
-            if scanner is not None and hasattr(scanner, 'token_program'):
+            if scanner is not None:
                 arrays = [
                     getattr(self, f'token_{n}').cpu().numpy()
                     for n in ('class_ids', 'tables', 'starts', 'dead')
@@ -534,7 +534,7 @@ class _DfaReward(RewardModule):
         return final, first_dead
 
     def _string_acceptance(self, texts: List[str]) -> np.ndarray:
-        """(B, K) bool: which patterns accept each text (the string path of ``score``)."""
+        """(B, K) bool: which patterns accept each text (the string path, :meth:`score_trajectories`)."""
         got = self._scan_strings(texts)
         if got is None:
             return self.scan_texts(texts)[0].cpu().numpy() == 1.0
@@ -612,8 +612,8 @@ class FormatReward(_DfaReward):
     [1.0, 0.0, 0.0]
     >>> FormatReward(r'\\d+', mode='search')([{'messages': [{'role': 'assistant', 'content': 'x=42'}]}])
     [1.0]
-    >>> seed = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL)
-    >>> seed(['<answer>1</answer> <think>x</think>', '<think>x</think>'])
+    >>> lenient = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL)
+    >>> lenient(['<answer>1</answer> <think>x</think>', '<think>x</think>'])
     [1.0, 0.0]
     """
 
