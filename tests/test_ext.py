@@ -78,3 +78,17 @@ def test_on_first_use_build(tmp_path):
     assert res['adv'] == EXPECTED
     # the string scanner is imported from the library built on first use
     assert res['strings'] is True and res['fmt'] == [1.0, 0.0, 1.0]
+
+
+def test_a_library_lacking_a_function_gives_no_scanner(monkeypatch, caplog):
+    """Callers use every function of the scanner module without probing: a library built
+    from other sources that lacks one is refused whole, and says so."""
+    from twinkle import _ext
+
+    if _ext.string_scanner() is None:
+        pytest.skip('the compiled library is not loaded')
+    assert all(hasattr(_ext.string_scanner(), name) for name in _ext._SCANNER_FUNCTIONS)
+    monkeypatch.setattr(_ext, '_SCANNER_FUNCTIONS', _ext._SCANNER_FUNCTIONS + ('no_such_function',))
+    with caplog.at_level('WARNING', logger='twinkle'):
+        assert _ext._load_scanner() is None
+    assert 'no_such_function' in caplog.text

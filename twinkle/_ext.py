@@ -150,13 +150,18 @@ def extension_info() -> Dict[str, Any]:
 
 _scanner: Dict[str, Any] = {}
 
+# The library's plain Python functions (``PyInit__C`` in csrc/torch_bindings.cpp): the string
+# scanner, the direct id scanner and the token lift.
+_SCANNER_FUNCTIONS = ('byte_program', 'scan_strings', 'token_program', 'scan_ids', 'lift_tokens')
+
 
 def string_scanner() -> Any:
-    """The compiled string scanner (``byte_program`` / ``scan_strings``), or None.
+    """The compiled library's module, with every function of ``_SCANNER_FUNCTIONS``, or None.
 
-    It lives in the same library as the ops, as plain Python functions (an op schema
-    cannot take a list of str). A library built on first use was loaded as a bare shared
-    object; its module is then imported from the same file.
+    Those functions live in the same library as the ops, as plain Python functions (an op
+    schema cannot take a list of str). A library built on first use was loaded as a bare
+    shared object; its module is then imported from the same file. A library that lacks
+    one of them (built from other sources) gives None, logged once.
     """
     if 'mod' not in _scanner:
         _ensure()  # takes _lock itself: first, not inside it
@@ -187,7 +192,16 @@ def _load_scanner() -> Any:
             e,
         )
         return None
-    return mod if hasattr(mod, 'scan_strings') else None
+    missing = [name for name in _SCANNER_FUNCTIONS if not hasattr(mod, name)]
+    if missing:
+        logger.warning(
+            'twinkle: the compiled library %s lacks %s (built from other sources: rebuild it); '
+            'strings are encoded and scanned by the dfa_scan op',
+            info['path'],
+            ', '.join(missing),
+        )
+        return None
+    return mod
 
 
 def has_kernel(op: str, device_type: str) -> bool:

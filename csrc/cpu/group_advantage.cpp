@@ -66,26 +66,22 @@ std::tuple<at::Tensor, at::Tensor> group_advantage_cpu(const at::Tensor& rewards
                                                        const std::optional<at::Tensor>& sorted_ids,
                                                        int64_t group_size, int64_t baseline,
                                                        int64_t scale, double eps, bool unbiased) {
-  check_group_advantage_args(rewards, order, sorted_ids, group_size, baseline, scale);
-  const at::Tensor r = rewards.contiguous();
-  const int64_t batch = r.size(0);
-  at::Tensor adv = at::empty({batch}, r.options().dtype(at::kFloat));
-  at::Tensor keep = at::empty({batch}, r.options().dtype(at::kBool));
-  if (batch == 0) return {adv, keep};
+  GroupAdvantageCall call =
+      prepare_group_advantage(rewards, order, sorted_ids, group_size, baseline, scale);
+  const int64_t batch = call.batch;
+  if (batch == 0) return {call.advantages, call.keep};
   const Settings c{baseline, scale, static_cast<float>(eps), unbiased};
-  float* ap = adv.data_ptr<float>();
-  bool* kp = keep.data_ptr<bool>();
-  const at::Tensor ord = order.has_value() ? order->contiguous() : at::Tensor();
-  const at::Tensor ids = sorted_ids.has_value() ? sorted_ids->contiguous() : at::Tensor();
-  AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "group_advantage", [&] {
-    const scalar_t* rp = r.data_ptr<scalar_t>();
-    if (ord.defined()) {
-      run_ragged(rp, ord.data_ptr<int64_t>(), ids.data_ptr<int64_t>(), batch, c, ap, kp);
+  float* ap = call.advantages.data_ptr<float>();
+  bool* kp = call.keep.data_ptr<bool>();
+  AT_DISPATCH_FLOATING_TYPES(call.rewards.scalar_type(), "group_advantage", [&] {
+    const scalar_t* rp = call.rewards.data_ptr<scalar_t>();
+    if (call.order.defined()) {
+      run_ragged(rp, call.order_ptr(), call.sorted_ids_ptr(), batch, c, ap, kp);
     } else {
       run_contiguous(rp, batch, group_size, c, ap, kp);
     }
   });
-  return {adv, keep};
+  return {call.advantages, call.keep};
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-// Argument checks of twinkle::group_advantage, shared by the CPU and CUDA torch glue
-// (csrc/cpu/group_advantage.cpp, csrc/cuda/group_advantage_cuda.cpp). Torch headers are
-// allowed here: this file is never included from a .cu file.
+// Argument checks and call set-up of twinkle::group_advantage, shared by the CPU and CUDA
+// torch glue (csrc/cpu/group_advantage.cpp, csrc/cuda/group_advantage_cuda.cpp). Torch
+// headers are allowed here: this file is never included from a .cu file.
 #pragma once
 
 #include <torch/types.h>
@@ -43,6 +43,39 @@ inline void check_group_advantage_args(const at::Tensor& rewards,
     TORCH_CHECK(batch % group_size == 0, "group_advantage: group_size ", group_size,
                 " does not divide the batch size ", batch);
   }
+}
+
+// Checked, contiguous inputs and freshly allocated outputs of one group_advantage call: the
+// part of the CPU and CUDA glue that does not depend on the device.
+struct GroupAdvantageCall {
+  at::Tensor rewards;            // (B,) float32 or float64
+  at::Tensor order, sorted_ids;  // (B,) int64, or undefined for contiguous groups
+  at::Tensor advantages;         // (B,) float32
+  at::Tensor keep;               // (B,) bool
+  int64_t batch;
+
+  const int64_t* order_ptr() const { return order.defined() ? order.data_ptr<int64_t>() : nullptr; }
+  const int64_t* sorted_ids_ptr() const {
+    return sorted_ids.defined() ? sorted_ids.data_ptr<int64_t>() : nullptr;
+  }
+};
+
+inline GroupAdvantageCall prepare_group_advantage(const at::Tensor& rewards,
+                                                  const std::optional<at::Tensor>& order,
+                                                  const std::optional<at::Tensor>& sorted_ids,
+                                                  int64_t group_size, int64_t baseline,
+                                                  int64_t scale) {
+  check_group_advantage_args(rewards, order, sorted_ids, group_size, baseline, scale);
+  GroupAdvantageCall c;
+  c.rewards = rewards.contiguous();
+  if (order.has_value()) {
+    c.order = order->contiguous();
+    c.sorted_ids = sorted_ids->contiguous();
+  }
+  c.batch = c.rewards.size(0);
+  c.advantages = at::empty({c.batch}, c.rewards.options().dtype(at::kFloat));
+  c.keep = at::empty({c.batch}, c.rewards.options().dtype(at::kBool));
+  return c;
 }
 
 }  // namespace twinkle

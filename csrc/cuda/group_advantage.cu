@@ -9,20 +9,13 @@
 namespace twinkle {
 namespace cuda {
 
-cudaError_t launch_group_advantage(const float* rewards, const int64_t* order,
-                                   const int64_t* sorted_ids, int64_t batch, int64_t group_size,
-                                   int64_t baseline, int64_t scale, float eps, bool unbiased,
-                                   float* adv, bool* keep, cudaStream_t stream) {
-  return group_advantage_launches(rewards, order, sorted_ids, batch, group_size, baseline, scale,
-                                  eps, unbiased, adv, keep, StreamLaunch{stream});
+cudaError_t launch_group_advantage(const float* rewards, const GroupAdvantageArgs& a,
+                                   cudaStream_t stream) {
+  return group_advantage_launches(rewards, a, StreamLaunch{stream});
 }
-
-cudaError_t launch_group_advantage(const double* rewards, const int64_t* order,
-                                   const int64_t* sorted_ids, int64_t batch, int64_t group_size,
-                                   int64_t baseline, int64_t scale, float eps, bool unbiased,
-                                   float* adv, bool* keep, cudaStream_t stream) {
-  return group_advantage_launches(rewards, order, sorted_ids, batch, group_size, baseline, scale,
-                                  eps, unbiased, adv, keep, StreamLaunch{stream});
+cudaError_t launch_group_advantage(const double* rewards, const GroupAdvantageArgs& a,
+                                   cudaStream_t stream) {
+  return group_advantage_launches(rewards, a, StreamLaunch{stream});
 }
 
 }  // namespace cuda

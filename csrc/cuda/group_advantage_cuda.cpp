@@ -16,28 +16,27 @@ std::tuple<at::Tensor, at::Tensor> group_advantage_cuda(const at::Tensor& reward
                                                         const std::optional<at::Tensor>& sorted_ids,
                                                         int64_t group_size, int64_t baseline,
                                                         int64_t scale, double eps, bool unbiased) {
-  check_group_advantage_args(rewards, order, sorted_ids, group_size, baseline, scale);
   const c10::cuda::CUDAGuard guard(rewards.device());
-  const at::Tensor r = rewards.contiguous();
-  const int64_t batch = r.size(0);
-  at::Tensor adv = at::empty({batch}, r.options().dtype(at::kFloat));
-  at::Tensor keep = at::empty({batch}, r.options().dtype(at::kBool));
-  at::Tensor ord, ids;
-  if (order.has_value()) {
-    ord = order->contiguous();
-    ids = sorted_ids->contiguous();
-  }
+  GroupAdvantageCall call =
+      prepare_group_advantage(rewards, order, sorted_ids, group_size, baseline, scale);
+  const cuda::GroupAdvantageArgs args{call.order_ptr(),
+                                      call.sorted_ids_ptr(),
+                                      call.batch,
+                                      group_size,
+                                      baseline,
+                                      scale,
+                                      static_cast<float>(eps),
+                                      unbiased,
+                                      call.advantages.data_ptr<float>(),
+                                      call.keep.data_ptr<bool>()};
   cudaError_t err = cudaSuccess;
-  AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "group_advantage", [&] {
-    err = cuda::launch_group_advantage(
-        r.data_ptr<scalar_t>(), ord.defined() ? ord.data_ptr<int64_t>() : nullptr,
-        ids.defined() ? ids.data_ptr<int64_t>() : nullptr, batch, group_size, baseline, scale,
-        static_cast<float>(eps), unbiased, adv.data_ptr<float>(), keep.data_ptr<bool>(),
-        c10::cuda::getCurrentCUDAStream());
+  AT_DISPATCH_FLOATING_TYPES(call.rewards.scalar_type(), "group_advantage", [&] {
+    err = cuda::launch_group_advantage(call.rewards.data_ptr<scalar_t>(), args,
+                                       c10::cuda::getCurrentCUDAStream());
   });
   TORCH_CHECK(err == cudaSuccess, "group_advantage: CUDA launch failed: ",
               cudaGetErrorString(err));
-  return {adv, keep};
+  return {call.advantages, call.keep};
 }
 
 }  // namespace

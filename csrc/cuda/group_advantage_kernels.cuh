@@ -46,21 +46,18 @@ __global__ void group_advantage_ragged_kernel(const R* __restrict__ rewards,
 // (group_advantage.cu) and the host emulation (tests/ops/cuda_emu); `launch` is as in
 // dfa_scan_kernels.cuh. One launch; no host synchronisation. R: float or double rewards.
 template <typename R, typename Launch>
-cudaError_t group_advantage_launches(const R* rewards, const int64_t* order,
-                                     const int64_t* sorted_ids, int64_t batch,
-                                     int64_t group_size, int64_t baseline, int64_t scale,
-                                     float eps, bool unbiased, float* adv, bool* keep,
+cudaError_t group_advantage_launches(const R* rewards, const GroupAdvantageArgs& a,
                                      const Launch& launch) {
-  if (batch == 0) return cudaSuccess;
-  if (order == nullptr) {
-    const int64_t groups = batch / group_size;
+  if (a.batch == 0) return cudaSuccess;
+  if (a.order == nullptr) {
+    const int64_t groups = a.batch / a.group_size;
     const unsigned blocks = static_cast<unsigned>((groups + kThreads - 1) / kThreads);
     return launch(blocks, kThreads, 0, group_advantage_contiguous_kernel<R>, rewards, groups,
-                  group_size, baseline, scale, eps, unbiased, adv, keep);
+                  a.group_size, a.baseline, a.scale, a.eps, a.unbiased, a.adv, a.keep);
   }
-  const unsigned blocks = static_cast<unsigned>((batch + kThreads - 1) / kThreads);
-  return launch(blocks, kThreads, 0, group_advantage_ragged_kernel<R>, rewards, order, sorted_ids,
-                batch, baseline, scale, eps, unbiased, adv, keep);
+  const unsigned blocks = static_cast<unsigned>((a.batch + kThreads - 1) / kThreads);
+  return launch(blocks, kThreads, 0, group_advantage_ragged_kernel<R>, rewards, a.order,
+                a.sorted_ids, a.batch, a.baseline, a.scale, a.eps, a.unbiased, a.adv, a.keep);
 }
 
 }  // namespace

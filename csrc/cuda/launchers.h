@@ -11,17 +11,25 @@
 namespace twinkle {
 namespace cuda {
 
-// See csrc/include/twinkle/group_advantage.h. order/sorted_ids are null for contiguous
-// groups of group_size. One launch; no host synchronisation. One overload per reward
-// dtype: float64 rewards are read unrounded; the advantages are float32 either way.
-cudaError_t launch_group_advantage(const float* rewards, const int64_t* order,
-                                   const int64_t* sorted_ids, int64_t batch, int64_t group_size,
-                                   int64_t baseline, int64_t scale, float eps, bool unbiased,
-                                   float* adv, bool* keep, cudaStream_t stream);
-cudaError_t launch_group_advantage(const double* rewards, const int64_t* order,
-                                   const int64_t* sorted_ids, int64_t batch, int64_t group_size,
-                                   int64_t baseline, int64_t scale, float eps, bool unbiased,
-                                   float* adv, bool* keep, cudaStream_t stream);
+// Arguments of twinkle::group_advantage on the device, rewards aside (see
+// csrc/include/twinkle/group_advantage.h). order/sorted_ids (B,) are null for contiguous
+// groups of group_size. Outputs (B,).
+struct GroupAdvantageArgs {
+  const int64_t* order;
+  const int64_t* sorted_ids;
+  int64_t batch, group_size, baseline, scale;
+  float eps;
+  bool unbiased;
+  float* adv;
+  bool* keep;
+};
+
+// One launch; no host synchronisation. One overload per reward dtype: float64 rewards are
+// read unrounded; the advantages are float32 either way.
+cudaError_t launch_group_advantage(const float* rewards, const GroupAdvantageArgs& a,
+                                   cudaStream_t stream);
+cudaError_t launch_group_advantage(const double* rewards, const GroupAdvantageArgs& a,
+                                   cudaStream_t stream);
 
 // Arguments of twinkle::dfa_scan on the device, ids aside. ids (B, L) row-major; class_ids
 // (K, V) and tables (K, S, C) contiguous; starts/dead (K,). Outputs (B, K).

@@ -157,3 +157,13 @@ def test_twinkle_rewards_agree_on_ids_and_strings():
     on_text = CombinedReward({FormatReward(): 0.5, MathReward(): 1.0})(trajs, gts)
     assert on_ids.tolist() == on_text
     assert on_ids.tolist()[0] == 1.5
+
+
+def test_score_values_takes_scores_options_and_no_others():
+    from twinkle.integrations.scoring import score_values
+
+    r = IdCount()
+    got = score_values(r, [{'messages': []}] * 2, completion_ids=[[7, 7], [1]], pad_id=7)
+    assert got.tolist() == score(r, [{'messages': []}] * 2, completion_ids=[[7, 7], [1]], pad_id=7).tolist()
+    with pytest.raises(TypeError, match='completion_id'):
+        score_values(r, [{'messages': []}], completion_id=[[7]])

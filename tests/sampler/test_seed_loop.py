@@ -126,6 +126,6 @@ def test_tensor_path_takes_the_samplers_ids(tok):
     reward_fn = _math_or_custom(tokenizer=tok)
     batch = next(iter(PromptDataLoader(ROWS, batch_size=3)))
     response = sampler.sample(batch, num_samples=4)
-    on_ids = score(reward_fn, response, batch.ground_truths)  # forward(input_ids, lengths, ...)
+    on_ids = score(reward_fn, response, batch.ground_truths)  # score_ids(input_ids, lengths, ...)
     on_text = reward_fn(response.trajectories, batch.ground_truths)
     assert on_ids.tolist() == on_text == [1.0, 0.0, 0.0, 0.0] * 3

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from tests.serve.load import real_pairs
-from twinkle.reward import FormatReward, MathReward
+from twinkle.reward import FormatReward, MathReward, has_think_and_answer
 from twinkle.serve.scorer import (
     RewardSpec,
     Scorer,
@@ -46,6 +46,23 @@ def test_bad_reward_spec_names_the_problem(text, words):
         parse_reward_spec(text)
     for w in words:
         assert w in str(e.value)
+
+
+def test_has_think_and_answer_is_the_lenient_format_check():
+    texts = ['<answer>1</answer> <think>x</think>', '<think>x</think>', 'none']
+    results = Scorer(['has_think_and_answer']).score([as_trajectory(t) for t in texts])
+    parts = [r.parts['has_think_and_answer'] for r in results]
+    assert parts == has_think_and_answer(texts) == [1.0, 0.0, 0.0]
+
+
+def test_the_former_name_seed_format_still_works_with_a_deprecation_warning():
+    with pytest.warns(DeprecationWarning, match="'seed_format' is deprecated.*'has_think_and_answer'"):
+        assert parse_reward_spec('seed_format=0.5') == RewardSpec('seed_format', 0.5)
+    with pytest.warns(DeprecationWarning, match='has_think_and_answer'):
+        scorer = Scorer(['seed_format'])
+    assert scorer.names == ['seed_format']  # the part keeps the name it was given
+    texts = ['<answer>1</answer> <think>x</think>', 'none']
+    assert [r.reward for r in scorer.score([as_trajectory(t) for t in texts])] == [1.0, 0.0]
 
 
 def test_imported_reward_errors_name_module_and_attribute():

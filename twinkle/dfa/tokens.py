@@ -159,7 +159,7 @@ def _compiled_lift() -> Any:
     from twinkle import _ext
 
     mod = _ext.string_scanner()
-    return getattr(mod, 'lift_tokens', None)
+    return None if mod is None else mod.lift_tokens
 
 
 def _token_rows(

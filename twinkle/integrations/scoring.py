@@ -15,6 +15,7 @@ path, and combined by :meth:`CombinedReward.combine`. Verdicts come from a rewar
 
 from __future__ import annotations
 
+import inspect
 import math
 from array import array
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -126,10 +127,7 @@ def score(
     >>> score(Len(), [{'messages': []}] * 2, completion_ids=[[1, 2, 3], [4]]).tolist()
     [3.0, 1.0]
     """
-    out = score_values(
-        reward,
-        trajectories,
-        ground_truths,
+    options = dict(
         completion_ids=completion_ids,
         input_ids=input_ids,
         lengths=lengths,
@@ -138,23 +136,20 @@ def score(
         token_path=token_path,
         details=details,
     )
+    out = _score_values(reward, trajectories, ground_truths, options)
     return out if isinstance(out, Tensor) else torch.tensor(out, dtype=torch.float32)
 
 
+#: :func:`score`'s keyword-only options and their defaults, read from its signature.
+_OPTIONS: Dict[str, Any] = {
+    p.name: p.default for p in inspect.signature(score).parameters.values() if p.kind is p.KEYWORD_ONLY
+}
+
+
 def score_values(
-    reward: Any,
-    trajectories: Any = None,
-    ground_truths: Optional[Sequence[Any]] = None,
-    *,
-    completion_ids: Optional[Sequence[Sequence[int]]] = None,
-    input_ids: Optional[Tensor] = None,
-    lengths: Optional[Tensor] = None,
-    pad_id: int = 0,
-    device: Any = None,
-    token_path: Optional[bool] = None,
-    details: Optional[Dict[str, list]] = None,
+    reward: Any, trajectories: Any = None, ground_truths: Optional[Sequence[Any]] = None, **options: Any
 ) -> Union[Tensor, List[float]]:
-    """:func:`score`, without building a tensor where none is needed.
+    """:func:`score` (the same arguments), without building a tensor where none is needed.
 
     A reward scored on strings that returns a list gives its values as a list of Python
     floats, rounded to float32 as :func:`score`'s tensor holds them; the token path and
@@ -164,15 +159,16 @@ def score_values(
     >>> score_values(lambda t, g: [0.1] * len(t), ['a'])
     [0.10000000149011612]
     """
-    kwargs = dict(
-        completion_ids=completion_ids,
-        input_ids=input_ids,
-        lengths=lengths,
-        pad_id=pad_id,
-        device=device,
-        token_path=token_path,
-        details=details,
-    )
+    unknown = options.keys() - _OPTIONS.keys()
+    if unknown:
+        raise TypeError(f'score_values() got unexpected keyword arguments {sorted(unknown)}')
+    return _score_values(reward, trajectories, ground_truths, {**_OPTIONS, **options})
+
+
+def _score_values(
+    reward: Any, trajectories: Any, ground_truths: Optional[Sequence[Any]], kwargs: Dict[str, Any]
+) -> Union[Tensor, List[float]]:
+    """:func:`score_values` on a complete dict of :func:`score`'s options."""
     reward, trajectories, ground_truths, kwargs = _unpack_response(
         reward, trajectories, ground_truths, kwargs
     )

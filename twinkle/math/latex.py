@@ -469,7 +469,7 @@ class _Parser:
 
     def big_operator(self, name: str) -> tuple:
         """``\\sum_{k=a}^{b} body`` / ``\\prod...``: the body is the term that follows (up
-        to the next + or -). With integer bounds of at most ``MAX_TERMS`` terms it is
+        to the next + or -). With integer bounds of at most ``_MAX_TERMS`` terms it is
         expanded here (exact arithmetic then decides it); otherwise it is the node
         ``('fn', 'sum' | 'prod', (body, ('sym', k), lo, hi))``, which sympy evaluates."""
         self.expect('_')
@@ -579,9 +579,6 @@ def parse_expr(s: str) -> tuple:
 # --------------------------------------------------------------------------------------
 # Structure: lists, sets, tuples, intervals, equations, inequalities, letters, text.
 # --------------------------------------------------------------------------------------
-_OPEN = {'(': ')', '[': ']', '{': '}'}
-_CLOSE = {')', ']', '}'}
-_WORD_SEP = re.compile(r'(?<![a-zA-Z\\])(?:and|or)(?![a-zA-Z])')
 _MC = re.compile(r'^\(?([A-J])\)?(?:$|[.:)]|\s)')
 _CMP = re.compile(r'\\le|\\ge|\\lt|\\gt|<|>')
 _MATRIX = re.compile(r'\\begin\{([pbBvV]?matrix|array)\}(?:\{[^}]*\})?(.*?)\\end\{\1\}', re.S)

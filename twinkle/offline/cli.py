@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Optional, Sequence
 
-from twinkle.serve.scorer import BUILTIN_REWARDS
+from twinkle.serve.scorer import add_reward_argument
 
 __all__ = ['add_score_arguments', 'main', 'run']
 
@@ -21,14 +21,7 @@ def add_score_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         '--out', required=True, help='output .jsonl or .parquet; rows already in it are not scored again'
     )
-    p.add_argument(
-        '--reward',
-        action='append',
-        dest='rewards',
-        metavar='SPEC',
-        help=f'a reward: {", ".join(BUILTIN_REWARDS)} or module:attr, optionally =WEIGHT; '
-        'repeat for several (default: math)',
-    )
+    add_reward_argument(p)
     p.add_argument('--completion-field', default='completion', help='field holding the text to score')
     p.add_argument('--solution-field', default='solution', help='field holding the reference answer')
     p.add_argument('--problem-id-field', default='problem_id', help='field grouping samples of one problem')

@@ -128,30 +128,35 @@ def _check_flags(flags: Any, who: str) -> int:
     return flags
 
 
-def _check_spec(pattern: Optional[str], mode: str, flags: int, who: str) -> None:
+def _check_mode(mode: str, flags: int, who: str) -> None:
+    """A regex's mode and flags (its pattern is a str: :func:`_check_patterns`)."""
     if mode not in _MODES:
         raise ValueError(f"{who}: mode must be 'search', 'match' or 'fullmatch', got {mode!r}")
     _check_flags(flags, who)
-    if pattern is not None and not isinstance(pattern, str):
-        raise TypeError(
-            f'{who}: pattern must be a str, a list of str or None, got {type(pattern).__name__} {pattern!r}'
+
+
+def _check_str_list(value: Any, arg: str, noun: str, who: str, expected: str, item: str) -> Tuple[str, ...]:
+    """``value``, a non-empty list or tuple of str, as a tuple. Otherwise a TypeError or
+    ValueError naming ``who``, the argument ``arg`` and the bad value; ``expected`` is what
+    the argument may be, ``item`` what each entry must be, ``noun`` what one entry is."""
+    if not isinstance(value, (list, tuple)):
+        hint = f' (one {noun} goes in a list: {arg}=[...])' if isinstance(value, str) else ''
+        raise TypeError(f'{who}: {arg} must be {expected}, got {type(value).__name__} {value!r}{hint}')
+    if not value:
+        raise ValueError(
+            f'{who}: {arg} is an empty {type(value).__name__}: {arg} must hold at least one {noun}'
         )
+    for i, x in enumerate(value):
+        if not isinstance(x, str):
+            raise TypeError(f'{who}: {arg}[{i}] must be {item}, got {type(x).__name__} {x!r}')
+    return tuple(value)
 
 
 def _check_patterns(pattern: Any, who: str) -> Union[None, str, Tuple[str, ...]]:
     """None, one str, or a non-empty tuple of str; anything else raises naming it."""
     if pattern is None or isinstance(pattern, str):
         return pattern
-    if not isinstance(pattern, (list, tuple)):
-        raise TypeError(
-            f'{who}: pattern must be a str, a list of str or None, got {type(pattern).__name__} {pattern!r}'
-        )
-    if not pattern:
-        raise ValueError(f'{who}: pattern is an empty list of patterns (expected at least one str)')
-    for i, p in enumerate(pattern):
-        if not isinstance(p, str):
-            raise TypeError(f'{who}: pattern[{i}] must be a str, got {type(p).__name__} {p!r}')
-    return tuple(pattern)
+    return _check_str_list(pattern, 'pattern', 'pattern', who, 'a str, a list of str or None', 'a str')
 
 
 def _stack(classes: Sequence[_tokens.TokenClasses]) -> Tuple[Tensor, ...]:
@@ -221,7 +226,8 @@ def pad_texts(texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
 class _DfaReward(RewardModule):
     """K byte-level DFAs with their byte tables and, given a tokenizer, their token tables.
 
-    Subclasses set the patterns and turn the (B, K) acceptance into a reward.
+    Subclasses set the patterns; the reward is the fraction of them a completion matches
+    (1.0 or 0.0 for a single pattern).
     """
 
     def __init__(
@@ -243,7 +249,7 @@ class _DfaReward(RewardModule):
         for spec in specs:
             for part in spec[1:] if spec[0] == 'all_of' else (spec,):
                 if part[0] == 'regex':
-                    _check_spec(part[1], part[3], part[2], who)
+                    _check_mode(part[3], part[2], who)
         self.specs = tuple(specs)
         self.prefix = prefix
         self.check_ids = bool(check_ids)
@@ -279,6 +285,56 @@ class _DfaReward(RewardModule):
             self.register_buffer(f'{kind}_{name}', t, persistent=False)
         # The id the masked positions read: one past the table, decodes to nothing.
         setattr(self, f'_{kind}_mask_id', int(cls.shape[1]) - 1)
+
+    # -- the reward: the fraction of the K patterns a completion matches -------------------
+
+    def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
+        """Per trajectory, the fraction of the K patterns its text matches: 1.0 / 0.0 with one
+        pattern (NaN when the last assistant message is not text)."""
+        texts, is_text = self._completions(trajectories, ground_truths)
+        if not texts:
+            return []
+        accepted = self._string_acceptance(texts)
+        if accepted.shape[1] == 1:
+            acc = [1.0 if a else 0.0 for a in accepted[:, 0].tolist()]
+        else:
+            acc = accepted.mean(axis=1, dtype=np.float64).tolist()
+        return [a if ok else math.nan for a, ok in zip(acc, is_text)]
+
+    def score_ids(
+        self,
+        input_ids: Tensor,
+        lengths: Optional[Tensor] = None,
+        ground_truths: Any = None,
+        *,
+        attention_mask: Optional[Tensor] = None,
+    ) -> Tensor:
+        """Scores completion token ids without decoding (also the module's ``forward``).
+
+        Args:
+            input_ids: (B, L) integer completion ids (no prompt).
+            lengths: (B,) integer valid ids per row (right padding), each in ``[0, L]``,
+                or None.
+            ground_truths: not read (a format check needs none); accepted for the protocol.
+            attention_mask: (B, L) 0/1 or bool (the shape of ``input_ids``), or None;
+                masked positions are skipped wherever they are.
+
+        Returns:
+            (B,) float32 rewards on ``input_ids.device``: the fraction of the K patterns each
+            row matches, 1.0 or 0.0 with one pattern (NaN for a row with an out-of-range id
+            when ``check_ids`` is off).
+
+        Raises:
+            TypeError, ValueError: an argument of another dtype or shape than above, or
+                (with ``check_ids``, a host sync) a length outside ``[0, L]`` or an id
+                outside ``[0, V]``.
+
+        Ids must lie in ``[0, V]``: ``V`` (the table size) is the id masked positions are
+        rewritten to, and decodes to nothing; anything else outside raises (``check_ids``).
+        """
+        if len(self.specs) == 1:
+            return self._accepted_ids(input_ids, attention_mask, lengths, column=0)
+        return self._accepted_ids(input_ids, attention_mask, lengths).mean(dim=1)
 
     # -- scans ----------------------------------------------------------------------------
 
@@ -336,7 +392,7 @@ class _DfaReward(RewardModule):
         self, input_ids: Tensor, lengths: Optional[Tensor] = None, *, attention_mask: Optional[Tensor] = None
     ) -> Tuple[Tensor, Tensor]:
         """Per-pattern acceptance and first-dead position for token ids (arguments as
-        :meth:`FormatReward.score_ids`).
+        :meth:`score_ids`).
 
         Returns:
             ``(accepted, first_dead)``: (B, K) float32 (NaN where a row held a bad id and
@@ -375,7 +431,7 @@ class _DfaReward(RewardModule):
 
             scanner = _ext.string_scanner()
             got = False
-            if scanner is not None and hasattr(scanner, 'token_program'):
+            if scanner is not None:
                 arrays = [
                     getattr(self, f'token_{n}').cpu().numpy()
                     for n in ('class_ids', 'tables', 'starts', 'dead')
@@ -478,7 +534,7 @@ class _DfaReward(RewardModule):
         return final, first_dead
 
     def _string_acceptance(self, texts: List[str]) -> np.ndarray:
-        """(B, K) bool: which patterns accept each text (the string path of ``score``)."""
+        """(B, K) bool: which patterns accept each text (the string path, :meth:`score_trajectories`)."""
         got = self._scan_strings(texts)
         if got is None:
             return self.scan_texts(texts)[0].cpu().numpy() == 1.0
@@ -556,8 +612,8 @@ class FormatReward(_DfaReward):
     [1.0, 0.0, 0.0]
     >>> FormatReward(r'\\d+', mode='search')([{'messages': [{'role': 'assistant', 'content': 'x=42'}]}])
     [1.0]
-    >>> seed = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL)
-    >>> seed(['<answer>1</answer> <think>x</think>', '<think>x</think>'])
+    >>> lenient = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL)
+    >>> lenient(['<answer>1</answer> <think>x</think>', '<think>x</think>'])
     [1.0, 0.0]
     """
 
@@ -581,57 +637,15 @@ class FormatReward(_DfaReward):
                 f'flags; pass a pattern to use another mode or flags (got mode={mode!r}, '
                 f'flags={re.RegexFlag(flags)!r})'
             )
+        _check_mode(mode, flags, 'FormatReward')
         if pattern is None or isinstance(pattern, str):
-            _check_spec(pattern, mode, flags, 'FormatReward')
             spec = ('think_answer',) if pattern is None else ('regex', pattern, flags, mode)
         else:
-            for p in pattern:
-                _check_spec(p, mode, flags, 'FormatReward')
             spec = ('all_of',) + tuple(('regex', p, flags, mode) for p in pattern)
         super().__init__(
             [spec], tokenizer=tokenizer, prefix=prefix, vocab_size=vocab_size, check_ids=check_ids, name=name
         )
         self.pattern, self.mode, self.flags = pattern, mode, int(flags)
-
-    def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
-        """1.0 / 0.0 per trajectory (NaN when the last assistant message is not text)."""
-        texts, is_text = self._completions(trajectories, ground_truths)
-        if not texts:
-            return []
-        acc = self._string_acceptance(texts)[:, 0].tolist()
-        return [(1.0 if a else 0.0) if ok else math.nan for a, ok in zip(acc, is_text)]
-
-    def score_ids(
-        self,
-        input_ids: Tensor,
-        lengths: Optional[Tensor] = None,
-        ground_truths: Any = None,
-        *,
-        attention_mask: Optional[Tensor] = None,
-    ) -> Tensor:
-        """Scores completion token ids without decoding (also the module's ``forward``).
-
-        Args:
-            input_ids: (B, L) integer completion ids (no prompt).
-            lengths: (B,) integer valid ids per row (right padding), each in ``[0, L]``,
-                or None.
-            ground_truths: not read (a format check needs none); accepted for the protocol.
-            attention_mask: (B, L) 0/1 or bool (the shape of ``input_ids``), or None;
-                masked positions are skipped wherever they are.
-
-        Returns:
-            (B,) float32 rewards on ``input_ids.device``: 1.0 or 0.0 (NaN for a row with an
-            out-of-range id when ``check_ids`` is off).
-
-        Raises:
-            TypeError, ValueError: an argument of another dtype or shape than above, or
-                (with ``check_ids``, a host sync) a length outside ``[0, L]`` or an id
-                outside ``[0, V]``.
-
-        Ids must lie in ``[0, V]``: ``V`` (the table size) is the id masked positions are
-        rewritten to, and decodes to nothing; anything else outside raises (``check_ids``).
-        """
-        return self._accepted_ids(input_ids, attention_mask, lengths, column=0)
 
     def dead_positions(
         self, input_ids: Tensor, lengths: Optional[Tensor] = None, *, attention_mask: Optional[Tensor] = None
@@ -695,16 +709,8 @@ def has_think_and_answer(trajectories: Any, ground_truths: Any = None) -> List[f
 def _check_tags(tags: Any) -> Tuple[str, ...]:
     """A non-empty list or tuple of non-empty str tags without lone surrogates."""
     who = 'TagCountReward'
-    if not isinstance(tags, (list, tuple)):
-        hint = ' (one tag goes in a list: tags=[...])' if isinstance(tags, str) else ''
-        raise TypeError(
-            f'{who}: tags must be a list or tuple of str, got {type(tags).__name__} {tags!r}{hint}'
-        )
-    if not tags:
-        raise ValueError(f'{who}: tags must hold at least one tag, got {tags!r}')
+    tags = _check_str_list(tags, 'tags', 'tag', who, 'a list or tuple of str', 'a non-empty str')
     for i, t in enumerate(tags):
-        if not isinstance(t, str):
-            raise TypeError(f'{who}: tags[{i}] must be a non-empty str, got {type(t).__name__} {t!r}')
         if not t:
             raise ValueError(f"{who}: tags[{i}] must be a non-empty str, got ''")
         if any('\ud800' <= c <= '\udfff' for c in t):
@@ -712,7 +718,7 @@ def _check_tags(tags: Any) -> Tuple[str, ...]:
                 f'{who}: tags[{i}] = {t!r} holds a lone surrogate, which no completion can '
                 'contain (completions read it as U+FFFD)'
             )
-    return tuple(tags)
+    return tags
 
 
 class TagCountReward(_DfaReward):
@@ -746,24 +752,6 @@ class TagCountReward(_DfaReward):
             specs, tokenizer=tokenizer, prefix=prefix, vocab_size=vocab_size, check_ids=check_ids, name=name
         )
         self.tags = tags
-
-    def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
-        texts, is_text = self._completions(trajectories, ground_truths)
-        if not texts:
-            return []
-        acc = self._string_acceptance(texts).mean(axis=1, dtype=np.float64).tolist()
-        return [a if ok else math.nan for a, ok in zip(acc, is_text)]
-
-    def score_ids(
-        self,
-        input_ids: Tensor,
-        lengths: Optional[Tensor] = None,
-        ground_truths: Any = None,
-        *,
-        attention_mask: Optional[Tensor] = None,
-    ) -> Tensor:
-        """(B,) float32 tag-count rewards for token ids; arguments as :meth:`FormatReward.score_ids`."""
-        return self._accepted_ids(input_ids, attention_mask, lengths).mean(dim=1)
 
 
 def boxed_pattern(max_depth: int = BOXED_MAX_DEPTH) -> str:
@@ -821,6 +809,3 @@ class BoxedReward(_DfaReward):
             name=name,
         )
         self.max_depth = int(max_depth)
-
-    score_trajectories = FormatReward.score_trajectories
-    score_ids = FormatReward.score_ids

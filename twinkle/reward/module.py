@@ -48,16 +48,9 @@ class RewardModule(Reward, torch.nn.Module):
         """One float per trajectory: the standard call ``reward(trajectories, ground_truths)``."""
         raise NotImplementedError(f'{type(self).__name__} must implement score_trajectories')
 
-    def forward(
-        self,
-        input_ids: Tensor,
-        lengths: Optional[Tensor] = None,
-        ground_truths: Any = None,
-        *,
-        attention_mask: Optional[Tensor] = None,
-    ) -> Tensor:
-        """:meth:`score_ids`, as the module's call."""
-        return self.score_ids(input_ids, lengths, ground_truths, attention_mask=attention_mask)
+    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+        """:meth:`score_ids` (the same arguments), as the module's call."""
+        return self.score_ids(*args, **kwargs)
 
     def reward_name(self) -> str:
         return self.name or type(self).__name__

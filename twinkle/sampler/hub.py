@@ -10,12 +10,33 @@ repo) an OSError; both name the id and say what to do.
 
 from __future__ import annotations
 
+import importlib
 import os
-from typing import Optional
+from typing import NamedTuple, Optional
 
 __all__ = ['resolve_model_id']
 
 _MS, _HF = 'ms://', 'hf://'
+
+
+class _Hub(NamedTuple):
+    """A model hub as the messages name it, and its client."""
+
+    name: str  # "a <name> id"
+    site: str  # "could not fetch ... from <site>"
+    module: str  # the client's module and pip package, with a ``snapshot_download``
+    client: str  # "<client> is not installed"
+    note: str  # after "check the id and the network"
+
+
+_MODELSCOPE = _Hub('ModelScope', 'ModelScope', 'modelscope', 'the modelscope client', '')
+_HUGGING_FACE = _Hub(
+    'Hugging Face',
+    'the Hugging Face Hub',
+    'huggingface_hub',
+    'huggingface_hub',
+    ' (HF_HUB_OFFLINE only finds cached models)',
+)
 
 
 def resolve_model_id(model_id: str, revision: Optional[str] = None) -> str:
@@ -43,46 +64,28 @@ def resolve_model_id(model_id: str, revision: Optional[str] = None) -> str:
     if os.path.isdir(model_id):
         return model_id
     if model_id.startswith(_MS):
-        return _download_modelscope(model_id, model_id[len(_MS) :], revision)
+        return _download(_MODELSCOPE, model_id, model_id[len(_MS) :], revision)
     repo = model_id[len(_HF) :] if model_id.startswith(_HF) else model_id
     if not model_id.startswith(_HF) and (model_id.startswith(('.', '/', '~')) or os.sep + os.sep in model_id):
         raise OSError(f'model_id {model_id!r} looks like a local path but is not a directory')
-    return _download_hf(model_id, repo, revision)
+    return _download(_HUGGING_FACE, model_id, repo, revision)
 
 
-def _download_modelscope(model_id: str, repo: str, revision: Optional[str]) -> str:
+def _download(hub: _Hub, model_id: str, repo: str, revision: Optional[str]) -> str:
+    """``repo`` from ``hub`` (or its cache): a missing client is an ImportError, any failure
+    of the client an OSError, both naming ``model_id``."""
     try:
-        from modelscope import snapshot_download
-    except ImportError:
+        snapshot_download = importlib.import_module(hub.module).snapshot_download
+    except (ImportError, AttributeError):
         raise ImportError(
-            f'model_id {model_id!r} is a ModelScope id, but the modelscope client '
-            'is not installed: pip install modelscope (or pass a local '
-            'directory)'
+            f'model_id {model_id!r} is a {hub.name} id, but {hub.client} is not installed: '
+            f'pip install {hub.module} (or pass a local directory)'
         ) from None
     kwargs = {'revision': revision} if revision else {}
     try:
         return snapshot_download(repo, **kwargs)
-    except Exception as e:  # the client's own error types vary by version; we re-raise
+    except Exception as e:  # the clients' own error types vary by version: one OSError naming the id
         raise OSError(
-            f'could not fetch model_id {model_id!r} from ModelScope ({type(e).__name__}: '
-            f'{e}); check the id and the network, or pass a local directory'
-        ) from e
-
-
-def _download_hf(model_id: str, repo: str, revision: Optional[str]) -> str:
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        raise ImportError(
-            f'model_id {model_id!r} is a Hugging Face id, but huggingface_hub is not '
-            'installed: pip install huggingface_hub (or pass a local '
-            'directory)'
-        ) from None
-    try:
-        return snapshot_download(repo, revision=revision)
-    except Exception as e:  # HTTP, offline and validation errors; we re-raise with the id
-        raise OSError(
-            f'could not fetch model_id {model_id!r} from the Hugging Face Hub '
-            f'({type(e).__name__}: {e}); check the id and the network (HF_HUB_OFFLINE '
-            'only finds cached models), or pass a local directory'
+            f'could not fetch model_id {model_id!r} from {hub.site} ({type(e).__name__}: {e}); '
+            f'check the id and the network{hub.note}, or pass a local directory'
         ) from e

@@ -15,10 +15,12 @@ Rewards without an ``explain`` method are scored through
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import inspect
 import math
 import re
+import warnings
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 # Outcomes and their rules are the trainer adapters' own (twinkle.integrations.outcomes):
@@ -33,6 +35,7 @@ __all__ = [
     'OUTCOMES',
     'BUILTIN_REWARDS',
     'parse_reward_spec',
+    'add_reward_argument',
     'build_reward',
     'outcome_of',
     'solved',
@@ -42,7 +45,11 @@ __all__ = [
 ]
 
 #: Rewards known by name; ``module:attr`` names any other.
-BUILTIN_REWARDS = ('math', 'gsm8k', 'format', 'seed_format', 'tag_count', 'boxed')
+BUILTIN_REWARDS = ('math', 'gsm8k', 'format', 'has_think_and_answer', 'tag_count', 'boxed')
+
+# Former names of built-in rewards, still accepted with a DeprecationWarning: the reward is
+# the new name's, its part keeps the name it was given.
+_DEPRECATED_NAMES = {'seed_format': 'has_think_and_answer'}
 
 # Options a math reward accepts from the command line (MathConfig fields).
 _MATH_OPTIONS = ('sympy_deadline_s', 'num_workers', 'extraction')
@@ -98,7 +105,14 @@ def parse_reward_spec(text: Any) -> RewardSpec:
             f'(built-in names: {", ".join(BUILTIN_REWARDS)})'
         )
     source, weight = m.group('source'), m.group('weight')
-    if ':' not in source and source not in BUILTIN_REWARDS:
+    if source in _DEPRECATED_NAMES:
+        warnings.warn(
+            f'reward name {source!r} is deprecated and will be removed; use '
+            f'{_DEPRECATED_NAMES[source]!r}, the same reward (its part is then named so)',
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    elif ':' not in source and source not in BUILTIN_REWARDS:
         raise ValueError(
             f'reward {source!r} is not a built-in reward ({", ".join(BUILTIN_REWARDS)}); '
             'name another one as module:attr'
@@ -110,6 +124,18 @@ def parse_reward_spec(text: Any) -> RewardSpec:
     if not math.isfinite(w):
         raise ValueError(f'reward {text!r}: weight must be finite, got {w}')
     return RewardSpec(source, w)
+
+
+def add_reward_argument(parser: argparse.ArgumentParser) -> None:
+    """The repeatable ``--reward SPEC`` option of the command lines (into ``rewards``)."""
+    parser.add_argument(
+        '--reward',
+        action='append',
+        dest='rewards',
+        metavar='SPEC',
+        help=f'a reward: {", ".join(BUILTIN_REWARDS)} or module:attr, optionally =WEIGHT; '
+        'repeat for several (default: math)',
+    )
 
 
 def solved(outcome: str, reward: float) -> bool:
@@ -132,9 +158,13 @@ def _build_builtin(source: str, math_options: Mapping[str, Any]) -> Any:
         return cls(**dict(math_options))
     from twinkle.reward import format as fmt
 
-    return {'format': fmt.FormatReward, 'tag_count': fmt.TagCountReward, 'boxed': fmt.BoxedReward}.get(
-        source, lambda: fmt.has_think_and_answer
-    )()
+    source = _DEPRECATED_NAMES.get(source, source)
+    if source == 'has_think_and_answer':
+        return fmt.has_think_and_answer
+    classes = {'format': fmt.FormatReward, 'tag_count': fmt.TagCountReward, 'boxed': fmt.BoxedReward}
+    if source not in classes:
+        raise ValueError(f'reward {source!r} is not a built-in reward ({", ".join(BUILTIN_REWARDS)})')
+    return classes[source]()
 
 
 def _build_imported(source: str) -> Any:

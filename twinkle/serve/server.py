@@ -14,7 +14,7 @@ import sys
 from typing import Any, Dict, Optional, Sequence
 
 from twinkle.serve.config import ServeConfig, load_config_file
-from twinkle.serve.scorer import BUILTIN_REWARDS
+from twinkle.serve.scorer import add_reward_argument
 
 __all__ = ['bind_socket', 'run_server', 'add_serve_arguments', 'config_from_args', 'main']
 
@@ -67,14 +67,7 @@ def run_server(config: ServeConfig, announce: bool = True) -> None:
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     """The ``serve`` options; each overrides the config file's value."""
     p.add_argument('--config', help='a TOML or JSON file of settings (ServeConfig field names)')
-    p.add_argument(
-        '--reward',
-        action='append',
-        dest='rewards',
-        metavar='SPEC',
-        help=f'a reward: {", ".join(BUILTIN_REWARDS)} or module:attr, optionally =WEIGHT; '
-        'repeat for several (default: math)',
-    )
+    add_reward_argument(p)
     p.add_argument('--host', help='address to listen on (default 127.0.0.1)')
     p.add_argument('--port', type=int, help='port (default 8000; 0 picks a free one)')
     p.add_argument('--batch-window-ms', type=float, help='how long a request waits for others to batch with')
