@@ -11,7 +11,7 @@
 
 TORCH_LIBRARY(twinkle, m) {
   // ---- advantage family -------------------------------------------------------------
-  // Per-group GRPO/RLOO advantages. Contiguous groups of `group_size` when order is None;
+  // Per-group GRPO/RLOO/pass@k advantages. Contiguous groups of `group_size` when order is None;
   // else ragged groups: `order` lists each group's members together and `sorted_ids` is
   // group_ids[order]. Returns (advantages (B,) float32, dapo_keep (B,) bool).
   m.def(

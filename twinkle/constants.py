@@ -28,6 +28,7 @@ class Baseline(enum.IntEnum):
 
     MEAN = 0  # GRPO: the group mean
     LEAVE_ONE_OUT = 1  # RLOO: the mean of the other valid members
+    SECOND_MAX = 2  # pass@k: the runner-up for a sole best member, else the reward itself
 
 
 class Scale(enum.IntEnum):

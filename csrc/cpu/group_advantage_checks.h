@@ -21,8 +21,10 @@ inline void check_group_advantage_args(const at::Tensor& rewards,
   TORCH_CHECK(rewards.scalar_type() == at::kFloat || rewards.scalar_type() == at::kDouble,
               "group_advantage: rewards must be float32 or float64, got ",
               rewards.scalar_type());
-  TORCH_CHECK(baseline == kBaselineMean || baseline == kBaselineLeaveOneOut,
-              "group_advantage: baseline must be 0 (mean) or 1 (leave-one-out), got ", baseline);
+  TORCH_CHECK(baseline == kBaselineMean || baseline == kBaselineLeaveOneOut ||
+                  baseline == kBaselineSecondMax,
+              "group_advantage: baseline must be 0 (mean), 1 (leave-one-out) or 2 (second max), ",
+              "got ", baseline);
   TORCH_CHECK(scale == kScaleNone || scale == kScaleGroup,
               "group_advantage: scale must be 0 (none) or 1 (group std), got ", scale);
   TORCH_CHECK(order.has_value() == sorted_ids.has_value(),

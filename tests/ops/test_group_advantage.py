@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import compiled_or_skip
 from twinkle import reference
+from twinkle.constants import Baseline
 from twinkle.ops.group_advantage import group_advantage
 
 INF, NAN = float('inf'), float('nan')
@@ -54,7 +55,7 @@ def _check(device, r, order, sorted_ids, gsize, baseline, scale, eps, unbiased):
 @pytest.mark.parametrize(
     'batch,gsize', [(0, 1), (1, 1), (2, 2), (7, 7), (12, 4), (13 * 3, 13), (64, 8), (1024, 16), (4099 * 2, 2)]
 )
-@pytest.mark.parametrize('baseline', [0, 1])
+@pytest.mark.parametrize('baseline', list(Baseline))
 @pytest.mark.parametrize('scale', [0, 1])
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
 def test_contiguous_matches_reference(device, batch, gsize, baseline, scale, dtype):
@@ -72,6 +73,11 @@ def test_ragged_matches_reference(device, batch, unbiased, dtype):
     r = _rewards(batch, nan_frac=0.2, levels=3, seed=batch + 1, inf_frac=0.05).to(dtype)
     _check(device, r, order, sorted_ids, 0, 0, 1, 1e-4, unbiased)
     _check(device, r, order, sorted_ids, 0, 1, 0, 0.0, unbiased)
+    _check(device, r, order, sorted_ids, 0, 2, 1, 1e-6, unbiased)
+    # continuous rewards: most groups have a sole best member, so pass@k is not all zero
+    _check(
+        device, _rewards(batch, nan_frac=0.1, seed=batch).to(dtype), order, sorted_ids, 0, 2, 0, 0.0, unbiased
+    )
 
 
 @settings(max_examples=300, derandomize=True, deadline=None)
@@ -80,7 +86,7 @@ def test_ragged_matches_reference(device, batch, unbiased, dtype):
     gsize=st.integers(1, 9),
     groups=st.integers(0, 12),
     ragged=st.booleans(),
-    baseline=st.sampled_from([0, 1]),
+    baseline=st.sampled_from(list(Baseline)),
     scale=st.sampled_from([0, 1]),
 )
 def test_differential_random(data, gsize, groups, ragged, baseline, scale):
@@ -121,7 +127,7 @@ BASES = [0.0, 1.0, -3.0, 1e4, 1e8, -2.5e12, 1e30, 1e39]
     gsize=st.integers(1, 9),
     groups=st.integers(0, 10),
     ragged=st.booleans(),
-    baseline=st.sampled_from([0, 1]),
+    baseline=st.sampled_from(list(Baseline)),
     scale=st.sampled_from([0, 1]),
     base=st.sampled_from(BASES),
 )
@@ -155,6 +161,30 @@ def test_op_table(device, rewards, gsize, scale, expected_adv, expected_keep):
     torch.testing.assert_close(adv.cpu(), torch.tensor(expected_adv))
 
 
+PASSK_TABLE = [
+    # the sole best member gets its margin over the runner-up, everyone else 0
+    ([0.0, 1.0, 0.5, 0.25], 4, 0, [0.0, 0.5, 0.0, 0.0], [True] * 4),
+    # a tie for the best: the max is its own runner-up, so the whole group gets 0 (yet is
+    # not flat: the keep-mask still marks it)
+    ([1.0, 0.0, 1.0, 0.5], 4, 0, [0.0] * 4, [True] * 4),
+    # scale 1: the margin over the group's unbiased std ([0, 1, 0, 0]: std 0.5)
+    ([0.0, 1.0, 0.0, 0.0], 4, 1, [0.0, 2.0, 0.0, 0.0], [True] * 4),
+    # float64 read unrounded; NaN and +-inf are left out (the runner-up is finite)
+    ([1e8, 1e8 + 1, NAN, INF], 4, 0, [0.0, 1.0, 0.0, 0.0], [True] * 4),
+    ([INF, 2.0, -INF, NAN], 4, 0, [0.0] * 4, [False] * 4),  # one finite reward: flat
+    ([3.0, 3.0, 5.0], 1, 0, [0.0] * 3, [False] * 3),  # singletons: flat
+]
+
+
+@pytest.mark.parametrize('rewards,gsize,scale,expected_adv,expected_keep', PASSK_TABLE)
+def test_op_table_second_max(device, rewards, gsize, scale, expected_adv, expected_keep):
+    compiled_or_skip('group_advantage', device)
+    r = torch.tensor(rewards, dtype=torch.float64, device=device)
+    adv, keep = torch.ops.twinkle.group_advantage(r, None, None, gsize, Baseline.SECOND_MAX, scale, 0.0, True)
+    assert keep.tolist() == expected_keep
+    torch.testing.assert_close(adv.cpu(), torch.tensor(expected_adv))
+
+
 def test_two_pass_is_stable_for_large_offsets(device):
     """A one-pass sum of squares loses all precision at 1e4 + tiny differences."""
     compiled_or_skip('group_advantage', device)
@@ -175,16 +205,25 @@ def test_two_pass_is_stable_for_large_offsets(device):
         (dict(order=torch.arange(3), sorted_ids=torch.arange(3)), 'shape'),
         (dict(order=torch.arange(4, dtype=torch.int32), sorted_ids=torch.arange(4)), 'int64'),
         (dict(order=torch.arange(4)), 'together'),
+        (dict(baseline=3), 'baseline must be 0 .* or 2 .* got 3'),
+        (dict(baseline=-1), 'baseline must be'),
     ],
 )
 def test_op_rejects_bad_arguments(device, bad, msg):
     compiled_or_skip('group_advantage', device)
-    args = dict(rewards=torch.zeros(4), order=None, sorted_ids=None, group_size=2)
+    args = dict(rewards=torch.zeros(4), order=None, sorted_ids=None, group_size=2, baseline=0)
     args.update(bad)
     args = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in args.items()}
     with pytest.raises(RuntimeError, match=msg):
         torch.ops.twinkle.group_advantage(
-            args['rewards'], args['order'], args['sorted_ids'], args['group_size'], 0, 1, 1e-6, True
+            args['rewards'],
+            args['order'],
+            args['sorted_ids'],
+            args['group_size'],
+            args['baseline'],
+            1,
+            1e-6,
+            True,
         )
 
 
@@ -198,6 +237,8 @@ def test_opcheck(device):
         (r, order, sorted_ids, 0, 1, 0, 0.0, False),
         (r64, None, None, 6, 1, 1, 1e-6, True),
         (r64, order, sorted_ids, 0, 0, 1, 0.0, True),
+        (r, None, None, 4, 2, 1, 1e-6, True),
+        (r64, order, sorted_ids, 0, 2, 0, 0.0, False),
     ]:
         torch.library.opcheck(torch.ops.twinkle.group_advantage.default, args)
 

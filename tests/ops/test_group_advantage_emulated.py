@@ -74,7 +74,7 @@ def test_emulated_infinite_rewards(emu, rewards, expected):
 
 # Batches spanning several 256-thread blocks, group sizes 1 to the whole batch.
 @pytest.mark.parametrize('batch,gsize', [(1, 1), (7, 7), (12, 4), (64, 8), (1024, 16), (4099 * 2, 2)])
-@pytest.mark.parametrize('baseline,scale', [(0, 0), (0, 1), (1, 0), (1, 1)])
+@pytest.mark.parametrize('baseline,scale', [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)])
 def test_emulated_contiguous(emu, batch, gsize, baseline, scale):
     r = _rewards(batch, nan_frac=0.1, seed=batch, inf_frac=0.05)
     _check(emu, r, None, None, gsize, baseline, scale, 1e-6, True)
@@ -82,7 +82,7 @@ def test_emulated_contiguous(emu, batch, gsize, baseline, scale):
 
 # float64 rewards reach the kernels unrounded: values 1 apart near 1e8 (equal in float32).
 @pytest.mark.parametrize('batch,gsize', [(2, 2), (64, 8), (1024, 16)])
-@pytest.mark.parametrize('baseline,scale', [(0, 1), (1, 0)])
+@pytest.mark.parametrize('baseline,scale', [(0, 1), (1, 0), (2, 1)])
 def test_emulated_float64(emu, batch, gsize, baseline, scale):
     base = _rewards(batch, nan_frac=0.1, seed=batch, inf_frac=0.05).double()
     r = 1e8 + base
@@ -102,6 +102,9 @@ def test_emulated_ragged(emu, batch, unbiased):
     r = _rewards(batch, nan_frac=0.2, levels=3, seed=batch + 1, inf_frac=0.05)
     _check(emu, r, order, sorted_ids, 0, 0, 1, 1e-4, unbiased)
     _check(emu, r, order, sorted_ids, 0, 1, 0, 0.0, unbiased)
+    _check(emu, r, order, sorted_ids, 0, 2, 1, 1e-6, unbiased)
+    # continuous rewards: most groups have a sole best member, so pass@k is not all zero
+    _check(emu, _rewards(batch, nan_frac=0.1, seed=batch), order, sorted_ids, 0, 2, 0, 0.0, unbiased)
 
 
 @settings(max_examples=150, derandomize=True, deadline=None, database=None)
@@ -114,9 +117,10 @@ def test_emulated_differential(emu, data, gsize, groups, ragged):
         st.floats(-1e4, 1e4, allow_nan=False, width=32),
     )
     r = torch.tensor(data.draw(st.lists(vals, min_size=batch, max_size=batch)), dtype=torch.float32)
+    order, sorted_ids = None, None
     if ragged:
         ids = torch.tensor(data.draw(st.lists(st.integers(0, 6), min_size=batch, max_size=batch)))
         order, sorted_ids = _ragged(ids)
-        _check(emu, r, order, sorted_ids, 0, 1, 1, 1e-6, True)
-    else:
-        _check(emu, r, None, None, gsize, 1, 1, 1e-6, True)
+        gsize = 0
+    for baseline in (1, 2):  # leave-one-out and second max (pass@k)
+        _check(emu, r, order, sorted_ids, gsize, baseline, 1, 1e-6, True)

@@ -1,4 +1,4 @@
-"""Group-relative advantages: GRPO, Dr. GRPO, RLOO, DAPO's keep-mask, token broadcast.
+"""Group-relative advantages: GRPO, Dr. GRPO, RLOO, pass@k, DAPO's keep-mask, token broadcast.
 
 Shapes: ``rewards (B,)``, ``group_ids (B,)``, ``advantages (B,)``; ``G`` is the group
 size (``num_generations``). Results are float32 on the rewards' device.
@@ -38,7 +38,14 @@ from twinkle import ops
 from twinkle.constants import Baseline, Scale
 from twinkle.reference.group_advantage import apply_group_stats, group_stats
 
-__all__ = ['GRPOAdvantage', 'RLOOAdvantage', 'dynamic_sampling_mask', 'broadcast_to_tokens', 'SCALES']
+__all__ = [
+    'GRPOAdvantage',
+    'RLOOAdvantage',
+    'GRPOPassKAdvantage',
+    'dynamic_sampling_mask',
+    'broadcast_to_tokens',
+    'SCALES',
+]
 
 SCALES = ('group', 'batch', 'none')
 RewardsLike = Union[Tensor, Sequence[float], Any]
@@ -270,6 +277,25 @@ class RLOOAdvantage(_GroupAdvantage):
 
     baseline = Baseline.LEAVE_ONE_OUT
     default_scale = 'none'
+
+
+class GRPOPassKAdvantage(_GroupAdvantage):
+    """Pass@k advantages (verl's ``grpo_passk``): only the best sample of a group scores.
+
+    The group's best valid reward gets its margin over the runner-up (the largest reward
+    once that best is set aside), ``(r_max - r_second) / (std + eps)``, and every other
+    sample 0; a tie for the best gives 0 to the whole group. This is what verl's
+    ``compute_grpo_passk_outcome_advantage`` computes: scale 'group' (the default, with the
+    group's unbiased std) is its ``norm_adv_by_std_in_grpo=True``, 'none' is ``False``.
+    A group of one valid sample is flat and gets 0 (verl rejects such a group). The
+    keep-mask (``return_keep``) still marks every group that is not flat, tied or not.
+
+    >>> GRPOPassKAdvantage()([0.0, 1.0, 0.5, 0.0, 1.0, 1.0], num_generations=3, scale='none').tolist()
+    [0.0, 0.5, 0.0, 0.0, 0.0, 0.0]
+    """
+
+    baseline = Baseline.SECOND_MAX
+    default_scale = 'group'
 
 
 def dynamic_sampling_mask(

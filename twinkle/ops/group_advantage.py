@@ -1,4 +1,4 @@
-"""``twinkle.ops.group_advantage``: per-group GRPO/RLOO advantages in one op."""
+"""``twinkle.ops.group_advantage``: per-group GRPO/RLOO/pass@k advantages in one op."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def group_advantage(
         sorted_ids: (B,) int64, ``group_ids[order]``; given with ``order``.
         group_size: G for contiguous groups (must divide B).
         baseline: :class:`~twinkle.constants.Baseline`: ``MEAN`` (0) subtracts the
-            group mean (GRPO); ``LEAVE_ONE_OUT`` (1) the mean of the other members (RLOO).
+            group mean (GRPO); ``LEAVE_ONE_OUT`` (1) the mean of the other members (RLOO);
+            ``SECOND_MAX`` (2) gives a group's sole best member its margin over the
+            runner-up and every other member 0 (pass@k).
         scale: :class:`~twinkle.constants.Scale`: ``NONE`` (0) no division (Dr. GRPO,
             RLOO); ``GROUP`` (1) divides by the group std + eps.
         eps: added to the std.

@@ -30,6 +30,8 @@ class GroupStats(NamedTuple):
     mean: Tensor  # (N,) float64
     m2: Tensor  # (N,) float64, squared deviations from mean
     flat: Tensor  # (N,) bool, fewer than two valid members or all equal
+    max: Tensor  # (N,) float64, largest valid reward (-inf when none)
+    second: Tensor  # (N,) float64, largest once one max is set aside (== max on a tie)
 
 
 def dense_group_index(
@@ -48,31 +50,50 @@ def dense_group_index(
 
 
 def group_stats(x: Tensor, g: Tensor, num_groups: int, reduce: Optional[Reduce] = None) -> GroupStats:
-    """Two-pass statistics of float64 rewards ``x`` (non-finite = left out) per group ``g``."""
+    """Two-pass statistics of float64 rewards ``x`` (non-finite = left out) per group ``g``.
+
+    Pass one: count, sum, max and min. Pass two needs their reduced values: squared
+    deviations from the mean, how many members hold the max (two or more: the max is its
+    own runner-up) and the largest reward below it. With ``reduce``, each pass ends with
+    one 'sum' and one 'max' call.
+    """
     valid = torch.isfinite(x)
     zeros = torch.zeros(num_groups, dtype=torch.float64, device=x.device)
-    first = torch.stack(
+    nothing = torch.full((num_groups,), float('-inf'), dtype=torch.float64, device=x.device)
+    fill = torch.full_like(x, float('-inf'))
+    sums = torch.stack(
         [
             zeros.index_add(0, g, valid.to(torch.float64)),
             zeros.index_add(0, g, torch.where(valid, x, torch.zeros_like(x))),
         ]
     )
+    extremes = torch.stack(
+        [
+            nothing.scatter_reduce(0, g, torch.where(valid, x, fill), 'amax'),
+            nothing.scatter_reduce(0, g, torch.where(valid, -x, fill), 'amax'),
+        ]
+    )
     if reduce is not None:
-        reduce(first, 'sum')
-    count, total = first[0], first[1]
-    mean = total / count.clamp_min(1.0)
-    m2 = zeros.index_add(0, g, torch.where(valid, (x - mean[g]) ** 2, torch.zeros_like(x)))
-    inf = torch.full((num_groups,), float('inf'), dtype=torch.float64, device=x.device)
-    fill = torch.full_like(x, float('-inf'))
-    gmax = (-inf).scatter_reduce(0, g, torch.where(valid, x, fill), 'amax')
-    neg_min = (-inf).scatter_reduce(0, g, torch.where(valid, -x, fill), 'amax')
-    if reduce is not None:
-        reduce(m2, 'sum')
-        extremes = torch.stack([gmax, neg_min])
+        reduce(sums, 'sum')
         reduce(extremes, 'max')
-        gmax, neg_min = extremes[0], extremes[1]
+    count, total = sums[0], sums[1]
+    gmax, neg_min = extremes[0], extremes[1]
+    mean = total / count.clamp_min(1.0)
+    at_max = valid & (x == gmax[g])
+    second_sums = torch.stack(
+        [
+            zeros.index_add(0, g, torch.where(valid, (x - mean[g]) ** 2, torch.zeros_like(x))),
+            zeros.index_add(0, g, at_max.to(torch.float64)),
+        ]
+    )
+    below_max = nothing.scatter_reduce(0, g, torch.where(valid & ~at_max, x, fill), 'amax')
+    if reduce is not None:
+        reduce(second_sums, 'sum')
+        reduce(below_max, 'max')
+    m2, n_at_max = second_sums[0], second_sums[1]
+    second = torch.where(n_at_max >= 2, gmax, below_max)
     flat = (count < 2) | (gmax == -neg_min)
-    return GroupStats(count, total, mean, m2, flat)
+    return GroupStats(count, total, mean, m2, flat, gmax, second)
 
 
 def apply_group_stats(
@@ -82,6 +103,8 @@ def apply_group_stats(
     valid = torch.isfinite(x)
     if baseline == Baseline.LEAVE_ONE_OUT:  # mean of the others; used only where not flat
         base = (s.total[g] - x) / (s.count[g] - 1).clamp_min(1.0)
+    elif baseline == Baseline.SECOND_MAX:  # a sole best member against the runner-up; others 0
+        base = torch.where(x == s.max[g], s.second[g], x)
     else:
         base = s.mean[g]
     adv = x - base

@@ -1,4 +1,4 @@
-// Per-group GRPO / RLOO advantage logic, shared by csrc/cpu/group_advantage.cpp and
+// Per-group GRPO / RLOO / pass@k advantage logic, shared by csrc/cpu/group_advantage.cpp and
 // csrc/cuda/group_advantage.cu. Plain functions on raw pointers; no torch or CUDA headers.
 //
 // Invariants:
@@ -6,8 +6,9 @@
 //    float64 rewards are never rounded to float32 before the statistics (1e8 and 1e8 + 1
 //    are one float32). Advantages are float32.
 //  * A reward that is not finite (NaN: the reward abstained; +-inf: unscorable) is left out
-//    of every statistic (count, mean, M2, min, max) and its advantage is exactly 0. One
-//    rule for all three, so one inf cannot turn its group's mean and std into NaN.
+//    of every statistic (count, mean, M2, min, max, second max) and its advantage is
+//    exactly 0. One rule for all three, so one inf cannot turn its group's mean and std
+//    into NaN.
 //  * A group is "flat" when its valid rewards are all equal (max == min) or it has fewer
 //    than two valid rewards. Every advantage in a flat group is exactly 0: we test
 //    max == min rather than a small std, so rounding in the mean never leaks noise
@@ -27,13 +28,14 @@
 
 namespace twinkle {
 
-// Baseline subtracted from each reward (mirrored by twinkle.ops.constants.Baseline).
+// Baseline subtracted from each reward (mirrored by twinkle.constants.Baseline).
 enum Baseline : int64_t {
   kBaselineMean = 0,        // GRPO: the group mean.
   kBaselineLeaveOneOut = 1,  // RLOO: the mean of the other valid members.
+  kBaselineSecondMax = 2,    // pass@k: the runner-up for a sole best member, else r itself.
 };
 
-// Divisor applied after the baseline (mirrored by twinkle.ops.constants.Scale).
+// Divisor applied after the baseline (mirrored by twinkle.constants.Scale).
 enum Scale : int64_t {
   kScaleNone = 0,   // Dr. GRPO / RLOO: no division.
   kScaleGroup = 1,  // GRPO: the group's std (+ eps).
@@ -52,6 +54,7 @@ struct GroupStats {
   double m2;      // sum of squared deviations from mean
   double min;     // exact: every float32 or float64 reward is a double
   double max;
+  double second;  // largest valid reward once one max is set aside (== max on a tie)
 };
 
 struct ContiguousIndex {
@@ -67,7 +70,7 @@ struct PermutedIndex {
 
 template <typename R, typename Index>
 TWINKLE_HD GroupStats group_stats(const R* rewards, Index idx, int64_t n) {
-  GroupStats s{0, 0.0, 0.0, INFINITY, -INFINITY};
+  GroupStats s{0, 0.0, 0.0, INFINITY, -INFINITY, -INFINITY};
   double sum = 0.0;
   for (int64_t k = 0; k < n; ++k) {
     const R r = rewards[idx(k)];
@@ -76,7 +79,12 @@ TWINKLE_HD GroupStats group_stats(const R* rewards, Index idx, int64_t n) {
     s.count += 1;
     sum += x;
     s.min = x < s.min ? x : s.min;
-    s.max = x > s.max ? x : s.max;
+    if (x > s.max) {
+      s.second = s.max;
+      s.max = x;
+    } else if (x > s.second) {
+      s.second = x;
+    }
   }
   if (s.count == 0) return s;
   s.mean = sum / static_cast<double>(s.count);
@@ -118,6 +126,11 @@ TWINKLE_HD void group_apply(const R* rewards, Index idx, int64_t n, const GroupS
     if (baseline == kBaselineLeaveOneOut) {
       // Mean of the other valid members; flat groups (count < 2) never reach here.
       base = (s.mean * n_valid - static_cast<double>(r)) / (n_valid - 1.0);
+    } else if (baseline == kBaselineSecondMax) {
+      // Only a sole best member scores, by its margin over the runner-up; a tie for the
+      // best has second == max, and every other member is its own baseline: exactly 0.
+      const double x = static_cast<double>(r);
+      base = x == s.max ? s.second : x;
     }
     adv[i] = static_cast<float>((static_cast<double>(r) - base) * inv);
   }
