@@ -30,11 +30,12 @@ EPS = 1e-6
 GRPO_ARGS = (Baseline.MEAN, Scale.GROUP, EPS, True)  # the op's arguments after group_size
 
 
-def setup(batch: int, group: int, device: str) -> torch.Tensor:
+def setup(point: dict) -> dict:
     """Binary-ish rewards as from a verifier, with some partial credit."""
+    batch, group = point['B'], point['G']
     g = torch.Generator().manual_seed(batch * 31 + group)
     r = torch.randint(0, 3, (batch,), generator=g).float() / 2
-    return r.to(device)
+    return {'r': r.to(point['device']), 'G': group}
 
 
 def eager(r: torch.Tensor, G: int) -> torch.Tensor:
@@ -59,21 +60,29 @@ def verl_loop(r: torch.Tensor, G: int) -> torch.Tensor:
     return out
 
 
-def providers(device: str):
+def op_alone(r: torch.Tensor, G: int) -> torch.Tensor:
+    return torch.ops.twinkle.group_advantage(r, None, None, G, *GRPO_ARGS)[0]
+
+
+def providers(point: dict) -> dict:
+    """name -> fn(inputs) on the point's device (``*_cuda`` names on a GPU)."""
+    device = point['device']
     grpo = GRPOAdvantage(eps=EPS)
     p = {
-        'eager': lambda r, G: eager(r, G),
-        'torch_ref': lambda r, G: reference.group_advantage(r, None, None, G, *GRPO_ARGS)[0],
+        'eager': lambda x: eager(x['r'], x['G']),
+        'torch_ref': lambda x: reference.group_advantage(x['r'], None, None, x['G'], *GRPO_ARGS)[0],
     }
     if _ext.has_kernel('group_advantage', device):
-        p['twinkle'] = lambda r, G: grpo(r, num_generations=G)
-        p['twinkle_op'] = lambda r, G: torch.ops.twinkle.group_advantage(r, None, None, G, *GRPO_ARGS)[0]
+        p['twinkle'] = lambda x: grpo(x['r'], num_generations=x['G'])
+        p['twinkle_op'] = lambda x: op_alone(x['r'], x['G'])
     if device == 'cpu':
-        p['verl_loop'] = verl_loop
-    return {
-        f'{k}_{device}' if k.startswith('twinkle') else (k if device == 'cpu' else f'{k}_{device}'): v
-        for k, v in p.items()
-    }
+        p['verl_loop'] = lambda x: verl_loop(x['r'], x['G'])
+    return {provider_name(k, device): _harness.Provider(fn, device=device) for k, fn in p.items()}
+
+
+def provider_name(name: str, device: str) -> str:
+    """twinkle providers carry their device (twinkle_cpu); the others only off the CPU."""
+    return f'{name}_{device}' if name.startswith('twinkle') or device != 'cpu' else name
 
 
 def main() -> None:
@@ -81,31 +90,20 @@ def main() -> None:
     batches = [1024, 8192] if args.quick else [1024, 8192, 65536]
     groups = [8] if args.quick else [4, 8, 16]
     devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
-    rows = []
-    for device in devices:
-        for B in batches:
-            for G in groups:
-                r = setup(B, G, device)
-                ref = eager(r, G)
-                for name, fn in providers(device).items():
-                    if name == 'verl_loop' and B > 8192 and args.quick:
-                        continue
-                    out = fn(r, G)
-                    # the same numbers, or the timing means nothing (flat groups: exact 0 vs
-                    # eager's 0/(0+eps) = 0 as well here, since rewards are k/2)
-                    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
-                    budget = 0.5 if name == 'verl_loop' else 1.0
-                    t = _harness.measure(
-                        lambda: fn(r, G),
-                        device=device,
-                        budget_s=budget,
-                        min_reps=3 if name == 'verl_loop' else 10,
-                        max_reps=1000,
-                    )
-                    rows.append({'device': device, 'B': B, 'G': G, 'provider': name, **t})
+    grid = [{'device': d, 'B': b, 'G': g} for d in devices for b in batches for g in groups]
+    # The same numbers, or the timing means nothing (flat groups: exact 0 vs eager's
+    # 0/(0+eps) = 0 as well here, since rewards are k/2).
+    rows = _harness.run_grid(
+        grid,
+        setup,
+        providers,
+        reference=lambda point: provider_name('eager', point['device']),
+        agree=_harness.close(rtol=1e-5, atol=1e-5),
+        timing=_harness.Timing(rounds=5, budget_s=0.2, warmup=2),
+    )
     by = {(r['device'], r['B'], r['G'], r['provider']): r['median_ms'] for r in rows}
     for r in rows:
-        base = by.get((r['device'], r['B'], r['G'], 'eager' if r['device'] == 'cpu' else 'eager_cuda'))
+        base = by.get((r['device'], r['B'], r['G'], provider_name('eager', r['device'])))
         r['speedup_vs_eager'] = base / r['median_ms'] if base else None
     _harness.print_table(rows, ['device', 'B', 'G', 'provider', 'median_ms', 'speedup_vs_eager'])
     key = ('cpu', 8192, 8)
@@ -141,8 +139,7 @@ def main() -> None:
         fig.tight_layout()
         fig.savefig(path, dpi=100)
 
-    name = args.out or ('bench_advantage_quick' if args.quick else 'bench_advantage')
-    print('wrote', _harness.write_results(name, rows, summary, None if args.no_plot else plot))
+    _harness.record(args, 'bench_advantage', rows, summary, plot)
 
 
 if __name__ == '__main__':

@@ -75,11 +75,15 @@ FORMATS = {
 }
 
 
-def setup(pattern: str, flags: int, mode: str):
-    """A construction from scratch: the compile cache is cleared first."""
+def setup(point: dict):
+    """A construction from scratch (the compile cache is cleared first), returning
+    ``(states, outcome)``."""
+    pattern, flags, mode = point['pattern'], point['flags'], point['mode']
 
     def build():
         _compile._compile_cached.cache_clear()
+        if point['family'] == 'think_answer_strict':
+            return think_answer_format().num_states, 'ok'
         try:
             return compile_regex(pattern, flags, mode).num_states, 'ok'
         except StateLimitError as e:
@@ -88,20 +92,48 @@ def setup(pattern: str, flags: int, mode: str):
     return build
 
 
-def _row(family: str, n, pattern: str, flags: int, mode: str, reps: int):
-    build = setup(pattern, flags, mode)
-    states, outcome = build()
-    t = _harness.measure(build, warmup=0, min_reps=reps, max_reps=reps, budget_s=0.0)
+def grid(counts) -> list:
+    """The families at every count and mode, then the format patterns and the strict format."""
+    points = [
+        {
+            'family': family,
+            'N': n,
+            'mode': mode,
+            'pattern': template.format(n=n, m=max(1, n // 10)),
+            'flags': flags,
+        }
+        for family, (template, flags) in FAMILIES.items()
+        for n in counts
+        for mode in MODES
+    ]
+    points += [
+        {'family': family, 'N': None, 'mode': mode, 'pattern': pattern, 'flags': flags}
+        for family, (pattern, flags, mode) in FORMATS.items()
+    ]
+    points.append(
+        {
+            'family': 'think_answer_strict',
+            'N': None,
+            'mode': 'fullmatch',
+            'pattern': 'think_answer_format()',
+            'flags': re.DOTALL,
+        }
+    )
+    return points
+
+
+def _row(r) -> dict:
+    states, outcome = r.output
     return {
-        'family': family,
-        'N': n,
-        'mode': mode,
-        'pattern': pattern,
-        'flags': str(re.RegexFlag(flags)) if flags else '',
+        'family': r.point['family'],
+        'N': r.point['N'],
+        'mode': r.point['mode'],
+        'pattern': r.point['pattern'],
+        'flags': str(re.RegexFlag(r.point['flags'])) if r.point['flags'] else '',
         'states': states,
         'outcome': outcome,
-        'median_s': t['median_ms'] / 1e3,
-        'reps': t['reps'],
+        'median_s': r.stats['median_ms'] / 1e3,
+        'reps': r.stats['reps'],
     }
 
 
@@ -341,7 +373,7 @@ def corpus_main(args) -> None:
         if e not in ENGINES:
             raise SystemExit(f'bench_construct: unknown engine {e!r} (known: {", ".join(ENGINES)})')
     if 'outlines' in engines and importlib.util.find_spec('outlines_core') is None:
-        print('outlines-core is not installed (pip install outlines-core): twinkle only')
+        _harness.skip('outlines', 'outlines-core is not installed (pip install outlines-core)')
         engines.remove('outlines')
     patterns = interleave_families(format_patterns.corpus())
     if args.quick:  # every 8th pattern and every limit pattern
@@ -402,8 +434,7 @@ def corpus_main(args) -> None:
         fig.tight_layout()
         fig.savefig(path, dpi=100)
 
-    name = args.out or ('bench_construct_corpus_quick' if args.quick else 'bench_construct_corpus')
-    print('wrote', _harness.write_results(name, rows, summary, None if args.no_plot else plot))
+    _harness.record(args, 'bench_construct_corpus', rows, summary, plot)
 
 
 def main() -> None:
@@ -426,38 +457,14 @@ def main() -> None:
         return corpus_main(args)
     counts = [10, 100] if args.quick else [10, 100, 1000]
     reps = 1 if args.quick else 3
-    rows = []
-    for family, (template, flags) in FAMILIES.items():
-        for n in counts:
-            pattern = template.format(n=n, m=max(1, n // 10))
-            for mode in MODES:
-                rows.append(_row(family, n, pattern, flags, mode, reps))
-                print(
-                    f'{family:14} N={n:<5} {mode:9} {rows[-1]["median_s"]:7.3f} s  '
-                    f'{rows[-1]["states"] or rows[-1]["outcome"]}',
-                    flush=True,
-                )
-    for family, (pattern, flags, mode) in FORMATS.items():
-        rows.append(_row(family, None, pattern, flags, mode, reps))
-    strict = _harness.measure(
-        lambda: (_compile._compile_cached.cache_clear(), think_answer_format()),
-        warmup=0,
-        min_reps=reps,
-        max_reps=reps,
-        budget_s=0.0,
-    )
-    rows.append(
-        {
-            'family': 'think_answer_strict',
-            'N': None,
-            'mode': 'fullmatch',
-            'pattern': 'think_answer_format()',
-            'flags': 're.DOTALL',
-            'states': think_answer_format().num_states,
-            'outcome': 'ok',
-            'median_s': strict['median_ms'] / 1e3,
-            'reps': strict['reps'],
-        }
+    # One builder, nothing to compare: the first (untimed) build gives the states and the
+    # outcome, then ``reps`` builds from scratch are timed.
+    rows = _harness.run_grid(
+        grid(counts),
+        setup,
+        {'build': lambda build: build()},
+        timing=_harness.Timing(rounds=reps, budget_s=0.0, warmup=0),
+        row=_row,
     )
     _harness.print_table(rows, ['family', 'N', 'mode', 'states', 'median_s', 'outcome'])
     ok = [r for r in rows if r['outcome'] == 'ok']
@@ -497,8 +504,7 @@ def main() -> None:
         fig.tight_layout()
         fig.savefig(path, dpi=100)
 
-    name = args.out or ('bench_construct_quick' if args.quick else 'bench_construct')
-    print('wrote', _harness.write_results(name, rows, summary, None if args.no_plot else plot))
+    _harness.record(args, 'bench_construct', rows, summary, plot)
 
 
 if __name__ == '__main__':

@@ -60,10 +60,10 @@ from __future__ import annotations
 import os
 import random
 import re
-import statistics
 import sys
 import time
-from typing import Callable, Dict, List, Sequence, Tuple
+from types import SimpleNamespace
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -129,7 +129,7 @@ def completion(rng: random.Random, n_chars: int) -> str:
     return rng.choice(bad)
 
 
-def setup(n: int, tokens: int, tok, unique: int = 256, seed: int = 0):
+def workload(n: int, tokens: int, tok, unique: int = 256, seed: int = 0):
     """(ids as lists, padded ids (B, L) int64, lengths (B,), decoded strings).
 
     ``unique`` distinct completions are generated and encoded, then tiled to ``n``.
@@ -154,15 +154,6 @@ def seed_check(texts):
 
 
 # ---- outside engines ------------------------------------------------------------------------
-
-
-def _optional(name: str):
-    """The module, or None (and a line saying so) when it is not installed."""
-    try:
-        return __import__(name)
-    except ImportError:
-        print(f'bench_format: {name} is not installed; its rows are skipped')
-        return None
 
 
 def searches(module, patterns: Sequence[str], flags: int) -> Callable[[List[str]], List[float]]:
@@ -323,56 +314,21 @@ class LlguidanceCheck:
         return out
 
 
-# ---- timing ---------------------------------------------------------------------------------
-
-
-def interleaved(
-    providers: Dict[str, Tuple[Callable, str]], rounds: int, budget_s: float, slow_cap_s: float = 12.0
-) -> Dict[str, Dict[str, float]]:
-    """Median and quartiles (ms) per provider, timed in interleaved rounds.
-
-    Each round times every provider, repeatedly for ``budget_s`` (at least once), so a
-    drift in the machine's load reaches all providers alike. A provider whose calls have
-    taken ``slow_cap_s`` in all is not called again (the slow baselines: few samples).
-    """
-    times: Dict[str, List[float]] = {p: [] for p in providers}
-    for _ in range(rounds):
-        for name, (fn, device) in providers.items():
-            got = times[name]
-            if sum(got) > slow_cap_s * 1e3:
-                continue
-            t_end = time.perf_counter() + budget_s
-            while True:
-                if device == 'cuda':
-                    torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                fn()
-                if device == 'cuda':
-                    torch.cuda.synchronize()
-                got.append((time.perf_counter() - t0) * 1e3)
-                if time.perf_counter() > t_end:
-                    break
-    out = {}
-    for name, ms in times.items():
-        q = statistics.quantiles(ms, n=4) if len(ms) > 1 else [ms[0]] * 3
-        out[name] = {'median_ms': statistics.median(ms), 'p25_ms': q[0], 'p75_ms': q[2], 'reps': len(ms)}
-    return out
+# ---- helpers ------------------------------------------------------------------------------
 
 
 def one_thread(fn: Callable) -> Callable:
-    def run():
+    """``fn`` run with one torch thread (the per-core figure)."""
+
+    def run(*args):
         n = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return fn()
+            return fn(*args)
         finally:
             torch.set_num_threads(n)
 
     return run
-
-
-def _as_list(out) -> list:
-    return out.tolist() if isinstance(out, torch.Tensor) else list(out)
 
 
 GPU_ROWS, GPU_TOKENS = 4096, 4096
@@ -407,11 +363,12 @@ def gpu_target_rows(tok, device: str, rows: int = GPU_ROWS, tokens: int = GPU_TO
     }
     for check, (reward, want) in checks.items():
         reward = reward.to(device)
-        got = reward(ids, lengths=lengths).tolist()
-        if want is not None:
-            assert got == want, f'bench_format: {check} on {device} disagrees with re'
-        else:  # the strict check against its own string path on the decoded rows
-            assert got == reward([decoded[i % unique] for i in range(rows)]), check
+        got = reward(ids, lengths=lengths)
+        if want is None:  # the strict check against its own string path on the decoded rows
+            want = reward([decoded[i % unique] for i in range(rows)])
+        problem = _harness.exact(got, want)
+        if problem:
+            raise _harness.Disagreement(f'{check} on {device} disagrees with re: {problem}')
         args = (reward.token_class_ids, reward.token_tables, reward.token_starts, reward.token_dead)
         for dtype in (torch.int64, torch.int32):
             x = ids.to(dtype)
@@ -440,6 +397,19 @@ def gpu_target_rows(tok, device: str, rows: int = GPU_ROWS, tokens: int = GPU_TO
 SHORT_TOKENS = 70  # ~300 characters: a short completion, for the fixed cost of one call
 
 
+class Batch(NamedTuple):
+    """One grid point's inputs: the first B rows of a workload, padding trimmed."""
+
+    ids: List[List[int]]  # token ids as lists (what llguidance and batch_decode take)
+    padded: torch.Tensor  # (B, L) int64
+    ids32: torch.Tensor  # (B, L) int32
+    lengths: torch.Tensor  # (B,) int64
+    strings: List[str]  # the decoded completions
+    datas: List[bytes]  # their UTF-8 (pre-encoded bytes for Hyperscan)
+    scan_views: tuple  # the bare scanner, its program, numpy views and output buffers
+    cuda: Optional[Tuple[torch.Tensor, torch.Tensor]]  # padded and lengths on the GPU
+
+
 class Engines:
     """The rewards and outside engines, built once for every workload."""
 
@@ -455,7 +425,7 @@ class Engines:
             getattr(self.reward, f'token_{n}') for n in ('class_ids', 'tables', 'starts', 'dead')
         )
         self.regex, self.re2, self.hs, llg = (
-            _optional(m) for m in ('regex', 're2', 'hyperscan', 'llguidance')
+            _harness.optional(m, 'the bench extra') for m in ('regex', 're2', 'hyperscan', 'llguidance')
         )
         self.re_check = searches(re, SEED_PATTERNS, re.DOTALL)
         self.regex_check = self.regex and searches(self.regex, SEED_PATTERNS, self.regex.DOTALL)
@@ -470,82 +440,81 @@ class Engines:
         if cuda:
             self.cuda = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok).to('cuda')
 
-    def providers(self, ids, padded, lengths, strings, *, big: bool, short: bool):
-        """name -> (callable, device) for one batch; see the module docstring for the names."""
+    def batch(self, data, n: int) -> Batch:
+        """The first ``n`` rows of a workload (see :func:`workload`) as a grid point's inputs."""
+        ids, padded, lengths, strings = data
+        width = int(lengths[:n].max())
+        ids, padded, lengths, strings = (
+            ids[:n],
+            padded[:n, :width].contiguous(),
+            lengths[:n].clone(),
+            strings[:n],
+        )
+        scanner, prog = self.reward._id_program()
+        views = (
+            scanner,
+            prog,
+            padded.numpy(),
+            lengths.numpy(),
+            self.reward._token_mask_id,
+            np.empty((n, 1), dtype=np.float32),
+            np.empty((n, 1), dtype=np.int64),
+        )
+        cuda = (padded.cuda(), lengths.cuda()) if self.cuda is not None else None
+        return Batch(
+            ids, padded, padded.to(torch.int32), lengths, strings, [s.encode() for s in strings], views, cuda
+        )
+
+    def providers(self, *, big: bool, short: bool) -> Dict[str, _harness.Provider]:
+        """name -> provider of one grid point; see the module docstring for the names."""
         tok, reward = self.tok, self.reward
-        datas = [s.encode() for s in strings]
-        ids32 = padded.to(torch.int32)
         p = {
-            'seed_decode_re': (lambda: seed_check(tok.batch_decode(ids, skip_special_tokens=True)), 'cpu'),
-            're': (lambda: self.re_check(strings), 'cpu'),
+            'seed_decode_re': lambda b: seed_check(tok.batch_decode(b.ids, skip_special_tokens=True)),
+            're': lambda b: self.re_check(b.strings),
         }
         if self.regex_check:
-            p['regex'] = (lambda: self.regex_check(strings), 'cpu')
+            p['regex'] = lambda b: self.regex_check(b.strings)
         if self.re2_check:
-            p['re2'] = (lambda: self.re2_check(strings), 'cpu')
+            p['re2'] = lambda b: self.re2_check(b.strings)
         if self.hs_all:
-            p['hyperscan_str'] = (lambda: self.hs_all.scan_str(strings), 'cpu')
-            p['hyperscan_bytes'] = (lambda: self.hs_all.scan_bytes(datas), 'cpu')
-        p['twinkle_str'] = (lambda: reward(strings), 'cpu')
+            p['hyperscan_str'] = lambda b: self.hs_all.scan_str(b.strings)
+            p['hyperscan_bytes'] = lambda b: self.hs_all.scan_bytes(b.datas)
+        p['twinkle_str'] = lambda b: reward(b.strings)
         if self.llg:
-            p['llguidance'] = (lambda: self.llg(ids), 'cpu')
-        p['twinkle_ids64'] = (lambda: reward(padded, lengths=lengths), 'cpu')
-        p['twinkle_ids32'] = (lambda: reward(ids32, lengths=lengths), 'cpu')
+            p['llguidance'] = lambda b: self.llg(b.ids)
+        p['twinkle_ids64'] = lambda b: reward(b.padded, lengths=b.lengths)
+        p['twinkle_ids32'] = lambda b: reward(b.ids32, lengths=b.lengths)
         if big:
-            p['twinkle_str_1t'] = (one_thread(lambda: reward(strings)), 'cpu')
-            p['twinkle_ids64_1t'] = (one_thread(lambda: reward(padded, lengths=lengths)), 'cpu')
-            p['torch_ref'] = (lambda: self._reference(padded, lengths), 'cpu')
+            p['twinkle_str_1t'] = one_thread(lambda b: reward(b.strings))
+            p['twinkle_ids64_1t'] = one_thread(lambda b: reward(b.padded, lengths=b.lengths))
+            p['torch_ref'] = self._reference
         if short:
-            p['twinkle_ids64_nocheck'] = (lambda: self.nocheck(padded, lengths=lengths), 'cpu')
-            p['twinkle_op'] = (lambda: torch.ops.twinkle.dfa_scan(padded, lengths, *self.op_args), 'cpu')
-            p['twinkle_scan'] = (self._bare_scan(padded, lengths), 'cpu')
-        if self.cuda is not None:
-            r, pc, lc = self.cuda, padded.cuda(), lengths.cuda()
-            p['twinkle_ids_cuda'] = (lambda: r.score_ids(pc, lc), 'cuda')
-            args = tuple(getattr(r, f'token_{n}') for n in ('class_ids', 'tables', 'starts', 'dead'))
-            p['twinkle_op_cuda'] = (lambda: torch.ops.twinkle.dfa_scan(pc, lc, *args), 'cuda')
-        return p
-
-    def _bare_scan(self, padded, lengths):
-        """The compiled id scanner on numpy views made once: outputs as the reward's."""
-        scanner, prog = self.reward._id_program()
-        ids, lens = padded.numpy(), lengths.numpy()
-        acc = np.empty((ids.shape[0], 1), dtype=np.float32)
-        fd = np.empty((ids.shape[0], 1), dtype=np.int64)
-        mask_id = self.reward._token_mask_id
-
-        def run():
-            scanner.scan_ids(prog, ids, lens, None, mask_id, acc, fd)
-            return acc[:, 0]
-
-        return run
-
-    def _reference(self, padded, lengths):
-        cls, tab, st, dd = self.op_args
-        final = reference.dfa_scan(padded, lengths, cls, tab, st, dd)[0]
-        return self.reward.token_accept[0][final[:, 0]].float()
-
-
-def check_verdicts(providers, want: List[float], where: str) -> None:
-    """Every provider's verdicts equal ``want`` (the ops, which return states, are skipped)."""
-    for name, (fn, _) in providers.items():
-        if name.startswith('twinkle_op'):
-            fn()
-            continue
-        got = [float(x) for x in _as_list(fn())]
-        if got != want:
-            bad = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
-            raise AssertionError(
-                f'bench_format: {name} disagrees with re on {len(bad)} of {len(want)} rows '
-                f'({where}; first rows {bad[:5]})'
+            p['twinkle_ids64_nocheck'] = lambda b: self.nocheck(b.padded, lengths=b.lengths)
+            # the op returns DFA states, not verdicts: called, but not compared
+            p['twinkle_op'] = _harness.Provider(
+                lambda b: torch.ops.twinkle.dfa_scan(b.padded, b.lengths, *self.op_args), check=False
             )
+            p['twinkle_scan'] = self._bare_scan
+        out = {k: v if isinstance(v, _harness.Provider) else _harness.Provider(v) for k, v in p.items()}
+        if self.cuda is not None:
+            r = self.cuda
+            args = tuple(getattr(r, f'token_{n}') for n in ('class_ids', 'tables', 'starts', 'dead'))
+            out['twinkle_ids_cuda'] = _harness.Provider(lambda b: r.score_ids(*b.cuda), device='cuda')
+            out['twinkle_op_cuda'] = _harness.Provider(
+                lambda b: torch.ops.twinkle.dfa_scan(*b.cuda, *args), device='cuda', check=False
+            )
+        return out
 
+    def _bare_scan(self, b: Batch):
+        """The compiled id scanner on the batch's numpy views: outputs as the reward's."""
+        scanner, prog, ids, lens, mask_id, acc, fd = b.scan_views
+        scanner.scan_ids(prog, ids, lens, None, mask_id, acc, fd)
+        return acc[:, 0]
 
-def batch(data, n: int):
-    """The first ``n`` rows of a workload, padding trimmed to their longest row."""
-    ids, padded, lengths, strings = data
-    width = int(lengths[:n].max())
-    return ids[:n], padded[:n, :width].contiguous(), lengths[:n].clone(), strings[:n]
+    def _reference(self, b: Batch):
+        cls, tab, st, dd = self.op_args
+        final = reference.dfa_scan(b.padded, b.lengths, cls, tab, st, dd)[0]
+        return self.reward.token_accept[0][final[:, 0]].float()
 
 
 def ratios(rows: List[dict]) -> None:
@@ -558,36 +527,42 @@ def ratios(rows: List[dict]) -> None:
 
 
 def run_grid(eng: Engines, tok, sizes, batches, rounds: int, budget_s: float) -> List[dict]:
-    rows = []
-    for tokens in sizes:
-        short = tokens == SHORT_TOKENS
-        data = setup(max(batches), tokens, tok, unique=min(256, max(batches)))
-        for n in batches:
-            ids, padded, lengths, strings = batch(data, n)
-            providers = eng.providers(
-                ids, padded, lengths, strings, big=n == max(batches) and not short, short=short
-            )
-            check_verdicts(providers, seed_check(strings), f'~{tokens} tokens, B={n}')
-            stats = interleaved(providers, rounds, budget_s if n > 1 else budget_s / 2)
-            mean_tokens = round(float(lengths.float().mean()), 1)
-            mean_chars = round(sum(len(s) for s in strings) / n, 1)
-            for name, t in stats.items():
-                rows.append(
-                    {
-                        'tokens': tokens,
-                        'mean_tokens': mean_tokens,
-                        'mean_chars': mean_chars,
-                        'B': n,
-                        'provider': name,
-                        **t,
-                        'us_per_row': t['median_ms'] * 1e3 / n,
-                    }
-                )
-            print(
-                f'~{tokens} tokens, B={n}: '
-                + ', '.join(f'{k} {v["median_ms"]:.3g}' for k, v in stats.items()),
-                flush=True,
-            )
+    """The think/answer check at every (completion length, B): verdicts equal to ``re``'s, then timed."""
+    n_max = max(batches)
+    data = {}
+
+    def setup(point):
+        if point['tokens'] not in data:
+            data.clear()  # one workload in memory at a time
+            data[point['tokens']] = workload(n_max, point['tokens'], tok, unique=min(256, n_max))
+        return eng.batch(data[point['tokens']], point['B'])
+
+    def providers(point):
+        short = point['tokens'] == SHORT_TOKENS
+        return eng.providers(big=point['B'] == n_max and not short, short=short)
+
+    def row(r: _harness.Result) -> dict:
+        n, b = r.point['B'], r.inputs
+        return {
+            'tokens': r.point['tokens'],
+            'mean_tokens': round(float(b.lengths.float().mean()), 1),
+            'mean_chars': round(sum(len(s) for s in b.strings) / n, 1),
+            'B': n,
+            'provider': r.provider,
+            **r.stats,
+            'us_per_row': r.stats['median_ms'] * 1e3 / n,
+        }
+
+    rows = _harness.run_grid(
+        [{'tokens': tokens, 'B': n} for tokens in sizes for n in batches],
+        setup,
+        providers,
+        reference='re',
+        timing=lambda point: _harness.Timing(
+            rounds=rounds, budget_s=budget_s if point['B'] > 1 else budget_s / 2, warmup=0, slow_cap_s=12.0
+        ),
+        row=row,
+    )
     ratios(rows)
     return rows
 
@@ -630,47 +605,59 @@ class _EachPattern(_DfaReward):
 
 
 def run_multi(eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: float) -> List[dict]:
-    ids, padded, lengths, strings = batch(setup(n, tokens, tok, unique=min(256, n)), n)
-    datas = [s.encode() for s in strings]
-    rows = []
-    for k in (1, 4, 16):
-        pats = MULTI_PATTERNS[:k]
+    """K = 1, 4, 16 patterns, a verdict each, on one batch: verdicts equal to ``re``'s."""
+    b = eng.batch(workload(n, tokens, tok, unique=min(256, n)), n)
+
+    def setup(point):
+        pats = MULTI_PATTERNS[: point['K']]
         t0 = time.perf_counter()
         reward = _EachPattern(pats, tok)
         build_s = time.perf_counter() - t0
-        compiled = [re.compile(p, f) for p, f, _ in pats]
-        want = [[1 if c.search(s) else 0 for c in compiled] for s in strings]
-        providers = {
-            'twinkle_str': (lambda: reward(strings), 'cpu'),
-            'twinkle_ids64': (lambda: reward(padded, lengths=lengths), 'cpu'),
-            'twinkle_str_1t': (one_thread(lambda: reward(strings)), 'cpu'),
-            'twinkle_ids64_1t': (one_thread(lambda: reward(padded, lengths=lengths)), 'cpu'),
+        return SimpleNamespace(
+            reward=reward,
+            build_s=build_s,
+            re=[re.compile(p, f) for p, f, _ in pats],
+            hs=eng.hs and HyperscanEach(eng.hs, pats),
+            regex=eng.regex and [eng.regex.compile(p, f) for p, f, _ in pats],
+        )
+
+    def each(compiled, strings):
+        return [[1 if c.search(s) else 0 for c in compiled] for s in strings]
+
+    providers = {
+        're': _harness.Provider(lambda x: each(x.re, b.strings), timed=False),  # the oracle
+        'twinkle_str': lambda x: x.reward(b.strings),
+        'twinkle_ids64': lambda x: x.reward(b.padded, lengths=b.lengths),
+        'twinkle_str_1t': one_thread(lambda x: x.reward(b.strings)),
+        'twinkle_ids64_1t': one_thread(lambda x: x.reward(b.padded, lengths=b.lengths)),
+    }
+    if eng.hs:
+        providers['hyperscan_str'] = lambda x: x.hs.scan_str(b.strings)
+        providers['hyperscan_bytes'] = lambda x: x.hs.scan_bytes(b.datas)
+    if eng.regex:
+        providers['regex'] = lambda x: each(x.regex, b.strings)
+
+    def row(r: _harness.Result) -> dict:
+        k = r.point['K']
+        hits = sum(map(sum, _harness.plain(r.output))) / (n * k)
+        return {
+            'K': k,
+            'B': n,
+            'tokens': tokens,
+            'provider': r.provider,
+            **r.stats,
+            'match_rate': round(hits, 3),
+            'twinkle_build_s': r.inputs.build_s,
         }
-        if eng.hs:
-            hs_each = HyperscanEach(eng.hs, pats)
-            providers['hyperscan_str'] = (lambda: hs_each.scan_str(strings), 'cpu')
-            providers['hyperscan_bytes'] = (lambda: hs_each.scan_bytes(datas), 'cpu')
-        if eng.regex:
-            rx = [eng.regex.compile(p, f) for p, f, _ in pats]
-            providers['regex'] = (lambda: [[1 if c.search(s) else 0 for c in rx] for s in strings], 'cpu')
-        for name, (fn, _) in providers.items():
-            got = [[int(x) for x in row] for row in _as_list(fn())]
-            assert got == want, f'bench_format: {name} disagrees with re on the K={k} patterns'
-        stats = interleaved(providers, rounds, budget_s)
-        hits = sum(map(sum, want)) / (n * k)
-        for name, t in stats.items():
-            rows.append(
-                {
-                    'K': k,
-                    'B': n,
-                    'tokens': tokens,
-                    'provider': name,
-                    **t,
-                    'match_rate': round(hits, 3),
-                    'twinkle_build_s': build_s,
-                }
-            )
-        print(f'K={k}: ' + ', '.join(f'{a} {b["median_ms"]:.3g}' for a, b in stats.items()), flush=True)
+
+    rows = _harness.run_grid(
+        [{'K': k} for k in (1, 4, 16)],
+        setup,
+        providers,
+        reference='re',
+        timing=_harness.Timing(rounds=rounds, budget_s=budget_s, warmup=0, slow_cap_s=12.0),
+        row=row,
+    )
     base = {r['provider']: r['median_ms'] for r in rows if r['K'] == 1}
     for r in rows:
         r['vs_k1'] = r['median_ms'] / base[r['provider']]
@@ -724,12 +711,8 @@ def main() -> None:
         }
     print({k: v for k, v in summary.items() if k not in ('gpu_target', 'multi_rows')})
     summary['multi_rows'] = multi
-    name = args.out or ('bench_format_quick' if args.quick else 'bench_format')
-    print(
-        'wrote',
-        _harness.write_results(
-            name, rows, summary, None if args.no_plot or not rows else (lambda path: plot(rows, multi, path))
-        ),
+    _harness.record(
+        args, 'bench_format', rows, summary, (lambda path: plot(rows, multi, path)) if rows else None
     )
 
 

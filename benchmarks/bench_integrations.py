@@ -57,7 +57,6 @@ import asyncio
 import importlib
 import os
 import random
-import statistics
 import sys
 import time
 from types import SimpleNamespace
@@ -148,9 +147,9 @@ def verl_providers() -> Dict[str, Dict[str, Callable]]:
     try:
         from verl.utils.reward_score import default_compute_score
     except ImportError as e:
-        print(
-            f'verl is not importable ({e}): no verl baseline or reward-manager rows; '
-            'run with $(bash tools/integration_env.sh)'
+        _harness.skip(
+            'verl/default_compute_score, verl reward managers',
+            f'verl is not importable ({e}); run with $(bash tools/integration_env.sh)',
         )
         return out
 
@@ -162,7 +161,7 @@ def verl_providers() -> Dict[str, Dict[str, Callable]]:
     try:
         out.update(verl_manager_providers())
     except Exception as e:  # noqa: BLE001 - a manager that cannot start is reported, not fatal
-        print(f'verl RewardLoopWorker rows skipped: {type(e).__name__}: {e}')
+        _harness.skip('verl reward managers', f'RewardLoopWorker did not start: {type(e).__name__}: {e}')
     return out
 
 
@@ -237,9 +236,9 @@ def math_verify_fn() -> Optional[Callable]:
     try:
         from math_verify import parse, verify
     except ImportError:
-        print(
-            "math-verify is not installed (pip install 'math-verify[antlr4_13_2]'): no "
-            'math_verify baseline rows'
+        _harness.skip(
+            'openrlhf/math_verify (baseline)',
+            "math-verify is not installed (pip install 'math-verify[antlr4_13_2]')",
         )
         return None
 
@@ -272,7 +271,7 @@ def verifiers_providers() -> Dict[str, Dict[str, Callable]]:
     try:
         import verifiers as vf
     except ImportError:
-        print('verifiers is not installed: no verifiers baseline rows')
+        _harness.skip('verifiers baselines', 'verifiers is not installed')
         return out
     version = getattr(vf, '__version__', '?')
     if hasattr(vf, 'MathRubric'):
@@ -282,11 +281,14 @@ def verifiers_providers() -> Dict[str, Dict[str, Callable]]:
             lambda s: rubric.correct_answer(parser, [{'role': 'assistant', 'content': s.text}], s.gold)
         )
     else:
-        print(f'verifiers {version} has no vf.MathRubric: no Rubric baseline row')
+        _harness.skip('verifiers/MathRubric (baseline)', f'verifiers {version} has no vf.MathRubric')
     try:
         from verifiers.v1 import verify_boxed_math_answer
     except ImportError:
-        print(f'verifiers {version} has no verifiers.v1.verify_boxed_math_answer: no v1 baseline row')
+        _harness.skip(
+            'verifiers/v1 verify_boxed_math_answer (baseline)',
+            f'verifiers {version} has no verifiers.v1.verify_boxed_math_answer',
+        )
     else:
 
         def v1(ss):
@@ -300,7 +302,7 @@ def verifiers_providers() -> Dict[str, Dict[str, Callable]]:
 def slime_providers() -> Dict[str, Dict[str, Callable]]:
     from twinkle.integrations.slime import group_rm, rm
 
-    print("slime is not on PyPI: no slime baseline row (its rm_hub math rewards are copies of verl's)")
+    _harness.skip('slime baseline', "slime is not on PyPI (its rm_hub math rewards are copies of verl's)")
 
     def sample(s):
         return SimpleNamespace(
@@ -333,7 +335,7 @@ def trl_providers() -> Dict[str, Dict[str, Callable]]:
     try:
         from trl.rewards import accuracy_reward
     except Exception as e:  # noqa: BLE001 - TRL may not import beside another transformers
-        print(f'trl.rewards.accuracy_reward is not importable ({type(e).__name__}): no TRL baseline row')
+        _harness.skip('trl/accuracy_reward (baseline)', f'not importable: {type(e).__name__}: {e}')
         return out
 
     def acc(ss):
@@ -343,39 +345,6 @@ def trl_providers() -> Dict[str, Dict[str, Callable]]:
 
     out['trl/accuracy_reward (baseline)'] = {'per_call': lambda ss: [acc([s]) for s in ss], 'per_batch': acc}
     return out
-
-
-# ------------------------------------------------------------------------------ timing
-def interleaved(
-    providers: Dict[str, Callable],
-    streams: Dict[str, Any],
-    rounds: int,
-    budget_s: float,
-    prepare: Dict[str, Callable],
-) -> Dict[str, List[float]]:
-    """Times (ms per B samples) per provider, in interleaved rounds (the machine is
-    shared; its load drifts). Each round runs every provider for ``budget_s`` (a slow
-    baseline at least once) on fresh samples from its own stream, turned into the
-    trainer's input by ``prepare[name]`` (if any) before the clock starts."""
-
-    def draw(name):
-        ss = [next(streams[name]) for _ in range(B)]
-        return prepare[name](ss) if name in prepare else ss
-
-    for name, fn in providers.items():  # warm-up: imports, workers, first-call caches
-        fn(draw(name))
-    times: Dict[str, List[float]] = {p: [] for p in providers}
-    for _ in range(rounds):
-        for name, fn in providers.items():
-            t_end = time.perf_counter() + budget_s
-            while True:
-                ss = draw(name)
-                t0 = time.perf_counter()
-                fn(ss)
-                times[name].append((time.perf_counter() - t0) * 1e3)
-                if time.perf_counter() > t_end:
-                    break
-    return times
 
 
 def gather_providers(only: Optional[List[str]]) -> Dict[str, Dict[str, Callable]]:
@@ -392,7 +361,7 @@ def gather_providers(only: Optional[List[str]]) -> Dict[str, Dict[str, Callable]
         try:
             providers.update(make())
         except ImportError as e:
-            print(f'{trainer}: adapter not importable ({e}): no rows')
+            _harness.skip(trainer, f'adapter not importable: {e}')
     return providers
 
 
@@ -402,9 +371,7 @@ def main() -> None:
         '--trainers', nargs='*', default=None, help='only these (verl openrlhf verifiers slime trl)'
     )
     args = p.parse_args()
-    name = args.out or ('bench_integrations_quick' if args.quick else 'bench_integrations')
     providers = gather_providers(args.trainers)
-    rows = []
     plan = [
         ('repeat', 'per_call'),
         ('gsm8k', 'per_call'),
@@ -414,33 +381,46 @@ def main() -> None:
     ]
     if args.quick:
         plan = plan[:3]
-    for workload, mode in plan:
-        fns = {n: modes[mode] for n, modes in providers.items()}
-        prepare = {n: modes['prepare'][mode] for n, modes in providers.items() if 'prepare' in modes}
-        streams = {n: sample_stream(workload, seed=i) for i, n in enumerate(fns)}
-        times = interleaved(
-            fns, streams, rounds=1 if args.quick else 3, budget_s=0.15 if args.quick else 0.4, prepare=prepare
-        )
-        direct = statistics.median(times['twinkle_direct'])
-        for n, ms in times.items():
-            med = statistics.median(ms)
-            per_call = med * 1e3 / (B if mode == 'per_call' else 1)
-            rows.append(
-                {
-                    'workload': workload,
-                    'mode': mode,
-                    'provider': n,
-                    'us_per_call': per_call,
-                    'us_per_sample': med * 1e3 / B,
-                    'vs_direct': med / direct,
-                    'runs': len(ms),
-                }
-            )
-            print(
-                f'{workload:7} {mode:9} {n:52} {per_call:10.1f} us/call '
-                f'{med * 1e3 / B:9.1f} us/sample  {med / direct:6.2f}x direct',
-                flush=True,
-            )
+
+    def setup(point):
+        """Each provider's own sample stream (its own seed: no provider reads an answer
+        another one cached)."""
+        return {n: sample_stream(point['workload'], seed=i) for i, n in enumerate(providers)}
+
+    def grid_providers(point):
+        """Each call gets B fresh samples from the provider's stream, turned into the
+        trainer's input (``prepare``) before the clock starts. The adapters and baselines
+        score different samples by design, so nothing is compared."""
+        mode, out = point['mode'], {}
+        for n, modes in providers.items():
+            to_input = modes.get('prepare', {}).get(mode)
+
+            def draw(streams, n=n, to_input=to_input):
+                ss = [next(streams[n]) for _ in range(B)]
+                return to_input(ss) if to_input else ss
+
+            out[n] = _harness.Provider(modes[mode], prepare=draw)
+        return out
+
+    def row(r: _harness.Result) -> dict:
+        med = r.stats['median_ms']
+        return {
+            'workload': r.point['workload'],
+            'mode': r.point['mode'],
+            'provider': r.provider,
+            'us_per_call': med * 1e3 / (B if r.point['mode'] == 'per_call' else 1),
+            'us_per_sample': med * 1e3 / B,
+            'runs': r.stats['reps'],
+        }
+
+    rows = _harness.run_grid(
+        [{'workload': w, 'mode': m} for w, m in plan],
+        setup,
+        grid_providers,
+        timing=_harness.Timing(rounds=1 if args.quick else 3, budget_s=0.15 if args.quick else 0.4, warmup=0),
+        row=row,
+    )
+    rows = [with_vs_direct(r, rows) for r in rows]
     summary = {
         'batch_size': B,
         'python': sys.executable,
@@ -466,8 +446,21 @@ def main() -> None:
         fig.tight_layout()
         fig.savefig(path, dpi=120)
 
-    path = _harness.write_results(name, rows, summary, None if args.no_plot else plot)
-    print('wrote', path)
+    _harness.record(args, 'bench_integrations', rows, summary, plot)
+
+
+def with_vs_direct(r: dict, rows: List[dict]) -> dict:
+    """The row with ``vs_direct``: its time over twinkle_direct's, same workload and mode."""
+    direct = next(
+        x['us_per_sample']
+        for x in rows
+        if x['provider'] == 'twinkle_direct' and (x['workload'], x['mode']) == (r['workload'], r['mode'])
+    )
+    return {
+        **{k: v for k, v in r.items() if k != 'runs'},
+        'vs_direct': r['us_per_sample'] / direct,
+        'runs': r['runs'],
+    }
 
 
 def _version(module: str) -> Optional[str]:

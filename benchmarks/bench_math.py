@@ -40,10 +40,9 @@ from __future__ import annotations
 import collections
 import os
 import random
-import statistics
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -61,13 +60,18 @@ FILLER = (
     'which holds for every candidate, and then we simplify $\\frac{6}{8} = \\frac{3}{4}$. '
 )
 
-# completions, golds, labels, group ids, questions (None where unknown)
-Workload = Tuple[List[str], List[str], List[bool], List[int], List[Optional[str]]]
+
+class Workload(NamedTuple):
+    completions: List[str]
+    golds: List[str]
+    labels: List[bool]
+    groups: List[int]  # group ids
+    questions: List[Optional[str]]  # None where unknown
 
 
 def labelled_workload() -> Workload:
     cases = load_cases()
-    return (
+    return Workload(
         [c['completion'] for c in cases],
         [c['gold'] for c in cases],
         [c['expected'] for c in cases],
@@ -98,7 +102,7 @@ def grpo_workload(max_prompts: Optional[int] = None, seed: int = 0) -> Workload:
         labels.append(False)
         golds += [gold] * G
         groups += [p] * G
-    return comps, golds, labels, groups, [None] * len(comps)
+    return Workload(comps, golds, labels, groups, [None] * len(comps))
 
 
 def champ_workload(variant: str) -> Optional[Workload]:
@@ -111,7 +115,7 @@ def champ_workload(variant: str) -> Optional[Workload]:
         cases = load_champ(variant)
     except ChampDatasetMissing:
         return None
-    return (
+    return Workload(
         [c['completion'] for c in cases],
         [c['gold'] for c in cases],
         [bool(c['correct']) for c in cases],
@@ -138,6 +142,11 @@ def make_twinkle_warm() -> Callable:
     ]
 
 
+def on_workload(fn: Callable) -> Callable[[Workload], List[float]]:
+    """A verifier ``fn(completions, golds, questions)`` as a provider of a workload."""
+    return lambda w: fn(w.completions, w.golds, w.questions)
+
+
 def make_math_verify(gold_once: bool = True) -> Optional[Callable]:
     try:
         from math_verify import parse, verify
@@ -161,37 +170,6 @@ def make_math_verify(gold_once: bool = True) -> Optional[Callable]:
     return run
 
 
-def interleaved(
-    providers: Dict[str, Callable], comps, golds, questions, rounds: int, fast_budget_s: float
-) -> Dict[str, List[float]]:
-    """Run times (ms) per provider, taken in interleaved rounds.
-
-    The machine is shared and its load drifts; timing one provider after the other would
-    give each a different load. Each round times every provider: a slow baseline once, a
-    fast provider repeatedly for ``fast_budget_s``. Ratios of medians then compare like
-    with like. One untimed warm-up call per provider comes first.
-    """
-    for fn in providers.values():
-        fn(comps, golds, questions)
-    times: Dict[str, List[float]] = {p: [] for p in providers}
-    for _ in range(rounds):
-        for pname, fn in providers.items():
-            t_end = time.perf_counter() + fast_budget_s
-            while True:
-                t0 = time.perf_counter()
-                fn(comps, golds, questions)
-                times[pname].append((time.perf_counter() - t0) * 1e3)
-                if pname.startswith('math_verify') or time.perf_counter() > t_end:
-                    break
-    return times
-
-
-def _stats(ms: List[float]) -> Dict[str, float]:
-    ms = sorted(ms)
-    q = statistics.quantiles(ms, n=4) if len(ms) > 1 else [ms[0]] * 3
-    return {'median_ms': statistics.median(ms), 'p25_ms': q[0], 'p75_ms': q[2], 'reps': len(ms)}
-
-
 def accuracy(scores: List[float], labels: List[bool]) -> Dict[str, float]:
     n = len(labels)
     right = sum((s == 1.0) == y for s, y in zip(scores, labels))
@@ -209,7 +187,6 @@ def accuracy(scores: List[float], labels: List[bool]) -> Dict[str, float]:
 
 def main() -> None:
     args = _harness.common_args(__doc__.split('\n')[0]).parse_args()
-    name = args.out or ('bench_math_quick' if args.quick else 'bench_math')
     workloads = {
         'labelled': labelled_workload(),
         'grpo': grpo_workload(max_prompts=24 if args.quick else None),
@@ -217,48 +194,62 @@ def main() -> None:
     for variant in ('full', 'summary'):
         champ = champ_workload(variant)
         if champ is None:
-            print('champ-dataset is not installed (the test extra): no real-text rows')
+            _harness.skip('champ_full, champ_summary', 'champ-dataset is not installed (the test extra)')
             break
         workloads[f'champ_{variant}'] = champ
     mv = make_math_verify()
     if mv is None:
-        print("math-verify is not installed (pip install 'math-verify[antlr4_13_2]'): reporting twinkle only")
-    rows, summary = [], {}
-    for wname, (comps, golds, labels, _, questions) in workloads.items():
-        n = len(comps)
-        providers = {'twinkle_cpu': twinkle_cold, 'twinkle_warm': make_twinkle_warm()}
-        if any(q is not None for q in questions):
-            providers['twinkle_no_prompt'] = twinkle_no_prompt
+        _harness.skip('math_verify', "not installed (pip install 'math-verify[antlr4_13_2]'): twinkle only")
+
+    def providers(point):
+        """twinkle_warm must give twinkle_cpu's verdicts (a cache changes no verdict); the
+        verifiers that see less (no prompt) or another rule set (math-verify) are scored
+        against the labels instead."""
+        p = {
+            'twinkle_cpu': on_workload(twinkle_cold),
+            'twinkle_warm': on_workload(make_twinkle_warm()),
+        }
+        if any(q is not None for q in workloads[point['workload']].questions):
+            p['twinkle_no_prompt'] = _harness.Provider(on_workload(twinkle_no_prompt), check=False)
         if mv is not None:
-            providers['math_verify'] = mv
-            if wname == 'grpo':
-                providers['math_verify_per_sample'] = make_math_verify(gold_once=False)
-        times = interleaved(
-            providers,
-            comps,
-            golds,
-            questions,
-            rounds=1 if args.quick else 3,
-            fast_budget_s=0.3 if args.quick else 1.0,
+            p['math_verify'] = _harness.Provider(on_workload(mv), check=False, once_per_round=True)
+            if point['workload'] == 'grpo':
+                p['math_verify_per_sample'] = _harness.Provider(
+                    on_workload(make_math_verify(gold_once=False)), check=False, once_per_round=True
+                )
+        return p
+
+    def row(r: _harness.Result) -> dict:
+        n = len(r.inputs.completions)
+        out = {
+            'workload': r.point['workload'],
+            'provider': r.provider,
+            'cases': n,
+            **r.stats,
+            'cases_per_s': n / (r.stats['median_ms'] / 1e3),
+            **accuracy(r.output, r.inputs.labels),
+        }
+        print(
+            f'{out["workload"]:13} {out["provider"]:22} {out["cases_per_s"]:10.0f} cases/s  '
+            f'acc {out["accuracy"]:.3f}  FP {out["false_pos_rate"]:.3f}  '
+            f'P {out["precision"]:.3f}  R {out["recall"]:.3f}',
+            flush=True,
         )
-        for pname, fn in providers.items():
-            scores = fn(comps, golds, questions)
-            t = _stats(times[pname])
-            row = {
-                'workload': wname,
-                'provider': pname,
-                'cases': n,
-                **t,
-                'cases_per_s': n / (t['median_ms'] / 1e3),
-                **accuracy(scores, labels),
-            }
-            rows.append(row)
-            print(
-                f'{wname:13} {pname:22} {row["cases_per_s"]:10.0f} cases/s  '
-                f'acc {row["accuracy"]:.3f}  FP {row["false_pos_rate"]:.3f}  '
-                f'P {row["precision"]:.3f}  R {row["recall"]:.3f}',
-                flush=True,
-            )
+        return out
+
+    # The agreement call is each provider's warm-up (its verdicts give the accuracy); then
+    # interleaved rounds: math-verify once a round, the fast providers for the budget.
+    rows = _harness.run_grid(
+        [{'workload': w} for w in workloads],
+        lambda point: workloads[point['workload']],
+        providers,
+        reference='twinkle_cpu',
+        timing=_harness.Timing(rounds=1 if args.quick else 3, budget_s=0.3 if args.quick else 1.0, warmup=0),
+        row=row,
+    )
+    summary = {}
+    for wname, (comps, golds, _, _, questions) in workloads.items():
+        n = len(comps)
         by = {r['provider']: r for r in rows if r['workload'] == wname}
         s = {
             'cases': n,
@@ -344,8 +335,7 @@ def main() -> None:
         fig.tight_layout()
         fig.savefig(path, dpi=120)
 
-    path = _harness.write_results(name, rows, summary, None if args.no_plot else plot)
-    print('wrote', path)
+    _harness.record(args, 'bench_math', rows, summary, plot)
 
 
 if __name__ == '__main__':

@@ -428,8 +428,7 @@ def main() -> None:
         fig.tight_layout()
         fig.savefig(path, dpi=100)
 
-    name = args.out or ('bench_pipeline_quick' if args.quick else 'bench_pipeline')
-    print('wrote', _harness.write_results(name, rows, summary, None if args.no_plot else plot))
+    _harness.record(args, 'bench_pipeline', rows, summary, plot)
 
 
 if __name__ == '__main__':

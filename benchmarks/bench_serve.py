@@ -361,7 +361,7 @@ def main() -> None:
 
         rows.append(run_math_verify(planned[:n_base], args.clients, truth))
     except ImportError:
-        print('math-verify not installed (the bench extra): no baseline row')
+        _harness.skip('math_verify', 'math-verify is not installed (the bench extra)')
     if args.ray:
         rows += ray_rows(
             args.ray_rows or (2000 if args.quick else 20000), planned[: max(n // 4, 1)], args.clients, truth
@@ -423,8 +423,7 @@ def main() -> None:
         fig.tight_layout()
         fig.savefig(path, dpi=100)
 
-    name = args.out or ('bench_serve_quick' if args.quick else 'bench_serve')
-    print('wrote', _harness.write_results(name, rows, summary, None if args.no_plot else plot))
+    _harness.record(args, 'bench_serve', rows, summary, plot)
 
 
 def argparse_hidden() -> str:
