@@ -107,10 +107,7 @@ def _canonical(
     cols: np.ndarray | None = None,
     return_order: bool = False,
 ):
-    """Keeps the states reachable from ``start``, renumbered in BFS order (start = 0).
-
-    Returns ``(trans, accept)``, plus with ``return_order`` each old state's new number (-1: unreachable).
-    """
+    """States reachable from ``start``, in BFS order: ``(trans, accept[, old -> new or -1])``."""
     n = trans.shape[0]
     # Any column set holding the first byte of each class of equal columns meets successors in
     # the order all 256 bytes would; level by level, wide levels as numpy gathers.
@@ -192,12 +189,9 @@ def _gather(src: np.ndarray, ptr: np.ndarray, nodes: np.ndarray) -> np.ndarray:
 def _minimize(
     trans: np.ndarray, accept: np.ndarray, start: int, budget: Budget | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Minimizes by incremental partition refinement (Moore's), then numbers canonically.
-
-    Invariant: every state's row of successor blocks equals its block's ``sig`` except for the
-    candidates (predecessors of states that changed block last round), so a round costs only its
-    candidates; wide rounds run in numpy, the few-candidate tail in Python.
-    """
+    """Minimal canonical tables by incremental partition refinement (Moore's)."""
+    # Invariant: every state's row of successor blocks equals its block's `sig`, except for the
+    # candidates (predecessors of states that changed block), so a round costs only its candidates.
     if budget is not None:
         budget.spend(trans.shape[0] * trans.shape[1] // 4, 'minimization')
     trans, accept = _canonical(trans, accept, start)
@@ -228,12 +222,9 @@ def _minimize(
 
 
 def _refine_round(small, src, ptr, block, sizes, sig, count, cand):
-    """One numpy round of :func:`_minimize`; updates ``block``, ``sizes``, ``sig`` in place.
-
-    In each block the largest part keeps the id, so ids change only on real splits and the next
-    round's candidates come from the smaller parts (Hopcroft's "smaller half").
-    Returns ``(next candidates, block count)``.
-    """
+    """One numpy round of :func:`_minimize` (in place): ``(next candidates, block count)``."""
+    # The largest part of a block keeps its id, so ids change only on real splits and the next
+    # candidates come from the smaller parts (Hopcroft's "smaller half").
     rows = block[small[cand]]
     own = block[cand]
     moved = ~(rows == sig[own]).all(axis=1)

@@ -67,9 +67,9 @@ def _iscased() -> np.ndarray:
 
 @functools.cache
 def _upper() -> np.ndarray:
-    """CPython's simple uppercase mapping: ``str.upper`` where one character, else the character
-    that lowercases back to this one (``ᾳ`` -> ``ᾼ``), else the identity (``ß``).
-    """
+    """CPython's simple uppercase mapping, which Python does not expose."""
+    # str.upper where it gives one character, else the character that lowercases back to this one
+    # (U+1FB3 -> U+1FBC), else the identity (U+00DF).
     lower, cased = _lower(), np.flatnonzero(_iscased())
     up = np.arange(NUM_CPS, dtype=np.int64)
     back: dict[int, list[int]] = {}

@@ -123,11 +123,7 @@ def _assertion(kind: str, ctx: int) -> int:
 
 
 class _NFA:
-    """Thompson NFA: epsilon edges, assertion edges and edges labelled with atom ids.
-
-    Counted repeats are unrolled, one body copy per count; ``key[q]`` and ``vec[q]`` place each
-    state in that unrolling for the dominance pruning of :func:`_determinize` (see :meth:`build_copy`).
-    """
+    """Thompson NFA, counted repeats unrolled; ``key``/``vec`` place states for dominance pruning."""
 
     def __init__(self, budget: Budget):
         self.budget = budget
@@ -308,11 +304,7 @@ def _nfa_size(seq: list) -> int:
 
 
 def _partition(sets: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Splits the code points into classes that no set distinguishes.
-
-    ``sets`` are ``(starts, ends)`` half-open intervals. Returns ``(cls, member, rep)``: int32
-    (0x110000,) class per code point, bool (n_sets, K) set contains class, (K,) a code point per class.
-    """
+    """Code-point classes no interval set splits: ``(cls (0x110000,), member (n_sets, K), rep (K,))``."""
     bounds = [np.array([0, cs.NUM_CPS])]
     for st, en in sets:
         bounds += [st, en]
@@ -347,16 +339,10 @@ _DONE_KEY = -1  # its dominance key
 def _determinize(
     nfa: _NFA, start: int, final: int, mode: str, member: np.ndarray, kinds: list[int], budget: Budget
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Subset construction over code-point classes, with dominated threads pruned.
-
-    A DFA state is a set of threads ``(nfa_state, constraint)`` after the epsilon closure (which
-    knows the kind of the character just read, for look-behind). A set keeps only its maximal
-    threads (:meth:`_ThreadTable.prune`), which leaves its language unchanged: otherwise
-    ``.*<think>.{0,100}</think>`` (search) tracks every ``<think>`` of the last 100 characters.
-    Threads that cannot reach ``final`` are dropped, so a set that never matches is the dead state.
-
-    Returns ``(trans, accept_at_end)``: int64 (S, K) and bool (S,); state 0 is the start.
-    """
+    """Subset construction with dominated threads pruned: ``(trans (S, K) int64, accept_at_end (S,))``."""
+    # A DFA state is a set of threads (nfa_state, constraint). Keeping only its maximal threads
+    # leaves its language unchanged and stops .*<think>.{0,100}</think> (search) from tracking
+    # every <think> of the last 100 characters; threads that cannot reach `final` are dropped.
     threads = _ThreadTable(nfa, budget)
     moves = _ThreadMoves(nfa, threads, final, mode, member, kinds, budget)
     # Under search a match may begin at every character: its start closure joins every step.
@@ -468,10 +454,7 @@ class _ThreadTable:
 
 
 class _ThreadMoves:
-    """Epsilon closures and per-class successors of threads, each computed once.
-
-    Only live NFA states are followed; reaching ``final`` in search/match yields the done thread.
-    """
+    """Epsilon closures and per-class successors of threads, each computed once (live states only)."""
 
     def __init__(
         self,
@@ -571,17 +554,11 @@ class _ThreadMoves:
 
 
 def _compose_utf8(trans: np.ndarray, accept: np.ndarray, cls: np.ndarray, budget: Budget) -> ByteDFA:
-    """Composes a minimal code-point DFA with CPython's UTF-8 decoder (errors='replace').
-
-    A *boundary* state is a code-point state ``q``; a *pending* state is ``q`` plus a valid
-    prefix of a multi-byte sequence, prefixes grouped by the code-point classes their completions
-    decode to. A pending state is its key: ``r = trans[q, U+FFFD]`` (where a non-continuation byte
-    or the end leaves it) and its 64 continuation targets.
-
-    The result is minimal without refinement: boundary states are pairwise inequivalent, a
-    pending state can equal only its ``r`` (merged when every continuation goes where ``r`` sends
-    one), and other pending states are equivalent iff their keys are, so they are hash-consed.
-    """
+    """The minimal byte DFA: a minimal code-point DFA composed with CPython's UTF-8 decoder."""
+    # A pending state (q plus a valid multi-byte prefix) is its key: r = trans[q, U+FFFD] (where a
+    # non-continuation byte or the end leaves it) and its 64 continuation targets. It can equal only
+    # the boundary state r, else pending states are equivalent iff their keys are: hash-consing by
+    # key gives the minimal DFA without refinement.
     S = trans.shape[0]
     trans = trans.astype(np.int64)
     fffd = trans[:, int(cls[0xFFFD])]
@@ -631,11 +608,7 @@ def _compose_utf8(trans: np.ndarray, accept: np.ndarray, cls: np.ndarray, budget
 
 
 def _utf8_groups(cls: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Pending UTF-8 prefixes grouped by what their completions decode to, per level.
-
-    ``[(rows, group)]`` for 64-code-point blocks, 4096-blocks and 4-byte leads: rows (G, 64) per
-    continuation byte (-1: invalid), group of each block or lead.
-    """
+    """Pending UTF-8 prefixes grouped by what they decode to: ``(rows (G, 64), group)`` per level."""
     # The int64 copy (9 MB) is deliberate: freeing it raises glibc's dynamic mmap threshold
     # above the 4.4 MB tables each compile allocates, which would otherwise be mapped afresh
     # and page-faulted every time.
@@ -673,10 +646,7 @@ def _first_byte_columns(cls: np.ndarray, g1: np.ndarray, g2: np.ndarray, g3: np.
 
 
 class _PendingKeys:
-    """The pending states of :func:`_compose_utf8`, hash-consed by key ``(r, 64 targets)``.
-
-    Ids start at ``S``; keys are interned in slices, so a table past ``max_states`` stops early.
-    """
+    """The pending states of :func:`_compose_utf8`, hash-consed by key in slices (ids from ``S``)."""
 
     _SLICE = 1 << 15
 

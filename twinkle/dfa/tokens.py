@@ -88,10 +88,7 @@ _CHUNK_ENTRIES = 8 << 20
 
 
 class _TokenRunner:
-    """Runs every distinct token string from given states with numpy (the compiled lift's fallback).
-
-    Strings are sorted by length, so position ``p`` touches only the strings longer than ``p``.
-    """
+    """Runs every distinct token string from given states with numpy (the compiled lift's fallback)."""
 
     def __init__(self, trans_c: np.ndarray, byte_cls: np.ndarray, padded: np.ndarray, lengths: np.ndarray):
         self.n_cls = trans_c.shape[1]
@@ -159,9 +156,7 @@ def _token_rows(
     lengths: np.ndarray,
     init: np.ndarray,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Tokens grouped by their end states from each state of ``init`` (R,): ``(class of each
-    token (V,) int32, end states of each class (C, R) int64)``, classes in backend order.
-    """
+    """``(class of each token (V,), end states of each class (C, R))`` from each state of ``init``."""
     v = lengths.shape[0]
     if lift is None:
         _check_cells(v, init.shape[0])
@@ -345,11 +340,7 @@ MAX_LIFT_WORK = 1_000_000_000
 
 @functools.lru_cache(maxsize=1)
 def _utf8_validator() -> np.ndarray:
-    """(9, 256) int64: strict UTF-8, as ``bytes.decode`` accepts it.
-
-    0: boundary; 1..3: awaiting that many continuations; 4..7: the restricted second byte after
-    E0, ED, F0, F4; 8: invalid (sink).
-    """
+    """(9, 256) int64: strict UTF-8 as ``bytes.decode`` accepts it (state 0 boundary, 8 invalid)."""
     t = np.full((9, 256), _U8_INVALID, dtype=np.int64)
     t[0, :0x80] = 0
     t[0, 0xC2:0xE0] = 1
@@ -371,13 +362,11 @@ def _utf8_validator() -> np.ndarray:
 
 
 class _ByteRuns:
-    """The run states a ``ByteFallback`` table adds to a DFA, and the lifted token classes.
-
-    What a run of ``<0xNN>`` tokens decodes to is known only at its end, so a run state carries
-    ``(sv, sf, u)``: the DFA state after the run's bytes (-1 once invalid), the state after one
-    U+FFFD per byte, and the UTF-8 validator's state. The run's end (a token that emits text, or
-    the input's end) resolves to ``sv`` at a boundary, else ``sf``. Key: ``((sv + 1) * S + sf) * 9 + u``.
-    """
+    """The run states a ``ByteFallback`` table adds to a DFA, and the lifted token classes."""
+    # A run of <0xNN> tokens decodes to its bytes if valid UTF-8, else one U+FFFD per byte, known
+    # only at its end. A run state is (sv, sf, u): the DFA state after its bytes (-1 once invalid),
+    # after one U+FFFD per byte, and the UTF-8 validator's; the end resolves to sv at a boundary,
+    # else sf. Key: ((sv + 1) * S + sf) * 9 + u.
 
     def __init__(self, trans: np.ndarray, dead: int, first: int, strip_first: int):
         self.trans = trans  # (S, 256) int64
@@ -423,9 +412,7 @@ class _ByteRuns:
         return np.concatenate([keys, first[None, :]], axis=0)
 
     def _explore(self, entries: np.ndarray, byte_vals: np.ndarray) -> Optional[np.ndarray]:
-        """Sorted keys of every run state reachable from the entries, or None past
-        :data:`MAX_RUN_STATES` (a counting DFA pairs every count with every U+FFFD count).
-        """
+        """Sorted keys of the run states reachable from the entries; None past :data:`MAX_RUN_STATES`."""
         known = np.unique(entries[entries != _DEAD_KEY])
         frontier = known
         while frontier.size:
@@ -497,10 +484,8 @@ class _ByteRuns:
         return vals[reps], cls.astype(np.int64)
 
     def _hopeful(self, keys: np.ndarray, after: np.ndarray, resolved: np.ndarray) -> np.ndarray:
-        """(R,) bool: run states from which acceptance is still reachable.
-
-        A run state can be hopeless while neither outcome is dead yet; ``first_dead`` must see it.
-        """
+        """(R,) bool: run states from which acceptance is still reachable."""
+        # A run state can be hopeless while neither outcome is dead yet; first_dead must see it.
         if self.dead < 0:
             return np.ones(keys.size, dtype=bool)
         # Hopeful iff some state it reaches over run bytes resolves to a live state (the byte

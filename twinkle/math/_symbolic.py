@@ -110,9 +110,7 @@ def _to_sympy(node, sp):
 
 
 def _check_size(base, exp, sp) -> None:
-    """Refuses a rational power of more than ``MAX_BITS`` bits (``10^{-10^{10}}``), which sympy
-    would compute eagerly; the refusal is an error verdict, never an approximation.
-    """
+    """Refuses a rational power of more than ``MAX_BITS`` bits, which sympy would compute eagerly."""
     if not (base.is_Rational and exp.is_Rational) or base == 0 or abs(base) == 1:
         return
     size = max(abs(int(base.p)).bit_length(), int(base.q).bit_length())
@@ -125,12 +123,10 @@ def _non_finite(x, sp) -> bool:
 
 
 def _is_zero(s, sp) -> bool:
-    """Whether the simplified difference ``s`` is zero, exactly where it can be decided.
-
-    Rationals compare exactly. Another number is nonzero when strict ``evalf`` (up to
-    ``EVALF_MAXN`` digits) separates it from zero; otherwise an algebraic one is zero iff its
-    minimal polynomial is ``x``, and a transcendental one is taken as zero.
-    """
+    """Whether the simplified difference ``s`` is zero, exactly where it can be decided."""
+    # Rationals compare exactly. Another number is nonzero when strict evalf (up to EVALF_MAXN
+    # digits) separates it from zero; otherwise an algebraic one is zero iff its minimal polynomial
+    # is x, and a transcendental one is taken as zero.
     if s == 0:
         return True
     if s.is_Rational:

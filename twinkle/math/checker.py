@@ -168,10 +168,7 @@ class MathChecker:
     def _decide(
         self, gold: _Gold, pred_norm: str, symbolic, budget: Optional[_Budget] = None
     ) -> Tuple[float, str, str]:
-        """``(reward, method, reason)`` for a parsed gold and a normalized prediction.
-
-        ``symbolic`` decides what the fast paths leave open; ``budget`` holds the sample's deadline.
-        """
+        """``(reward, method, reason)`` for a parsed gold and a normalized prediction."""
         if gold.norm == pred_norm:
             return 1.0, 'exact', ''
         if gold.number is not None and _PLAIN_NUMBER.fullmatch(pred_norm):
@@ -198,9 +195,7 @@ class MathChecker:
         return (1.0 if ok else 0.0), method, why
 
     def _symbolic(self, a, b, mode, budget: _Budget) -> Optional[bool]:
-        """One sympy comparison within the sample's deadline: None when undecided (deadline, dead
-        worker), False when sympy failed (message kept in ``budget.errors``).
-        """
+        """One sympy comparison within the deadline: None undecided, False when sympy failed."""
         left = budget.left()
         if left <= 0:
             budget.timeout = 'sympy deadline passed'
@@ -430,10 +425,7 @@ class _Call:
 
 
 class _Budget:
-    """One sample's sympy deadline, shared by all its comparisons, and what went wrong.
-
-    Counts seconds spent in workers, not waits or start-up, which depend on the rest of the batch.
-    """
+    """One sample's sympy deadline (seconds in workers, not waits), shared by its comparisons."""
 
     __slots__ = ('seconds', 'spent', 'errors', 'timeout')
 

@@ -177,9 +177,7 @@ _NEGLIGIBLE = 1e-9
 
 
 def _absorbs(node: tuple, env: dict) -> bool:
-    """Whether floats may have rounded a term of ``node`` away (``\\pi + 10^{-60}``,
-    ``\\cos(10^{-30})``): then a float "equal" is not trusted and sympy decides.
-    """
+    """Whether floats may have rounded a term of ``node`` away, so a float "equal" is not trusted."""
     stack = [node]
     while stack:
         n = stack.pop()
@@ -288,9 +286,7 @@ def _single(node: tuple) -> tuple:
 
 
 def _names_value(eq: tuple, cfg: MathConfig) -> bool:
-    """Whether ``lhs = rhs`` stands for ``rhs``: the left names the unknown, or it is a true
-    numeric identity ending in the value (``4 + 6 = 10``).
-    """
+    """Whether ``lhs = rhs`` stands for ``rhs`` (the left names the unknown, or ``4 + 6 = 10``)."""
     if _var_lhs(eq):
         return True
     lhs, rhs = eq[1], eq[2]

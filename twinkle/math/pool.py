@@ -111,10 +111,8 @@ class WorkerPool:
         _POOLS.add(self)
 
     def _acquire(self) -> _Worker:
-        """An idle worker, or a new one while fewer than ``num_workers`` are alive.
-
-        Waits in short slices, so a slot freed by a dead worker (not put back) is seen.
-        """
+        """An idle worker, or a new one while fewer than ``num_workers`` are alive."""
+        # Wait in short slices, so a slot freed by a dead worker (not put back) is seen.
         while True:
             w = self._live_idle(None)
             if w is not None:

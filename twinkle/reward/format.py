@@ -202,10 +202,7 @@ def pad_texts(texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
 
 
 class _DfaReward(RewardModule):
-    """K byte-level DFAs with their byte tables and, given a tokenizer, their token tables.
-
-    Subclasses set the patterns and turn the (B, K) acceptance into a reward.
-    """
+    """K byte-level DFAs with their byte tables and, given a tokenizer, their token tables."""
 
     def __init__(
         self,
@@ -365,11 +362,7 @@ class _DfaReward(RewardModule):
     def _scan_ids_direct(
         self, input_ids: Tensor, attention_mask: Optional[Tensor], lengths: Optional[Tensor]
     ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-        """``(accepted, first_dead)`` as numpy from the direct CPU id scanner, or None to take the op.
-
-        Same checks and results as the op path, without the op's fixed cost (the whole cost of a
-        call on a few short rows).
-        """
+        """``(accepted, first_dead)`` from the direct CPU id scanner, or None to take the op."""
         if self.token_table is None:
             require_tokenizer(self, 'score_ids')
         if not _on_cpu(input_ids, lengths, attention_mask) or torch.compiler.is_compiling():
@@ -405,9 +398,7 @@ class _DfaReward(RewardModule):
         return accepted, first_dead
 
     def _strings(self) -> Optional[tuple]:
-        """(scanner, program, accept (K, S), column index (1, K), impossible patterns or None) of the
-        compiled string scanner, built once; None without the library.
-        """
+        """The compiled string scanner's program and tables, built once; None without the library."""
         got = self.__dict__.get('_string_program')
         if got is None:
             from twinkle import _ext

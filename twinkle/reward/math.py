@@ -177,9 +177,7 @@ class MathReward(RewardModule):
     def _token_inputs(
         self, input_ids: Any, lengths: Any, ground_truths: Any, attention_mask: Any
     ) -> Tuple[Any, Any, List[Optional[str]]]:
-        """Validated ``(input_ids, lengths, golds)``, masked positions moved out; lengths are clamped
-        by the spans, not checked, so the call costs no host sync.
-        """
+        """Validated ``(input_ids, lengths, golds)``, masked positions moved out (no host sync)."""
         import torch
 
         who = type(self).__name__
