@@ -363,6 +363,7 @@ def _utf8_validator() -> np.ndarray:
 
 class _ByteRuns:
     """The run states a ``ByteFallback`` table adds to a DFA, and the lifted token classes."""
+
     # A run of <0xNN> tokens decodes to its bytes if valid UTF-8, else one U+FFFD per byte, known
     # only at its end. A run state is (sv, sf, u): the DFA state after its bytes (-1 once invalid),
     # after one U+FFFD per byte, and the UTF-8 validator's; the end resolves to sv at a boundary,
