@@ -408,6 +408,9 @@ class ByteDFA:
         Returns:
             The minimal canonical DFA for the same language.
 
+        Raises:
+            ValueError: bad shapes, no state, a start or a target out of range.
+
         >>> import numpy as np
         >>> t = np.zeros((2, 256), dtype=np.int32); t[0, ord("x")] = 1; t[1, :] = 1
         >>> ByteDFA.from_tables(t, np.array([False, True])).accepts(b"xyz")

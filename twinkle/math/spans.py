@@ -1,17 +1,10 @@
 """Finding the answer span of token rows on the device, so only spans are decoded.
 
-The string path (:func:`twinkle.math.extract.extract_scoped`) decides from the text near the
-last answer marker (or the last sentence); the token path finds that span from per-token
-marker flags and decodes only it:
-
-- :class:`MarkerTable` (host, once per tokenizer): ``(V + 1,)`` uint8 marker flags per token;
-- :func:`marker_slots` (device, no host sync): the last flagged positions of each row;
-- :func:`spans_from_slots` (host, numpy): the span bounds;
-- :func:`find_answer_spans` joins the two; :func:`decode_answer_spans` decodes and extracts.
-
-A row's valid tokens are ``input_ids[i, :lengths[i]]``; padding and ids outside ``[0, V)``
-are never flagged. A span is ``[start, end)`` in token positions; where it cannot decide
-alone it is decoded again from its fallback, so the verdict is the whole completion's.
+The token path reads per-token marker flags (:class:`MarkerTable`), keeps each row's last
+flagged positions on the device (:func:`marker_slots`), bounds the span on the host
+(:func:`spans_from_slots`) and decodes only it (:func:`decode_answer_spans`). A span is
+``[start, end)`` in token positions; one that cannot decide alone is decoded again from its
+fallback, so the verdict is the whole completion's.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
-"""The reward server's settings, as a frozen dataclass that a TOML or JSON file can fill.
-
-A config file holds the same names as :class:`ServeConfig`'s fields (the command line
-spells them with dashes)::
-
-    # serve.toml
-    rewards = ["math", "format=0.5"]
-    port = 8000
-    batch_window_ms = 5
-    request_timeout_s = 60
+"""The reward server's settings, as a frozen dataclass that a TOML or JSON file can fill with
+the same names (the command line spells them with dashes), e.g. ``rewards = ["math",
+"format=0.5"]``, ``port = 8000``, ``batch_window_ms = 5``.
 """
 
 from __future__ import annotations
