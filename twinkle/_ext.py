@@ -158,10 +158,8 @@ _SCANNER_FUNCTIONS = ('byte_program', 'scan_strings', 'token_program', 'scan_ids
 def string_scanner() -> Any:
     """The compiled library's module, with every function of ``_SCANNER_FUNCTIONS``, or None.
 
-    Those functions live in the same library as the ops, as plain Python functions (an op
-    schema cannot take a list of str). A library built on first use was loaded as a bare
-    shared object; its module is then imported from the same file. A library that lacks
-    one of them (built from other sources) gives None, logged once.
+    Plain functions in the ops' library, since an op schema cannot take a list of str. A
+    library that lacks one of them (built from other sources) gives None, logged once.
     """
     if 'mod' not in _scanner:
         _ensure()  # takes _lock itself: first, not inside it
@@ -205,11 +203,8 @@ def _load_scanner() -> Any:
 
 
 def has_kernel(op: str, device_type: str) -> bool:
-    """True when the compiled op ``twinkle::<op>`` serves tensors on ``device_type``.
-
-    Args:
-        op: the op's name, e.g. 'group_advantage'.
-        device_type: 'cpu' or 'cuda' (other devices always use the reference).
+    """True when the compiled op ``twinkle::<op>`` (e.g. 'group_advantage') serves tensors on
+    ``device_type`` ('cpu' or 'cuda'; other devices always use the reference).
     """
     if device_type not in ('cpu', 'cuda'):
         return False

@@ -1,8 +1,5 @@
-"""Where the compiled ops' sources are and how to build them.
-
-Read by ``setup.py`` (executed by path, before twinkle can be imported) and by
-``twinkle._ext`` (the on-first-use build), so both build the same library. Imports only
-the standard library.
+"""Where the compiled ops' sources are and how to build them, for ``setup.py`` (run by path,
+stdlib only) and the on-first-use build in ``twinkle._ext``, so both build the same library.
 """
 
 import glob

@@ -1,8 +1,5 @@
-"""A small, real run of twinkle: score sampled completions, then GRPO advantages.
-
-Run: ``python -m twinkle.demo``. It builds a batch of trajectories (three prompts with
-four completions each, as a sampler would return them), scores them with twinkle's
-rewards, computes GRPO advantages, and prints a table and the backend that ran.
+"""A small, real run of twinkle (``python -m twinkle.demo``): score sampled completions of three
+prompts, compute GRPO advantages, and print a table and the backend that ran.
 """
 
 from __future__ import annotations
@@ -48,8 +45,7 @@ NUM_GENERATIONS = 4
 
 
 def build_batch() -> tuple:
-    """Trajectories (prompt + completion), samples of a prompt consecutive, and the
-    per-prompt ground-truth trajectories."""
+    """Trajectories (samples of a prompt consecutive) and the per-prompt ground-truth trajectories."""
     trajectories: List[Trajectory] = []
     ground_truths: List[Trajectory] = []
     for (question, answer), completions in zip(PROMPTS, COMPLETIONS):

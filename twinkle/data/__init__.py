@@ -1,36 +1,22 @@
-"""Prompt batches that carry their ground truths, for the sampling loop of the reward API.
-
-The standard training loop reads a batch's prompts and its ``ground_truths`` side by side::
+"""Prompt batches that carry their ground truths, for the sampling loop of the reward API::
 
     for batch in PromptDataLoader(rows, batch_size=8):
         response = sampler.sample(batch, num_samples=4)
         rewards = reward_fn(response.trajectories, batch.ground_truths)
         advantages = advantage_fn(rewards, num_generations=4)
 
-Where the repetition happens: a batch holds P prompts and P ground truths (one per
-prompt), while the sampler returns ``B = P * N`` trajectories, the N samples of a prompt
-consecutive. Nothing is repeated in the batch; the reward repeats instead:
-:func:`twinkle.reward.check_batch` (used by every twinkle reward) lets ground truth
-``p`` serve trajectories ``p*N .. p*N+N-1`` whenever P divides B. A plain function
-reward that zips trajectories with ground truths needs them per sample: pass
-``response.ground_truths`` (the batch's, repeated by the sampler) or
-``repeat_per_sample(batch.ground_truths, N)``.
+A batch holds P prompts and P ground truths; the sampler returns ``B = P * N`` trajectories,
+prompt-major. twinkle's rewards repeat ground truth ``p`` over samples ``p*N .. p*N+N-1``
+(:func:`twinkle.reward.check_batch`); a plain function that zips them needs
+``response.ground_truths`` or ``repeat_per_sample(batch.ground_truths, N)``.
 
-Rows may be:
-
-* a string: the user's prompt, no ground truth;
-* a mapping with a prompt column (``prompt_key``; by default the first of 'prompt',
-  'messages', 'question', 'problem', 'query' present) holding a string or a list of chat
-  messages (TRL's conversational format), and a ground-truth column
-  (``ground_truth_key``; by default the first of 'solution', 'ground_truth', 'answer'
-  present, or verl's ``reward_model['ground_truth']``). A trailing assistant message in
-  the prompt is taken as the reference answer when no ground-truth column exists.
-  Other columns go to the prompt's ``user_data``;
-* a :class:`~twinkle.data_format.Trajectory` (its ``user_data`` may hold the
-  ground truth under the same keys).
-
-Every ground truth becomes a ``Trajectory`` with one assistant message holding the
-answer and ``user_data=[('solution', answer)]``, which is what the rewards read.
+Rows may be a string (the prompt, no ground truth); a mapping with a prompt column
+(``prompt_key``, default the first of 'prompt', 'messages', 'question', 'problem', 'query':
+a string or a list of chat messages) and a ground-truth column (``ground_truth_key``,
+default the first of 'solution', 'ground_truth', 'answer', or verl's
+``reward_model['ground_truth']``; else a trailing assistant message), other columns going to
+``user_data``; or a :class:`~twinkle.data_format.Trajectory`. A ground truth becomes a
+``Trajectory`` with one assistant message and ``user_data=[('solution', answer)]``.
 """
 
 from __future__ import annotations
@@ -230,8 +216,7 @@ def collate(
 ) -> PromptBatch:
     """Turns rows into a :class:`PromptBatch` (usable as a torch DataLoader's collate_fn).
 
-    ``ground_truths`` is None when no row has a ground truth; otherwise it has one entry
-    per prompt (None for a row without one).
+    ``ground_truths`` is None when no row has one, else one entry per prompt (None where missing).
 
     >>> b = collate(['hello', {'prompt': 'x?', 'answer': 'y'}])
     >>> len(b), [g if g is None else g.get_user_data('solution') for g in b.ground_truths]

@@ -1,16 +1,9 @@
 """Conversation records that flow between sampler, reward and trainer.
 
-``Message`` and ``Trajectory`` are ``dict`` subclasses with attribute access, so both
-styles found in RL code work on the same object::
-
-    traj.messages[-1].content
-    traj.get('messages', [])[-1]['content']
-
-A plain ``dict`` with the same keys is accepted everywhere a ``Trajectory`` is.
-
-``user_data`` is a list of ``(key, value)`` pairs (the order is kept and keys may
-repeat); ``Trajectory.get_user_data(key)`` reads the first value for a key, and a
-``dict`` passed as ``user_data`` is turned into pairs.
+``Message`` and ``Trajectory`` are ``dict`` subclasses with attribute access, so
+``traj.messages[-1].content`` and ``traj['messages'][-1]['content']`` both work, and a plain
+``dict`` with the same keys is accepted wherever a ``Trajectory`` is. ``user_data`` is a list
+of ``(key, value)`` pairs (ordered, keys may repeat; a ``dict`` is turned into pairs).
 """
 
 from __future__ import annotations
@@ -236,9 +229,8 @@ class Completion:
         stop_reason: one of :data:`STOP_REASONS`.
         stop_string: the stop string that ended it, when ``stop_reason == 'stop'``.
 
-    When a stop string starts inside a token, that token is dropped from ``token_ids``
-    (so that they never decode to more than ``text``) and the part of it before the
-    stop string only appears in ``text``.
+    A token in which a stop string starts is dropped from ``token_ids`` (they never decode to
+    more than ``text``); its part before the stop string is only in ``text``.
 
     >>> c = Completion([12, 7, 2], '<a>7', 'eos')
     >>> c.num_tokens, c.stop_reason
@@ -274,14 +266,9 @@ class SampleResponse:
         ground_truths: optional per-prompt ground truths (what a batch from
             :mod:`twinkle.data` carries); exposed per sample by :attr:`ground_truths`.
 
-    Flat views (length ``B = P * N``, prompt-major: the samples of a prompt are
-    consecutive): :attr:`trajectories`, :attr:`token_ids` (alias
-    :attr:`completion_ids`), :attr:`texts`, :attr:`stop_reasons`, :attr:`group_ids`.
-    :meth:`padded` gives the ids as tensors for a reward's token path.
-
-    Each trajectory is the prompt's messages plus one assistant message holding the
-    completion text; it keeps the prompt's ``tools`` and ``user_data`` and also carries
-    ``completion_ids`` and ``stop_reason`` fields.
+    Flat views have length ``B = P * N``, prompt-major. Each of :attr:`trajectories` is the
+    prompt (with its ``tools`` and ``user_data``) plus one assistant message with the
+    completion text, and carries ``completion_ids`` and ``stop_reason``.
 
     >>> r = SampleResponse([Trajectory(messages=[{'role': 'user', 'content': 'hi'}])],
     ...                    [[Completion([5, 2], 'yo', 'eos'), Completion([6], 'ok', 'length')]])
@@ -405,12 +392,7 @@ class SampleResponse:
         return [g for g in self.prompt_ground_truths for _ in range(self.num_samples)]
 
     def padded(self, pad_id: int = 0, device: Any = None) -> Tuple[Any, Any]:
-        """The completion ids as right-padded tensors (:func:`pad_ids`).
-
-        Returns:
-            ``(input_ids, lengths)``: (B, L) int64 and (B,) int64, L the longest
-            completion (at least 1).
-        """
+        """The completion ids as right-padded tensors (:func:`pad_ids`): ``(input_ids (B, L), lengths (B,))``."""
         return pad_ids(self.token_ids, pad_id, device)
 
 

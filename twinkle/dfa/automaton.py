@@ -1,19 +1,13 @@
 """Deterministic finite automata over bytes: the value type every format check compiles to.
 
-A :class:`ByteDFA` reads raw bytes (alphabet size 256) and is always *total*: every state has a
-successor for every byte, so ``trans`` is a dense ``(S, 256)`` table that device code can index
-without bounds checks. Acceptance is decided once, after the last byte.
+A :class:`ByteDFA` is total over the 256 byte values, so ``trans`` is a dense ``(S, 256)``
+table device code indexes without bounds checks; acceptance is decided after the last byte.
+Every constructor keeps these invariants:
 
-Invariants kept by every constructor and combinator in this module:
-
-* The automaton is minimal and canonically numbered: states are numbered in breadth-first order
-  from ``start`` (``start == 0``), visiting bytes 0..255 in order. Two ``ByteDFA`` objects accept
-  the same language exactly when their tables are equal, so ``==`` and ``hash`` (by content) are
-  language equality.
-* A minimal DFA has at most one *dead* state (no accepting state is reachable from it). ``dead``
-  is its index, or -1 when every state can still reach acceptance.
-* Objects are immutable (arrays are read-only) and picklable, so they can be cached and shipped to
-  worker processes; device code only ever receives ``trans``/``accept`` as tensors.
+* minimal and canonically numbered (BFS from ``start == 0``, bytes in order), so ``==`` and
+  ``hash`` are language equality;
+* at most one *dead* state (cannot reach acceptance): ``dead``, or -1 when there is none;
+* immutable (read-only arrays) and picklable, so it caches and ships to workers.
 """
 
 from __future__ import annotations
@@ -43,19 +37,15 @@ _PY_CELLS = 2048
 class StateLimitError(ValueError):
     """A construction would exceed its ``max_states`` limit or its ``max_work`` budget.
 
-    The message names the construction (the pattern, for :func:`twinkle.dfa.compile_regex`),
-    the limit and the stage that hit it.
+    The message names the construction, the limit and the stage that hit it.
     """
 
 
 class Budget:
     """The limits of one construction: states per automaton and total work.
 
-    Stages charge what they cost, before or while they do it: a unit is one elementary step (a
-    thread visited by the subset construction, a cell of a Python refinement round, a few
-    table cells of numpy work; an NFA state costs 20). Counting work instead of measuring time
-    keeps the verdict the same on every machine and under any load (a pattern never compiles
-    on one run and fails on the next), while still bounding the time a pattern can take.
+    Work is counted in units (one elementary step; an NFA state costs 20) rather than timed, so
+    a pattern gets the same verdict on every machine and under any load.
 
     Args:
         what: names the construction in error messages, e.g. ``"compile_regex('a{3}', ...)"``.
@@ -105,15 +95,7 @@ class Budget:
 
 
 def _byte_classes(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Groups bytes whose columns in ``trans`` are identical.
-
-    Most patterns distinguish only a handful of byte ranges, so working on byte classes instead of
-    all 256 bytes makes minimization and products an order of magnitude cheaper.
-
-    Returns:
-        ``(reps, cls)``: ``reps`` (C,) one representative byte per class, ``cls`` (256,) the class
-        of each byte.
-    """
+    """``(reps, cls)``: one representative byte per class of equal ``trans`` columns, class per byte."""
     cls, reps = group_rows(np.ascontiguousarray(trans.T))  # reps: first byte of each class
     return reps, cls
 
@@ -125,20 +107,10 @@ def _canonical(
     cols: np.ndarray | None = None,
     return_order: bool = False,
 ):
-    """Keeps the states reachable from ``start`` and renumbers them in BFS order (start = 0).
-
-    BFS visits successors in byte order. It runs level by level: the next level is the unseen
-    states of the current level's rows, concatenated, in order of first appearance, which is the
-    order a one-state-at-a-time BFS would discover them in. Only the columns ``cols`` (sorted;
-    default: the first byte of each class of equal columns) are read: any set holding the first
-    byte of every such class meets the successors in the order all 256 bytes would. Wide
-    levels are numpy gathers; narrow ones run in Python.
-
-    Returns:
-        ``(trans, accept)`` renumbered, and with ``return_order`` the new number of every old
-        state (-1: unreachable).
-    """
+    """States reachable from ``start``, in BFS order: ``(trans, accept[, old -> new or -1])``."""
     n = trans.shape[0]
+    # Any column set holding the first byte of each class of equal columns meets successors in
+    # the order all 256 bytes would; level by level, wide levels as numpy gathers.
     if cols is None:
         cols = np.sort(_byte_classes(trans)[0]) if trans.shape[1] > 1 else np.zeros(1, np.int64)
     narrow = np.ascontiguousarray(trans[:, cols], dtype=np.int64)
@@ -217,18 +189,9 @@ def _gather(src: np.ndarray, ptr: np.ndarray, nodes: np.ndarray) -> np.ndarray:
 def _minimize(
     trans: np.ndarray, accept: np.ndarray, start: int, budget: Budget | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Partition refinement (Moore's, made incremental) and canonical numbering.
-
-    Invariant: every state's row of successor blocks equals its block's recorded row ``sig``,
-    except for *candidates*, the predecessors of states whose block changed in the last round.
-    A round compares only the candidates with their block's row and splits off those that
-    differ, grouped by row; the largest part of a block keeps its id (see
-    :func:`_refine_round`), so every id change is a real split and the loop ends after at most
-    S rounds. Plain Moore needs as many rounds as the DFA is deep, each over all S states;
-    here a round costs what its candidates cost. Wide rounds are numpy; once the candidates
-    are few (the long tail of a chain such as ``a{0,3000}``: thousands of rounds of a few
-    states) the rounds run in Python, avoiding the fixed cost of numpy calls per round.
-    """
+    """Minimal canonical tables by incremental partition refinement (Moore's)."""
+    # Invariant: every state's row of successor blocks equals its block's `sig`, except for the
+    # candidates (predecessors of states that changed block), so a round costs only its candidates.
     if budget is not None:
         budget.spend(trans.shape[0] * trans.shape[1] // 4, 'minimization')
     trans, accept = _canonical(trans, accept, start)
@@ -259,25 +222,17 @@ def _minimize(
 
 
 def _refine_round(small, src, ptr, block, sizes, sig, count, cand):
-    """One numpy round of :func:`_minimize` (updates block, sizes, sig in place).
-
-    The candidates whose row of successor blocks differs from their block's ``sig`` move,
-    grouped by (block, row). In each block the largest part, movers' group or the members that
-    stay, keeps the block's id and the others take fresh ids: ids only change on real splits
-    (renaming would propagate forever around cycles), and the states that change, whose
-    predecessors the next round examines, are never the larger part (Hopcroft's "smaller
-    half"; without it a chain renames most of the automaton in every round).
-
-    Returns:
-        ``(next candidates, block count)``; no candidates once the partition is stable.
-    """
+    """One numpy round of :func:`_minimize` (in place): ``(next candidates, block count)``."""
+    # The largest part of a block keeps its id, so ids change only on real splits and the next
+    # candidates come from the smaller parts (Hopcroft's "smaller half").
     rows = block[small[cand]]
     own = block[cand]
     moved = ~(rows == sig[own]).all(axis=1)
     if not moved.any():
         return cand[:0], count
     cand, rows, own = cand[moved], rows[moved], own[moved]
-    # Group the movers by (block, row): exact (hash, then verified).
+    # Group the movers by (block, row): exact (hash, then verified). Renaming a block whose
+    # members did not split would propagate forever around cycles.
     inv, first = group_rows(np.concatenate([own[:, None], rows], axis=1))
     ng = len(first)
     g_block = own[first]
@@ -321,11 +276,7 @@ def _refine_round(small, src, ptr, block, sizes, sig, count, cand):
 
 
 def _refine_python(small, src, ptr, block, sig, count, cand, budget):
-    """The rounds of :func:`_minimize` from ``cand`` on, in Python; returns the final blocks.
-
-    Same rules as :func:`_refine_round`, on lists and per-block member sets, with no
-    fixed per-round cost: it wins when the candidates are few.
-    """
+    """The rounds of :func:`_minimize` from ``cand`` on, in Python (same rules as :func:`_refine_round`)."""
     c = small.shape[1]
     rows_l = small.tolist()
     block_l = block.tolist()
@@ -382,11 +333,7 @@ def _move(states: list, own: int, row: tuple, block_l: list, sig_l: list, member
 
 
 def _coreachable(trans: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """bool (S,): the states from which some state in ``targets`` (bool (S,)) is reachable.
-
-    A backward breadth-first search over inverse transitions (one column per class of equal
-    columns); wide levels in numpy, narrow ones (a long chain) in Python.
-    """
+    """bool (S,): the states from which some state in ``targets`` is reachable (backward BFS)."""
     trans = np.asarray(trans)
     if trans.shape[1] > 1:
         trans = trans[:, _byte_classes(trans)[0]]
@@ -461,6 +408,9 @@ class ByteDFA:
         Returns:
             The minimal canonical DFA for the same language.
 
+        Raises:
+            ValueError: bad shapes, no state, a start or a target out of range.
+
         >>> import numpy as np
         >>> t = np.zeros((2, 256), dtype=np.int32); t[0, ord("x")] = 1; t[1, :] = 1
         >>> ByteDFA.from_tables(t, np.array([False, True])).accepts(b"xyz")
@@ -485,9 +435,7 @@ class ByteDFA:
 
     @classmethod
     def _from_minimal(cls, trans: np.ndarray, accept: np.ndarray, dead: int) -> ByteDFA:
-        """Wraps tables a construction already made minimal and canonical (start 0), with
-        their dead state: no checks, no minimization (the constructions' tests compare such
-        results with :meth:`from_tables`)."""
+        """Wraps tables already minimal and canonical (start 0) without checking them."""
         trans = np.ascontiguousarray(trans, dtype=np.int32)
         accept = np.ascontiguousarray(accept, dtype=bool)
         trans.setflags(write=False)

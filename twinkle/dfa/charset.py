@@ -1,22 +1,17 @@
 """Code-point sets with the exact meaning Python's ``re`` gives them (str patterns, Unicode).
 
-Sets are numpy bool masks over all 0x110000 code points. Facts about Unicode are not hard-coded
-here: the members of ``\\d``, ``\\w``, ``\\s`` are gathered by running Python's own ``re`` over
-every code point once (lazily, cached per process), and case-insensitive matching
-uses the same tables ``re`` uses (``_sre.unicode_tolower``, ``_sre.unicode_iscased`` and
-``re._casefix._EXTRA_CASES``).
+Sets are numpy bool masks over all 0x110000 code points. Nothing about Unicode is hard-coded:
+``\\d``, ``\\w``, ``\\s`` come from running ``re`` over every code point once per process, and
+IGNORECASE uses ``re``'s own tables (``_sre.unicode_tolower``, ``_sre.unicode_iscased``,
+``re._casefix._EXTRA_CASES``), so the compiled DFA agrees with ``re`` on every input,
+CPython 3.11's quirks included:
 
-Case-insensitive semantics follow CPython 3.11's ``re`` exactly, quirks included, because the
-compiled DFA must agree with ``re`` on every input:
-
-* A cased literal ``x`` matches ``ch`` iff ``lower(ch)`` is ``lower(x)`` or one of its extra
-  case equivalents (e.g. ``s``/``ſ``, ``k``/KELVIN SIGN).
-* A class under IGNORECASE with at least one cased member tests ``lower(ch)`` against a table of
-  lowered members, except that members whose lowercase lies outside the BMP are kept verbatim
-  (literals) or checked as ``lo <= lower(ch) <= hi or lo <= upper(lower(ch)) <= hi`` (ranges).
-  So ``[\\U00010400x]`` with IGNORECASE does not match U+10400 in CPython, and neither does the
-  DFA. ``upper`` here is CPython's simple uppercase mapping; we take ``str.upper`` where it yields
-  one character and the identity elsewhere (only reachable through such non-BMP ranges).
+* a cased literal ``x`` matches ``ch`` iff ``lower(ch)`` is ``lower(x)`` or one of its extra
+  case equivalents (``s``/``ſ``, ``k``/KELVIN SIGN);
+* a class with a cased member tests ``lower(ch)`` against its lowered members, except members
+  whose lowercase is outside the BMP: literals kept verbatim, ranges checked as ``lo <=
+  lower(ch) <= hi or lo <= upper(lower(ch)) <= hi`` (so ``[\\U00010400x]`` does not match
+  U+10400, as in CPython).
 """
 
 from __future__ import annotations
@@ -43,8 +38,6 @@ def _cps_of(text: str) -> np.ndarray:
 @functools.cache
 def category(name: str) -> np.ndarray:
     """Mask of ``\\d`` (``'d'``), ``\\w`` (``'w'``) or ``\\s`` (``'s'``) as Python's ``re`` sees it.
-
-    Gathered by letting ``re`` itself pick the members out of a string of all code points.
 
     >>> bool(category('d')[ord('٣')]), bool(category('w')[ord('_')])
     (True, True)
@@ -74,12 +67,9 @@ def _iscased() -> np.ndarray:
 
 @functools.cache
 def _upper() -> np.ndarray:
-    """CPython's simple uppercase mapping (``Py_UNICODE_TOUPPER``), which Python does not expose.
-
-    Where ``str.upper`` gives one character it is the simple mapping. Where it gives several
-    (``ᾳ`` -> ``ΑΙ``, ``ß`` -> ``SS``), the simple mapping is the character that lowercases back
-    to this one (``ᾳ`` -> ``ᾼ``) if there is one, else the identity (``ß``).
-    """
+    """CPython's simple uppercase mapping, which Python does not expose."""
+    # str.upper where it gives one character, else the character that lowercases back to this one
+    # (U+1FB3 -> U+1FBC), else the identity (U+00DF).
     lower, cased = _lower(), np.flatnonzero(_iscased())
     up = np.arange(NUM_CPS, dtype=np.int64)
     back: dict[int, list[int]] = {}

@@ -1,9 +1,7 @@
 """Small DFA builders for format checks: "contains ``<think>`` exactly once" and friends.
 
-Counting occurrences of a literal is regular; we build it from a search DFA for the literal and
-boolean operations, so overlapping occurrences count the way ``str.count`` does *not*: we count
-every start position (``b"aa"`` occurs twice in ``b"aaa"``). For tags such as ``<think>``, which
-cannot overlap themselves, both agree.
+Occurrences are counted at every start position (``b"aa"`` occurs twice in ``b"aaa"``,
+unlike ``str.count``); for tags that cannot overlap themselves, such as ``<think>``, both agree.
 """
 
 from __future__ import annotations
@@ -24,10 +22,7 @@ __all__ = [
 
 
 def _kmp_table(lit: bytes) -> np.ndarray:
-    """Automaton tracking the longest prefix of ``lit`` that is a suffix of the input (states 0..n).
-
-    State n means an occurrence just ended; it continues like the longest proper border.
-    """
+    """Automaton of the longest prefix of ``lit`` that is a suffix of the input (states 0..n, n: a match)."""
     n = len(lit)
     t = np.zeros((n + 1, 256), dtype=np.int64)
     if n == 0:
@@ -113,10 +108,8 @@ THINK_ANSWER_TAGS = ('<think>', '</think>', '<answer>', '</answer>')
 
 def think_answer_format() -> ByteDFA:
     """The strict think/answer format: ``<think>``, text, ``</think>``, optional whitespace,
-    ``<answer>``, text, ``</answer>``, optional whitespace, each of the four tags exactly once.
-
-    The regex alone (``THINK_ANSWER_PATTERN`` with DOTALL) would let the texts contain more tags,
-    e.g. a second ``<think>`` inside the first; the intersection forbids that.
+    ``<answer>``, text, ``</answer>``, optional whitespace, each of the four tags exactly once
+    (the regex alone would let the texts hold more tags).
 
     >>> d = think_answer_format()
     >>> d.accepts(b"<think>a</think> <answer>1</answer>\\n")

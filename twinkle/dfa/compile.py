@@ -1,61 +1,17 @@
 """Python regex -> minimal :class:`~twinkle.dfa.automaton.ByteDFA` over UTF-8 bytes.
 
-Pipeline:
+Pipeline: parse (:mod:`twinkle.dfa.regex`) and give each character atom its exact code-point
+set (:mod:`twinkle.dfa.charset`, from the running interpreter's ``re`` tables and IGNORECASE
+rules); split the code points into the coarsest classes no atom distinguishes; build a
+Thompson NFA with assertions as edges, determinize it with dominated threads pruned and
+minimize; compose with CPython's UTF-8 decoder (errors='replace') straight into the minimal
+byte DFA.
 
-1. :mod:`twinkle.dfa.regex` parses the pattern; :mod:`twinkle.dfa.charset` gives every
-   character atom its exact code-point set (Python's Unicode ``\\d \\w \\s``, IGNORECASE rules).
-2. The code points are split into the coarsest classes no atom distinguishes, so everything after
-   this step works on a few dozen symbols instead of 0x110000.
-3. A Thompson NFA over those classes, with zero-width assertions as edges, is determinized by the
-   subset construction, keeping only the maximal threads of each set (below), and minimized
-   (code-point DFA).
-4. The code-point DFA is composed with a deterministic UTF-8 decoding automaton; the composition
-   is built minimal directly (:func:`_compose_utf8`), giving the byte DFA.
-
-Bounded repeats. ``X{m,n}`` unrolls into ``n`` copies of ``X``; under ``search`` the subset
-construction would track a set of counters (``.*<think>.{0,100}</think>`` would remember every
-``<think>`` of the last 100 characters). *Dominance pruning* keeps it small: every NFA state
-knows its body position and copy index (:meth:`_NFA.build_copy`), and in the copies ``i >= m``
-the same position in a lower copy accepts everything a higher copy does, so a subset keeps only
-its maximal threads, which leaves its language unchanged. Threads that cannot reach the final
-state are dropped, so a set that can never match is the single dead state. Some repeats are
-large by nature: ``\\w{n}`` over bytes needs a few hundred states per count.
-
-Budget. Each construction carries a :class:`~twinkle.dfa.automaton.Budget`: ``max_states``
-bounds every automaton built (code-point and byte DFA), ``max_work`` the total work in counted
-units, checked before and during every stage. A pattern past either stops with
-:class:`~twinkle.dfa.automaton.StateLimitError`, naming the pattern, the limit and the stage.
-
-Anchors. ``\\A`` and ``^`` look back one character, ``$``, ``\\Z`` and (part of) ``\\b``/``\\B``
-look ahead. Look-behind is resolved while building the subset (the DFA state knows what the last
-character was); look-ahead becomes a *constraint* carried by the NFA thread: a predicate on the
-rest of the input that depends on at most its next two characters and on where it ends (Python's
-``$`` matches at the end or before a final ``'\\n'``). Constraints are kept as 13-bit truth tables
-over the possible futures, so conjunction is ``&`` and reading a character is a table shift.
-``search`` and ``match`` modes add a "done" thread that only has to satisfy its constraint.
-
-Invalid UTF-8 (``encoding_errors='replace'``, the only mode). The DFA accepts ``data`` iff
-``re.<mode>(pattern, data.decode('utf-8', 'replace'), flags)`` matches, for every byte string.
-CPython's decoder replaces each *maximal subpart* of an ill-formed sequence with one U+FFFD
-(Unicode 15, section 3.9): a byte that cannot start a sequence (80..C1, F5..FF) is one U+FFFD;
-a valid prefix of a sequence (E2 82, or F0 9F 98) followed by a byte that cannot continue it is one
-U+FFFD, and that byte is then decoded afresh; a valid prefix cut off by the end of the input is
-one U+FFFD. Overlong forms (C0 AF, E0 80 AF), surrogates (ED A0 80) and values above U+10FFFF
-(F4 90 ...) fail at the first byte that rules them out, exactly like CPython. The decoding
-automaton's states are the pending prefixes, grouped by what their completions can lead to, and
-the acceptance of a state with a pending prefix is that of its state after one U+FFFD.
-
-Agreement with ``re``. The character sets (``\\d \\w \\s``, case folding) are taken from the
-running interpreter's own ``re`` tables, and CPython's IGNORECASE quirks are reproduced (see
-:mod:`twinkle.dfa.charset`), so there is no known input on which the DFA and ``re`` disagree
-within the supported syntax and flags. The remaining differences are by design: constructs
-beyond regular languages raise :class:`~twinkle.dfa.regex.UnsupportedRegexError`, and automata
-larger than ``max_states`` raise :class:`~twinkle.dfa.automaton.StateLimitError` where ``re``
-would run (possibly in exponential time).
-
-Results are cached per (pattern, flags, mode, limits). Running a DFA reads each byte once, so
-inputs that make backtracking engines explode (``(a+)+$`` on a long run of ``a``) take linear
-time.
+Look-behind (``^``, ``\\A``) is resolved while building subsets; look-ahead (``$``, ``\\Z``,
+``\\b``) is a constraint on the next two characters and the end, a 13-bit truth table. Every
+stage runs under a :class:`~twinkle.dfa.automaton.Budget`. Results are cached per (pattern,
+flags, mode, limits), and running a DFA is linear in its input, even for patterns that make
+backtracking engines explode (``(a+)+$``).
 """
 
 from __future__ import annotations
@@ -167,15 +123,7 @@ def _assertion(kind: str, ctx: int) -> int:
 
 
 class _NFA:
-    """Thompson NFA: epsilon edges, assertion edges and edges labelled with atom ids.
-
-    Counted repeats are unrolled, one copy of the body per count. Every state records where it
-    sits in that unrolling, for the dominance pruning of :func:`_determinize`: ``key[q]``
-    (interned) is its position inside the innermost repeat body together with the copy index of
-    every enclosing repeat level where copies are *not* interchangeable, and ``vec[q]`` the copy
-    indices of the levels where a lower copy can do whatever a higher one can (see
-    :meth:`build_copy`).
-    """
+    """Thompson NFA, counted repeats unrolled; ``key``/``vec`` place states for dominance pruning."""
 
     def __init__(self, budget: Budget):
         self.budget = budget
@@ -209,8 +157,7 @@ class _NFA:
         return q
 
     def reserve(self, seq: list) -> None:
-        """Charges the budget for building ``seq`` before building it,
-        so that a pattern whose unrolled repeats are too large fails at once."""
+        """Charges the budget for ``seq`` before building it, so oversized unrolled repeats fail at once."""
         n = _nfa_size(seq)
         if n > _MAX_NFA_STATES:
             raise StateLimitError(
@@ -222,11 +169,8 @@ class _NFA:
     def build_copy(self, node: Repeat, flags: int, index: int, ordered: bool) -> tuple[int, int]:
         """Copy ``index`` (1-based) of a repeat's body.
 
-        ``ordered`` marks the copies ``index >= min`` of a bounded repeat ``{min,max}``: the same
-        body position in copy ``i`` accepts a superset of what it accepts in copy ``j > i``
-        (after either, the rest of the repeat may take ``0 .. max - copy`` more copies), so a
-        thread there is dominated by one at a lower copy. Mandatory copies below ``min`` (they
-        still owe ``min - copy`` copies) and the loop of an unbounded repeat are not ordered.
+        ``ordered`` marks the optional copies (``index >= min`` of a bounded repeat): a position in a
+        lower copy accepts a superset of what it accepts in a higher one, so the higher is dominated.
         """
         rid = self._repeat_ids.setdefault(id(node), len(self._repeat_ids) + 1)
         saved = self._frame
@@ -317,8 +261,7 @@ class _NFA:
         raise AssertionError(node)
 
     def live_states(self, final: int, nonempty: np.ndarray) -> bytearray:
-        """States from which ``final`` is reachable (over epsilon, assertion and non-empty atom
-        edges): a thread anywhere else can never match, so the subset construction drops it."""
+        """States from which ``final`` is reachable; threads anywhere else can never match."""
         n = len(self.eps)
         preds: list[list[int]] = [[] for _ in range(n)]
         for q in range(n):
@@ -361,15 +304,7 @@ def _nfa_size(seq: list) -> int:
 
 
 def _partition(sets: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Splits the code points into classes that no set distinguishes.
-
-    Args:
-        sets: code-point sets as ``(starts, ends)`` half-open intervals.
-
-    Returns:
-        ``(cls, member, rep)``: ``cls`` int32 (0x110000,) class of each code point, ``member``
-        bool (n_sets, K) whether set i contains class k, ``rep`` (K,) one code point per class.
-    """
+    """Code-point classes no interval set splits: ``(cls (0x110000,), member (n_sets, K), rep (K,))``."""
     bounds = [np.array([0, cs.NUM_CPS])]
     for st, en in sets:
         bounds += [st, en]
@@ -404,26 +339,10 @@ _DONE_KEY = -1  # its dominance key
 def _determinize(
     nfa: _NFA, start: int, final: int, mode: str, member: np.ndarray, kinds: list[int], budget: Budget
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Subset construction over code-point classes, with dominated threads pruned.
-
-    DFA states are sets of threads ``(nfa_state, constraint)`` after the epsilon closure,
-    which is computed knowing the kind of the character just read (for look-behind). Threads
-    are interned as small ints (:class:`_ThreadTable`), and each thread's successors per class
-    are computed once (:class:`_ThreadMoves`).
-
-    A set keeps only its maximal threads (an antichain): a thread is dropped when another
-    thread of the set accepts every continuation it accepts, so the set's language is
-    unchanged. Two sound cases are recognised (see :meth:`_ThreadTable.prune`): the same body
-    position of a bounded repeat in a lower copy (:meth:`_NFA.build_copy`) with a weaker
-    constraint, and a "done" thread whose constraint is weaker. Without this,
-    ``.*<think>.{0,100}</think>`` (``search``) tracks every ``<think>`` of the last 100
-    characters: exponentially many sets, while only the most recent one matters. Threads at NFA
-    states that cannot reach the final state are dropped too, so a set that can never match is
-    the empty (dead) set.
-
-    Returns:
-        ``(trans, accept_at_end)``: int64 (S, K) and bool (S,); state 0 is the start.
-    """
+    """Subset construction with dominated threads pruned: ``(trans (S, K) int64, accept_at_end (S,))``."""
+    # A DFA state is a set of threads (nfa_state, constraint). Keeping only its maximal threads
+    # leaves its language unchanged and stops .*<think>.{0,100}</think> (search) from tracking
+    # every <think> of the last 100 characters; threads that cannot reach `final` are dropped.
     threads = _ThreadTable(nfa, budget)
     moves = _ThreadMoves(nfa, threads, final, mode, member, kinds, budget)
     # Under search a match may begin at every character: its start closure joins every step.
@@ -438,12 +357,7 @@ def _determinize(
 def _explore_subsets(
     init: frozenset, restart: list | None, moves: _ThreadMoves, threads: _ThreadTable, budget: Budget
 ) -> tuple[list[frozenset], list[list[int]]]:
-    """Breadth-first search over the pruned thread sets reachable from ``init``.
-
-    Returns:
-        ``(states, rows)``: the sets in id order (``init`` is 0) and, per set, the id of its
-        successor for every class.
-    """
+    """BFS over the pruned thread sets from ``init``: ``(states, rows)``, successor ids per class."""
     K = len(moves.kinds)
     restart = restart or [()] * K
     step, prune = moves.step, threads.prune
@@ -470,12 +384,7 @@ def _explore_subsets(
 
 
 class _ThreadTable:
-    """The threads ``(nfa_state, constraint)`` of the subset construction, and their pruning.
-
-    Threads are interned as small ints with four columns: NFA state ``q``, constraint ``sig``,
-    dominance ``key`` and copy vector ``vec`` (:class:`_NFA`). One class, because interning
-    fills the columns that dominance pruning reads.
-    """
+    """Interned threads ``(nfa_state, constraint)`` with their dominance ``key`` and ``vec``, and their pruning."""
 
     def __init__(self, nfa: _NFA, budget: Budget):
         self.nfa = nfa
@@ -536,20 +445,16 @@ class _ThreadTable:
         return [t for t in ts if not any(u != t and self.dominates(u, t) for u in ts)]
 
     def dominates(self, u: int, t: int) -> bool:
-        """Whether thread ``u`` accepts every continuation thread ``t`` (same key) accepts: a
-        weaker constraint, and a lower or equal copy at every ordered repeat level."""
+        """Whether ``u`` accepts every continuation ``t`` (same key) accepts: a weaker constraint, and
+        a lower or equal copy at every ordered repeat level.
+        """
         if self.sig[t] & ~self.sig[u]:
             return False
         return all(a <= b for a, b in zip(self.vec[u], self.vec[t]))
 
 
 class _ThreadMoves:
-    """How threads move: epsilon closures and per-class successors, each computed once.
-
-    Only live NFA states (those that can still reach ``final``) are followed. In ``search``
-    and ``match`` modes reaching ``final`` yields the done thread, which lives on with only
-    its constraint.
-    """
+    """Epsilon closures and per-class successors of threads, each computed once (live states only)."""
 
     def __init__(
         self,
@@ -649,28 +554,11 @@ class _ThreadMoves:
 
 
 def _compose_utf8(trans: np.ndarray, accept: np.ndarray, cls: np.ndarray, budget: Budget) -> ByteDFA:
-    """Composes a minimal code-point DFA with CPython's UTF-8 decoder (errors='replace').
-
-    The result is the minimal byte DFA, built directly: no partition refinement runs on it.
-
-    States. A *boundary* state is a code-point state ``q`` (no byte pending). A *pending* state
-    is ``q`` plus a valid prefix of a multi-byte sequence; prefixes are grouped by the
-    code-point classes their completions decode to (``need1``: per 64-code-point block,
-    ``need2``: per 4096-block, ``need3``: per 4-byte lead). A pending state is then fully
-    described by its *key*: ``r = trans[q, U+FFFD]`` (where any non-continuation byte and the
-    end of input leave it: one U+FFFD, then the byte read afresh) and its 64 continuation
-    targets (boundary or shallower pending states; an invalid continuation goes where ``r``
-    sends a continuation byte, ``f(r) = trans[r, U+FFFD]``).
-
-    Why the result is minimal. Boundary states are pairwise inequivalent, because the
-    code-point DFA is minimal and valid UTF-8 spells every code-point word. A pending state
-    behaves like ``r`` on every word that starts at a non-continuation byte, so pending states
-    with different ``r`` are inequivalent, and a pending state can only be equivalent to the
-    boundary state ``r`` itself, exactly when all its continuation targets are ``f(r)`` (then it
-    is merged into ``r``). Otherwise two pending states are equivalent iff their keys are equal
-    (by induction over the levels, the targets are already distinct classes), so pending
-    states are hash-consed by key, across levels.
-    """
+    """The minimal byte DFA: a minimal code-point DFA composed with CPython's UTF-8 decoder."""
+    # A pending state (q plus a valid multi-byte prefix) is its key: r = trans[q, U+FFFD] (where a
+    # non-continuation byte or the end leaves it) and its 64 continuation targets. It can equal only
+    # the boundary state r, else pending states are equivalent iff their keys are: hash-consing by
+    # key gives the minimal DFA without refinement.
     S = trans.shape[0]
     trans = trans.astype(np.int64)
     fffd = trans[:, int(cls[0xFFFD])]
@@ -720,14 +608,7 @@ def _compose_utf8(trans: np.ndarray, accept: np.ndarray, cls: np.ndarray, budget
 
 
 def _utf8_groups(cls: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Pending UTF-8 prefixes grouped by what their completions decode to, per level.
-
-    Returns:
-        ``[(g1_rows, g1), (g2_rows, g2), (g3_rows, g3)]``: ``g1_rows`` (G1, 64) the class of
-        each continuation byte per group of 64-code-point blocks, ``g1`` the group of each
-        block (cp >> 6); ``g2_rows`` (G2, 64) the need1 group per continuation byte (-1: not a
-        valid continuation), ``g2`` per 4096-block; ``g3_rows``, ``g3`` per 4-byte lead.
-    """
+    """Pending UTF-8 prefixes grouped by what they decode to: ``(rows (G, 64), group)`` per level."""
     # The int64 copy (9 MB) is deliberate: freeing it raises glibc's dynamic mmap threshold
     # above the 4.4 MB tables each compile allocates, which would otherwise be mapped afresh
     # and page-faulted every time.
@@ -747,8 +628,7 @@ def _utf8_groups(cls: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _first_byte_columns(cls: np.ndarray, g1: np.ndarray, g2: np.ndarray, g3: np.ndarray) -> np.ndarray:
-    """Bytes whose columns in the composed table are equal by construction share a (kind,
-    value); the sorted first byte of each, which is all :func:`_canonical` needs to read."""
+    """Sorted first byte of each set of composed-table columns equal by construction (all :func:`_canonical` reads)."""
     kind = np.repeat(np.arange(6), [0x80, 0x40, 2, 0x1E, 0x10, 16])
     kind[0xF5:] = 2  # invalid leads, like C0 and C1
     value = np.concatenate(
@@ -766,11 +646,7 @@ def _first_byte_columns(cls: np.ndarray, g1: np.ndarray, g2: np.ndarray, g3: np.
 
 
 class _PendingKeys:
-    """The pending states of :func:`_compose_utf8`, hash-consed by key ``(r, 64 targets)``.
-
-    Ids start at ``S`` (after the boundary states). Keys are interned in slices of rows, so
-    memory stays bounded and a byte DFA that would exceed ``max_states`` stops early.
-    """
+    """The pending states of :func:`_compose_utf8`, hash-consed by key in slices (ids from ``S``)."""
 
     _SLICE = 1 << 15
 
@@ -846,11 +722,9 @@ def compile_regex(
         flags: any combination of ``re.DOTALL``, ``re.IGNORECASE``, ``re.MULTILINE``
             (``re.UNICODE`` is accepted and changes nothing for str patterns).
         mode: ``'search'``, ``'match'`` or ``'fullmatch'``, as the ``re`` function of that name.
-        encoding_errors: how bytes are decoded; only ``'replace'`` (CPython's behaviour, see the
-            module docstring) is implemented.
+        encoding_errors: how bytes are decoded; only ``'replace'`` is implemented.
         max_states: limit on the states of the code-point DFA and of the byte DFA.
-        max_work: budget of the whole construction in work units. Counted, not timed: a
-            pattern compiles, or fails, the same on every machine and under any load.
+        max_work: budget of the whole construction in work units (counted, not timed).
 
     Returns:
         The minimal canonical :class:`ByteDFA`.

@@ -1,20 +1,15 @@
 """Parser for the regular subset of Python's regex syntax (str patterns, CPython 3.11 rules).
 
-The grammar and the error conditions follow the documented behaviour of ``re`` (``{`` that does
-not start a valid bound is a literal, ``x{,n}`` is ``x{0,n}``, a quantifier after nothing or after
-an anchor is "nothing to repeat", ...). Constructs a finite automaton cannot express are rejected
-with :class:`UnsupportedRegexError` naming the construct and its position.
-
-The parse tree mirrors ``re``'s own closely enough to reproduce two parser rewrites that change
-what IGNORECASE matches (see :mod:`twinkle.dfa.charset`): a one-literal class ``[x]`` becomes the
-literal ``x`` (and ``[^x]`` a negated literal), and alternatives that are all single characters
-or classes (after factoring out a common prefix) become one class.
+Grammar and errors follow ``re`` (``{`` not starting a valid bound is a literal, ``x{,n}`` is
+``x{0,n}``, "nothing to repeat"...); constructs a finite automaton cannot express raise
+:class:`UnsupportedRegexError` naming the construct and position. Like ``re``, a one-literal
+class becomes the literal and single-character alternatives become one class, which changes
+what IGNORECASE matches (:mod:`twinkle.dfa.charset`).
 
 Tree nodes:
     * ``('lit', cp)``, ``('notlit', cp)``, ``('in', negate, items)`` with items ``('lit', cp)``,
       ``('range', lo, hi)``, ``('cat', 'd'|'D'|'w'|'W'|'s'|'S')``; ``('any',)``;
-      ``('at', kind)`` with kind in ``A Z ^ $ b B``. Simple nodes are tuples and compare by value,
-      like ``re``'s, which the prefix factoring relies on.
+      ``('at', kind)`` with kind in ``A Z ^ $ b B``; tuples, compared by value.
     * :class:`Group`, :class:`Repeat`, :class:`Branch`: compound nodes, compared by identity.
     * A sequence is a Python list of nodes.
 """

@@ -1,9 +1,7 @@
 """Grouping identical rows of an integer table, the step behind byte, token and UTF-8 classes.
 
-``np.unique(rows, axis=0)`` sorts whole rows, which is slow for wide tables, so rows are hashed
-to 64 bits, grouped by hash, and the grouping is then verified exactly, with the exact sort as
-the fallback on a collision. Neither step makes an (N, W) temporary: a token table's rows can be
-hundreds of MB.
+Rows are hashed to 64 bits, grouped by hash and verified exactly (an exact sort on a
+collision), faster than ``np.unique(axis=0)`` on wide tables and without (N, W) temporaries.
 """
 
 from __future__ import annotations
@@ -19,10 +17,7 @@ _HASH_WEIGHTS = np.random.default_rng(0x7F4A7C15).integers(1, 2**63, size=4096, 
 
 
 def group_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Groups the identical rows of a 2-D integer (or bool) array.
-
-    Groups are numbered in order of first occurrence: group 0 is row 0's, and each new group
-    takes the next id, so ``first`` is increasing and ``ids[first]`` is ``0 .. G - 1``.
+    """Groups the identical rows of a 2-D integer (or bool) array, numbered by first occurrence.
 
     Args:
         rows: (N, W) integer or bool array.
@@ -30,7 +25,7 @@ def group_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         ``(ids, first)``: ``ids`` (N,) int64 the group of each row (``rows[i]`` equals
         ``rows[j]`` iff ``ids[i] == ids[j]``), ``first`` (G,) int64 the index of each group's
-        first row.
+        first row (increasing).
 
     >>> ids, first = group_rows(np.array([[5, 1], [0, 2], [5, 1], [0, 2], [3, 3]]))
     >>> ids.tolist(), first.tolist()
@@ -57,16 +52,13 @@ def _same_rows(rows: np.ndarray, other: np.ndarray) -> bool:
 
 
 def _row_hashes(rows: np.ndarray) -> np.ndarray:
-    """(N,) uint64: a random linear hash of each row's bytes, modulo 2^64.
-
-    Rows of whole 64-bit words are hashed in place (a view: no copy of a (V, S) table);
-    ``einsum`` sums without the (N, W) temporary of ``(rows * w).sum(1)``.
-    """
+    """(N,) uint64: a random linear hash of each row's bytes, without copying whole-word rows."""
     rows = np.ascontiguousarray(rows)
     if rows.dtype.kind in 'biu' and rows.shape[1] * rows.itemsize % 8 == 0:
         words = rows.view(np.uint64)  # equal rows <=> equal bytes <=> equal words
     else:
         words = rows.astype(np.uint64)
+    # einsum sums without the (N, W) temporary of (words * w).sum(1).
     return np.einsum('ij,j->i', words, _hash_weights(words.shape[1]))
 
 

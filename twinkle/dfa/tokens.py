@@ -1,23 +1,14 @@
 """A DFA's token equivalence classes, over the bytes of a token table.
 
-The bytes each token id decodes to live in :mod:`twinkle.vocab` (:class:`TokenTable`,
-:func:`token_table`, :func:`byte_table`; the decoder rules are in
-:mod:`twinkle.vocab.decoders`), re-exported here. :func:`token_classes` runs every token
-through a :class:`ByteDFA` from every state at once (numpy, no Python loop over the
-vocabulary) and groups tokens that act alike into classes: ``class_ids (V,) int32`` and
-``transitions (S', C) int32``. Only these tensors go to the scan op
-(``twinkle.ops.dfa_scan``).
+:func:`token_classes` runs every token of a :class:`TokenTable` (from :mod:`twinkle.vocab`,
+re-exported here) through a :class:`ByteDFA` from every state at once and groups tokens that
+act alike: ``class_ids (V,) int32`` and ``transitions (S', C) int32`` are all the scan op
+(``twinkle.ops.dfa_scan``) receives.
 
-Two decoder rules are not properties of one token and live in the DFA:
-
-* a first-token rule (``Strip(' ', 1, 0)`` drops one leading space of the whole text;
-  ``Metaspace`` drops every ``'▁'`` of the first token): :func:`token_classes` adds one
-  state, "nothing emitted yet", whose transitions read the first emitting token's own
-  bytes (:attr:`TokenTable.first_padded`);
-* ``ByteFallback`` runs (:attr:`TokenTable.fallback`): a maximal run of ``<0xNN>`` tokens
-  is its characters when valid UTF-8, else one U+FFFD *per byte*; inside a run the state
-  is the DFA state if the run turns out valid, the DFA state after one U+FFFD per byte so
-  far, and the UTF-8 validator's state; the run's end picks one (:class:`_ByteRuns`).
+Two decoder rules are not properties of one token and become DFA states: a first-token rule
+(``Strip`` drops one leading space, ``Metaspace`` the first token's ``'▁'``) adds a "nothing
+emitted yet" state, and ``ByteFallback`` runs of ``<0xNN>`` tokens (their characters when
+valid UTF-8, else one U+FFFD per byte) add run states (:class:`_ByteRuns`).
 
 >>> table = byte_table()
 >>> table.vocab_size, table.token_bytes(ord('a'))
@@ -97,12 +88,7 @@ _CHUNK_ENTRIES = 8 << 20
 
 
 class _TokenRunner:
-    """Runs every token from given states with numpy (the fallback of the compiled lift).
-
-    ``trans_c`` (S, NC) is the DFA over byte classes ``byte_cls`` (256,). Tokens with the
-    same class string are run once; they are sorted by length so that position ``p`` only
-    touches the prefix of strings longer than ``p`` (~R x total-string-bytes gathers).
-    """
+    """Runs every distinct token string from given states with numpy (the compiled lift's fallback)."""
 
     def __init__(self, trans_c: np.ndarray, byte_cls: np.ndarray, padded: np.ndarray, lengths: np.ndarray):
         self.n_cls = trans_c.shape[1]
@@ -170,11 +156,7 @@ def _token_rows(
     lengths: np.ndarray,
     init: np.ndarray,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Tokens grouped by their end states from each state of ``init`` (R,).
-
-    Returns ``(class of each token (V,) int32, end states of each class (C, R) int64)``,
-    with distinct rows (classes numbered as the backend found them).
-    """
+    """``(class of each token (V,), end states of each class (C, R))`` from each state of ``init``."""
     v = lengths.shape[0]
     if lift is None:
         _check_cells(v, init.shape[0])
@@ -210,8 +192,7 @@ _FLAT: Dict[int, Tuple[Any, np.ndarray]] = {}
 
 
 def _flat_bytes(padded: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Every token's bytes back to back, cached per (read-only) table array: building it is
-    a large part of the lift of a small pattern."""
+    """Every token's bytes back to back, cached per read-only table array."""
     hit = _FLAT.get(id(padded))
     if hit is not None and hit[0]() is padded:
         return hit[1]
@@ -223,10 +204,7 @@ def _flat_bytes(padded: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def _first_seen_order(class_ids: np.ndarray, transitions: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Renumbers classes by their first id: ``(class_ids (V,) int32, transitions (S, C))``.
-
-    Both lift backends number classes differently; this order makes their output equal.
-    """
+    """Renumbers classes by their first id, so both lift backends give equal output."""
     if class_ids.size == 0:
         return class_ids.astype(np.int32), np.ascontiguousarray(transitions, dtype=np.int32)
     _, first = np.unique(class_ids, return_index=True)
@@ -252,13 +230,9 @@ def token_classes(
 ) -> TokenClasses:
     """Groups the tokens of ``table`` into classes that move ``dfa`` alike.
 
-    Every token runs from every state. The compiled lift (``twinkle._C.lift_tokens``)
-    walks the sorted token strings over the DFA's byte classes, moving all states at once
-    through each distinct prefix (~S x prefixes steps, :data:`MAX_LIFT_WORK`); without the
-    compiled library numpy runs each distinct string one byte position at a time (~S x
-    total-string-bytes work, :data:`MAX_LIFT_CELLS`). Tokens with equal rows of end states
-    form one class (rows hashed, then compared exactly); classes are numbered in order of
-    their first id, so both give identical results.
+    Every token runs from every state (compiled: bounded by :data:`MAX_LIFT_WORK`; numpy
+    fallback: by :data:`MAX_LIFT_CELLS`); tokens with equal rows of end states form one class,
+    numbered by first id.
 
     Args:
         dfa: a :class:`twinkle.dfa.ByteDFA` (``trans`` (S, 256) int32, ``accept`` (S,),
@@ -271,14 +245,15 @@ def token_classes(
             as the unmasked text.
 
     Returns:
-        :class:`TokenClasses`. When the table has a first-token rule (``Strip`` or
-        ``Metaspace`` decoders) there is one extra state ``S`` (the start): "nothing emitted
-        yet", whose transitions read the first emitting token's own bytes; a token that
-        emits nothing keeps it there. When the table has ``ByteFallback`` ids, the states
-        inside a run of them follow (see :class:`_ByteRuns`; at most
-        :data:`MAX_RUN_STATES`, beyond which a warning says invalid runs decode with
-        Python's rule instead); a run state from which nothing can match any more is
-        ``dead``, so the scan's first-dead position stays exact.
+        :class:`TokenClasses`. A first-token rule (``Strip`` or ``Metaspace``) adds state
+        ``S``, "nothing emitted yet", as the start. ``ByteFallback`` ids add the run states
+        (at most :data:`MAX_RUN_STATES`; past it a warning says invalid runs decode with
+        Python's rule instead); a run state from which nothing can match is ``dead``, so
+        first-dead positions stay exact.
+
+    Raises:
+        ValueError: ``start`` is not a state of ``dfa``.
+        StateLimitError: the lift would pass its work or cell limit.
 
     >>> from twinkle.dfa import ByteDFA
     >>> t = TokenTable.from_bytes([b' a', b'a', b''], strip_first=ord(' '))
@@ -365,12 +340,7 @@ MAX_LIFT_WORK = 1_000_000_000
 
 @functools.lru_cache(maxsize=1)
 def _utf8_validator() -> np.ndarray:
-    """(9, 256) int64: strict UTF-8 (what ``String::from_utf8`` and ``bytes.decode`` accept).
-
-    State 0 is a character boundary; 1..3 await that many continuation bytes; 4..7 await
-    the restricted second byte after E0, ED, F0, F4 (no overlong forms, surrogates or
-    values past U+10FFFF), then 1 (E0, ED) or 2 (F0, F4) more; 8 is invalid, a sink.
-    """
+    """(9, 256) int64: strict UTF-8 as ``bytes.decode`` accepts it (state 0 boundary, 8 invalid)."""
     t = np.full((9, 256), _U8_INVALID, dtype=np.int64)
     t[0, :0x80] = 0
     t[0, 0xC2:0xE0] = 1
@@ -392,16 +362,12 @@ def _utf8_validator() -> np.ndarray:
 
 
 class _ByteRuns:
-    """The run states a ``ByteFallback`` table adds to a DFA, and the lifted token classes.
+    """The run states a ``ByteFallback`` table adds to a DFA, and the lifted token classes."""
 
-    Inside a run of ``<0xNN>`` tokens, ``tokenizers`` does not know what the run decodes to
-    until it ends: its characters if valid UTF-8, else one U+FFFD per byte. A run state
-    therefore carries ``(sv, sf, u)``: the DFA state after the run's bytes (``sv``, the
-    valid case; -1 once invalid), the DFA state after one U+FFFD per byte (``sf``), and the
-    UTF-8 validator's state ``u``. A run ends at the next token that emits text, or at the
-    end of the input; it then resolves to ``sv`` when ``u`` is at a boundary, else to ``sf``.
-    Run states are keyed by one int64, ``((sv + 1) * S + sf) * 9 + u``.
-    """
+    # A run of <0xNN> tokens decodes to its bytes if valid UTF-8, else one U+FFFD per byte, known
+    # only at its end. A run state is (sv, sf, u): the DFA state after its bytes (-1 once invalid),
+    # after one U+FFFD per byte, and the UTF-8 validator's; the end resolves to sv at a boundary,
+    # else sf. Key: ((sv + 1) * S + sf) * 9 + u.
 
     def __init__(self, trans: np.ndarray, dead: int, first: int, strip_first: int):
         self.trans = trans  # (S, 256) int64
@@ -447,11 +413,7 @@ class _ByteRuns:
         return np.concatenate([keys, first[None, :]], axis=0)
 
     def _explore(self, entries: np.ndarray, byte_vals: np.ndarray) -> Optional[np.ndarray]:
-        """Sorted keys of every run state reachable from the entries (breadth first).
-
-        None past :data:`MAX_RUN_STATES`: a DFA that counts characters (``.{0,300}``) pairs
-        every count with every U+FFFD count, quadratically many states.
-        """
+        """Sorted keys of the run states reachable from the entries; None past :data:`MAX_RUN_STATES`."""
         known = np.unique(entries[entries != _DEAD_KEY])
         frontier = known
         while frontier.size:
@@ -470,16 +432,10 @@ class _ByteRuns:
     ) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Token classes over plain, "nothing yet" and run states.
 
-        Args:
-            sig: (V', S') int64, each id's successor from every plain (and "nothing yet")
-                state, as if no id were a byte token; V' = V (+1 for the mask id).
-            table: the token table (its ``fallback`` and ``lengths``).
-            accept: (S',) bool.
-
-        Returns:
-            ``(class_ids (V',) int32, transitions (S'', C) int32, accept (S'',) bool)``:
-            states ``[0, S')`` as before, then the run states; None when there would be
-            more than :data:`MAX_RUN_STATES` run states.
+        ``sig`` (V', S') holds each id's successor from every plain state as if no id were a byte
+        token (V' = V, +1 with the mask id). Returns ``(class_ids (V',) int32, transitions (S'', C)
+        int32, accept (S'',) bool)`` with the run states after ``[0, S')``, or None past
+        :data:`MAX_RUN_STATES`.
         """
         n_ids, cols = sig.shape
         fb = np.full(n_ids, NOT_A_BYTE, dtype=np.int64)
@@ -521,10 +477,7 @@ class _ByteRuns:
         return class_ids, np.ascontiguousarray(trans[:, col_reps], dtype=np.int32), np.ascontiguousarray(acc)
 
     def _byte_classes(self, vals: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Byte values that act alike on the DFA, the validator and the strip rule: one each.
-
-        Returns ``(representative byte values (nb,), the class of each entry of vals)``.
-        """
+        """Byte values alike on the DFA, the validator and the strip rule: ``(representatives, class of each)``."""
         sig = np.concatenate(
             [self.trans[:, vals], _utf8_validator()[:, vals], (vals == self.strip_first)[None, :]], axis=0
         ).T
@@ -532,16 +485,12 @@ class _ByteRuns:
         return vals[reps], cls.astype(np.int64)
 
     def _hopeful(self, keys: np.ndarray, after: np.ndarray, resolved: np.ndarray) -> np.ndarray:
-        """(R,) bool: run states from which acceptance is still reachable.
-
-        A run state can be hopeless while neither outcome is dead yet (``sv`` dead, ``sf``
-        alive, and every further U+FFFD kills it); the scan's ``first_dead`` must see it,
-        so hopeless states become ``dead``. A state whose run could end now is hopeful iff
-        its resolved state is not dead (the byte DFA is minimal); otherwise only more bytes
-        of the run can help, so it suffices to search backwards over byte transitions.
-        """
+        """(R,) bool: run states from which acceptance is still reachable."""
+        # A run state can be hopeless while neither outcome is dead yet; first_dead must see it.
         if self.dead < 0:
             return np.ones(keys.size, dtype=bool)
+        # Hopeful iff some state it reaches over run bytes resolves to a live state (the byte
+        # DFA is minimal, so only its dead state cannot reach acceptance).
         target = np.searchsorted(keys, after)
         target[after == _DEAD_KEY] = keys.size  # a sink outside the run states
         return _coreachable(target, resolved != self.dead)
@@ -558,10 +507,7 @@ class _ByteRuns:
 
 
 def _coreachable(succ: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """(R,) bool: nodes from which a seed is reachable, over edges ``r -> succ[r, j]``.
-
-    ``succ`` (R, n) holds node indices, or R for a sink that reaches nothing.
-    """
+    """(R,) bool: nodes from which a seed is reachable over ``r -> succ[r, j]`` (R in ``succ``: a sink)."""
     r, n = succ.shape
     dst = succ.ravel()
     order = np.argsort(dst, kind='stable')

@@ -1,11 +1,9 @@
 """Concurrent per-sample awaits gathered into one batched call, run off the event loop.
 
-Trainers built on asyncio (verl's reward loop, slime's rollout) ask for rewards one
-sample per coroutine, many at once. twinkle is fastest per batch (deduplication, one
-token-path call), and any blocking work on the event loop stalls every rollout. The
-batcher queues each sample and, once every coroutine that is ready has queued its own
-(``loop.call_soon`` runs after the ready tasks, first in, first out), or after
-``wait_s``, scores the queue in one call in a thread.
+asyncio trainers (verl's reward loop, slime's rollout) ask for one sample per coroutine,
+many at once; twinkle is fastest per batch, and blocking the loop stalls every rollout. Each
+sample is queued, and once every ready coroutine has queued its own (or after ``wait_s``)
+the queue is scored in one call in a thread.
 """
 
 from __future__ import annotations

@@ -1,27 +1,13 @@
-"""twinkle rewards as an OpenRLHF reward function (OpenRLHF 0.11.2).
+"""twinkle rewards as an OpenRLHF reward function (OpenRLHF 0.11.2); set-up in
+``docs/integrations.md``.
 
-OpenRLHF loads a ``.py`` file given as ``--reward.remote_url`` with
-``importlib.util.spec_from_file_location`` and calls its ``reward_func(queries, prompts,
-labels)`` from the rollout actor through ``asyncio.to_thread``, one sample per call. Its
-answer is a dict: ``rewards`` (for the advantages), ``scores`` (for dynamic filtering) and
-``extra_logs`` (each value becomes a per-sample tensor, logged and averaged). If the
-function raises, OpenRLHF logs it at INFO and the sample gets no reward, so this one does
-not raise on a bad label: it abstains.
-
-Point OpenRLHF at this file itself (``python -c "import twinkle.integrations.openrlhf as
-m; print(m.__file__)"``), which scores with ``MathReward``, or at a two-line file::
-
-    from twinkle.integrations.openrlhf import make_reward_func
-    from twinkle.reward import GSM8KReward
-    reward_func = make_reward_func(GSM8KReward(sympy_deadline_s=2.0))
-
-``queries`` are prompt and response decoded together with their special tokens; the
-response is what follows the prompt, less trailing special tokens (``<|im_end|>``,
-``</s>``...). ``extra_logs`` carries, per sample, one 0/1 flag per outcome
-(``twinkle/outcome/timeout``...) and per method (``twinkle/method/symbolic``...), so the
-logged means are rates. OpenRLHF has no "no reward" value for a rule-based reward (a None
-reward makes it look for a reward model), so NaN becomes ``nan_value`` (0.0) with
-``twinkle/outcome/abstain`` set.
+OpenRLHF loads the ``.py`` file given as ``--reward.remote_url`` and calls its
+``reward_func(queries, prompts, labels)`` once per sample; point it at this file (scores
+with ``MathReward``) or at a file setting ``reward_func = make_reward_func(<a reward>)``.
+The answer is ``rewards``, ``scores`` and ``extra_logs`` (0/1 flags per outcome and per
+method, ``twinkle/outcome/timeout``..., so logged means are rates). A raised error would
+leave the sample unrewarded, so a bad label abstains instead, and NaN becomes
+``nan_value`` (0.0) with ``twinkle/outcome/abstain`` set.
 
 >>> out = reward_func(['<|im_start|>user\\n2+2?<|im_end|>\\n<|im_start|>assistant\\n'
 ...                    'It is $\\\\boxed{4}$.<|im_end|>'],
@@ -82,9 +68,8 @@ LOG_KEYS = log_keys()
 
 
 def response_text(query: str, prompt: Any) -> str:
-    """The response inside an OpenRLHF query: the text after the prompt, without the
-    special tokens it ends with. A query that does not start with the prompt is taken
-    whole (twinkle reads the final answer, which the prompt rarely holds).
+    """The response inside an OpenRLHF query: after the prompt, without trailing special tokens
+    (a query that does not start with the prompt is taken whole).
 
     >>> response_text('Q: 1+1?\\nA: 2<|im_end|><|endoftext|>', 'Q: 1+1?\\n')
     'A: 2'

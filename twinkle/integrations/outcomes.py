@@ -1,9 +1,9 @@
 """What happened to each sample: the record every trainer adapter logs.
 
-A trainer sees one number per sample; twinkle knows why. :func:`explain` scores a batch once
-(the same call as :func:`twinkle.integrations.score`, token path included) and keeps, per
-sample, the reward's verdict where it gives one (``MathReward`` does, and so does a
-``CombinedReward`` with a math part). From the verdict each sample gets one outcome:
+:func:`explain` scores a batch once (as :func:`twinkle.integrations.score`, token path
+included) and keeps the reward's per-sample verdicts where it gives them (``MathReward``, or a
+``CombinedReward`` with a math part), so a timeout is never logged as a wrong answer although
+both score 0.0. Each sample gets one outcome:
 
 ========== ==========================================================================
 outcome    meaning
@@ -15,9 +15,6 @@ timeout    sympy ran past ``sympy_deadline_s`` or its worker died (reward 0.0)
 abstain    the gold is unusable: the reward is NaN and the sample should count for nothing
 scored     a reward that gives no verdicts (format, length shaping) scored the sample
 ========== ==========================================================================
-
-So a timeout is never mistaken for a wrong answer in a trainer's logs, although both
-score 0.0.
 """
 
 from __future__ import annotations
@@ -85,8 +82,7 @@ class Explained:
     """A batch's rewards and, per sample, why.
 
     Attributes:
-        rewards: ``(B,)`` float32, NaN where the reward abstained (built from ``values``
-            on first use when the reward gave a list: one-sample callers never pay for it).
+        rewards: ``(B,)`` float32, NaN where the reward abstained (built lazily from ``values``).
         verdicts: B :class:`twinkle.math.Verdict` of the reward (or of the first
             ``CombinedReward`` part) that gives verdicts, else None.
         source: the name of the reward the verdicts come from ('' when none does).
@@ -122,8 +118,8 @@ class Explained:
     def info(self, i: int) -> Dict[str, Any]:
         """Sample ``i`` as flat loggable fields: outcome, method, answer, timeout, abstained.
 
-        Every sample has the same keys and types (strings are '' when unknown, flags are
-        1.0 / 0.0 floats), since trainers stack them into arrays and average numbers.
+        Same keys and types for every sample ('' when unknown, flags as 1.0 / 0.0), so trainers
+        can stack and average them.
         """
         v = self.verdicts[i] if self.verdicts is not None else None
         outcome = self.outcomes[i]
@@ -185,11 +181,9 @@ def _explained(out: Union[Tensor, List[float]], verdicts: Optional[list], source
 class Explainer:
     """:func:`explain` bound to one reward, for trainers that call once per sample.
 
-    Strings (no token ids) go straight to the reward through a
-    :class:`~twinkle.integrations.scoring.TextScorer` made once, so a call costs little
-    more than the reward itself; anything else (token ids, a ``CombinedReward``, a
-    :class:`~twinkle.data_format.SampleResponse`) takes :func:`explain`'s general path.
-    The results are the same either way.
+    Plain strings go straight to the reward through a
+    :class:`~twinkle.integrations.scoring.TextScorer` made once; anything else takes
+    :func:`explain`'s general path, with the same results.
 
     Args:
         reward: a twinkle Reward, ``CombinedReward`` or reward function.

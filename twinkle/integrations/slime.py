@@ -1,27 +1,14 @@
-"""twinkle rewards as slime custom reward functions.
+"""twinkle rewards as slime custom reward functions (``--custom-rm-path twinkle.integrations.slime.rm``).
 
-Written against slime's source at commit 624b824a898ab0ec1fcb4d373004c7f3852bf515
-(``slime/rollout/rm_hub/__init__.py``: ``async_rm`` and ``batched_async_rm``;
-``slime/rollout/sglang_rollout.py``: ``generate_and_rm`` and ``generate_and_rm_group``).
-slime imports ``--custom-rm-path module.name`` and awaits it as
-``rm(args, sample)`` per sample, or, with ``--group-rm`` (and for a custom generate
-function that returns several samples), as ``rm(args, samples) -> list``::
+slime awaits ``rm(args, sample)`` per sample, or ``rm(args, samples) -> list`` with
+``--group-rm``, on one asyncio loop shared by every generation. Nothing here blocks it:
+concurrent calls are gathered and scored in one twinkle call in a thread.
 
-    --custom-rm-path twinkle.integrations.slime.rm          # MathReward, either form
-
-slime's rollout is one asyncio loop shared by every generation, so a reward that blocks
-stalls them all. Here nothing blocks: the samples of concurrent calls are gathered (all
-calls ready at that moment, see :class:`~twinkle.integrations._batching.AsyncBatcher`)
-and scored in one twinkle call in a thread, while sympy's slow cases run in twinkle's
-worker processes under their deadline.
-
-A sample's ``response`` (text) is scored, or its response token ids
-(``tokens[-response_length:]``) when the reward has a token path (built with the
-policy's tokenizer). The float is the reward; the explanation goes to
-``sample.metadata['twinkle']`` (outcome, method, answer, timeout, abstained). slime has no
-"no reward" value: an abstained sample (NaN) gets ``nan_value`` (0.0), and with
-``remove_abstained=True`` also ``sample.remove_sample = True``, which slime reads as "no
-loss for this sample" (it still counts in advantage normalisation).
+A sample's response token ids (``tokens[-response_length:]``) are scored when the reward has
+a token path, else its ``response`` text; the explanation goes to
+``sample.metadata['twinkle']``. An abstained sample (NaN) gets ``nan_value`` (0.0), and with
+``remove_abstained=True`` also ``sample.remove_sample = True`` (no loss; it still counts in
+advantage normalisation).
 
 >>> import asyncio
 >>> from types import SimpleNamespace
@@ -46,7 +33,7 @@ __all__ = ['rm', 'group_rm', 'make_rm', 'SlimeScorer']
 
 
 class SlimeScorer:
-    """slime's custom reward function for any twinkle reward.
+    """slime's custom reward function for any twinkle reward: ``await scorer(args, sample_or_samples)``.
 
     Args:
         reward: a twinkle Reward or reward function; default ``MathReward()``.
@@ -54,9 +41,6 @@ class SlimeScorer:
         remove_abstained: also set ``sample.remove_sample`` on abstained samples.
         max_workers: threads that run batched scoring calls (the event loop never does).
         max_batch: samples per batched call at most.
-
-    Call it as slime does, ``await scorer(args, sample)`` or ``await scorer(args,
-    samples)``; ``scorer.rm`` is the same as a plain function.
     """
 
     def __init__(

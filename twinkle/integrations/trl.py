@@ -1,13 +1,9 @@
 """twinkle rewards as TRL ``GRPOTrainer`` reward functions.
 
-TRL calls each reward function as ``fn(prompts=..., completions=...,
-completion_ids=..., **columns)``, one entry per completion (a prompt's generations
-consecutive), where ``columns`` are the dataset's other columns repeated per
-completion, plus ``trainer_state`` and logging hooks. ``prompts`` and ``completions``
-are strings, or lists of chat messages for conversational datasets. TRL takes any
-``torch.nn.Module`` for a reward *model*, so the adapter is a plain function, and it
-returns None where the twinkle reward abstained (NaN): TRL's "no reward for this
-sample".
+TRL calls ``fn(prompts=..., completions=..., completion_ids=..., **columns)`` with one entry
+per completion (strings or chat message lists) and the dataset's other columns repeated per
+completion. The adapter is a plain function (TRL takes a ``torch.nn.Module`` for a reward
+model) and returns None where the reward abstained (NaN): TRL's "no reward for this sample".
 
 >>> from twinkle.integrations.trl import as_trl_reward
 >>> fn = as_trl_reward(lambda t, g: [float(t[0]['messages'][-1]['content'] == g[0])])
@@ -74,9 +70,7 @@ def _ground_truths(kwargs: dict, column: Optional[str], n: int) -> Optional[List
 
 
 def _log_outcomes(e: Any, label: str, log_metric: Any, log_extra: Any) -> None:
-    """Per-batch outcome rates to TRL's ``log_metric`` (averaged over a logging step) and
-    per-sample outcome and method columns to ``log_extra`` (the completions table), where
-    the installed TRL passes them."""
+    """Outcome rates to TRL's ``log_metric`` and per-sample columns to ``log_extra``, where TRL has them."""
     if callable(log_metric):
         n = max(len(e.outcomes), 1)
         for outcome, count in e.counts().items():
@@ -110,12 +104,9 @@ def as_trl_reward(
 
     Returns:
         ``fn(prompts, completions, completion_ids=None, **columns) -> list`` of floats,
-        None where the reward abstained. It is a plain function (not an nn.Module).
-        For a reward that explains its scores (``MathReward``, or a ``CombinedReward``
-        with one), it also passes TRL's ``log_metric`` the share of each outcome
-        (``twinkle/<name>/timeout``...: correct, incorrect, unparsable, timeout,
-        abstain) and ``log_extra`` per-sample ``<name>/outcome`` and ``<name>/method``
-        columns, when the installed TRL offers those hooks.
+        None where the reward abstained. For a reward that explains its scores it also
+        logs each outcome's share (``twinkle/<name>/timeout``...) and per-sample
+        ``<name>/outcome`` and ``<name>/method`` columns, where TRL offers the hooks.
 
     >>> from twinkle.reward import Reward
     >>> class Length(Reward):  # a token-path reward: scores ids, never text

@@ -1,28 +1,15 @@
-"""twinkle rewards for verifiers environments (prime-rl's), both of its APIs.
+"""twinkle rewards for verifiers environments (prime-rl's), both of its APIs; set-up in
+``docs/integrations.md``.
 
-**verifiers 0.4 (``verifiers.v1``)**: a task's rewards are ``@vf.reward`` methods or
-functions plugged by config, called with the parameters they name among ``task`` (the
-task data) and ``trace``. :func:`math_reward` is such a function: it scores
-``trace.last_reply`` against ``task.answer`` and records the outcome flags as trace
-metrics (``math/timeout``...) and the verdict in ``trace.info['twinkle']``::
+* verifiers 0.4 (``verifiers.v1``): :func:`math_reward` is a plugged reward function
+  (``vf.RewardFunctionConfig(fn='twinkle.integrations.verifiers:math_reward')``);
+  :func:`task_reward_func` makes one for another reward or answer field.
+* verifiers 0.3 and earlier (``vf.Rubric``): :func:`reward_func` gives
+  ``async fn(completion, answer, state)`` and :func:`make_rubric` a rubric with
+  zero-weight outcome metrics.
 
-    config = vf.TaskConfig(rewards={
-        'math': vf.RewardFunctionConfig(fn='twinkle.integrations.verifiers:math_reward')})
-
-(or ``task_reward_func(GSM8KReward(), answer_field='solution')`` for another reward or
-field, called from a ``@vf.reward`` method of your task).
-
-**verifiers 0.3 and earlier (``vf.Rubric``)**: a reward function's parameters are a
-subset of ``prompt, completion, answer, state, info, ...``; :func:`reward_func` gives
-one (``completion, answer, state``) and :func:`make_rubric` a ready
-``vf.Rubric(funcs=[twinkle, timeout, unparsable, abstain], weights=[1, 0, 0, 0])``, the
-zero-weight functions being per-rollout metrics that read the verdict the reward left
-in ``state['twinkle']``.
-
-Both are async and non-blocking: verifiers scores a group's rollouts concurrently, and
-their samples are gathered into one twinkle call run in a thread
-(:class:`~twinkle.integrations._batching.AsyncBatcher`). An abstained sample (NaN)
-scores ``nan_value`` (0.0), with its ``abstain`` flag set.
+Both are async and non-blocking: concurrent rollouts are gathered into one twinkle call run
+in a thread. An abstained sample (NaN) scores ``nan_value`` (0.0) with its ``abstain`` flag set.
 """
 
 from __future__ import annotations
@@ -48,8 +35,7 @@ RUBRIC_METRICS = ('timeout', 'unparsable', 'abstain')
 
 
 def completion_text(completion: Any) -> str:
-    """The text of a verifiers completion: a string, or the last assistant message of a
-    list of chat messages (dicts or message objects).
+    """The text of a verifiers completion: a string, or the last assistant message of a list.
 
     >>> completion_text([{'role': 'assistant', 'content': 'x'}, {'role': 'tool', 'content': 'y'}])
     'x'
@@ -204,15 +190,14 @@ def task_reward_func(
 ) -> Callable[..., Any]:
     """A ``verifiers.v1`` reward function ``async fn(task, trace) -> float``.
 
+    It scores ``trace.last_reply`` against ``task.<answer_field>``, records one 0/1 metric per
+    outcome (``<name>/timeout``...) and the verdict in ``trace.info['twinkle'][name]``.
+
     Args:
         reward: a twinkle Reward or reward function; default ``MathReward()``.
         answer_field: the task data field holding the gold answer.
         name: prefix of the metrics it records (default: the reward's name, 'math').
         nan_value: the score where the reward abstains (NaN).
-
-    It scores ``trace.last_reply`` against ``task.<answer_field>``, records one 0/1
-    metric per outcome (``<name>/timeout``...) and the verdict in
-    ``trace.info['twinkle'][name]``.
     """
     label = _name(reward, name)
     scorer = _Scorer(reward, nan_value, 'task_reward_func')
@@ -242,8 +227,7 @@ _DEFAULT: Dict[str, Callable[..., Any]] = {}
 
 
 async def math_reward(task: Any, trace: Any) -> float:
-    """``MathReward`` of ``trace.last_reply`` against ``task.answer``, as a plugged
-    ``verifiers.v1`` reward function (see the module docstring)."""
+    """``MathReward`` of ``trace.last_reply`` against ``task.answer``, a plugged ``verifiers.v1`` reward function."""
     if 'fn' not in _DEFAULT:
         _DEFAULT['fn'] = task_reward_func()
     return await _DEFAULT['fn'](task, trace)

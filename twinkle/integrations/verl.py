@@ -1,46 +1,19 @@
-"""twinkle rewards in verl's Reward Loop (verl 0.9.1).
+"""twinkle rewards in verl's Reward Loop (verl 0.9.1); set-up in ``docs/integrations.md``.
 
-verl scores rollouts in ``RewardLoopWorker`` Ray actors. Each worker holds a reward
-manager (``reward.reward_manager``) and calls its ``async run_single(data)`` once per
-sample, for a whole chunk at once (``asyncio.gather``). Two ways in:
+Two ways in:
 
-1. **A custom reward function**, run by verl's own managers (``naive``, ``rate_limited``...):
+1. A custom reward function (``reward.custom_reward_function``: ``path:
+   pkg://twinkle.integrations.verl``, ``name: compute_score``), run by verl's own managers.
+   :func:`compute_score` returns ``score`` and twinkle's explanation (``outcome``,
+   ``method``, ``answer``, ``timeout``, ``abstained``, ``acc``), which verl logs as
+   ``reward_extra_info``. The sympy deadline kills worker processes rather than using
+   SIGALRM, so it holds in verl's thread executor too.
+2. :class:`TwinkleRewardManager` (``reward.reward_manager``: ``source: importlib``,
+   ``name: TwinkleRewardManager``, ``module.path: pkg://twinkle.integrations.verl``; or
+   ``source: register``, ``name: twinkle``) scores a chunk's response token ids in one call.
 
-   .. code-block:: yaml
-
-      reward:
-        custom_reward_function:
-          path: pkg://twinkle.integrations.verl
-          name: compute_score
-
-   :func:`compute_score` has verl's signature ``(data_source, solution_str, ground_truth,
-   extra_info, **kwargs)`` and returns a dict: ``score`` and twinkle's explanation
-   (``outcome``, ``method``, ``answer``, ``timeout``, ``abstained``, ``acc``), which
-   verl keeps as ``reward_extra_info`` and logs. verl runs a synchronous reward function
-   in a thread executor, where SIGALRM-based timeouts silently never fire; twinkle's
-   sympy deadline is enforced by killing worker processes, so it holds there too.
-
-2. **twinkle's reward manager**, which scores a whole chunk in one batched call on the
-   response token ids (no per-sample decoding; twinkle's batching and deduplication):
-
-   .. code-block:: yaml
-
-      reward:
-        reward_manager:
-          source: importlib
-          name: TwinkleRewardManager
-          module:
-            path: pkg://twinkle.integrations.verl
-
-   (``source: register`` with ``name: twinkle`` works too, in processes that imported
-   this module.) It scores with ``MathReward(tokenizer=<the policy's tokenizer>)``; set
-   ``+reward.reward_kwargs.twinkle_reward=my_pkg.rewards:build`` (a Reward, or a
-   function of the tokenizer returning one) for another, or subclass and override
-   :meth:`TwinkleRewardManager.build_reward`.
-
-verl has no "no reward" value, so a NaN (abstained) score becomes ``nan_value`` (0.0 by
-default) and ``abstained`` is 1.0 in the logged fields. Use ``pkg://`` paths: a file path
-makes verl execute this module a second time under another name.
+verl has no "no reward" value, so an abstention (NaN) scores ``nan_value`` (0.0 by default)
+with ``abstained`` 1.0. Use ``pkg://`` paths: a file path makes verl run this module twice.
 
 >>> compute_score('openai/gsm8k', 'So the answer is $\\\\boxed{72}$.', '72')['score']
 1.0
@@ -89,9 +62,8 @@ def _text(x: Any) -> Optional[str]:
 def verl_fields(e: Explained, i: int, nan_value: float) -> Dict[str, Any]:
     """Sample ``i`` as verl's reward dict: ``score`` plus explanation fields.
 
-    The keys and their types are the same for every sample (verl stacks them into numpy
-    arrays by the first sample's keys); numeric flags are floats so verl's validation
-    metrics average them into rates.
+    Every sample gets the same keys and types (verl stacks them by the first sample's keys), and
+    flags are floats so verl's validation metrics average them into rates.
     """
     value = e.values[i]
     score = nan_value if value != value else value  # NaN: the only value unequal to itself
@@ -172,8 +144,7 @@ class VerlScorer:
         extra_infos: Optional[Sequence[Any]] = None,
         **kwargs: Any,
     ) -> List[Dict[str, Any]]:
-        """A batch's reward dicts, one reward call per data source (the signature of
-        verl's legacy ``BatchRewardManager``).
+        """A batch's reward dicts, one reward call per data source (verl's legacy ``BatchRewardManager`` signature).
 
         Args:
             data_sources: (B,) data sources (a list or numpy array).
@@ -245,9 +216,8 @@ def compute_score(
 ) -> Dict[str, Any]:
     """verl's per-sample reward function, scoring with ``MathReward``.
 
-    ``custom_reward_function.reward_kwargs`` arrive here as ``**kwargs``: they are
-    :class:`twinkle.math.MathConfig` options (``sympy_deadline_s: 2.0``); an unknown
-    one is a TypeError that names it.
+    ``custom_reward_function.reward_kwargs`` arrive as ``**kwargs``: :class:`twinkle.math.MathConfig`
+    options (``sympy_deadline_s: 2.0``); an unknown one is a TypeError naming it.
 
     >>> d = compute_score('math', r'so the answer is $\\boxed{\\frac{1}{2}}$', '0.5')
     >>> d['score'], d['outcome'], d['method'], d['answer']
@@ -299,17 +269,12 @@ def _make_manager_class():
     class TwinkleRewardManager(base):
         """A verl reward manager that scores a whole chunk in one twinkle call.
 
-        verl's ``RewardLoopWorker`` calls ``run_single`` for every sample of a chunk
-        concurrently. Each call queues its sample's response token ids and ground truth
-        and waits; the first one schedules a flush after every queued call has run
-        (``loop.call_soon``: the event loop runs ready tasks first in, first out), or after
-        ``batch_wait_s`` seconds when set, to also gather samples streamed one by one
-        from verl's agent loop. The flush scores all queued samples in one call of the
-        reward's token path in a thread (the event loop stays free), so the batch is
-        deduplicated and decided together.
+        Each concurrent ``run_single`` queues its sample's response ids and ground truth; one flush,
+        after every queued call has run (or after ``batch_wait_s``, to gather streamed samples),
+        scores them all with the reward's token path in a thread, deduplicated and decided together.
 
-        Options, under ``reward.reward_kwargs``: ``twinkle_reward`` ('pkg.module:name'
-        of a Reward or of a function of the tokenizer returning one), ``nan_value``
+        Options, under ``reward.reward_kwargs``: ``twinkle_reward`` ('pkg.module:name' of a Reward
+        or of a function of the tokenizer returning one; default ``MathReward``), ``nan_value``
         (default 0.0), ``batch_wait_s`` (default 0.0) and ``max_batch`` (default 4096).
         """
 

@@ -1,18 +1,13 @@
 """The sympy side of the math checker; runs as a separate process.
 
-Started by :class:`twinkle.math.pool.WorkerPool` as ``python _symbolic.py`` (by file
-path, so the worker imports only sympy and the standard library, never the caller's
-``__main__`` or torch). Protocol: pickled messages over the inherited stdin/stdout
-pipes, through ``multiprocessing.connection.Connection``:
+Started by :class:`twinkle.math.pool.WorkerPool` as ``python _symbolic.py`` (by path, so it
+imports only sympy and the standard library). Pickled messages over stdin/stdout
+(``multiprocessing.connection.Connection``): ``('ready', pid)`` once sympy is imported;
+requests ``(a, b, mode)``, two expression trees and 'expr' (is a - b zero?) or 'eq' (is a / b
+a nonzero constant?); replies ``('ok', bool)`` or ``('error', reason)``.
 
-- the worker sends ``('ready', pid)`` once sympy is imported;
-- each request is ``(a, b, mode)`` with two expression trees (see
-  ``twinkle.math.latex``) and mode 'expr' (is a - b zero?) or 'eq' (is a / b a nonzero
-  constant?); each reply is ``('ok', bool)`` or ``('error', reason)``.
-
-The worker has no deadline of its own: the parent kills it when a reply is late. Broad
-exception handling is deliberate here, because this loop is already bounded by that
-kill, and every failure is reported back as a reason rather than hidden.
+The parent kills the worker when a reply is late, which bounds this loop; so broad exception
+handling here is deliberate, and every failure is reported back as a reason.
 """
 
 from __future__ import annotations
@@ -46,9 +41,8 @@ def to_sympy(node, sp):
     """Builds a sympy expression from a twinkle expression tree.
 
     Raises:
-        NonFinite: a subexpression is infinite or undefined, other than a literal
-            ``\\infty``. Checked at every node because sympy's automatic evaluation can
-            hide it (``0 / zoo`` is 0, ``1 / oo`` is 0).
+        NonFinite: a subexpression other than a literal ``\\infty`` is infinite or undefined
+            (checked at every node: sympy evaluates ``0 / zoo`` and ``1 / oo`` to 0).
     """
     value = _to_sympy(node, sp)
     if node[0] != 'const' and _non_finite(value, sp):
@@ -116,12 +110,7 @@ def _to_sympy(node, sp):
 
 
 def _check_size(base, exp, sp) -> None:
-    """Refuses a rational power whose exact value would have more than ``MAX_BITS`` bits.
-
-    sympy evaluates ``10^{-10^{10}}`` eagerly into a 33-gigabit integer: minutes of work
-    before the deadline kills it. Refusing it is an error verdict ("not shown equal"),
-    never an approximate comparison.
-    """
+    """Refuses a rational power of more than ``MAX_BITS`` bits, which sympy would compute eagerly."""
     if not (base.is_Rational and exp.is_Rational) or base == 0 or abs(base) == 1:
         return
     size = max(abs(int(base.p)).bit_length(), int(base.q).bit_length())
@@ -134,16 +123,10 @@ def _non_finite(x, sp) -> bool:
 
 
 def _is_zero(s, sp) -> bool:
-    """Whether the simplified difference ``s`` is zero, exactly where it can be decided.
-
-    A rational is compared exactly. Another number is evaluated by sympy's adaptive
-    ``evalf`` with ``strict=True``: a value it can separate from zero (to 30 significant
-    digits, raising the working precision up to ``EVALF_MAXN`` digits as cancellation
-    demands) is nonzero however small, so two different exact values never round
-    together. A value it cannot separate is zero when it is algebraic and its minimal
-    polynomial is ``x``; a transcendental one that agrees with zero to ``EVALF_MAXN``
-    digits is taken as zero (an identity ``simplify`` missed).
-    """
+    """Whether the simplified difference ``s`` is zero, exactly where it can be decided."""
+    # Rationals compare exactly. Another number is nonzero when strict evalf (up to EVALF_MAXN
+    # digits) separates it from zero; otherwise an algebraic one is zero iff its minimal polynomial
+    # is x, and a transcendental one is taken as zero.
     if s == 0:
         return True
     if s.is_Rational:
@@ -161,8 +144,7 @@ def _is_zero(s, sp) -> bool:
 
 
 def _counters(node) -> set:
-    """Names of the index and bound symbols of the sums and products in a tree (this
-    module runs alone in the worker, so it does not import twinkle's own walk)."""
+    """Names of the index and bound symbols of the sums and products in a tree (no twinkle import here)."""
     out, stack = set(), [node]
     while stack:
         n = stack.pop()
@@ -193,11 +175,8 @@ def _symbols(node) -> set:
 def decide(a, b, mode, sp) -> bool:
     """Whether two trees are equal ('expr') or two equations equivalent ('eq').
 
-    An infinite or undefined part (``1/0``, ``\\infty + 1``, ``0^{-1}``) makes the pair
-    "not shown equal": a literal infinity equals only itself, which the grader decides
-    structurally before sympy is asked. Nothing non-finite is ever compared through a
-    difference or a ratio (``zoo - 5`` is ``zoo`` again, which a tolerance test would
-    call small, and ``0 / zoo`` evaluates to 0).
+    An infinite or undefined part (``1/0``, ``\\infty + 1``) makes the pair "not shown equal";
+    nothing non-finite is compared through a difference or ratio (``zoo - 5`` is ``zoo``).
     """
     try:
         x, y = to_sympy(a, sp), to_sympy(b, sp)

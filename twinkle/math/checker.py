@@ -1,18 +1,14 @@
 """The batched checker: extract -> normalize -> parse -> compare, with caching.
 
-Per call: each distinct gold string is parsed once; identical normalized predictions
-against the same gold are decided once; decided pairs are kept in the checker's LRU cache
-keyed by ``(normalized gold, normalized prediction)`` (one checker has one config).
-Pairs the fast paths leave open go, in a second pass, to sympy worker processes with a
-per-sample deadline (``MathConfig.sympy_deadline_s``, shared by all the comparisons one
-answer needs). A timeout or a dead worker is a fault of the call: such verdicts
-(method 'timeout') are never cached.
+Each distinct gold is parsed once and each normalized (gold, prediction) pair decided once per
+call, then kept in the checker's LRU cache; pairs the fast paths leave open go to sympy worker
+processes under a per-sample deadline (``MathConfig.sympy_deadline_s``). Timeouts and dead
+workers (method 'timeout') are faults of the call and never cached.
 
-Rewards: 1.0 equal; 0.0 not equal, no committed answer, answer unparsable or too long,
-or sympy timed out. NaN (abstain, method 'unparsable_gold') only when the gold cannot be
-used: missing or empty or too long or a NaN/inf float (whatever the completion), or not
-parsable and not string-equal to a committed answer. A completion with no answer scores 0.0 against a
-present but unparsable gold: it is wrong whatever the gold is.
+Rewards: 1.0 equal; 0.0 not equal, no committed answer, answer unparsable or too long, or
+sympy timed out. NaN (abstain, method 'unparsable_gold') only when the gold cannot be used:
+missing, empty, too long or a NaN/inf float, or unparsable and not string-equal to a
+committed answer. No answer against a present but unparsable gold scores 0.0.
 """
 
 from __future__ import annotations
@@ -172,11 +168,7 @@ class MathChecker:
     def _decide(
         self, gold: _Gold, pred_norm: str, symbolic, budget: Optional[_Budget] = None
     ) -> Tuple[float, str, str]:
-        """``(reward, method, reason)`` for a parsed gold and a normalized prediction.
-
-        ``symbolic`` answers what the fast paths leave open; ``budget`` (when sympy may
-        run) holds the sample's deadline and collects sympy's failures for the reason.
-        """
+        """``(reward, method, reason)`` for a parsed gold and a normalized prediction."""
         if gold.norm == pred_norm:
             return 1.0, 'exact', ''
         if gold.number is not None and _PLAIN_NUMBER.fullmatch(pred_norm):
@@ -203,11 +195,7 @@ class MathChecker:
         return (1.0 if ok else 0.0), method, why
 
     def _symbolic(self, a, b, mode, budget: _Budget) -> Optional[bool]:
-        """One sympy comparison within what is left of the sample's deadline.
-
-        None (undecided) when the deadline passed or no worker could decide the pair;
-        False when sympy itself failed (its message is kept in ``budget.errors``).
-        """
+        """One sympy comparison within the deadline: None undecided, False when sympy failed."""
         left = budget.left()
         if left <= 0:
             budget.timeout = 'sympy deadline passed'
@@ -273,8 +261,7 @@ class MathChecker:
         ext: Optional[Extraction],
         question_text: object,
     ) -> None:
-        """Extraction and the question-aware rules for sample ``i``: settles it when no
-        comparison is needed, else queues its (gold, answer) pair (see :meth:`_enqueue`)."""
+        """Extracts sample ``i`` and applies the question-aware rules; settles it or queues its pair."""
         t0 = time.perf_counter()
         gold = call.gold(raw_gold)
         if ext is None:
@@ -292,9 +279,7 @@ class MathChecker:
         self._enqueue(call, i, ext, gold)
 
     def _not_readable(self, ext: Extraction, gold: _Gold, question: Optional[Question]) -> Optional[Verdict]:
-        """The 0.0 verdict of an answer that is not the value the question asks for, or
-        too long to read (checked before any normalizing regex runs, so that cost stays
-        bounded); None when the answer goes on to be compared."""
+        """The 0.0 verdict of an answer that is not the asked value or too long to read, else None."""
         why_not = _not_the_value(ext, question, gold.answer or '')
         if why_not:
             return Verdict(0.0, ext.answer, gold.answer, 'no_answer', why_not, 0.0, ext.how)
@@ -303,8 +288,7 @@ class MathChecker:
         return None
 
     def _enqueue(self, call: _Call, i: int, ext: Extraction, gold: _Gold) -> None:
-        """Deduplication: sample ``i`` joins the samples with its normalized (gold,
-        answer) pair, or takes the checker's cached verdict of that pair."""
+        """Sample ``i`` joins the samples of its normalized pair, or takes the cached verdict."""
         pred_norm = call.normalized(ext.answer)
         key = (gold.norm, pred_norm)  # the cache is per checker, so per config
         if key in call.pending:
@@ -319,8 +303,7 @@ class MathChecker:
         call.gold_of[key] = gold
 
     def _fast_pass(self, call: _Call) -> List[tuple]:
-        """Pass 1: decides the open pairs the fast paths can; returns those that need
-        sympy, in order."""
+        """Pass 1: decides the open pairs the fast paths can; returns those that need sympy."""
         deferred = []
         for key in call.pending:
             t0 = time.perf_counter()
@@ -333,8 +316,7 @@ class MathChecker:
         return deferred
 
     def _sympy_pass(self, call: _Call, deferred: List[tuple]) -> None:
-        """Pass 2: the pairs left open go to sympy worker processes, a few at a time, each
-        under its own deadline (see :class:`_Budget`)."""
+        """Pass 2: the remaining pairs in sympy worker processes, each under its own deadline."""
         if not deferred:
             return
         workers = self.config.num_workers
@@ -365,9 +347,7 @@ class MathChecker:
     def _check_factorisations(
         out: List[Verdict], factorise: List[Tuple[int, _Gold]], norms: Dict[str, str]
     ) -> None:
-        """An answer equal to a factorisation as a polynomial is a factorisation only
-        when it has as many factors: ``(x^4+x^2+1)(x^4-x^2+1)`` is not the complete
-        ``(x^2+x+1)(x^2-x+1)(x^4-x^2+1)`` (for a question that asks to factorise)."""
+        """For a question that asks to factorise, an equal answer must also have as many factors."""
         for i, gold in factorise:
             v = out[i]
             if v.reward != 1.0:
@@ -387,10 +367,7 @@ class MathChecker:
                 )
 
     def _settle(self, call: _Call, key: tuple, r: float, m: str, why: str, secs: float) -> None:
-        """Assembles the verdicts of every sample with pair ``key``, and caches the pair's.
-
-        A timeout or a dead worker is a fault of this call, not a property of the pair:
-        never cached, so the next call decides the pair afresh."""
+        """Sets the verdict of every sample of pair ``key`` and caches it (never a timeout)."""
         if m != 'timeout':
             self._cache.put(key, (r, m, why, secs))
         for i in call.pending[key]:
@@ -406,13 +383,7 @@ class MathChecker:
 
 
 class _Call:
-    """The state of one :meth:`MathChecker.check` call.
-
-    Each sample keeps its own raw answer, gold and rule (samples deduplicated by
-    normalized pair still report their own text); ``pending`` maps each open
-    normalized (gold, answer) pair to its samples. Golds and normalized answers are
-    computed once per distinct text.
-    """
+    """The state of one :meth:`MathChecker.check` call: per-sample texts, and samples per open pair."""
 
     __slots__ = (
         'out',
@@ -454,12 +425,7 @@ class _Call:
 
 
 class _Budget:
-    """One sample's sympy deadline, shared by all the comparisons its answer needs (a
-    tuple's parts, a solution list's pairings), and what went wrong on the way.
-
-    It counts the seconds spent in workers, not the wait for a free worker or a worker's
-    start-up (importing sympy), which depend on the rest of the batch.
-    """
+    """One sample's sympy deadline (seconds in workers, not waits), shared by its comparisons."""
 
     __slots__ = ('seconds', 'spent', 'errors', 'timeout')
 
@@ -481,8 +447,7 @@ _NEEDS = {
 
 
 def _not_the_value(ext: Extraction, question: Optional[Question], gold: str) -> str:
-    """Why an extracted answer is not the asked value, given the question ('' if it may
-    be): a bound or negation the question does not ask for, or an auxiliary unknown."""
+    """Why an answer is not the asked value ('' if it may be): an unasked bound or negation, or an auxiliary unknown."""
     if ext.needs and not accepts(question, ext.needs, ext.about):
         return _NEEDS[ext.needs] + ('' if question is not None else ' (no question given)')
     name = auxiliary_name(question, ext.answer or '', gold)
@@ -501,8 +466,7 @@ def _check_sizes(
 
 
 def _unjudgeable(ext: Extraction, gold: _Gold) -> Optional[Verdict]:
-    """The verdict of a sample with nothing to compare: NaN (abstain) without a usable
-    gold, whatever the completion; 0.0 'no_answer' without a committed answer."""
+    """The verdict when there is nothing to compare: NaN without a usable gold, 0.0 without an answer."""
     if not gold.norm:
         return Verdict(
             math.nan,

@@ -1,18 +1,10 @@
 """Comparing a predicted answer tree with a gold one (the "grader" stage).
 
-Fast paths decide almost everything without sympy, in this order:
-
-1. equal normalized strings ('exact');
-2. structure (tuples ordered, sets and solution lists unordered and complete, intervals
-   with openness, equations as equations) recursing into the parts ('structural');
-3. exact rational values via ``fractions.Fraction`` ('exact');
-4. floating evaluation with a relative tolerance, and for expressions with symbols an
-   identity test at fixed pseudo-random points ('numeric').
-
-Only what stays undecided goes to ``symbolic(a, b, mode)``, which the caller provides
-(the reward routes it to a worker process with a deadline). Floating "equal" needs
-agreement to ``rel_tol`` (1e-9) at every point, so a false "equal" requires two
-different expressions to agree to nine digits at four unrelated points.
+Fast paths decide almost everything without sympy, in order: equal normalized strings
+('exact'); structure, recursing into parts ('structural': tuples ordered, sets and solution
+lists unordered and complete, intervals with openness); exact rationals ('exact'); floats
+with relative tolerance ``rel_tol`` at four fixed pseudo-random points for symbols
+('numeric'). What stays undecided goes to the caller's ``symbolic(a, b, mode)``.
 """
 
 from __future__ import annotations
@@ -185,13 +177,7 @@ _NEGLIGIBLE = 1e-9
 
 
 def _absorbs(node: tuple, env: dict) -> bool:
-    """Whether floats may have rounded a term of ``node`` away.
-
-    ``\\pi + 10^{-60}``, ``\\pi(1 + 10^{-60})`` and ``\\cos(10^{-30})`` agree with ``\\pi``,
-    ``\\pi`` and ``1`` to every float digit, yet are different exact numbers. A float
-    "equal" is trusted only when no sum has a term negligible beside another and no
-    nonzero exact part is negligibly small; otherwise sympy decides exactly.
-    """
+    """Whether floats may have rounded a term of ``node`` away, so a float "equal" is not trusted."""
     stack = [node]
     while stack:
         n = stack.pop()
@@ -300,8 +286,7 @@ def _single(node: tuple) -> tuple:
 
 
 def _names_value(eq: tuple, cfg: MathConfig) -> bool:
-    """Whether ``lhs = rhs`` stands for the value ``rhs``: the left side names the unknown,
-    or the equation is a true numeric identity ending in the value (``4 + 6 = 10``)."""
+    """Whether ``lhs = rhs`` stands for ``rhs`` (the left names the unknown, or ``4 + 6 = 10``)."""
     if _var_lhs(eq):
         return True
     lhs, rhs = eq[1], eq[2]
@@ -312,8 +297,7 @@ def _names_value(eq: tuple, cfg: MathConfig) -> bool:
 
 
 def _var_lhs(eq: tuple) -> bool:
-    """``x = 3`` answers 3 only when the left side names the unknown: a bare variable
-    (``x``, ``a_n``) or function notation (``f(x)``, parsed as a product of two symbols)."""
+    """Whether the left side names the unknown: a bare variable (``x``, ``a_n``) or ``f(x)``."""
     lhs = eq[1]
     if lhs[0] == 'sym':
         return True

@@ -1,12 +1,8 @@
 """A small LaTeX parser for final answers: normalized text -> answer tree.
 
-twinkle does not use sympy's LaTeX parsers. The ANTLR one is generated for one ANTLR
-runtime (4.11 in sympy 1.14) and fails to import next to any other runtime version; the
-Lark one needs an extra dependency and is slow. Answers are short and use a small part of
-LaTeX, so a hand-written recursive-descent parser covers them cheaply, has a depth bound (a
-thousand nested braces is a parse error, never a RecursionError), and builds plain tuples
-that are hashable, picklable and evaluable without sympy. sympy objects are built from these
-trees only inside the worker processes (see ``twinkle.math._symbolic``).
+Hand-written recursive descent, so it needs no ANTLR runtime or extra dependency, has a
+depth bound (deep nesting is a ParseError, never a RecursionError) and builds plain tuples
+that hash, pickle and evaluate without sympy (sympy objects are built only in the workers).
 
 Expression nodes (tuples; first item is the tag):
 
@@ -308,11 +304,8 @@ class _Parser:
         return base
 
     def script_arg(self, single_digit: bool = False) -> tuple:
-        """The argument of ``^`` or ``_``: a braced group or one token.
-
-        An unbraced number is taken whole (``x^10`` means ``x^{10}`` in practice, though
-        TeX reads ``x^1 0``), except where TeX's one-token reading is the common intent
-        (``\\log_28`` is log base 2 of 8).
+        """The argument of ``^`` or ``_``: a braced group or one token; an unbraced number is taken
+        whole (``x^10``), except ``\\log_28`` (base 2 of 8).
         """
         t = self.peek()
         if t == ('op', '{'):
@@ -468,10 +461,9 @@ class _Parser:
         raise ParseError('unexpected end of answer')
 
     def big_operator(self, name: str) -> tuple:
-        """``\\sum_{k=a}^{b} body`` / ``\\prod...``: the body is the term that follows (up
-        to the next + or -). With integer bounds of at most ``_MAX_TERMS`` terms it is
-        expanded here (exact arithmetic then decides it); otherwise it is the node
-        ``('fn', 'sum' | 'prod', (body, ('sym', k), lo, hi))``, which sympy evaluates."""
+        """``\\sum_{k=a}^{b} body`` / ``\\prod...`` over the following term: expanded when the bounds
+        are integers with at most ``_MAX_TERMS`` terms, else ``('fn', 'sum' | 'prod', (body, k, lo, hi))``.
+        """
         self.expect('_')
         self.expect('{')
         var = self.next()

@@ -2,19 +2,14 @@
 
 Invariants:
 
-- A worker is a child process (``python twinkle/math/_symbolic.py``) talking over
-  pipes; it is started lazily, and its start-up (importing sympy, about a second) does
-  not count against any item's deadline.
-- An item whose reply is not back within the deadline is lost: its worker is killed
-  (SIGKILL, then reaped) and a fresh one is started for the next item. No
-  ``signal.alarm`` anywhere, so the pool works from any thread.
-- Thread-safe: idle workers sit in a ``queue.Queue``; a caller owns a worker for the
-  duration of one item; at most ``num_workers`` exist at once.
-- A worker that dies, at any stage (while importing sympy, between items, in the middle
-  of one), is reaped and its slot freed before the call returns, so no later call waits
-  for it. An item whose worker died is tried once more in a fresh worker within what is
-  left of its deadline; a second death is reported as the transient status 'died',
-  which callers must not cache as a verdict.
+- A worker is a child process (``python twinkle/math/_symbolic.py``) on pipes, started
+  lazily; its start-up (importing sympy) counts against no deadline.
+- An item not back within its deadline is lost: the worker is killed (SIGKILL, reaped) and
+  replaced. No ``signal.alarm``, so any thread may call.
+- Thread-safe: a caller owns a worker for one item; at most ``num_workers`` exist.
+- A worker that dies at any stage is reaped and its slot freed before the call returns. Its
+  item is retried once in a fresh worker within the deadline left; a second death is the
+  transient status 'died', never to be cached as a verdict.
 """
 
 from __future__ import annotations
@@ -116,11 +111,8 @@ class WorkerPool:
         _POOLS.add(self)
 
     def _acquire(self) -> _Worker:
-        """An idle worker, or a new one while fewer than ``num_workers`` are alive.
-
-        Waits in short slices rather than forever, so that a slot freed by a worker that
-        died (not by one put back) is seen.
-        """
+        """An idle worker, or a new one while fewer than ``num_workers`` are alive."""
+        # Wait in short slices, so a slot freed by a dead worker (not put back) is seen.
         while True:
             w = self._live_idle(None)
             if w is not None:
@@ -143,8 +135,7 @@ class WorkerPool:
                 return w
 
     def _live_idle(self, timeout: Optional[float]) -> Optional[_Worker]:
-        """An idle worker that is still alive (waiting up to ``timeout`` for one, None:
-        not at all), else None. One that died while idle (killed, OOM) frees its slot."""
+        """An idle worker still alive (waiting up to ``timeout``), else None; a dead one frees its slot."""
         try:
             w = self._idle.get(timeout=timeout) if timeout else self._idle.get_nowait()
         except queue.Empty:
@@ -171,7 +162,7 @@ class WorkerPool:
         return status, value
 
     def run_timed(self, a: tuple, b: tuple, mode: str, deadline: float) -> Tuple[str, Any, float]:
-        """Decides one pair in a worker, and says how long it spent in workers.
+        """Decides one pair in a worker: ``(status, value, seconds spent in workers)``.
 
         Args:
             a, b: expression trees.
@@ -180,12 +171,10 @@ class WorkerPool:
                 waiting for a free one do not count).
 
         Returns:
-            ``(status, value, seconds)``. ``('ok', bool)``; ``('timeout', None)`` when
-            the deadline passed (the worker was killed); ``('error', reason)`` when sympy
-            itself failed (memory, an unsupported form: the same item fails the same way
-            again); ``('died', reason)`` when no worker could decide it (a worker died
-            twice, or none could be started): a transient fault, not a verdict.
-            ``seconds`` is the time the item spent in workers.
+            ``('ok', bool)``; ``('timeout', None)`` when the deadline passed (the worker was
+            killed); ``('error', reason)`` when sympy itself failed (the same item fails again);
+            ``('died', reason)`` when no worker could decide it: a transient fault, not a
+            verdict. Each with the seconds spent in workers.
         """
         reason, used = '', 0.0
         for _ in range(2):

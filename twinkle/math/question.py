@@ -1,16 +1,11 @@
 """What the question asks, when the prompt is known: the checks that need it.
 
-A completion alone cannot always say whether its final statement answers the question.
-"At least one of the numbers is divisible by 5" answers "At least how many of the numbers
-must be divisible by 5?" with 1, but says nothing exact about "How many are divisible by
-5?"; "There are no such pairs" is the count 0 only when a count was asked; "t = 1" gives
-the value of t, which is not the answer to "How many sequences ...?" when the question
-never names t; and "(x^4+x^2+1)(x^4-x^2+1)" equals the complete factorisation of
-x^8+x^4+1 as a polynomial but is not one. The reward reads the prompt (the trajectory's
-last user message) for these cases and nothing else. Without a prompt the answer forms
-that need one score 0.0 (a bound or a negation is not a value), so knowing the prompt
-only ever turns a 0.0 into 1.0 for these forms, or a 1.0 into 0.0 for an auxiliary
-variable or an incomplete factorisation.
+Some final statements answer only certain questions: "at least one" is the answer to "at
+least how many", not to "how many"; "there are no such pairs" is 0 only when pairs are
+counted; "t = 1" does not answer "how many sequences" when the question never names t; an
+incomplete factorisation equals the polynomial but is not the factorisation. The reward
+reads the prompt (the last user message) for these cases only; without one, bounds and
+negations score 0.0.
 """
 
 from __future__ import annotations
@@ -73,8 +68,7 @@ def _read(text: str) -> Question:
 
 
 def _stems(text: str, limit: int) -> set:
-    """Lower-case word stems (a plural 's' dropped) of the first ``limit`` words, without
-    the words that name nothing."""
+    """Lower-case word stems (plural 's' dropped) of the first ``limit`` words, less the empty words."""
     out = set()
     for w in _WORD.findall(text)[:limit]:
         w = w.lower()
@@ -98,9 +92,10 @@ def read_question(text: object) -> Optional[Question]:
 
 
 def accepts(question: Optional[Question], needs: str, about: str = '') -> bool:
-    """Whether an answer that needs ``needs`` (see ``Extraction.needs``) gives the value
-    the question asks for. An answer that needs nothing is always accepted; a negated
-    count ("no pairs", ``about='pairs'``) needs a question that counts those things.
+    """Whether an answer that needs ``needs`` (``Extraction.needs``) gives the asked value.
+
+    An answer that needs nothing is always accepted; a negated count ("no pairs",
+    ``about='pairs'``) needs a question that counts those things.
 
     >>> accepts(read_question('At most how many can be true?'), 'at_most')
     True
@@ -122,11 +117,8 @@ def accepts(question: Optional[Question], needs: str, about: str = '') -> bool:
 
 
 def auxiliary_name(question: Optional[Question], answer: str, gold: str) -> Optional[str]:
-    """The unknown an equation answer names when it cannot be the asked count: the
-    question asks "how many" and never names it, and the gold is no equation.
-
-    "The only possible value of t is t = 1" gives the value of a helper variable, not the
-    number of sequences asked for. (For "solve for x", x is in the question.)
+    """The unknown an equation answer names when it cannot be the asked count (a "how many"
+    question that never names it, and a gold that is no equation), else None.
 
     >>> q = read_question('How many sequences a_0, a_1, ... satisfy a_0 = 1?')
     >>> auxiliary_name(q, 't=1', '1'), auxiliary_name(q, 'a_0 = 1', '1')

@@ -1,26 +1,10 @@
 """Finding the answer span of token rows on the device, so only spans are decoded.
 
-The string path (:func:`twinkle.math.extract.extract_scoped`) decides from the text near
-the answer markers: the last ``\\boxed``, ``<answer>`` block or marker and a little
-context before it, or the last sentence when there is no marker. Decoding whole
-completions dominated a GRPO step, so the token path finds the span on the device from a
-per-token table and decodes only the span:
-
-- :class:`MarkerTable` (host, once per tokenizer): a ``(V + 1,)`` uint8 table of flags,
-  one bit per kind of marker fragment a token's decoded text holds ('box', 'answer',
-  '##', ``<think>``, ``</think>``, code fences, the pieces of an ``<answer>`` tag);
-- :func:`marker_slots` (device, batched, no host sync): per row, the positions and flags
-  of the last flagged tokens (the O(B L) part), transferred once with the ids;
-- :func:`spans_from_slots` (host, numpy, vectorized over rows): the span bounds;
-- :func:`find_answer_spans` and :func:`decode_answer_spans`: the two halves joined, and
-  the decoding of each span (again from earlier, where the span cannot decide alone).
-
-Invariants: a row's valid tokens are ``input_ids[i, :lengths[i]]``; positions at or after
-the length are padding and never flagged. Token ids outside ``[0, V)`` are never flagged.
-A span is ``[start, end)`` in token positions. :func:`decode_answer_spans` checks each
-decoded span with ``extract_scoped`` and decodes ``[fallback, length)`` where the span
-cannot decide alone, so the verdict equals the one on the whole decoded completion (see
-``MathReward.score_ids`` for the cases where it cannot).
+The token path reads per-token marker flags (:class:`MarkerTable`), keeps each row's last
+flagged positions on the device (:func:`marker_slots`), bounds the span on the host
+(:func:`spans_from_slots`) and decodes only it (:func:`decode_answer_spans`). A span is
+``[start, end)`` in token positions; one that cannot decide alone is decoded again from its
+fallback, so the verdict is the whole completion's.
 """
 
 from __future__ import annotations
@@ -66,11 +50,7 @@ EARLIER_BOX = 2  # box tokens or an <answer> tag
 
 
 class Slots(NamedTuple):
-    """The columns of :func:`marker_slots`' ``(B, 1 + 3 * k)`` int64 array.
-
-    Packed into one array on the device so that a single host transfer brings them back
-    (with the ids); :meth:`unpack` names them again, for torch tensors or numpy arrays.
-    """
+    """The columns of :func:`marker_slots`' ``(B, 1 + 3 * k)`` int64 array (packed for one host transfer)."""
 
     length: Any  # (B,): the row's length, clamped to [0, L]
     at: Any  # (B, k): the last k flagged positions, latest first, -1 past the last one
@@ -113,16 +93,10 @@ class Spans(NamedTuple):
 class MarkerTable:
     """The per-token marker flags of one tokenizer: ``flags`` ``(V + 1,)`` uint8, CPU.
 
-    A view of :meth:`twinkle.vocab.Vocab.marker_flags`, built once per tokenizer (:meth:`of`
-    caches it in the tokenizer's :class:`~twinkle.vocab.Vocab`): each token id's text as
-    the token path decodes it alone (``skip_special_tokens=True``: special tokens decode
-    to '' and carry no flag), read from the tokenizer's token table when it has one, else
-    decoded. Markers split across tokens are found by their distinctive piece
-    ('box', 'answer', 'WER', '##'); a marker split so that no token holds such a piece
-    (never the case in the tokenizer's own encoding of the text) is not found.
-    ``reliable`` says whether the tokenizer's encoding of probe markers carries the
-    flags; when it does not (a character-level tokenizer), ``MathReward.score_ids`` decodes
-    whole rows.
+    Each id's flags come from its text decoded alone (special tokens decode to '' and carry
+    none). Markers split across tokens are found by their distinctive piece ('box', 'answer',
+    'WER', '##'). ``reliable`` is False when the tokenizer's own encoding of probe markers does
+    not carry the flags (a character-level tokenizer); ``MathReward.score_ids`` then decodes whole rows.
 
     Args:
         tokenizer: a Hugging Face tokenizer (``batch_decode`` or ``decode``, and
@@ -174,11 +148,7 @@ class MarkerTable:
 
 
 def marker_slots(input_ids: Any, lengths: Any, flags: Any, slots: int = 64) -> Any:
-    """The device half: per row, the last ``slots`` flagged token positions and flags.
-
-    A few passes over ``(B, L)``: gather the flags, mask the padding, one ``topk`` that
-    keeps the latest flagged positions; then gathers on ``(B, slots)``. No host
-    synchronization; the caller transfers the result once (with the ids).
+    """The device half: per row, the last ``slots`` flagged token positions and flags (no host sync).
 
     Args:
         input_ids: ``(B, L)`` integer tensor, right-padded.
@@ -191,9 +161,6 @@ def marker_slots(input_ids: Any, lengths: Any, flags: Any, slots: int = 64) -> A
         ``(B, 1 + 3 * k)`` int64 tensor, ``k = min(slots, L)``: the clamped length, then
         the positions (latest first, -1 when fewer are flagged), their flags, and the
         flags of the token before each.
-
-    On CPU tensors the same is computed in numpy (:func:`_marker_slots_numpy`), on the
-    calling thread: each small torch CPU op waits for the intra-op thread pool.
 
     >>> import torch
     >>> flags = torch.zeros(17, dtype=torch.uint8); flags[3] = BOX
@@ -208,7 +175,7 @@ def marker_slots(input_ids: Any, lengths: Any, flags: Any, slots: int = 64) -> A
     k = min(slots, seq)
     if k == 0:
         return n[:, None]  # the length column alone
-    if dev.type == 'cpu':
+    if dev.type == 'cpu':  # numpy on the calling thread: small torch CPU ops wait for the pool
         return torch.from_numpy(_marker_slots_numpy(input_ids.detach().numpy(), n.numpy(), flags.numpy(), k))
     return _marker_slots_torch(input_ids, n, flags, k)
 
@@ -258,41 +225,28 @@ def _marker_slots_numpy(ids: Any, n: Any, flags: Any, k: int) -> Any:
 def spans_from_slots(slots: Any, slack: int = 16, gap: int = 32, tail: int = 160) -> Spans:
     """The host half: span bounds from :func:`marker_slots` output, vectorized in numpy.
 
-    Per row, with ``q`` the last ``</think>`` (only markers after it count):
-
-    - markers: the start of the last cluster of marker tokens (neighbours at most ``gap``
-      tokens apart), of the cluster holding the last 'box' token (boxes beat markers
-      wherever they are), and the last ``<answer>`` tag, whichever is first, less
-      ``slack`` tokens of context; no marker: the last ``tail`` tokens;
-    - never before ``q`` (what precedes the last ``</think>`` is not the response);
-    - from ``q`` (or 0) when the response holds a code fence (its pair may be anywhere)
-      or a ``<think>`` reopened after ``q``;
-    - only the ``<think>`` token when it is never closed (the response is truncated);
-    - the whole row when the slots are full and hold no ``</think>``: flagged tokens may
-      have been left out, so nothing is assumed.
-
-    Numpy, not torch: on ``(B, slots)`` the work is small, and each small torch CPU op
-    waits for the intra-op thread pool.
+    Per row, with ``q`` the last ``</think>`` (only markers after it count), the span starts
+    ``slack`` tokens before the earliest of: the last cluster of markers (at most ``gap`` apart),
+    the cluster holding the last 'box', the last ``<answer>`` tag; with no marker, ``tail``
+    tokens from the end. It never starts before ``q``, starts at ``q`` (or 0) when the response
+    holds a code fence or reopens ``<think>``, is only the ``<think>`` token when that is never
+    closed, and is the whole row when the slots are full without a ``</think>``.
 
     Args:
         slots: ``(B, 1 + 3 * k)`` integer array (:func:`marker_slots`, on the host).
-        slack: tokens of context kept before the first marker of the span (at least
-            ``MIN_SLACK``).
+        slack: tokens of context kept before the first marker (at least ``MIN_SLACK``).
         gap: marker tokens at most this far apart belong to one cluster.
         tail: tokens read from the end of a row with no marker.
 
     Returns:
-        :class:`Spans`: ``start``, ``end``, ``fallback`` (where to start reading when the
-        span cannot decide alone: the last ``</think>``, else 0), ``more``
-        (:data:`EARLIER_MARKER`: marker tokens lie between ``fallback`` and ``start``;
-        :data:`EARLIER_BOX`: box or ``<answer>`` tokens do) and ``length``.
+        :class:`Spans`.
 
     >>> import numpy as np
     >>> s = spans_from_slots(np.array([[12, 10, -1, BOX, 0, 0, 0]]), slack=4)
     >>> s.start.tolist(), s.end.tolist(), s.fallback.tolist(), s.more.tolist()
     ([6], [12], [0], [0])
     """
-    import numpy as np
+    import numpy as np  # not torch: on (B, slots) each small torch CPU op waits for the pool
 
     slack = max(int(slack), MIN_SLACK)
     slots = np.asarray(slots, dtype=np.int64)
@@ -440,8 +394,7 @@ def decode_answer_spans(
 
 
 def _needs_earlier_text(scope: str, more: int) -> bool:
-    """Whether a span's extraction (of ``scope``, see ``extract_scoped``) may change with
-    the text before it, given what lies there (``more``, :class:`Spans`)."""
+    """Whether a span's extraction of ``scope`` may change with the text before it, given ``more``."""
     return scope == PREFIX or (scope == TAIL and more != 0) or (scope == MARKED and (more & EARLIER_BOX) != 0)
 
 

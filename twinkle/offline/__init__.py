@@ -1,12 +1,8 @@
 """Scoring files of saved completions: ``python -m twinkle score INPUT --out OUTPUT``.
 
-* :func:`score_file` (:mod:`twinkle.offline.run`): check every row, skip the rows an
-  earlier run finished, score the rest in chunks and append them (JSONL or Parquet).
-* :func:`summarize` (:mod:`twinkle.offline.summary`): per reward counts and means, and
-  pass@k (unbiased) and maj@k per problem.
-* :func:`compare_files` (:mod:`twinkle.offline.compare`): where two scored files disagree.
-* :func:`ray_backend` (:mod:`twinkle.offline.ray_data`, needs ray[data]): the same
-  scoring as a Ray Data pipeline over scorer actors.
+:func:`score_file` (resumable, JSONL or Parquet), :func:`summarize` (means, pass@k, maj@k),
+:func:`compare_files` (where two scored files disagree) and :func:`ray_backend` (the same
+scoring on Ray Data; needs ray[data]).
 """
 
 from twinkle._lazy import lazy_getattr

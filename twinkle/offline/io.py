@@ -1,15 +1,11 @@
 """Rows in and out of JSONL and Parquet files, with errors that name the file, row and field.
 
-Input: one object per line (``.jsonl``, ``.json``) or a Parquet table (``.parquet``),
-read as a stream. Rows are numbered from 0 in file order; that number is the row's
-``input_row`` in the output, the key that resuming and comparing go by.
-
-Output: the input row with the results added (``input_row``, ``reward``, ``rewards``,
-``explanation``; fields of those names in the input are replaced). JSONL is appended
-one chunk at a time and flushed, so an interrupted run leaves complete lines (and at
-most one partial last line, which :func:`read_done` cuts off). A Parquet output is
-written from a JSONL file beside it (``OUTPUT.partial.jsonl``) when the run completes,
-since a Parquet file cannot be appended to and is unreadable until closed.
+Input rows (``.jsonl``/``.json`` lines or a ``.parquet`` table, streamed) are numbered from 0;
+that ``input_row`` is the key resuming and comparing go by. Output rows are the input plus
+``input_row``, ``reward``, ``rewards``, ``explanation``. JSONL is appended and flushed per
+chunk, so an interrupted run leaves complete lines (a partial last one is cut by
+:func:`read_done`); Parquet, which cannot be appended to, is written at the end from
+``OUTPUT.partial.jsonl``.
 """
 
 from __future__ import annotations
@@ -206,10 +202,8 @@ def iter_output(path: str) -> Iterator[Dict[str, Any]]:
 
 
 def read_done(path: str, completion_field: str) -> Tuple[Dict[int, int], Optional[List[str]]]:
-    """Rows already in an output: ``{input_row: fingerprint of its completion}`` and the
-    reward part names they were scored with (None for an empty file).
-
-    A partial last line (the run was killed while writing it) is cut off the file.
+    """Rows already in an output: ``{input_row: completion fingerprint}`` and the reward part
+    names (None for an empty file); a partial last line is cut off the file.
     """
     if not os.path.isfile(path):
         return {}, None
@@ -287,8 +281,7 @@ class JsonlWriter:
 
 
 def write_parquet(jsonl_path: str, parquet_path: str) -> int:
-    """Writes the rows of ``jsonl_path`` to ``parquet_path``, in ``input_row`` order;
-    returns the row count."""
+    """Writes the rows of ``jsonl_path`` to ``parquet_path`` in ``input_row`` order; returns the count."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

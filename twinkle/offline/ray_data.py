@@ -1,16 +1,10 @@
 """Offline scoring as a Ray Data pipeline: ``map_batches`` over a pool of scorer actors.
 
-Each actor builds one :class:`RayScorer`, which holds a :class:`twinkle.serve.scorer.Scorer`
-for its lifetime: the compiled DFA tables, the math checker's caches and its sympy
-worker processes are built once per actor, not once per batch. The driver reads and
-checks the input, sends the rows still to score as a dataset (so they travel in Ray's
-object store and the workers need no access to the file), and writes the results in
-input order, exactly as a local run does: resuming, the summary and ``--compare`` work
-the same.
-
-On a cluster: ``ray.init(address='auto')`` (or ``ray://head:10001``) before calling, or
-``python -m twinkle score ... --ray --ray-address auto``; twinkle must be installed on
-the worker nodes (a Ray runtime environment can do that).
+Each actor keeps one :class:`twinkle.serve.scorer.Scorer` (DFA tables, caches, sympy
+workers) for its lifetime. The driver checks the input, ships the rows left to score as a
+dataset (workers need no file access) and writes results in input order, as a local run
+does. On a cluster, call ``ray.init(address='auto')`` first (or pass ``--ray --ray-address
+auto``), with twinkle installed on the workers.
 """
 
 from __future__ import annotations
@@ -27,11 +21,9 @@ __all__ = ['RayScorer', 'ray_backend', 'ensure_ray']
 class RayScorer:
     """The ``map_batches`` callable class: one per actor, a scorer built once.
 
-    A batch holds the columns ``input_row``, ``completion``, ``gold`` and ``prompt``;
-    ``gold`` and ``prompt`` are JSON text (a gold may be a string, a number or null, which
-    one Arrow column cannot hold side by side). The result has ``input_row`` and
-    ``result``, each row's :class:`~twinkle.serve.scorer.SampleScore` as JSON
-    (rewards, NaN included, and the explanation).
+    Batches hold ``input_row``, ``completion``, and ``gold`` and ``prompt`` as JSON text (one
+    Arrow column cannot mix strings, numbers and null); results hold ``input_row`` and
+    ``result``, each row's :class:`~twinkle.serve.scorer.SampleScore` as JSON.
 
     >>> scorer = RayScorer(['math'])
     >>> out = scorer({'input_row': [7], 'completion': ['The answer is 4.'], 'gold': ['"4"'],

@@ -1,16 +1,11 @@
 """Scoring a file: check every row, skip the rows a previous run finished, score the rest
 in chunks, append them to the output.
 
-Phases, one function each:
-
-1. :func:`check_input` reads the whole input once and stops at the first bad row (its
-   line and field named) before anything is scored or written.
-2. :func:`resume_state` reads what the output already holds (``input_row`` and a
-   checksum of each completion, cutting off a partial last line) and refuses an output
-   that belongs to another input or another set of rewards.
-3. :func:`score_file` streams the input again and scores the remaining rows chunk by
-   chunk, locally or on Ray (:mod:`twinkle.offline.ray_data`); each chunk is written and
-   flushed before the next starts, so an interruption loses at most the chunk in hand.
+Phases, one function each: :func:`check_input` stops at the first bad row before anything
+is scored; :func:`resume_state` reads what the output holds and refuses one of another
+input or set of rewards; :func:`score_file` scores the remaining rows chunk by chunk
+(locally or on Ray), each written and flushed before the next, so an interruption loses
+at most one chunk.
 """
 
 from __future__ import annotations

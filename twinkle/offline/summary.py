@@ -1,21 +1,14 @@
 """What a scored file says: per reward counts and means, and pass@k / maj@k per problem.
 
-pass@k is the unbiased estimator of Chen et al. (2021, "Evaluating Large Language Models
-Trained on Code"): with ``n`` samples of a problem of which ``c`` are correct (a correct
-verdict; for a reward without verdicts, a reward above 0), the chance
-that at least one of ``k`` drawn without replacement is correct is
-``1 - C(n-c, k) / C(n, k)``, averaged over problems (only those with ``n >= k``).
+pass@k is the unbiased estimator of Chen et al. (2021): ``1 - C(n-c, k) / C(n, k)`` for ``n``
+samples of which ``c`` are correct (a correct verdict, or a reward above 0 without
+verdicts), averaged over problems with ``n >= k``.
 
-maj@k (majority vote) is, likewise, the chance that ``k`` samples drawn without
-replacement elect a correct answer: every drawn sample with an answer votes for it, and
-the problem is solved when the winning answer is correct. All correct answers are one
-candidate (each equals the gold, so they equal each other, whatever their form); wrong
-answers are told apart by their normalised text (:func:`twinkle.math.normalize`), so two
-wrong answers written differently split their votes. A tie goes to the candidate whose
-first vote came first in the draw. Samples with no answer do not vote; a draw with no
-votes fails. The chance is exact (every draw) when there are at most
-``MAJ_EXACT_DRAWS`` draws, else estimated from that many seeded random draws, so the
-same file always gives the same figure. maj@1 equals pass@1, and maj@n uses all samples.
+maj@k is the chance that ``k`` samples drawn without replacement elect a correct answer.
+Each sample with an answer votes for it: all correct answers are one candidate, wrong ones
+are told apart by normalised text, a tie goes to the earliest first vote, and a draw with no
+votes fails. Exact over all draws up to ``MAJ_EXACT_DRAWS``, else estimated from that many
+seeded draws (the same file always gives the same figure).
 """
 
 from __future__ import annotations
@@ -40,10 +33,7 @@ __all__ = [
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k for one problem: ``1 - C(n-c, k) / C(n, k)``.
-
-    Computed as ``1 - prod_{i=n-c+1}^{n} (1 - k / i)``, which stays exact in floats
-    where the binomials overflow.
+    """Unbiased pass@k for one problem: ``1 - C(n-c, k) / C(n, k)``, as a product exact in floats.
 
     >>> pass_at_k(10, 0, 1), pass_at_k(10, 10, 1), round(pass_at_k(10, 3, 1), 6)
     (0.0, 1.0, 0.3)
@@ -61,8 +51,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def majority_correct(votes: Sequence[Tuple[Optional[str], bool]]) -> bool:
-    """Whether the majority answer of ``votes`` (``(answer key or None, correct)`` in
-    sample order) is correct; see the module docstring for the rule.
+    """Whether the majority of ``votes`` (``(answer key or None, correct)``, in sample order) is correct.
 
     >>> majority_correct([('7', False), (None, False), ('5', True), ('5/1', True)])
     True

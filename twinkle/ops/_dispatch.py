@@ -1,11 +1,8 @@
 """Backend choice shared by the op wrappers.
 
-Each op module calls :func:`register_op` once, when it loads: that loads the compiled
-library (:mod:`twinkle._ext`, once per process), registers the op's fake (meta) kernel
-when the compiled op exists, so that torch.compile and ``torch.library.opcheck`` can trace
-it, and decides and logs which backend serves each present device. :func:`use_compiled`
-is then a dict lookup without locks or side effects, which torch.compile traces cleanly
-on a first call.
+Each op module calls :func:`register_op` once when it loads: it loads the library, registers
+the fake kernel (for torch.compile and ``opcheck``) and decides and logs each device's
+backend, so :func:`use_compiled` is then a side-effect-free lookup that traces cleanly.
 """
 
 from __future__ import annotations

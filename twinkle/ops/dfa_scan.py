@@ -44,10 +44,9 @@ def dfa_scan(
 ) -> Tuple[Tensor, Tensor]:
     """Runs one or K token-level DFAs over every sequence of a padded batch.
 
-    Sequence ``b`` is ``input_ids[b, :lengths[b]]`` (lengths are clamped to ``[0, L]``;
-    the padding is never read). Each pattern is a DFA lifted to tokens by
-    :func:`twinkle.dfa.tokens.token_classes`: the state after token ``i`` in state ``s`` is
-    ``tables[k, s, class_ids[k, i]]``.
+    Sequence ``b`` is ``input_ids[b, :lengths[b]]`` (lengths clamped to ``[0, L]``; padding is
+    never read); the state after token ``i`` in state ``s`` is ``tables[k, s, class_ids[k, i]]``
+    (:func:`twinkle.dfa.tokens.token_classes`).
 
     Args:
         input_ids: (B, L) uint8, int32 or int64 token ids (uint8: bytes, the string path).
@@ -56,22 +55,16 @@ def dfa_scan(
         tables: (S, C) int32 for one pattern, or (K, S_max, C_max) for K patterns.
         starts: the start state, an int or (K,) int32.
         dead: the sink state (or -1 when there is none), an int or (K,) int32.
-        check: raise ``ValueError`` when a row holds an id outside ``[0, V)`` or a table
-            is corrupt. This reads the result on the host (a sync on CUDA); with
-            ``check=False`` (and always under ``torch.compile``) such rows come back with
-            final state ``DfaError.BAD_ID`` (-1, and the bad id's position) or
-            ``DfaError.BAD_TABLE`` (-2).
-        chunk: tokens per chunk when a row is scanned as independent chunks that are
-            summarised in parallel and then applied in order (the CUDA kernel's way, see
-            ``csrc/include/twinkle/dfa_chunks.h``). 0 lets the backend choose; the result
-            never depends on it, only the speed does.
+        check: raise ``ValueError`` on an id outside ``[0, V)`` or a corrupt table (a host
+            sync on CUDA). Without it (always under ``torch.compile``) such rows end in
+            ``DfaError.BAD_ID`` (-1, with the bad id's position) or ``DfaError.BAD_TABLE`` (-2).
+        chunk: tokens per independently scanned chunk (the CUDA kernel's way); 0 lets the
+            backend choose. Only speed depends on it.
 
     Returns:
         ``(final_state, first_dead)``: int32 and int64, (B,) for one pattern or (B, K).
         ``first_dead`` is the index of the token after which the DFA first sat in its
-        dead state (no completion can be accepted any more: DFAs from :mod:`twinkle.dfa`
-        have exactly one such state), 0 when the start state is already dead and the row
-        is not empty, or -1. Every backend and chunk length gives the same position.
+        dead state, 0 when the start state is dead and the row not empty, else -1.
 
     Raises:
         ValueError: with ``check``, an id out of range (naming the row and position), or a

@@ -1,7 +1,5 @@
-"""Pure-torch versions of every compiled op, with the same signatures.
-
-They are the shipped fallback (any device, no compiler needed) and the oracle the op
-tests compare against. Benchmarks import them as the ``torch_ref`` provider.
+"""Pure-torch versions of every compiled op, with the same signatures: the shipped fallback
+and the oracle of the op tests and benchmarks.
 """
 
 from twinkle.reference.dfa_scan import dfa_scan

@@ -1,11 +1,8 @@
 """Reference of ``twinkle::dfa_scan``: a loop over positions, vectorized over the batch.
 
-Written independently of csrc/include/twinkle/dfa_scan.h (one gather per position for all
-sequences and patterns at once, no early exit) so that agreement between the two means
-something. Same contract: lengths are clamped to ``[0, L]``; an id outside ``[0, V)`` gives
-final state -1 and that id's position; a start, class or transition out of range gives
--2; ``first_dead`` is the first position after which the state is ``dead`` (a dead start:
-0 on a non-empty row), or -1.
+Written independently of ``csrc/include/twinkle/dfa_scan.h`` (so agreement means something)
+with the same contract: lengths clamped to ``[0, L]``; an id outside ``[0, V)`` gives final
+state -1 and its position; a start, class or transition out of range gives -2.
 """
 
 from __future__ import annotations

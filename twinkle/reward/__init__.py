@@ -1,15 +1,10 @@
-"""Rewards: ``reward_fn(trajectories, ground_truths) -> list[float]``.
+"""Rewards: ``reward_fn(trajectories, ground_truths) -> list[float]``, NaN where one abstains.
 
-``Reward`` is the base class; a plain function with the same signature is accepted
-wherever a Reward is (see :func:`as_reward`). ``CombinedReward`` sums weighted parts
-and keeps each part for logging. ``FormatReward`` and ``MathReward`` are the built-in
-engines. A reward returns NaN for a sample it cannot decide (it abstains); the
-advantages give such samples 0 and leave them out of the group statistics.
-
-Every reward has the token path ``score_ids(input_ids, lengths=None, ground_truths=None, *,
-attention_mask=None)``; the built-in ones are torch modules whose ``forward`` it is (see
-:mod:`twinkle.reward.module`). This package exports rewards and the helpers custom rewards
-use; length shaping lives in :mod:`twinkle.reward.shaping`.
+``Reward`` is the base class, and a plain function of that signature is accepted wherever
+a Reward is (:func:`as_reward`). ``CombinedReward`` sums weighted parts and keeps each for
+logging; ``FormatReward`` and ``MathReward`` are the built-in engines, torch modules whose
+``forward`` is the token path ``score_ids`` (:mod:`twinkle.reward.module`). Length shaping
+lives in :mod:`twinkle.reward.shaping`.
 """
 
 from twinkle._lazy import lazy_getattr

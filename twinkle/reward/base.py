@@ -1,15 +1,12 @@
 """The Reward interface and the helpers every reward shares.
 
-A reward maps ``(trajectories, ground_truths)`` to one float per trajectory. A reward
-that cannot decide a sample (the answer cannot be parsed, a checker timed out, the
-ground truth is missing) may *abstain* by returning ``float('nan')`` for it: the
-advantage functions leave NaN rewards out of every group statistic and give those
-samples advantage 0, so an undecidable sample neither helps nor hurts the policy.
+A reward maps ``(trajectories, ground_truths)`` to one float per trajectory, and *abstains*
+on a sample it cannot decide (unparsable answer, checker timeout, missing ground truth) by
+returning NaN: the advantages leave NaN out of every group statistic and give it advantage 0.
 
 The token path is one declared method, ``score_ids(input_ids, lengths=None,
-ground_truths=None, *, attention_mask=None) -> (B,) float32``. Every reward has it: the
-default decodes the ids with the reward's tokenizer and calls the reward on the texts;
-the built-in rewards read the ids without decoding (see :mod:`twinkle.reward.module`).
+ground_truths=None, *, attention_mask=None) -> (B,) float32``: by default it decodes with the
+reward's tokenizer; the built-in rewards read the ids directly (:mod:`twinkle.reward.module`).
 """
 
 from __future__ import annotations
@@ -82,9 +79,8 @@ class Reward:
     ) -> Any:
         """Rewards for completion token ids.
 
-        This default decodes each row with :attr:`tokenizer` (special tokens skipped) and
-        calls the reward on the texts, each as a one-message trajectory; the built-in
-        rewards override it to read the ids without decoding.
+        This default decodes each row with :attr:`tokenizer` (special tokens skipped) and calls the
+        reward on the texts, each as a one-message trajectory.
 
         Args:
             input_ids: (B, L) integer tensor of completion ids (no prompt).
@@ -284,10 +280,9 @@ def check_batch(
 ) -> Optional[List[Any]]:
     """Validates a reward call and returns one ground truth per trajectory.
 
-    ``ground_truths`` may hold one entry per trajectory, or one per prompt when the
-    trajectories are grouped (the ``k`` samples of a prompt consecutive, as samplers
-    return them): with B trajectories and P ground truths, P dividing B, ground truth
-    ``p`` serves trajectories ``p*k .. p*k+k-1`` where ``k = B // P``.
+    ``ground_truths`` holds one entry per trajectory, or one per prompt when the B trajectories
+    are grouped (each prompt's ``k = B // P`` samples consecutive): ground truth ``p`` then serves
+    trajectories ``p*k .. p*k+k-1``.
     """
     if isinstance(trajectories, (str, bytes)) or not hasattr(trajectories, '__len__'):
         raise TypeError(f'{who}: trajectories must be a list, got {type(trajectories).__name__}')
@@ -320,9 +315,8 @@ def check_token_inputs(
 ) -> None:
     """Validates a token-path call: ``input_ids (B, L)``, ``attention_mask (B, L)``, ``lengths (B,)``.
 
-    Shapes and dtypes are checked on every call (no device sync). With ``values`` (and
-    never under ``torch.compile``), ``0 <= lengths <= L`` is checked too, at the cost of
-    one host sync; otherwise the scan clamps lengths to ``[0, L]``.
+    Shapes and dtypes are checked on every call (no device sync); with ``values`` (never under
+    ``torch.compile``) also ``0 <= lengths <= L``, at one host sync.
 
     Raises:
         TypeError: a non-tensor, or ids or lengths that are not integers.

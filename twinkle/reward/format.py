@@ -1,31 +1,14 @@
 """Format rewards: regexes compiled to DFAs and scanned over bytes or token ids in one op.
 
-Every reward here is a ``torch.nn.Module`` and a :class:`twinkle.reward.Reward`:
+Each reward is a ``torch.nn.Module`` and a :class:`twinkle.reward.Reward`. Called on
+trajectories it checks the text of each last assistant message (NaN, an abstention, when that
+content is not text) with :func:`twinkle.ops.dfa_scan` over the UTF-8 bytes. Given a
+tokenizer, ``score_ids`` (also the module call) scans token ids without decoding, through
+per-token class tables (:mod:`twinkle.dfa.tokens`) kept as buffers: ``.to(device)`` moves
+them and the call traces under ``torch.compile(fullgraph=True)``.
 
-* ``reward(trajectories, ground_truths=None) -> list[float]`` checks the text of each
-  trajectory's last assistant message. The texts' UTF-8 bytes are padded into one
-  ``(B, L) uint8`` tensor and scanned by :func:`twinkle.ops.dfa_scan` with the byte
-  alphabet (V = 256): no Python loop runs the DFA. A message whose content is not text
-  (None, a number, an image part only) gets NaN: the reward abstains.
-* With a tokenizer, ``reward.score_ids(input_ids, lengths=None, ground_truths=None, *,
-  attention_mask=None)`` (also the module call ``reward(input_ids, ...)``) scores token ids
-  without decoding: each id maps to its class (:mod:`twinkle.dfa.tokens`) and the same op
-  scans the classes. The tables are buffers, so ``.to(device)`` moves them, and the call
-  traces under ``torch.compile(fullgraph=True)``.
-
-The check means exactly ``re.<mode>(pattern, text, flags)`` on the decoded text (``text =
-prefix + completion``, a lone surrogate in either read as U+FFFD); the compiler
-(:func:`twinkle.dfa.compile_regex`) and the token tables (:mod:`twinkle.dfa.tokens`) list
-the few decoder features they do not model.
-
-The default pattern of :class:`FormatReward` is the strict think/answer format:
-``<think>``, text, ``</think>``, optional whitespace, ``<answer>``, text, ``</answer>``,
-optional whitespace, with each of the four tags exactly once
-(:func:`twinkle.dfa.think_answer_format`). The common two-search check is lenient: it passes
-when ``re.search(r'<think>.*?</think>', text, re.DOTALL)`` and ``re.search(
-r'<answer>.*?</answer>', text, re.DOTALL)`` both match, so it accepts text before
-``<think>``, repeated or nested tags, and the answer before the thinking. To reproduce it
-exactly, use :func:`has_think_and_answer`.
+A check means exactly ``re.<mode>(pattern, prefix + completion, flags)`` on the decoded text,
+a lone surrogate read as U+FFFD.
 """
 
 from __future__ import annotations
@@ -361,10 +344,7 @@ class _DfaReward(RewardModule):
         return final, first_dead
 
     def _accepted(self, kind: str, final: Tensor) -> Tensor:
-        """(B, K) float32: 1.0 accepted, 0.0 rejected, NaN for rows the scan flagged.
-
-        One indexing op into the per-state values (error states read the NaN columns):
-        a call on a few short rows is a handful of torch calls, not a dozen."""
+        """(B, K) float32 from final states: 1.0 accepted, 0.0 rejected, NaN for rows the scan flagged."""
         dev = final.device
         values = self.buffer_on(f'{kind}_accept_values', dev)
         if values.dtype != torch.float32:  # a module-wide .to(dtype) converted it
@@ -412,9 +392,7 @@ class _DfaReward(RewardModule):
         lengths: Optional[Tensor],
         column: Optional[int] = None,
     ) -> Tensor:
-        """(B, K) float32 acceptance of token ids (``scan_ids``' first half), or its
-        (B,) ``column``: sliced in numpy on the direct path, where a torch slice would cost
-        more than the scan."""
+        """(B, K) float32 acceptance of token ids, or its (B,) ``column`` (sliced in numpy on the direct path)."""
         direct = self._scan_ids_direct(input_ids, attention_mask, lengths)
         if direct is not None:
             return torch.from_numpy(direct[0] if column is None else direct[0][:, column])
@@ -423,8 +401,7 @@ class _DfaReward(RewardModule):
         return accepted if column is None else accepted[:, column]
 
     def _id_program(self) -> Optional[tuple]:
-        """(scanner, program) of the direct CPU id scanner, or None where the library is not
-        loaded. Built once from the token tables; never pickled (see ``__getstate__``)."""
+        """(scanner, program) of the direct CPU id scanner, built once; None without the library."""
         got = self.__dict__.get('_token_program')
         if got is None:
             from twinkle import _ext
@@ -444,13 +421,7 @@ class _DfaReward(RewardModule):
     def _scan_ids_direct(
         self, input_ids: Tensor, attention_mask: Optional[Tensor], lengths: Optional[Tensor]
     ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-        """``(accepted (B, K) float32, first_dead (B, K) int64)`` as numpy from the direct CPU
-        scanner, or None when the call takes the op (ids off the CPU, under ``torch.compile``,
-        no compiled library). Its program holds CPU copies of the tables.
-
-        Same checks, errors and results as the op path; what it saves is the op's fixed cost
-        (tensor allocations, dispatch, an indexing op, host reads), which is the whole cost
-        of a call on a few short rows."""
+        """``(accepted, first_dead)`` from the direct CPU id scanner, or None to take the op."""
         if self.token_table is None:
             require_tokenizer(self, 'score_ids')
         if not _on_cpu(input_ids, lengths, attention_mask) or torch.compiler.is_compiling():
@@ -486,11 +457,7 @@ class _DfaReward(RewardModule):
         return accepted, first_dead
 
     def _strings(self) -> Optional[tuple]:
-        """(scanner, program, accept (K, S) bool, column index (1, K), impossible pattern
-        indices or None) of the compiled string scanner, or None where the library is not
-        loaded. Built once, from the byte tables (which never change); never pickled (see
-        ``__getstate__``). Kept as plain numpy: on one short text, module attribute lookups
-        and torch dispatch would cost more than the scan."""
+        """The compiled string scanner's program and tables, built once; None without the library."""
         got = self.__dict__.get('_string_program')
         if got is None:
             from twinkle import _ext
@@ -520,8 +487,7 @@ class _DfaReward(RewardModule):
         return state
 
     def _scan_strings(self, texts: List[str]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-        """(final (B, K) int32, first_dead (B, K) int64 byte offsets) from the compiled
-        string scanner (no encoding, no padding, no torch dispatch), or None without it."""
+        """(final, first_dead byte offsets), each (B, K), from the compiled string scanner, or None without it."""
         got = self._strings()
         if got is None:
             return None
@@ -544,9 +510,8 @@ class _DfaReward(RewardModule):
     def scan_texts(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
         """Per-pattern acceptance of completion texts, in one call.
 
-        With the compiled library the strings are scanned where they lie (their UTF-8 bytes
-        are generated on the fly, never stored); without it they are encoded, padded
-        (:func:`pad_texts`) and scanned by the ``dfa_scan`` op. Both give the same result.
+        Uses the compiled string scanner when loaded, else :func:`pad_texts` and the ``dfa_scan`` op;
+        both give the same result.
 
         Returns:
             ``(accepted, first_dead)``: (B, K) float32 and (B, K) int64 byte offsets into
@@ -584,8 +549,9 @@ class FormatReward(_DfaReward):
         pattern: a Python regex (str); a list of regexes that must all match (one DFA,
             their intersection: the common two-search check is ``[r'<think>.*?</think>',
             r'<answer>.*?</answer>']`` with ``mode='search', flags=re.DOTALL``); or None
-            for the strict think/answer format (see the module docstring; then ``mode``
-            must be 'fullmatch' and ``flags`` 0).
+            for the strict think/answer format: ``<think>``, text, ``</think>``, optional
+            whitespace, ``<answer>``, text, ``</answer>``, optional whitespace, each tag
+            exactly once (then ``mode`` must be 'fullmatch' and ``flags`` 0).
         mode: 'search', 'match' or 'fullmatch', as the ``re`` function of that name.
         flags: an int, ``re.DOTALL``, ``re.IGNORECASE``, ``re.MULTILINE`` or their union
             (other flags: ValueError; a str such as ``'i'``: TypeError, inline ``(?i)``
@@ -652,22 +618,18 @@ class FormatReward(_DfaReward):
     ) -> Tensor:
         """(B,) int64: the token index at which the format became impossible, or -1.
 
-        That token is the first one whose text no continuation can repair (the DFA entered
-        its dead state); trainers can put a penalty on it and the tokens after it. It is 0
-        on every row when no completion at all can match (the pattern matches nothing, or
-        ``prefix`` rules it out). In 'search' mode only such a pattern is ever impossible.
-        Arguments as :meth:`score_ids`.
+        That token is the first whose text no continuation can repair (the DFA entered its dead
+        state), where a trainer can put a penalty. It is 0 on every row when no completion can
+        match at all (the pattern or ``prefix`` rules it out); in 'search' mode only then is a row
+        ever impossible. Arguments as :meth:`score_ids`.
         """
         return self.scan_ids(input_ids, lengths, attention_mask=attention_mask)[1][:, 0]
 
     def first_invalid_position(self, texts: Sequence[str]) -> List[int]:
-        """Per text, the index of the character at which the format became impossible, or -1.
+        """Per text, the index of the character after which no continuation can match, or -1.
 
-        The character is the first one after which no continuation of the text can match.
-        When no completion at all can match (the pattern matches nothing, or ``prefix``
-        rules it out) it is 0 for every text, the empty one included: the format was
-        impossible before the first character. The answer depends only on the text, never
-        on the batch it comes in.
+        It is 0 for every text, the empty one included, when no completion can match at all (the
+        pattern or ``prefix`` rules it out). It depends only on the text, never on the batch.
 
         >>> FormatReward().first_invalid_position(['<think>', '<thinx>', 'x'])
         [-1, 5, 0]
@@ -724,8 +686,7 @@ def _check_tags(tags: Any) -> Tuple[str, ...]:
 class TagCountReward(_DfaReward):
     """0.25 for each of ``<think>``, ``</think>``, ``<answer>``, ``</answer>`` present exactly once.
 
-    The four counts run as four DFAs in one scan (K = 4). A tag counts at every position
-    it starts at (tags cannot overlap themselves, so this is ``str.count``).
+    A tag counts at every position it starts at (as ``str.count``; tags cannot overlap themselves).
 
     Args:
         tags: a list or tuple of tags (default the four above); each found exactly once
@@ -757,9 +718,8 @@ class TagCountReward(_DfaReward):
 def boxed_pattern(max_depth: int = BOXED_MAX_DEPTH) -> str:
     """A regex (search mode) for a complete ``\\boxed{...}`` with braces nested up to ``max_depth``.
 
-    Balanced braces are not a regular language, so the depth is bounded: deeper nesting
-    is not recognised (the reward is then 0). Depth 1 is ``\\boxed{x}``; ``\\boxed{\\frac{a}{b}}``
-    needs depth 2.
+    Balanced braces are not regular, so deeper nesting is not recognised (reward 0). Depth 1 is
+    ``\\boxed{x}``; ``\\boxed{\\frac{a}{b}}`` needs depth 2.
 
     >>> bool(re.search(boxed_pattern(2), r'so \\boxed{\\frac{1}{2}}.'))
     True

@@ -1,11 +1,8 @@
 """MathReward and GSM8KReward: is the completion's final answer the gold answer?
 
 Scores are 1.0 (equal), 0.0 (not equal, no committed answer, a sympy timeout) or NaN
-(abstain) when the ground truth is unusable: missing, empty, or not parsable (and not
-string-equal to the prediction). The method behind each score is available through
-``explain`` / ``explain_ids`` or ``return_details=True``; see :mod:`twinkle.math` for the
-rules. Both rewards are torch modules whose ``forward`` is ``score_ids`` (see
-:mod:`twinkle.reward.module`).
+(abstain) when the ground truth is unusable (see :mod:`twinkle.math.checker`); ``explain``,
+``explain_ids`` and ``return_details=True`` give the method behind each score.
 """
 
 from __future__ import annotations
@@ -85,9 +82,7 @@ class MathReward(RewardModule):
 
     # ---------------------------------------------------------------------------------
     def explain(self, trajectories: Sequence[Any], ground_truths: Sequence[Any]) -> List[Verdict]:
-        """One :class:`twinkle.math.Verdict` per trajectory: reward, extracted answer,
-        gold, method ('exact', 'numeric', 'structural', 'symbolic', 'no_answer',
-        'unparsable', 'timeout', 'unparsable_gold'), reason and seconds.
+        """One :class:`twinkle.math.Verdict` per trajectory (reward, answer, gold, method, reason, seconds).
 
         >>> v = MathReward().explain(['The answer is 8 or 9?'], ['8'])[0]
         >>> v.reward, v.method, v.reason
@@ -139,13 +134,15 @@ class MathReward(RewardModule):
         Args:
             input_ids: ``(B, L)`` integer tensor of completion tokens.
             lengths: ``(B,)`` integer tensor (or list): valid tokens per row (right
-                padding), or None (every row is L long).
+                padding; clamped to ``[0, L]``), or None (every row is L long).
             ground_truths: B ground truths (texts or trajectories), or one per prompt.
             attention_mask: ``(B, L)`` 0/1 or bool, or None: masked positions are skipped
                 wherever they are (left padding, holes).
 
         Returns:
-            ``rewards (B,)`` float32 tensor on ``input_ids.device`` (NaN = abstain).
+            ``rewards (B,)`` float32 tensor on ``input_ids.device`` (NaN = abstain), the
+            verdicts of the decoded rows (a tokenizer that splits markers into unflagged
+            pieces gets whole rows decoded).
 
         >>> import torch
         >>> class Tok:
@@ -165,22 +162,13 @@ class MathReward(RewardModule):
     def explain_ids(
         self, input_ids: Any, lengths: Any = None, ground_truths: Any = None, *, attention_mask: Any = None
     ) -> List[Verdict]:
-        """One :class:`twinkle.math.Verdict` per row of token ids (arguments as
-        :meth:`score_ids`): what :meth:`explain` gives for the decoded rows."""
+        """One :class:`twinkle.math.Verdict` per row of token ids (arguments as :meth:`score_ids`)."""
         return self._verdicts_ids(input_ids, lengths, ground_truths, attention_mask)[0]
 
     def _verdicts_ids(
         self, input_ids: Any, lengths: Any, ground_truths: Any, attention_mask: Any
     ) -> Tuple[List[Verdict], Any]:
-        """The token path: only each row's answer span is decoded (:mod:`twinkle.math.spans`).
-
-        The span is found on the device from a per-token marker table, and a span that
-        cannot decide alone is decoded again from the last ``</think>``, so the verdict is
-        the one on the whole decoded row whatever the span settings. The exception: a
-        marker split into tokens none of which holds a flagged piece ('bo' + 'xed'); a
-        tokenizer that splits markers that way (probed at table build) gets whole rows
-        decoded.
-        """
+        """The token path: decodes only each row's answer span (:mod:`twinkle.math.spans`)."""
         ids, lengths, golds = self._token_inputs(input_ids, lengths, ground_truths, attention_mask)
         spans, rows = find_answer_spans(ids, lengths, self._marker_table(), self.config)
         texts, extractions = decode_answer_spans(rows, spans, self._decode, self.config.strict)
@@ -189,10 +177,7 @@ class MathReward(RewardModule):
     def _token_inputs(
         self, input_ids: Any, lengths: Any, ground_truths: Any, attention_mask: Any
     ) -> Tuple[Any, Any, List[Optional[str]]]:
-        """Validated ``(input_ids, lengths, golds)`` of a token-path call, masked positions
-        moved out (each row's kept ids first, its count as its length). ``lengths`` may be a
-        list, an array or a tensor; values outside ``[0, L]`` are clamped, not refused (the
-        spans clamp them), so the check costs no host sync."""
+        """Validated ``(input_ids, lengths, golds)``, masked positions moved out (no host sync)."""
         import torch
 
         who = type(self).__name__
@@ -223,8 +208,7 @@ class MathReward(RewardModule):
 
 
 def _left_align(input_ids: Any, lengths: Any, attention_mask: Any) -> Tuple[Any, Any]:
-    """``(ids, lengths)`` with each row's kept ids (unmasked, within its length) moved to the
-    front in order: the right-padded layout the span finder reads. On the ids' device."""
+    """``(ids, lengths)`` with each row's kept ids moved to the front in order (right-padded layout)."""
     import torch
 
     b, width = input_ids.shape
@@ -240,8 +224,7 @@ def _left_align(input_ids: Any, lengths: Any, attention_mask: Any) -> Tuple[Any,
 class GSM8KReward(MathReward):
     """MathReward with GSM8K defaults: the gold is read from user_data 'answer' first.
 
-    A GSM8K answer ends in ``#### N``; N is the gold. Completions are judged by the same
-    rules as MathReward (``#### 72``, ``\\boxed{72}``, "The answer is $72$."...).
+    A GSM8K gold ends in ``#### N``; completions are judged by MathReward's rules.
 
     >>> GSM8KReward()(['He pays 3 * 4 = 12 dollars.\\n#### 12'], ['... so 12.\\n#### 12'])
     [1.0]

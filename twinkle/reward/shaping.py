@@ -51,10 +51,9 @@ def cosine_length_scaling(
 ) -> Tensor:
     """Cosine length-scaled correctness reward (Yeo et al. 2025, "Demystifying Long CoT").
 
-    ``r = lo + (hi - lo) * (1 + cos(pi * min(L, L_max) / L_max)) / 2``: a correct answer
-    earns ``max_value_correct`` at length 0, decaying to ``min_value_correct`` at
-    ``L_max``; a wrong one gets ``min_value_wrong`` at length 0, rising to
-    ``max_value_wrong`` at ``L_max`` (short wrong answers are punished most).
+    ``r = lo + (hi - lo) * (1 + cos(pi * min(L, L_max) / L_max)) / 2``: correct answers go from
+    ``max_value_correct`` at length 0 to ``min_value_correct`` at ``L_max``, wrong ones from
+    ``min_value_wrong`` up to ``max_value_wrong`` (short wrong answers are punished most).
 
     Args:
         lengths: (B,) completion lengths in tokens.

@@ -1,13 +1,8 @@
 """Samplers: ``sampler.sample(batch, num_samples=N, sampling_params=None) -> SampleResponse``.
 
-* :class:`TransformersSampler`: batched ``generate`` of a transformers causal LM (any
-  device, CPU included).
-* :class:`vLLMSampler`: vLLM's engine, when vLLM is installed.
-
-Both return a :class:`~twinkle.data_format.SampleResponse`: per prompt and sample the
-token ids, text and stop reason, and ``response.trajectories`` prompt-major (the N
-samples of a prompt consecutive), as ``GRPOAdvantage()(rewards, num_generations=N)``
-expects.
+:class:`TransformersSampler` (batched ``generate``, any device) and :class:`vLLMSampler`
+(when vLLM is installed) both return samples prompt-major, as
+``GRPOAdvantage()(rewards, num_generations=N)`` expects.
 """
 
 from twinkle._lazy import lazy_getattr

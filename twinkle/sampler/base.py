@@ -1,9 +1,8 @@
 """The Sampler interface, and the post-processing every backend shares.
 
-A sampler turns a batch of P prompts into ``N = num_samples`` completions each and
-returns a :class:`~twinkle.data_format.SampleResponse` whose flat views are prompt-major
-(flat index ``p * N + s``), the order :class:`twinkle.advantage.GRPOAdvantage` expects
-with ``num_generations=N``.
+A sampler returns ``N = num_samples`` completions for each of P prompts as a
+:class:`~twinkle.data_format.SampleResponse`, prompt-major (flat index ``p * N + s``), the
+order :class:`twinkle.advantage.GRPOAdvantage` expects with ``num_generations=N``.
 """
 
 from __future__ import annotations
@@ -16,11 +15,8 @@ __all__ = ['Sampler', 'normalize_batch', 'finish_completion']
 
 
 def normalize_batch(batch: Any) -> Tuple[List[Trajectory], Optional[List[Any]]]:
-    """(prompts, per-prompt ground truths or None) of what ``sample`` accepts.
-
-    A batch is a :class:`twinkle.data.PromptBatch` (or any list with a
-    ``ground_truths`` attribute), or a list whose items are prompt trajectories (or
-    dicts with 'messages') or plain strings (a user message each).
+    """(prompts, per-prompt ground truths or None) of a batch: a :class:`twinkle.data.PromptBatch`
+    (or a list with ``ground_truths``), or a list of trajectories, message dicts or strings.
     """
     if isinstance(batch, (str, bytes, Mapping)) or not isinstance(batch, Sequence):
         raise TypeError(
@@ -50,15 +46,13 @@ def normalize_batch(batch: Any) -> Tuple[List[Trajectory], Optional[List[Any]]]:
 def finish_completion(
     ids: Sequence[int], eos_ids: Sequence[int], stop: Sequence[str], decode: Callable[[List[int]], str]
 ) -> Completion:
-    """Cuts a raw generated row at its end and says why it ended.
+    """Cuts a raw generated row where it ends (the first stop string or eos token) and says why.
 
     Args:
         ids: generated ids (no prompt); may run past the end (padding, later tokens).
         eos_ids: ids that end a sequence; the first one kept is the last token.
         stop: stop strings; the earliest occurrence in the decoded text ends it.
         decode: ids -> text with special tokens skipped.
-
-    The row ends at whichever comes first in the text: a stop string, or an eos token.
 
     >>> dec = lambda t: ''.join('abcdefgh'[i] for i in t if i < 8)
     >>> finish_completion([0, 1, 9, 2], [9], [], dec)
@@ -83,8 +77,7 @@ def finish_completion(
 
 
 def _ids_within(ids: List[int], prefix: str, decode: Callable[[List[int]], str]) -> List[int]:
-    """The longest ``ids[:k]`` whose text is a prefix of ``prefix`` (binary search: the
-    decoded length only grows with k, so about log2(len) decodes)."""
+    """The longest ``ids[:k]`` whose text is a prefix of ``prefix`` (binary search over k)."""
     lo, hi = 0, len(ids)
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -99,9 +92,8 @@ def _ids_within(ids: List[int], prefix: str, decode: Callable[[List[int]], str])
 class Sampler:
     """Base of every sampler: ``sample(batch, num_samples, sampling_params)``.
 
-    Subclasses implement :meth:`_generate`, which gets the normalized prompts and
-    returns ``(prompt_token_ids, completions)`` with ``completions[p]`` the
-    ``num_samples`` completions of prompt ``p``.
+    Subclasses implement :meth:`_generate(prompts, num_samples, params)`, returning
+    ``(prompt_token_ids, completions)`` with ``completions[p]`` the completions of prompt ``p``.
 
     >>> class Echo(Sampler):
     ...     def _generate(self, prompts, num_samples, params):

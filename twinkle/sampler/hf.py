@@ -1,9 +1,8 @@
 """``TransformersSampler``: batched ``generate`` of a transformers causal LM.
 
-Invariants: prompts are left-padded with the pad id (the tokenizer's, else the first
-eos id) under an attention mask, so every row's new tokens start at the same column;
-generation runs on the model's device; a row ends at its first eos token or stop
-string (see :func:`twinkle.sampler.base.finish_completion`).
+Invariants: prompts are left-padded (pad id, else the first eos id) under an attention mask,
+so new tokens start at one column; generation runs on the model's device; a row ends at its
+first eos token or stop string (:func:`twinkle.sampler.base.finish_completion`).
 """
 
 from __future__ import annotations
@@ -31,8 +30,7 @@ def _as_id_list(x: Any) -> List[int]:
 
 
 def _content_text(content: Any) -> str:
-    """A message's text for the chat template: :func:`twinkle.reward.content_text`, with
-    other content written as text ('' for None) rather than dropped."""
+    """A message's text for the chat template; non-text content written as text ('' for None)."""
     from twinkle.reward.base import content_text
 
     text = content_text(content)
@@ -45,24 +43,20 @@ class TransformersSampler(Sampler):
     """Samples with ``model.generate``, all rows of a batch at once.
 
     Args:
-        model: a transformers causal LM (``PreTrainedModel``), or a model id / local
-            directory (``ms://``, ``hf://`` or a path; see
-            :func:`twinkle.sampler.resolve_model_id`).
+        model: a transformers causal LM, or a model id / local directory (``ms://``,
+            ``hf://`` or a path; see :func:`twinkle.sampler.resolve_model_id`).
         tokenizer: the model's tokenizer, or an id / directory; loaded from ``model``'s
             directory when ``model`` is an id and this is None.
-        device: move the model there; by default it stays where it is (the sampler
-            always generates on the model's device).
+        device: move the model there; by default it stays where it is.
         dtype: dtype to load an id in (e.g. ``torch.bfloat16``); default the checkpoint's.
         chat_template: True: render prompts with the tokenizer's chat template (with
-            ``add_generation_prompt``); False: the messages' text joined by newlines (a
-            single message: its text), with the tokenizer's special tokens added; None:
-            the template when the tokenizer has one.
+            ``add_generation_prompt``); False: the messages' text joined by newlines, with
+            the tokenizer's special tokens added; None: the template when there is one.
         chat_template_kwargs: extra arguments for ``apply_chat_template`` (e.g.
             ``{'enable_thinking': False}`` for Qwen3).
         max_batch_size: most rows (prompts x samples) per ``generate`` call; None: all.
         revision: hub revision when ``model`` is an id.
-        sampling_params: defaults for ``sample`` calls that pass none (the standard loop
-            calls ``sampler.sample(batch, num_samples=4)``); a SamplingParams or dict.
+        sampling_params: defaults for ``sample`` calls that pass none; a SamplingParams or dict.
 
     >>> from transformers import LlamaConfig, LlamaForCausalLM
     >>> from twinkle.sampler.testing import tiny_tokenizer

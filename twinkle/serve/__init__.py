@@ -1,17 +1,11 @@
 """twinkle's rewards over HTTP: a batching reward server, and the scorer it shares with
 offline scoring and Ray.
 
-* :class:`Scorer` (:mod:`twinkle.serve.scorer`): rewards by name (``math``,
-  ``format=0.5``, ``module:attr``), scored together on a batch, with explanations.
-* :class:`DynamicBatcher`: concurrent requests scored as one batch, off the event loop.
-* :func:`create_app` / :class:`RewardService` (:mod:`twinkle.serve.app`, needs
-  starlette): ``POST /get_reward`` (OpenRLHF), ``POST /score``, ``GET /health``,
-  ``GET /metrics``; :func:`run_server` runs it under uvicorn.
-* :func:`reward_app` (:mod:`twinkle.serve.ray_serve`, needs ray[serve]): the same app as
-  a Ray Serve deployment with several replicas.
-
-``python -m twinkle serve --help`` lists the server's options; ``docs/serving.md``
-describes the protocols.
+:class:`Scorer` (rewards by name: ``math``, ``format=0.5``, ``module:attr``),
+:class:`DynamicBatcher`, :func:`create_app` / :class:`RewardService` (``POST /get_reward``,
+``POST /score``, ``GET /health``, ``GET /metrics``; needs starlette), :func:`run_server`
+(uvicorn) and :func:`reward_app` (Ray Serve replicas). ``python -m twinkle serve --help``
+lists the options; ``docs/serving.md`` describes the protocols.
 """
 
 from twinkle._lazy import lazy_getattr

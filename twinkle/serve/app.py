@@ -1,17 +1,13 @@
 """The reward server's ASGI application (Starlette) and the service behind it.
 
-Routes:
+Routes: ``POST /get_reward`` (OpenRLHF's remote reward protocol), ``POST /score``
+(completions or trajectories -> rewards, parts and explanations; :mod:`twinkle.serve.protocol`),
+``GET /health`` (200 while serving, 503 while draining), ``GET /metrics`` (Prometheus text,
+or JSON with ``?format=json``).
 
-* ``POST /get_reward``: OpenRLHF's remote reward protocol (see :mod:`twinkle.serve.protocol`).
-* ``POST /score``: completions or trajectories with ground truths -> rewards, each
-  reward's part and an explanation per sample.
-* ``GET /health``: 200 ``{"status": "ok", ...}`` while serving, 503 while draining.
-* ``GET /metrics``: Prometheus text, or JSON with ``?format=json``.
-
-Errors are JSON ``{"error": ..., "field": ...}``: 400 for bad JSON or a bad field
-(named), 413 past a size limit, 503 while shutting down or over the queue limit, 504
-when a request was not scored within ``request_timeout_s``, 500 when a reward raised.
-A failed request never gets a reward: in particular a timeout is an error, not 0.0.
+Errors are JSON ``{"error": ..., "field": ...}``: 400 bad JSON or field, 413 past a size
+limit, 503 shutting down or queue full, 504 not scored within ``request_timeout_s``, 500 a
+reward raised. A failed request never gets a reward (a timeout is not 0.0).
 """
 
 from __future__ import annotations
@@ -84,8 +80,7 @@ class RewardService:
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
-        """Binds the batcher to the loop and warms the rewards (tables, parsers) in a
-        scoring thread, so the first client does not pay for it."""
+        """Binds the batcher to the loop and warms the rewards in a scoring thread, off the first request."""
         self.batcher.start()
         await self.batcher.run_in_executor(self._warm_up)
         self.ready = True

@@ -2,22 +2,14 @@
 
 Invariants:
 
-- The event loop never scores. A batch runs in a thread of the batcher's own executor
-  (``max_concurrent`` threads, so at most that many batches at once); the loop only
-  queues requests and hands results back. The sympy fallback runs in the math reward's
-  own killable worker processes, as it does outside the server.
-- The window opens when the oldest waiting request arrived: a batch leaves when the
-  window has passed or ``max_batch_size`` samples wait, and as soon as a scoring slot is
-  free. Under load every slot is busy, requests pile up meanwhile, and batches grow by
-  themselves; the window only matters when the server is idle.
-- A request is never split: its samples go into one batch, in order, and its results
-  are exactly its slice of the batch's results (nothing lost, nothing mixed up).
-- A batch that raises is scored again request by request, so one bad request fails
-  alone with its own error.
-- A request that waits past its timeout gets :class:`RequestTimeout`; if it had not
-  reached a batch yet it never will (no work is spent on it).
-- :meth:`DynamicBatcher.close` stops new requests and returns once every accepted
-  request has its answer.
+- The event loop never scores: batches run in the batcher's own ``max_concurrent`` threads
+  (sympy in the math reward's killable worker processes).
+- A batch leaves when the oldest request's window has passed or ``max_batch_size`` samples
+  wait, and a scoring slot is free; under load batches grow by themselves.
+- A request is never split, and its results are exactly its slice of the batch's.
+- A batch that raises is scored again request by request, so a bad request fails alone.
+- A request past its timeout gets :class:`RequestTimeout`, and is never scored if not yet batched.
+- :meth:`DynamicBatcher.close` stops new requests and returns once every accepted one is answered.
 """
 
 from __future__ import annotations
@@ -236,8 +228,7 @@ class DynamicBatcher:
                 return
 
     def _take(self) -> List[_Request]:
-        """The next batch: waiting requests in arrival order, up to ``max_batch_size``
-        samples (at least one request), skipping abandoned ones."""
+        """The next batch: waiting requests in order, up to ``max_batch_size`` samples (at least one request)."""
         batch: List[_Request] = []
         size = 0
         while self._pending:

@@ -1,13 +1,6 @@
-"""The reward server's settings, as a frozen dataclass that a TOML or JSON file can fill.
-
-A config file holds the same names as :class:`ServeConfig`'s fields (the command line
-spells them with dashes)::
-
-    # serve.toml
-    rewards = ["math", "format=0.5"]
-    port = 8000
-    batch_window_ms = 5
-    request_timeout_s = 60
+"""The reward server's settings, as a frozen dataclass that a TOML or JSON file can fill with
+the same names (the command line spells them with dashes), e.g. ``rewards = ["math",
+"format=0.5"]``, ``port = 8000``, ``batch_window_ms = 5``.
 """
 
 from __future__ import annotations
@@ -33,32 +26,27 @@ class ServeConfig:
             :func:`twinkle.serve.scorer.parse_reward_spec`).
         host, port: where to listen (port 0: any free port, printed at start).
         batch_window_ms: how long the oldest waiting request waits for others to join
-            its batch (a few ms: enough to gather concurrent callers, short next to the
-            scoring itself).
+            its batch.
         max_batch_size: most samples per batch.
-        max_concurrent_batches: batches scored at once, each in its own thread; more
-            than one keeps a batch that waits on a slow sympy comparison from holding
-            up the rest.
+        max_concurrent_batches: batches scored at once, each in its own thread, so a batch
+            waiting on a slow sympy comparison does not hold up the rest.
         max_queued_samples: samples allowed to wait for a batch; beyond it requests get
             503 at once instead of timing out later.
         request_timeout_s: a request not scored within this gets 504 with an error.
         max_request_bytes: largest request body (413 beyond).
         max_items_per_request: most samples in one request (413 beyond).
         max_text_chars: longest completion, query or prompt (400 beyond).
-        abstain_value: the reward sent on /get_reward for a sample a reward abstains
-            on (NaN): OpenRLHF turns rewards into tensors and has no "no reward".
-            /score sends null instead.
+        abstain_value: the reward /get_reward sends where a reward abstains (NaN), since
+            OpenRLHF has no "no reward"; /score sends null.
         strip_end_tokens: on /get_reward, remove end-of-turn tokens (``<|im_end|>``,
-            ``</s>``...) from the end of each response: OpenRLHF decodes with the
-            special tokens kept, and a format check must not see them.
+            ``</s>``...) that OpenRLHF's decoding keeps from the end of each response.
         nan_policy: 'propagate' or 'zero', for the weighted total.
         sympy_workers, sympy_deadline_s: the math rewards' worker processes and
             per-sample sympy deadline.
         graceful_shutdown_s: on SIGTERM/SIGINT, how long in-flight requests may take
-            to finish before the server stops anyway (default: the request timeout
-            plus 5 s).
+            to finish (default: the request timeout plus 5 s).
         metrics_window: recent observations the latency and batch percentiles use.
-        access_log: log every request (off by default: costly at thousands per second).
+        access_log: log every request (off by default).
 
     >>> ServeConfig(rewards=('math',)).batch_window_ms
     5.0

@@ -1,9 +1,7 @@
 """Server metrics: requests, batch sizes, latency percentiles and outcome counts.
 
-Counters only grow; percentiles come from the most recent ``window`` observations (a
-ring buffer), so they describe current behaviour and cost O(window) memory whatever
-the uptime. ``GET /metrics`` renders them in the Prometheus text format, or as JSON
-with ``?format=json``.
+Counters only grow; percentiles come from a ring buffer of the last ``window`` observations,
+so memory is bounded. ``GET /metrics`` renders Prometheus text, or JSON with ``?format=json``.
 """
 
 from __future__ import annotations

@@ -1,18 +1,14 @@
 """Request bodies of the reward server: parsing and checks, with errors that name the field.
 
-Two protocols:
-
 * OpenRLHF's remote reward model, ``POST /get_reward``: ``{"query": [...], "prompts":
-  [...], "labels": [...]}``. Each query is the prompt followed by the response (OpenRLHF
-  decodes prompt and response tokens together, special tokens kept); ``prompts`` and
-  ``labels`` (the ground truths) have one entry per query. The reply is ``{"rewards":
-  [...], "scores": [...], "extra_logs": {...}}``.
+  [...], "labels": [...]}``, each query the prompt followed by the response (special tokens
+  kept), one prompt and label each; the reply is ``{"rewards", "scores", "extra_logs"}``.
 * The plain batch endpoint, ``POST /score``: ``{"completions": [...]}`` or
   ``{"trajectories": [...]}``, with optional ``"ground_truths"`` (one per sample, or one
   per prompt when each prompt's samples are consecutive) and ``"prompts"``.
 
-Every problem raises :class:`RequestError` with the HTTP status, the field (``query[3]``)
-and what was wrong; the server sends it as ``{"error": ..., "field": ...}``.
+A problem raises :class:`RequestError` (HTTP status, field such as ``query[3]``, message),
+sent as ``{"error": ..., "field": ...}``.
 """
 
 from __future__ import annotations
@@ -157,9 +153,7 @@ def _same_length(values: Optional[list], name: str, n: int, of: str) -> None:
 def split_query(query: str, prompt: Optional[str]) -> Tuple[str, bool]:
     """The response part of an OpenRLHF query, and whether the prompt was its prefix.
 
-    A query that does not start with its prompt (a tokenizer whose decode does not give
-    the prompt back exactly) is scored whole; the math reward reads the answer after
-    the last ``</think>``, so the prompt rarely matters, and the server counts these.
+    A query that does not start with its prompt is scored whole (the server counts these).
 
     >>> split_query('Q: 1+1? A: 2', 'Q: 1+1? ')
     ('A: 2', True)

@@ -1,20 +1,9 @@
 """The reward server as a Ray Serve deployment: several replicas behind one route.
 
-Each replica is the same app as ``python -m twinkle serve`` (the same routes, batching,
-limits and metrics), built in the replica from a :class:`ServeConfig`: its own scorer,
-compiled tables and sympy workers. Ray Serve's proxy spreads requests over the replicas
-(each replica batches what it receives), so throughput grows with replicas until the
-machine's cores run out.
-
-Against an existing cluster::
-
-    import ray
-    from ray import serve
-    from twinkle.serve.ray_serve import reward_app
-    ray.init(address='auto')            # or 'ray://head:10001'
-    serve.run(reward_app(ServeConfig(rewards=('math',)), num_replicas=8), route_prefix='/')
-
-or ``python -m twinkle serve --ray --replicas 8 --ray-address auto``.
+Each replica is the app of ``python -m twinkle serve`` built from a :class:`ServeConfig`, with
+its own scorer, tables and sympy workers; Ray Serve's proxy spreads requests over them. Use
+``serve.run(reward_app(config, num_replicas=8), route_prefix='/')`` after ``ray.init``, or
+``python -m twinkle serve --ray --replicas 8 --ray-address auto``.
 """
 
 from __future__ import annotations
@@ -29,11 +18,7 @@ __all__ = ['RewardDeployment', 'reward_app', 'run_ray_serve']
 
 
 class RewardDeployment:
-    """One replica: a :class:`twinkle.serve.app.RewardService` and its ASGI app.
-
-    Ray Serve calls ``__serve_build_asgi_app__`` after the constructor and runs the app's
-    lifespan (warm-up at start, drain at shutdown) as uvicorn does.
-    """
+    """One replica: a :class:`twinkle.serve.app.RewardService` and its ASGI app."""
 
     def __init__(self, config: Dict[str, Any]):
         from twinkle.serve.app import RewardService

@@ -1,15 +1,9 @@
 """Per-tokenizer tables, built from one place and cached once per tokenizer.
 
-- :mod:`twinkle.vocab.table`: :class:`TokenTable`, the bytes every token id decodes to
-  (and :func:`byte_table`, the 256 bytes as ids);
-- :mod:`twinkle.vocab.decoders`: one handler per decoder step (ByteLevel, ByteFallback,
-  Metaspace, Replace, Fuse, Strip), reducing a tokenizer's decoder chain to a plan;
-- :mod:`twinkle.vocab.hf`: the table of a Hugging Face tokenizer (added and special
-  tokens included);
-- :mod:`twinkle.vocab.markers`: the answer-marker flags ``MathReward`` reads, from the
-  token bytes;
-- :mod:`twinkle.vocab.cache`: :func:`vocab_of`, one :class:`Vocab` per tokenizer (weakly
-  keyed, thread-safe) holding all of the above; :func:`token_table` reads it.
+:mod:`~twinkle.vocab.table` (:class:`TokenTable`: each id's bytes), :mod:`~twinkle.vocab.decoders`
+(one handler per decoder step), :mod:`~twinkle.vocab.hf` (a Hugging Face tokenizer's table),
+:mod:`~twinkle.vocab.markers` (answer-marker flags) and :mod:`~twinkle.vocab.cache`
+(:func:`vocab_of`: one thread-safe :class:`Vocab` per tokenizer holding them all).
 
 >>> from tokenizers import Tokenizer, models, decoders
 >>> from twinkle.vocab import token_table, vocab_of

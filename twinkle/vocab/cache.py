@@ -1,9 +1,8 @@
 """One cache per tokenizer: :class:`Vocab` holds every table built for it.
 
-:func:`vocab_of` keys a :class:`Vocab` on the tokenizer object (weakly: it goes when the
-tokenizer does); each table is built on first use under the entry's lock, so threads
-sharing a tokenizer build it once. A tokenizer that cannot be weakly referenced gets a
-fresh, uncached :class:`Vocab` each time.
+:func:`vocab_of` keys a :class:`Vocab` weakly on the tokenizer object; each table is built
+once, on first use, under the entry's lock. A tokenizer that cannot be weakly referenced gets
+a fresh, uncached :class:`Vocab` each time.
 """
 
 from __future__ import annotations
@@ -27,10 +26,7 @@ _LOCK = threading.Lock()
 
 
 class Vocab:
-    """Every per-tokenizer table of one tokenizer, each built on first use.
-
-    Holds the tokenizer weakly (the cache's value must not keep its key alive).
-    """
+    """Every per-tokenizer table of one tokenizer (held weakly), each built on first use."""
 
     def __init__(self, tokenizer: Any):
         try:
@@ -48,8 +44,7 @@ class Vocab:
         return tok
 
     def memo(self, key: Hashable, build: Callable[[], T]) -> T:
-        """``build()`` once per key for this tokenizer (also for views kept elsewhere, such
-        as ``MarkerTable``); an exception caches nothing."""
+        """``build()`` once per key for this tokenizer; an exception caches nothing."""
         with self._lock:
             if key not in self._items:
                 self._items[key] = build()
@@ -72,8 +67,7 @@ class Vocab:
         return self.memo(('token_table', v), lambda: base.widened(v, name))
 
     def marker_flags(self) -> MarkerFlags:
-        """The marker flags (:mod:`twinkle.vocab.markers`), from the token table's bytes
-        when the tokenizer has one, else by decoding every id."""
+        """The marker flags (:mod:`twinkle.vocab.markers`), from the token table or by decoding every id."""
 
         def build() -> MarkerFlags:
             try:
@@ -121,13 +115,11 @@ def token_table(tokenizer: Any, vocab_size: Optional[int] = None) -> TokenTable:
             tokenizer's own count.
 
     Returns:
-        A :class:`TokenTable` with ``V = vocab_size or len(tokenizer)``. Cached per
-        tokenizer object (:func:`vocab_of`).
+        A :class:`TokenTable` with ``V = vocab_size or len(tokenizer)``, cached per tokenizer.
 
     Raises:
         NotImplementedError: the tokenizer's decoder is not one of those supported.
-        ValueError: ``vocab_size`` is smaller than the tokenizer's vocabulary (its ids
-            could not all be scored).
+        ValueError: ``vocab_size`` is smaller than the tokenizer's vocabulary.
         TypeError: ``vocab_size`` is not an int.
 
     >>> from tokenizers import Tokenizer, models, decoders

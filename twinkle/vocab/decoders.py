@@ -1,52 +1,22 @@
 """Decoder handlers: how each step of a tokenizer's ``decoder`` chain maps one token to bytes.
 
-A Hugging Face tokenizer names its decoder chain in its config; :func:`plan_decoder` reduces
-the chain to a :class:`DecoderPlan` by calling one handler per step (:data:`DECODERS`, keyed
-by the step's ``type``). Supporting another decoder is one handler here and one test in
-``tests/vocab/test_handlers.py``.
+:func:`plan_decoder` reduces a Hugging Face decoder chain to a :class:`DecoderPlan`, one
+handler per step ``type`` (:data:`DECODERS`); another decoder is one handler here and one test
+in ``tests/vocab/test_handlers.py``. What a token decodes to:
 
-What a token decodes to, by decoder (read from the tokenizer's own ``decoder`` config):
+* ``ByteLevel`` (GPT-2, Qwen, Llama 3): characters map back through GPT-2's byte table (a
+  token outside it, such as an added ``"<think>"``, is its UTF-8 text); the sequence then
+  decodes as ``decode('utf-8', 'replace')`` does.
+* ``Replace('▁', ' ')`` / ``Metaspace``: ``'▁'`` is a space; ``Strip(' ', 1, 0)`` drops one
+  leading space of the whole text, ``Metaspace`` every ``'▁'`` of the first token. These
+  first-token rules become a DFA state (:func:`twinkle.dfa.tokens.token_classes`).
+* ``ByteFallback``: a ``<0xNN>`` token is byte ``NN``; each maximal run of them is its
+  characters when valid UTF-8, else one U+FFFD per byte (also followed in the DFA).
+* Special tokens (skipped) and ids past the tokenizer decode to ``b''``.
 
-* ``ByteLevel`` (GPT-2, Qwen, Llama 3): each character of the token maps back through
-  GPT-2's byte -> unicode table; a token with a character outside that table (an added
-  token such as ``"<think>"`` written in plain text) is taken as its UTF-8 text, which is
-  what the tokenizers library does. The whole sequence is then decoded as one UTF-8
-  string with U+FFFD replacement, exactly as Python's ``decode('utf-8', 'replace')``
-  does (both replace each maximal ill-formed subpart by one U+FFFD), so agreement is exact.
-* SentencePiece with byte fallback (Llama 2, Mistral; the decoder chain
-  ``Replace('▁', ' ')``, ``ByteFallback``, ``Fuse``, ``Strip(' ', 1, 0)``): ``'▁'`` becomes a
-  space, a ``<0xNN>`` token is the single byte ``NN``, and one leading space of the whole
-  decoded text is removed. That last rule is not a property of one token, so it lives in
-  the DFA: :func:`twinkle.dfa.tokens.token_classes` adds one state, "nothing emitted yet", whose transitions
-  drop a leading space from the first non-empty token (see :attr:`TokenTable.strip_first`).
-* ``Metaspace`` decoders (T5-style, and SentencePiece conversions with
-  ``prepend_scheme='first'`` or ``'always'``): ``'▁'`` is a space, except in the first
-  token the decoder sees, where every ``'▁'`` is dropped (``'▁a▁b'`` first decodes to
-  ``'ab'``; checked against ``tokenizers``). The same extra state carries this rule, with
-  the first token's bytes in :attr:`TokenTable.first_padded`.
-* Special tokens (``skip_special_tokens=True``), and ids the tokenizer does not have (a
-  model's embedding is often larger than its tokenizer) decode to ``b''``.
-* ``ByteFallback`` (same decoders) decodes each maximal run of consecutive ``<0xNN>``
-  tokens on its own (ids that decode to nothing, such as skipped special tokens, do not
-  end a run): a run that is valid UTF-8 becomes its characters, any other run becomes one
-  U+FFFD *per byte*, valid characters inside it included (``<0x80> <0x57>`` is two U+FFFD,
-  not U+FFFD and ``W``). The table marks those ids (:attr:`TokenTable.fallback`) and
-  :func:`twinkle.dfa.tokens.token_classes` follows the rule exactly: inside a run the state is the DFA state
-  if the run turns out valid, the DFA state after one U+FFFD per byte so far, and the
-  UTF-8 validator's state; the run's end picks one. A ``Strip`` rule drops the leading
-  space of a valid first run, never anything of an invalid one.
-
-Where exact agreement is impossible (documented, and tested as documented):
-
-* ``clean_up_tokenization_spaces=True`` (a Python-side rewrite of ``" ."`` to ``"."`` and
-  the like, after decoding) is not modelled: the table matches decoding with it off, and
-  building a table for a tokenizer that has it on logs a warning.
-* For the first-token rules, a token that decodes to nothing (a special token, an id past
-  the tokenizer) leaves the rule for the next token, as in ``tokenizers``; a *non-special*
-  token whose text is empty would, in ``tokenizers``' Metaspace decoder, use the rule up,
-  and would end a byte-fallback run (no vocabulary we know has one).
-* Decoders other than the ones above (WordPiece, CTC, BPE suffixes, regex ``Replace``)
-  raise ``NotImplementedError`` naming the decoder.
+Not modelled: ``clean_up_tokenization_spaces=True`` (a warning says so); a non-special token
+with empty text (it would use up a first-token rule or end a run in ``tokenizers``); other
+decoders (WordPiece, CTC, regex ``Replace``...) raise ``NotImplementedError`` naming them.
 
 >>> plan = plan_decoder({'type': 'ByteLevel'})
 >>> plan.token_bytes('Ġhi', gpt2_byte_decoder())
@@ -67,10 +37,7 @@ _BYTE_FALLBACK = re.compile(r'<0x([0-9A-Fa-f]{2})>')
 
 
 def gpt2_byte_decoder() -> Dict[str, int]:
-    """GPT-2's unicode -> byte map used by byte-level BPE vocabularies.
-
-    Printable Latin-1 characters stand for themselves; the 68 other byte values are
-    given the code points 256, 257, ... in byte order (so a space is ``'Ġ'``, U+0120).
+    """GPT-2's unicode -> byte map used by byte-level BPE vocabularies (a space is ``'Ġ'``).
 
     >>> m = gpt2_byte_decoder()
     >>> m['Ġ'], m['a'], len(m)

@@ -1,9 +1,7 @@
 """Building a :class:`~twinkle.vocab.table.TokenTable` from a Hugging Face tokenizer.
 
-The tokenizer's decoder chain is planned by :mod:`twinkle.vocab.decoders`; added and
-special tokens are read here (:func:`added_tokens`): special tokens decode to ``b''``
-(``skip_special_tokens=True``), added non-special ones by the same decoder steps, and ids
-past the tokenizer (a model's embedding is often larger) to ``b''``.
+Special tokens decode to ``b''`` (``skip_special_tokens=True``), added non-special ones by the
+decoder steps of :mod:`twinkle.vocab.decoders`, and ids past the tokenizer to ``b''``.
 """
 
 from __future__ import annotations
@@ -35,9 +33,7 @@ def backend_of(tokenizer: Any) -> Any:
 
 
 def added_tokens(tokenizer: Any, backend: Any) -> Tuple[int, Set[int]]:
-    """``(n, special)``: the tokenizer's id count (added tokens included) and the ids that
-    ``skip_special_tokens=True`` drops (the backend's special added tokens and the
-    tokenizer's ``all_special_ids``)."""
+    """``(n, special)``: the tokenizer's id count and the ids ``skip_special_tokens=True`` drops."""
     n = int(backend.get_vocab_size(with_added_tokens=True))
     special = set()
     for tid, added in backend.get_added_tokens_decoder().items():
@@ -51,8 +47,7 @@ def added_tokens(tokenizer: Any, backend: Any) -> Tuple[int, Set[int]]:
 
 
 def build_token_table(tokenizer: Any) -> TokenTable:
-    """The :class:`TokenTable` of ``tokenizer``, one row per id it has, uncached (see
-    :func:`twinkle.vocab.token_table`, which caches it and adds ids past the tokenizer)."""
+    """The uncached :class:`TokenTable` of ``tokenizer``, one row per id it has."""
     backend = backend_of(tokenizer)
     cfg = json.loads(backend.to_str())
     plan = plan_decoder(cfg.get('decoder'))

@@ -1,11 +1,9 @@
 """Marker flags: one bit per kind of answer-marker fragment a token's decoded text holds.
 
 ``MathReward`` finds answer spans on the device from a ``(V + 1,)`` uint8 table of these
-flags (:class:`twinkle.math.spans.MarkerTable` is its view). Each id's text is the id
-decoded alone (``skip_special_tokens=True``); for a tokenizer with a
-:class:`~twinkle.vocab.table.TokenTable` it comes from the table's bytes, else from the
-tokenizer's own ``batch_decode`` (or ``decode``). Flags are computed on the few texts that
-could hold one (a single regex pass over all texts picks them).
+flags (:class:`twinkle.math.spans.MarkerTable`). Each id's text is the id decoded alone,
+from its :class:`~twinkle.vocab.table.TokenTable` bytes when there is one, else from the
+tokenizer's own ``batch_decode``.
 """
 
 from __future__ import annotations
@@ -96,9 +94,7 @@ def token_flags(text: str) -> int:
 def texts_flags(texts: Sequence[str]) -> np.ndarray:
     """``(len(texts),)`` uint8: :func:`token_flags` of every text.
 
-    One regex pass over the texts joined by NUL (no candidate pattern holds one, so no
-    match spans two texts) finds the few that may carry a flag; only those are flagged
-    one by one.
+    One regex pass over the texts joined by NUL picks the few candidates.
 
     >>> texts_flags(['a', '<think>', ' box', '\\\\boxed']).tolist() == [0, THINK_OPEN, 0, BOX]
     True
@@ -183,15 +179,12 @@ def id_count(tokenizer: Any) -> int:
 
 
 def table_flags(table: TokenTable, size: int) -> np.ndarray:
-    """``(size,)`` uint8: :func:`token_flags` of each id ``[0, size)`` decoded alone, from
-    the table's bytes (ids past the table: 0).
+    """``(size,)`` uint8: :func:`token_flags` of each id ``[0, size)`` decoded alone from the
+    table's bytes (ids past the table: 0).
 
-    Alone, an id is the first token that emits anything: its first-token bytes apply, and
-    a byte-fallback id is a one-byte run (its byte when ASCII, else U+FFFD, which is what
-    ``decode('utf-8', 'replace')`` of that byte gives). Every flag needs an ASCII piece
-    (``lower()`` maps no other character to the ASCII letters in question), so one
-    ASCII-case-insensitive pass over the bytes picks the candidates, and only those are
-    decoded.
+    Alone, an id is the first emitting token (first-token bytes apply) and a byte-fallback id a
+    one-byte run. Every flag needs an ASCII piece, so one case-insensitive pass over the bytes
+    picks the candidates to decode.
 
     >>> from twinkle.vocab import TokenTable
     >>> t = TokenTable.from_bytes([b' <', b'\\\\box', b' box'], strip_first=32)

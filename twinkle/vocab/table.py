@@ -1,11 +1,8 @@
 """The bytes every token id decodes to: :class:`TokenTable`.
 
-A :class:`TokenTable` holds, for every id ``0 <= id < V``, the bytes that
-``tokenizer.batch_decode(ids, skip_special_tokens=True)`` emits for that id, so that the
-decoded text of a sequence equals ``b''.join(bytes[id] for id in ids).decode('utf-8',
-'replace')`` (:meth:`TokenTable.decode`, which also applies the first-token and
-byte-fallback rules of :mod:`twinkle.vocab.decoders`). Build one with
-:func:`twinkle.vocab.token_table` (a Hugging Face tokenizer) or :func:`byte_table`.
+For every id the bytes that ``tokenizer.batch_decode(ids, skip_special_tokens=True)`` emits
+for it, so a sequence's text is their concatenation decoded with 'replace'
+(:meth:`TokenTable.decode` adds the first-token and byte-fallback rules).
 
 >>> table = byte_table()
 >>> table.vocab_size, table.token_bytes(ord('a'))
@@ -36,21 +33,16 @@ class TokenTable:
         padded: (V, Lmax) uint8, token ``i``'s bytes in ``padded[i, :lengths[i]]``.
         lengths: (V,) int32 byte length of every token (0 for special or unknown ids).
         strip_first: the byte the decoder removes once from the start of the decoded text
-            (``ord(' ')`` for SentencePiece decoders ending in ``Strip(' ', 1, 0)``), or -1.
-        first_padded, first_lengths: the bytes of each token when it is the first one that
-            emits anything, where that differs from the others (the ``Strip`` rule above, or
-            a ``Metaspace`` decoder, which drops every ``'▁'`` of the first token); None
-            when the first token is like any other.
-        fallback: (V,) int16, the byte of every ``ByteFallback`` token ``<0xNN>`` and
-            :data:`NOT_A_BYTE` (-1) for every other id; None when the decoder has no
-            ``ByteFallback``. Such tokens decode by runs (see :mod:`twinkle.vocab.decoders`);
-            their ``padded`` entry is the byte itself.
+            (``ord(' ')`` for ``Strip(' ', 1, 0)``), or -1.
+        first_padded, first_lengths: each token's bytes when it is the first to emit
+            anything (``Strip`` or ``Metaspace``); None when no different.
+        fallback: (V,) int16, the byte of every ``<0xNN>`` ``ByteFallback`` token (its
+            ``padded`` entry) and :data:`NOT_A_BYTE` elsewhere; None without ``ByteFallback``.
         name: a short description for messages.
         fingerprint: a hash of the above; equal tables have equal fingerprints, and
             caches key on it.
 
-    Build with :func:`twinkle.vocab.token_table` (a Hugging Face tokenizer) or :func:`byte_table`
-    (the 256 bytes as ids: the string path).
+    Build with :func:`twinkle.vocab.token_table` (a Hugging Face tokenizer) or :func:`byte_table`.
     """
 
     padded: np.ndarray
@@ -148,9 +140,7 @@ class TokenTable:
         )
 
     def widened(self, vocab_size: int, name: str = '') -> TokenTable:
-        """The same table with ids ``[V, vocab_size)`` added, each decoding to ``b''``.
-
-        Equal to building the table with those empty ids (same fingerprint).
+        """The same table (same fingerprint) with ids ``[V, vocab_size)`` added, each decoding to ``b''``.
 
         >>> t = TokenTable.from_bytes([b'a', b'b'])
         >>> t.widened(4) == TokenTable.from_bytes([b'a', b'b', b'', b''])
@@ -227,10 +217,9 @@ class TokenTable:
     def decode(self, ids: Sequence[int]) -> bytes:
         """The bytes of an id sequence, with the first-token and byte-fallback rules applied.
 
-        ``decode(ids).decode('utf-8', 'replace')`` is the text the scan checks; for the
-        tokenizers above it equals ``tokenizer.decode(ids, skip_special_tokens=True)``
-        (see :mod:`twinkle.vocab.decoders` for the documented exceptions). An invalid
-        byte-fallback run comes back as one U+FFFD (:data:`FFFD_UTF8`) per byte.
+        Decoded with 'replace', this is the text the scan checks, equal to
+        ``tokenizer.decode(ids, skip_special_tokens=True)`` except where
+        :mod:`twinkle.vocab.decoders` says. An invalid byte-fallback run is one U+FFFD per byte.
 
         >>> byte_table().decode([104, 105])
         b'hi'
