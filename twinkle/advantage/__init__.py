@@ -145,7 +145,7 @@ def _batch_std(x: Tensor, unbiased: bool, process_group: Any) -> Tensor:
     ranks if asked)."""
     g = torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
     reduce = _all_reduce_fn(process_group) if process_group is not None else None
-    s = group_stats(x, g, 1, reduce)
+    s = group_stats(x, g, 1, reduce, runner_up=False)
     dof = (s.count - 1) if unbiased else s.count
     return torch.sqrt(s.m2 / dof.clamp_min(1.0))[0]
 
@@ -246,7 +246,8 @@ class _GroupAdvantage:
             raise ValueError('group_ids must be >= 0 on every rank when a process_group is given')
         num_groups = int(top) + 1
         x = r.to(torch.float64)
-        stats = group_stats(x, ids, max(num_groups, 1), _all_reduce_fn(process_group))
+        runner_up = self.baseline == Baseline.SECOND_MAX  # one more collective, only for it
+        stats = group_stats(x, ids, max(num_groups, 1), _all_reduce_fn(process_group), runner_up)
         return apply_group_stats(x, ids, stats, self.baseline, op_scale, eps, unbiased)
 
 

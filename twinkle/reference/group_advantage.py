@@ -49,13 +49,16 @@ def dense_group_index(
     return index
 
 
-def group_stats(x: Tensor, g: Tensor, num_groups: int, reduce: Optional[Reduce] = None) -> GroupStats:
+def group_stats(
+    x: Tensor, g: Tensor, num_groups: int, reduce: Optional[Reduce] = None, runner_up: bool = True
+) -> GroupStats:
     """Two-pass statistics of float64 rewards ``x`` (non-finite = left out) per group ``g``.
 
     Pass one: count, sum, max and min. Pass two needs their reduced values: squared
-    deviations from the mean, how many members hold the max (two or more: the max is its
-    own runner-up) and the largest reward below it. With ``reduce``, each pass ends with
-    one 'sum' and one 'max' call.
+    deviations from the mean and, with ``runner_up`` (else ``second`` is the max), how
+    many members hold the max (two or more: the max is its own runner-up) and the largest
+    reward below it. With ``reduce``: 'sum' and 'max' after pass one, 'sum' after pass two,
+    and 'max' once more for the runner-up.
     """
     valid = torch.isfinite(x)
     zeros = torch.zeros(num_groups, dtype=torch.float64, device=x.device)
@@ -83,15 +86,18 @@ def group_stats(x: Tensor, g: Tensor, num_groups: int, reduce: Optional[Reduce] 
     second_sums = torch.stack(
         [
             zeros.index_add(0, g, torch.where(valid, (x - mean[g]) ** 2, torch.zeros_like(x))),
-            zeros.index_add(0, g, at_max.to(torch.float64)),
+            zeros.index_add(0, g, at_max.to(torch.float64)) if runner_up else zeros,
         ]
     )
-    below_max = nothing.scatter_reduce(0, g, torch.where(valid & ~at_max, x, fill), 'amax')
     if reduce is not None:
         reduce(second_sums, 'sum')
-        reduce(below_max, 'max')
     m2, n_at_max = second_sums[0], second_sums[1]
-    second = torch.where(n_at_max >= 2, gmax, below_max)
+    second = gmax
+    if runner_up:
+        below_max = nothing.scatter_reduce(0, g, torch.where(valid & ~at_max, x, fill), 'amax')
+        if reduce is not None:
+            reduce(below_max, 'max')
+        second = torch.where(n_at_max >= 2, gmax, below_max)
     flat = (count < 2) | (gmax == -neg_min)
     return GroupStats(count, total, mean, m2, flat, gmax, second)
 
