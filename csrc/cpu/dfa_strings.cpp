@@ -253,48 +253,6 @@ bool product_bytes(ProductDfa& d, const uint8_t* row, int64_t n, int32_t* state,
   return true;
 }
 
-// Non-ASCII text: as scan_units, over the product. A death's byte offset is found by
-// advancing a running offset from the previous death, so a row costs O(n) however many die.
-template <typename CU>
-bool product_units(ProductDfa& d, const CU* s, int64_t n, int32_t* state, int64_t* first_dead) {
-  uint64_t mask = d.start_mask();
-  for (int j = 0; j < d.k(); ++j) first_dead[j] = ((mask >> j) & 1) && n > 0 ? 0 : -1;
-  int32_t off = d.start_off();
-  std::array<int64_t, 128> next;
-  next.fill(-1);
-  int64_t seen = 0, seen_bytes = 0;  // byte offset of unit `seen`
-  uint8_t buf[4];
-  for (int64_t i = 0; i < n; ++i) {
-    const int32_t* meta = escape_meta(d, off);
-    const int cnt = meta[1];
-    if (cnt == 0) break;
-    if (cnt > 0 && meta[3]) {  // every exit is ASCII: jump to the next exit unit
-      int64_t p = n;
-      for (int k = 0; k < cnt; ++k) {
-        const uint8_t e = static_cast<uint8_t>(static_cast<uint32_t>(meta[2]) >> (8 * k));
-        if (next[e] < i) next[e] = find_unit(s, i, n, e);
-        p = next[e] < p ? next[e] : p;
-      }
-      i = p;
-    } else {
-      i = step_ascii(d, s, i, n, off);
-    }
-    if (i >= n) break;
-    const int len = utf8(static_cast<uint32_t>(s[i]), buf);
-    for (int b = 0; b < len; ++b) {
-      int32_t e;
-      if (!product_step(d, buf[b], off, e)) return false;
-      if ((e & 1) && d.mask_of(off) != mask) {  // not a terminal state's flag alone
-        seen_bytes += byte_offset(s + seen, i - seen);
-        seen = i;
-        record_deaths(d, off, seen_bytes + b, mask, first_dead);
-      }
-    }
-  }
-  d.finals(off, state);
-  return true;
-}
-
 struct Text {
   const void* data;
   int64_t units;
@@ -318,21 +276,16 @@ DfaResult scan_text(const ByteProgram& prog, int64_t j, const Text& t) {
   return scan_units(p.fast, a, exits, static_cast<const uint32_t*>(t.data), t.units);
 }
 
-bool scan_text_product(ProductDfa& d, const Text& t, int32_t* state, int64_t* first_dead) {
-  if (t.ascii) return product_bytes(d, static_cast<const uint8_t*>(t.data), t.units, state, first_dead);
-  if (t.kind == 1) return product_units(d, static_cast<const uint8_t*>(t.data), t.units, state, first_dead);
-  if (t.kind == 2) return product_units(d, static_cast<const uint16_t*>(t.data), t.units, state, first_dead);
-  return product_units(d, static_cast<const uint32_t*>(t.data), t.units, state, first_dead);
-}
-
 // ---- four non-ASCII texts in lockstep over the product --------------------------------
 //
-// Where a state has many exits, product_units steps one unit at a time, a chain of
-// dependent loads (~2 ns a unit). Four texts of the same storage kind step in lockstep
-// instead, so their chains overlap: each lane is product_units' loop, resumable, and the
-// lockstep loop does what step_ascii does; a lane that stops (a non-ASCII unit, an entry
-// not built yet or flagged, a state with few exits) takes one unit of the single-row path
-// and rejoins. Results equal product_units' (the same steps, in the same order per text).
+// As scan_units, over the product; where a state has many exits, one text would step one
+// unit at a time, a chain of dependent loads (~2 ns a unit). Four texts of the same
+// storage kind step in lockstep instead, so their chains overlap: each lane is a
+// resumable scan, and the lockstep loop does what step_ascii does for one text; a lane
+// that stops (a non-ASCII unit, an entry not built yet or flagged, a state with few
+// exits) takes one unit on its own (lane_unit) and rejoins. A death's byte offset is
+// found by advancing a running offset from the previous death, so a text costs O(n)
+// however many patterns die.
 
 constexpr int kUnitLanes = 4;
 
@@ -361,7 +314,7 @@ void lane_start(const ProductDfa& d, UnitLane<CU>& L, const Text& t, int64_t row
   L.next.fill(-1);
 }
 
-// One pass of product_units' loop at unit L.i without the ASCII run: the jump to the next
+// One step of a lane at unit L.i: the jump to the next
 // exit where every exit is ASCII, then that unit's bytes. 1: the text is done, 0: go on,
 // -1: the engine's budget is spent.
 template <typename CU>
@@ -494,7 +447,8 @@ void scan_rows_product(ByteProgram& prog, const Text* rows, int64_t i0, int64_t 
       by_kind[rows[i].kind == 1 ? 0 : rows[i].kind == 2 ? 1 : 2].push_back(i);
       continue;
     }
-    if (scan_text_product(d, rows[i], out_state + i * k, out_fd + i * k)) continue;
+    const uint8_t* row = static_cast<const uint8_t*>(rows[i].data);
+    if (product_bytes(d, row, rows[i].units, out_state + i * k, out_fd + i * k)) continue;
     d.reset();
     alone(i);
   }
