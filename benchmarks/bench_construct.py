@@ -16,7 +16,8 @@ Families (N = 10, 100, 1000; modes fullmatch, match, search):
   answer_lines   <answer>(?:.{0,9}\\n){0,N/10}</answer>: nested bounded repeats (at most N/10
                  lines of at most 9 characters)
 Format patterns: the strict think/answer format (regex, then the "each tag once"
-intersection), the seed's two searches, a boxed integer, an answer of at most 100 digits.
+intersection), the two think/answer searches, a boxed integer, an answer of at most 100
+digits.
 
 Run: python benchmarks/bench_construct.py [--quick]
 
@@ -68,8 +69,8 @@ FAMILIES = {
 }
 FORMATS = {
     'think_answer_regex': (r'<think>.*?</think>\s*<answer>.*?</answer>\s*', re.DOTALL, 'fullmatch'),
-    'seed_think': (r'<think>.*?</think>', re.DOTALL, 'search'),
-    'seed_answer': (r'<answer>.*?</answer>', re.DOTALL, 'search'),
+    'think_search': (r'<think>.*?</think>', re.DOTALL, 'search'),
+    'answer_search': (r'<answer>.*?</answer>', re.DOTALL, 'search'),
     'boxed_int': (r'\\boxed\{\s*-?\d+\s*\}', 0, 'search'),
     'answer_100_digits': (r'<answer>\s*\d{1,100}\s*</answer>', 0, 'search'),
 }

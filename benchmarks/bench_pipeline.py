@@ -7,7 +7,7 @@ answers it in the gold's form (45%), in an equivalent form (15%) or wrongly (40%
 
 Providers, both starting from the completion token ids:
 
-* ``twinkle``: ``FormatReward`` (the seed's two searches compiled to one DFA) and
+* ``twinkle``: ``FormatReward`` (the two think/answer searches compiled to one DFA) and
   ``MathReward`` on the ids (``forward``), their sum, ``GRPOAdvantage``. A fresh
   MathReward per repetition, so its verdict cache starts cold every time.
 * ``per_string`` (how trainers do it today): ``tokenizer.batch_decode``; per string two
@@ -49,7 +49,7 @@ import _harness  # noqa: E402
 
 THINK = re.compile(r'<think>.*?</think>', re.DOTALL)
 ANSWER = re.compile(r'<answer>.*?</answer>', re.DOTALL)
-SEED_PATTERNS = [r'<think>.*?</think>', r'<answer>.*?</answer>']
+THINK_ANSWER_SEARCHES = [r'<think>.*?</think>', r'<answer>.*?</answer>']
 WORDS = (
     'so we need the value of each term then add multiply divide check again first next '
     'because therefore hence let suppose wait actually maybe simplify factor root square '
@@ -271,7 +271,7 @@ def twinkle_components(tok) -> Tuple[Any, Any, Any, Dict[str, str]]:
     try:
         from twinkle.reward.format import FormatReward
 
-        fmt = FormatReward(SEED_PATTERNS, mode='search', flags=re.DOTALL, tokenizer=tok)
+        fmt = FormatReward(THINK_ANSWER_SEARCHES, mode='search', flags=re.DOTALL, tokenizer=tok)
         used['format'] = 'twinkle.reward.FormatReward (token ids, DFA scan)'
     except ImportError:
         fmt = None

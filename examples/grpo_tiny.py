@@ -19,11 +19,12 @@ Rewards (twinkle's, weighted by :class:`twinkle.reward.CombinedReward`):
 Where twinkle's FormatReward / MathReward are not installed, regex stand-ins with the
 same verdicts run instead (the output says which ran).
 
-The loop is the seed's: ``sampler.sample`` -> ``reward_fn(response.trajectories,
-batch.ground_truths)`` -> ``GRPOAdvantage()(rewards, num_generations=G)``, then a
-clipped policy-gradient (PPO-style) update written in plain PyTorch: per token
-``-min(r * A, clip(r, 1 - eps, 1 + eps) * A)`` with ``r = pi / pi_old``, averaged over a
-sequence's completion tokens, then over the batch; no KL term, no reference model.
+The loop is the standard training loop: ``sampler.sample`` ->
+``reward_fn(response.trajectories, batch.ground_truths)`` ->
+``GRPOAdvantage()(rewards, num_generations=G)``, then a clipped policy-gradient (PPO-style)
+update written in plain PyTorch: per token ``-min(r * A, clip(r, 1 - eps, 1 + eps) * A)``
+with ``r = pi / pi_old``, averaged over a sequence's completion tokens, then over the batch;
+no KL term, no reference model.
 
 Run::
 
@@ -203,7 +204,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
                 'seed': args.seed * 100_003 + step,
             },
         )
-        # 2. rewards, the seed's call (per-prompt ground truths are repeated per sample)
+        # 2. rewards, the standard reward call (per-prompt ground truths are repeated per sample)
         rewards = reward_fn(response.trajectories, batch.ground_truths)
         # 3. advantages
         advantages = advantage_fn(rewards, num_generations=G)

@@ -170,8 +170,8 @@ constexpr int64_t kSkipShare = 16;
 constexpr int64_t kMaxStaySets = 16;           // distinct bitsets (16 x 19 KB for Qwen3)
 constexpr int64_t kMaxAccelOffsets = 1 << 22;  // set_of entries (S * C); larger: no shortcut
 
-// When each tier pays, for one pattern's tokens in a call (the seed check over Qwen3 ids,
-// one thread, the op alone, a loaded 2-core Zen 3):
+// When each tier pays, for one pattern's tokens in a call (the think/answer searches over
+// Qwen3 ids, one thread, the op alone, a loaded 2-core Zen 3):
 //   16 rows x ~1.2k ids (18k):   lockstep  46 us, class flags  34 us (a ~10 us build)
 //   64 rows x ~1.2k ids (74k):   lockstep 171 us, class flags  91 us
 //   64 rows x ~4.6k ids (295k):  lockstep ~680 us, bitsets ~270 us (~120 us of it the

@@ -54,8 +54,8 @@ def distinct_groups(B, G, seed):
     return r
 
 
-# ---- the seed's documented example -----------------------------------------------------
-def test_seed_example():
+# ---- GRPOAdvantage's docstring example ---------------------------------------------------
+def test_docstring_example():
     adv = GRPOAdvantage()([0, 1, 0, 1, 1, 0, 0, 0], num_generations=4, scale='none')
     assert adv.dtype == torch.float32
     assert adv.tolist() == [-0.5, 0.5, -0.5, 0.5, 0.75, -0.25, -0.25, -0.25]

@@ -1,4 +1,5 @@
-"""MathReward / GSM8KReward: the seed API, ground-truth lookup, details, the tensor path."""
+"""MathReward / GSM8KReward: the standard reward call ``reward(trajectories, ground_truths)``,
+ground-truth lookup, details, the tensor path."""
 
 import math
 
@@ -16,7 +17,7 @@ def traj(text):
     return {'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': text}]}
 
 
-def test_seed_call_and_lazy_export():
+def test_standard_call_and_lazy_export():
     assert LazyMathReward is MathReward
     reward_fn = MathReward()
     gts = [{'messages': [{'role': 'assistant', 'content': r'$\boxed{4}$'}]}] * 2

@@ -221,7 +221,7 @@ def _texts(rng, n, chars):
 
 @pytest.mark.parametrize('dtype', ID_DTYPES)
 def test_format_reward_on_qwen3_ids_matches_re(dtype):
-    """The seed check (two DOTALL searches) and the strict default format over ~130k real
+    """The think/answer searches (two searches, DOTALL) and the strict default format over ~130k real
     Qwen3 tokens (bitsets) and ~29k (class flags): the op equals the reference op, and the
     verdicts equal Python ``re`` on the decoded text."""
     from tests.dfa.test_tokens import qwen_tokenizer
@@ -234,7 +234,7 @@ def test_format_reward_on_qwen3_ids_matches_re(dtype):
     ids, lengths = pad_ids(enc)
     assert int(lengths.sum()) > 151_669 // 2
     decoded = tok.batch_decode(enc, skip_special_tokens=True)
-    seed = FormatReward(
+    searches = FormatReward(
         [r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL, tokenizer=tok
     )
     want = [
@@ -243,11 +243,11 @@ def test_format_reward_on_qwen3_ids_matches_re(dtype):
         else 0.0
         for t in decoded
     ]
-    assert seed(ids.to(dtype), lengths=lengths).tolist() == want
+    assert searches(ids.to(dtype), lengths=lengths).tolist() == want
     assert 10 <= sum(want) <= len(want) - 10
     strict = FormatReward(tokenizer=tok)
     assert strict(ids.to(dtype), lengths=lengths).tolist() == strict(decoded)
-    for reward in (seed, strict):
+    for reward in (searches, strict):
         args = (reward.token_class_ids, reward.token_tables, reward.token_starts, reward.token_dead)
         bad = ids.clone()
         bad[5, 700], bad[9, int(lengths[9]) - 1], bad[20, 0] = -1, 10**6, 151_669

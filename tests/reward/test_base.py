@@ -24,7 +24,7 @@ def traj(*contents, role='assistant'):
 
 
 class CustomReward(Reward):
-    """The seed's example: a subclass with its own loop."""
+    """A subclass with its own per-sample scoring loop (the first custom-reward style)."""
 
     def __call__(self, trajectories, ground_truths):
         return [self._evaluate(t, g) for t, g in zip(trajectories, ground_truths)]
@@ -37,7 +37,7 @@ def my_reward(trajectories, ground_truths):
     return [1.0 if t == gt else 0.0 for t, gt in zip(trajectories, ground_truths)]
 
 
-def test_seed_custom_reward_styles():
+def test_custom_reward_styles():
     ts = [traj('4'), traj('5')]
     gts = [Trajectory(user_data=[('solution', '4')])] * 2
     assert CustomReward()(ts, gts) == [1.0, 0.0]

@@ -17,7 +17,7 @@ def _msg(text):
     return {'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': text}]}
 
 
-# (completion, strict default format, seed's lenient check)
+# (completion, strict default format, the lenient think/answer searches)
 STRICT_CASES = [
     # well-formed
     ('<think>a</think><answer>1</answer>', 1.0, 1.0),
@@ -28,7 +28,7 @@ STRICT_CASES = [
     ('hi <think>a</think><answer>1</answer>', 0.0, 1.0),
     ('<think>a</think>text<answer>1</answer>', 0.0, 1.0),
     ('<think>a</think><answer>1</answer> done', 0.0, 1.0),
-    # repeated, nested or out-of-order tags: the seed accepts, strict rejects
+    # repeated, nested or out-of-order tags: the searches accept, strict rejects
     ('<think>a</think><think>b</think><answer>1</answer>', 0.0, 1.0),
     ('<think><think>a</think></think><answer>1</answer>', 0.0, 1.0),
     ('<think>a</think><answer>1</answer><answer>2</answer>', 0.0, 1.0),
@@ -49,7 +49,7 @@ def strict():
     return FormatReward()
 
 
-def test_strict_default_vs_seed(strict):
+def test_strict_default_vs_think_answer_searches(strict):
     texts = [c for c, _, _ in STRICT_CASES]
     assert strict([_msg(t) for t in texts]) == [s for _, s, _ in STRICT_CASES]
     assert has_think_and_answer([_msg(t) for t in texts]) == [s for _, _, s in STRICT_CASES]
@@ -274,7 +274,7 @@ TAG_CASES = [
 def test_tag_count():
     r = TagCountReward()
     assert r([c for c, _ in TAG_CASES]) == [v for _, v in TAG_CASES]
-    # The seed-style reference: str.count per tag.
+    # A per-string reference: str.count per tag.
     tags = ('<think>', '</think>', '<answer>', '</answer>')
     assert [0.25 * sum(c.count(t) == 1 for t in tags) for c, _ in TAG_CASES] == [v for _, v in TAG_CASES]
 
@@ -336,10 +336,10 @@ def test_cosine_length_scaling():
     assert math.isnan(got[6])
 
 
-def test_list_of_patterns_is_the_seed_check():
-    seed = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL)
+def test_list_of_patterns_is_the_think_answer_searches():
+    searches = FormatReward([r'<think>.*?</think>', r'<answer>.*?</answer>'], mode='search', flags=re.DOTALL)
     texts = [c for c, _, _ in STRICT_CASES] + ['<think>\n</think>', '<answer>\n</answer><think>x</think>']
-    assert seed(texts) == has_think_and_answer(texts)
+    assert searches(texts) == has_think_and_answer(texts)
     with pytest.raises(ValueError, match='empty'):
         FormatReward([])
 

@@ -1,4 +1,5 @@
-"""The seed's sampling loop, run as the seed writes it."""
+"""The standard training loop (sample, score with the standard reward call, advantages),
+run as the README writes it."""
 
 import importlib.util
 
@@ -74,8 +75,8 @@ def _math_or_custom(tokenizer=None):
     return LastNumber()
 
 
-def test_seed_loop_as_written(tok):
-    # The seed passes no sampling_params: the sampler's defaults apply (short, to keep
+def test_standard_training_loop_as_written(tok):
+    # The loop's sample call passes no sampling_params: the sampler's defaults apply (short, to keep
     # the test fast; SamplingParams' own default is 256 tokens).
     sampler = TransformersSampler(
         tiny_causal_lm(tok, hidden_size=32, num_layers=1, num_heads=2),
