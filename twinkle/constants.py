@@ -1,6 +1,6 @@
 """Integer constants the compiled ops, their references and their callers share.
 
-Each enum mirrors one C++ enum in ``csrc/include/twinkle`` (named in its docstring);
+Each enum mirrors one C++ enum in ``csrc/include/twinkle`` (listed in ``CPP_MIRRORS``);
 ``tests/test_constants.py`` parses those headers and fails if a value drifts. Pass
 them to the ops as they are: an ``IntEnum`` is an ``int``.
 """
@@ -11,20 +11,14 @@ import enum
 
 
 class DfaError(enum.IntEnum):
-    """Final states ``dfa_scan`` returns instead of raising (a CUDA kernel cannot raise).
-
-    C++: ``enum DfaError`` in ``csrc/include/twinkle/dfa_scan.h`` (``kDfaBadId``, ...).
-    """
+    """Final states ``dfa_scan`` returns instead of raising (a CUDA kernel cannot raise)."""
 
     BAD_ID = -1  # an id outside [0, V); first_dead holds its position
     BAD_TABLE = -2  # a start state, class id or transition out of range
 
 
 class Baseline(enum.IntEnum):
-    """What ``group_advantage`` subtracts from each reward.
-
-    C++: ``enum Baseline`` in ``csrc/include/twinkle/group_advantage.h``.
-    """
+    """What ``group_advantage`` subtracts from each reward."""
 
     MEAN = 0  # GRPO: the group mean
     LEAVE_ONE_OUT = 1  # RLOO: the mean of the other valid members
@@ -32,10 +26,7 @@ class Baseline(enum.IntEnum):
 
 
 class Scale(enum.IntEnum):
-    """What ``group_advantage`` divides by after the baseline.
-
-    C++: ``enum Scale`` in ``csrc/include/twinkle/group_advantage.h``.
-    """
+    """What ``group_advantage`` divides by after the baseline."""
 
     NONE = 0  # Dr. GRPO, RLOO: no division
     GROUP = 1  # GRPO: the group's std + eps

@@ -5,26 +5,17 @@ size (``num_generations``). Results are float32 on the rewards' device.
 
 Conventions (the same in the compiled op and the reference):
 
-* Statistics are float64, computed from the rewards as given: float64 and integer
-  tensors and Python lists reach them unrounded (``[1e8, 1e8 + 1]`` is not flat), while
-  float32, float16, bfloat16 and bool rewards, exact in float32, go as they are. Only the
-  advantages are rounded to float32, so with ``scale='none'`` a difference beyond
-  float32's range (about 3.4e38) is +-inf.
-* Non-finite rewards, NaN (a reward that abstained) and +-inf alike, are unscorable:
-  they are left out of every statistic (their group's and, with ``scale='batch'``, the
-  batch's) and get advantage 0. The rule costs no host sync.
-* A *flat* group (its valid rewards all equal, tested as max == min, or fewer than two
-  valid rewards) gets exactly 0 everywhere. A singleton group is flat: it has no
-  baseline. (verl instead keeps a singleton's raw score; TRL gets NaN from its std.)
-* ``scale='group'``: ``(r - mean) / (std + eps)`` with the group's unbiased std
-  (``unbiased=False`` for the population std). ``scale='batch'``: ``(r - mean) /
-  (std_batch + eps)`` with the std of all valid rewards in the batch (TRL's
-  ``scale_rewards='batch'``). ``scale='none'``: ``r - mean`` (Dr. GRPO; verl's
-  ``norm_adv_by_std_in_grpo=False``).
-* ``eps`` is added to the std, as both TRL (1e-4) and verl (1e-6) do; the default is
-  verl's. Pass ``eps=1e-4`` to reproduce TRL.
-* Non-finite rewards other than NaN (inf) give NaN advantages in their group: checking
-  for them would cost a host sync on every call.
+* Statistics are float64 from the rewards as given (float64, integer and list rewards
+  unrounded: ``[1e8, 1e8 + 1]`` is not flat); only the advantages are rounded to float32,
+  so a difference beyond float32's range is +-inf.
+* Non-finite rewards (NaN: a reward that abstained, and +-inf) are left out of every
+  statistic and get advantage 0, with no host sync.
+* A flat group (valid rewards all equal, or fewer than two) gets exactly 0: a singleton
+  has no baseline.
+* ``scale='group'``: ``(r - mean) / (std + eps)`` with the group's std (unbiased unless
+  ``unbiased=False``); ``'batch'``: the same over the std of all valid rewards in the
+  batch (TRL's ``scale_rewards='batch'``); ``'none'``: ``r - mean`` (Dr. GRPO).
+* ``eps`` defaults to verl's 1e-6; ``eps=1e-4`` reproduces TRL.
 """
 
 from __future__ import annotations
@@ -67,8 +58,7 @@ def _as_rewards(rewards: RewardsLike) -> Tensor:
 
 
 def _op_dtype(dtype: torch.dtype) -> torch.dtype:
-    """float32 where it holds every value of ``dtype`` exactly, else float64 (float64 and
-    int32/int64 rewards: 1e8 + 1 or 2**40 + 1 would round in float32)."""
+    """float32 where it holds every value of ``dtype`` exactly, else float64 (int32/int64, float64)."""
     exact = dtype.itemsize <= (4 if dtype.is_floating_point else 2)
     return torch.float32 if exact else torch.float64
 
@@ -141,8 +131,7 @@ def _all_reduce_fn(process_group: Any):
 
 
 def _batch_std(x: Tensor, unbiased: bool, process_group: Any) -> Tensor:
-    """0-d float64 std of the valid rewards ``x`` (float64) of the whole batch (across
-    ranks if asked)."""
+    """0-d float64 std of the valid float64 rewards ``x`` of the whole batch (across ranks if asked)."""
     g = torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
     reduce = _all_reduce_fn(process_group) if process_group is not None else None
     s = group_stats(x, g, 1, reduce, runner_up=False)
@@ -151,8 +140,7 @@ def _batch_std(x: Tensor, unbiased: bool, process_group: Any) -> Tensor:
 
 
 def _batch_scaled(r: Tensor, eps: float, unbiased: bool, process_group: Any) -> Tensor:
-    """float64 rewards over (batch std + eps): centring them per group then gives
-    ``(r - mean) / (std_batch + eps)`` with nothing rounded to float32 in between."""
+    """float64 rewards over (batch std + eps): centring them per group then gives 'batch' scaling."""
     x = r.to(torch.float64)
     denom = _batch_std(x, unbiased, process_group) + eps
     # A flat batch (std 0: fewer than two valid rewards, or all equal) has only flat groups,
@@ -283,13 +271,11 @@ class RLOOAdvantage(_GroupAdvantage):
 class GRPOPassKAdvantage(_GroupAdvantage):
     """Pass@k advantages (verl's ``grpo_passk``): only the best sample of a group scores.
 
-    The group's best valid reward gets its margin over the runner-up (the largest reward
-    once that best is set aside), ``(r_max - r_second) / (std + eps)``, and every other
-    sample 0; a tie for the best gives 0 to the whole group. This is what verl's
-    ``compute_grpo_passk_outcome_advantage`` computes: scale 'group' (the default, with the
-    group's unbiased std) is its ``norm_adv_by_std_in_grpo=True``, 'none' is ``False``.
-    A group of one valid sample is flat and gets 0 (verl rejects such a group). The
-    keep-mask (``return_keep``) still marks every group that is not flat, tied or not.
+    The group's sole best valid reward gets its margin over the runner-up,
+    ``(r_max - r_second) / (std + eps)``, every other sample 0; a tie for the best gives
+    the whole group 0. Scale 'group' (the default) is verl's
+    ``norm_adv_by_std_in_grpo=True``, 'none' is ``False``. A group of one valid sample is
+    flat and gets 0; ``return_keep`` still marks every group that is not flat, tied or not.
 
     >>> GRPOPassKAdvantage()([0.0, 1.0, 0.5, 0.0, 1.0, 1.0], num_generations=3, scale='none').tolist()
     [0.0, 0.5, 0.0, 0.0, 0.0, 0.0]
@@ -304,8 +290,8 @@ def dynamic_sampling_mask(
 ) -> Tensor:
     """DAPO's dynamic-sampling filter: True for samples whose group is not flat.
 
-    A group is flat when its valid (non-NaN) rewards are all equal or fewer than two;
-    such groups give zero advantage and DAPO drops them from the batch.
+    A flat group (valid rewards all equal, or fewer than two) gives zero advantage, and
+    DAPO drops it from the batch.
 
     Args:
         rewards: (B,) tensor or list.
@@ -334,13 +320,11 @@ def broadcast_to_tokens(
 
     Args:
         advantages: (B,) float tensor.
-        lengths: (B,) integer response lengths, >= 0; token t of sequence b is a response
-            token when ``t < lengths[b]`` (responses left-aligned). Give ``max_length`` (L)
-            to avoid reading ``lengths`` back to the host; a negative length raises
-            ValueError wherever ``lengths`` is read (eager on CPU, or without
-            ``max_length``).
+        lengths: (B,) integer response lengths >= 0, responses left-aligned (token t of
+            sequence b is one when ``t < lengths[b]``); a negative length raises
+            ValueError where ``lengths`` is read (eager on CPU, or without ``max_length``).
         response_mask: (B, L) bool or 0/1 tensor, instead of ``lengths``.
-        max_length: L with ``lengths``.
+        max_length: L with ``lengths``; spares reading ``lengths`` back to the host.
         dtype: output dtype; default the mask's dtype when it is floating, else the
             advantages' dtype.
 
@@ -383,8 +367,7 @@ def broadcast_to_tokens(
 
 
 def _max_length(lengths: Tensor, max_length: Optional[int]) -> int:
-    """L for ``lengths`` (B,), after checking them >= 0 wherever reading them costs no
-    device sync and no graph break: on CPU in eager mode, or when L is read back anyway."""
+    """L for ``lengths`` (B,), checking them >= 0 where that costs no device sync or graph break."""
     eager_cpu = lengths.device.type == 'cpu' and not torch.compiler.is_compiling()
     if max_length is not None and not eager_cpu:
         return max_length

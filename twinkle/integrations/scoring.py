@@ -1,16 +1,11 @@
 """One entry point that scores samples, on token ids when the reward reads them itself.
 
-A reward *uses the token path* when it implements its own
-:meth:`~twinkle.reward.Reward.score_ids` (every built-in reward does) and has a
-tokenizer set (FormatReward and MathReward need one to read ids). Such a reward gets the
-sampler's completion ids directly: no decoding and no re-tokenising in between. The ids must
-come from the tokenizer the reward was built with (the policy's).
-
-Everything else is called the standard way, ``reward(trajectories, ground_truths)`` (or,
-given ids only, through the default ``score_ids``, which decodes with the reward's
-tokenizer). ``CombinedReward`` is scored part by part, so each part takes its own best
-path, and combined by :meth:`CombinedReward.combine`. Verdicts come from a reward's
-``explain`` / ``explain_ids`` methods (MathReward has them).
+A reward uses the token path when it implements its own
+:meth:`~twinkle.reward.Reward.score_ids` and has a tokenizer: it gets the sampler's
+completion ids directly, with no decoding or re-tokenising (the ids must come from the
+tokenizer it was built with). Everything else is called as
+``reward(trajectories, ground_truths)`` (given ids only, the default ``score_ids``
+decodes). ``CombinedReward`` is scored part by part, each part on its own best path.
 """
 
 from __future__ import annotations
@@ -30,8 +25,7 @@ __all__ = ['uses_token_path', 'score', 'score_values', 'pad_completion_ids', 'Te
 
 
 def uses_token_path(reward: Any) -> bool:
-    """True when ``reward`` reads token ids itself: it overrides ``Reward.score_ids`` and
-    has a tokenizer.
+    """True when ``reward`` reads token ids itself: it overrides ``Reward.score_ids`` and has a tokenizer.
 
     >>> from twinkle.reward import FormatReward, FunctionReward
     >>> uses_token_path(FormatReward()), uses_token_path(FunctionReward(lambda t, g: [0.0] * len(t)))
@@ -110,10 +104,9 @@ def score(
         device: where a reward that is not a module gets its tensors (default CPU).
         token_path: force (True) or forbid (False) the token path; None: use it when the
             reward uses it (see :func:`uses_token_path`) and ids are given.
-        details: a dict to fill, from the same call, with the per-sample verdicts of each
-            reward (or ``CombinedReward`` part) that gives them (an ``explain`` /
-            ``explain_ids`` method, as MathReward has), keyed by the reward's name.
-            Rewards without verdicts add nothing.
+        details: a dict to fill with the per-sample verdicts of each reward (or
+            ``CombinedReward`` part) that gives them (``explain``/``explain_ids``, as
+            MathReward has), keyed by the reward's name.
 
     Returns:
         ``rewards (B,)`` float32 (on the ids' device for the token path, else CPU); NaN
@@ -151,10 +144,9 @@ def score_values(
 ) -> Union[Tensor, List[float]]:
     """:func:`score` (the same arguments), without building a tensor where none is needed.
 
-    A reward scored on strings that returns a list gives its values as a list of Python
-    floats, rounded to float32 as :func:`score`'s tensor holds them; the token path and
-    ``CombinedReward`` give the tensor. Trainers that call once per sample want floats,
-    and a one-element tensor costs more than a short sample's math check.
+    A reward scored on strings that returns a list gives Python floats rounded to float32
+    (what :func:`score`'s tensor holds); the token path and ``CombinedReward`` give the
+    tensor. Trainers that call once per sample want floats: a tensor costs more.
 
     >>> score_values(lambda t, g: [0.1] * len(t), ['a'])
     [0.10000000149011612]
@@ -188,8 +180,7 @@ def _score_values(
 
 
 def _unpack_response(reward, trajectories, ground_truths, kwargs):
-    """A SampleResponse's trajectories, ids and ground truths; a FunctionReward wrapping a
-    Reward as that Reward."""
+    """Unpacks a SampleResponse, and unwraps a FunctionReward around a Reward."""
     if isinstance(trajectories, SampleResponse):
         response = trajectories
         trajectories = response.trajectories
@@ -244,15 +235,13 @@ def _score_tokens(
 
 
 class TextScorer:
-    """The string path of :func:`score` for one reward, its per-reward decisions (the
-    Reward wrapper, whether it gives verdicts, its name) made once.
+    """The string path of :func:`score` for one reward, its per-reward decisions made once.
 
-    Trainers that call once per sample (verl, OpenRLHF) keep one: those decisions are a
-    fair share of a short sample's math check.
+    Trainers that call once per sample (verl, OpenRLHF) keep one.
 
     Args:
-        reward: a twinkle Reward or reward function (not a ``CombinedReward``: its
-            parts each take their own path through :func:`score`).
+        reward: a twinkle Reward or reward function (not a ``CombinedReward``, whose
+            parts take their own paths).
 
     >>> TextScorer(lambda t, g: [float(len(x)) for x in t])(['ab', 'c'], None)
     ([2.0, 1.0], None)
@@ -269,9 +258,8 @@ class TextScorer:
     def __call__(
         self, trajectories: Sequence[Any], ground_truths: Optional[Sequence[Any]], want_verdicts: bool = False
     ) -> Tuple[Union[Tensor, List[float]], Optional[list]]:
-        """``(values, verdicts)``: B floats rounded to float32 (a ``(B,)`` float32 tensor
-        when the reward returns one), and the B verdicts when asked for and given (else
-        None)."""
+        """``(values, verdicts)``: B floats rounded to float32 (a ``(B,)`` float32 tensor when
+        the reward returns one), and the B verdicts when asked for and given, else None."""
         if trajectories is None:
             raise ValueError(
                 f'{type(self.reward).__name__}: trajectories are required (no token '
@@ -296,9 +284,8 @@ class TextScorer:
 
 
 def _float32_list(values: Sequence[Any]) -> List[float]:
-    """``values`` as Python floats rounded to float32 (what a float32 tensor holds): the
-    same as ``torch.tensor([float(v) for v in values], dtype=torch.float32).tolist()``,
-    at a fraction of the cost for a few values."""
+    """``values`` as Python floats rounded to float32, as a float32 tensor's ``tolist()`` gives."""
+    # array('f') rounds as the tensor does, at a fraction of its cost for a few values.
     return array('f', [float(v) for v in values]).tolist()
 
 

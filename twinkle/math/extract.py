@@ -1,31 +1,18 @@
 """Finding the final committed answer in a completion (the "parser" stage).
 
-Invariant: the answer is what the response commits to *last*, after the last
-``</think>``. In order of preference:
+The answer is what the response commits to last, after the last ``</think>``:
 
-1. the last ``\\boxed{...}`` / ``\\fbox{...}`` (several boxes joined only by commas or
-   "and" at the very end form one list answer), or the last complete
-   ``<answer>...</answer>`` block (R1-style output, and twinkle's own FormatReward
-   default). Between the two, the one committed last wins: a box after the block
-   overrides it, a block after the box (or holding it) overrides the box. Inside a block,
-   a box, ``####`` or "the answer is" marker wins, else the whole content (without
-   ``$...$`` / ``\\(...\\)`` delimiters or a final period) is the answer. Tag names match
-   case-insensitively (``<Answer>``); an empty block or a hedge inside is no answer, and
-   an ``<answer>`` never closed (a truncated response) is no answer;
-2. the last explicit marker: ``#### x``, "The (final) answer is x", ``Answer: x`` (also
-   bold), a ``# Answer`` heading followed by the answer;
-3. an unambiguous concluding sentence ("Therefore, the total is $42$.") when the
+1. the last ``\\boxed{...}``/``\\fbox{...}`` (boxes joined only by commas or "and" at the
+   end form one list answer) or the last closed ``<answer>...</answer>`` block, whichever
+   comes later; inside a block a box or marker wins, else its whole content;
+2. else the last marker: ``#### x``, "The (final) answer is x", ``Answer: x``, a
+   ``# Answer`` heading;
+3. else an unambiguous concluding sentence ("Therefore, the total is $42$.") when the
    response ends cleanly.
 
-There is no "last number anywhere" fallback. A truncated response (an open ``<think>``,
-an unclosed box, code fence or answer tag), a hedge ("8 or 9?", "maybe 8"), a refusal or
-a code-only answer gives no answer. A marker's text stops at an XML-like tag
-(``</answer>``, ``<|im_end|>``...) instead of swallowing it, and special tokens left at
-the very end are ignored. Work is linear in the completion length; markers are looked
-for only in the last ``TAIL_CHARS`` characters.
-
-:func:`extract_scoped` also says how much of the text the decision needed, which lets the
-token path (``MathReward.score_ids``) decode only a short span of each completion.
+There is no "last number anywhere" fallback: a truncated response (an open ``<think>``,
+box, code fence or ``<answer>``), a hedge ("8 or 9?"), a refusal or code alone gives no
+answer. Markers are looked for in the last ``TAIL_CHARS`` characters; work is linear.
 """
 
 from __future__ import annotations
@@ -130,16 +117,13 @@ class Extraction(NamedTuple):
 
     Attributes:
         answer: the answer text (raw LaTeX, not yet normalized), or None.
-        how: 'boxed', 'answer_tag', 'gsm8k', 'marker', 'heading', 'conclusion',
-            'sentence' (a final declarative statement of the value), or why
-            there is no answer: 'no_text', 'truncated', 'hedged', 'no_answer'.
-        needs: what the question must ask for the answer to be its value ('' when
-            nothing): 'at_least' / 'at_most' for a bound ("At least one of the numbers
-            is even" answers "at least how many ...?" with 1, and no other question),
-            'count' for a count said as a negation ("There are no such pairs" answers
-            "how many ...?" with 0). See :mod:`twinkle.math.question`.
-        about: for a negated count, the words after the negation ("pairs of positive
-            odd integers"): the question must count those things.
+        how: where it came from ('boxed', 'answer_tag', 'gsm8k', 'marker', 'heading',
+            'conclusion', 'sentence'), or why there is none ('no_text', 'truncated',
+            'hedged', 'no_answer').
+        needs: '' or what the question must ask for the answer to be its value:
+            'at_least'/'at_most' for a bound, 'count' for a negated count ("There are no
+            such pairs" answers "how many ...?" with 0). See :mod:`twinkle.math.question`.
+        about: for a negated count, the words naming what it counts.
     """
 
     answer: Optional[str]
@@ -181,10 +165,8 @@ def _box_content(s: str, at: int) -> Optional[tuple]:
 
 
 def _box_before(s: str, hi: int, lo: int = 0) -> int:
-    """Start of the last ``\\boxed``/``\\fbox`` command starting in ``[lo, hi)``, or -1.
-
-    One ``str.rfind`` for 'box' per candidate; no regex scan over the completion.
-    """
+    """Start of the last ``\\boxed``/``\\fbox`` command starting in ``[lo, hi)``, or -1."""
+    # One str.rfind per candidate: no regex scan over the completion.
     while True:
         i = s.rfind('box', lo, hi)
         if i < 0:
@@ -242,8 +224,7 @@ def _boxes(s: str) -> Optional[_Boxes]:
 
 
 def _box_text(content: str) -> Optional[Extraction]:
-    """A box holding a sentence, ``\\boxed{\\text{The total is } 9}``: the value it
-    states."""
+    """The value stated by a box holding a sentence, ``\\boxed{\\text{The total is } 9}``."""
     if not content.startswith('\\text') or len(content) > 300:
         return None
     plain = re.sub(r'\\(?:text|textbf|mathrm)\s*\{([^{}]*)\}', r'\1', content)
@@ -259,13 +240,10 @@ def _last_boxes(s: str) -> Optional[Extraction]:
 
 
 def _could_join(pre: str) -> bool:
-    """Whether ``pre``, all a span holds before its first joined box, could be the end of
-    an earlier box plus separators, so that the whole text would join one more box.
-
-    Such an end is a brace-form content tail (its closing brace leaves the running brace
-    count negative), a brace-less content tail (no whitespace), or what follows a cut
-    command ('xed{1}', 'ed 5'), then separators.
-    """
+    """Whether ``pre`` (a span's text before its first joined box) may end an earlier box."""
+    # Such an end is a brace-form content tail (its closing brace drives the brace count
+    # negative), a brace-less one (no whitespace) or a cut command ('xed{1}', 'ed 5'), then
+    # separators.
     m = _SEP_TAIL.search(pre[-200:])
     body = pre[: len(pre) - len(m.group(0))] if m else pre
     if not body.strip() or (m and len(m.group(0)) >= 200):
@@ -328,10 +306,9 @@ def _checked(answer: str, context: str, how: str) -> Extraction:
 
 
 def _find_marker(tail: str, at_start: bool = False):
-    """``(plain, best, near_start)``: the window, the last marker in it as
-    ``(position, answer, context, how)`` or None, and whether a candidate looked at lies
-    within ``_MARGIN`` characters of the window's start while ``at_start`` says the window
-    starts the text (so its verdict may depend on text before it)."""
+    """The last marker in ``tail``: ``(tail, best or None, near_start)``."""
+    # near_start: the window starts the text (at_start) and a candidate lay within _MARGIN
+    # of that start, so the verdict may depend on text before the window.
     plain = tail  # bold marks are allowed for by the regexes (a replace here costs more)
     best = None  # (position, answer, context, how)
     near = False
@@ -376,8 +353,7 @@ def _find_marker(tail: str, at_start: bool = False):
 
 
 def _marked(best: tuple) -> Extraction:
-    """The answer after a marker. A marker followed by a clause ("Final Answer: The
-    largest value is 2/5") answers with the value the clause states, when it states one."""
+    """The answer after a marker; for a clause ("The largest value is 2/5"), the value it states."""
     ext = _checked(best[1], best[2], best[3])
     if ext.answer is None or not _WORDY.search(_MATH_SPAN.sub(' ', ext.answer)):
         return ext
@@ -385,9 +361,7 @@ def _marked(best: tuple) -> Extraction:
 
 
 def _clause_value(text: str, how: str) -> Optional[Extraction]:
-    """The value in an answer written as words: a statement ("The largest value is
-    2/5"), a number in words ("three thousand"), or a value followed by the words that
-    name what it counts ("3^(n-1) ways to colour the row")."""
+    """The value of an answer in words: a statement, a number in words, or "3^(n-1) ways to ..."."""
     got = _statement(re.sub(r'^that\s+', '', text, flags=re.I))
     if got.answer is not None:
         return got._replace(how=how)
@@ -415,8 +389,7 @@ def _unwrap(content: str) -> str:
 
 
 def _answer_block(text: str):
-    """The last ``<answer>`` block: ``(extraction, close_end)``; or ``(None, stray)`` when
-    there is no block (``stray``: a closing tag with no opening tag before it)."""
+    """``(extraction, close_end)`` of the last ``<answer>`` block, else ``(None, stray_close_tag)``."""
     lower = text.lower()
     hi = len(lower)
     while True:
@@ -451,16 +424,12 @@ def _answer_block(text: str):
 def extract_scoped(text: object, strict: bool = False) -> Tuple[Extraction, str]:
     """Finds the final committed answer, and says how much of the text decided it.
 
-    The scope tells whether the same verdict holds for any longer text that ends with
-    ``text`` (``text`` being a suffix of a completion, as the token path decodes):
+    The scope says whether the verdict holds for any longer text ending with ``text``
+    (the token path decodes only a suffix of each completion):
 
-    - ``ANCHORED``: yes, for any such text whose extra part holds no code fence (the
-      verdict rests on a ``</think>``, a box or an ``<answer>`` block well inside
-      ``text``);
-    - ``MARKED``: yes when the extra part also holds no box and no ``<answer>`` tag
-      (the verdict rests on a ``####``/"answer" marker, which a box anywhere beats);
-    - ``TAIL``: yes when the extra part holds no marker at all (a concluding sentence,
-      or no answer for lack of any marker);
+    - ``ANCHORED``: yes, when the extra part holds no code fence;
+    - ``MARKED``: yes, when it also holds no box and no ``<answer>`` tag;
+    - ``TAIL``: yes, when it holds no marker of any kind;
     - ``PREFIX``: not known; the whole completion must be read.
 
     Args:
@@ -479,8 +448,7 @@ def extract_scoped(text: object, strict: bool = False) -> Tuple[Extraction, str]
 
 
 def _extract(text: object, want_scope: bool, strict: bool = False) -> Tuple[Extraction, str]:
-    """:func:`extract_scoped`; without ``want_scope`` the scope-only checks are skipped
-    (:func:`extract_answer` needs no scope)."""
+    """:func:`extract_scoped`; without ``want_scope`` the scope-only checks are skipped."""
     if not isinstance(text, str):
         return Extraction(None, 'no_text'), ANCHORED
     if text[-1:] == '>' or text[-1:].isspace():
@@ -500,8 +468,7 @@ def _extract(text: object, want_scope: bool, strict: bool = False) -> Tuple[Extr
 
 
 def _extract_response(text: str, want_scope: bool, strict: bool = False) -> Tuple[Extraction, str]:
-    """:func:`extract_scoped` for the response (the text after the last ``</think>``);
-    without ``want_scope`` the scope-only checks are skipped (the scope is then rough)."""
+    """:func:`_extract` for the response after the last ``</think>``."""
     if '`' in text and '```' in text:
         # A fence's pair may lie before this text: only the whole completion tells.
         scope = PREFIX
@@ -554,9 +521,8 @@ def _extract_response(text: str, want_scope: bool, strict: bool = False) -> Tupl
 
 
 def _final_statement(plain: str) -> Tuple[Extraction, bool]:
-    """The value the response's last sentence states, and whether that sentence may begin
-    before ``plain`` (it reads the last sentence and the last 300 characters, so a text
-    holding both decides it)."""
+    """The value the last sentence states, and whether that sentence may begin before ``plain``."""
+    # This reads the last sentence and the last 300 characters: a text holding both decides.
     body = plain.rstrip()
     if not body or body[-1] not in '.!$]' or _REFUSAL.search(body[-300:]):
         return Extraction(None, 'no_answer'), False
@@ -581,23 +547,21 @@ def _final_statement(plain: str) -> Tuple[Extraction, bool]:
 
 
 def _restated(text: str, at: int) -> Optional[Extraction]:
-    """A final statement in a later paragraph than the box or marker at ``at``: the
-    response committed to it last ("... = \\boxed{1}" inside a derivation, then "The
-    only possible value of t is t = 1."), so it is the answer. A statement that is a
-    bound or a negation (its value depends on the question) does not override."""
+    """A final statement in a paragraph after the box or marker at ``at``: the last commitment."""
     brk = text.find('\n\n', at)
     if brk < 0 or not text[brk:].strip():
         return None
     got, _ = _final_statement(text[brk:])
+    # A bound or a negation does not override: its value depends on the question.
     if got.answer is None or got.needs:
         return None
     return got
 
 
 def _conclusion(clause: str) -> Extraction:
-    """A value in a sentence opened by "Therefore", "Thus", "So"...: the last math span
-    after the verb, the text after the verb when it is short and holds a digit, or the
-    only number of the clause."""
+    """The value in a sentence opened by "Therefore", "Thus", "So"..."""
+    # The last math span after the verb, else a short text with a digit after the verb,
+    # else the clause's only number.
     spans = list(_MATH_SPAN.finditer(clause))
     verbs = list(_VERB.finditer(' ' + clause + ' '))
     if spans and (not verbs or spans[-1].start() >= verbs[-1].start() - 1):
@@ -690,8 +654,7 @@ _SHORT_WORDS = frozenset(
 
 
 def _value_word(word: str, plain: str) -> bool:
-    """Whether a run of letters belongs to a value: a function name, or a product of
-    variables (``xy``, ``abc``) in an expression with operators."""
+    """Whether a run of letters is part of a value: a function name or variables (``xy``)."""
     w = word.lower()
     if w in _VALUE_WORDS:
         return True
@@ -699,15 +662,9 @@ def _value_word(word: str, plain: str) -> bool:
 
 
 def _statement(clause: str) -> Extraction:
-    """The value a final declarative sentence states, or no answer.
-
-    Three forms, each with the value ending the main clause (a subordinate clause after
-    it, "which occurs when x = 0", is dropped): "<subject> is V" (also are, equals, will
-    be...), "There are V <things>", "<subject> has V <things>". V is one math span, a
-    plain expression ("1/n", "3^(n-1)", "2,001,000"), a list joined by "and", or a
-    number in words. Anything else after the verb ("is achieved when...", "is 2 times
-    larger") is no answer: the sentence must state the value itself.
-    """
+    """The value a final declarative sentence states, or no answer."""
+    # "<subject> is V", "There are V <things>", "<subject> has V <things>", V ending the
+    # main clause; anything else after the verb ("is achieved when...") is no answer.
     if not clause or len(clause) > 600:
         return Extraction(None, 'no_answer')
     m = _BOUND.match(clause)
@@ -750,8 +707,7 @@ def _statement(clause: str) -> Extraction:
 
 
 def _not_restated(got: Extraction, subject: str) -> Extraction:
-    """No answer when the stated number ends a range written in the subject: "The set
-    {1, ..., 100} has 100 elements" restates the problem."""
+    """No answer when the number ends a range in the subject ("{1, ..., 100} has 100 elements")."""
     if (
         got.answer is not None
         and got.answer.isdigit()
@@ -768,8 +724,8 @@ def _none(things: str) -> Extraction:
 
 
 def _bound(m: re.Match[str]) -> Extraction:
-    """The value of a bound ("at least one of ..."), marked with the question it needs.
-    Only the number is the context of the hedge check: "one of x, y, or z" is no hedge."""
+    """The value of a bound ("at least one of ..."), marked with the question it needs."""
+    # Only the number is the hedge check's context: "one of x, y, or z" is no hedge.
     got = _count(m.group(3), m.group(3).split(' of ', 1)[0])
     if got.answer is None:
         got = _value(m.group(3), m.group(3))
@@ -789,8 +745,7 @@ _CONGRUENT = re.compile(r'^(.+?)\s*(?:\\equiv|≡|=|\s(?:is\s+)?congruent\s+to)\
 
 
 def _congruence(clause: str) -> Optional[str]:
-    """The residue stated by a congruence, "3^105 + 4^105 = 2 mod 11" or
-    "$3^{105} + 4^{105} \\equiv 0 \\pmod{13}$": the value is the residue."""
+    """The residue a congruence states ("3^105 + 4^105 = 2 mod 11"), or None."""
     text = clause.strip()
     m = _MATH_SPAN.fullmatch(text)
     if m:

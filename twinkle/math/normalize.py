@@ -92,8 +92,7 @@ _PERCENT = re.compile(r'\s*(?:\\%|%|\\text\{\s*percent\s*\}|\bpercent\b)\s*$')
 def match_brace(s: str, open_pos: int, max_len: int = 1 << 20) -> int:
     """Index of the brace closing the one at ``s[open_pos]``, or -1.
 
-    Escaped braces (``\\{``, ``\\}``) do not count. Iterative, so a thousand nested
-    braces cost nothing but a scan.
+    Escaped braces (``\\{``, ``\\}``) do not count; the scan stops after ``max_len`` characters.
 
     >>> s = r'\\boxed{\\frac{1}{2}}'
     >>> match_brace(s, 6)

@@ -31,12 +31,10 @@ def group_advantage(
 ) -> Tuple[Tensor, Tensor]:
     """Advantages of every sample against its group.
 
-    Groups are contiguous runs of ``group_size`` when ``order`` is None; otherwise
-    ``order`` (a permutation) lists each group's members together and ``sorted_ids`` is
-    ``group_ids[order]`` (ascending), which is what ``torch.sort(group_ids, stable=True)``
-    returns. Non-finite rewards (NaN, +-inf) are left out of the statistics and get 0; a
-    group whose valid rewards are all equal, or that has fewer than two, gets exactly 0.
-    Statistics are float64 from the rewards as given.
+    Groups are contiguous runs of ``group_size`` when ``order`` is None; else ``order``
+    lists each group's members together (``torch.sort(group_ids, stable=True)`` returns
+    ``sorted_ids, order``). Non-finite rewards and flat groups get 0, as in
+    :mod:`twinkle.advantage`.
 
     Args:
         rewards: (B,) float32 or float64 (read unrounded).

@@ -1,14 +1,10 @@
 """Reference of ``twinkle::group_advantage``, written with index ops over the batch.
 
 Written independently of csrc/include/twinkle/group_advantage.h (scatter/index_add over
-a dense group index instead of a loop per group) so that agreement between the two means
-something. Same conventions: non-finite rewards (NaN, +-inf) are left out and get 0; a
-flat group (valid rewards all equal, or fewer than two) gets exactly 0; statistics in
-float64 from the rewards as given (float64 rewards are not rounded to float32 first).
-
-The statistics are split in two steps with an optional ``reduce`` hook between them, so
-:mod:`twinkle.advantage` can all-reduce them across ranks (torch.distributed) and get
-exactly what one process holding the whole batch would.
+a dense group index, not a loop per group) so that agreement between the two means
+something; the conventions are :mod:`twinkle.advantage`'s. The statistics take two steps
+with an optional ``reduce`` hook between them, so that :mod:`twinkle.advantage` can
+all-reduce them across ranks and get what one process holding the whole batch would.
 """
 
 from __future__ import annotations
@@ -54,11 +50,9 @@ def group_stats(
 ) -> GroupStats:
     """Two-pass statistics of float64 rewards ``x`` (non-finite = left out) per group ``g``.
 
-    Pass one: count, sum, max and min. Pass two needs their reduced values: squared
-    deviations from the mean and, with ``runner_up`` (else ``second`` is the max), how
-    many members hold the max (two or more: the max is its own runner-up) and the largest
-    reward below it. With ``reduce``: 'sum' and 'max' after pass one, 'sum' after pass two,
-    and 'max' once more for the runner-up.
+    Pass two (squared deviations, the runner-up) needs pass one's reduced count, sum and
+    extremes. ``reduce`` is called with 'sum' and 'max' after pass one, 'sum' after pass
+    two, and 'max' once more for the runner-up (with ``runner_up``; else ``second`` is the max).
     """
     valid = torch.isfinite(x)
     zeros = torch.zeros(num_groups, dtype=torch.float64, device=x.device)

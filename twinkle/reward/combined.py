@@ -105,8 +105,8 @@ class CombinedReward(RewardModule):
 
     def combine(self, values: Dict[str, Tensor], n: int) -> Tensor:
         """The weighted sum of per-part values (by part name, in part order) under the NaN
-        policy, float64 on the parts' device; records the values in ``last_parts`` (lists,
-        as trainers log them: one host read per part for ids on a GPU)."""
+        policy, float64 on the parts' device; the values are kept in ``last_parts``."""
+        # Lists, as trainers log them: one host read per part for ids on a GPU.
         self.last_parts = {k: v.tolist() for k, v in values.items()}
         total = None
         for v, w in zip(values.values(), self.weights):

@@ -2,15 +2,13 @@
 
 Every built-in reward derives from :class:`RewardModule`:
 
-* ``reward(trajectories, ground_truths)`` is the standard reward call (a list of floats), served by
-  :meth:`RewardModule.score_trajectories`;
-* ``reward(input_ids, ...)`` (a tensor first) is the module call: hooks, then ``forward``,
-  which is ``score_ids(input_ids, lengths=None, ground_truths=None, *, attention_mask=None)``.
+* ``reward(trajectories, ground_truths)``, the standard call, runs
+  :meth:`RewardModule.score_trajectories` (a list of floats);
+* ``reward(input_ids, ...)`` (a tensor first) is the module call: hooks, then ``forward``.
 
-Device policy: a reward's tables follow the ids. They are built on the CPU; the first call
-with ids on another device copies them there once and keeps the copy, so a reward serves
-ids on any device, and the rewards come back on ``input_ids.device``. ``.to(device)``
-moves the tables ahead of time (and drops the copies), as for any module.
+Device policy: a reward's tables are built on the CPU and follow the ids: the first call
+with ids on another device copies them there and keeps the copy, and the rewards come
+back on ``input_ids.device``. ``.to(device)`` moves the tables ahead of time.
 """
 
 from __future__ import annotations
@@ -56,8 +54,7 @@ class RewardModule(Reward, torch.nn.Module):
         return self.name or type(self).__name__
 
     def buffer_on(self, name: str, device: torch.device) -> Tensor:
-        """Buffer ``name`` on ``device``: the buffer itself when it is there, else its copy
-        there, made on the first call and kept (see the device policy above)."""
+        """Buffer ``name`` on ``device``: itself, or its copy there, made once and kept."""
         t = self._buffers[name]
         if t.device == device:
             return t

@@ -3,9 +3,6 @@
 * An existing local directory is used as it is (no client, no network).
 * ``ms://org/name`` downloads (or finds in the cache) through ``modelscope``.
 * ``hf://org/name`` and a bare ``org/name`` go through ``huggingface_hub``.
-
-A missing client is an ImportError and a failed download (offline, unknown id, gated
-repo) an OSError; both name the id and say what to do.
 """
 
 from __future__ import annotations
@@ -51,7 +48,8 @@ def resolve_model_id(model_id: str, revision: Optional[str] = None) -> str:
 
     Raises:
         ImportError: the hub's client (modelscope / huggingface_hub) is not installed.
-        OSError: the download failed (offline, unknown or gated id).
+        OSError: the download failed (offline, unknown or gated id), or a local-looking
+            path is not a directory.
         ValueError: ``model_id`` is not a non-empty string.
 
     >>> import tempfile
@@ -72,8 +70,7 @@ def resolve_model_id(model_id: str, revision: Optional[str] = None) -> str:
 
 
 def _download(hub: _Hub, model_id: str, repo: str, revision: Optional[str]) -> str:
-    """``repo`` from ``hub`` (or its cache): a missing client is an ImportError, any failure
-    of the client an OSError, both naming ``model_id``."""
+    """``repo`` from ``hub`` (or its cache); the errors name ``model_id`` and say what to do."""
     try:
         snapshot_download = importlib.import_module(hub.module).snapshot_download
     except (ImportError, AttributeError):

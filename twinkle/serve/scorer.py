@@ -1,16 +1,10 @@
 """The scorer behind the server, the offline CLI and the Ray actors.
 
 A :class:`Scorer` holds the rewards named on a command line (``math``, ``format=0.5``,
-``my_pkg.rewards:length``) and scores a batch of trajectories against their ground truths
-in one call per reward, so every caller gets the rewards' batched paths (the math
-checker's dedup and cache, one DFA scan for all format checks). Per sample it returns the
-weighted reward, each part's reward, and an explanation per part: the outcome
-(:data:`OUTCOMES`) and, for rewards that explain
-themselves (:class:`twinkle.reward.MathReward`), the answer, gold, method, reason and rule
-of their :class:`twinkle.math.Verdict`.
-
-Rewards without an ``explain`` method are scored through
-:func:`twinkle.integrations.score`, the one entry point that picks a reward's best path.
+``my_pkg.rewards:length``) and scores a batch in one call per reward, so every caller
+gets the rewards' batched paths. Per sample it returns the weighted reward, each part's
+reward and an explanation per part: the outcome (:data:`OUTCOMES`) and, for rewards that
+explain themselves, the fields of their :class:`twinkle.math.Verdict`.
 """
 
 from __future__ import annotations
@@ -139,8 +133,7 @@ def add_reward_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def solved(outcome: str, reward: float) -> bool:
-    """Whether a sample counts as solved for pass@k: a correct verdict, or, for a reward
-    without verdicts, a reward above 0.
+    """Whether a sample counts as solved for pass@k: a correct verdict, or a 'scored' reward above 0.
 
     >>> solved('correct', 1.0), solved('scored', 0.25), solved('scored', 0.0), solved('timeout', 0.0)
     (True, True, False, False)
@@ -306,8 +299,7 @@ class Scorer:
 
 
 def as_trajectory(completion: Any, prompt: Optional[str] = None) -> Dict[str, Any]:
-    """A completion (and its prompt) as the reward API's trajectory: the prompt as the user
-    turn, the completion as the last assistant turn; rewards read the latter.
+    """A completion (and its prompt) as the reward API's trajectory: a user turn, an assistant turn.
 
     >>> as_trajectory('4', 'What is 2+2?')['messages'][-1]
     {'role': 'assistant', 'content': '4'}
@@ -340,8 +332,7 @@ def as_json_number(x: float) -> Optional[float]:
 
 
 def sample_record(s: SampleScore) -> Dict[str, Any]:
-    """A :class:`SampleScore` as a JSON-ready dict: 'reward', 'rewards' (by part) and
-    'explanation'; NaN becomes None.
+    """A :class:`SampleScore` as a JSON-ready dict ('reward', 'rewards', 'explanation'), NaN as None.
 
     >>> sample_record(SampleScore(float('nan'), {'math': float('nan')}, {'math': {'outcome': 'abstain'}}))
     {'reward': None, 'rewards': {'math': None}, 'explanation': {'math': {'outcome': 'abstain'}}}

@@ -37,9 +37,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
 def run_server(config: ServeConfig, announce: bool = True) -> None:
     """Serves ``config`` until SIGTERM or SIGINT (blocking).
 
-    The socket is bound before the rewards are built, so the printed address is the
-    real one even with ``port=0``; connections made before the server is ready wait in
-    the listen queue.
+    The socket is bound before the rewards are built: the printed address is real even
+    with ``port=0``, and early connections wait in the listen queue.
     """
     import uvicorn
 
