@@ -41,6 +41,8 @@ ProductDfa::ProductDfa(const std::vector<DfaFastPattern>& pats, int64_t vocab,
   reset();
   if (vocab_ <= 256) {  // bytes: every class up front, so byte scans never miss a class
     for (int64_t b = 0; b < vocab_; ++b) add_class(b);
+    bytes_ready_ = !spent_;
+    if (bytes_ready_) escapes(0);
   }
 }
 
@@ -129,6 +131,7 @@ int32_t ProductDfa::intern(const int32_t* offs) {
   meta[1] = kEscUnknown;
   std::fill(meta + 2, meta + kMeta, 0);
   meta[4] = token_skip_ ? kSkipUndecided : kSkipNone;
+  if (bytes_ready_) escapes(static_cast<int32_t>(sid * stride_));
   return static_cast<int32_t>(sid * stride_);
 }
 
@@ -215,7 +218,10 @@ int32_t ProductDfa::step_slow(int32_t off, int32_t pc) {
   const int32_t noff = intern(next.data());
   if (noff < 0) return -1;
   const int32_t nsid = trans_[noff];
-  const bool news = mask_[nsid] != mask_[sid] || terminal_[nsid];
+  // Bytes: a state with few exits (the scans jump to its next exit) is flagged too, so
+  // stepping many-exit states tests one bit per byte.
+  const bool news = mask_[nsid] != mask_[sid] || terminal_[nsid] ||
+                    (bytes_ready_ && trans_[noff + 1] != -1);
   const int32_t e = (noff << 1) | (news ? 1 : 0);
   trans_[sid * stride_ + kMeta + pc] = e;
   return e;

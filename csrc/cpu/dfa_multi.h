@@ -101,8 +101,9 @@ class ProductDfa {
   const int32_t* rows() const { return trans_.data(); }
   int32_t start_off() const { return 0; }
   uint64_t start_mask() const { return mask_[0]; }
-  // Entry of (row offset, class): next row offset << 1, | 1 when the dead mask changes or
-  // the next state is terminal (no pattern can move); -1 when the budget is spent.
+  // Entry of (row offset, class): next row offset << 1, | 1 when the dead mask changes,
+  // the next state is terminal (no pattern can move) or, for bytes, the next state has at
+  // most kMaxEscapes exits (meta[1] != -1); -1 when the budget is spent.
   int32_t step_slow(int32_t off, int32_t pc);
   // Fills the escape meta of the row at `off` (the bytes that leave the state).
   void escapes(int32_t off);
@@ -148,6 +149,7 @@ class ProductDfa {
   std::vector<int32_t> start_;
   // Token skip: stay bitsets of (pattern, state) and of product states, `words_` each.
   bool token_skip_;
+  bool bytes_ready_ = false;  // byte classes all built: escapes are computed on interning
   int64_t words_ = 0;
   std::vector<std::unordered_map<int32_t, int32_t>> pat_set_;  // per pattern: offset -> set
   std::vector<uint64_t> pat_bits_;
@@ -198,6 +200,7 @@ class ProductPool {
   std::vector<DfaFastPattern> pats_;
   int64_t vocab_, budget_;
   bool token_skip_;
+  bool bytes_ready_ = false;  // byte classes all built: escapes are computed on interning
   std::mutex mu_;
   std::vector<std::unique_ptr<ProductDfa>> free_;
 };

@@ -194,9 +194,9 @@ inline const int32_t* escape_meta(ProductDfa& d, int32_t off) {
 // In a state with many exits (no jump to the next exit), steps ASCII units on a plain path:
 // one dependent load per unit and no branch that ordinary text mispredicts (a stay-or-exit
 // test per unit cost more than it skipped: ~3.2 ns a unit against ~2). Stops before a
-// non-ASCII unit, an entry not computed yet or flagged (a death, a terminal state), or an
-// entry into a state whose exits are few or not yet counted; returns that unit's index,
-// with `off` the state it is read in (one with many exits).
+// non-ASCII unit or an entry not computed yet or flagged (a death, a terminal state, or a
+// state with few exits: the product flags those for byte scans); returns that unit's
+// index, with `off` the state it is read in (one with many exits).
 template <typename CU>
 inline int64_t step_ascii(const ProductDfa& d, const CU* s, int64_t i, int64_t n, int32_t& off) {
   const int32_t* tr = d.rows();
@@ -205,7 +205,7 @@ inline int64_t step_ascii(const ProductDfa& d, const CU* s, int64_t i, int64_t n
     const uint32_t u = static_cast<uint32_t>(s[i]);
     if (u >= 0x80) break;
     const int32_t e = tr[off + ProductDfa::kMeta + cls[u]];
-    if (e < 0 || (e & 1) || tr[(e >> 1) + 1] != -1) break;
+    if (e < 0 || (e & 1)) break;
     off = e >> 1;
   }
   return i;
@@ -405,7 +405,7 @@ void product_units_lockstep(ProductDfa& d, const Text* rows, const int64_t* orde
         }
         const uint32_t u = static_cast<uint32_t>(L.s[L.i]);
         const int32_t e = u < 0x80 ? tr[L.off + ProductDfa::kMeta + cls[u]] : -1;
-        if (e < 0 || (e & 1) || tr[(e >> 1) + 1] != -1) {
+        if (e < 0 || (e & 1)) {
           stop = l;
           break;
         }
