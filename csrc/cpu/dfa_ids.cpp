@@ -141,7 +141,7 @@ void scan_range(const TokenProgram& prog, const Rows& r, int64_t b0, int64_t b1,
 // Rows [b0, b1) of K >= 2 patterns through one leased product engine, kIdLanes rows in
 // lockstep; a row the product cannot take (a bad id or class, or the engine's budget
 // spent) is scanned pattern by pattern, which reports each pattern's own result. Masked
-// positions read mask_id (each lane rewrites its row into a buffer of its own).
+// positions read mask_id: a masked row is copied with them rewritten, on first use.
 template <typename Id>
 void scan_range_product(const TokenProgram& prog, const Rows& r, int64_t b0, int64_t b1,
                         int32_t* fs, int64_t* fd) {
