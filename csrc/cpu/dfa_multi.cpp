@@ -41,7 +41,8 @@ ProductDfa::ProductDfa(const std::vector<DfaFastPattern>& pats, int64_t vocab,
   reset();
   if (vocab_ <= 256) {  // bytes: every class up front, so byte scans never miss a class
     for (int64_t b = 0; b < vocab_; ++b) add_class(b);
-    bytes_ready_ = !spent_;
+    // Escapes read the class of every byte: a token vocabulary of fewer ids has none.
+    bytes_ready_ = vocab_ == 256 && !spent_;
     if (bytes_ready_) escapes(0);
   }
 }
