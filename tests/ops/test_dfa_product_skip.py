@@ -154,3 +154,23 @@ def test_classes_first_seen_mid_row_widen_the_engine_under_rows_in_flight(seed):
         ids[i, start:] = rng.integers(0, V, size=width - start)
     lengths = np.full(b, width)
     _check(scanner, prog, pats, ids, lengths, None, 0, np.int64)
+
+
+@pytest.mark.parametrize('vocab', [12, 256])
+def test_small_token_vocabularies(vocab):
+    """A token table of at most 256 ids builds every class up front, as byte tables do;
+    its engine must not read byte metadata past its own ids."""
+    rng = np.random.default_rng(vocab)
+    scanner = _ext.string_scanner()
+    k, s, c = 4, 4, 3
+    cls = rng.integers(0, c, size=(k, vocab)).astype(np.int32)
+    tables = rng.integers(0, s, size=(k, s, c)).astype(np.int32)
+    starts = np.zeros(k, np.int32)
+    dead = np.full(k, -1, np.int32)
+    pats = (cls, tables, starts, dead, None)
+    prog = _program(scanner, cls, tables, starts, dead)
+    ids = rng.integers(0, vocab, size=(9, 50))
+    ids[3, 7] = vocab  # one id outside [0, V)
+    lengths = rng.integers(0, 51, size=9)
+    for dtype in (np.int64, np.int32):
+        _check(scanner, prog, pats, ids, lengths, None, 0, dtype)
