@@ -70,6 +70,20 @@ inline Prepared prepare(const DfaPattern& p) {
 
 constexpr int kMaxEscapes = 3;
 
+// The first position in [t, n) holding one of `cnt` exit bytes (exit(k), k < cnt), or n.
+// next[e] keeps the last position found for byte e (-1: not searched yet; n: none left),
+// so each is searched again only once the scan has passed it; find(e) searches from t.
+template <typename Exit, typename Next, typename Find>
+inline int64_t next_exit(int64_t t, int64_t n, int cnt, Exit exit, Next& next, Find find) {
+  int64_t p = n;
+  for (int k = 0; k < cnt; ++k) {
+    const uint8_t e = exit(k);
+    if (next[e] < t) next[e] = find(e);
+    p = next[e] < p ? next[e] : p;
+  }
+  return p;
+}
+
 struct ByteAccel {
   // Indexed by row offset (state * C): escape count (0..3, or -1: step normally) and bytes.
   std::vector<int8_t> count;
@@ -115,16 +129,10 @@ inline DfaResult scan_bytes_accel(const DfaFastPattern& f, const ByteAccel& a, c
     const int cnt = a.count[off];
     if (cnt == 0) break;  // no byte leaves this state
     if (cnt > 0) {
-      int64_t p = n;
-      for (int k = 0; k < cnt; ++k) {
-        const uint8_t e = a.bytes[off][k];
-        if (next[e] < t) {
-          const void* q = std::memchr(row + t, e, static_cast<size_t>(n - t));
-          next[e] = q ? static_cast<const uint8_t*>(q) - row : n;
-        }
-        p = next[e] < p ? next[e] : p;
-      }
-      t = p;
+      t = next_exit(t, n, cnt, [&](int k) { return a.bytes[off][k]; }, next, [&](uint8_t e) {
+        const void* q = std::memchr(row + t, e, static_cast<size_t>(n - t));
+        return q ? static_cast<const uint8_t*>(q) - row : n;
+      });
       if (t >= n) break;
     }
     off = f.offsets[off + f.class_ids[row[t]]];

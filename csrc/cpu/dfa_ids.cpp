@@ -76,6 +76,17 @@ inline int64_t row_length(const Rows& r, int64_t b) {
   return r.lengths ? std::min<int64_t>(std::max<int64_t>(r.lengths[b], 0), r.width) : r.width;
 }
 
+// Row b's first n ids as the scan reads them: the row itself, or (with a mask) a copy in
+// `out` with the masked positions rewritten to mask_id.
+template <typename Id>
+const Id* unmasked_row(const Rows& r, int64_t b, int64_t n, Id* out) {
+  const Id* row = static_cast<const Id*>(r.ids) + b * r.width;
+  if (r.mask == nullptr) return row;
+  const uint8_t* keep = r.mask + b * r.width;
+  for (int64_t t = 0; t < n; ++t) out[t] = keep[t] ? row[t] : static_cast<Id>(r.mask_id);
+  return out;
+}
+
 // One row with pattern j: the token shortcut where the pattern has one, else the fast step.
 template <typename Id>
 DfaResult scan_row(const TokenProgram& p, int64_t j, const Id* row, int64_t n) {
@@ -120,15 +131,8 @@ void scan_range(const TokenProgram& prog, const Rows& r, int64_t b0, int64_t b1,
       continue;
     }
     const int64_t n = row_length(r, b);
-    const Id* row = ids + b * r.width;
-    if (r.mask != nullptr) {
-      masked.assign(row, row + n);
-      const uint8_t* m = r.mask + b * r.width;
-      for (int64_t t = 0; t < n; ++t) {
-        if (!m[t]) masked[t] = static_cast<Id>(r.mask_id);
-      }
-      row = masked.data();
-    }
+    masked.resize(r.mask != nullptr ? n : 0);
+    const Id* row = unmasked_row(r, b, n, masked.data());
     for (int64_t j = 0; j < k; ++j) {
       const DfaResult out = scan_row(prog, j, row, n);
       fs[b * k + j] = out.state;
@@ -141,26 +145,18 @@ void scan_range(const TokenProgram& prog, const Rows& r, int64_t b0, int64_t b1,
 // Rows [b0, b1) of K >= 2 patterns through one leased product engine, kIdLanes rows in
 // lockstep; a row the product cannot take (a bad id or class, or the engine's budget
 // spent) is scanned pattern by pattern, which reports each pattern's own result. Masked
-// positions read mask_id: a masked row is copied with them rewritten, on first use.
+// positions read mask_id (unmasked_row).
 template <typename Id>
 void scan_range_product(const TokenProgram& prog, const Rows& r, int64_t b0, int64_t b1,
                         int32_t* fs, int64_t* fd) {
   cpu::ProductPool::Lease eng(*prog.product);
   const int64_t k = prog.pats.k;
-  const Id* ids = static_cast<const Id*>(r.ids);
+  // A row in flight is read from its own copy, so each masked row keeps one.
   std::vector<std::vector<Id>> masked(r.mask != nullptr ? b1 - b0 : 0);
-  const auto row_of = [&](int64_t i) -> const Id* {
-    const int64_t b = b0 + i;
-    const Id* row = ids + b * r.width;
-    if (r.mask == nullptr) return row;
-    std::vector<Id>& m = masked[i];
-    if (m.empty()) {
-      const int64_t n = row_length(r, b);
-      const uint8_t* keep = r.mask + b * r.width;
-      m.resize(n);
-      for (int64_t t = 0; t < n; ++t) m[t] = keep[t] ? row[t] : static_cast<Id>(r.mask_id);
-    }
-    return m.data();
+  const auto row_of = [&](int64_t i) {
+    const int64_t b = b0 + i, n = row_length(r, b);
+    if (r.mask != nullptr) masked[i].resize(n);
+    return unmasked_row(r, b, n, r.mask != nullptr ? masked[i].data() : nullptr);
   };
   const cpu::RowOf<Id> view = [&](int64_t i) {
     const int64_t b = b0 + i;
@@ -174,7 +170,6 @@ void scan_range_product(const TokenProgram& prog, const Rows& r, int64_t b0, int
       fs[b * k + j] = out.state;
       fd[b * k + j] = out.first_dead;
     }
-    if (r.mask != nullptr) std::vector<Id>().swap(masked[i]);
   });
 }
 
@@ -186,11 +181,9 @@ bool scan_many(const TokenProgram& p, const Rows& r, int32_t* fs, int64_t* fd) {
   for (int64_t b = 0; b < r.batch; ++b) lengths[b] = row_length(r, b);
   const Id* ids = static_cast<const Id*>(r.ids);
   std::vector<Id> masked;
-  if (r.mask != nullptr) {
-    masked.assign(ids, ids + r.batch * r.width);
-    for (int64_t i = 0; i < r.batch * r.width; ++i) {
-      if (!r.mask[i]) masked[i] = static_cast<Id>(r.mask_id);
-    }
+  if (r.mask != nullptr) {  // the whole batch, rewritten (the op's path takes a (B, L) array)
+    masked.resize(r.batch * r.width);
+    for (int64_t b = 0; b < r.batch; ++b) unmasked_row(r, b, r.width, masked.data() + b * r.width);
     ids = masked.data();
   }
   return cpu::scan_multi(ids, lengths.data(), p.pats.patterns, r.batch, r.width, fs, fd);

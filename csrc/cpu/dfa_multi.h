@@ -66,8 +66,8 @@ using RowOf = std::function<RowView<Id>(int64_t)>;
 class ProductDfa {
  public:
   // Each row of the transition array: kMeta words, then one entry per product class.
-  // Meta: [0] state id, [1] escape count (kEscUnknown, -1: more than kMaxEscapes),
-  // [2] the escape bytes packed, [3] 1 when every escape byte is ASCII, [4] the state's
+  // Meta: [0] state id, [1] escape count (-1: more than kMaxEscapes; set when a byte
+  // product interns the state, kEscUnknown in token products), [2] the escape bytes packed, [3] 1 when every escape byte is ASCII, [4] the state's
   // token skip: a bitset index, kSkipNone, or kSkipUndecided.
   static constexpr int kMeta = 5;
   static constexpr int32_t kEscUnknown = -2;
@@ -105,8 +105,6 @@ class ProductDfa {
   // the next state is terminal (no pattern can move) or, for bytes, the next state has at
   // most kMaxEscapes exits (meta[1] != -1); -1 when the budget is spent.
   int32_t step_slow(int32_t off, int32_t pc);
-  // Fills the escape meta of the row at `off` (the bytes that leave the state).
-  void escapes(int32_t off);
   uint64_t mask_of(int32_t off) const { return mask_[trans_[off]]; }
   bool terminal_of(int32_t off) const { return terminal_[trans_[off]] != 0; }
   void finals(int32_t off, int32_t* state) const;
@@ -115,6 +113,7 @@ class ProductDfa {
   int32_t add_class(int64_t id);  // product class, or -2 when a class is out of range
   int32_t intern(const int32_t* offs);  // state row offset, or -1 when the budget is spent
   void widen(int64_t need);  // room for `need` product classes per row
+  void escapes(int32_t off);  // fills the escape meta of the row at `off` (bytes only)
   // Token skip of the state at `off` while undecided: counts a visit, and after
   // kSkipVisits builds the state's bitset (or decides kSkipNone); returns meta[4].
   int32_t decide_skip(int32_t off);

@@ -149,13 +149,8 @@ DfaResult scan_units(const DfaFastPattern& f, const ByteAccel& a, const uint8_t*
       const int cnt = a.count[off];
       if (cnt == 0) break;  // no byte leaves this state (an accepting sink)
       if (cnt > 0 && ascii_exits[off]) {
-        int64_t p = n;
-        for (int k = 0; k < cnt; ++k) {
-          const uint8_t e = a.bytes[off][k];
-          if (next[e] < i) next[e] = find_unit(s, i, n, e);
-          p = next[e] < p ? next[e] : p;
-        }
-        i = p;
+        i = cpu::next_exit(i, n, cnt, [&](int k) { return a.bytes[off][k]; }, next,
+                           [&](uint8_t e) { return find_unit(s, i, n, e); });
         if (i >= n) break;
       }
     }
@@ -185,10 +180,10 @@ inline void record_deaths(const ProductDfa& d, int32_t off, int64_t pos, uint64_
   mask = m;
 }
 
-// Escape meta of the product row at `off` (computed on the first visit).
-inline const int32_t* escape_meta(ProductDfa& d, int32_t off) {
-  if (d.rows()[off + 1] == ProductDfa::kEscUnknown) d.escapes(off);
-  return d.rows() + off;
+// Exit byte k of a product row's meta (the byte product computes them when it interns a
+// state).
+inline uint8_t escape_byte(const int32_t* meta, int k) {
+  return static_cast<uint8_t>(static_cast<uint32_t>(meta[2]) >> (8 * k));
 }
 
 // In a state with many exits (no jump to the next exit), steps ASCII units on a plain path:
@@ -230,17 +225,12 @@ bool product_bytes(ProductDfa& d, const uint8_t* row, int64_t n, int32_t* state,
   std::array<int64_t, 256> next;
   next.fill(-1);
   for (int64_t t = 0; t < n; ++t) {
-    const int32_t* meta = escape_meta(d, off);
+    const int32_t* meta = d.rows() + off;
     const int cnt = meta[1];
     if (cnt == 0) break;  // no byte leaves this state
     if (cnt > 0) {
-      int64_t p = n;
-      for (int k = 0; k < cnt; ++k) {
-        const uint8_t e = static_cast<uint8_t>(static_cast<uint32_t>(meta[2]) >> (8 * k));
-        if (next[e] < t) next[e] = find_unit(row, t, n, e);
-        p = next[e] < p ? next[e] : p;
-      }
-      t = p;
+      t = cpu::next_exit(t, n, cnt, [&](int k) { return escape_byte(meta, k); }, next,
+                         [&](uint8_t e) { return find_unit(row, t, n, e); });
     } else {
       t = step_ascii(d, row, t, n, off);
     }
@@ -319,17 +309,12 @@ void lane_start(const ProductDfa& d, UnitLane<CU>& L, const Text& t, int64_t row
 // -1: the engine's budget is spent.
 template <typename CU>
 int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
-  const int32_t* meta = escape_meta(d, L.off);
+  const int32_t* meta = d.rows() + L.off;
   const int cnt = meta[1];
   if (cnt == 0) return 1;  // no byte leaves this state
   if (cnt > 0 && meta[3]) {
-    int64_t p = L.n;
-    for (int k = 0; k < cnt; ++k) {
-      const uint8_t e = static_cast<uint8_t>(static_cast<uint32_t>(meta[2]) >> (8 * k));
-      if (L.next[e] < L.i) L.next[e] = find_unit(L.s, L.i, L.n, e);
-      p = L.next[e] < p ? L.next[e] : p;
-    }
-    L.i = p;
+    L.i = cpu::next_exit(L.i, L.n, cnt, [&](int k) { return escape_byte(meta, k); }, L.next,
+                         [&](uint8_t e) { return find_unit(L.s, L.i, L.n, e); });
     if (L.i >= L.n) return 1;
   }
   uint8_t buf[4];
@@ -355,7 +340,7 @@ int lane_settle(ProductDfa& d, UnitLane<CU>& L, bool stopped) {
     if (r != 0) return r;
   }
   for (;;) {
-    const int32_t* meta = escape_meta(d, L.off);
+    const int32_t* meta = d.rows() + L.off;
     if (meta[1] == -1 || (meta[1] > 0 && !meta[3])) return 0;
     const int r = lane_unit(d, L);
     if (r != 0) return r;
