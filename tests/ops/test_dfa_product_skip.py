@@ -174,3 +174,26 @@ def test_small_token_vocabularies(vocab):
     lengths = rng.integers(0, 51, size=9)
     for dtype in (np.int64, np.int32):
         _check(scanner, prog, pats, ids, lengths, None, 0, dtype)
+
+
+def test_engine_budget_spent_with_rows_in_flight():
+    """Patterns whose product has thousands of states fill the smallest engine again and
+    again while other rows are mid-way: each time every row in flight is scanned pattern
+    by pattern, with the same results."""
+    rng = np.random.default_rng(5)
+    scanner = _ext.string_scanner()
+    sizes, c = (5, 7, 11, 13), 5
+    s = max(sizes)
+    k = len(sizes)
+    cls = rng.integers(0, c, size=(k, V)).astype(np.int32)
+    tables = np.zeros((k, s, c), np.int32)
+    for j, size in enumerate(sizes):
+        for q in range(s):
+            tables[j, q] = [(q * 3 + x) % size for x in range(c)]
+    starts, dead = np.zeros(k, np.int32), np.full(k, -1, np.int32)
+    pats = (cls, tables, starts, dead, None)
+    prog = _program(scanner, cls, tables, starts, dead, 0)
+    ids = rng.integers(0, V, size=(16, 400))
+    lengths = rng.integers(0, 401, size=16)
+    for dtype in (np.int64, np.int32):
+        _check(scanner, prog, pats, ids, lengths, None, 0, dtype)
