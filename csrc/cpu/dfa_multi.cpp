@@ -28,12 +28,13 @@ bool is_sink(const DfaFastPattern& p, int32_t off) {
 constexpr int64_t kMinBudget = int64_t{64} << 10;
 
 ProductDfa::ProductDfa(const std::vector<DfaFastPattern>& pats, int64_t vocab,
-                       int64_t budget_bytes, bool token_skip)
+                       int64_t budget_bytes, bool token_skip, bool byte_escapes)
     : pats_(pats),
       k_(static_cast<int>(pats.size())),
       vocab_(vocab),
       budget_(std::max(budget_bytes, kMinBudget)),
-      token_skip_(token_skip && vocab > 256) {
+      token_skip_(token_skip && vocab > 256),
+      byte_escapes_(byte_escapes && vocab == 256) {
   cls_.assign(vocab_, -1);
   words_ = vocab_ / 64 + 1;  // bit V exists and is clear: skip_stays clamps ids to V
   pat_set_.resize(k_);
@@ -42,7 +43,7 @@ ProductDfa::ProductDfa(const std::vector<DfaFastPattern>& pats, int64_t vocab,
   if (vocab_ <= 256) {  // bytes: every class up front, so byte scans never miss a class
     for (int64_t b = 0; b < vocab_; ++b) add_class(b);
     // Escapes read the class of every byte: a token vocabulary of fewer ids has none.
-    bytes_ready_ = vocab_ == 256 && !spent_;
+    bytes_ready_ = byte_escapes_ && !spent_;
     if (bytes_ready_) escapes(0);
   }
 }
@@ -58,6 +59,8 @@ void ProductDfa::reset() {
   skip_ids_.clear();
   skip_stops_.clear();
   visits_.clear();
+  jumps_.clear();
+  jumped_.clear();
   intern(start_.data());  // state 0, row offset 0
 }
 
@@ -125,6 +128,8 @@ int32_t ProductDfa::intern(const int32_t* offs) {
   st_tuple_.insert(st_tuple_.end(), offs, offs + k_);
   mask_.push_back(mask);
   terminal_.push_back(stuck ? 1 : 0);
+  jumps_.push_back(0);
+  jumped_.push_back(0);
   st_ids_.emplace(key, static_cast<int32_t>(sid));
   trans_.resize((sid + 1) * stride_, -1);
   int32_t* meta = trans_.data() + sid * stride_;
@@ -219,8 +224,8 @@ int32_t ProductDfa::step_slow(int32_t off, int32_t pc) {
   const int32_t noff = intern(next.data());
   if (noff < 0) return -1;
   const int32_t nsid = trans_[noff];
-  // Bytes: a state with few exits (the scans jump to its next exit) is flagged too, so
-  // stepping many-exit states tests one bit per byte.
+  // Byte escapes: a state with few ASCII exits (the scans jump to its next exit) is
+  // flagged too, so stepping many-exit states tests one bit per byte.
   const bool news = mask_[nsid] != mask_[sid] || terminal_[nsid] ||
                     (bytes_ready_ && trans_[noff + 1] != -1);
   const int32_t e = (noff << 1) | (news ? 1 : 0);
@@ -238,19 +243,36 @@ void ProductDfa::escapes(int32_t off) {
       moves[c] = pats_[j].offsets[s + cls_tuple_[c * k_ + j]] != s;
     }
   }
+  // ASCII exits are counted and kept; the others are one flag, because a scan of str
+  // storage jumps to the next unit that is an ASCII exit or a non-ASCII code point.
   int cnt = 0;
-  uint32_t packed = 0;
-  bool ascii = true;
-  for (int b = 0; b < 256; ++b) {
+  uint32_t packed[2] = {0, 0};
+  for (int b = 0; b < 0x80; ++b) {
     if (!moves[cls_[b]]) continue;
-    if (cnt < kMaxEscapes) packed |= static_cast<uint32_t>(b) << (8 * cnt);
-    ascii = ascii && b < 0x80;
+    if (cnt < kMaxByteEscapes) packed[cnt / 4] |= static_cast<uint32_t>(b) << (8 * (cnt % 4));
     ++cnt;
   }
+  bool high = false;
+  for (int b = 0x80; b < 256 && !high; ++b) high = moves[cls_[b]] != 0;
   int32_t* meta = trans_.data() + sid * stride_;
-  meta[1] = cnt <= kMaxEscapes ? cnt : -1;
-  meta[2] = static_cast<int32_t>(packed);
-  meta[3] = cnt > 0 && cnt <= kMaxEscapes && ascii ? 1 : 0;
+  meta[1] = cnt <= kMaxByteEscapes ? cnt : -1;
+  meta[2] = static_cast<int32_t>(packed[0]);
+  meta[3] = high ? 1 : 0;
+  meta[5] = static_cast<int32_t>(packed[1]);
+}
+
+void ProductDfa::step_instead(int32_t off) {
+  const int32_t sid = trans_[off];
+  trans_[off + 1] = -1;
+  const int64_t n = static_cast<int64_t>(mask_.size());
+  const int32_t news = terminal_[sid] ? 1 : 0;
+  for (int64_t from = 0; from < n; ++from) {
+    int32_t* row = trans_.data() + from * stride_ + kMeta;
+    const int32_t flag = news | (mask_[from] != mask_[sid] ? 1 : 0);
+    for (int64_t c = 0; c < cap_; ++c) {
+      if (row[c] >= 0 && (row[c] >> 1) == off) row[c] = (off << 1) | flag;
+    }
+  }
 }
 
 void ProductDfa::finals(int32_t off, int32_t* state) const {

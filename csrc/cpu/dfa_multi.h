@@ -66,10 +66,13 @@ using RowOf = std::function<RowView<Id>(int64_t)>;
 class ProductDfa {
  public:
   // Each row of the transition array: kMeta words, then one entry per product class.
-  // Meta: [0] state id, [1] escape count (-1: more than kMaxEscapes; set when a byte
-  // product interns the state, kEscUnknown in token products), [2] the escape bytes packed, [3] 1 when every escape byte is ASCII, [4] the state's
-  // token skip: a bitset index, kSkipNone, or kSkipUndecided.
-  static constexpr int kMeta = 5;
+  // Meta: [0] state id; [1] the count of ASCII bytes that leave the state (-1: more than
+  // kMaxByteEscapes; set when a string scanner's byte product interns the state,
+  // kEscUnknown otherwise); [2] the first four of those bytes packed; [3] 1 when some byte
+  // >= 0x80 leaves it; [4] the state's token skip: a bitset index, kSkipNone, or
+  // kSkipUndecided; [5] the next four exit bytes.
+  static constexpr int kMeta = 6;
+  static constexpr int kMaxByteEscapes = 8;
   static constexpr int32_t kEscUnknown = -2;
   static constexpr int32_t kSkipNone = -1;
   static constexpr int32_t kSkipUndecided = -2;
@@ -77,8 +80,10 @@ class ProductDfa {
   // `vocab`: the ids the class map covers (V for token ids, 256 for bytes, built eagerly).
   // `token_skip`: build skip bitsets for token ids (worth it for an engine kept across
   // calls: each pattern state's bits cost a pass over its class table once).
+  // `byte_escapes` (vocab 256, the string scanner): compute each state's exit bytes as it is
+  // interned (meta[1..3]) and flag the entries into states with few ASCII exits.
   ProductDfa(const std::vector<DfaFastPattern>& pats, int64_t vocab, int64_t budget_bytes,
-             bool token_skip = false);
+             bool token_skip = false, bool byte_escapes = false);
 
   int k() const { return k_; }
   bool spent() const { return spent_; }
@@ -102,9 +107,19 @@ class ProductDfa {
   int32_t start_off() const { return 0; }
   uint64_t start_mask() const { return mask_[0]; }
   // Entry of (row offset, class): next row offset << 1, | 1 when the dead mask changes,
-  // the next state is terminal (no pattern can move) or, for bytes, the next state has at
-  // most kMaxEscapes exits (meta[1] != -1); -1 when the budget is spent.
+  // the next state is terminal (no pattern can move) or, with byte escapes, the next state
+  // has at most kMaxByteEscapes ASCII exits (meta[1] != -1); -1 when the budget is spent.
   int32_t step_slow(int32_t off, int32_t pc);
+  // After a jump of `skipped` units from the state at `off` to its next exit (byte
+  // escapes): a state whose exits come too often for the jumps to pay is stepped instead,
+  // its meta[1] set to -1 and the entries into it unflagged where only that flagged them.
+  void note_jump(int32_t off, int64_t skipped) {
+    const int32_t sid = trans_[off];
+    jumped_[sid] += skipped;
+    if (++jumps_[sid] % kJumpReview == 0 && jumped_[sid] < kJumpPerStop * jumps_[sid]) {
+      step_instead(off);
+    }
+  }
   uint64_t mask_of(int32_t off) const { return mask_[trans_[off]]; }
   bool terminal_of(int32_t off) const { return terminal_[trans_[off]] != 0; }
   void finals(int32_t off, int32_t* state) const;
@@ -113,7 +128,12 @@ class ProductDfa {
   int32_t add_class(int64_t id);  // product class, or -2 when a class is out of range
   int32_t intern(const int32_t* offs);  // state row offset, or -1 when the budget is spent
   void widen(int64_t need);  // room for `need` product classes per row
-  void escapes(int32_t off);  // fills the escape meta of the row at `off` (bytes only)
+  void escapes(int32_t off);  // fills the escape meta of the row at `off` (byte escapes)
+  void step_instead(int32_t off);
+  // A jump costs ~10 ns more than a lockstep step (~1 ns a unit): states whose jumps
+  // average fewer than kJumpPerStop units, judged every kJumpReview jumps, are stepped.
+  static constexpr int64_t kJumpPerStop = 16;
+  static constexpr int64_t kJumpReview = 64;
   // Token skip of the state at `off` while undecided: counts a visit, and after
   // kSkipVisits builds the state's bitset (or decides kSkipNone); returns meta[4].
   int32_t decide_skip(int32_t off);
@@ -148,6 +168,7 @@ class ProductDfa {
   std::vector<int32_t> start_;
   // Token skip: stay bitsets of (pattern, state) and of product states, `words_` each.
   bool token_skip_;
+  bool byte_escapes_;
   bool bytes_ready_ = false;  // byte classes all built: escapes are computed on interning
   int64_t words_ = 0;
   std::vector<std::unordered_map<int32_t, int32_t>> pat_set_;  // per pattern: offset -> set
@@ -155,6 +176,7 @@ class ProductDfa {
   std::vector<uint64_t> skip_bits_;
   std::vector<int64_t> skip_ids_, skip_stops_;  // per product bitset: ids skipped, stops
   std::vector<int32_t> visits_;                 // per product state, while undecided
+  std::vector<int64_t> jumps_, jumped_;         // per product state: jumps, units jumped
 };
 
 // Engines of one set of patterns kept across calls, so the states, classes and skip
@@ -163,8 +185,12 @@ class ProductDfa {
 class ProductPool {
  public:
   ProductPool(std::vector<DfaFastPattern> pats, int64_t vocab, int64_t budget_bytes,
-              bool token_skip)
-      : pats_(std::move(pats)), vocab_(vocab), budget_(budget_bytes), token_skip_(token_skip) {}
+              bool token_skip, bool byte_escapes = false)
+      : pats_(std::move(pats)),
+        vocab_(vocab),
+        budget_(budget_bytes),
+        token_skip_(token_skip),
+        byte_escapes_(byte_escapes) {}
 
   class Lease {
    public:
@@ -178,7 +204,7 @@ class ProductPool {
       }
       if (!eng_) {
         eng_ = std::make_unique<ProductDfa>(pool_.pats_, pool_.vocab_, pool_.budget_,
-                                            pool_.token_skip_);
+                                            pool_.token_skip_, pool_.byte_escapes_);
       }
     }
     ~Lease() {
@@ -198,8 +224,7 @@ class ProductPool {
  private:
   std::vector<DfaFastPattern> pats_;
   int64_t vocab_, budget_;
-  bool token_skip_;
-  bool bytes_ready_ = false;  // byte classes all built: escapes are computed on interning
+  bool token_skip_, byte_escapes_;
   std::mutex mu_;
   std::vector<std::unique_ptr<ProductDfa>> free_;
 };

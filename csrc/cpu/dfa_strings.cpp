@@ -50,10 +50,11 @@ constexpr const char* kWho = "dfa string scan";
 struct ByteProgram {
   int64_t k = 0;
   cpu::OwnedPatterns pats;  // owned copies, prepared
+  // Per pattern: each state's ASCII exit bytes (at most kMaxEscapes, else count -1), and
+  // per row offset, 1 when some byte >= 0x80 leaves the state. A scan jumps to the next
+  // unit that is an ASCII exit or, where such a byte leaves, a non-ASCII code point.
   std::vector<ByteAccel> accel;
-  // Per row offset: 1 when every byte that leaves the state is ASCII, so a code point of
-  // two or more UTF-8 bytes (all >= 0x80) cannot leave it and can be skipped whole.
-  std::vector<std::vector<uint8_t>> ascii_exits;
+  std::vector<std::vector<uint8_t>> high;
   // 2 <= K <= kMaxProduct: lazy product DFAs over the K patterns, kept across calls so the
   // states a batch discovered serve the next one.
   std::unique_ptr<cpu::ProductPool> product;
@@ -132,25 +133,67 @@ inline int64_t find_unit(const uint16_t* s, int64_t i, int64_t n, uint8_t e) {
   return n;
 }
 
-// One text of n code units (1, 2 or 4 bytes each) with one pattern. As the byte shortcut
-// (cpu::scan_bytes_accel): in a state left only by ASCII bytes, a code point of two or more
-// UTF-8 bytes cannot leave it, so the scan jumps to the next unit equal to an exit byte;
-// each exit's next position is searched once and reused until the scan passes it.
+// First index in [i, n) of a non-ASCII unit, or n (SSE2: 16 bytes a step).
+inline int64_t find_high(const uint8_t* s, int64_t i, int64_t n) {
+#if defined(__SSE2__)
+  for (; i + 16 <= n; i += 16) {
+    if (_mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)))) break;
+  }
+#endif
+  for (; i < n; ++i) {
+    if (s[i] >= 0x80) return i;
+  }
+  return n;
+}
+
 template <typename CU>
-DfaResult scan_units(const DfaFastPattern& f, const ByteAccel& a, const uint8_t* ascii_exits,
+inline int64_t find_high(const CU* s, int64_t i, int64_t n) {
+#if defined(__SSE2__)
+  constexpr int per = 16 / sizeof(CU);
+  const __m128i high = sizeof(CU) == 2 ? _mm_set1_epi16(static_cast<int16_t>(0xFF80))
+                                       : _mm_set1_epi32(static_cast<int32_t>(0xFFFFFF80));
+  for (; i + 2 * per <= n; i += 2 * per) {
+    const __m128i x0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+    const __m128i x1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + per));
+    const __m128i any = _mm_and_si128(_mm_or_si128(x0, x1), high);
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(any, _mm_setzero_si128())) != 0xFFFF) break;
+  }
+#endif
+  for (; i < n; ++i) {
+    if (static_cast<uint32_t>(s[i]) >= 0x80) return i;
+  }
+  return n;
+}
+
+// The next unit at or after i that can leave a state: equal to one of its `cnt` ASCII exit
+// bytes (exit(k)), or non-ASCII when `high`; n when none. next[] caches each search (index
+// 0x80: the next non-ASCII unit) until the scan passes it, as cpu::next_exit does.
+template <typename CU, typename Exit>
+inline int64_t next_stop(const CU* s, int64_t i, int64_t n, int cnt, bool high, Exit exit,
+                         std::array<int64_t, 129>& next) {
+  return cpu::next_exit(
+      i, n, cnt + (high ? 1 : 0), [&](int k) { return k < cnt ? exit(k) : uint8_t{0x80}; }, next,
+      [&](uint8_t e) { return e == 0x80 ? find_high(s, i, n) : find_unit(s, i, n, e); });
+}
+
+// One text of n code units (1, 2 or 4 bytes each) with one pattern. As the byte shortcut
+// (cpu::scan_bytes_accel): in a state with few ASCII exits the scan jumps to the next unit
+// that can leave it (next_stop), so text in such a state costs a vector compare per 16
+// bytes whatever its script.
+template <typename CU>
+DfaResult scan_units(const DfaFastPattern& f, const ByteAccel& a, const uint8_t* high,
                      const CU* s, int64_t n) {
   int32_t off = f.start_off;
   if (f.dead_off >= 0 && off == f.dead_off) return DfaResult{off / f.n_classes, n > 0 ? 0 : -1};
-  std::array<int64_t, 128> next;  // per ASCII exit byte: its next position, -1 not searched
+  std::array<int64_t, 129> next;
   next.fill(-1);
   uint8_t buf[4];
   for (int64_t i = 0; i < n; ++i) {
     if (a.any) {
       const int cnt = a.count[off];
-      if (cnt == 0) break;  // no byte leaves this state (an accepting sink)
-      if (cnt > 0 && ascii_exits[off]) {
-        i = cpu::next_exit(i, n, cnt, [&](int k) { return a.bytes[off][k]; }, next,
-                           [&](uint8_t e) { return find_unit(s, i, n, e); });
+      if (cnt >= 0) {
+        if (cnt == 0 && !high[off]) break;  // no byte leaves this state (an accepting sink)
+        i = next_stop(s, i, n, cnt, high[off] != 0, [&](int k) { return a.bytes[off][k]; }, next);
         if (i >= n) break;
       }
     }
@@ -183,27 +226,7 @@ inline void record_deaths(const ProductDfa& d, int32_t off, int64_t pos, uint64_
 // Exit byte k of a product row's meta (the byte product computes them when it interns a
 // state).
 inline uint8_t escape_byte(const int32_t* meta, int k) {
-  return static_cast<uint8_t>(static_cast<uint32_t>(meta[2]) >> (8 * k));
-}
-
-// In a state with many exits (no jump to the next exit), steps ASCII units on a plain path:
-// one dependent load per unit and no branch that ordinary text mispredicts (a stay-or-exit
-// test per unit cost more than it skipped: ~3.2 ns a unit against ~2). Stops before a
-// non-ASCII unit or an entry not computed yet or flagged (a death, a terminal state, or a
-// state with few exits: the product flags those for byte scans); returns that unit's
-// index, with `off` the state it is read in (one with many exits).
-template <typename CU>
-inline int64_t step_ascii(const ProductDfa& d, const CU* s, int64_t i, int64_t n, int32_t& off) {
-  const int32_t* tr = d.rows();
-  const int32_t* cls = d.byte_classes();
-  for (; i < n; ++i) {
-    const uint32_t u = static_cast<uint32_t>(s[i]);
-    if (u >= 0x80) break;
-    const int32_t e = tr[off + ProductDfa::kMeta + cls[u]];
-    if (e < 0 || (e & 1)) break;
-    off = e >> 1;
-  }
-  return i;
+  return static_cast<uint8_t>(static_cast<uint32_t>(meta[k < 4 ? 2 : 5]) >> (8 * (k % 4)));
 }
 
 // One byte through the product; false when the engine's budget is spent.
@@ -213,33 +236,6 @@ inline bool product_step(ProductDfa& d, uint8_t byte, int32_t& off, int32_t& e) 
   if (e < 0) e = d.step_slow(off, pc);
   if (e < 0) return false;
   off = e >> 1;
-  return true;
-}
-
-// ASCII text (its storage is its UTF-8): as cpu::scan_bytes_accel, over the product.
-bool product_bytes(ProductDfa& d, const uint8_t* row, int64_t n, int32_t* state,
-                   int64_t* first_dead) {
-  uint64_t mask = d.start_mask();
-  for (int j = 0; j < d.k(); ++j) first_dead[j] = ((mask >> j) & 1) && n > 0 ? 0 : -1;
-  int32_t off = d.start_off();
-  std::array<int64_t, 256> next;
-  next.fill(-1);
-  for (int64_t t = 0; t < n; ++t) {
-    const int32_t* meta = d.rows() + off;
-    const int cnt = meta[1];
-    if (cnt == 0) break;  // no byte leaves this state
-    if (cnt > 0) {
-      t = cpu::next_exit(t, n, cnt, [&](int k) { return escape_byte(meta, k); }, next,
-                         [&](uint8_t e) { return find_unit(row, t, n, e); });
-    } else {
-      t = step_ascii(d, row, t, n, off);
-    }
-    if (t >= n) break;
-    int32_t e;
-    if (!product_step(d, row[t], off, e)) return false;
-    if (e & 1) record_deaths(d, off, t, mask, first_dead);
-  }
-  d.finals(off, state);
   return true;
 }
 
@@ -253,8 +249,8 @@ struct Text {
 DfaResult scan_text(const ByteProgram& prog, int64_t j, const Text& t) {
   const Prepared& p = prog.pats.prep[j];
   const ByteAccel& a = prog.accel[j];
-  const uint8_t* exits = prog.ascii_exits[j].data();
-  if (t.ascii) {  // the storage is the UTF-8 encoding itself
+  const uint8_t* exits = prog.high[j].data();
+  if (t.ascii) {  // the storage is the UTF-8 encoding itself, with no byte >= 0x80
     const uint8_t* row = static_cast<const uint8_t*>(t.data);
     if (a.any) return cpu::scan_bytes_accel(p.fast, a, row, t.units);
     DfaResult r;
@@ -266,16 +262,18 @@ DfaResult scan_text(const ByteProgram& prog, int64_t j, const Text& t) {
   return scan_units(p.fast, a, exits, static_cast<const uint32_t*>(t.data), t.units);
 }
 
-// ---- four non-ASCII texts in lockstep over the product --------------------------------
+// ---- four texts in lockstep over the product -------------------------------------------
 //
 // As scan_units, over the product; where a state has many exits, one text would step one
 // unit at a time, a chain of dependent loads (~2 ns a unit). Four texts of the same
 // storage kind step in lockstep instead, so their chains overlap: each lane is a
-// resumable scan, and the lockstep loop does what step_ascii does for one text; a lane
-// that stops (a non-ASCII unit, an entry not built yet or flagged, a state with few
-// exits) takes one unit on its own (lane_unit) and rejoins. A death's byte offset is
-// found by advancing a running offset from the previous death, so a text costs O(n)
-// however many patterns die.
+// resumable scan, and the lockstep loop steps ASCII units through entries that are built
+// and not flagged. A lane that stops (a non-ASCII unit, an entry not built yet or
+// flagged, a state with few ASCII exits) goes on alone (lane_settle: jumps to the next
+// unit that can leave its state) until it is in a many-exit state again. A state whose
+// exits come too often for the jumps to pay is stepped in lockstep instead
+// (ProductDfa::note_jump). A death's byte offset is found by advancing a running offset
+// from the previous death, so a text costs O(n) however many patterns die.
 
 constexpr int kUnitLanes = 4;
 
@@ -287,7 +285,7 @@ struct UnitLane {
   uint64_t mask = 0;
   int64_t seen = 0, seen_bytes = 0;  // byte offset of unit `seen`
   int64_t* first_dead = nullptr;
-  std::array<int64_t, 128> next;  // per ASCII exit byte: its next position, -1 not searched
+  std::array<int64_t, 129> next;  // next_stop's cache
 };
 
 template <typename CU>
@@ -304,17 +302,19 @@ void lane_start(const ProductDfa& d, UnitLane<CU>& L, const Text& t, int64_t row
   L.next.fill(-1);
 }
 
-// One step of a lane at unit L.i: the jump to the next
-// exit where every exit is ASCII, then that unit's bytes. 1: the text is done, 0: go on,
-// -1: the engine's budget is spent.
+// One step of a lane at unit L.i: in a state with few ASCII exits the jump to the next
+// unit that can leave it, then that unit's bytes. 1: the text is done, 0: go on, -1: the
+// engine's budget is spent.
 template <typename CU>
 int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
   const int32_t* meta = d.rows() + L.off;
   const int cnt = meta[1];
-  if (cnt == 0) return 1;  // no byte leaves this state
-  if (cnt > 0 && meta[3]) {
-    L.i = cpu::next_exit(L.i, L.n, cnt, [&](int k) { return escape_byte(meta, k); }, L.next,
-                         [&](uint8_t e) { return find_unit(L.s, L.i, L.n, e); });
+  if (cnt >= 0) {
+    if (cnt == 0 && !meta[3]) return 1;  // no byte leaves this state
+    const int64_t from = L.i;
+    L.i = next_stop(L.s, L.i, L.n, cnt, meta[3] != 0, [&](int k) { return escape_byte(meta, k); },
+                    L.next);
+    d.note_jump(L.off, L.i - from);
     if (L.i >= L.n) return 1;
   }
   uint8_t buf[4];
@@ -340,8 +340,7 @@ int lane_settle(ProductDfa& d, UnitLane<CU>& L, bool stopped) {
     if (r != 0) return r;
   }
   for (;;) {
-    const int32_t* meta = d.rows() + L.off;
-    if (meta[1] == -1 || (meta[1] > 0 && !meta[3])) return 0;
+    if (d.rows()[L.off + 1] < 0) return 0;  // many exits: the lockstep's
     const int r = lane_unit(d, L);
     if (r != 0) return r;
   }
@@ -411,9 +410,9 @@ void product_units_lockstep(ProductDfa& d, const Text* rows, const int64_t* orde
   }
 }
 
-// Rows [i0, i1) with every pattern through one product: ASCII texts one by one (their
-// exits are jumped with memchr), the others four at a time per storage kind. A text that
-// spends the engine's budget resets it and is scanned pattern by pattern.
+// Rows [i0, i1) with every pattern through one product, four texts at a time per storage
+// kind (ASCII text with Latin-1). A text that spends the engine's budget resets it and is
+// scanned pattern by pattern.
 void scan_rows_product(ByteProgram& prog, const Text* rows, int64_t i0, int64_t i1,
                        int32_t* out_state, int64_t* out_fd) {
   cpu::ProductPool::Lease eng(*prog.product);
@@ -427,16 +426,7 @@ void scan_rows_product(ByteProgram& prog, const Text* rows, int64_t i0, int64_t 
     }
   };
   std::vector<int64_t> by_kind[3];
-  for (int64_t i = i0; i < i1; ++i) {
-    if (!rows[i].ascii) {
-      by_kind[rows[i].kind == 1 ? 0 : rows[i].kind == 2 ? 1 : 2].push_back(i);
-      continue;
-    }
-    const uint8_t* row = static_cast<const uint8_t*>(rows[i].data);
-    if (product_bytes(d, row, rows[i].units, out_state + i * k, out_fd + i * k)) continue;
-    d.reset();
-    alone(i);
-  }
+  for (int64_t i = i0; i < i1; ++i) by_kind[rows[i].kind == 1 ? 0 : rows[i].kind == 2 ? 1 : 2].push_back(i);
   const auto run = [&](const std::vector<int64_t>& order, auto unit) {
     using CU = decltype(unit);
     const int64_t m = static_cast<int64_t>(order.size());
@@ -467,23 +457,21 @@ PyObject* byte_program(PyObject*, PyObject* args) {
   const int64_t k = prog->pats.k, s = prog->pats.n_states, c = prog->pats.n_classes;
   prog->k = k;
   prog->accel.resize(k);
-  prog->ascii_exits.resize(k);
+  prog->high.resize(k);
   for (int64_t j = 0; j < k; ++j) {
-    prog->accel[j] = cpu::byte_accel(prog->pats.prep[j], s);
-    std::vector<uint8_t>& exits = prog->ascii_exits[j];
-    exits.assign(s * c, 0);
+    const DfaFastPattern& f = prog->pats.prep[j].fast;
+    prog->accel[j] = cpu::byte_accel(prog->pats.prep[j], s, 0x80);
+    std::vector<uint8_t>& high = prog->high[j];
+    high.assign(s * c, 0);
     for (int64_t st = 0; st < s; ++st) {
       const int64_t off = st * c;
-      const int cnt = prog->accel[j].count[off];
-      bool ascii = cnt > 0;
-      for (int e = 0; e < cnt; ++e) ascii = ascii && prog->accel[j].bytes[off][e] < 0x80;
-      exits[off] = ascii ? 1 : 0;
+      for (int b = 0x80; b < 256 && !high[off]; ++b) high[off] = f.offsets[off + f.class_ids[b]] != off;
     }
   }
   if (k >= 2 && k <= cpu::kMaxProduct) {
     std::vector<DfaFastPattern> fast;
     for (const Prepared& pr : prog->pats.prep) fast.push_back(pr.fast);
-    prog->product = std::make_unique<cpu::ProductPool>(std::move(fast), 256, budget, false);
+    prog->product = std::make_unique<cpu::ProductPool>(std::move(fast), 256, budget, false, true);
   }
   return PyCapsule_New(prog.release(), kCapsule, free_program);
 }

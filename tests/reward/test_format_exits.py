@@ -1,0 +1,186 @@
+"""The string scanner's jumps to the next unit that can leave a state, in every shape.
+
+A scan in a state that few ASCII bytes leave jumps to the next unit equal to one of them or,
+where a byte >= 0x80 leaves the state too, to the next non-ASCII code point; products keep up
+to eight such bytes per state and step a state in lockstep instead when its exits come too
+often. These tests give the scanner states with one to ten ASCII exits, with and without
+non-ASCII exits, texts of every storage kind, and exits frequent enough to switch a state
+from jumps to steps mid-batch. Verdicts are checked against Python ``re``; final states and
+first-dead byte offsets against each pattern alone and against the op on the UTF-8 bytes.
+"""
+
+import os
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from twinkle import _ext
+from twinkle.reward.format import _DfaReward, pad_texts
+
+EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
+
+pytestmark = pytest.mark.skipif(_ext.string_scanner() is None, reason='the compiled library is not loaded')
+
+# (pattern, flags, mode), with the ASCII bytes that leave the start state noted.
+POOL = [
+    (r'[\u4e00-\u9fff]', 0, 'search'),  # none: only non-ASCII lead bytes
+    (r'[\U0001F300-\U0001FAFF]', 0, 'search'),  # none, one 4-byte lead
+    (r'\?\s*</think>', 0, 'search'),  # one
+    (r'(?:the ){2}', 0, 'search'),  # one, frequent in English
+    (r'[Tt]herefore,? the answer is', 0, 'search'),  # two
+    (r'[<>$]{2}|é', 0, 'search'),  # three, and non-ASCII
+    (r'[abcde]x', 0, 'search'),  # five
+    (r'[a-g][0-9]', re.IGNORECASE, 'search'),  # fourteen
+    (r'[#%&*+=@^]!|ß', 0, 'search'),  # eight, and non-ASCII
+    (r'[#%&*+=@^~]!', 0, 'search'),  # nine
+    (r'(?:wait|hmm|actually)', re.IGNORECASE, 'search'),  # six
+    (r'[a-z ]*', 0, 'fullmatch'),  # dies on most ASCII punctuation and every non-ASCII unit
+    (r'[^<]*<[a-c]>', 0, 'fullmatch'),  # dies after '<' and a wrong letter
+    (r'\S+', 0, 'match'),
+    (r'x😀|你y', 0, 'search'),
+]
+PIECES = [
+    'the ',
+    'the the ',
+    'Therefore, the answer is',
+    'therefore the answer is',
+    't',
+    '<a>',
+    '<z>',
+    '<>',
+    '$$',
+    '?',
+    '? </think>',
+    '</think>',
+    'ax',
+    'e',
+    'G7',
+    '#!',
+    '~!',
+    '^',
+    'Wait',
+    'HMM',
+    'actually',
+    ' ',
+    '\n',
+    'é',
+    'ß',
+    'ÿ',
+    '你',
+    '你y',
+    '答案',
+    'x😀',
+    '😀',
+    '\ud800',
+    'x' * 30,
+]
+TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=5)), max_size=16).map(''.join)
+
+MODULE = _DfaReward([('regex', p, f, m) for p, f, m in POOL])
+SCANNER = _ext.string_scanner()
+TABLES = [getattr(MODULE, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
+ACCEPT = MODULE.byte_accept.numpy()
+
+
+def _program(idx, *budget):
+    return SCANNER.byte_program(*(np.ascontiguousarray(t[idx]) for t in TABLES), *budget)
+
+
+ALONE = [_program([j]) for j in range(len(POOL))]
+
+
+def _scan(prog, texts, k):
+    final = np.empty((len(texts), k), np.int32)
+    first_dead = np.empty((len(texts), k), np.int64)
+    SCANNER.scan_strings(prog, texts, final, first_dead)
+    return final, first_dead
+
+
+def _alone(idx, texts):
+    parts = [_scan(ALONE[j], texts, 1) for j in idx]
+    return np.concatenate([p[0] for p in parts], 1), np.concatenate([p[1] for p in parts], 1)
+
+
+def _op(texts):
+    """Final states and first-dead offsets of every pattern from the op on the UTF-8 bytes."""
+    data, lengths = pad_texts(texts)
+    final, first_dead = MODULE._scan('byte', data, lengths)
+    return final.numpy(), first_dead.numpy()
+
+
+def _fix(text):
+    return re.sub('[\ud800-\udfff]', '\ufffd', text)
+
+
+def _check_re(idx, texts, final):
+    for i, text in enumerate(texts):
+        for col, j in enumerate(idx):
+            p, f, m = POOL[j]
+            assert bool(ACCEPT[j, final[i, col]]) == bool(getattr(re, m)(p, _fix(text), f)), (text, POOL[j])
+
+
+@settings(
+    derandomize=True, max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(texts=st.lists(TEXT, min_size=1, max_size=24))
+def test_each_pattern_alone_equals_the_op_and_re(texts):
+    """The one-pattern scan (ASCII exits and the non-ASCII flag per state) on every kind."""
+    idx = list(range(len(POOL)))
+    final, first_dead = _alone(idx, texts)
+    want_final, want_fd = _op(texts)
+    assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
+    _check_re(idx, texts, final)
+
+
+@settings(
+    derandomize=True, max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    idx=st.lists(st.integers(0, len(POOL) - 1), min_size=2, max_size=12, unique=True),
+    texts=st.lists(TEXT, min_size=1, max_size=40),
+    budget=st.sampled_from([0, 70_000, 1 << 24]),
+)
+def test_products_equal_each_pattern_alone_and_re(idx, texts, budget):
+    """Products whose states have 0-10 ASCII exits, with ASCII texts in the lanes too."""
+    texts = [t * 5 for t in texts] + texts
+    final, first_dead = _scan(_program(idx, budget), texts, len(idx))
+    want_final, want_fd = _alone(idx, texts)
+    assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
+    _check_re(idx, texts, final)
+
+
+def _frequent(seed, n_texts, tail):
+    """Texts whose states' exits come every few units (and so switch to steps), some dying."""
+    rng = np.random.default_rng(seed)
+    words = ['the ', 'the the ', 'to ', 'at ', 'that ', 'x ', 'ax ', 'e ', '? ', 'G7 ']
+    out = []
+    for i in range(n_texts):
+        body = ''.join(rng.choice(words, size=300))
+        cut = int(rng.integers(0, len(body)))
+        out.append(body[:cut] + tail[i % len(tail)] + body[cut:])
+    return out
+
+
+@pytest.mark.parametrize('tail', [[''], ['5', '<', ''], ['é', '你', '😀', ''], ['<b>', '\n', 'ß!']])
+def test_states_switched_from_jumps_to_steps_keep_results(tail):
+    """Frequent exits switch states to lockstep steps while other texts are in flight, in an
+    engine kept across calls: deaths on the entries into those states are still recorded."""
+    idx = [11, 3, 12, 2, 6, 7]
+    prog = _program(idx)
+    for seed in range(3):
+        texts = _frequent(seed, 48, tail)
+        got = _scan(prog, texts, len(idx))
+        want = _alone(idx, texts)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        _check_re(idx, texts, got[0])
+
+
+def test_a_state_with_no_ascii_exit_ends_an_ascii_scan():
+    """A CJK class: an ASCII text cannot leave the start state, a CJK character can."""
+    texts = ['a' * 10_000, 'a' * 10_000 + '你', '你' + 'a' * 100, 'é' * 50 + '答']
+    final, first_dead = _alone([0], texts)
+    assert [bool(ACCEPT[0, s]) for s in final[:, 0]] == [False, True, True, True]
+    assert first_dead[:, 0].tolist() == [-1] * 4
