@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <cwchar>
@@ -55,10 +56,19 @@ struct ByteProgram {
   // unit that is an ASCII exit or, where such a byte leaves, a non-ASCII code point.
   std::vector<ByteAccel> accel;
   std::vector<std::vector<uint8_t>> high;
-  // 2 <= K <= kMaxProduct: lazy product DFAs over the K patterns, kept across calls so the
-  // states a batch discovered serve the next one.
+  // K <= kMaxProduct: lazy product DFAs over the K patterns, kept across calls so the
+  // states a batch discovered serve the next one. One pattern goes through it too once its
+  // scans have shown that text leaves its states every few units (one_lanes): four texts
+  // in lockstep then step faster than one text's jumps.
   std::unique_ptr<cpu::ProductPool> product;
+  std::atomic<int64_t> one_units{0}, one_stops{0};
+  std::atomic<bool> one_lanes{false};
 };
+
+// A pattern whose scans stop (jump or step) more often than every kUnitsPerStop units, over
+// at least kOneEvidence units, is scanned in the lanes.
+constexpr int64_t kUnitsPerStop = 16;
+constexpr int64_t kOneEvidence = int64_t{1} << 18;
 
 // ---- UTF-8 of one code point, as str.encode('utf-8') with lone surrogates as U+FFFD ------
 
@@ -179,10 +189,11 @@ inline int64_t next_stop(const CU* s, int64_t i, int64_t n, int cnt, bool high, 
 // One text of n code units (1, 2 or 4 bytes each) with one pattern. As the byte shortcut
 // (cpu::scan_bytes_accel): in a state with few ASCII exits the scan jumps to the next unit
 // that can leave it (next_stop), so text in such a state costs a vector compare per 16
-// bytes whatever its script.
+// bytes whatever its script. `high` is null for ASCII text (no non-ASCII unit to jump to);
+// `stops` gains the units stepped.
 template <typename CU>
 DfaResult scan_units(const DfaFastPattern& f, const ByteAccel& a, const uint8_t* high,
-                     const CU* s, int64_t n) {
+                     const CU* s, int64_t n, int64_t& stops) {
   int32_t off = f.start_off;
   if (f.dead_off >= 0 && off == f.dead_off) return DfaResult{off / f.n_classes, n > 0 ? 0 : -1};
   std::array<int64_t, 129> next;
@@ -192,11 +203,13 @@ DfaResult scan_units(const DfaFastPattern& f, const ByteAccel& a, const uint8_t*
     if (a.any) {
       const int cnt = a.count[off];
       if (cnt >= 0) {
-        if (cnt == 0 && !high[off]) break;  // no byte leaves this state (an accepting sink)
-        i = next_stop(s, i, n, cnt, high[off] != 0, [&](int k) { return a.bytes[off][k]; }, next);
+        const bool h = high != nullptr && high[off];
+        if (cnt == 0 && !h) break;  // no unit of this text can leave the state
+        i = next_stop(s, i, n, cnt, h, [&](int k) { return a.bytes[off][k]; }, next);
         if (i >= n) break;
       }
     }
+    ++stops;
     const int len = utf8(static_cast<uint32_t>(s[i]), buf);
     for (int b = 0; b < len; ++b) {
       off = f.offsets[off + f.class_ids[buf[b]]];
@@ -246,20 +259,15 @@ struct Text {
   bool ascii;
 };
 
-DfaResult scan_text(const ByteProgram& prog, int64_t j, const Text& t) {
+// Pattern j alone on one text; `stops` gains the units it stepped.
+DfaResult scan_text(const ByteProgram& prog, int64_t j, const Text& t, int64_t& stops) {
   const Prepared& p = prog.pats.prep[j];
   const ByteAccel& a = prog.accel[j];
-  const uint8_t* exits = prog.high[j].data();
-  if (t.ascii) {  // the storage is the UTF-8 encoding itself, with no byte >= 0x80
-    const uint8_t* row = static_cast<const uint8_t*>(t.data);
-    if (a.any) return cpu::scan_bytes_accel(p.fast, a, row, t.units);
-    DfaResult r;
-    dfa_scan_fast<1>(p.fast, &row, &t.units, &r);
-    return r;
-  }
-  if (t.kind == 1) return scan_units(p.fast, a, exits, static_cast<const uint8_t*>(t.data), t.units);
-  if (t.kind == 2) return scan_units(p.fast, a, exits, static_cast<const uint16_t*>(t.data), t.units);
-  return scan_units(p.fast, a, exits, static_cast<const uint32_t*>(t.data), t.units);
+  // ASCII storage is the UTF-8 encoding itself, with no byte >= 0x80.
+  const uint8_t* high = t.ascii ? nullptr : prog.high[j].data();
+  if (t.kind == 1) return scan_units(p.fast, a, high, static_cast<const uint8_t*>(t.data), t.units, stops);
+  if (t.kind == 2) return scan_units(p.fast, a, high, static_cast<const uint16_t*>(t.data), t.units, stops);
+  return scan_units(p.fast, a, high, static_cast<const uint32_t*>(t.data), t.units, stops);
 }
 
 // ---- four texts in lockstep over the product -------------------------------------------
@@ -281,6 +289,7 @@ template <typename CU>
 struct UnitLane {
   const CU* s = nullptr;
   int64_t n = 0, i = 0, row = -1;
+  bool ascii = false;  // no non-ASCII unit: a state's non-ASCII exits cannot be taken
   int32_t off = 0;
   uint64_t mask = 0;
   int64_t seen = 0, seen_bytes = 0;  // byte offset of unit `seen`
@@ -292,6 +301,7 @@ template <typename CU>
 void lane_start(const ProductDfa& d, UnitLane<CU>& L, const Text& t, int64_t row, int64_t* fd) {
   L.s = static_cast<const CU*>(t.data);
   L.n = t.units;
+  L.ascii = t.ascii;
   L.i = 0;
   L.row = row;
   L.off = d.start_off();
@@ -310,10 +320,10 @@ int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
   const int32_t* meta = d.rows() + L.off;
   const int cnt = meta[1];
   if (cnt >= 0) {
-    if (cnt == 0 && !meta[3]) return 1;  // no byte leaves this state
+    const bool high = meta[3] && !L.ascii;
+    if (cnt == 0 && !high) return 1;  // no unit of this text can leave the state
     const int64_t from = L.i;
-    L.i = next_stop(L.s, L.i, L.n, cnt, meta[3] != 0, [&](int k) { return escape_byte(meta, k); },
-                    L.next);
+    L.i = next_stop(L.s, L.i, L.n, cnt, high, [&](int k) { return escape_byte(meta, k); }, L.next);
     d.note_jump(L.off, L.i - from);
     if (L.i >= L.n) return 1;
   }
@@ -419,8 +429,9 @@ void scan_rows_product(ByteProgram& prog, const Text* rows, int64_t i0, int64_t 
   ProductDfa& d = *eng;
   const int64_t k = prog.k;
   const auto alone = [&](int64_t i) {
+    int64_t stops = 0;
     for (int64_t j = 0; j < k; ++j) {
-      const DfaResult r = scan_text(prog, j, rows[i]);
+      const DfaResult r = scan_text(prog, j, rows[i], stops);
       out_state[i * k + j] = r.state;
       out_fd[i * k + j] = r.first_dead;
     }
@@ -468,7 +479,7 @@ PyObject* byte_program(PyObject*, PyObject* args) {
       for (int b = 0x80; b < 256 && !high[off]; ++b) high[off] = f.offsets[off + f.class_ids[b]] != off;
     }
   }
-  if (k >= 2 && k <= cpu::kMaxProduct) {
+  if (k >= 1 && k <= cpu::kMaxProduct) {
     std::vector<DfaFastPattern> fast;
     for (const Prepared& pr : prog->pats.prep) fast.push_back(pr.fast);
     prog->product = std::make_unique<cpu::ProductPool>(std::move(fast), 256, budget, false, true);
@@ -525,21 +536,31 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   // ~64k code units per task; a batch of one short text runs inline, without a pool wake-up.
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, total / std::max<Py_ssize_t>(b, 1)));
   Py_BEGIN_ALLOW_THREADS
-  const bool product = prog->product != nullptr;
+  const bool product = prog->product != nullptr && (k >= 2 || prog->one_lanes.load());
   const auto run = [&](int64_t i0, int64_t i1) {
     if (product) return scan_rows_product(*prog, rows.data(), i0, i1, out_state, out_fd);
+    int64_t stops = 0, units = 0;
     for (int64_t i = i0; i < i1; ++i) {
+      units += rows[i].units;
       for (int64_t j = 0; j < k; ++j) {
-        const DfaResult r = scan_text(*prog, j, rows[i]);
+        const DfaResult r = scan_text(*prog, j, rows[i], stops);
         out_state[i * k + j] = r.state;
         out_fd[i * k + j] = r.first_dead;
       }
+    }
+    if (k == 1) {
+      prog->one_units += units;
+      prog->one_stops += stops;
     }
   };
   if (total < (int64_t{1} << 16)) {
     run(0, b);
   } else {
     at::parallel_for(0, b, grain, run);
+  }
+  if (!product && prog->product != nullptr) {
+    const int64_t units = prog->one_units.load(), stops = prog->one_stops.load();
+    if (units >= kOneEvidence && units < kUnitsPerStop * stops) prog->one_lanes = true;
   }
   Py_END_ALLOW_THREADS
   for (Py_ssize_t i = 0; i < b; ++i) Py_DECREF(keep[i]);

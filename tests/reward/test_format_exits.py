@@ -89,9 +89,6 @@ def _program(idx, *budget):
     return SCANNER.byte_program(*(np.ascontiguousarray(t[idx]) for t in TABLES), *budget)
 
 
-ALONE = [_program([j]) for j in range(len(POOL))]
-
-
 def _scan(prog, texts, k):
     final = np.empty((len(texts), k), np.int32)
     first_dead = np.empty((len(texts), k), np.int64)
@@ -100,7 +97,8 @@ def _scan(prog, texts, k):
 
 
 def _alone(idx, texts):
-    parts = [_scan(ALONE[j], texts, 1) for j in idx]
+    # A fresh program per pattern: one kept across calls may move to the lanes (below).
+    parts = [_scan(_program([j]), texts, 1) for j in idx]
     return np.concatenate([p[0] for p in parts], 1), np.concatenate([p[1] for p in parts], 1)
 
 
@@ -152,10 +150,12 @@ def test_products_equal_each_pattern_alone_and_re(idx, texts, budget):
     _check_re(idx, texts, final)
 
 
-def _frequent(seed, n_texts, tail):
+WORDS = ['the ', 'the the ', 'to ', 'at ', 'that ', 'x ', 'ax ', 'e ', '? ', 'G7 ']
+
+
+def _frequent(seed, n_texts, tail, words=WORDS):
     """Texts whose states' exits come every few units (and so switch to steps), some dying."""
     rng = np.random.default_rng(seed)
-    words = ['the ', 'the the ', 'to ', 'at ', 'that ', 'x ', 'ax ', 'e ', '? ', 'G7 ']
     out = []
     for i in range(n_texts):
         body = ''.join(rng.choice(words, size=300))
@@ -184,3 +184,19 @@ def test_a_state_with_no_ascii_exit_ends_an_ascii_scan():
     final, first_dead = _alone([0], texts)
     assert [bool(ACCEPT[0, s]) for s in final[:, 0]] == [False, True, True, True]
     assert first_dead[:, 0].tolist() == [-1] * 4
+
+
+@pytest.mark.parametrize('j', [3, 4, 10])
+def test_one_pattern_that_stops_every_few_units_moves_to_the_lanes(j):
+    """A one-pattern program whose text leaves its states every few units scans later
+    calls in the lanes (after 2**18 units of evidence), with the same results."""
+    prog = _program([j])
+    # No match before the tail (a match early would end the scans: no evidence to move).
+    words = ['the x ', 'to ', 'at ', 'that ', 'ax ', '? ']
+    texts = _frequent(7, 400, ['Therefore, the answer is 5', 'wait', '你', '😀', 'the the ', ''], words)
+    assert sum(map(len, texts)) > 1 << 18
+    for _ in range(3):  # the first call gathers the evidence, the later ones use the lanes
+        got = _scan(prog, texts, 1)
+        want = _op(texts)
+        assert np.array_equal(got[0][:, 0], want[0][:, j]) and np.array_equal(got[1][:, 0], want[1][:, j])
+        _check_re([j], texts, got[0])

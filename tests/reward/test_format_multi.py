@@ -100,9 +100,6 @@ def _program(idx, *budget):
     return SCANNER.byte_program(*(np.ascontiguousarray(t[idx]) for t in TABLES), *budget)
 
 
-ALONE = [_program([j]) for j in range(len(POOL))]
-
-
 def _scan(prog, texts, k):
     final = np.empty((len(texts), k), np.int32)
     first_dead = np.empty((len(texts), k), np.int64)
@@ -111,7 +108,8 @@ def _scan(prog, texts, k):
 
 
 def _alone(idx, texts):
-    parts = [_scan(ALONE[j], texts, 1) for j in idx]
+    # A fresh program per pattern: one kept across calls may move to the lanes (below).
+    parts = [_scan(_program([j]), texts, 1) for j in idx]
     return np.concatenate([p[0] for p in parts], 1), np.concatenate([p[1] for p in parts], 1)
 
 
