@@ -356,6 +356,59 @@ int lane_settle(ProductDfa& d, UnitLane<CU>& L, bool stopped) {
   }
 }
 
+// One unit of a lane in the lockstep: false where the lane must stop (a non-ASCII unit, an
+// entry not built yet, or a flagged one).
+template <typename CU>
+inline bool lockstep_unit(const int32_t* tr, const int32_t* cls, const CU* s, int32_t& off) {
+  const uint32_t u = static_cast<uint32_t>(*s);
+  const int32_t e = u < 0x80 ? tr[off + ProductDfa::kMeta + cls[u]] : -1;
+  if (static_cast<uint32_t>(e) & 0x80000001u) return false;
+  off = e >> 1;
+  return true;
+}
+
+// Four lanes in lockstep, held in registers, for as many rounds as every lane has units
+// left; returns the lane that stopped (or, after those rounds, one at its end).
+template <typename CU>
+int lockstep_four(const int32_t* tr, const int32_t* cls, UnitLane<CU>* lanes) {
+  int64_t m = lanes[0].n - lanes[0].i;
+  for (int l = 1; l < kUnitLanes; ++l) m = std::min(m, lanes[l].n - lanes[l].i);
+  const CU* s0 = lanes[0].s + lanes[0].i;
+  const CU* s1 = lanes[1].s + lanes[1].i;
+  const CU* s2 = lanes[2].s + lanes[2].i;
+  const CU* s3 = lanes[3].s + lanes[3].i;
+  int32_t o0 = lanes[0].off, o1 = lanes[1].off, o2 = lanes[2].off, o3 = lanes[3].off;
+  int stop = -1;
+  int64_t r = 0;
+  for (; r < m; ++r) {
+    if (!lockstep_unit(tr, cls, s0 + r, o0)) {
+      stop = 0;
+      break;
+    }
+    if (!lockstep_unit(tr, cls, s1 + r, o1)) {
+      stop = 1;
+      break;
+    }
+    if (!lockstep_unit(tr, cls, s2 + r, o2)) {
+      stop = 2;
+      break;
+    }
+    if (!lockstep_unit(tr, cls, s3 + r, o3)) {
+      stop = 3;
+      break;
+    }
+  }
+  const int32_t offs[kUnitLanes] = {o0, o1, o2, o3};
+  for (int l = 0; l < kUnitLanes; ++l) {
+    lanes[l].off = offs[l];
+    lanes[l].i += r + (stop >= 0 && l < stop ? 1 : 0);  // lanes before the stop took round r
+  }
+  if (stop < 0) {  // the rounds ran out: a lane is at its end
+    for (int l = 0; l < kUnitLanes && stop < 0; ++l) stop = lanes[l].i >= lanes[l].n ? l : -1;
+  }
+  return stop;
+}
+
 // The texts rows[order[0..m)] (one storage kind CU); `alone(i)` scans text i pattern by
 // pattern (after the engine's budget is spent, for every text in flight).
 template <typename CU, typename Alone>
@@ -389,7 +442,7 @@ void product_units_lockstep(ProductDfa& d, const Text* rows, const int64_t* orde
   while (act > 0) {
     const int32_t* tr = d.rows();
     const int32_t* cls = d.byte_classes();
-    int stop = -1;
+    int stop = act == kUnitLanes ? lockstep_four(tr, cls, lanes) : -1;
     while (stop < 0) {
       for (int l = 0; l < act; ++l) {
         UnitLane<CU>& L = lanes[l];
