@@ -41,6 +41,7 @@ POOL = [
     (r'[^<]*<[a-c]>', 0, 'fullmatch'),  # dies after '<' and a wrong letter
     (r'\S+', 0, 'match'),
     (r'x😀|你y', 0, 'search'),
+    (r'[#%]!|题|！', 0, 'search'),  # two, and code points above 0x7FFF (UCS-2 storage)
 ]
 PIECES = [
     'the ',
@@ -72,6 +73,9 @@ PIECES = [
     '你',
     '你y',
     '答案',
+    '题',
+    '！',
+    '가',
     'x😀',
     '😀',
     '\ud800',
