@@ -16,6 +16,8 @@
 //  * The GIL is released while scanning; the strings are kept alive by a reference each.
 //  * With 2 <= K <= 64 patterns a text is scanned once, through a lazy product of the K
 //    DFAs (dfa_multi.h) kept in the program; the results equal each pattern's scan alone.
+//    A one-pattern program moves to the same product (of one) once its scans show text
+//    leaving its states every few units (one_lanes), with the same results.
 #include <Python.h>
 
 #include <ATen/Parallel.h>
