@@ -91,7 +91,8 @@ struct ByteAccel {
   bool any = false;
 };
 
-// Bytes [0, n_bytes) only: 0x80 counts the ASCII exits, for text known to be ASCII.
+// Counts the exits among bytes [0, n_bytes): with 0x80, the ASCII ones only (the string
+// scanner keeps one flag per state for the others).
 inline ByteAccel byte_accel(const Prepared& prep, int64_t n_states, int n_bytes = 256) {
   ByteAccel a;
   const DfaFastPattern& f = prep.fast;
