@@ -91,9 +91,7 @@ struct ByteAccel {
   bool any = false;
 };
 
-// Counts the exits among bytes [0, n_bytes): with 0x80, the ASCII ones only (the string
-// scanner keeps one flag per state for the others).
-inline ByteAccel byte_accel(const Prepared& prep, int64_t n_states, int n_bytes = 256) {
+inline ByteAccel byte_accel(const Prepared& prep, int64_t n_states) {
   ByteAccel a;
   const DfaFastPattern& f = prep.fast;
   const int64_t c = f.n_classes;
@@ -102,7 +100,7 @@ inline ByteAccel byte_accel(const Prepared& prep, int64_t n_states, int n_bytes 
   for (int64_t s = 0; s < n_states; ++s) {
     const int32_t off = static_cast<int32_t>(s * c);
     int cnt = 0;
-    for (int b = 0; b < n_bytes && cnt <= kMaxEscapes; ++b) {
+    for (int b = 0; b < 256 && cnt <= kMaxEscapes; ++b) {
       if (f.offsets[off + f.class_ids[b]] != off) {
         if (cnt < kMaxEscapes) a.bytes[off][cnt] = static_cast<uint8_t>(b);
         ++cnt;

@@ -44,20 +44,50 @@
 namespace twinkle {
 namespace {
 
-using cpu::ByteAccel;
 using cpu::Prepared;
 
 constexpr const char* kCapsule = "twinkle.byte_program";
 constexpr const char* kWho = "dfa string scan";
 
+// Per state of one pattern: its ASCII exit bytes (count by row offset, -1 past
+// kMaxUnitEscapes: the scan steps) and whether a byte >= 0x80 leaves it. A scan jumps to
+// the next unit that is an ASCII exit or, where such a byte leaves, a non-ASCII code point.
+constexpr int kMaxUnitEscapes = 8;
+
+struct UnitAccel {
+  std::vector<int8_t> count;                                  // by row offset
+  std::vector<std::array<uint8_t, kMaxUnitEscapes>> bytes;   // by state
+  std::vector<uint8_t> high;                                  // by state
+  bool any = false;                                           // some count >= 0
+};
+
+UnitAccel unit_accel(const DfaFastPattern& f, int64_t n_states) {
+  UnitAccel a;
+  const int64_t c = f.n_classes;
+  a.count.assign(n_states * c, -1);
+  a.bytes.resize(n_states);
+  a.high.assign(n_states, 0);
+  for (int64_t st = 0; st < n_states; ++st) {
+    const int32_t off = static_cast<int32_t>(st * c);
+    int cnt = 0;
+    for (int b = 0; b < 0x80 && cnt <= kMaxUnitEscapes; ++b) {
+      if (f.offsets[off + f.class_ids[b]] == off) continue;
+      if (cnt < kMaxUnitEscapes) a.bytes[st][cnt] = static_cast<uint8_t>(b);
+      ++cnt;
+    }
+    for (int b = 0x80; b < 256 && !a.high[st]; ++b) a.high[st] = f.offsets[off + f.class_ids[b]] != off;
+    if (cnt <= kMaxUnitEscapes) {
+      a.count[off] = static_cast<int8_t>(cnt);
+      a.any = true;
+    }
+  }
+  return a;
+}
+
 struct ByteProgram {
   int64_t k = 0;
   cpu::OwnedPatterns pats;  // owned copies, prepared
-  // Per pattern: each state's ASCII exit bytes (at most kMaxEscapes, else count -1), and
-  // per row offset, 1 when some byte >= 0x80 leaves the state. A scan jumps to the next
-  // unit that is an ASCII exit or, where such a byte leaves, a non-ASCII code point.
-  std::vector<ByteAccel> accel;
-  std::vector<std::vector<uint8_t>> high;
+  std::vector<UnitAccel> accel;  // per pattern
   // K <= kMaxProduct: lazy product DFAs over the K patterns, kept across calls so the
   // states a batch discovered serve the next one. One pattern goes through it too once its
   // scans have shown that text leaves its states every few units (one_lanes): four texts
@@ -256,11 +286,11 @@ inline int64_t next_stop(const CU* s, int64_t i, int64_t n, int cnt, bool high, 
 // One text of n code units (1, 2 or 4 bytes each) with one pattern. As the byte shortcut
 // (cpu::scan_bytes_accel): in a state with few ASCII exits the scan jumps to the next unit
 // that can leave it (next_stop), so text in such a state costs a vector compare per 16
-// bytes whatever its script. `high` is null for ASCII text (no non-ASCII unit to jump to);
-// `stops` gains the units stepped.
+// bytes whatever its script. `ascii`: the text has no non-ASCII unit to jump to; `stops`
+// gains the units stepped.
 template <typename CU>
-DfaResult scan_units(const DfaFastPattern& f, const ByteAccel& a, const uint8_t* high,
-                     const CU* s, int64_t n, int64_t& stops) {
+DfaResult scan_units(const DfaFastPattern& f, const UnitAccel& a, bool ascii, const CU* s,
+                     int64_t n, int64_t& stops) {
   int32_t off = f.start_off;
   if (f.dead_off >= 0 && off == f.dead_off) return DfaResult{off / f.n_classes, n > 0 ? 0 : -1};
   std::array<int64_t, 129> next;
@@ -270,9 +300,10 @@ DfaResult scan_units(const DfaFastPattern& f, const ByteAccel& a, const uint8_t*
     if (a.any) {
       const int cnt = a.count[off];
       if (cnt >= 0) {
-        const bool h = high != nullptr && high[off];
+        const int64_t st = off / f.n_classes;
+        const bool h = !ascii && a.high[st];
         if (cnt == 0 && !h) break;  // no unit of this text can leave the state
-        i = next_stop(s, i, n, cnt, h, [&](int k) { return a.bytes[off][k]; }, next);
+        i = next_stop(s, i, n, cnt, h, [&](int k) { return a.bytes[st][k]; }, next);
         if (i >= n) break;
       }
     }
@@ -329,12 +360,11 @@ struct Text {
 // Pattern j alone on one text; `stops` gains the units it stepped.
 DfaResult scan_text(const ByteProgram& prog, int64_t j, const Text& t, int64_t& stops) {
   const Prepared& p = prog.pats.prep[j];
-  const ByteAccel& a = prog.accel[j];
+  const UnitAccel& a = prog.accel[j];
   // ASCII storage is the UTF-8 encoding itself, with no byte >= 0x80.
-  const uint8_t* high = t.ascii ? nullptr : prog.high[j].data();
-  if (t.kind == 1) return scan_units(p.fast, a, high, static_cast<const uint8_t*>(t.data), t.units, stops);
-  if (t.kind == 2) return scan_units(p.fast, a, high, static_cast<const uint16_t*>(t.data), t.units, stops);
-  return scan_units(p.fast, a, high, static_cast<const uint32_t*>(t.data), t.units, stops);
+  if (t.kind == 1) return scan_units(p.fast, a, t.ascii, static_cast<const uint8_t*>(t.data), t.units, stops);
+  if (t.kind == 2) return scan_units(p.fast, a, false, static_cast<const uint16_t*>(t.data), t.units, stops);
+  return scan_units(p.fast, a, false, static_cast<const uint32_t*>(t.data), t.units, stops);
 }
 
 // ---- four texts in lockstep over the product -------------------------------------------
@@ -585,20 +615,9 @@ PyObject* byte_program(PyObject*, PyObject* args) {
   if (!cpu::load_patterns(cls_obj, tab_obj, start_obj, dead_obj, 256, kWho, prog->pats)) {
     return nullptr;
   }
-  const int64_t k = prog->pats.k, s = prog->pats.n_states, c = prog->pats.n_classes;
+  const int64_t k = prog->pats.k, s = prog->pats.n_states;
   prog->k = k;
-  prog->accel.resize(k);
-  prog->high.resize(k);
-  for (int64_t j = 0; j < k; ++j) {
-    const DfaFastPattern& f = prog->pats.prep[j].fast;
-    prog->accel[j] = cpu::byte_accel(prog->pats.prep[j], s, 0x80);
-    std::vector<uint8_t>& high = prog->high[j];
-    high.assign(s * c, 0);
-    for (int64_t st = 0; st < s; ++st) {
-      const int64_t off = st * c;
-      for (int b = 0x80; b < 256 && !high[off]; ++b) high[off] = f.offsets[off + f.class_ids[b]] != off;
-    }
-  }
+  for (int64_t j = 0; j < k; ++j) prog->accel.push_back(unit_accel(prog->pats.prep[j].fast, s));
   if (k >= 1 && k <= cpu::kMaxProduct) {
     std::vector<DfaFastPattern> fast;
     for (const Prepared& pr : prog->pats.prep) fast.push_back(pr.fast);
