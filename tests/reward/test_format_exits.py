@@ -1,11 +1,12 @@
 """The string scanner's jumps to the next unit that can leave a state, in every shape.
 
-A scan in a state that few ASCII bytes leave jumps to the next unit equal to one of them or,
-where a byte >= 0x80 leaves the state too, to the next non-ASCII code point; products keep up
-to eight such bytes per state and step a state in lockstep instead when its exits come too
-often. These tests give the scanner states with one to ten ASCII exits, with and without
-non-ASCII exits, texts of every storage kind, and exits frequent enough to switch a state
-from jumps to steps mid-batch. Verdicts are checked against Python ``re``; final states and
+A scan in a state that at most eight ASCII bytes leave jumps to the next unit equal to one
+of them or, where a byte >= 0x80 leaves the state too, to the next non-ASCII code point; a
+product steps a state in lockstep instead when its exits come too often, and a one-pattern
+program whose text stops it every few units moves to that lockstep. These tests give the
+scanner states with zero to fourteen ASCII exits, with and without non-ASCII exits, texts of
+every storage kind, and exits frequent enough to switch a state from jumps to steps
+mid-batch. Verdicts are checked against Python ``re``; final states and
 first-dead byte offsets against each pattern alone and against the op on the UTF-8 bytes.
 """
 
