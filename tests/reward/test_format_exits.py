@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from twinkle import _ext
-from twinkle.reward.format import _DfaReward, pad_texts
+from twinkle.reward.format import pad_texts
+
+from ._string_programs import Pool, scan
 
 EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
 
@@ -84,45 +86,20 @@ PIECES = [
 ]
 TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=5)), max_size=16).map(''.join)
 
-MODULE = _DfaReward([('regex', p, f, m) for p, f, m in POOL])
-SCANNER = _ext.string_scanner()
-TABLES = [getattr(MODULE, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
-ACCEPT = MODULE.byte_accept.numpy()
-
-
-def _program(idx, *budget):
-    return SCANNER.byte_program(*(np.ascontiguousarray(t[idx]) for t in TABLES), *budget)
-
-
-def _scan(prog, texts, k):
-    final = np.empty((len(texts), k), np.int32)
-    first_dead = np.empty((len(texts), k), np.int64)
-    SCANNER.scan_strings(prog, texts, final, first_dead)
-    return final, first_dead
-
-
-def _alone(idx, texts):
-    # A fresh program per pattern: one kept across calls may move to the lanes (below).
-    parts = [_scan(_program([j]), texts, 1) for j in idx]
-    return np.concatenate([p[0] for p in parts], 1), np.concatenate([p[1] for p in parts], 1)
+POOLED = Pool(POOL)
 
 
 def _op(texts):
     """Final states and first-dead offsets of every pattern from the op on the UTF-8 bytes."""
     data, lengths = pad_texts(texts)
-    final, first_dead = MODULE._scan('byte', data, lengths)
+    final, first_dead = POOLED.module._scan('byte', data, lengths)
     return final.numpy(), first_dead.numpy()
-
-
-def _fix(text):
-    return re.sub('[\ud800-\udfff]', '\ufffd', text)
 
 
 def _check_re(idx, texts, final):
     for i, text in enumerate(texts):
         for col, j in enumerate(idx):
-            p, f, m = POOL[j]
-            assert bool(ACCEPT[j, final[i, col]]) == bool(getattr(re, m)(p, _fix(text), f)), (text, POOL[j])
+            assert bool(POOLED.accept[j, final[i, col]]) == POOLED.matches(j, text), (text, POOL[j])
 
 
 @settings(
@@ -132,7 +109,7 @@ def _check_re(idx, texts, final):
 def test_each_pattern_alone_equals_the_op_and_re(texts):
     """The one-pattern scan (ASCII exits and the non-ASCII flag per state) on every kind."""
     idx = list(range(len(POOL)))
-    final, first_dead = _alone(idx, texts)
+    final, first_dead = POOLED.alone(idx, texts)
     want_final, want_fd = _op(texts)
     assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
     _check_re(idx, texts, final)
@@ -149,8 +126,8 @@ def test_each_pattern_alone_equals_the_op_and_re(texts):
 def test_products_equal_each_pattern_alone_and_re(idx, texts, budget):
     """Products whose states have 0-10 ASCII exits, with ASCII texts in the lanes too."""
     texts = [t * 5 for t in texts] + texts
-    final, first_dead = _scan(_program(idx, budget), texts, len(idx))
-    want_final, want_fd = _alone(idx, texts)
+    final, first_dead = scan(POOLED.program(idx, budget), texts, len(idx))
+    want_final, want_fd = POOLED.alone(idx, texts)
     assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
     _check_re(idx, texts, final)
 
@@ -174,11 +151,11 @@ def test_states_switched_from_jumps_to_steps_keep_results(tail):
     """Frequent exits switch states to lockstep steps while other texts are in flight, in an
     engine kept across calls: deaths on the entries into those states are still recorded."""
     idx = [11, 3, 12, 2, 6, 7]
-    prog = _program(idx)
+    prog = POOLED.program(idx)
     for seed in range(3):
         texts = _frequent(seed, 48, tail)
-        got = _scan(prog, texts, len(idx))
-        want = _alone(idx, texts)
+        got = scan(prog, texts, len(idx))
+        want = POOLED.alone(idx, texts)
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
         _check_re(idx, texts, got[0])
 
@@ -186,8 +163,8 @@ def test_states_switched_from_jumps_to_steps_keep_results(tail):
 def test_a_state_with_no_ascii_exit_ends_an_ascii_scan():
     """A CJK class: an ASCII text cannot leave the start state, a CJK character can."""
     texts = ['a' * 10_000, 'a' * 10_000 + '你', '你' + 'a' * 100, 'é' * 50 + '答']
-    final, first_dead = _alone([0], texts)
-    assert [bool(ACCEPT[0, s]) for s in final[:, 0]] == [False, True, True, True]
+    final, first_dead = POOLED.alone([0], texts)
+    assert [bool(POOLED.accept[0, s]) for s in final[:, 0]] == [False, True, True, True]
     assert first_dead[:, 0].tolist() == [-1] * 4
 
 
@@ -195,13 +172,13 @@ def test_a_state_with_no_ascii_exit_ends_an_ascii_scan():
 def test_one_pattern_that_stops_every_few_units_moves_to_the_lanes(j):
     """A one-pattern program whose text leaves its states every few units scans later
     calls in the lanes (after 2**18 units of evidence), with the same results."""
-    prog = _program([j])
+    prog = POOLED.program([j])
     # No match before the tail (a match early would end the scans: no evidence to move).
     words = ['the x ', 'to ', 'at ', 'that ', 'ax ', '? ']
     texts = _frequent(7, 400, ['Therefore, the answer is 5', 'wait', '你', '😀', 'the the ', ''], words)
     assert sum(map(len, texts)) > 1 << 18
     for _ in range(3):  # the first call gathers the evidence, the later ones use the lanes
-        got = _scan(prog, texts, 1)
+        got = scan(prog, texts, 1)
         want = _op(texts)
         assert np.array_equal(got[0][:, 0], want[0][:, j]) and np.array_equal(got[1][:, 0], want[1][:, j])
         _check_re([j], texts, got[0])

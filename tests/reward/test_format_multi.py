@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 from twinkle import _ext
 from twinkle.reward.format import _DfaReward
 
+from ._string_programs import Pool, scan
+
 EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
 
 pytestmark = pytest.mark.skipif(_ext.string_scanner() is None, reason='the compiled library is not loaded')
@@ -90,32 +92,7 @@ PIECES = [
 ]
 TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=14).map(''.join)
 
-MODULE = _DfaReward([('regex', p, f, m) for p, f, m in POOL])
-SCANNER = _ext.string_scanner()
-TABLES = [getattr(MODULE, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
-ACCEPT = MODULE.byte_accept.numpy()
-
-
-def _program(idx, *budget):
-    return SCANNER.byte_program(*(np.ascontiguousarray(t[idx]) for t in TABLES), *budget)
-
-
-def _scan(prog, texts, k):
-    final = np.empty((len(texts), k), np.int32)
-    first_dead = np.empty((len(texts), k), np.int64)
-    SCANNER.scan_strings(prog, texts, final, first_dead)
-    return final, first_dead
-
-
-def _alone(idx, texts):
-    # A fresh program per pattern: one kept across calls may move to the lanes (below).
-    parts = [_scan(_program([j]), texts, 1) for j in idx]
-    return np.concatenate([p[0] for p in parts], 1), np.concatenate([p[1] for p in parts], 1)
-
-
-def _oracle(j, text):
-    p, f, m = POOL[j]
-    return bool(getattr(re, m)(p, re.sub('[\ud800-\udfff]', '\ufffd', text), f))
+POOLED = Pool(POOL)
 
 
 @settings(
@@ -126,12 +103,12 @@ def _oracle(j, text):
     texts=st.lists(TEXT, min_size=1, max_size=24),
 )
 def test_product_equals_each_pattern_alone_and_re(idx, texts):
-    final, first_dead = _scan(_program(idx), texts, len(idx))
-    want_final, want_fd = _alone(idx, texts)
+    final, first_dead = scan(POOLED.program(idx), texts, len(idx))
+    want_final, want_fd = POOLED.alone(idx, texts)
     assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
     for i, text in enumerate(texts):
         for col, j in enumerate(idx):
-            assert bool(ACCEPT[j, final[i, col]]) == _oracle(j, text), (text, POOL[j])
+            assert bool(POOLED.accept[j, final[i, col]]) == POOLED.matches(j, text), (text, POOL[j])
 
 
 # A death at each byte of a code point (the offset counts the bytes before it), in each
@@ -155,8 +132,8 @@ def test_product_equals_each_pattern_alone_and_re(idx, texts):
 def test_deaths_inside_a_code_point(text):
     idx = [len(POOL) - 1, 0, 14, 15, 19, 20]
     texts = [text, text + 'x', 'a' + text]
-    final, first_dead = _scan(_program(idx), texts, len(idx))
-    want_final, want_fd = _alone(idx, texts)
+    final, first_dead = scan(POOLED.program(idx), texts, len(idx))
+    want_final, want_fd = POOLED.alone(idx, texts)
     assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
 
 
@@ -185,15 +162,15 @@ def test_long_batch_across_calls_and_threads():
     """Many texts (the parallel scan), the program's cached product reused by later calls,
     and several Python threads scanning with one program at once."""
     idx = list(range(13))
-    prog = _program(idx)
-    want = _alone(idx, COMPLETIONS)
+    prog = POOLED.program(idx)
+    want = POOLED.alone(idx, COMPLETIONS)
     for _ in range(2):
-        got = _scan(prog, COMPLETIONS, len(idx))
+        got = scan(prog, COMPLETIONS, len(idx))
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     results = [None] * 4
 
     def work(t):
-        results[t] = _scan(prog, COMPLETIONS[t::2], len(idx))
+        results[t] = scan(prog, COMPLETIONS[t::2], len(idx))
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
     for th in threads:
@@ -209,10 +186,10 @@ def test_a_small_engine_budget_resets_mid_batch_with_the_same_results(budget):
     """An engine that fills its budget starts again, and every text in flight (four per
     storage kind step in lockstep) is scanned pattern by pattern: nothing changes."""
     idx = list(range(len(POOL)))
-    prog = _program(idx, budget)
-    want = _alone(idx, COMPLETIONS)
+    prog = POOLED.program(idx, budget)
+    want = POOLED.alone(idx, COMPLETIONS)
     for _ in range(2):
-        got = _scan(prog, COMPLETIONS, len(idx))
+        got = scan(prog, COMPLETIONS, len(idx))
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 
@@ -227,16 +204,16 @@ def test_a_small_engine_budget_resets_mid_batch_with_the_same_results(budget):
 def test_lockstep_lanes_equal_each_pattern_alone(idx, texts, budget):
     """Many texts of each storage kind per call: lanes finish and refill at every point."""
     texts = [t * 3 for t in texts] + texts
-    final, first_dead = _scan(_program(idx, budget), texts, len(idx))
-    want_final, want_fd = _alone(idx, texts)
+    final, first_dead = scan(POOLED.program(idx, budget), texts, len(idx))
+    want_final, want_fd = POOLED.alone(idx, texts)
     assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
 
 
 def test_more_patterns_than_one_product():
     """K > 64: the patterns are scanned one by one, with the same results."""
     idx = [j % len(POOL) for j in range(70)]
-    got = _scan(_program(idx), COMPLETIONS[:50], len(idx))
-    want = _alone(idx, COMPLETIONS[:50])
+    got = scan(POOLED.program(idx), COMPLETIONS[:50], len(idx))
+    want = POOLED.alone(idx, COMPLETIONS[:50])
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 
