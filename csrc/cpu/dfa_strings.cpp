@@ -52,7 +52,8 @@ constexpr const char* kWho = "dfa string scan";
 // Per state of one pattern: its ASCII exit bytes (count by row offset, -1 past
 // kMaxUnitEscapes: the scan steps) and whether a byte >= 0x80 leaves it. A scan jumps to
 // the next unit that is an ASCII exit or, where such a byte leaves, a non-ASCII code point.
-constexpr int kMaxUnitEscapes = 8;
+// As many exit bytes as a product state keeps.
+constexpr int kMaxUnitEscapes = cpu::ProductDfa::kMaxByteEscapes;
 
 struct UnitAccel {
   std::vector<int8_t> count;                                  // by row offset
