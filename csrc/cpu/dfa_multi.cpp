@@ -99,9 +99,9 @@ void ProductDfa::widen(int64_t need) {
     int32_t* dst = wide.data() + s * stride;
     std::copy(src, src + stride_, dst);  // meta and the known entries
     for (int64_t c = kMeta; c < stride_; ++c) {
-      if (src[c] >= 0) {
-        const int64_t next = (src[c] >> 1) / stride_;
-        dst[c] = static_cast<int32_t>(((next * stride) << 1) | (src[c] & 1));
+      if (src[c] != kUnbuilt) {
+        const int64_t next = next_of(src[c]) / stride_;
+        dst[c] = static_cast<int32_t>(next * stride) | (src[c] & kFlag);
       }
     }
   }
@@ -225,10 +225,10 @@ int32_t ProductDfa::step_slow(int32_t off, int32_t pc) {
   if (noff < 0) return -1;
   const int32_t nsid = trans_[noff];
   // Byte escapes: a state with few ASCII exits (the scans jump to its next exit) is
-  // flagged too, so stepping many-exit states tests one bit per byte.
+  // flagged too, so stepping many-exit states tests one sign per byte.
   const bool news = mask_[nsid] != mask_[sid] || terminal_[nsid] ||
                     (bytes_ready_ && trans_[noff + 1] != -1);
-  const int32_t e = (noff << 1) | (news ? 1 : 0);
+  const int32_t e = noff | (news ? kFlag : 0);
   trans_[sid * stride_ + kMeta + pc] = e;
   return e;
 }
@@ -265,12 +265,12 @@ void ProductDfa::step_instead(int32_t off) {
   const int32_t sid = trans_[off];
   trans_[off + 1] = -1;
   const int64_t n = static_cast<int64_t>(mask_.size());
-  const int32_t news = terminal_[sid] ? 1 : 0;
+  const bool news = terminal_[sid] != 0;
   for (int64_t from = 0; from < n; ++from) {
     int32_t* row = trans_.data() + from * stride_ + kMeta;
-    const int32_t flag = news | (mask_[from] != mask_[sid] ? 1 : 0);
+    const int32_t flag = news || mask_[from] != mask_[sid] ? kFlag : 0;
     for (int64_t c = 0; c < cap_; ++c) {
-      if (row[c] >= 0 && (row[c] >> 1) == off) row[c] = (off << 1) | flag;
+      if (row[c] != kUnbuilt && next_of(row[c]) == off) row[c] = off | flag;
     }
   }
 }

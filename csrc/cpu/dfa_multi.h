@@ -23,6 +23,7 @@
 //    when the text leaves it too often for the skip to pay.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -76,6 +77,9 @@ class ProductDfa {
   static constexpr int32_t kEscUnknown = -2;
   static constexpr int32_t kSkipNone = -1;
   static constexpr int32_t kSkipUndecided = -2;
+  static constexpr int32_t kUnbuilt = -1;
+  static constexpr int32_t kFlag = INT32_MIN;
+  static int32_t next_of(int32_t e) { return e & INT32_MAX; }
 
   // `vocab`: the ids the class map covers (V for token ids, 256 for bytes, built eagerly).
   // `token_skip`: build skip bitsets for token ids (worth it for an engine kept across
@@ -106,9 +110,12 @@ class ProductDfa {
   const int32_t* rows() const { return trans_.data(); }
   int32_t start_off() const { return 0; }
   uint64_t start_mask() const { return mask_[0]; }
-  // Entry of (row offset, class): next row offset << 1, | 1 when the dead mask changes,
-  // the next state is terminal (no pattern can move) or, with byte escapes, the next state
-  // has at most kMaxByteEscapes ASCII exits (meta[1] != -1); -1 when the budget is spent.
+  // Entry of (row offset, class): the next row offset, with kFlag set when the dead mask
+  // changes, the next state is terminal (no pattern can move) or, with byte escapes, the
+  // next state has at most kMaxByteEscapes ASCII exits (meta[1] != -1); kUnbuilt in the
+  // table until a scan first takes it, and from step_slow when the budget is spent. So a
+  // lockstep step tests one sign: negative is either kind of stop, and a plain entry is the
+  // next offset as it stands.
   int32_t step_slow(int32_t off, int32_t pc);
   // After a jump of `skipped` units from the state at `off` to its next exit (byte
   // escapes): a state whose exits come too often for the jumps to pay is stepped instead,
@@ -267,12 +274,12 @@ int ProductDfa::step(IdLane<Id>& L) {
     L.off = static_cast<int32_t>(sid * stride_);  // the rows may have widened
   }
   int32_t e = trans_[L.off + kMeta + pc];
-  if (e < 0) {
+  if (e == kUnbuilt) {
     e = step_slow(L.off, pc);
-    if (e < 0) return -1;
+    if (e == kUnbuilt) return -1;
   }
-  L.off = e >> 1;
-  if (e & 1) {  // rare: a pattern dies here, or no pattern can move any more
+  L.off = next_of(e);
+  if (e < 0) {  // rare: a pattern dies here, or no pattern can move any more
     const int32_t sid = trans_[L.off];
     for (uint64_t fresh = mask_[sid] & ~L.mask; fresh; fresh &= fresh - 1) {
       L.first_dead[__builtin_ctzll(fresh)] = L.t;
@@ -375,12 +382,12 @@ void ProductDfa::scan_lockstep(int64_t count, const RowOf<Id>& row_of, Alone alo
         }
         const uint64_t id = static_cast<uint64_t>(static_cast<int64_t>(L.row[L.t]));
         const int32_t pc = id < v ? cls[id] : -1;
-        const int32_t e = pc >= 0 ? tr[L.off + kMeta + pc] : -1;
-        if (e < 0 || (e & 1)) {
+        const int32_t e = pc >= 0 ? tr[L.off + kMeta + pc] : kUnbuilt;
+        if (e < 0) {
           stop = l;
           break;
         }
-        L.off = e >> 1;
+        L.off = e;
         ++L.t;
         if (tr[L.off + 4] != kSkipNone) {
           stop = l;

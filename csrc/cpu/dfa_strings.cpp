@@ -345,9 +345,9 @@ inline uint8_t escape_byte(const int32_t* meta, int k) {
 inline bool product_step(ProductDfa& d, uint8_t byte, int32_t& off, int32_t& e) {
   const int32_t pc = d.byte_classes()[byte];
   e = d.rows()[off + ProductDfa::kMeta + pc];
-  if (e < 0) e = d.step_slow(off, pc);
-  if (e < 0) return false;
-  off = e >> 1;
+  if (e == ProductDfa::kUnbuilt) e = d.step_slow(off, pc);
+  if (e == ProductDfa::kUnbuilt) return false;
+  off = ProductDfa::next_of(e);
   return true;
 }
 
@@ -430,7 +430,7 @@ int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
   for (int b = 0; b < len; ++b) {
     int32_t e;
     if (!product_step(d, buf[b], L.off, e)) return -1;
-    if ((e & 1) && d.mask_of(L.off) != L.mask) {
+    if (e < 0 && d.mask_of(L.off) != L.mask) {
       L.seen_bytes += byte_offset(L.s + L.seen, L.i - L.seen);
       L.seen = L.i;
       record_deaths(d, L.off, L.seen_bytes + b, L.mask, L.first_dead);
@@ -459,9 +459,11 @@ int lane_settle(ProductDfa& d, UnitLane<CU>& L, bool stopped) {
 template <typename CU>
 inline bool lockstep_unit(const int32_t* tr, const int32_t* cls, const CU* s, int32_t& off) {
   const uint32_t u = static_cast<uint32_t>(*s);
-  const int32_t e = u < 0x80 ? tr[off + ProductDfa::kMeta + cls[u]] : -1;
-  if (static_cast<uint32_t>(e) & 0x80000001u) return false;
-  off = e >> 1;
+  // Offsets are non-negative: as unsigned, the index needs no sign extension.
+  const int32_t e = u < 0x80 ? tr[static_cast<uint32_t>(off + ProductDfa::kMeta + cls[u])]
+                             : ProductDfa::kUnbuilt;
+  if (e < 0) return false;
+  off = e;
   return true;
 }
 
@@ -549,12 +551,12 @@ void product_units_lockstep(ProductDfa& d, const Text* rows, const int64_t* orde
           break;
         }
         const uint32_t u = static_cast<uint32_t>(L.s[L.i]);
-        const int32_t e = u < 0x80 ? tr[L.off + ProductDfa::kMeta + cls[u]] : -1;
-        if (e < 0 || (e & 1)) {
+        const int32_t e = u < 0x80 ? tr[L.off + ProductDfa::kMeta + cls[u]] : ProductDfa::kUnbuilt;
+        if (e < 0) {
           stop = l;
           break;
         }
-        L.off = e >> 1;
+        L.off = e;
         ++L.i;
       }
     }
