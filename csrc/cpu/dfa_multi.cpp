@@ -247,9 +247,11 @@ void ProductDfa::escapes(int32_t off) {
   // storage jumps to the next unit that is an ASCII exit or a non-ASCII code point.
   int cnt = 0;
   uint32_t packed[2] = {0, 0};
+  uint8_t table[16] = {};
   for (int b = 0; b < 0x80; ++b) {
     if (!moves[cls_[b]]) continue;
     if (cnt < kMaxByteEscapes) packed[cnt / 4] |= static_cast<uint32_t>(b) << (8 * (cnt % 4));
+    exit_table_add(table, static_cast<uint8_t>(b));
     ++cnt;
   }
   bool high = false;
@@ -259,6 +261,7 @@ void ProductDfa::escapes(int32_t off) {
   meta[2] = static_cast<int32_t>(packed[0]);
   meta[3] = high ? 1 : 0;
   meta[5] = static_cast<int32_t>(packed[1]);
+  std::memcpy(meta + kExitTable, table, sizeof(table));
 }
 
 void ProductDfa::step_instead(int32_t off) {

@@ -38,6 +38,12 @@
 namespace twinkle {
 namespace cpu {
 
+// Adds ASCII byte b to a 16-byte set table: the byte at b's low nibble holds a bit per
+// high nibble (0-7), as the string scanner's one-pass search (find_set) reads it.
+inline void exit_table_add(uint8_t* table, uint8_t b) {
+  table[b & 15] |= static_cast<uint8_t>(1u << (b >> 4));
+}
+
 constexpr int kMaxProduct = 64;  // patterns per product: one bit each in a uint64 dead mask
 constexpr int kIdLanes = 4;      // rows per lockstep group
 
@@ -71,8 +77,10 @@ class ProductDfa {
   // kMaxByteEscapes; set when a string scanner's byte product interns the state,
   // kEscUnknown otherwise); [2] the first four of those bytes packed; [3] 1 when some byte
   // >= 0x80 leaves it; [4] the state's token skip: a bitset index, kSkipNone, or
-  // kSkipUndecided; [5] the next four exit bytes.
-  static constexpr int kMeta = 6;
+  // kSkipUndecided; [5] the next four exit bytes; [6..9] the same ASCII exits as a
+  // 16-byte nibble table (exit_table_add), for the string scanner's one-pass search.
+  static constexpr int kMeta = 10;
+  static constexpr int kExitTable = 6;
   static constexpr int kMaxByteEscapes = 8;
   static constexpr int32_t kEscUnknown = -2;
   static constexpr int32_t kSkipNone = -1;

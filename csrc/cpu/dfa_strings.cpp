@@ -58,6 +58,7 @@ constexpr int kMaxUnitEscapes = cpu::ProductDfa::kMaxByteEscapes;
 struct UnitAccel {
   std::vector<int8_t> count;                                  // by row offset
   std::vector<std::array<uint8_t, kMaxUnitEscapes>> bytes;   // by state
+  std::vector<std::array<uint8_t, 16>> table;                 // by state: the bytes' set
   std::vector<uint8_t> high;                                  // by state
   bool any = false;                                           // some count >= 0
 };
@@ -67,6 +68,7 @@ UnitAccel unit_accel(const DfaFastPattern& f, int64_t n_states) {
   const int64_t c = f.n_classes;
   a.count.assign(n_states * c, -1);
   a.bytes.resize(n_states);
+  a.table.assign(n_states, {});
   a.high.assign(n_states, 0);
   for (int64_t st = 0; st < n_states; ++st) {
     const int32_t off = static_cast<int32_t>(st * c);
@@ -74,6 +76,7 @@ UnitAccel unit_accel(const DfaFastPattern& f, int64_t n_states) {
     for (int b = 0; b < 0x80 && cnt <= kMaxUnitEscapes; ++b) {
       if (f.offsets[off + f.class_ids[b]] == off) continue;
       if (cnt < kMaxUnitEscapes) a.bytes[st][cnt] = static_cast<uint8_t>(b);
+      cpu::exit_table_add(a.table[st].data(), static_cast<uint8_t>(b));
       ++cnt;
     }
     for (int b = 0x80; b < 256 && !a.high[st]; ++b) a.high[st] = f.offsets[off + f.class_ids[b]] != off;
@@ -263,21 +266,15 @@ __attribute__((target("avx2"))) int64_t find_set(const CU* s, int64_t i, int64_t
 #endif
 
 // The next unit at or after i that can leave a state: equal to one of its `cnt` ASCII exit
-// bytes (exit(k)), or non-ASCII when `high`; n when none. With AVX2, one pass for the whole
-// set (find_set); else a search per exit, each cached in next[] (index 0x80: the next
-// non-ASCII unit) until the scan passes it, as cpu::next_exit does.
+// bytes (exit(k); `table`: the same set, cpu::exit_table_add's), or non-ASCII when `high`;
+// n when none. With AVX2, one pass for the whole set (find_set); else a search per exit,
+// each cached in next[] (index 0x80: the next non-ASCII unit) until the scan passes it, as
+// cpu::next_exit does.
 template <typename CU, typename Exit>
-inline int64_t next_stop(const CU* s, int64_t i, int64_t n, int cnt, bool high, Exit exit,
-                         std::array<int64_t, 129>& next) {
+inline int64_t next_stop(const CU* s, int64_t i, int64_t n, int cnt, bool high,
+                         const uint8_t* table, Exit exit, std::array<int64_t, 129>& next) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (cpu::cpu_has_avx2() && cnt + (high ? 1 : 0) > 1) {
-    alignas(16) uint8_t table[16] = {};
-    for (int k = 0; k < cnt; ++k) {
-      const uint8_t e = exit(k);
-      table[e & 15] |= static_cast<uint8_t>(1u << (e >> 4));
-    }
-    return find_set(s, i, n, table, high);
-  }
+  if (cpu::cpu_has_avx2() && cnt + (high ? 1 : 0) > 1) return find_set(s, i, n, table, high);
 #endif
   return cpu::next_exit(
       i, n, cnt + (high ? 1 : 0), [&](int k) { return k < cnt ? exit(k) : uint8_t{0x80}; }, next,
@@ -304,7 +301,8 @@ DfaResult scan_units(const DfaFastPattern& f, const UnitAccel& a, bool ascii, co
         const int64_t st = off / f.n_classes;
         const bool h = !ascii && a.high[st];
         if (cnt == 0 && !h) break;  // no unit of this text can leave the state
-        i = next_stop(s, i, n, cnt, h, [&](int k) { return a.bytes[st][k]; }, next);
+        i = next_stop(s, i, n, cnt, h, a.table[st].data(), [&](int k) { return a.bytes[st][k]; },
+                      next);
         if (i >= n) break;
       }
     }
@@ -376,7 +374,9 @@ DfaResult scan_text(const ByteProgram& prog, int64_t j, const Text& t, int64_t& 
 // resumable scan, and the lockstep loop steps ASCII units through entries that are built
 // and not flagged. A lane that stops (a non-ASCII unit, an entry not built yet or
 // flagged, a state with few ASCII exits) goes on alone (lane_settle: jumps to the next
-// unit that can leave its state) until it is in a many-exit state again. A state whose
+// unit that can leave its state) until it is in a many-exit state again and a few units
+// later (kAloneUnits), since a jump's exit is mostly one or two units from the next jumping
+// state. A state whose
 // exits come too often for the jumps to pay is stepped in lockstep instead
 // (ProductDfa::note_jump). A death's byte offset is found by advancing a running offset
 // from the previous death, so a text costs O(n) however many patterns die.
@@ -421,7 +421,9 @@ int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
     const bool high = meta[3] && !L.ascii;
     if (cnt == 0 && !high) return 1;  // no unit of this text can leave the state
     const int64_t from = L.i;
-    L.i = next_stop(L.s, L.i, L.n, cnt, high, [&](int k) { return escape_byte(meta, k); }, L.next);
+    L.i = next_stop(L.s, L.i, L.n, cnt, high,
+                    reinterpret_cast<const uint8_t*>(meta + ProductDfa::kExitTable),
+                    [&](int k) { return escape_byte(meta, k); }, L.next);
     d.note_jump(L.off, L.i - from);
     if (L.i >= L.n) return 1;
   }
@@ -439,21 +441,6 @@ int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
   return ++L.i >= L.n ? 1 : 0;
 }
 
-// Runs single units (after the one the lockstep stopped at, when `stopped`) until the lane
-// is in a state the lockstep steps (many exits), or is done; as lane_unit's result.
-template <typename CU>
-int lane_settle(ProductDfa& d, UnitLane<CU>& L, bool stopped) {
-  if (stopped) {
-    const int r = lane_unit(d, L);
-    if (r != 0) return r;
-  }
-  for (;;) {
-    if (d.rows()[L.off + 1] < 0) return 0;  // many exits: the lockstep's
-    const int r = lane_unit(d, L);
-    if (r != 0) return r;
-  }
-}
-
 // One unit of a lane in the lockstep: false where the lane must stop (a non-ASCII unit, an
 // entry not built yet, or a flagged one).
 template <typename CU>
@@ -465,6 +452,41 @@ inline bool lockstep_unit(const int32_t* tr, const int32_t* cls, const CU* s, in
   if (e < 0) return false;
   off = e;
   return true;
+}
+
+// A lane that a jump left in a state with many exits steps up to this many units alone
+// before it rejoins the lockstep: most such states are one or two units away from a
+// jumping state again (the unit after a `?` or a `<`), and a round trip through the
+// lockstep costs more than those steps. On the 14 benchmark patterns that jump most, 4
+// and 8 both took ~12 ms against 13-16 ms for 0 (one thread); on all 16, where most units
+// are stepped, 8 was the slower.
+constexpr int kAloneUnits = 4;
+
+// Runs single units (after the one the lockstep stopped at, when `stopped`) until the lane
+// is in a state the lockstep steps (many exits) with its kAloneUnits spent, or is done; as
+// lane_unit's result.
+template <typename CU>
+int lane_settle(ProductDfa& d, UnitLane<CU>& L, bool stopped) {
+  if (stopped) {
+    const int r = lane_unit(d, L);
+    if (r != 0) return r;
+  }
+  int alone = kAloneUnits;
+  for (;;) {
+    const int32_t* tr = d.rows();
+    if (tr[L.off + 1] < 0) {  // many exits: plain entries inline, until the budget is spent
+      if (alone == 0) return 0;
+      const int32_t* cls = d.byte_classes();
+      while (alone > 0 && L.i < L.n && lockstep_unit(tr, cls, L.s + L.i, L.off)) {
+        ++L.i;
+        --alone;
+      }
+      if (L.i >= L.n) return 1;  // plain entries: no death to record on the way
+      if (alone == 0 && tr[L.off + 1] < 0) return 0;
+    }
+    const int r = lane_unit(d, L);
+    if (r != 0) return r;
+  }
 }
 
 // Four lanes in lockstep, held in registers, for as many rounds as every lane has units
