@@ -454,17 +454,17 @@ inline bool lockstep_unit(const int32_t* tr, const int32_t* cls, const CU* s, in
   return true;
 }
 
-// A lane that a jump left in a state with many exits steps up to this many units alone
-// before it rejoins the lockstep: most such states are one or two units away from a
-// jumping state again (the unit after a `?` or a `<`), and a round trip through the
-// lockstep costs more than those steps. On the 14 benchmark patterns that jump most, 4
-// and 8 both took ~12 ms against 13-16 ms for 0 (one thread); on all 16, where most units
-// are stepped, 8 was the slower.
+// After each jump, a lane steps up to this many units of many-exit states alone, inline,
+// before it rejoins the lockstep: most such stretches end in a jumping state again within
+// a unit or two (the unit after a `?` or a `<`), and a round trip through the lockstep
+// costs more than those steps. A `?` every 64 units of ASCII text, against none: ~41 ns a
+// stop through the lockstep, ~16 ns inline. 4 and 8 gave the same times on the 14
+// benchmark patterns that jump most; 8 was the slower on all 16, where most units step.
 constexpr int kAloneUnits = 4;
 
 // Runs single units (after the one the lockstep stopped at, when `stopped`) until the lane
-// is in a state the lockstep steps (many exits) with its kAloneUnits spent, or is done; as
-// lane_unit's result.
+// has stepped kAloneUnits units in many-exit states since its last jump and is in such a
+// state (the lockstep's), or is done; as lane_unit's result.
 template <typename CU>
 int lane_settle(ProductDfa& d, UnitLane<CU>& L, bool stopped) {
   if (stopped) {
@@ -474,18 +474,39 @@ int lane_settle(ProductDfa& d, UnitLane<CU>& L, bool stopped) {
   int alone = kAloneUnits;
   for (;;) {
     const int32_t* tr = d.rows();
-    if (tr[L.off + 1] < 0) {  // many exits: plain entries inline, until the budget is spent
-      if (alone == 0) return 0;
-      const int32_t* cls = d.byte_classes();
-      while (alone > 0 && L.i < L.n && lockstep_unit(tr, cls, L.s + L.i, L.off)) {
-        ++L.i;
-        --alone;
-      }
-      if (L.i >= L.n) return 1;  // plain entries: no death to record on the way
-      if (alone == 0 && tr[L.off + 1] < 0) return 0;
+    if (tr[L.off + 1] >= 0) {  // few exits: a jump, then the unit it stopped at
+      alone = kAloneUnits;
+      const int r = lane_unit(d, L);
+      if (r != 0) return r;
+      continue;
     }
-    const int r = lane_unit(d, L);
-    if (r != 0) return r;
+    if (alone == 0) return 0;
+    // Many exits: units inline while their entries are built and no pattern dies. A
+    // flagged entry that keeps the dead mask leads to a state with few exits or a
+    // terminal one (no exits): the loop's top takes it from there.
+    const int32_t* cls = d.byte_classes();
+    bool generic = false;
+    while (alone > 0 && L.i < L.n) {
+      const uint32_t u = static_cast<uint32_t>(L.s[L.i]);
+      const int32_t e = u < 0x80 ? tr[L.off + ProductDfa::kMeta + cls[u]] : ProductDfa::kUnbuilt;
+      --alone;
+      if (e >= 0) {
+        L.off = e;
+        ++L.i;
+        continue;
+      }
+      generic = e == ProductDfa::kUnbuilt || d.mask_of(ProductDfa::next_of(e)) != L.mask;
+      if (!generic) {
+        L.off = ProductDfa::next_of(e);
+        ++L.i;
+      }
+      break;
+    }
+    if (L.i >= L.n) return 1;  // no death on the way: the mask is the lane's
+    if (generic) {  // a non-ASCII unit, an entry not built yet, or a death: lane_unit's
+      const int r = lane_unit(d, L);
+      if (r != 0) return r;
+    }
   }
 }
 
