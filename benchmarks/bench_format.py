@@ -42,7 +42,10 @@ threads (the ``*_1t`` rows use one).
 Multi-pattern (``--multi``, on by default): K = 1, 4, 16 search patterns, a verdict per
 pattern and row, on the ~1k-token batch: twinkle's K DFAs in one scan (strings and int64
 ids, also with one thread), a Hyperscan database of the K patterns (one scan per string), and K ``regex``
-searches; cost relative to K = 1 for each.
+searches; cost relative to K = 1 for each. Also on real model text (``text=champ``): the
+GPT-3.5 and PaLM 2 completions of the champ-dataset package (the test extra; skipped when
+it is missing), each put in ``<think>`` tags with its labelled answer after it as
+``<answer>``, tiled to 4096 rows: English prose and arithmetic, nearly all ASCII.
 
 GPU target, when a GPU is present: 4096 rows of exactly 4096 Qwen3 tokens (think/answer
 completions of ~4,600 tokens cut at 4096, so every token is real), the ``twinkle::dfa_scan``
@@ -607,9 +610,50 @@ class _EachPattern(_DfaReward):
         return self.scan_ids(input_ids, lengths, attention_mask=attention_mask)[0]
 
 
-def run_multi(eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: float) -> List[dict]:
-    """K = 1, 4, 16 patterns, a verdict each, on one batch: verdicts equal to ``re``'s."""
-    b = eng.batch(workload(n, tokens, tok, unique=min(256, n)), n)
+def champ_texts() -> Optional[List[str]]:
+    """Real model completions (GPT-3.5 and PaLM 2 Medium on CHAMP's competition problems,
+    tests/math/champ.py), each as ``<think>completion</think>`` and its labelled answer in
+    ``<answer>`` tags; None when the champ-dataset package is not installed."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from tests.math.champ import ChampDatasetMissing, load_champ
+
+    try:
+        cases = load_champ('full')
+    except ChampDatasetMissing:
+        return None
+    return [f'<think>\n{c["completion"]}\n</think>\n<answer>{c["answer_text"]}</answer>' for c in cases]
+
+
+def text_workload(texts: List[str], n: int, tok):
+    """``texts`` tiled to ``n`` rows, as :func:`workload` returns them."""
+    enc = tok(texts, add_special_tokens=False)['input_ids']
+    ids = [enc[i % len(enc)] for i in range(n)]
+    width = max(len(x) for x in ids)
+    padded = torch.zeros((n, width), dtype=torch.int64)
+    for i, x in enumerate(ids):
+        padded[i, : len(x)] = torch.tensor(x)
+    lengths = torch.tensor([len(x) for x in ids], dtype=torch.int64)
+    return ids, padded, lengths, tok.batch_decode(ids, skip_special_tokens=True)
+
+
+def run_multi(
+    eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: float, text: str = 'synthetic'
+) -> List[dict]:
+    """K = 1, 4, 16 patterns, a verdict each, on one batch: verdicts equal to ``re``'s.
+    ``text``: the benchmark's completions of ~``tokens`` tokens, or ``champ`` (real model
+    text, :func:`champ_texts`; no rows when it is missing)."""
+    if text == 'champ':
+        texts = champ_texts()
+        if texts is None:
+            print('multi on real text: champ-dataset is not installed (the test extra); skipped')
+            return []
+        data = text_workload(texts, n, tok)
+        tokens = round(float(data[2].float().mean()))
+    else:
+        data = workload(n, tokens, tok, unique=min(256, n))
+    b = eng.batch(data, n)
 
     def setup(point):
         pats = MULTI_PATTERNS[: point['K']]
@@ -644,6 +688,7 @@ def run_multi(eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: flo
         k = r.point['K']
         hits = sum(map(sum, _harness.plain(r.output))) / (n * k)
         return {
+            'text': text,
             'K': k,
             'B': n,
             'tokens': tokens,
@@ -700,7 +745,10 @@ def main() -> None:
         _harness.print_table(rows, cols)
         if not args.no_multi:
             multi = run_multi(eng, tok, n, 1000, rounds, budget_s)
-            _harness.print_table(multi, ['K', 'B', 'tokens', 'provider', 'median_ms', 'vs_k1', 'match_rate'])
+            multi += run_multi(eng, tok, n, 1000, rounds, budget_s, text='champ')
+            _harness.print_table(
+                multi, ['text', 'K', 'B', 'tokens', 'provider', 'median_ms', 'vs_k1', 'match_rate']
+            )
     summary = summarize(eng, rows, multi)
     if cuda:
         target = gpu_target_rows(tok, 'cuda', rows=256 if args.quick else GPU_ROWS)
@@ -753,7 +801,8 @@ def summarize(eng: Engines, rows: List[dict], multi: List[dict]) -> dict:
             ) * 1e3
     for r in multi:
         if r['K'] > 1:
-            summary[f'multi_{r["provider"]}_k{r["K"]}_vs_k1'] = r['vs_k1']
+            on = '' if r['text'] == 'synthetic' else f'_{r["text"]}'
+            summary[f'multi{on}_{r["provider"]}_k{r["K"]}_vs_k1'] = r['vs_k1']
     return summary
 
 
@@ -779,7 +828,7 @@ def plot(rows: List[dict], multi: List[dict], path: str) -> None:
     axes[0].set_title('Think/answer check (two searches)')
     axes[0].legend(fontsize=6, ncol=3, loc='lower left')
     for p in dict.fromkeys(r['provider'] for r in multi):
-        pts = [(r['K'], r['vs_k1']) for r in multi if r['provider'] == p]
+        pts = [(r['K'], r['vs_k1']) for r in multi if r['provider'] == p and r['text'] == 'synthetic']
         axes[1].plot(*zip(*pts), marker='o', label=p)
     axes[1].set_xscale('log', base=2)
     axes[1].set_xlabel('K patterns')
