@@ -441,14 +441,20 @@ int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
   return ++L.i >= L.n ? 1 : 0;
 }
 
+// The product entry of unit u from the state at `off` for the lanes' inline steps: kUnbuilt
+// for a non-ASCII unit (its UTF-8 bytes are lane_unit's), else the table's entry (negative:
+// not built yet, or flagged).
+inline int32_t unit_entry(const int32_t* tr, const int32_t* cls, uint32_t u, int32_t off) {
+  // Offsets are non-negative: as unsigned, the index needs no sign extension.
+  return u < 0x80 ? tr[static_cast<uint32_t>(off + ProductDfa::kMeta + cls[u])]
+                  : ProductDfa::kUnbuilt;
+}
+
 // One unit of a lane in the lockstep: false where the lane must stop (a non-ASCII unit, an
 // entry not built yet, or a flagged one).
 template <typename CU>
 inline bool lockstep_unit(const int32_t* tr, const int32_t* cls, const CU* s, int32_t& off) {
-  const uint32_t u = static_cast<uint32_t>(*s);
-  // Offsets are non-negative: as unsigned, the index needs no sign extension.
-  const int32_t e = u < 0x80 ? tr[static_cast<uint32_t>(off + ProductDfa::kMeta + cls[u])]
-                             : ProductDfa::kUnbuilt;
+  const int32_t e = unit_entry(tr, cls, static_cast<uint32_t>(*s), off);
   if (e < 0) return false;
   off = e;
   return true;
@@ -487,8 +493,7 @@ int lane_settle(ProductDfa& d, UnitLane<CU>& L, bool stopped) {
     const int32_t* cls = d.byte_classes();
     bool generic = false;
     while (alone > 0 && L.i < L.n) {
-      const uint32_t u = static_cast<uint32_t>(L.s[L.i]);
-      const int32_t e = u < 0x80 ? tr[L.off + ProductDfa::kMeta + cls[u]] : ProductDfa::kUnbuilt;
+      const int32_t e = unit_entry(tr, cls, static_cast<uint32_t>(L.s[L.i]), L.off);
       --alone;
       if (e >= 0) {
         L.off = e;
@@ -593,8 +598,7 @@ void product_units_lockstep(ProductDfa& d, const Text* rows, const int64_t* orde
           stop = l;
           break;
         }
-        const uint32_t u = static_cast<uint32_t>(L.s[L.i]);
-        const int32_t e = u < 0x80 ? tr[L.off + ProductDfa::kMeta + cls[u]] : ProductDfa::kUnbuilt;
+        const int32_t e = unit_entry(tr, cls, static_cast<uint32_t>(L.s[L.i]), L.off);
         if (e < 0) {
           stop = l;
           break;
