@@ -140,17 +140,20 @@ def workload(n: int, tokens: int, tok, unique: int = 256, seed: int = 0):
     """
     rng = random.Random(seed + tokens)
     chars = int(tokens * 4.3)  # ~4.3 characters per Qwen3 token on this text
-    texts = [completion(rng, chars) for _ in range(unique)]
+    return text_workload([completion(rng, chars) for _ in range(unique)], n, tok)
+
+
+def text_workload(texts: List[str], n: int, tok):
+    """``texts`` encoded once each and tiled to ``n`` rows, as :func:`workload` returns them."""
     enc = tok(texts, add_special_tokens=False)['input_ids']
-    ids = [enc[i % unique] for i in range(n)]
-    width = max(len(x) for x in ids)
-    padded = torch.zeros((n, width), dtype=torch.int64)
-    lengths = torch.tensor([len(x) for x in ids], dtype=torch.int64)
+    ids = [enc[i % len(enc)] for i in range(n)]
+    width = max(len(x) for x in enc)
+    padded = torch.zeros((len(enc), width), dtype=torch.int64)
     for i, x in enumerate(enc):
         padded[i, : len(x)] = torch.tensor(x)
-    padded = padded[torch.arange(n) % unique]
-    strings = tok.batch_decode(ids, skip_special_tokens=True)
-    return ids, padded, lengths, strings
+    padded = padded[torch.arange(n) % len(enc)]
+    lengths = torch.tensor([len(x) for x in ids], dtype=torch.int64)
+    return ids, padded, lengths, tok.batch_decode(ids, skip_special_tokens=True)
 
 
 def think_answer_searches(texts):
@@ -624,18 +627,6 @@ def champ_texts() -> Optional[List[str]]:
     except ChampDatasetMissing:
         return None
     return [f'<think>\n{c["completion"]}\n</think>\n<answer>{c["answer_text"]}</answer>' for c in cases]
-
-
-def text_workload(texts: List[str], n: int, tok):
-    """``texts`` tiled to ``n`` rows, as :func:`workload` returns them."""
-    enc = tok(texts, add_special_tokens=False)['input_ids']
-    ids = [enc[i % len(enc)] for i in range(n)]
-    width = max(len(x) for x in ids)
-    padded = torch.zeros((n, width), dtype=torch.int64)
-    for i, x in enumerate(ids):
-        padded[i, : len(x)] = torch.tensor(x)
-    lengths = torch.tensor([len(x) for x in ids], dtype=torch.int64)
-    return ids, padded, lengths, tok.batch_decode(ids, skip_special_tokens=True)
 
 
 def run_multi(
