@@ -9,7 +9,7 @@ import torch
 
 from tests.dfa.test_tokens import mistral_tokenizer, qwen_tokenizer
 from twinkle.reward import BoxedReward, FormatReward, Reward, TagCountReward, TokenizerRequired
-from twinkle.reward.format import boxed_pattern, has_think_and_answer, pad_texts
+from twinkle.reward.format import _DfaReward, boxed_pattern, has_think_and_answer, pad_texts
 from twinkle.reward.shaping import cosine_length_scaling, soft_overlong_penalty
 
 
@@ -71,6 +71,28 @@ def test_non_text_content_abstains(strict):
     ]  # a bare string is the completion
     out = strict(trajs)
     assert math.isnan(out[0]) and out[1:] == [0.0, 0.0, 1.0]
+
+
+class _Text(str):
+    pass
+
+
+def test_bare_string_batches(strict):
+    texts = ['<think>a</think><answer>1</answer>', 'no tags', '']
+    want = [1.0, 0.0, 0.0]
+    assert strict(texts) == want
+    assert strict(tuple(texts)) == want
+    assert strict([_Text(t) for t in texts]) == want  # str subclasses are text too
+    # One message among bare strings: the batch takes the per-trajectory path, same values.
+    mixed = [texts[0], {'messages': [{'role': 'assistant', 'content': texts[1]}]}, texts[2]]
+    assert strict(mixed) == want
+    out = strict(mixed + [{'messages': [{'role': 'assistant', 'content': 7}]}])
+    assert out[:3] == want and math.isnan(out[3])
+    both = FormatReward([r'\d', r'[a-z]'], mode='search')  # both must match
+    assert both(['1a', '1', 'a', '-']) == [1.0, 0.0, 0.0, 0.0]
+    each = _DfaReward([('regex', r'\d', 0, 'search'), ('regex', r'[a-z]', 0, 'search')])
+    assert each(['1a', '1', 'a', '-']) == [1.0, 0.5, 0.5, 0.0]  # the fraction matched
+    assert all(type(v) is float for v in each(['1a', '-']) + strict(texts))
 
 
 @pytest.mark.parametrize(
