@@ -239,9 +239,41 @@ __attribute__((target("avx2"))) inline __m128i narrow16(const CU* s) {
   }
 }
 
+// One-byte storage: 32 bytes a step with AVX2's 256-bit shuffles (each 128-bit half
+// shuffles within itself, so the tables are the 16-byte ones twice). Returns the first
+// index at or after i in the set, or the first index of the last (n - i) % 32 units when
+// none is before them.
+__attribute__((target("avx2"))) inline int64_t find_set32(const uint8_t* s, int64_t i, int64_t n,
+                                                         const uint8_t* table, bool want_high) {
+  const __m256i lo_tab =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table)));
+  const __m256i bit_tab = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, static_cast<char>(0x80), 0,
+                                           0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64,
+                                           static_cast<char>(0x80), 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m256i nib = _mm256_set1_epi8(0x0F);
+  const __m256i zero = _mm256_setzero_si256();
+  const uint32_t high_mask = want_high ? 0xFFFFFFFFu : 0u;
+  for (; i + 32 <= n; i += 32) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
+    const __m256i lo = _mm256_and_si256(x, nib);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), nib);
+    const __m256i in =
+        _mm256_and_si256(_mm256_shuffle_epi8(lo_tab, lo), _mm256_shuffle_epi8(bit_tab, hi));
+    const uint32_t hit =
+        ~static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(in, zero))) |
+        (static_cast<uint32_t>(_mm256_movemask_epi8(x)) & high_mask);
+    if (hit) return i + __builtin_ctz(hit);
+  }
+  return i;
+}
+
 template <typename CU>
 __attribute__((target("avx2"))) int64_t find_set(const CU* s, int64_t i, int64_t n,
                                                  const uint8_t* table, bool want_high) {
+  if constexpr (sizeof(CU) == 1) {
+    i = find_set32(s, i, n, table, want_high);
+    if (i + 32 <= n) return i;  // a hit before the tail
+  }
   const __m128i lo_tab = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table));
   const __m128i bit_tab = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, static_cast<char>(0x80), 0, 0, 0,
                                         0, 0, 0, 0, 0);
@@ -265,19 +297,39 @@ __attribute__((target("avx2"))) int64_t find_set(const CU* s, int64_t i, int64_t
 }
 #endif
 
+// next_stop's cache of per-exit searches (index 0x80: the next non-ASCII unit), cleared on
+// first use: most texts never need it (one exit, or AVX2), and clearing 1 KB per text
+// cost ~20 ns, more than scanning a short text.
+class ExitCache {
+ public:
+  void reset() { ready_ = false; }
+  std::array<int64_t, 129>& get() {
+    if (!ready_) {
+      next_.fill(-1);
+      ready_ = true;
+    }
+    return next_;
+  }
+
+ private:
+  std::array<int64_t, 129> next_;
+  bool ready_ = false;
+};
+
 // The next unit at or after i that can leave a state: equal to one of its `cnt` ASCII exit
 // bytes (exit(k); `table`: the same set, cpu::exit_table_add's), or non-ASCII when `high`;
-// n when none. With AVX2, one pass for the whole set (find_set); else a search per exit,
-// each cached in next[] (index 0x80: the next non-ASCII unit) until the scan passes it, as
+// n when none. One exit: one search. Else, with AVX2, one pass for the whole set
+// (find_set); without, a search per exit, each cached until the scan passes it, as
 // cpu::next_exit does.
 template <typename CU, typename Exit>
 inline int64_t next_stop(const CU* s, int64_t i, int64_t n, int cnt, bool high,
-                         const uint8_t* table, Exit exit, std::array<int64_t, 129>& next) {
+                         const uint8_t* table, Exit exit, ExitCache& cache) {
 #if defined(__x86_64__) && defined(__GNUC__)
   if (cpu::cpu_has_avx2() && cnt + (high ? 1 : 0) > 1) return find_set(s, i, n, table, high);
 #endif
+  if (cnt + (high ? 1 : 0) == 1) return cnt == 1 ? find_unit(s, i, n, exit(0)) : find_high(s, i, n);
   return cpu::next_exit(
-      i, n, cnt + (high ? 1 : 0), [&](int k) { return k < cnt ? exit(k) : uint8_t{0x80}; }, next,
+      i, n, cnt + (high ? 1 : 0), [&](int k) { return k < cnt ? exit(k) : uint8_t{0x80}; }, cache.get(),
       [&](uint8_t e) { return e == 0x80 ? find_high(s, i, n) : find_unit(s, i, n, e); });
 }
 
@@ -286,19 +338,29 @@ inline int64_t next_stop(const CU* s, int64_t i, int64_t n, int cnt, bool high,
 // that can leave it (next_stop), so text in such a state costs a vector compare per 16
 // bytes whatever its script. `ascii`: the text has no non-ASCII unit to jump to; `stops`
 // gains the units stepped.
+//
+// A stop is the common case in some patterns (a `\n` in `<think>\n.*?\n</think>` every
+// ~40 units of real text), so its path is kept short: an ASCII unit is one table step, the
+// jumping state's index is divided out once per state change rather than per jump, and the
+// exit cache is cleared only where a search filled it.
 template <typename CU>
 DfaResult scan_units(const DfaFastPattern& f, const UnitAccel& a, bool ascii, const CU* s,
                      int64_t n, int64_t& stops) {
   int32_t off = f.start_off;
   if (f.dead_off >= 0 && off == f.dead_off) return DfaResult{off / f.n_classes, n > 0 ? 0 : -1};
-  std::array<int64_t, 129> next;
-  next.fill(-1);
+  ExitCache next;
+  int64_t stepped = 0;
+  int32_t jump_off = -1;  // the jumping state whose index `st` holds
+  int64_t st = 0;
   uint8_t buf[4];
   for (int64_t i = 0; i < n; ++i) {
     if (a.any) {
       const int cnt = a.count[off];
       if (cnt >= 0) {
-        const int64_t st = off / f.n_classes;
+        if (off != jump_off) {
+          jump_off = off;
+          st = off / f.n_classes;
+        }
         const bool h = !ascii && a.high[st];
         if (cnt == 0 && !h) break;  // no unit of this text can leave the state
         i = next_stop(s, i, n, cnt, h, a.table[st].data(), [&](int k) { return a.bytes[st][k]; },
@@ -306,13 +368,26 @@ DfaResult scan_units(const DfaFastPattern& f, const UnitAccel& a, bool ascii, co
         if (i >= n) break;
       }
     }
-    ++stops;
-    const int len = utf8(static_cast<uint32_t>(s[i]), buf);
+    ++stepped;
+    const uint32_t u = static_cast<uint32_t>(s[i]);
+    if (u < 0x80) {  // one byte
+      off = f.offsets[off + f.class_ids[u]];
+      if (off == f.dead_off) {
+        stops += stepped;
+        return DfaResult{off / f.n_classes, byte_offset(s, i)};
+      }
+      continue;
+    }
+    const int len = utf8(u, buf);
     for (int b = 0; b < len; ++b) {
       off = f.offsets[off + f.class_ids[buf[b]]];
-      if (off == f.dead_off) return DfaResult{off / f.n_classes, byte_offset(s, i) + b};
+      if (off == f.dead_off) {
+        stops += stepped;
+        return DfaResult{off / f.n_classes, byte_offset(s, i) + b};
+      }
     }
   }
+  stops += stepped;
   return DfaResult{off / f.n_classes, -1};
 }
 
@@ -392,7 +467,7 @@ struct UnitLane {
   uint64_t mask = 0;
   int64_t seen = 0, seen_bytes = 0;  // byte offset of unit `seen`
   int64_t* first_dead = nullptr;
-  std::array<int64_t, 129> next;  // next_stop's cache
+  ExitCache next;  // next_stop's
 };
 
 template <typename CU>
@@ -407,7 +482,7 @@ void lane_start(const ProductDfa& d, UnitLane<CU>& L, const Text& t, int64_t row
   L.seen = L.seen_bytes = 0;
   L.first_dead = fd;
   for (int j = 0; j < d.k(); ++j) fd[j] = ((L.mask >> j) & 1) && L.n > 0 ? 0 : -1;
-  L.next.fill(-1);
+  L.next.reset();
 }
 
 // One step of a lane at unit L.i: in a state with few ASCII exits the jump to the next
@@ -427,15 +502,25 @@ int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
     d.note_jump(L.off, L.i - from);
     if (L.i >= L.n) return 1;
   }
-  uint8_t buf[4];
-  const int len = utf8(static_cast<uint32_t>(L.s[L.i]), buf);
-  for (int b = 0; b < len; ++b) {
+  // Byte b of the unit's UTF-8 through the product; false when the budget is spent.
+  const auto step = [&](uint8_t byte, int b) {
     int32_t e;
-    if (!product_step(d, buf[b], L.off, e)) return -1;
+    if (!product_step(d, byte, L.off, e)) return false;
     if (e < 0 && d.mask_of(L.off) != L.mask) {
       L.seen_bytes += byte_offset(L.s + L.seen, L.i - L.seen);
       L.seen = L.i;
       record_deaths(d, L.off, L.seen_bytes + b, L.mask, L.first_dead);
+    }
+    return true;
+  };
+  const uint32_t u = static_cast<uint32_t>(L.s[L.i]);
+  if (u < 0x80) {  // one byte: the common stop
+    if (!step(static_cast<uint8_t>(u), 0)) return -1;
+  } else {
+    uint8_t buf[4];
+    const int len = utf8(u, buf);
+    for (int b = 0; b < len; ++b) {
+      if (!step(buf[b], b)) return -1;
     }
   }
   return ++L.i >= L.n ? 1 : 0;

@@ -182,3 +182,31 @@ def test_one_pattern_that_stops_every_few_units_moves_to_the_lanes(j):
         want = _op(texts)
         assert np.array_equal(got[0][:, 0], want[0][:, j]) and np.array_equal(got[1][:, 0], want[1][:, j])
         _check_re([j], texts, got[0])
+
+
+# (pool index, an exit that does not match, the piece that matches): states with 3-8 exits.
+SWEEP = [(5, '<', '<>'), (5, '$', 'é'), (6, 'a', 'ax'), (8, '#', '#!'), (8, '^', 'ß')]
+
+
+@pytest.mark.parametrize('storage', ['', 'ÿ', '你', '😀'])
+def test_exits_at_every_offset_of_a_search_block(storage):
+    """An exit that does not match at q, then the match at every p > q, in 80 filler units
+    (plus a non-ASCII unit at the end that sets the storage kind and matches nothing): the
+    vector searches (16 and 32 units a step, from wherever the scan stands) see an exit in
+    every position of a block and the tail after the last whole one."""
+    for j, near, piece in SWEEP:
+        texts = []
+        for q in (0, 1, 15, 31, 32, 40):
+            for p in range(q + 1, 80):
+                body = list('z' * 80)
+                body[q] = near
+                texts.append(''.join(body[:p]) + piece + ''.join(body[p:]) + storage)
+            texts.append('z' * q + near + 'z' * (80 - q) + storage)  # no match at all
+        final, first_dead = POOLED.alone([j], texts)
+        assert np.array_equal(first_dead, _op(texts)[1][:, [j]])
+        _check_re([j], texts, final)
+        idx = [j, 2, 6 if j != 6 else 9]  # the same texts through a product and its lanes
+        got = scan(POOLED.program(idx), texts, len(idx))
+        want = POOLED.alone(idx, texts)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        _check_re(idx, texts, got[0])
