@@ -304,10 +304,17 @@ def check_batch(
     return [g for g in ground_truths for _ in range(k)]
 
 
-def _is_integer_dtype(t: Any) -> bool:
-    import torch
+_INTEGER_DTYPES: dict = {}  # dtype -> is it an integer dtype (a dict lookup per call)
 
-    return not (t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool)
+
+def _is_integer_dtype(t: Any) -> bool:
+    d = t.dtype
+    got = _INTEGER_DTYPES.get(d)
+    if got is None:
+        import torch
+
+        got = _INTEGER_DTYPES[d] = not (d.is_floating_point or d.is_complex or d == torch.bool)
+    return got
 
 
 def check_token_inputs(

@@ -174,7 +174,10 @@ codecs.register_error(_SURROGATE_ERRORS, _surrogate_to_fffd)
 
 def _on_cpu(*tensors: Any) -> bool:
     """True when every argument is None or a CPU tensor (the direct id scanner's inputs)."""
-    return all(t is None or (isinstance(t, Tensor) and t.device.type == 'cpu') for t in tensors)
+    for t in tensors:  # a loop, not all() over a generator: this runs on every call
+        if t is not None and not (isinstance(t, Tensor) and t.device.type == 'cpu'):
+            return False
+    return True
 
 
 def pad_texts(texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
@@ -529,9 +532,7 @@ class _DfaReward(RewardModule):
         final, first_dead = self._scan('byte', data.to(dev), lengths.to(dev))
         return self._accepted('byte', final), first_dead
 
-    def _completions(
-        self, trajectories: Any, ground_truths: Any
-    ) -> Tuple[List[str], Optional[List[bool]]]:
+    def _completions(self, trajectories: Any, ground_truths: Any) -> Tuple[List[str], Optional[List[bool]]]:
         """The completion texts, and per text whether it is text (None: all are)."""
         check_batch(trajectories, ground_truths, type(self).__name__, need_ground_truths=False)
         items = trajectories if type(trajectories) is list else list(trajectories)
