@@ -164,13 +164,41 @@ inline int64_t find_unit(const uint32_t* s, int64_t i, int64_t n, uint8_t e) {
   return n;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// UCS-2 with AVX2: 32 units a step; the first index at or after i equal to e, or the first
+// of the last (n - i) % 32 units when none is before them.
+__attribute__((target("avx2"))) inline int64_t find_unit16_avx2(const uint16_t* s, int64_t i,
+                                                                int64_t n, uint8_t e) {
+  const __m256i v = _mm256_set1_epi16(static_cast<int16_t>(e));
+  for (; i + 32 <= n; i += 32) {
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
+    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + 16));
+    // Two mask bits per unit.
+    const uint64_t m = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi16(x0, v))) |
+                       static_cast<uint64_t>(static_cast<uint32_t>(
+                           _mm256_movemask_epi8(_mm256_cmpeq_epi16(x1, v))))
+                           << 32;
+    if (m) return i + __builtin_ctzll(m) / 2;
+  }
+  return i;
+}
+#endif
+
 inline int64_t find_unit(const uint16_t* s, int64_t i, int64_t n, uint8_t e) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (cpu::cpu_has_avx2()) {
+    i = find_unit16_avx2(s, i, n, e);
+    if (i + 32 <= n) return i;  // found before the tail
+  }
+#endif
 #if defined(__SSE2__)
   const __m128i v = _mm_set1_epi16(static_cast<int16_t>(e));
   for (; i + 16 <= n; i += 16) {
     const __m128i x0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
     const __m128i x1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 8));
-    if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi16(x0, v), _mm_cmpeq_epi16(x1, v)))) break;
+    const uint32_t m = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi16(x0, v))) |
+                       static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi16(x1, v))) << 16;
+    if (m) return i + __builtin_ctz(m) / 2;  // two mask bits per unit
   }
 #endif
   for (; i < n; ++i) {
