@@ -240,10 +240,11 @@ inline int64_t find_high(const CU* s, int64_t i, int64_t n) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-// ---- one pass for a set of exit units (AVX2 hosts: SSSE3 shuffles, 16 units a step) -----
+// ---- one pass for a set of exit units (AVX2 hosts: byte shuffles, 16 or 32 units a step) --
 //
 // Sixteen units narrowed to bytes (code points above 0xFF saturate to 0xFF, so every
-// non-ASCII unit has its top bit set), then a set of ASCII bytes tested in two shuffles:
+// non-ASCII unit has its top bit set; one-byte storage is read 32 bytes at a time as it
+// lies), then a set of ASCII bytes tested in two shuffles:
 // the table at a byte's low nibble holds a bit per high nibble (0-7) whose byte is in the
 // set, and the high nibble picks its bit (none for 8-15: non-ASCII never matches the set).
 // `want_high` adds every non-ASCII unit. About 1 instruction a unit whatever the set's
