@@ -172,12 +172,15 @@ def think_answer_searches(texts):
 # ---- outside engines ------------------------------------------------------------------------
 
 
-def searches(module, patterns: Sequence[str], flags: int) -> Callable[[List[str]], List[float]]:
-    """``len(patterns)`` searches per string with a ``re``-like module: 1.0 when all match."""
-    compiled = [module.compile(p, flags) for p in patterns]
+def searches(
+    module, patterns: Sequence[str], flags: int, mode: str = 'search'
+) -> Callable[[List[str]], List[float]]:
+    """``len(patterns)`` searches (or ``mode``: ``match``) per string with a ``re``-like
+    module: 1.0 when all match."""
+    compiled = [getattr(module.compile(p, flags), mode) for p in patterns]
 
     def check(texts):
-        return [1.0 if all(c.search(t) for c in compiled) else 0.0 for t in texts]
+        return [1.0 if all(c(t) for c in compiled) else 0.0 for t in texts]
 
     return check
 
@@ -767,7 +770,6 @@ def run_real(eng: Engines, tok, n: int, rounds: int, budget_s: float) -> List[di
 
     def setup(point):
         patterns, mode = REAL_CHECKS[point['check']]
-        compiled = [re.compile(p, re.DOTALL) for p in patterns]
         hs = None
         if eng.hs is not None:
             flag = eng.hs.HS_FLAG_DOTALL
@@ -778,9 +780,8 @@ def run_real(eng: Engines, tok, n: int, rounds: int, budget_s: float) -> List[di
             )
         return SimpleNamespace(
             reward=FormatReward(patterns, mode=mode, flags=re.DOTALL, tokenizer=tok),
-            re=lambda t: [1.0 if all(getattr(c, mode)(s) for c in compiled) else 0.0 for s in t],
-            regex=eng.regex and [eng.regex.compile(p, eng.regex.DOTALL) for p in patterns],
-            mode=mode,
+            re=searches(re, patterns, re.DOTALL, mode),
+            regex=eng.regex and searches(eng.regex, patterns, eng.regex.DOTALL, mode),
             hs=hs,
         )
 
@@ -793,9 +794,7 @@ def run_real(eng: Engines, tok, n: int, rounds: int, budget_s: float) -> List[di
         'twinkle_ids64_1t': one_thread(lambda x: x.reward(padded, lengths=lengths)),
     }
     if eng.regex:
-        providers['regex'] = lambda x: [
-            1.0 if all(getattr(c, x.mode)(s) for c in x.regex) else 0.0 for s in strings
-        ]
+        providers['regex'] = lambda x: x.regex(strings)
     if eng.hs:
         providers['hyperscan_str'] = lambda x: x.hs.scan_str(strings)
         providers['hyperscan_bytes'] = lambda x: x.hs.scan_bytes(datas)
