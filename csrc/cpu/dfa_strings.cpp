@@ -29,11 +29,13 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <cwchar>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "dfa_accel.h"
@@ -88,6 +90,106 @@ UnitAccel unit_accel(const DfaFastPattern& f, int64_t n_states) {
   return a;
 }
 
+// ---- the literal filter's data (its scan is further down) --------------------------------
+//
+// Per pattern, factors one of which its every match holds (twinkle.dfa.literals): a factor
+// is a few positions, each a set of at most kFactorSet code points. A text holding none of
+// a pattern's factors cannot match it; when that pattern also can never die (its dead state
+// is out of reach, which the caller checks), its results on that text are known without a
+// scan: not accepted, never dead. All factors are found in one pass (FactorScan), as
+// Hyperscan's Teddy matcher does: up to four positions of each factor (its window) are tested
+// in byte shuffles against nibble tables, 32 units a step, factors sharing eight buckets,
+// and a hit is checked against the factor's code points.
+constexpr int kFactorSet = 8;   // code points per position
+constexpr int kMaxFactors = 64;  // one bit each
+constexpr int kBuckets = 8;
+constexpr int kMinWindow = 3;   // positions a factor has at least
+// Positions of a factor in the shuffles, at most: each costs ~8 instructions per 32 units,
+// and past four the fewer false hits on the benchmark patterns did not pay for them.
+constexpr int kMaxWindow = 4;
+
+struct Factor {
+  int len = 0, at = 0;  // positions; the window's first position
+  int width = 0;        // positions in the window: min(kMaxWindow, len - at)
+  std::vector<std::array<uint32_t, kFactorSet>> cps;
+  std::vector<uint8_t> count;  // code points per position
+  int bucket = 0;
+};
+
+struct LiteralFilter {
+  std::vector<Factor> factors;
+  std::vector<uint64_t> of_pattern;  // per pattern: its factors' bits (0: not filtered)
+  std::vector<uint64_t> serves;      // per factor: the patterns it rules in
+  std::vector<int32_t> reject;       // per pattern: the state reported where ruled out
+  uint64_t filtered = 0;             // the patterns with factors
+  uint64_t leading = 0;              // those whose every match starts with one of them
+  std::vector<int> max_at;           // per pattern: its factors' largest window start
+  uint64_t in_bucket[kBuckets] = {};  // the factors of each bucket
+  // Window position p: bucket bits of the bytes whose low (high) nibble is the index; a
+  // unit above 0xFF is read as the byte 0xFF. A bucket's bits are set throughout past the
+  // width of its factors' windows.
+  int window = kMinWindow;  // positions tested: the widest window
+  alignas(16) uint8_t lo[kMaxWindow][16] = {};
+  alignas(16) uint8_t hi[kMaxWindow][16] = {};
+};
+
+// Whether a program's filter pays depends on its texts: a pass over each text costs about
+// a tenth of a nanosecond a unit for one-byte storage and more for wider units (narrowing
+// them reads 2 or 4 bytes a unit), and it saves the stepping of the patterns it rules out
+// only where the patterns left do not step anyway. So the scanner measures it: calls of at
+// least kChoiceUnits units are taken in pairs, one with the filter and the next without,
+// and after kChoicePairs pairs the filter is kept when the median of the pairs' ratios of
+// nanoseconds a unit favours it. Calls next to each other see the host in the same state,
+// so a pair's ratio holds where a busy host makes single times swing by half. Every
+// kChoiceReview calls the pairs are taken again, for texts that change. Results are the
+// same either way.
+struct FilterChoice {
+  static constexpr int64_t kChoiceUnits = int64_t{1} << 16;
+  static constexpr int kChoicePairs = 3;
+  static constexpr int kChoiceReview = 128;
+
+  // Whether a call of `units` units uses the filter; `sample` is set when its time counts.
+  bool use(int64_t units, bool& sample) {
+    std::lock_guard<std::mutex> lock(mu);
+    sample = false;
+    if (!adapt) return true;
+    if (units < kChoiceUnits) return on;
+    if (pairs == kChoicePairs) {
+      if (++calls % kChoiceReview != 0) return on;
+      pairs = 0;
+    }
+    sample = true;
+    return !half;  // a pair's first call filters, its second does not
+  }
+
+  void record(bool filtered, double ns_per_unit) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (pairs == kChoicePairs) return;  // a sample that finished after the choice
+    if (filtered) {
+      with = ns_per_unit;
+      half = true;
+      return;
+    }
+    if (!half) return;
+    half = false;
+    ratio[pairs++] = with / std::max(ns_per_unit, 1e-9);
+    if (pairs == kChoicePairs) {
+      std::array<double, kChoicePairs> r = ratio;
+      std::sort(r.begin(), r.end());
+      on = r[kChoicePairs / 2] < 1.0;
+    }
+  }
+
+  bool adapt = true;  // false: always filter
+  std::mutex mu;
+  bool on = true;
+  int64_t calls = 0;
+  int pairs = 0;
+  bool half = false;  // the pair's filtered call is in
+  double with = 0;    // its ns a unit
+  std::array<double, kChoicePairs> ratio{};  // filtered / not, per pair
+};
+
 struct ByteProgram {
   int64_t k = 0;
   cpu::OwnedPatterns pats;  // owned copies, prepared
@@ -99,6 +201,14 @@ struct ByteProgram {
   std::unique_ptr<cpu::ProductPool> product;
   std::atomic<int64_t> one_units{0}, one_stops{0};
   std::atomic<bool> one_lanes{false};
+  int64_t budget = 0;  // bytes per product engine
+  // The literal filter (optional): patterns ruled out of a text by their factors, and the
+  // products of the patterns left, one pool per set of them (bit j: pattern j).
+  std::unique_ptr<LiteralFilter> filter;
+  std::mutex subsets_mu;
+  std::unordered_map<uint64_t, std::unique_ptr<cpu::ProductPool>> subsets;
+  // Whether the filter pays is measured on the program's own calls (FilterChoice).
+  std::unique_ptr<FilterChoice> choice;
 };
 
 // A pattern whose scans stop (jump or step) more often than every kUnitsPerStop units, over
@@ -734,32 +844,262 @@ void product_units_lockstep(ProductDfa& d, const Text* rows, const int64_t* orde
   }
 }
 
-// Rows [i0, i1) with every pattern through one product, four texts at a time per storage
-// kind (ASCII text with Latin-1). A text that spends the engine's budget resets it and is
+// Rows idx[0..m) through one product of the patterns `cols` (the pool's, in its order),
+// four texts at a time per storage kind (ASCII text with Latin-1); writes those patterns'
+// columns of the (B, K) outputs. A text that spends the engine's budget resets it and is
 // scanned pattern by pattern.
-void scan_rows_product(ByteProgram& prog, const Text* rows, int64_t i0, int64_t i1,
-                       int32_t* out_state, int64_t* out_fd) {
-  cpu::ProductPool::Lease eng(*prog.product);
+void scan_rows_product(ByteProgram& prog, cpu::ProductPool& pool, const std::vector<int64_t>& cols,
+                       const Text* rows, const int64_t* idx, int64_t m, int32_t* out_state,
+                       int64_t* out_fd) {
+  cpu::ProductPool::Lease eng(pool);
   ProductDfa& d = *eng;
-  const int64_t k = prog.k;
-  const auto alone = [&](int64_t i) {
+  const int64_t kp = static_cast<int64_t>(cols.size()), k = prog.k;
+  std::vector<Text> group(m);
+  for (int64_t q = 0; q < m; ++q) group[q] = rows[idx[q]];
+  std::vector<int32_t> state(m * kp);
+  std::vector<int64_t> fd(m * kp);
+  const auto alone = [&](int64_t q) {
     int64_t stops = 0;
-    for (int64_t j = 0; j < k; ++j) {
-      const DfaResult r = scan_text(prog, j, rows[i], stops);
-      out_state[i * k + j] = r.state;
-      out_fd[i * k + j] = r.first_dead;
+    for (int64_t c = 0; c < kp; ++c) {
+      const DfaResult r = scan_text(prog, cols[c], group[q], stops);
+      state[q * kp + c] = r.state;
+      fd[q * kp + c] = r.first_dead;
     }
   };
   std::vector<int64_t> by_kind[3];
-  for (int64_t i = i0; i < i1; ++i) by_kind[rows[i].kind == 1 ? 0 : rows[i].kind == 2 ? 1 : 2].push_back(i);
+  for (int64_t q = 0; q < m; ++q) by_kind[group[q].kind == 1 ? 0 : group[q].kind == 2 ? 1 : 2].push_back(q);
   const auto run = [&](const std::vector<int64_t>& order, auto unit) {
     using CU = decltype(unit);
-    const int64_t m = static_cast<int64_t>(order.size());
-    product_units_lockstep<CU>(d, rows, order.data(), m, k, out_state, out_fd, alone);
+    product_units_lockstep<CU>(d, group.data(), order.data(), static_cast<int64_t>(order.size()), kp,
+                               state.data(), fd.data(), alone);
   };
   run(by_kind[0], uint8_t{});
   run(by_kind[1], uint16_t{});
   run(by_kind[2], uint32_t{});
+  for (int64_t q = 0; q < m; ++q) {
+    for (int64_t c = 0; c < kp; ++c) {
+      out_state[idx[q] * k + cols[c]] = state[q * kp + c];
+      out_fd[idx[q] * k + cols[c]] = fd[q * kp + c];
+    }
+  }
+}
+
+// ---- the literal filter's scan -----------------------------------------------------------
+
+// Whether factor f holds at unit `at` of s (every position in the text).
+template <typename CU>
+inline bool factor_at(const Factor& f, const CU* s, int64_t at) {
+  for (int p = 0; p < f.len; ++p) {
+    const uint32_t u = static_cast<uint32_t>(s[at + p]);
+    const uint32_t* c = f.cps[p].data();
+    bool in = false;
+    for (int q = 0; q < f.count[p]; ++q) in |= c[q] == u;
+    if (!in) return false;
+  }
+  return true;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// One text's pass for the filter: the filtered patterns still open (no factor found yet),
+// the factors they want and the buckets those are in.
+template <typename CU>
+class FactorScan {
+ public:
+  // `first`: per pattern, where the first window of its factors that holds starts (written
+  // for the patterns found).
+  FactorScan(const LiteralFilter& F, const CU* s, int64_t n, int64_t* first)
+      : F_(F), s_(s), n_(n), first_(first), open_(F.filtered) {}
+
+  // The filtered patterns (bits) the text rules out: those none of whose factors it holds.
+  // Stops as soon as every filtered pattern has one.
+  __attribute__((target("avx2"))) uint64_t run() {
+    if (n_ < kMinWindow) return open_;
+    const int w = F_.window;
+    for (int p = 0; p < w; ++p) {
+      lo_[p] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(F_.lo[p])));
+      hi_[p] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(F_.hi[p])));
+    }
+    want();
+    if constexpr (sizeof(CU) == 1) {
+      return w == 3 ? windows<3>() : windows<4>();
+    } else {
+      return w == 3 ? windows_narrowed<3>() : windows_narrowed<4>();
+    }
+  }
+
+ private:
+  // Windows start at every unit but the last kMinWindow - 1: past the text's end, a
+  // window reads bytes that are no unit (a factor's check rules those out).
+
+  // The bucket bits of the windows starting at p[0..32): each window position's byte
+  // looked up by its low and its high nibble, ANDed with the buckets still wanted.
+  template <int W>
+  static __attribute__((target("avx2"), always_inline)) inline __m256i match(const uint8_t* p, const __m256i* lo,
+                                                                           const __m256i* hi, __m256i live) {
+    const __m256i nib = _mm256_set1_epi8(0x0F);
+    __m256i r = live;
+    for (int k = 0; k < W; ++k) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + k));
+      const __m256i l = _mm256_shuffle_epi8(lo[k], _mm256_and_si256(x, nib));
+      const __m256i h = _mm256_shuffle_epi8(hi[k], _mm256_and_si256(_mm256_srli_epi16(x, 4), nib));
+      r = _mm256_and_si256(r, _mm256_and_si256(l, h));
+    }
+    return r;
+  }
+
+  static __attribute__((target("avx2"), always_inline)) inline uint32_t nonzero(__m256i r) {
+    return ~static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, _mm256_setzero_si256())));
+  }
+
+  // The nibble tables of W window positions, copied where the compiler keeps them in
+  // registers.
+  template <int W>
+  struct Tables {
+    __m256i lo[W], hi[W];
+  };
+
+  // One-byte units, read as they lie, 64 a step; the filtered patterns left open.
+  template <int W>
+  __attribute__((target("avx2"))) uint64_t windows() {
+    Tables<W> t;
+    for (int k = 0; k < W; ++k) t.lo[k] = lo_[k], t.hi[k] = hi_[k];
+    const uint8_t* b = reinterpret_cast<const uint8_t*>(s_);
+    const int64_t starts = n_ - kMinWindow + 1;
+    int64_t i = 0;
+    __m256i live = live_;
+    for (; i + 64 + W - 1 <= n_; i += 64) {
+      const __m256i r0 = match<W>(b + i, t.lo, t.hi, live);
+      const __m256i r1 = match<W>(b + i + 32, t.lo, t.hi, live);
+      const uint32_t m0 = nonzero(r0), m1 = nonzero(r1);
+      if ((m0 | m1) == 0) continue;
+      if (m0 && verify(r0, m0, i)) return 0;
+      if (m1 && verify(r1, m1, i + 32)) return 0;
+      live = live_;
+    }
+    for (; i + 32 + W - 1 <= n_; i += 32) {
+      const __m256i r = match<W>(b + i, t.lo, t.hi, live_);
+      const uint32_t m = nonzero(r);
+      if (m && verify(r, m, i)) return 0;
+    }
+    while (i < starts) {  // the last windows, from a copy with room to read
+      alignas(32) uint8_t tail[32 + kMaxWindow] = {};
+      std::memcpy(tail, b + i, static_cast<size_t>(std::min<int64_t>(n_ - i, 32 + W - 1)));
+      const __m256i r = match<W>(tail, t.lo, t.hi, live_);
+      const int limit = static_cast<int>(std::min<int64_t>(starts - i, 32));
+      const uint32_t m = nonzero(r) & (limit < 32 ? (1u << limit) - 1 : ~0u);
+      if (m && verify(r, m, i)) return 0;
+      i += 32;
+    }
+    return open_;
+  }
+
+  // Wider units, narrowed to bytes kNarrowChunk at a time (with the W - 1 after them), so
+  // a pass that stops early has narrowed little more than it read. A unit above 0xFF reads
+  // as 0xFF, as the nibble tables have it.
+  static constexpr int64_t kNarrowChunk = 1024;
+
+  template <int W>
+  __attribute__((target("avx2"))) uint64_t windows_narrowed() {
+    Tables<W> t;
+    for (int k = 0; k < W; ++k) t.lo[k] = lo_[k], t.hi[k] = hi_[k];
+    alignas(32) uint8_t chunk[kNarrowChunk + 32 + kMaxWindow];
+    const int64_t starts = n_ - kMinWindow + 1;
+    for (int64_t c = 0; c < starts; c += kNarrowChunk) {
+      const int64_t len = std::min<int64_t>(n_ - c, kNarrowChunk + W - 1);
+      int64_t q = 0;
+      for (; q + 16 <= len; q += 16) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(chunk + q), narrow16(s_ + c + q));
+      }
+      for (; q < len; ++q) chunk[q] = static_cast<uint8_t>(std::min<uint32_t>(static_cast<uint32_t>(s_[c + q]), 0xFF));
+      std::memset(chunk + len, 0, sizeof(chunk) - static_cast<size_t>(len));
+      const int64_t last = std::min<int64_t>(starts, c + kNarrowChunk);
+      for (int64_t i = c; i < last; i += 32) {
+        const __m256i r = match<W>(chunk + (i - c), t.lo, t.hi, live_);
+        const int limit = static_cast<int>(std::min<int64_t>(last - i, 32));
+        const uint32_t m = nonzero(r) & (limit < 32 ? (1u << limit) - 1 : ~0u);
+        if (m && verify(r, m, i)) return 0;
+      }
+    }
+    return open_;
+  }
+
+  __attribute__((target("avx2"))) void want() {
+    wanted_ = 0;
+    for (uint64_t o = open_; o; o &= o - 1) wanted_ |= F_.of_pattern[__builtin_ctzll(o)];
+    int buckets = 0;
+    for (int k = 0; k < kBuckets; ++k) buckets |= (F_.in_bucket[k] & wanted_) ? 1 << k : 0;
+    live_ = _mm256_set1_epi8(static_cast<char>(buckets));
+  }
+
+  // The hits `m` (bits of window starts i .. i + 31) of bucket bits r, each checked against
+  // the factors of its buckets still wanted; true once no filtered pattern is left open.
+  __attribute__((target("avx2"), noinline)) bool verify(__m256i r, uint32_t m, int64_t i) {
+    alignas(32) uint8_t hits[32];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(hits), r);
+    for (; m; m &= m - 1) {
+      const int q = __builtin_ctz(m);
+      for (uint32_t bk = hits[q]; bk; bk &= bk - 1) {
+        for (uint64_t fs = F_.in_bucket[__builtin_ctz(bk)] & wanted_; fs; fs &= fs - 1) {
+          const int fi = __builtin_ctzll(fs);
+          const Factor& f = F_.factors[fi];
+          const int64_t at = i + q - f.at;
+          if (at < 0 || at + f.len > n_ || !factor_at(f, s_, at)) continue;
+          for (uint64_t got = open_ & F_.serves[fi]; got; got &= got - 1) first_[__builtin_ctzll(got)] = i + q;
+          open_ &= ~F_.serves[fi];
+          if (open_ == 0) return true;
+          want();
+        }
+      }
+    }
+    return false;
+  }
+
+  const LiteralFilter& F_;
+  const CU* s_;
+  int64_t n_;
+  int64_t* first_;
+  uint64_t open_;
+  uint64_t wanted_ = 0;  // the factors of the open patterns
+  __m256i live_;         // the buckets holding some of them, in every byte
+  __m256i lo_[kMaxWindow], hi_[kMaxWindow];
+};
+#endif
+
+// As FactorScan::run; without AVX2 no pattern is ruled out and none is found (every text
+// is scanned whole).
+uint64_t ruled_out(const LiteralFilter& F, const Text& t, int64_t* first) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (cpu::cpu_has_avx2()) {
+    if (t.kind == 1) return FactorScan<uint8_t>(F, static_cast<const uint8_t*>(t.data), t.units, first).run();
+    if (t.kind == 2) return FactorScan<uint16_t>(F, static_cast<const uint16_t*>(t.data), t.units, first).run();
+    return FactorScan<uint32_t>(F, static_cast<const uint32_t*>(t.data), t.units, first).run();
+  }
+#endif
+  for (uint64_t m = F.filtered; m; m &= m - 1) first[__builtin_ctzll(m)] = 0;
+  return 0;
+}
+
+// The product pool of the patterns in `live`, made on first use; null once kMaxSubsets
+// sets have one (the caller then scans every pattern).
+constexpr size_t kMaxSubsets = 16;
+
+cpu::ProductPool* subset_pool(ByteProgram& prog, uint64_t live) {
+  std::lock_guard<std::mutex> lock(prog.subsets_mu);
+  const auto it = prog.subsets.find(live);
+  if (it != prog.subsets.end()) return it->second.get();
+  if (prog.subsets.size() >= kMaxSubsets) return nullptr;
+  std::vector<DfaFastPattern> fast;
+  for (uint64_t m = live; m; m &= m - 1) fast.push_back(prog.pats.prep[__builtin_ctzll(m)].fast);
+  auto pool = std::make_unique<cpu::ProductPool>(std::move(fast), 256, prog.budget, false, true);
+  cpu::ProductPool* got = pool.get();
+  prog.subsets.emplace(live, std::move(pool));
+  return got;
+}
+
+std::vector<int64_t> bits_of(uint64_t m) {
+  std::vector<int64_t> out;
+  for (; m; m &= m - 1) out.push_back(__builtin_ctzll(m));
+  return out;
 }
 
 // ---- Python glue -------------------------------------------------------------------------
@@ -768,19 +1108,154 @@ void free_program(PyObject* capsule) {
   delete static_cast<ByteProgram*>(PyCapsule_GetPointer(capsule, kCapsule));
 }
 
+// An int from a Python object, or false with an error naming `what`.
+bool int_of(PyObject* o, const char* what, long long lo, long long hi, long long& out) {
+  out = PyLong_Check(o) ? PyLong_AsLongLong(o) : -1;
+  if (!PyLong_Check(o) || (out == -1 && PyErr_Occurred()) || out < lo || out > hi) {
+    PyErr_Clear();
+    PyErr_Format(PyExc_ValueError, "dfa string scan: %s must be an int in [%lld, %lld]", what, lo, hi);
+    return false;
+  }
+  return true;
+}
+
+// Reads the filter argument of byte_program: (factors, of_pattern), factors a list of
+// (window start, positions) with positions a list of lists of code points, of_pattern K
+// lists of factor indices (empty: the pattern is not filtered).
+bool load_filter(PyObject* obj, ByteProgram& prog) {
+  PyObject *factors_obj, *of_obj, *lead_obj = Py_None;
+  int adapt = 1;
+  if (!PyArg_ParseTuple(obj, "O!O!|Op:filter", &PyList_Type, &factors_obj, &PyList_Type, &of_obj, &lead_obj,
+                        &adapt)) {
+    return false;
+  }
+  if (lead_obj != Py_None && (!PyList_Check(lead_obj) || PyList_GET_SIZE(lead_obj) != prog.k)) {
+    PyErr_SetString(PyExc_ValueError, "dfa string scan: filter's leading must be None or one bool per pattern");
+    return false;
+  }
+  const Py_ssize_t nf = PyList_GET_SIZE(factors_obj);
+  if (nf > kMaxFactors || PyList_GET_SIZE(of_obj) != prog.k || prog.k > cpu::kMaxProduct) {
+    PyErr_Format(PyExc_ValueError,
+                 "dfa string scan: filter needs at most %d factors and one list per pattern (K <= %d)",
+                 kMaxFactors, cpu::kMaxProduct);
+    return false;
+  }
+  auto F = std::make_unique<LiteralFilter>();
+  for (Py_ssize_t i = 0; i < nf; ++i) {
+    PyObject *item = PyList_GET_ITEM(factors_obj, i), *pos_obj;
+    long long at;
+    if (!PyArg_ParseTuple(item, "LO!:factor", &at, &PyList_Type, &pos_obj)) return false;
+    Factor f;
+    f.len = static_cast<int>(PyList_GET_SIZE(pos_obj));
+    if (f.len < kMinWindow || f.len > 256 || at < 0 || at + kMinWindow > f.len) {
+      PyErr_Format(PyExc_ValueError, "dfa string scan: factor %zd needs %d to 256 positions and its window in them",
+                   i, kMinWindow);
+      return false;
+    }
+    f.at = static_cast<int>(at);
+    f.width = std::min(kMaxWindow, f.len - f.at);
+    for (int p = 0; p < f.len; ++p) {
+      PyObject* cps = PyList_GET_ITEM(pos_obj, p);
+      if (!PyList_Check(cps) || PyList_GET_SIZE(cps) < 1 || PyList_GET_SIZE(cps) > kFactorSet) {
+        PyErr_Format(PyExc_ValueError, "dfa string scan: factor %zd position %d needs 1 to %d code points", i, p,
+                     kFactorSet);
+        return false;
+      }
+      std::array<uint32_t, kFactorSet> set{};
+      for (Py_ssize_t q = 0; q < PyList_GET_SIZE(cps); ++q) {
+        long long cp;
+        if (!int_of(PyList_GET_ITEM(cps, q), "a factor's code point", 0, 0x10FFFF, cp)) return false;
+        set[q] = static_cast<uint32_t>(cp);
+      }
+      f.cps.push_back(set);
+      f.count.push_back(static_cast<uint8_t>(PyList_GET_SIZE(cps)));
+    }
+    F->factors.push_back(std::move(f));
+  }
+  F->serves.assign(nf, 0);
+  for (int64_t j = 0; j < prog.k; ++j) {
+    PyObject* ids = PyList_GET_ITEM(of_obj, j);
+    if (!PyList_Check(ids)) {
+      PyErr_SetString(PyExc_ValueError, "dfa string scan: filter's of_pattern must hold lists");
+      return false;
+    }
+    uint64_t bits = 0;
+    for (Py_ssize_t q = 0; q < PyList_GET_SIZE(ids); ++q) {
+      long long fi;
+      if (!int_of(PyList_GET_ITEM(ids, q), "a factor index", 0, nf - 1, fi)) return false;
+      bits |= uint64_t{1} << fi;
+      F->serves[fi] |= uint64_t{1} << j;
+    }
+    F->of_pattern.push_back(bits);
+    int max_at = 0;
+    for (uint64_t m = bits; m; m &= m - 1) max_at = std::max(max_at, F->factors[__builtin_ctzll(m)].at);
+    F->max_at.push_back(max_at);
+    if (bits) F->filtered |= uint64_t{1} << j;
+    if (bits && lead_obj != Py_None) {
+      const int lead = PyObject_IsTrue(PyList_GET_ITEM(lead_obj, j));
+      if (lead < 0) return false;
+      if (lead) F->leading |= uint64_t{1} << j;
+    }
+    const DfaFastPattern& fast = prog.pats.prep[j].fast;
+    F->reject.push_back(fast.start_off / fast.n_classes);
+  }
+  // Buckets: factors in the order of their window's first byte, eight runs of them, so
+  // factors sharing a bucket tend to share table bits.
+  std::vector<int> order(nf);
+  for (int i = 0; i < nf; ++i) order[i] = i;
+  const auto first = [&](int i) {
+    const Factor& f = F->factors[i];
+    return std::min<uint32_t>(f.cps[f.at][0], 0xFF);
+  };
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return first(a) < first(b); });
+  for (const Factor& f : F->factors) F->window = std::max(F->window, f.width);
+  for (int r = 0; r < nf; ++r) {
+    Factor& f = F->factors[order[r]];
+    f.bucket = static_cast<int>(r * kBuckets / std::max<Py_ssize_t>(nf, 1));
+    F->in_bucket[f.bucket] |= uint64_t{1} << order[r];
+    const uint8_t bit = static_cast<uint8_t>(1u << f.bucket);
+    for (int p = 0; p < F->window; ++p) {
+      if (p >= f.width) {  // past the factor's window: any byte
+        for (int q = 0; q < 16; ++q) F->lo[p][q] |= bit, F->hi[p][q] |= bit;
+        continue;
+      }
+      for (int q = 0; q < f.count[f.at + p]; ++q) {
+        const uint32_t byte = std::min<uint32_t>(f.cps[f.at + p][q], 0xFF);
+        F->lo[p][byte & 15] |= bit;
+        F->hi[p][byte >> 4] |= bit;
+      }
+    }
+  }
+  if (F->filtered) {
+    prog.filter = std::move(F);
+    prog.choice = std::make_unique<FilterChoice>();
+    prog.choice->adapt = adapt != 0;
+  }
+  return true;
+}
+
 PyObject* byte_program(PyObject*, PyObject* args) {
-  PyObject *cls_obj, *tab_obj, *start_obj, *dead_obj;
+  PyObject *cls_obj, *tab_obj, *start_obj, *dead_obj, *filter_obj = Py_None;
   long long budget = kProductBudget;
-  if (!PyArg_ParseTuple(args, "OOOO|L:byte_program", &cls_obj, &tab_obj, &start_obj, &dead_obj,
-                        &budget)) {
+  if (!PyArg_ParseTuple(args, "OOOO|LO:byte_program", &cls_obj, &tab_obj, &start_obj, &dead_obj,
+                        &budget, &filter_obj)) {
     return nullptr;
   }
+  if (budget < 0) budget = kProductBudget;
   auto prog = std::make_unique<ByteProgram>();
   if (!cpu::load_patterns(cls_obj, tab_obj, start_obj, dead_obj, 256, kWho, prog->pats)) {
     return nullptr;
   }
   const int64_t k = prog->pats.k, s = prog->pats.n_states;
   prog->k = k;
+  prog->budget = budget;
+  if (filter_obj != Py_None) {
+    if (!PyTuple_Check(filter_obj)) {
+      PyErr_SetString(PyExc_TypeError, "dfa string scan: filter must be a tuple (factors, of_pattern) or None");
+      return nullptr;
+    }
+    if (!load_filter(filter_obj, *prog)) return nullptr;
+  }
   for (int64_t j = 0; j < k; ++j) prog->accel.push_back(unit_accel(prog->pats.prep[j].fast, s));
   if (k >= 1 && k <= cpu::kMaxProduct) {
     std::vector<DfaFastPattern> fast;
@@ -792,8 +1267,9 @@ PyObject* byte_program(PyObject*, PyObject* args) {
 
 PyObject* scan_strings(PyObject*, PyObject* args) {
   PyObject *capsule, *texts, *final_obj, *fd_obj;
-  if (!PyArg_ParseTuple(args, "OO!OO:scan_strings", &capsule, &PyList_Type, &texts, &final_obj,
-                        &fd_obj)) {
+  int filtered = 0;
+  if (!PyArg_ParseTuple(args, "OO!OO|p:scan_strings", &capsule, &PyList_Type, &texts, &final_obj,
+                        &fd_obj, &filtered)) {
     return nullptr;
   }
   auto* prog = static_cast<ByteProgram*>(PyCapsule_GetPointer(capsule, kCapsule));
@@ -812,7 +1288,7 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   }
   std::vector<Text> rows(b);
   std::vector<PyObject*> keep(b);  // the list may change while the GIL is released
-  int64_t total = 0;
+  int64_t units = 0;
   for (Py_ssize_t i = 0; i < b; ++i) {
     PyObject* t = PyList_GET_ITEM(texts, i);
     if (!PyUnicode_Check(t)) {
@@ -831,8 +1307,9 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
     keep[i] = t;
     rows[i] = Text{PyUnicode_DATA(t), PyUnicode_GET_LENGTH(t), static_cast<int>(PyUnicode_KIND(t)),
                    PyUnicode_IS_ASCII(t) != 0};
-    total += rows[i].units * prog->k;
+    units += rows[i].units;
   }
+  const int64_t total = units * prog->k;
   int32_t* out_state = static_cast<int32_t*>(fin.view.buf);
   int64_t* out_fd = static_cast<int64_t*>(fd.view.buf);
   const int64_t k = prog->k;
@@ -840,10 +1317,14 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, total / std::max<Py_ssize_t>(b, 1)));
   Py_BEGIN_ALLOW_THREADS
   const bool product = prog->product != nullptr && (k >= 2 || prog->one_lanes.load());
-  const auto run = [&](int64_t i0, int64_t i1) {
-    if (product) return scan_rows_product(*prog, rows.data(), i0, i1, out_state, out_fd);
+  std::vector<int64_t> every(k);
+  for (int64_t j = 0; j < k; ++j) every[j] = j;
+  // Rows idx[0..m) with every pattern.
+  const auto scan_all = [&](const int64_t* idx, int64_t m) {
+    if (product) return scan_rows_product(*prog, *prog->product, every, rows.data(), idx, m, out_state, out_fd);
     int64_t stops = 0, units = 0;
-    for (int64_t i = i0; i < i1; ++i) {
+    for (int64_t q = 0; q < m; ++q) {
+      const int64_t i = idx[q];
       units += rows[i].units;
       for (int64_t j = 0; j < k; ++j) {
         const DfaResult r = scan_text(*prog, j, rows[i], stops);
@@ -856,10 +1337,75 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
       prog->one_stops += stops;
     }
   };
+  bool sample = false;
+  const LiteralFilter* filter =
+      filtered && prog->filter && prog->choice->use(units, sample) ? prog->filter.get() : nullptr;
+  const auto t0 = std::chrono::steady_clock::now();
+  const uint64_t all = k >= 64 ? ~uint64_t{0} : (uint64_t{1} << k) - 1;
+  // Rows [i0, i1): with the filter, each text's patterns that its factors rule out are
+  // reported without a scan (the start state, never dead), and the texts that leave the
+  // same patterns go through those patterns' product together.
+  const auto run = [&](int64_t i0, int64_t i1) {
+    std::vector<int64_t> idx(i1 - i0);
+    for (int64_t i = i0; i < i1; ++i) idx[i - i0] = i;
+    if (filter == nullptr) return scan_all(idx.data(), i1 - i0);
+    // Each text's filter pass; the patterns it rules out are written at once, and so are
+    // those found whose every match starts with a factor: each is scanned alone, from the
+    // first of its factors' windows less its largest window start, less one unit for the
+    // look-behind of `\b`, `\B` or a multiline `^` (a match starts at a factor, and a
+    // scan from any earlier unit finds every match starting after it).
+    std::vector<uint64_t> live(i1 - i0);  // by row - i0: the patterns to scan from the start
+    int64_t first[64];
+    int64_t stops = 0;
+    for (int64_t i = i0; i < i1; ++i) {
+      const uint64_t out = ruled_out(*filter, rows[i], first);
+      const uint64_t late = filter->leading & ~out;
+      for (uint64_t m = out; m; m &= m - 1) {
+        const int j = __builtin_ctzll(m);
+        out_state[i * k + j] = filter->reject[j];
+        out_fd[i * k + j] = -1;
+      }
+      for (uint64_t m = late; m; m &= m - 1) {
+        const int j = __builtin_ctzll(m);
+        const int64_t from = std::max<int64_t>(0, first[j] - filter->max_at[j] - 1);
+        Text rest = rows[i];
+        rest.data = static_cast<const char*>(rest.data) + from * rest.kind;
+        rest.units -= from;
+        const DfaResult r = scan_text(*prog, j, rest, stops);
+        out_state[i * k + j] = r.state;
+        out_fd[i * k + j] = -1;  // a filtered pattern cannot die
+      }
+      live[i - i0] = all & ~out & ~late;
+    }
+    const auto live_of = [&](int64_t i) { return live[i - i0]; };
+    std::stable_sort(idx.begin(), idx.end(), [&](int64_t x, int64_t y) { return live_of(x) < live_of(y); });
+    for (size_t g0 = 0, g1; g0 < idx.size(); g0 = g1) {
+      const uint64_t keep = live_of(idx[g0]);
+      for (g1 = g0 + 1; g1 < idx.size() && live_of(idx[g1]) == keep; ++g1) {
+      }
+      const int64_t* group = idx.data() + g0;
+      const int64_t m = static_cast<int64_t>(g1 - g0);
+      if (keep == all) {
+        scan_all(group, m);
+        continue;
+      }
+      if (keep == 0) continue;
+      cpu::ProductPool* pool = subset_pool(*prog, keep);
+      if (pool != nullptr) {
+        scan_rows_product(*prog, *pool, bits_of(keep), rows.data(), group, m, out_state, out_fd);
+      } else {
+        scan_all(group, m);  // no pool for this set: every pattern, exactly
+      }
+    }
+  };
   if (total < (int64_t{1} << 16)) {
     run(0, b);
   } else {
     at::parallel_for(0, b, grain, run);
+  }
+  if (sample) {
+    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    prog->choice->record(filter != nullptr, ns / static_cast<double>(units));
   }
   if (!product && prog->product != nullptr) {
     const int64_t units = prog->one_units.load(), stops = prog->one_stops.load();
@@ -872,12 +1418,21 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
 
 PyMethodDef kMethods[] = {
     {"byte_program", byte_program, METH_VARARGS,
-     "byte_program(class_ids, tables, starts, dead[, budget]) -> program: K byte DFAs (int32 "
-     "arrays (K, V>=256), (K, S, C), (K,), (K,)) prepared for scan_strings; budget: bytes per "
-     "product engine (K >= 2), past which a text is scanned pattern by pattern."},
+     "byte_program(class_ids, tables, starts, dead[, budget[, filter]]) -> program: K byte DFAs "
+     "(int32 arrays (K, V>=256), (K, S, C), (K,), (K,)) prepared for scan_strings; budget: bytes "
+     "per product engine (K >= 2), past which a text is scanned pattern by pattern (-1: the "
+     "default); filter: "
+     "(factors, of_pattern[, leading[, adapt]]), factors a list of (window start, positions), "
+     "positions a list of lists of code points, of_pattern K lists of factor indices: a text "
+     "holding none of a pattern's factors cannot match it (patterns that can die must have none); "
+     "leading: None or K bools, whether every match of the pattern starts with one of its "
+     "factors; adapt (default True): use the filter only where calls measure it faster, else "
+     "always."},
     {"scan_strings", scan_strings, METH_VARARGS,
-     "scan_strings(program, texts, final_state, first_dead): scans a list of str with every "
-     "pattern, writing (B, K) int32 final states and (B, K) int64 first-dead byte offsets."},
+     "scan_strings(program, texts, final_state, first_dead[, filtered]): scans a list of str with "
+     "every pattern, writing (B, K) int32 final states and (B, K) int64 first-dead byte offsets; "
+     "filtered: a pattern that the program's filter rules out of a text is not scanned (its "
+     "final state is reported as the start state, which does not accept)."},
     {nullptr, nullptr, 0, nullptr}};
 
 }  // namespace

@@ -26,6 +26,8 @@ from torch import Tensor
 
 from twinkle.dfa import tokens as _tokens
 from twinkle.dfa.combinators import THINK_ANSWER_TAGS
+from twinkle.dfa.literals import Factor, required_factors, window_start
+from twinkle.dfa.regex import RegexSyntaxError, UnsupportedRegexError
 from twinkle.reward.base import (
     check_batch,
     check_token_inputs,
@@ -160,6 +162,82 @@ def _stack(classes: Sequence[_tokens.TokenClasses]) -> Tuple[Tensor, ...]:
     starts = np.array([tc.start for tc in classes], dtype=np.int32)
     dead = np.array([tc.dead for tc in classes], dtype=np.int32)
     return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in (cls, tab, acc, starts, dead))
+
+
+# ---- the string scanner's literal filter -------------------------------------------------
+
+# Bytes common in model text: a pattern whose start state leaves on one of them steps
+# through most of a text, so it gets the filter (csrc/cpu/dfa_strings.cpp, LiteralFilter)
+# when it has factors; one that waits for `<` or `?` jumps between those already.
+_FREQUENT_BYTES = tuple(b'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \n\\$.,(){}=-+*:^_')
+_MIN_FACTOR = 3  # positions (the scanner's narrowest window)
+_MAX_WINDOW = 4  # positions of a factor the scanner tests in one pass
+_MAX_PATTERN_FACTORS = 8
+_MAX_FACTORS = 64  # in one program
+
+# Valid UTF-8 as a walk over bytes (no surrogates: the string scanner reads them as
+# U+FFFD): from each step, (first byte, last byte, next step).
+_UTF8_STEPS = {
+    0: ((0x00, 0x7F, 0), (0xC2, 0xDF, 1), (0xE0, 0xE0, 4), (0xE1, 0xEC, 2), (0xED, 0xED, 5),
+        (0xEE, 0xEF, 2), (0xF0, 0xF0, 6), (0xF1, 0xF3, 3), (0xF4, 0xF4, 7)),
+    1: ((0x80, 0xBF, 0),),
+    2: ((0x80, 0xBF, 1),),
+    3: ((0x80, 0xBF, 2),),
+    4: ((0xA0, 0xBF, 1),),
+    5: ((0x80, 0x9F, 1),),
+    6: ((0x90, 0xBF, 2),),
+    7: ((0x80, 0x8F, 2),),
+}  # fmt: skip
+
+
+def _can_die(class_ids: np.ndarray, table: np.ndarray, start: int, dead: int) -> bool:
+    """Whether some text (valid UTF-8) takes a byte DFA from ``start`` to ``dead``."""
+    if dead < 0 or start == dead:
+        return start == dead
+    seen = np.zeros((table.shape[0], len(_UTF8_STEPS)), dtype=bool)
+    seen[start, 0] = True
+    frontier = {0: np.array([start])}
+    while frontier:
+        nxt: dict = {}
+        for step, states in frontier.items():
+            for lo, hi, to_step in _UTF8_STEPS[step]:
+                to = np.unique(table[states][:, np.unique(class_ids[lo : hi + 1])])
+                if (to == dead).any():
+                    return True
+                new = to[~seen[to, to_step]]
+                if new.size:
+                    seen[new, to_step] = True
+                    nxt[to_step] = np.union1d(nxt.get(to_step, new), new)
+        frontier = nxt
+    return False
+
+
+def _usable(factors: Optional[List[Factor]]) -> bool:
+    return bool(factors) and len(factors) <= _MAX_PATTERN_FACTORS and min(map(len, factors)) >= _MIN_FACTOR
+
+
+@functools.lru_cache(maxsize=256)
+def _spec_factors(spec: Tuple) -> Optional[Tuple[Tuple[Factor, ...], bool]]:
+    """Factors one of which every match of a pattern spec holds, and whether every match
+    starts with one; None when there are none the string scanner can use. Factors that
+    start every match are preferred (the scanner then scans such a pattern only from the
+    first of them) unless they are short where others are long: the longer a factor, the
+    fewer texts hold it."""
+    if spec[0] == 'regex':
+        try:
+            leading = required_factors(spec[1], spec[2], leading=True)
+            anywhere = required_factors(spec[1], spec[2])
+        except (RegexSyntaxError, UnsupportedRegexError):
+            return None
+        shortest = min(map(len, anywhere)) if _usable(anywhere) else 0
+        if _usable(leading) and min(map(len, leading)) >= min(shortest, 5):
+            return tuple(leading), True
+        return (tuple(anywhere), False) if shortest else None
+    if spec[0] == 'all_of':  # every part matches (not one match): any part's factors hold
+        found = [x[0] for x in map(_spec_factors, spec[1:]) if x]
+        best = max(found, key=lambda x: (min(map(len, x)), -len(x)), default=None)
+        return (best, False) if best else None
+    return None
 
 
 def _surrogate_to_fffd(err: UnicodeError):
@@ -470,10 +548,11 @@ class _DfaReward(RewardModule):
             scanner = _ext.string_scanner()
             if scanner is None:
                 return None
-            prog = scanner.byte_program(
-                *(getattr(self, f'byte_{n}').cpu().numpy() for n in ('class_ids', 'tables', 'starts', 'dead'))
-            )
+            tables = [
+                getattr(self, f'byte_{n}').cpu().numpy() for n in ('class_ids', 'tables', 'starts', 'dead')
+            ]
             accept = self.byte_accept.cpu().numpy()
+            prog = scanner.byte_program(*tables, -1, self._string_filter(*tables, accept))
             impossible = np.flatnonzero(self.impossible.cpu().numpy())
             got = (
                 scanner,
@@ -485,28 +564,72 @@ class _DfaReward(RewardModule):
             self.__dict__['_string_program'] = got
         return got
 
+    # The string scanner measures whether its literal filter pays (False: always use it).
+    _filter_adapts = True
+
+    def _string_filter(self, class_ids, tables, starts, dead, accept) -> Optional[tuple]:
+        """The string scanner's literal filter, ``(factors, of_pattern, leading, adapts)`` as
+        its ``byte_program`` takes it, or None when no pattern gets one.
+
+        A pattern gets one when its start state leaves on a byte common in model text (so its
+        scan would step through most of a text), every match holds one of a few factors of at
+        least three positions (:func:`twinkle.dfa.literals.required_factors`), and no text
+        can kill it: then a text without those factors is known not to match it, and never
+        to kill it, without a scan; where every match starts with one, it is scanned from the
+        first (less one unit, which the pattern's look-behind may read). Not with a
+        ``prefix`` (a factor could straddle it). The scanner uses the filter where its calls
+        measure it faster (always, when ``_filter_adapts`` is False); results are the same.
+        """
+        if self.prefix or len(self.specs) > 64:
+            return None
+        factors: dict = {}
+        of_pattern: List[List[int]] = []
+        leading: List[bool] = []
+        impossible = self.impossible.cpu().numpy()
+        for j, spec in enumerate(self.specs):
+            got = None if impossible[j] else _spec_factors(spec)
+            start = int(starts[j])
+            ok = (
+                got is not None
+                and not accept[j, start]
+                and any(tables[j, start, class_ids[j, b]] != start for b in _FREQUENT_BYTES)
+                and len(factors.keys() | set(got[0])) <= _MAX_FACTORS
+                and not _can_die(class_ids[j, :256], tables[j], start, int(dead[j]))
+            )
+            of_pattern.append([factors.setdefault(f, len(factors)) for f in got[0]] if ok else [])
+            leading.append(bool(ok and got[1]))
+        if not factors:
+            return None
+        listed = [(window_start(f, min(len(f), _MAX_WINDOW)), [sorted(p) for p in f]) for f in factors]
+        return listed, of_pattern, leading, self._filter_adapts
+
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop('_string_program', None)  # C capsules: rebuilt on first use
         state.pop('_token_program', None)
         return state
 
-    def _scan_strings(self, texts: List[str]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-        """(final, first_dead byte offsets), each (B, K), from the compiled string scanner, or None without it."""
+    def _scan_strings(self, texts: List[str], exact: bool = True) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """(final, first_dead byte offsets), each (B, K), from the compiled string scanner, or None without it.
+
+        ``exact=False`` lets the literal filter (:meth:`_string_filter`) skip a pattern on a
+        text without its factors: the same acceptance and first-dead offsets, but the final
+        state reported is the pattern's start state.
+        """
         got = self._strings()
         if got is None:
             return None
         scanner, prog, accept, _, impossible = got
         final = np.empty((len(texts), accept.shape[0]), dtype=np.int32)
         first_dead = np.empty((len(texts), accept.shape[0]), dtype=np.int64)
-        scanner.scan_strings(prog, texts, final, first_dead)
+        scanner.scan_strings(prog, texts, final, first_dead, not exact)
         if impossible is not None:  # as _scan: an impossible pattern is dead before byte 0
             first_dead[:, impossible] = 0
         return final, first_dead
 
     def _string_acceptance(self, texts: List[str]) -> np.ndarray:
         """(B, K) bool: which patterns accept each text (the string path, :meth:`score_trajectories`)."""
-        got = self._scan_strings(texts)
+        got = self._scan_strings(texts, exact=False)
         if got is None:
             return self.scan_texts(texts)[0].cpu().numpy() == 1.0
         _, _, accept, cols, _ = self._strings()
@@ -523,7 +646,7 @@ class _DfaReward(RewardModule):
             each text's UTF-8 encoding (-1: never dead), on the reward's device.
         """
         texts = list(texts)
-        got = self._scan_strings(texts)
+        got = self._scan_strings(texts, exact=False)
         dev = self.byte_tables.device
         if got is not None:
             final, first_dead = (torch.from_numpy(a).to(dev) for a in got)

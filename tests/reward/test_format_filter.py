@@ -1,0 +1,261 @@
+"""The string scanner's literal filter against the exact scan and against Python ``re``.
+
+A pattern whose start state leaves on common bytes and whose every match holds one of a
+few factors gets a filter: one pass over a text (32 windows a step, from the text's own
+bytes or its units narrowed to bytes) finds every filtered pattern's factors; a pattern
+with none is reported without a scan (not accepted, never dead), and one whose every match
+starts with a factor is scanned alone from the first of them, less the unit its
+look-behind may read. These tests force the filter on (``_filter_adapts = False``) and
+check acceptance and first-dead offsets against the exact scan and every verdict against
+``re``: factors at every offset around the pass's 32- and 64-unit steps, its tail and its
+1024-unit narrowing chunks, in every storage kind; case variants outside ASCII (İ, ı, the
+KELVIN SIGN); look-behind (``\\b``, a multiline ``^``) just before a factor; random texts
+from pieces of the factors. The measured choice between filtering and not is checked to
+give the same results whichever it takes.
+"""
+
+import os
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+
+from twinkle import _ext
+from twinkle.reward.format import FormatReward, _can_die, _DfaReward
+
+from ._string_programs import SCANNER
+
+EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
+
+pytestmark = pytest.mark.skipif(_ext.string_scanner() is None, reason='the compiled library is not loaded')
+
+# (pattern, flags, mode, filtered): whether the reward gives the pattern a filter.
+PATTERNS = [
+    (r'(?:the ){2}', 0, 'search', True),
+    (r'(?:wait|hmm|actually)', re.IGNORECASE, 'search', True),
+    (r'[Tt]herefore,? the answer is', 0, 'search', True),
+    (r'\d+ \* \d+ = \d+', 0, 'search', True),  # a factor inside every match, not at its start
+    (r'\\boxed\{[^{}]*\}', 0, 'search', True),
+    (r'\n\n\n', 0, 'search', True),
+    (r'\bwait\b', 0, 'search', True),  # look-behind before the factor
+    (r'^hmm', re.MULTILINE, 'search', True),  # and a multiline '^'
+    (r'okay', re.IGNORECASE, 'search', True),  # 'k' is also the KELVIN SIGN
+    (r'<think>.*?</think>', re.DOTALL, 'search', False),  # its exit '<' is rare: it jumps
+    (r'\$[^$\n]+\$', 0, 'search', False),  # a one-unit factor
+    (r'the the', 0, 'match', False),  # can die
+    (r'[\u4e00-\u9fff]', 0, 'search', False),  # no factor
+    (r'\w{3}ing\b', 0, 'search', True),  # three units before the factor
+]
+PIECES = [
+    'the ',
+    'the the ',
+    'The the ',
+    'Therefore, the answer is',
+    'therefore the answer is',
+    'Therefore the answer',
+    'wait',
+    'WAİT',
+    'waıt',
+    'await',
+    'a wait.',
+    'hmm',
+    'HMM',
+    'xhmm',
+    '\nhmm',
+    'actually',
+    'ACTUAL',
+    'o\u212aa',
+    'OK!',
+    '12 * 3 = 36',
+    ' * ',
+    '7 * x',
+    '\\boxed{42}',
+    '\\boxed{',
+    '\n\n',
+    '\n',
+    '<think>',
+    '</think>',
+    '$x$',
+    'going',
+    'thinking',
+    'walking',
+    'ing',
+    ' ',
+    'é',
+    '你',
+    '😀',
+    '\ud800',
+]
+TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=5)), max_size=12).map(''.join)
+
+
+def _reward(patterns=PATTERNS, adapts=False):
+    r = _DfaReward([('regex', p, f, m) for p, f, m, _ in patterns])
+    r._filter_adapts = adapts
+    return r
+
+
+FILTERED = _reward()
+
+
+def _check(module, texts, patterns=PATTERNS):
+    """Filtered acceptance and first-dead offsets equal the exact scan's and ``re``'s."""
+    accept = module.byte_accept.numpy()
+    cols = np.arange(accept.shape[0])[None, :]
+    final, first_dead = module._scan_strings(texts, exact=True)
+    accepted, filtered_dead = module.scan_texts(texts)
+    assert np.array_equal(filtered_dead.numpy(), first_dead)
+    assert np.array_equal(accepted.numpy() == 1.0, accept[cols, final])
+    for i, text in enumerate(texts):
+        plain = re.sub('[\ud800-\udfff]', '\ufffd', text)
+        for j, (p, f, m, _) in enumerate(patterns):
+            assert (accepted[i, j].item() == 1.0) == bool(getattr(re, m)(p, plain, f)), (text, p)
+
+
+def test_the_patterns_that_get_a_filter():
+    tables = [getattr(FILTERED, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
+    factors, of_pattern, leading, adapts = FILTERED._string_filter(*tables, FILTERED.byte_accept.numpy())
+    assert [bool(ids) for ids in of_pattern] == [want for *_, want in PATTERNS]
+    assert not adapts
+    # Leading: every match starts with a factor ('\d+ \* ...' and '\w{3}ing' do not).
+    assert [i for i, lead in enumerate(leading) if lead] == [0, 1, 2, 4, 5, 6, 7, 8]
+    assert all(3 <= len(positions) and 0 <= at <= len(positions) - 3 for at, positions in factors)
+
+
+def test_no_filter_with_a_prefix():
+    r = _DfaReward([('regex', r'(?:the ){2}', 0, 'search')])
+    tables = [getattr(r, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
+    assert r._string_filter(*tables, r.byte_accept.numpy()) is not None
+    r.prefix = 'the '  # a factor could straddle the prefix
+    assert r._string_filter(*tables, r.byte_accept.numpy()) is None
+
+
+@pytest.mark.parametrize(
+    'pattern, flags, mode, want',
+    [
+        (r'abc', 0, 'search', False),
+        (r'^abc', 0, 'search', True),
+        (r'(?:\A|x)wait', 0, 'search', False),
+        (r'[^é]*', 0, 'fullmatch', True),  # dies on 'é'
+        (r'(?s).*', 0, 'fullmatch', False),  # no valid UTF-8 kills it
+        (r'a\Zb', 0, 'search', True),  # dead from the start
+    ],
+)
+def test_can_die_reads_valid_utf8_only(pattern, flags, mode, want):
+    r = _DfaReward([('regex', pattern, flags, mode)])
+    cls, tab, starts, dead = (
+        getattr(r, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')
+    )
+    assert _can_die(cls[0, :256], tab[0], int(starts[0]), int(dead[0])) is want
+
+
+@pytest.mark.parametrize('filler', ['x', 'é', '你', '😀'])
+def test_a_factor_at_every_offset(filler):
+    """Each factor at every offset of texts that span the pass's steps, tail and chunks."""
+    lengths = [0, 1, 2, 3, 31, 33, 34, 35, 63, 64, 66, 67, 95, 96, 97, 130]
+    factors = [
+        'the the ',
+        'wait',
+        'hmm',
+        '\\boxed{1}',
+        '\n\n\n',
+        'therefore the answer is',
+        '12 * 3 = 6',
+        'walking',
+    ]
+    texts = []
+    for factor in factors:
+        for n in lengths:
+            for at in range(0, n + 1, max(1, n // 9)):
+                texts.append(filler * at + factor + filler * (n - at))
+    # Around the 1024-unit narrowing chunks of 2- and 4-byte storage.
+    for at in range(1015, 1030):
+        texts.append(filler * at + 'wait' + filler * 40)
+        texts.append(filler * at + 'wai')  # cut off at the end
+    _check(FILTERED, texts)
+
+
+def test_look_behind_before_a_factor():
+    texts = [
+        'await',
+        'a wait',
+        'wait',
+        'x' * 40 + 'await',
+        'x' * 40 + '.wait',
+        'xhmm',
+        '\nhmm',
+        'x\nhmm',
+        'ahmm\nhmm',
+    ]
+    _check(FILTERED, texts)
+    accepted, _ = FILTERED.scan_texts(texts)
+    assert accepted[:, 6].tolist() == [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    assert accepted[:, 7].tolist() == [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
+
+
+def test_case_variants_outside_ascii():
+    texts = ['WAİT', 'waıt', 'wAIT', 'o\u212aay', 'OKAY', 'oKay', 'Ωk']
+    _check(FILTERED, texts)
+
+
+@seed(20261201)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(TEXT, min_size=1, max_size=24))
+def test_filtered_scan_equals_exact_scan_and_re(texts):
+    _check(FILTERED, texts)
+
+
+@seed(20261202)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(TEXT, min_size=1, max_size=8), st.sets(st.integers(0, len(PATTERNS) - 1), min_size=1))
+def test_any_subset_of_patterns(texts, idx):
+    """Programs of one to all the patterns: every set of patterns left goes to its own product."""
+    patterns = [PATTERNS[j] for j in sorted(idx)]
+    _check(_reward(patterns), texts, patterns)
+
+
+def test_the_measured_choice_gives_the_same_results():
+    """Large calls alternate with and without the filter until one is faster; whichever
+    each call takes, the results are the same."""
+    rng = np.random.default_rng(0)
+    texts = [''.join(rng.choice(PIECES, 40)) for _ in range(600)]
+    module = _reward(adapts=True)
+    want = FILTERED.scan_texts(texts)
+    for _ in range(8):
+        got = module.scan_texts(texts)
+        assert torch_equal(got, want)
+
+
+def torch_equal(a, b):
+    return all(np.array_equal(x.numpy(), y.numpy()) for x, y in zip(a, b))
+
+
+def test_format_reward_filters_its_pattern():
+    r = FormatReward(r'(?:wait|hmm|actually)', mode='search', flags=re.IGNORECASE)
+    r._filter_adapts = False
+    texts = ['so, wait.', 'nothing here', 'ACTUALLY', 'waıt', 'hm m', '']
+    assert r(texts) == [1.0, 0.0, 1.0, 1.0, 0.0, 0.0]
+
+
+def test_the_filter_argument_is_checked():
+    r = _reward(PATTERNS[:1])
+    tables = [getattr(r, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
+    good = [(0, [[ord(c)] for c in 'the the '])]
+    SCANNER.byte_program(*tables, -1, (good, [[0]], [True], False))
+    bad = [
+        ((good, [[0], [0]]), 'one list per pattern'),
+        (([(0, [[116], [104]])], [[0]]), '3 to 256 positions'),
+        (([(6, [[ord(c)] for c in 'the the '])], [[0]]), 'window in them'),
+        (([(0, [[116], [], [101]])], [[0]]), '1 to 8 code points'),
+        (([(0, [[116], [104], [0x110000]])], [[0]]), 'code point'),
+        ((good, [[1]]), 'factor index'),
+        ((good * 65, [[0]]), 'at most 64 factors'),
+        ((good, [[0]], [True, False]), 'leading'),
+    ]
+    for arg, message in bad:
+        with pytest.raises(ValueError, match=message):
+            SCANNER.byte_program(*tables, -1, arg)
+    with pytest.raises(TypeError, match='filter must be a tuple'):
+        SCANNER.byte_program(*tables, -1, [good, [[0]]])
