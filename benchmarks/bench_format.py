@@ -728,6 +728,12 @@ OPEN_R1_FORMAT = r'^<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>$'
 REAL_CHECKS = {
     'open_r1_format': ([OPEN_R1_FORMAT], 'match'),
     'think_answer_searches': (THINK_ANSWER_SEARCHES, 'search'),
+    # Checks for words a reward looks for in the reasoning itself: each is left by letters
+    # that come every few characters, and most texts hold none of its words (the string
+    # scanner's literal filter, Hyperscan's literal matcher).
+    'hedge_words': ([r'(?i)(?:wait|hmm|actually)'], 'search'),
+    'repeated_the': ([r'(?:the ){2}'], 'search'),
+    'answer_phrase': ([r'[Tt]herefore,? the answer is'], 'search'),
 }
 
 

@@ -137,12 +137,12 @@ struct LiteralFilter {
 // a tenth of a nanosecond a unit for one-byte storage and more for wider units (narrowing
 // them reads 2 or 4 bytes a unit), and it saves the stepping of the patterns it rules out
 // only where the patterns left do not step anyway. So the scanner measures it: calls of at
-// least kChoiceUnits units are taken in pairs, one with the filter and the next without,
-// and after kChoicePairs pairs the filter is kept when the median of the pairs' ratios of
-// nanoseconds a unit favours it. Calls next to each other see the host in the same state,
-// so a pair's ratio holds where a busy host makes single times swing by half. Every
-// kChoiceReview calls the pairs are taken again, for texts that change. Results are the
-// same either way.
+// least kChoiceUnits units are taken in pairs, one call with the filter and the next
+// without (the other way round every other pair), and after kChoicePairs pairs the filter
+// is kept when the median of the pairs' ratios of nanoseconds a unit favours it. Calls
+// next to each other see the host in the same state, so a pair's ratio holds where a busy
+// host makes single times swing by half. Every kChoiceReview calls the pairs are taken
+// again, for texts that change. Results are the same either way.
 struct FilterChoice {
   static constexpr int64_t kChoiceUnits = int64_t{1} << 16;
   static constexpr int kChoicePairs = 3;
@@ -159,20 +159,23 @@ struct FilterChoice {
       pairs = 0;
     }
     sample = true;
-    return !half;  // a pair's first call filters, its second does not
+    // Even pairs filter first, odd ones second: a program's first calls build its product
+    // states, which would favour whichever way a pair's second call goes.
+    return half == (pairs % 2 == 1);
   }
 
   void record(bool filtered, double ns_per_unit) {
     std::lock_guard<std::mutex> lock(mu);
     if (pairs == kChoicePairs) return;  // a sample that finished after the choice
-    if (filtered) {
-      with = ns_per_unit;
+    if (!half) {
+      first = ns_per_unit;
+      first_filtered = filtered;
       half = true;
       return;
     }
-    if (!half) return;
+    if (filtered == first_filtered) return;  // another thread's call: wait for the other way
     half = false;
-    ratio[pairs++] = with / std::max(ns_per_unit, 1e-9);
+    ratio[pairs++] = filtered ? ns_per_unit / std::max(first, 1e-9) : first / std::max(ns_per_unit, 1e-9);
     if (pairs == kChoicePairs) {
       std::array<double, kChoicePairs> r = ratio;
       std::sort(r.begin(), r.end());
@@ -185,8 +188,9 @@ struct FilterChoice {
   bool on = true;
   int64_t calls = 0;
   int pairs = 0;
-  bool half = false;  // the pair's filtered call is in
-  double with = 0;    // its ns a unit
+  bool half = false;  // the pair's first call is in
+  bool first_filtered = false;
+  double first = 0;  // its ns a unit
   std::array<double, kChoicePairs> ratio{};  // filtered / not, per pair
 };
 
@@ -1416,6 +1420,29 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   Py_RETURN_NONE;
 }
 
+PyObject* filter_choice(PyObject*, PyObject* args) {
+  PyObject* capsule;
+  if (!PyArg_ParseTuple(args, "O:filter_choice", &capsule)) return nullptr;
+  auto* prog = static_cast<ByteProgram*>(PyCapsule_GetPointer(capsule, kCapsule));
+  if (prog == nullptr) return nullptr;
+  if (!prog->filter) Py_RETURN_NONE;
+  FilterChoice& c = *prog->choice;
+  std::lock_guard<std::mutex> lock(c.mu);
+  PyObject* ratios = PyList_New(0);
+  if (ratios == nullptr) return nullptr;
+  for (int i = 0; i < c.pairs; ++i) {
+    PyObject* r = PyFloat_FromDouble(c.ratio[i]);
+    if (r == nullptr || PyList_Append(ratios, r) != 0) {
+      Py_XDECREF(r);
+      Py_DECREF(ratios);
+      return nullptr;
+    }
+    Py_DECREF(r);
+  }
+  return Py_BuildValue("{s:O,s:O,s:N}", "on", c.on ? Py_True : Py_False, "adapts", c.adapt ? Py_True : Py_False,
+                       "ratios", ratios);
+}
+
 PyMethodDef kMethods[] = {
     {"byte_program", byte_program, METH_VARARGS,
      "byte_program(class_ids, tables, starts, dead[, budget[, filter]]) -> program: K byte DFAs "
@@ -1433,6 +1460,10 @@ PyMethodDef kMethods[] = {
      "every pattern, writing (B, K) int32 final states and (B, K) int64 first-dead byte offsets; "
      "filtered: a pattern that the program's filter rules out of a text is not scanned (its "
      "final state is reported as the start state, which does not accept)."},
+    {"filter_choice", filter_choice, METH_VARARGS,
+     "filter_choice(program) -> None or {'on', 'adapts', 'ratios'}: whether the program's literal "
+     "filter is in use for large calls, whether that is measured, and the time ratios (with / "
+     "without) of the pairs of calls measured so far."},
     {nullptr, nullptr, 0, nullptr}};
 
 }  // namespace

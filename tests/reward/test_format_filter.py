@@ -223,9 +223,14 @@ def test_the_measured_choice_gives_the_same_results():
     texts = [''.join(rng.choice(PIECES, 40)) for _ in range(600)]
     module = _reward(adapts=True)
     want = FILTERED.scan_texts(texts)
+    scanner, program = module._strings()[:2]
+    assert scanner.filter_choice(program) == {'on': True, 'adapts': True, 'ratios': []}
     for _ in range(8):
         got = module.scan_texts(texts)
         assert torch_equal(got, want)
+    choice = scanner.filter_choice(program)
+    assert len(choice['ratios']) == 3 and choice['on'] == (sorted(choice['ratios'])[1] < 1.0)
+    assert scanner.filter_choice(_reward([PATTERNS[9]])._strings()[1]) is None  # no filter
 
 
 def torch_equal(a, b):
