@@ -644,6 +644,14 @@ def champ_texts(newlines: bool = False) -> Optional[List[str]]:
     ]
 
 
+def string_filter(reward) -> Optional[str]:
+    """Whether the string scanner's literal filter was in use for the reward's large calls
+    at the end of its timing ('on' / 'off'), or None when none of its patterns has one."""
+    got = reward._strings()
+    choice = got and got[0].filter_choice(got[1])
+    return None if choice is None else ('on' if choice['on'] else 'off')
+
+
 def run_multi(
     eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: float, text: str = 'synthetic'
 ) -> List[dict]:
@@ -702,6 +710,7 @@ def run_multi(
             **r.stats,
             'match_rate': round(hits, 3),
             'twinkle_build_s': r.inputs.build_s,
+            'string_filter': string_filter(r.inputs.reward) if r.provider.startswith('twinkle_str') else None,
         }
 
     rows = _harness.run_grid(
@@ -814,6 +823,7 @@ def run_real(eng: Engines, tok, n: int, rounds: int, budget_s: float) -> List[di
             'provider': r.provider,
             **r.stats,
             'match_rate': round(sum(_harness.plain(r.output)) / n, 3),
+            'string_filter': string_filter(r.inputs.reward) if r.provider.startswith('twinkle_str') else None,
         }
 
     rows = _harness.run_grid(
@@ -872,7 +882,8 @@ def main() -> None:
             multi = run_multi(eng, tok, n, 1000, rounds, budget_s)
             multi += run_multi(eng, tok, n, 1000, rounds, budget_s, text='champ')
             _harness.print_table(
-                multi, ['text', 'K', 'B', 'tokens', 'provider', 'median_ms', 'vs_k1', 'match_rate']
+                multi,
+                ['text', 'K', 'B', 'tokens', 'provider', 'median_ms', 'vs_k1', 'match_rate', 'string_filter'],
             )
         if not args.no_real:
             real = run_real(eng, tok, n, rounds, budget_s)
@@ -888,6 +899,7 @@ def main() -> None:
                     'x_hs_str',
                     'x_hs_bytes',
                     'x_regex',
+                    'string_filter',
                 ],
             )
     summary = summarize(eng, rows, multi, real)
