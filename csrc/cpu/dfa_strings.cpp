@@ -1412,8 +1412,8 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
     prog->choice->record(filter != nullptr, ns / static_cast<double>(units));
   }
   if (!product && prog->product != nullptr) {
-    const int64_t units = prog->one_units.load(), stops = prog->one_stops.load();
-    if (units >= kOneEvidence && units < kUnitsPerStop * stops) prog->one_lanes = true;
+    const int64_t seen = prog->one_units.load(), stops = prog->one_stops.load();
+    if (seen >= kOneEvidence && seen < kUnitsPerStop * stops) prog->one_lanes = true;
   }
   Py_END_ALLOW_THREADS
   for (Py_ssize_t i = 0; i < b; ++i) Py_DECREF(keep[i]);
