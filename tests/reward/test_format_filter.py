@@ -216,6 +216,11 @@ def test_any_subset_of_patterns(texts, idx):
     _check(_reward(patterns), texts, patterns)
 
 
+def _same(a, b):
+    """Two (accepted, first_dead) results hold the same values."""
+    return all(np.array_equal(x.numpy(), y.numpy()) for x, y in zip(a, b))
+
+
 def test_the_measured_choice_gives_the_same_results():
     """Large calls alternate with and without the filter until one is faster; whichever
     each call takes, the results are the same."""
@@ -227,14 +232,10 @@ def test_the_measured_choice_gives_the_same_results():
     assert scanner.filter_choice(program) == {'on': True, 'adapts': True, 'ratios': []}
     for _ in range(8):
         got = module.scan_texts(texts)
-        assert torch_equal(got, want)
+        assert _same(got, want)
     choice = scanner.filter_choice(program)
     assert len(choice['ratios']) == 3 and choice['on'] == (sorted(choice['ratios'])[1] < 1.0)
     assert scanner.filter_choice(_reward([PATTERNS[9]])._strings()[1]) is None  # no filter
-
-
-def torch_equal(a, b):
-    return all(np.array_equal(x.numpy(), y.numpy()) for x, y in zip(a, b))
 
 
 def test_format_reward_filters_its_pattern():
