@@ -123,7 +123,12 @@ struct LiteralFilter {
   std::vector<int32_t> reject;       // per pattern: the state reported where ruled out
   uint64_t filtered = 0;             // the patterns with factors
   uint64_t leading = 0;              // those whose every match starts with one of them
+  uint64_t after_run = 0;            // those whose every match is a run of one class, then one
   std::vector<int> max_at;           // per pattern: its factors' largest window start
+  // Per pattern of after_run: the run's class, ASCII members by bit, and whether it holds
+  // code points above ASCII (every such unit is then taken to be in it).
+  std::vector<std::array<uint64_t, 2>> run_ascii;
+  std::vector<uint8_t> run_high;
   uint64_t in_bucket[kBuckets] = {};  // the factors of each bucket
   // Window position p: bucket bits of the bytes whose low (high) nibble is the index; a
   // unit above 0xFF is read as the byte 0xFF. A bucket's bits are set throughout past the
@@ -850,16 +855,17 @@ void product_units_lockstep(ProductDfa& d, const Text* rows, const int64_t* orde
 
 // Rows idx[0..m) through one product of the patterns `cols` (the pool's, in its order),
 // four texts at a time per storage kind (ASCII text with Latin-1); writes those patterns'
-// columns of the (B, K) outputs. A text that spends the engine's budget resets it and is
-// scanned pattern by pattern.
+// columns of the (B, K) outputs. `texts`, when given, holds what to scan of each row (a
+// part of its text), else rows[idx[q]] is scanned. A text that spends the engine's budget
+// resets it and is scanned pattern by pattern.
 void scan_rows_product(ByteProgram& prog, cpu::ProductPool& pool, const std::vector<int64_t>& cols,
                        const Text* rows, const int64_t* idx, int64_t m, int32_t* out_state,
-                       int64_t* out_fd) {
+                       int64_t* out_fd, const Text* texts = nullptr) {
   cpu::ProductPool::Lease eng(pool);
   ProductDfa& d = *eng;
   const int64_t kp = static_cast<int64_t>(cols.size()), k = prog.k;
   std::vector<Text> group(m);
-  for (int64_t q = 0; q < m; ++q) group[q] = rows[idx[q]];
+  for (int64_t q = 0; q < m; ++q) group[q] = texts != nullptr ? texts[q] : rows[idx[q]];
   std::vector<int32_t> state(m * kp);
   std::vector<int64_t> fd(m * kp);
   const auto alone = [&](int64_t q) {
@@ -1083,9 +1089,26 @@ uint64_t ruled_out(const LiteralFilter& F, const Text& t, int64_t* first) {
   return 0;
 }
 
+// Where the run of pattern j's class that ends just before unit `at` of a text starts.
+// Every match of j is such a run and then a factor, and its factor starts at or after
+// `at`: so its run, which holds every unit from the match's start to there, starts no
+// earlier than this one.
+int64_t run_start(const LiteralFilter& F, int j, const Text& t, int64_t at) {
+  const auto in_run = [&](uint32_t u) {
+    return u < 128 ? ((F.run_ascii[j][u >> 6] >> (u & 63)) & 1) != 0 : F.run_high[j] != 0;
+  };
+  const auto back = [&](const auto* s) {
+    while (at > 0 && in_run(static_cast<uint32_t>(s[at - 1]))) --at;
+    return at;
+  };
+  if (t.kind == 1) return back(static_cast<const uint8_t*>(t.data));
+  if (t.kind == 2) return back(static_cast<const uint16_t*>(t.data));
+  return back(static_cast<const uint32_t*>(t.data));
+}
+
 // The product pool of the patterns in `live`, made on first use; null once kMaxSubsets
 // sets have one (the caller then scans every pattern).
-constexpr size_t kMaxSubsets = 16;
+constexpr size_t kMaxSubsets = 32;
 
 cpu::ProductPool* subset_pool(ByteProgram& prog, uint64_t live) {
   std::lock_guard<std::mutex> lock(prog.subsets_mu);
@@ -1134,7 +1157,9 @@ bool load_filter(PyObject* obj, ByteProgram& prog) {
     return false;
   }
   if (lead_obj != Py_None && (!PyList_Check(lead_obj) || PyList_GET_SIZE(lead_obj) != prog.k)) {
-    PyErr_SetString(PyExc_ValueError, "dfa string scan: filter's leading must be None or one bool per pattern");
+    PyErr_SetString(PyExc_ValueError,
+                    "dfa string scan: filter's leading must be None or one entry per pattern (a bool, or a "
+                    "run's class as (low ASCII bits, high ASCII bits, above ASCII))");
     return false;
   }
   const Py_ssize_t nf = PyList_GET_SIZE(factors_obj);
@@ -1195,11 +1220,23 @@ bool load_filter(PyObject* obj, ByteProgram& prog) {
     for (uint64_t m = bits; m; m &= m - 1) max_at = std::max(max_at, F->factors[__builtin_ctzll(m)].at);
     F->max_at.push_back(max_at);
     if (bits) F->filtered |= uint64_t{1} << j;
+    std::array<uint64_t, 2> run_ascii{};
+    int run_high = 0;
     if (bits && lead_obj != Py_None) {
-      const int lead = PyObject_IsTrue(PyList_GET_ITEM(lead_obj, j));
-      if (lead < 0) return false;
-      if (lead) F->leading |= uint64_t{1} << j;
+      PyObject* lead = PyList_GET_ITEM(lead_obj, j);
+      if (PyTuple_Check(lead)) {
+        unsigned long long lo, hi;
+        if (!PyArg_ParseTuple(lead, "KKp:run", &lo, &hi, &run_high)) return false;
+        run_ascii = {lo, hi};
+        F->after_run |= uint64_t{1} << j;
+      } else {
+        const int yes = PyObject_IsTrue(lead);
+        if (yes < 0) return false;
+        if (yes) F->leading |= uint64_t{1} << j;
+      }
     }
+    F->run_ascii.push_back(run_ascii);
+    F->run_high.push_back(static_cast<uint8_t>(run_high));
     const DfaFastPattern& fast = prog.pats.prep[j].fast;
     F->reject.push_back(fast.start_off / fast.n_classes);
   }
@@ -1354,16 +1391,21 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
     for (int64_t i = i0; i < i1; ++i) idx[i - i0] = i;
     if (filter == nullptr) return scan_all(idx.data(), i1 - i0);
     // Each text's filter pass; the patterns it rules out are written at once, and so are
-    // those found whose every match starts with a factor: each is scanned alone, from the
-    // first of its factors' windows less its largest window start, less one unit for the
-    // look-behind of `\b`, `\B` or a multiline `^` (a match starts at a factor, and a
-    // scan from any earlier unit finds every match starting after it).
+    // those found whose every match starts with a factor (or with a run of one class and
+    // then a factor): each is scanned alone, from the first of its factors' windows less
+    // its largest window start (and back over the run of the class before that), less one
+    // unit for the look-behind of `\b`, `\B` or a multiline `^`. No match starts earlier,
+    // and a scan from any earlier unit finds every match starting after it.
     std::vector<uint64_t> live(i1 - i0);  // by row - i0: the patterns to scan from the start
     int64_t first[64];
-    int64_t stops = 0;
+    // Per pattern scanned from a later unit: its rows and what to scan of each. Those go
+    // through the pattern's product of one, four texts in lockstep, which steps a text
+    // with frequent exits faster than one text's jumps do.
+    std::vector<std::vector<int64_t>> late_rows(k);
+    std::vector<std::vector<Text>> late_texts(k);
     for (int64_t i = i0; i < i1; ++i) {
       const uint64_t out = ruled_out(*filter, rows[i], first);
-      const uint64_t late = filter->leading & ~out;
+      const uint64_t late = (filter->leading | filter->after_run) & ~out;
       for (uint64_t m = out; m; m &= m - 1) {
         const int j = __builtin_ctzll(m);
         out_state[i * k + j] = filter->reject[j];
@@ -1371,15 +1413,32 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
       }
       for (uint64_t m = late; m; m &= m - 1) {
         const int j = __builtin_ctzll(m);
-        const int64_t from = std::max<int64_t>(0, first[j] - filter->max_at[j] - 1);
+        int64_t from = std::max<int64_t>(0, first[j] - filter->max_at[j]);
+        if ((filter->after_run >> j) & 1) from = run_start(*filter, j, rows[i], from);
+        from = std::max<int64_t>(0, from - 1);
         Text rest = rows[i];
         rest.data = static_cast<const char*>(rest.data) + from * rest.kind;
         rest.units -= from;
-        const DfaResult r = scan_text(*prog, j, rest, stops);
-        out_state[i * k + j] = r.state;
-        out_fd[i * k + j] = -1;  // a filtered pattern cannot die
+        late_rows[j].push_back(i);
+        late_texts[j].push_back(rest);
       }
       live[i - i0] = all & ~out & ~late;
+    }
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t m = static_cast<int64_t>(late_rows[j].size());
+      if (m == 0) continue;
+      cpu::ProductPool* pool = subset_pool(*prog, uint64_t{1} << j);
+      if (pool != nullptr) {
+        scan_rows_product(*prog, *pool, {j}, rows.data(), late_rows[j].data(), m, out_state, out_fd,
+                          late_texts[j].data());
+      } else {
+        int64_t stops = 0;
+        for (int64_t q = 0; q < m; ++q) {
+          const DfaResult r = scan_text(*prog, j, late_texts[j][q], stops);
+          out_state[late_rows[j][q] * k + j] = r.state;
+        }
+      }
+      for (const int64_t i : late_rows[j]) out_fd[i * k + j] = -1;  // a filtered pattern cannot die
     }
     const auto live_of = [&](int64_t i) { return live[i - i0]; };
     std::stable_sort(idx.begin(), idx.end(), [&](int64_t x, int64_t y) { return live_of(x) < live_of(y); });
@@ -1452,8 +1511,9 @@ PyMethodDef kMethods[] = {
      "(factors, of_pattern[, leading[, adapt]]), factors a list of (window start, positions), "
      "positions a list of lists of code points, of_pattern K lists of factor indices: a text "
      "holding none of a pattern's factors cannot match it (patterns that can die must have none); "
-     "leading: None or K bools, whether every match of the pattern starts with one of its "
-     "factors; adapt (default True): use the filter only where calls measure it faster, else "
+     "leading: None or, per pattern, True when every match starts with one of its factors, a "
+     "run's class (low ASCII bits, high ASCII bits, above ASCII) when every match is a run of "
+     "that class and then one, else False; adapt (default True): use the filter only where calls measure it faster, else "
      "always."},
     {"scan_strings", scan_strings, METH_VARARGS,
      "scan_strings(program, texts, final_state, first_dead[, filtered]): scans a list of str with "

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, seed, settings
 from hypothesis import strategies as st
 
-from twinkle.dfa.literals import factor_text, required_factors, window_start
+from twinkle.dfa.literals import factor_text, required_factors, run_then_factors, window_start
 
 EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
 
@@ -67,6 +67,22 @@ def _holds(text: str, factors) -> bool:
     return any(_holds_at(text, at, f) for at in range(len(text)) for f in factors)
 
 
+def _run_then_factor(text: str, at: int, run) -> bool:
+    """Whether text holds, from ``at``, a run of the class (non-ASCII: as the scanner reads
+    it, all in when the class has any) and then one of the factors."""
+    ascii, high, factors = run
+    k = at
+    while True:
+        if any(_holds_at(text, k, f) for f in factors):
+            return True
+        if k >= len(text):
+            return False
+        c = ord(text[k])
+        if not (high if c >= 128 else (ascii >> c) & 1):
+            return False
+        k += 1
+
+
 def _every_match(compiled, text):
     """Every leftmost match at every start (overlapping ones included)."""
     for start in range(len(text) + 1):
@@ -91,7 +107,8 @@ def _every_match(compiled, text):
 def test_every_match_holds_a_required_factor(pattern, flags, texts, data):
     anywhere = required_factors(pattern, flags)
     leading = required_factors(pattern, flags, leading=True)
-    assume(anywhere is not None or leading is not None)
+    run = run_then_factors(pattern, flags)
+    assume(anywhere is not None or leading is not None or run is not None)
     compiled = re.compile(pattern, flags)
     texts = texts + [data.draw(st.from_regex(compiled))]  # one text that holds a match
     for text in texts:
@@ -100,6 +117,8 @@ def test_every_match_holds_a_required_factor(pattern, flags, texts, data):
                 assert _holds(m.group(), anywhere), (pattern, flags, text, m.group())
             if leading is not None:
                 assert any(_holds_at(text, m.start(), f) for f in leading), (pattern, flags, text, m.start())
+            if run is not None:
+                assert _run_then_factor(text, m.start(), run), (pattern, flags, text, m.start())
 
 
 @pytest.mark.parametrize(
@@ -133,6 +152,29 @@ def test_every_match_holds_a_required_factor(pattern, flags, texts, data):
 def test_factors_of_known_patterns(pattern, flags, leading, want):
     got = required_factors(pattern, flags, leading=leading)
     assert (None if got is None else [factor_text(f) for f in got]) == want
+
+
+@pytest.mark.parametrize(
+    'pattern, want',
+    [
+        (r'\d+ \* \d+', ('0123456789', True, [' * '])),
+        (r'[a-c]*?xyz', ('abc', False, ['xyz'])),
+        (r'(?i)k+ok', ('Kk', True, ['[Oo][Kk\u212a]'])),  # KELVIN SIGN: above ASCII
+        (r'.+xyz', (''.join(map(chr, range(128))).replace('\n', ''), True, ['xyz'])),  # '.': not a newline
+        (r'(?s).*xyz', (''.join(map(chr, range(128))), True, ['xyz'])),
+        (r'(?:the ){2}', None),  # no repeat of one class first
+        (r'\d+', None),  # nothing after the run
+        (r'\d+\w', None),  # no factor after it
+    ],
+)
+def test_run_then_factors_of_known_patterns(pattern, want):
+    got = run_then_factors(pattern)
+    if want is None:
+        assert got is None
+        return
+    members, high, factors = want
+    assert got == (sum(1 << ord(c) for c in members), high, got[2])
+    assert [factor_text(f) for f in got[2]] == factors
 
 
 def test_dotted_and_dotless_i_keep_the_factor_honest():

@@ -36,7 +36,7 @@ PATTERNS = [
     (r'(?:the ){2}', 0, 'search', True),
     (r'(?:wait|hmm|actually)', re.IGNORECASE, 'search', True),
     (r'[Tt]herefore,? the answer is', 0, 'search', True),
-    (r'\d+ \* \d+ = \d+', 0, 'search', True),  # a factor inside every match, not at its start
+    (r'\d+ \* \d+ = \d+', 0, 'search', True),  # a run of digits, then the factor
     (r'\\boxed\{[^{}]*\}', 0, 'search', True),
     (r'\n\n\n', 0, 'search', True),
     (r'\bwait\b', 0, 'search', True),  # look-behind before the factor
@@ -47,6 +47,8 @@ PATTERNS = [
     (r'the the', 0, 'match', False),  # can die
     (r'[\u4e00-\u9fff]', 0, 'search', False),  # no factor
     (r'\w{3}ing\b', 0, 'search', True),  # three units before the factor
+    (r'[a-z ]*answer', 0, 'search', True),  # a run that the factor's letters are in
+    (r'(?:ab|cd)\w*xyz', 0, 'search', True),  # the factor anywhere in a match
 ]
 PIECES = [
     'the ',
@@ -81,6 +83,10 @@ PIECES = [
     'going',
     'thinking',
     'walking',
+    'abqxyz',
+    'cd_xyz',
+    'ab xyz',
+    'xyz',
     'ing',
     ' ',
     'é',
@@ -119,8 +125,13 @@ def test_the_patterns_that_get_a_filter():
     factors, of_pattern, leading, adapts = FILTERED._string_filter(*tables, FILTERED.byte_accept.numpy())
     assert [bool(ids) for ids in of_pattern] == [want for *_, want in PATTERNS]
     assert not adapts
-    # Leading: every match starts with a factor ('\d+ \* ...' and '\w{3}ing' do not).
-    assert [i for i, lead in enumerate(leading) if lead] == [0, 1, 2, 4, 5, 6, 7, 8]
+    # Every match starts with a factor, or with a run of one class and then a factor.
+    assert [i for i, lead in enumerate(leading) if lead is True] == [0, 1, 2, 4, 5, 6, 7, 8]
+    digits = sum(1 << c for c in range(ord('0'), ord('9') + 1))
+    assert leading[3] == (digits, 0, True)  # '\d' also holds digits outside ASCII
+    assert isinstance(leading[13], tuple) and leading[13][2]  # '\w{3}' before 'ing'
+    assert [i for i, lead in enumerate(leading) if isinstance(lead, tuple)] == [3, 13, 14]
+    assert leading[15] is False  # its factor can come anywhere in a match
     assert all(3 <= len(positions) and 0 <= at <= len(positions) - 3 for at, positions in factors)
 
 
@@ -164,6 +175,7 @@ def test_a_factor_at_every_offset(filler):
         'therefore the answer is',
         '12 * 3 = 6',
         'walking',
+        'cd12xyz',
     ]
     texts = []
     for factor in factors:
@@ -265,3 +277,18 @@ def test_the_filter_argument_is_checked():
             SCANNER.byte_program(*tables, -1, arg)
     with pytest.raises(TypeError, match='filter must be a tuple'):
         SCANNER.byte_program(*tables, -1, [good, [[0]]])
+
+
+def test_more_pattern_sets_than_products():
+    """Forty filtered patterns: past the scanner's cap on products per program, the
+    patterns found are scanned one text at a time, with the same results."""
+    patterns = [(f'zy{i:02d}q', 0, 'search', True) for i in range(40)]
+    rng = np.random.default_rng(1)
+    texts = []
+    for _ in range(200):
+        words = [f'zy{i:02d}q' for i in rng.choice(40, rng.integers(0, 6), replace=False)]
+        texts.append(' and '.join(words + ['zy']))
+    _check(_reward(patterns), texts, patterns)
+    # With a pattern no factor rules out, the sets of patterns left take products too.
+    patterns.append((r'<think>.*?</think>', re.DOTALL, 'search', False))
+    _check(_reward(patterns), [t + ' <think>x</think>' * (i % 2) for i, t in enumerate(texts)], patterns)

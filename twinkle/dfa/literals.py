@@ -27,9 +27,9 @@ from typing import FrozenSet, List, Optional, Tuple
 import numpy as np
 
 from twinkle.dfa import charset
-from twinkle.dfa.regex import FLAG_I, INF, Branch, Group, Repeat, parse
+from twinkle.dfa.regex import FLAG_I, FLAG_S, INF, Branch, Group, Repeat, parse
 
-__all__ = ['Factor', 'factor_text', 'required_factors', 'window_start']
+__all__ = ['Factor', 'factor_text', 'required_factors', 'run_then_factors', 'window_start']
 
 Factor = Tuple[FrozenSet[int], ...]
 
@@ -207,6 +207,53 @@ def required_factors(pattern: str, flags: int = 0, leading: bool = False) -> Opt
         _best(info.exact, info.prefix) if leading else _best(info.exact, info.prefix, info.suffix, info.need)
     )
     return sorted(best, key=factor_text) if best is not None else None
+
+
+def _char_mask(node, flags: int) -> Optional[np.ndarray]:
+    """The code points one character node matches, or None for any other node."""
+    if not isinstance(node, tuple):
+        return None
+    icase = bool(flags & FLAG_I)
+    kind = node[0]
+    if kind == 'lit':
+        return charset.literal_set(node[1], icase)
+    if kind == 'notlit':
+        return charset.literal_set(node[1], icase, negate=True)
+    if kind == 'in':
+        return charset.class_set(node[2], node[1], icase)
+    if kind == 'any':
+        return charset.any_set(bool(flags & FLAG_S))
+    return None
+
+
+def run_then_factors(pattern: str, flags: int = 0) -> Optional[Tuple[int, bool, List[Factor]]]:
+    """For a pattern that starts with a repeat of one character class C (``\\d+ \\* \\d+``,
+    ``\\w{3}ing``): ``(ascii, high, factors)`` such that every match is a run of C followed by
+    a string that starts with one of ``factors``. ``ascii`` is C's ASCII members as a 128-bit
+    mask; ``high`` whether C holds any code point above ASCII. None for other patterns.
+
+    A match then starts inside the run of C that ends where a factor starts, so a scan of a
+    text can start there rather than at the text's start.
+
+    >>> ascii, high, factors = run_then_factors(r'\\d+ \\* \\d+')
+    >>> ascii == sum(1 << c for c in range(ord('0'), ord('9') + 1)), high  # Unicode digits too
+    (True, True)
+    >>> [factor_text(f) for f in factors]
+    [' * ']
+    """
+    seq, global_flags = parse(pattern)
+    flags = int(flags) | global_flags
+    if len(seq) < 2 or not isinstance(seq[0], Repeat) or len(seq[0].seq) != 1:
+        return None
+    mask = _char_mask(seq[0].seq[0], flags)
+    if mask is None:
+        return None
+    rest = _seq(seq[1:], flags)
+    factors = _best(rest.exact, rest.prefix)
+    if factors is None:
+        return None
+    ascii = int(sum(1 << int(c) for c in np.flatnonzero(mask[:128])))
+    return ascii, bool(mask[128:].any()), sorted(factors, key=factor_text)
 
 
 def factor_text(factor: Factor) -> str:

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from twinkle.dfa import tokens as _tokens
 from twinkle.dfa.combinators import THINK_ANSWER_TAGS
-from twinkle.dfa.literals import Factor, required_factors, window_start
+from twinkle.dfa.literals import Factor, required_factors, run_then_factors, window_start
 from twinkle.dfa.regex import RegexSyntaxError, UnsupportedRegexError
 from twinkle.reward.base import (
     check_batch,
@@ -217,21 +217,26 @@ def _usable(factors: Optional[List[Factor]]) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def _spec_factors(spec: Tuple) -> Optional[Tuple[Tuple[Factor, ...], bool]]:
-    """Factors one of which every match of a pattern spec holds, and whether every match
-    starts with one; None when there are none the string scanner can use. Factors that
-    start every match are preferred (the scanner then scans such a pattern only from the
-    first of them) unless they are short where others are long: the longer a factor, the
-    fewer texts hold it."""
+def _spec_factors(spec: Tuple) -> Optional[Tuple[Tuple[Factor, ...], Any]]:
+    """Factors one of which every match of a pattern spec holds, and where matches start
+    from them: True when every match starts with one, ``(ascii, high)`` (the class C as
+    :func:`twinkle.dfa.literals.run_then_factors` gives it) when every match is a run of C
+    and then one, else False. None when there are none the string scanner can use. The
+    scanner scans a pattern of the first two kinds only from the first factor (or the run
+    before it), so they are preferred, unless their factors are short where others are
+    long: the longer a factor, the fewer texts hold it."""
     if spec[0] == 'regex':
         try:
             leading = required_factors(spec[1], spec[2], leading=True)
+            run = run_then_factors(spec[1], spec[2])
             anywhere = required_factors(spec[1], spec[2])
         except (RegexSyntaxError, UnsupportedRegexError):
             return None
         shortest = min(map(len, anywhere)) if _usable(anywhere) else 0
         if _usable(leading) and min(map(len, leading)) >= min(shortest, 5):
             return tuple(leading), True
+        if run is not None and _usable(run[2]) and min(map(len, run[2])) >= min(shortest, 5):
+            return tuple(run[2]), run[:2]
         return (tuple(anywhere), False) if shortest else None
     if spec[0] == 'all_of':  # every part matches (not one match): any part's factors hold
         found = [x[0] for x in map(_spec_factors, spec[1:]) if x]
@@ -576,7 +581,8 @@ class _DfaReward(RewardModule):
         least three positions (:func:`twinkle.dfa.literals.required_factors`), and no text
         can kill it: then a text without those factors is known not to match it, and never
         to kill it, without a scan; where every match starts with one, it is scanned from the
-        first (less one unit, which the pattern's look-behind may read). Not with a
+        first (less one unit, which the pattern's look-behind may read), and where every match
+        is a run of one class and then one, from the start of the run before the first. Not with a
         ``prefix`` (a factor could straddle it). The scanner uses the filter where its calls
         measure it faster (always, when ``_filter_adapts`` is False); results are the same.
         """
@@ -584,7 +590,7 @@ class _DfaReward(RewardModule):
             return None
         factors: dict = {}
         of_pattern: List[List[int]] = []
-        leading: List[bool] = []
+        leading: List[Any] = []
         impossible = self.impossible.cpu().numpy()
         for j, spec in enumerate(self.specs):
             got = None if impossible[j] else _spec_factors(spec)
@@ -597,7 +603,11 @@ class _DfaReward(RewardModule):
                 and not _can_die(class_ids[j, :256], tables[j], start, int(dead[j]))
             )
             of_pattern.append([factors.setdefault(f, len(factors)) for f in got[0]] if ok else [])
-            leading.append(bool(ok and got[1]))
+            lead = got[1] if ok else False
+            # A run's class as (low 64 ASCII bits, high 64, any code point above ASCII).
+            leading.append(
+                (lead[0] & (2**64 - 1), lead[0] >> 64, lead[1]) if isinstance(lead, tuple) else lead
+            )
         if not factors:
             return None
         listed = [(window_start(f, min(len(f), _MAX_WINDOW)), [sorted(p) for p in f]) for f in factors]
