@@ -580,10 +580,10 @@ class _DfaReward(RewardModule):
         scan would step through most of a text), every match holds one of a few factors of at
         least three positions (:func:`twinkle.dfa.literals.required_factors`), and no text
         can kill it: then a text without those factors is known not to match it, and never
-        to kill it, without a scan; where every match starts with one, it is scanned from the
-        first (less one unit, which the pattern's look-behind may read), and where every match
-        is a run of one class and then one, from the start of the run before the first. Not with a
-        ``prefix`` (a factor could straddle it). The scanner uses the filter where its calls
+        to kill it, without a scan. Where every match starts with one, the pattern is scanned
+        from the first (less one unit, which its look-behind may read); where every match is
+        a run of one class and then one, from the start of the run before the first. Not with
+        a ``prefix`` (a factor could straddle it). The scanner uses the filter where its calls
         measure it faster (always, when ``_filter_adapts`` is False); results are the same.
         """
         if self.prefix or len(self.specs) > 64:
@@ -623,8 +623,9 @@ class _DfaReward(RewardModule):
         """(final, first_dead byte offsets), each (B, K), from the compiled string scanner, or None without it.
 
         ``exact=False`` lets the literal filter (:meth:`_string_filter`) skip a pattern on a
-        text without its factors: the same acceptance and first-dead offsets, but the final
-        state reported is the pattern's start state.
+        text without its factors, or scan it from a later unit: the same acceptance and
+        first-dead offsets, but such a pattern's final state is not the exact scan's (its
+        start state, or where the later scan ended).
         """
         got = self._strings()
         if got is None:
