@@ -18,6 +18,10 @@
 //    DFAs (dfa_multi.h) kept in the program; the results equal each pattern's scan alone.
 //    A one-pattern program moves to the same product (of one) once its scans show text
 //    leaving its states every few units (one_lanes), with the same results.
+//  * A program may hold a literal filter (LiteralFilter): with `filtered` set, a pattern
+//    that cannot die is not scanned on a text that lacks all its factors, or is scanned
+//    from a later unit where no match can start earlier. Acceptance and first-dead
+//    offsets are the exact scan's; only such a pattern's final state may differ.
 #include <Python.h>
 
 #include <ATen/Parallel.h>
