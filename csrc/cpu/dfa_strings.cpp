@@ -101,9 +101,9 @@ UnitAccel unit_accel(const DfaFastPattern& f, int64_t n_states) {
 // a pattern's factors cannot match it; when that pattern also can never die (its dead state
 // is out of reach, which the caller checks), its results on that text are known without a
 // scan: not accepted, never dead. All factors are found in one pass (FactorScan), as
-// Hyperscan's Teddy matcher does: up to four positions of each factor (its window) are tested
-// in byte shuffles against nibble tables, 32 units a step, factors sharing eight buckets,
-// and a hit is checked against the factor's code points.
+// Hyperscan's Teddy matcher does: up to four positions of each factor (its window) are
+// tested in byte shuffles against nibble tables, 32 or 64 units a step, factors sharing
+// eight buckets, and a hit is checked against the factor's code points.
 constexpr int kFactorSet = 8;   // code points per position
 constexpr int kMaxFactors = 64;  // one bit each
 constexpr int kBuckets = 8;
@@ -929,10 +929,6 @@ class FactorScan {
   __attribute__((target("avx2"))) uint64_t run() {
     if (n_ < kMinWindow) return open_;
     const int w = F_.window;
-    for (int p = 0; p < w; ++p) {
-      lo_[p] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(F_.lo[p])));
-      hi_[p] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(F_.hi[p])));
-    }
     want();
     if constexpr (sizeof(CU) == 1) {
       return w == 3 ? windows<3>() : windows<4>();
@@ -965,18 +961,37 @@ class FactorScan {
     return ~static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, _mm256_setzero_si256())));
   }
 
-  // The nibble tables of W window positions, copied where the compiler keeps them in
-  // registers.
+  // The nibble tables of W window positions, each 16-byte table in both halves of a
+  // register, held where the compiler keeps them in registers.
   template <int W>
   struct Tables {
     __m256i lo[W], hi[W];
   };
 
+  template <int W>
+  __attribute__((target("avx2"))) Tables<W> tables() const {
+    Tables<W> t;
+    for (int k = 0; k < W; ++k) {
+      t.lo[k] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(F_.lo[k])));
+      t.hi[k] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(F_.hi[k])));
+    }
+    return t;
+  }
+
+  // The first `limit` (at most 32) windows starting at p, which are units i .. of the text;
+  // true once no filtered pattern is left open.
+  template <int W>
+  __attribute__((target("avx2"), always_inline)) inline bool block(const uint8_t* p, int64_t i, int limit,
+                                                                  const Tables<W>& t) {
+    const __m256i r = match<W>(p, t.lo, t.hi, live_);
+    const uint32_t m = nonzero(r) & (limit < 32 ? (1u << limit) - 1 : ~0u);
+    return m && verify(r, m, i);
+  }
+
   // One-byte units, read as they lie, 64 a step; the filtered patterns left open.
   template <int W>
   __attribute__((target("avx2"))) uint64_t windows() {
-    Tables<W> t;
-    for (int k = 0; k < W; ++k) t.lo[k] = lo_[k], t.hi[k] = hi_[k];
+    const Tables<W> t = tables<W>();
     const uint8_t* b = reinterpret_cast<const uint8_t*>(s_);
     const int64_t starts = n_ - kMinWindow + 1;
     int64_t i = 0;
@@ -991,18 +1006,12 @@ class FactorScan {
       live = live_;
     }
     for (; i + 32 + W - 1 <= n_; i += 32) {
-      const __m256i r = match<W>(b + i, t.lo, t.hi, live_);
-      const uint32_t m = nonzero(r);
-      if (m && verify(r, m, i)) return 0;
+      if (block<W>(b + i, i, 32, t)) return 0;
     }
-    while (i < starts) {  // the last windows, from a copy with room to read
+    for (; i < starts; i += 32) {  // the last windows, from a copy with room to read
       alignas(32) uint8_t tail[32 + kMaxWindow] = {};
       std::memcpy(tail, b + i, static_cast<size_t>(std::min<int64_t>(n_ - i, 32 + W - 1)));
-      const __m256i r = match<W>(tail, t.lo, t.hi, live_);
-      const int limit = static_cast<int>(std::min<int64_t>(starts - i, 32));
-      const uint32_t m = nonzero(r) & (limit < 32 ? (1u << limit) - 1 : ~0u);
-      if (m && verify(r, m, i)) return 0;
-      i += 32;
+      if (block<W>(tail, i, static_cast<int>(std::min<int64_t>(starts - i, 32)), t)) return 0;
     }
     return open_;
   }
@@ -1014,8 +1023,7 @@ class FactorScan {
 
   template <int W>
   __attribute__((target("avx2"))) uint64_t windows_narrowed() {
-    Tables<W> t;
-    for (int k = 0; k < W; ++k) t.lo[k] = lo_[k], t.hi[k] = hi_[k];
+    const Tables<W> t = tables<W>();
     alignas(32) uint8_t chunk[kNarrowChunk + 32 + kMaxWindow];
     const int64_t starts = n_ - kMinWindow + 1;
     for (int64_t c = 0; c < starts; c += kNarrowChunk) {
@@ -1028,10 +1036,7 @@ class FactorScan {
       std::memset(chunk + len, 0, sizeof(chunk) - static_cast<size_t>(len));
       const int64_t last = std::min<int64_t>(starts, c + kNarrowChunk);
       for (int64_t i = c; i < last; i += 32) {
-        const __m256i r = match<W>(chunk + (i - c), t.lo, t.hi, live_);
-        const int limit = static_cast<int>(std::min<int64_t>(last - i, 32));
-        const uint32_t m = nonzero(r) & (limit < 32 ? (1u << limit) - 1 : ~0u);
-        if (m && verify(r, m, i)) return 0;
+        if (block<W>(chunk + (i - c), i, static_cast<int>(std::min<int64_t>(last - i, 32)), t)) return 0;
       }
     }
     return open_;
@@ -1075,7 +1080,6 @@ class FactorScan {
   uint64_t open_;
   uint64_t wanted_ = 0;  // the factors of the open patterns
   __m256i live_;         // the buckets holding some of them, in every byte
-  __m256i lo_[kMaxWindow], hi_[kMaxWindow];
 };
 #endif
 
@@ -1150,9 +1154,11 @@ bool int_of(PyObject* o, const char* what, long long lo, long long hi, long long
   return true;
 }
 
-// Reads the filter argument of byte_program: (factors, of_pattern), factors a list of
-// (window start, positions) with positions a list of lists of code points, of_pattern K
-// lists of factor indices (empty: the pattern is not filtered).
+// Reads the filter argument of byte_program: (factors, of_pattern[, leading[, adapt]]),
+// factors a list of (window start, positions) with positions a list of lists of code
+// points, of_pattern K lists of factor indices (empty: the pattern is not filtered),
+// leading per pattern True, a run's class or False (see the method's doc), adapt whether
+// FilterChoice measures the filter.
 bool load_filter(PyObject* obj, ByteProgram& prog) {
   PyObject *factors_obj, *of_obj, *lead_obj = Py_None;
   int adapt = 1;
