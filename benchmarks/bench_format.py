@@ -644,10 +644,13 @@ def champ_texts(newlines: bool = False) -> Optional[List[str]]:
     ]
 
 
-def string_filter(reward) -> Optional[str]:
-    """Whether the string scanner's literal filter was in use for the reward's large calls
-    at the end of its timing ('on' / 'off'), or None when none of its patterns has one."""
-    got = reward._strings()
+def string_filter(r: _harness.Result) -> Optional[str]:
+    """For a row of the string path: whether the scanner's literal filter was in use for the
+    reward's large calls at the end of its timing ('on' / 'off'); None for other providers
+    and for rewards none of whose patterns has one."""
+    if not r.provider.startswith('twinkle_str'):
+        return None
+    got = r.inputs.reward._strings()
     choice = got and got[0].filter_choice(got[1])
     return None if choice is None else ('on' if choice['on'] else 'off')
 
@@ -710,7 +713,7 @@ def run_multi(
             **r.stats,
             'match_rate': round(hits, 3),
             'twinkle_build_s': r.inputs.build_s,
-            'string_filter': string_filter(r.inputs.reward) if r.provider.startswith('twinkle_str') else None,
+            'string_filter': string_filter(r),
         }
 
     rows = _harness.run_grid(
@@ -823,7 +826,7 @@ def run_real(eng: Engines, tok, n: int, rounds: int, budget_s: float) -> List[di
             'provider': r.provider,
             **r.stats,
             'match_rate': round(sum(_harness.plain(r.output)) / n, 3),
-            'string_filter': string_filter(r.inputs.reward) if r.provider.startswith('twinkle_str') else None,
+            'string_filter': string_filter(r),
         }
 
     rows = _harness.run_grid(
