@@ -183,6 +183,15 @@ def _seq(seq: list, flags: int) -> _Info:
     return info
 
 
+@functools.lru_cache(maxsize=256)
+def _analysed(pattern: str, flags: int) -> Tuple[list, int, _Info]:
+    """A pattern parsed and its facts found once for every query on it: its sequence, its
+    flags with the inline ones, and the facts of the whole."""
+    seq, global_flags = parse(pattern)
+    flags |= global_flags
+    return seq, flags, _seq(seq, flags)
+
+
 def required_factors(pattern: str, flags: int = 0, leading: bool = False) -> Optional[List[Factor]]:
     """Factors one of which every match of ``pattern`` holds, or None when none are known (a
     pattern that can match without one, or whose factors would be too many or too wide).
@@ -201,8 +210,7 @@ def required_factors(pattern: str, flags: int = 0, leading: bool = False) -> Opt
     >>> [factor_text(f) for f in required_factors(r'<think>.*?</think>', 16, leading=True)]
     ['<think>']
     """
-    seq, global_flags = parse(pattern)
-    info = _seq(seq, int(flags) | global_flags)
+    _, _, info = _analysed(pattern, int(flags))
     best = (
         _best(info.exact, info.prefix) if leading else _best(info.exact, info.prefix, info.suffix, info.need)
     )
@@ -241,8 +249,7 @@ def run_then_factors(pattern: str, flags: int = 0) -> Optional[Tuple[int, bool, 
     >>> [factor_text(f) for f in factors]
     [' * ']
     """
-    seq, global_flags = parse(pattern)
-    flags = int(flags) | global_flags
+    seq, flags, _ = _analysed(pattern, int(flags))
     if len(seq) < 2 or not isinstance(seq[0], Repeat) or len(seq[0].seq) != 1:
         return None
     mask = _char_mask(seq[0].seq[0], flags)
