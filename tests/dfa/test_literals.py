@@ -190,3 +190,13 @@ def test_window_is_the_least_common_run():
     (factor,) = required_factors('</think>')
     assert window_start(factor) == 0  # '</' leads: rarer than any run of letters
     assert window_start(required_factors('abc')[0], 3) == 0  # the only window
+
+
+def test_wide_window_avoids_every_common_triple_in_it():
+    """A window of four positions holds two letter triples, and each common one counts
+    against it."""
+    (factor,) = required_factors('(?i)actually')
+    assert window_start(factor, 4) == 0  # 'actu': 'ally' holds 'all'
+    (factor,) = required_factors('national')
+    # 'nati', 'atio', 'tion' and 'iona' hold 'ati', 'tio' or 'ion'; 'onal' holds none
+    assert window_start(factor, 4) == 4
