@@ -454,6 +454,17 @@ __attribute__((target("avx2"))) int64_t find_set(const CU* s, int64_t i, int64_t
 // cost ~20 ns, more than scanning a short text.
 class ExitCache {
  public:
+  ExitCache() = default;
+  // A lane moved in its array (product_units_lockstep) copies the searches only where it
+  // made some: 1 KB a text, most of it never filled, cost more than the text's jumps.
+  ExitCache(const ExitCache& o) : ready_(o.ready_) {
+    if (ready_) next_ = o.next_;
+  }
+  ExitCache& operator=(const ExitCache& o) {
+    ready_ = o.ready_;
+    if (ready_) next_ = o.next_;
+    return *this;
+  }
   void reset() { ready_ = false; }
   std::array<int64_t, 129>& get() {
     if (!ready_) {
