@@ -365,9 +365,9 @@ inline int64_t find_high(const CU* s, int64_t i, int64_t n) {
 #if defined(__x86_64__) && defined(__GNUC__)
 // ---- one pass for a set of exit units (AVX2 hosts: byte shuffles, 16 or 32 units a step) --
 //
-// Sixteen units narrowed to bytes (code points above 0xFF saturate to 0xFF, so every
-// non-ASCII unit has its top bit set; one-byte storage is read 32 bytes at a time as it
-// lies), then a set of ASCII bytes tested in two shuffles:
+// Units narrowed to bytes, 32 or 16 at a time (code points above 0xFF saturate to 0xFF, so
+// every non-ASCII unit has its top bit set; one-byte storage is read as it lies), then a
+// set of ASCII bytes tested in two shuffles:
 // the table at a byte's low nibble holds a bit per high nibble (0-7) whose byte is in the
 // set, and the high nibble picks its bit (none for 8-15: non-ASCII never matches the set).
 // `want_high` adds every non-ASCII unit. About 1 instruction a unit whatever the set's
@@ -391,11 +391,32 @@ __attribute__((target("avx2"))) inline __m128i narrow16(const CU* s) {
   }
 }
 
-// One-byte storage: 32 bytes a step with AVX2's 256-bit shuffles (each 128-bit half
-// shuffles within itself, so the tables are the 16-byte ones twice). Returns the first
-// index at or after i in the set, or the first index of the last (n - i) % 32 units when
-// none is before them.
-__attribute__((target("avx2"))) inline int64_t find_set32(const uint8_t* s, int64_t i, int64_t n,
+// Thirty-two units as bytes, as narrow16 has them: one-byte storage as it lies, wider units
+// packed with saturation (the packs work within 128-bit halves, so the halves are put
+// back in order after them).
+template <typename CU>
+__attribute__((target("avx2"))) inline __m256i narrow32(const CU* s) {
+  if constexpr (sizeof(CU) == 1) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s));
+  } else if constexpr (sizeof(CU) == 2) {
+    const __m256i ff = _mm256_set1_epi16(0xFF);
+    const __m256i a = _mm256_min_epu16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)), ff);
+    const __m256i b = _mm256_min_epu16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 16)), ff);
+    return _mm256_permute4x64_epi64(_mm256_packus_epi16(a, b), 0xD8);  // 64-bit quarters 0, 2, 1, 3
+  } else {
+    const __m256i* v = reinterpret_cast<const __m256i*>(s);
+    const __m256i ab = _mm256_packs_epi32(_mm256_loadu_si256(v), _mm256_loadu_si256(v + 1));
+    const __m256i cd = _mm256_packs_epi32(_mm256_loadu_si256(v + 2), _mm256_loadu_si256(v + 3));
+    // Bytes by 32-bit groups: a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7.
+    return _mm256_permutevar8x32_epi32(_mm256_packus_epi16(ab, cd), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  }
+}
+
+// 32 units a step with AVX2's 256-bit shuffles (each 128-bit half shuffles within itself,
+// so the tables are the 16-byte ones twice). Returns the first index at or after i in the
+// set, or the first index of the last (n - i) % 32 units when none is before them.
+template <typename CU>
+__attribute__((target("avx2"))) inline int64_t find_set32(const CU* s, int64_t i, int64_t n,
                                                          const uint8_t* table, bool want_high) {
   const __m256i lo_tab =
       _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table)));
@@ -406,7 +427,7 @@ __attribute__((target("avx2"))) inline int64_t find_set32(const uint8_t* s, int6
   const __m256i zero = _mm256_setzero_si256();
   const uint32_t high_mask = want_high ? 0xFFFFFFFFu : 0u;
   for (; i + 32 <= n; i += 32) {
-    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
+    const __m256i x = narrow32(s + i);
     const __m256i lo = _mm256_and_si256(x, nib);
     const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), nib);
     const __m256i in =
@@ -422,10 +443,8 @@ __attribute__((target("avx2"))) inline int64_t find_set32(const uint8_t* s, int6
 template <typename CU>
 __attribute__((target("avx2"))) int64_t find_set(const CU* s, int64_t i, int64_t n,
                                                  const uint8_t* table, bool want_high) {
-  if constexpr (sizeof(CU) == 1) {
-    i = find_set32(s, i, n, table, want_high);
-    if (i + 32 <= n) return i;  // a hit before the tail
-  }
+  i = find_set32(s, i, n, table, want_high);
+  if (i + 32 <= n) return i;  // a hit before the tail
   const __m128i lo_tab = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table));
   const __m128i bit_tab = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, static_cast<char>(0x80), 0, 0, 0,
                                         0, 0, 0, 0, 0);
@@ -999,6 +1018,25 @@ class FactorScan {
     return m && verify(r, m, i);
   }
 
+  // The windows starting at units i .. of the text, whose bytes start at p[i - base], 64 a
+  // step while i + 64 <= end (i is left after the last step); true once no filtered
+  // pattern is left open.
+  template <int W>
+  __attribute__((target("avx2"), always_inline)) inline bool steps64(const uint8_t* p, int64_t base, int64_t& i,
+                                                                    int64_t end, const Tables<W>& t) {
+    __m256i live = live_;
+    for (; i + 64 <= end; i += 64) {
+      const __m256i r0 = match<W>(p + (i - base), t.lo, t.hi, live);
+      const __m256i r1 = match<W>(p + (i - base) + 32, t.lo, t.hi, live);
+      const uint32_t m0 = nonzero(r0), m1 = nonzero(r1);
+      if ((m0 | m1) == 0) continue;
+      if (m0 && verify(r0, m0, i)) return true;
+      if (m1 && verify(r1, m1, i + 32)) return true;
+      live = live_;
+    }
+    return false;
+  }
+
   // One-byte units, read as they lie, 64 a step; the filtered patterns left open.
   template <int W>
   __attribute__((target("avx2"))) uint64_t windows() {
@@ -1006,16 +1044,7 @@ class FactorScan {
     const uint8_t* b = reinterpret_cast<const uint8_t*>(s_);
     const int64_t starts = n_ - kMinWindow + 1;
     int64_t i = 0;
-    __m256i live = live_;
-    for (; i + 64 + W - 1 <= n_; i += 64) {
-      const __m256i r0 = match<W>(b + i, t.lo, t.hi, live);
-      const __m256i r1 = match<W>(b + i + 32, t.lo, t.hi, live);
-      const uint32_t m0 = nonzero(r0), m1 = nonzero(r1);
-      if ((m0 | m1) == 0) continue;
-      if (m0 && verify(r0, m0, i)) return 0;
-      if (m1 && verify(r1, m1, i + 32)) return 0;
-      live = live_;
-    }
+    if (steps64<W>(b, 0, i, n_ - W + 1, t)) return 0;
     for (; i + 32 + W - 1 <= n_; i += 32) {
       if (block<W>(b + i, i, 32, t)) return 0;
     }
@@ -1035,18 +1064,23 @@ class FactorScan {
   template <int W>
   __attribute__((target("avx2"))) uint64_t windows_narrowed() {
     const Tables<W> t = tables<W>();
-    alignas(32) uint8_t chunk[kNarrowChunk + 32 + kMaxWindow];
+    alignas(32) uint8_t chunk[kNarrowChunk + 64 + kMaxWindow];
     const int64_t starts = n_ - kMinWindow + 1;
     for (int64_t c = 0; c < starts; c += kNarrowChunk) {
       const int64_t len = std::min<int64_t>(n_ - c, kNarrowChunk + W - 1);
       int64_t q = 0;
+      for (; q + 32 <= len; q += 32) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(chunk + q), narrow32(s_ + c + q));
+      }
       for (; q + 16 <= len; q += 16) {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(chunk + q), narrow16(s_ + c + q));
+        _mm_store_si128(reinterpret_cast<__m128i*>(chunk + q), narrow16(s_ + c + q));
       }
       for (; q < len; ++q) chunk[q] = static_cast<uint8_t>(std::min<uint32_t>(static_cast<uint32_t>(s_[c + q]), 0xFF));
       std::memset(chunk + len, 0, sizeof(chunk) - static_cast<size_t>(len));
       const int64_t last = std::min<int64_t>(starts, c + kNarrowChunk);
-      for (int64_t i = c; i < last; i += 32) {
+      int64_t i = c;  // the zeros after the chunk's units are room for 64-unit steps to `last`
+      if (steps64<W>(chunk, c, i, last, t)) return 0;
+      for (; i < last; i += 32) {
         if (block<W>(chunk + (i - c), i, static_cast<int>(std::min<int64_t>(last - i, 32)), t)) return 0;
       }
     }
