@@ -623,6 +623,24 @@ DfaResult scan_text(const ByteProgram& prog, int64_t j, const Text& t, int64_t& 
   return scan_units(p.fast, a, false, static_cast<const uint32_t*>(t.data), t.units, stops);
 }
 
+// Rows idx[0..m) with the patterns cols[0..kp), each alone (scan_text); a row's text is
+// texts[q] when given (a part of it), else rows[idx[q]]. Writes those patterns' columns of
+// the (B, K) outputs; returns the units stepped.
+int64_t scan_each(const ByteProgram& prog, const int64_t* cols, int64_t kp, const Text* rows, const int64_t* idx,
+                  int64_t m, int32_t* out_state, int64_t* out_fd, const Text* texts = nullptr) {
+  int64_t stops = 0;
+  const int64_t k = prog.k;
+  for (int64_t q = 0; q < m; ++q) {
+    const Text& t = texts != nullptr ? texts[q] : rows[idx[q]];
+    for (int64_t c = 0; c < kp; ++c) {
+      const DfaResult r = scan_text(prog, cols[c], t, stops);
+      out_state[idx[q] * k + cols[c]] = r.state;
+      out_fd[idx[q] * k + cols[c]] = r.first_dead;
+    }
+  }
+  return stops;
+}
+
 // ---- four texts in lockstep over the product -------------------------------------------
 //
 // As scan_units, over the product; where a state has many exits, one text would step one
@@ -1418,17 +1436,10 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   // Rows idx[0..m) with every pattern.
   const auto scan_all = [&](const int64_t* idx, int64_t m) {
     if (product) return scan_rows_product(*prog, *prog->product, every, rows.data(), idx, m, out_state, out_fd);
-    int64_t stops = 0, units = 0;
-    for (int64_t q = 0; q < m; ++q) {
-      const int64_t i = idx[q];
-      units += rows[i].units;
-      for (int64_t j = 0; j < k; ++j) {
-        const DfaResult r = scan_text(*prog, j, rows[i], stops);
-        out_state[i * k + j] = r.state;
-        out_fd[i * k + j] = r.first_dead;
-      }
-    }
+    const int64_t stops = scan_each(*prog, every.data(), k, rows.data(), idx, m, out_state, out_fd);
     if (k == 1) {
+      int64_t units = 0;
+      for (int64_t q = 0; q < m; ++q) units += rows[idx[q]].units;
       prog->one_units += units;
       prog->one_stops += stops;
     }
@@ -1487,11 +1498,7 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
         scan_rows_product(*prog, *pool, {j}, rows.data(), late_rows[j].data(), m, out_state, out_fd,
                           late_texts[j].data());
       } else {
-        int64_t stops = 0;
-        for (int64_t q = 0; q < m; ++q) {
-          const DfaResult r = scan_text(*prog, j, late_texts[j][q], stops);
-          out_state[late_rows[j][q] * k + j] = r.state;
-        }
+        scan_each(*prog, &j, 1, rows.data(), late_rows[j].data(), m, out_state, out_fd, late_texts[j].data());
       }
       for (const int64_t i : late_rows[j]) out_fd[i * k + j] = -1;  // a filtered pattern cannot die
     }
