@@ -20,8 +20,9 @@
 //    leaving its states every few units (one_lanes), with the same results.
 //  * A program may hold a literal filter (LiteralFilter): with `filtered` set, a pattern
 //    that cannot die is not scanned on a text that lacks all its factors, or is scanned
-//    from a later unit where no match can start earlier. Acceptance and first-dead
-//    offsets are the exact scan's; only such a pattern's final state may differ.
+//    from a later unit where no match can start earlier, or only around its factors
+//    (Attempts). Acceptance and first-dead offsets are the exact scan's; only such a
+//    pattern's final state may differ.
 #include <Python.h>
 
 #include <ATen/Parallel.h>
@@ -128,6 +129,9 @@ struct LiteralFilter {
   uint64_t filtered = 0;             // the patterns with factors
   uint64_t leading = 0;              // those whose every match starts with one of them
   uint64_t after_run = 0;            // those whose every match is a run of one class, then one
+  // Those of leading or after_run scanned in attempts, one around each window hit (with no
+  // assertion, search mode: see Attempts).
+  uint64_t attempt = 0;
   std::vector<int> max_at;           // per pattern: its factors' largest window start
   // Per pattern of after_run: the run's class, ASCII members by bit, and whether it holds
   // code points above ASCII (every such unit is then taken to be in it).
@@ -573,6 +577,38 @@ DfaResult scan_units(const DfaFastPattern& f, const UnitAccel& a, bool ascii, co
   return DfaResult{off / f.n_classes, -1};
 }
 
+// Pattern f from its start state over units [i, n) of s, as scan_units steps it, until it
+// is back in its start state (returns the unit after the one that took it there), is in a
+// state no unit leaves (returns n) or the text ends (n); `off` is its state then. A
+// pattern of the literal filter's attempts (Attempts), which cannot die.
+template <typename CU>
+int64_t attempt_units(const DfaFastPattern& f, const UnitAccel& a, const CU* s, int64_t i, int64_t n,
+                      int32_t& off) {
+  off = f.start_off;
+  ExitCache next;
+  uint8_t buf[4];
+  for (; i < n; ++i) {
+    // The start state is only ever the first unit's: the scan returns when it is back.
+    const int cnt = off == f.start_off ? -1 : a.count[off];
+    if (cnt >= 0) {
+      const int64_t st = off / f.n_classes;
+      const bool h = a.high[st] != 0;
+      if (cnt == 0 && !h) return n;
+      i = next_stop(s, i, n, cnt, h, a.table[st].data(), [&](int k) { return a.bytes[st][k]; }, next);
+      if (i >= n) return n;
+    }
+    const uint32_t u = static_cast<uint32_t>(s[i]);
+    if (u < 0x80) {
+      off = f.offsets[off + f.class_ids[u]];
+    } else {
+      const int len = utf8(u, buf);
+      for (int b = 0; b < len; ++b) off = f.offsets[off + f.class_ids[buf[b]]];
+    }
+    if (off == f.start_off) return i + 1;
+  }
+  return n;
+}
+
 // ---- K patterns in one pass: the same scans over a lazy product DFA (dfa_multi.h) -------
 
 using cpu::ProductDfa;
@@ -961,19 +997,80 @@ inline bool factor_at(const Factor& f, const CU* s, int64_t at) {
   return true;
 }
 
+// Where the run of pattern j's class that ends just before unit `at` of s starts (j of
+// the filter's after_run). Every match of j is such a run and then a factor, and its factor
+// starts at or after `at`: so its run, which holds every unit from the match's start to
+// there, starts no earlier than this one.
+template <typename CU>
+int64_t run_back(const LiteralFilter& F, int j, const CU* s, int64_t at) {
+  const auto in_run = [&](uint32_t u) {
+    return u < 128 ? ((F.run_ascii[j][u >> 6] >> (u & 63)) & 1) != 0 : F.run_high[j] != 0;
+  };
+  while (at > 0 && in_run(static_cast<uint32_t>(s[at - 1]))) --at;
+  return at;
+}
+
+// ---- attempts: a pattern scanned only around its factors ---------------------------------
+//
+// A leading or after-run pattern is otherwise scanned from its first factor to the text's
+// end, and one whose factor seldom starts a match (` * ` in `\d+ \* \d+ = \d+`, in text
+// whose digits keep the pattern stepping) steps most of a text that holds it. With no
+// assertion and in search mode, the filter's pass hands it every window hit h of its
+// factors in order instead. From each, the pattern runs from its start state at unit
+// max(y, x(h)) until it is back in that state (the unit after becomes the new y), is in a
+// state no unit leaves, or the text ends; x(h) is h less its factors' largest window start
+// (then back over the run of its class, for after-run). While y is not past h it runs
+// again from y; hits before y are passed over.
+//
+// Acceptance is the whole scan's. The DFA is deterministic, so a scan in the start state
+// at y goes on as a scan of the text from y would, and that accepts just when some match
+// starts at or after y (no assertion reads what lies before). Each such match holds a
+// factor whose hit h is at or after y, and starts at or after x(h); x only grows with h,
+// so a run from the first hit at or after y finds every one of them.
+struct Attempts {
+  const ByteProgram& prog;
+  const LiteralFilter& F;
+  uint64_t mask = 0;     // the patterns the pass scans in attempts (none without AVX2)
+  int64_t y[64] = {};    // per pattern: where its scan is back in the start state
+  int32_t state[64] = {};  // per pattern settled: its final state
+
+  // A hit of pattern j's factors whose window starts at unit h of s (n units); true when
+  // j is settled (state[j] is its final state).
+  template <typename CU>
+  bool hit(int j, int64_t h, const CU* s, int64_t n) {
+    if (h < y[j]) return false;
+    int64_t from = std::max<int64_t>(0, h - F.max_at[j]);
+    if ((F.after_run >> j) & 1) from = run_back(F, j, s, from);
+    const DfaFastPattern& f = prog.pats.prep[j].fast;
+    // Until the scan is past h: one back in the start state before h may start a match
+    // that holds this very hit.
+    while (h >= y[j]) {
+      int32_t off;
+      const int64_t end = attempt_units(f, prog.accel[j], s, std::max(from, y[j]), n, off);
+      if (end >= n) {
+        state[j] = off / f.n_classes;
+        return true;
+      }
+      y[j] = end;
+    }
+    return false;
+  }
+};
+
 #if defined(__x86_64__) && defined(__GNUC__)
-// One text's pass for the filter: the filtered patterns still open (no factor found yet),
-// the factors they want and the buckets those are in.
+// One text's pass for the filter: the filtered patterns still open (no factor found yet,
+// or not settled by their attempts), the factors they want and the buckets those are in.
 template <typename CU>
 class FactorScan {
  public:
   // `first`: per pattern, where the first window of its factors that holds starts (written
-  // for the patterns found).
-  FactorScan(const LiteralFilter& F, const CU* s, int64_t n, int64_t* first)
-      : F_(F), s_(s), n_(n), first_(first), open_(F.filtered) {}
+  // for the patterns found, except those of `att`, which are settled by their attempts).
+  FactorScan(const LiteralFilter& F, const CU* s, int64_t n, int64_t* first, Attempts* att)
+      : F_(F), s_(s), n_(n), first_(first), open_(F.filtered), att_(att), tries_(att ? att->mask : 0) {}
 
-  // The filtered patterns (bits) the text rules out: those none of whose factors it holds.
-  // Stops as soon as every filtered pattern has one.
+  // The filtered patterns (bits) the text rules out: those none of whose factors it holds
+  // (and the attempt patterns that no attempt settled). Stops as soon as none is open:
+  // every other filtered pattern has a factor and every attempt pattern is settled.
   __attribute__((target("avx2"))) uint64_t run() {
     if (n_ < kMinWindow) return open_;
     const int w = F_.window;
@@ -1126,8 +1223,15 @@ class FactorScan {
           const Factor& f = F_.factors[fi];
           const int64_t at = i + q - f.at;
           if (at < 0 || at + f.len > n_ || !factor_at(f, s_, at)) continue;
-          for (uint64_t got = open_ & F_.serves[fi]; got; got &= got - 1) first_[__builtin_ctzll(got)] = i + q;
-          open_ &= ~F_.serves[fi];
+          const uint64_t got = open_ & F_.serves[fi];
+          uint64_t closed = got & ~tries_;
+          for (uint64_t c = closed; c; c &= c - 1) first_[__builtin_ctzll(c)] = i + q;
+          for (uint64_t t = got & tries_; t; t &= t - 1) {
+            const int j = __builtin_ctzll(t);
+            if (att_->hit(j, i + q, s_, n_)) closed |= uint64_t{1} << j;
+          }
+          if (closed == 0) continue;
+          open_ &= ~closed;
           if (open_ == 0) return true;
           want();
         }
@@ -1141,40 +1245,39 @@ class FactorScan {
   int64_t n_;
   int64_t* first_;
   uint64_t open_;
+  Attempts* att_;
+  uint64_t tries_;       // the patterns scanned in attempts
   uint64_t wanted_ = 0;  // the factors of the open patterns
   __m256i live_;         // the buckets holding some of them, in every byte
 };
 #endif
 
-// As FactorScan::run; without AVX2 no pattern is ruled out and none is found (every text
-// is scanned whole).
-uint64_t ruled_out(const LiteralFilter& F, const Text& t, int64_t* first) {
+// As FactorScan::run, with the filter's attempt patterns settled in the pass where
+// att.mask says so (their final states in att.state; those left open do not accept).
+// Without AVX2 no pattern is ruled out, none is found (every text is scanned whole) and
+// none is scanned in attempts.
+uint64_t ruled_out(const LiteralFilter& F, const Text& t, int64_t* first, Attempts& att) {
 #if defined(__x86_64__) && defined(__GNUC__)
   if (cpu::cpu_has_avx2()) {
-    if (t.kind == 1) return FactorScan<uint8_t>(F, static_cast<const uint8_t*>(t.data), t.units, first).run();
-    if (t.kind == 2) return FactorScan<uint16_t>(F, static_cast<const uint16_t*>(t.data), t.units, first).run();
-    return FactorScan<uint32_t>(F, static_cast<const uint32_t*>(t.data), t.units, first).run();
+    att.mask = F.attempt;
+    for (uint64_t m = att.mask; m; m &= m - 1) att.y[__builtin_ctzll(m)] = 0;
+    if (t.kind == 1) return FactorScan<uint8_t>(F, static_cast<const uint8_t*>(t.data), t.units, first, &att).run();
+    if (t.kind == 2) {
+      return FactorScan<uint16_t>(F, static_cast<const uint16_t*>(t.data), t.units, first, &att).run();
+    }
+    return FactorScan<uint32_t>(F, static_cast<const uint32_t*>(t.data), t.units, first, &att).run();
   }
 #endif
+  att.mask = 0;
   for (uint64_t m = F.filtered; m; m &= m - 1) first[__builtin_ctzll(m)] = 0;
   return 0;
 }
 
-// Where the run of pattern j's class that ends just before unit `at` of a text starts.
-// Every match of j is such a run and then a factor, and its factor starts at or after
-// `at`: so its run, which holds every unit from the match's start to there, starts no
-// earlier than this one.
+// run_back on a text of any storage kind.
 int64_t run_start(const LiteralFilter& F, int j, const Text& t, int64_t at) {
-  const auto in_run = [&](uint32_t u) {
-    return u < 128 ? ((F.run_ascii[j][u >> 6] >> (u & 63)) & 1) != 0 : F.run_high[j] != 0;
-  };
-  const auto back = [&](const auto* s) {
-    while (at > 0 && in_run(static_cast<uint32_t>(s[at - 1]))) --at;
-    return at;
-  };
-  if (t.kind == 1) return back(static_cast<const uint8_t*>(t.data));
-  if (t.kind == 2) return back(static_cast<const uint16_t*>(t.data));
-  return back(static_cast<const uint32_t*>(t.data));
+  if (t.kind == 1) return run_back(F, j, static_cast<const uint8_t*>(t.data), at);
+  if (t.kind == 2) return run_back(F, j, static_cast<const uint16_t*>(t.data), at);
+  return run_back(F, j, static_cast<const uint32_t*>(t.data), at);
 }
 
 // The product pool of the patterns in `live`, made on first use; null once kMaxSubsets
@@ -1217,16 +1320,21 @@ bool int_of(PyObject* o, const char* what, long long lo, long long hi, long long
   return true;
 }
 
-// Reads the filter argument of byte_program: (factors, of_pattern[, leading[, adapt]]),
-// factors a list of (window start, positions) with positions a list of lists of code
-// points, of_pattern K lists of factor indices (empty: the pattern is not filtered),
-// leading per pattern True, a run's class or False (see the method's doc), adapt whether
-// FilterChoice measures the filter.
+// Reads the filter argument of byte_program: (factors, of_pattern[, leading[, adapt[,
+// attempts]]]), factors a list of (window start, positions) with positions a list of lists
+// of code points, of_pattern K lists of factor indices (empty: the pattern is not
+// filtered), leading per pattern True, a run's class or False (see the method's doc), adapt
+// whether FilterChoice measures the filter, attempts None or per pattern whether a leading
+// or after-run pattern is scanned in attempts.
 bool load_filter(PyObject* obj, ByteProgram& prog) {
-  PyObject *factors_obj, *of_obj, *lead_obj = Py_None;
+  PyObject *factors_obj, *of_obj, *lead_obj = Py_None, *att_obj = Py_None;
   int adapt = 1;
-  if (!PyArg_ParseTuple(obj, "O!O!|Op:filter", &PyList_Type, &factors_obj, &PyList_Type, &of_obj, &lead_obj,
-                        &adapt)) {
+  if (!PyArg_ParseTuple(obj, "O!O!|OpO:filter", &PyList_Type, &factors_obj, &PyList_Type, &of_obj, &lead_obj,
+                        &adapt, &att_obj)) {
+    return false;
+  }
+  if (att_obj != Py_None && (!PyList_Check(att_obj) || PyList_GET_SIZE(att_obj) != prog.k)) {
+    PyErr_SetString(PyExc_ValueError, "dfa string scan: filter's attempts must be None or one bool per pattern");
     return false;
   }
   if (lead_obj != Py_None && (!PyList_Check(lead_obj) || PyList_GET_SIZE(lead_obj) != prog.k)) {
@@ -1307,6 +1415,11 @@ bool load_filter(PyObject* obj, ByteProgram& prog) {
         if (yes < 0) return false;
         if (yes) F->leading |= uint64_t{1} << j;
       }
+    }
+    if (att_obj != Py_None && ((F->leading | F->after_run) >> j & 1)) {
+      const int yes = PyObject_IsTrue(PyList_GET_ITEM(att_obj, j));
+      if (yes < 0) return false;
+      if (yes) F->attempt |= uint64_t{1} << j;
     }
     F->run_ascii.push_back(run_ascii);
     F->run_high.push_back(static_cast<uint8_t>(run_high));
@@ -1457,8 +1570,9 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
     for (int64_t i = i0; i < i1; ++i) idx[i - i0] = i;
     if (filter == nullptr) return scan_all(idx.data(), i1 - i0);
     // Each text's filter pass; the patterns it rules out are written at once, and so are
-    // those found whose every match starts with a factor (or with a run of one class and
-    // then a factor): each is scanned alone, from the first of its factors' windows less
+    // those its attempts settle (Attempts). Those found whose every match starts with a
+    // factor (or with a run of one class and then a factor), if not in attempts, are
+    // scanned alone, from the first of its factors' windows less
     // its largest window start (and back over the run of the class before that), less one
     // unit for the look-behind of `\b`, `\B` or a multiline `^`. No match starts earlier,
     // and a scan from any earlier unit finds every match starting after it.
@@ -1469,12 +1583,18 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
     // with frequent exits faster than one text's jumps do.
     std::vector<std::vector<int64_t>> late_rows(k);
     std::vector<std::vector<Text>> late_texts(k);
+    Attempts att{*prog, *filter};
     for (int64_t i = i0; i < i1; ++i) {
-      const uint64_t out = ruled_out(*filter, rows[i], first);
-      const uint64_t late = (filter->leading | filter->after_run) & ~out;
+      const uint64_t out = ruled_out(*filter, rows[i], first, att);
+      const uint64_t late = (filter->leading | filter->after_run) & ~out & ~att.mask;
       for (uint64_t m = out; m; m &= m - 1) {
         const int j = __builtin_ctzll(m);
         out_state[i * k + j] = filter->reject[j];
+        out_fd[i * k + j] = -1;
+      }
+      for (uint64_t m = att.mask & ~out; m; m &= m - 1) {  // settled by their attempts
+        const int j = __builtin_ctzll(m);
+        out_state[i * k + j] = att.state[j];
         out_fd[i * k + j] = -1;
       }
       for (uint64_t m = late; m; m &= m - 1) {
@@ -1488,7 +1608,7 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
         late_rows[j].push_back(i);
         late_texts[j].push_back(rest);
       }
-      live[i - i0] = all & ~out & ~late;
+      live[i - i0] = all & ~out & ~late & ~att.mask;
     }
     for (int64_t j = 0; j < k; ++j) {
       const int64_t m = static_cast<int64_t>(late_rows[j].size());
@@ -1570,13 +1690,14 @@ PyMethodDef kMethods[] = {
      "(int32 arrays (K, V>=256), (K, S, C), (K,), (K,)) prepared for scan_strings; budget: bytes "
      "per product engine (K >= 2), past which a text is scanned pattern by pattern (-1: the "
      "default); filter: "
-     "(factors, of_pattern[, leading[, adapt]]), factors a list of (window start, positions), "
+     "(factors, of_pattern[, leading[, adapt[, attempts]]]), factors a list of (window start, positions), "
      "positions a list of lists of code points, of_pattern K lists of factor indices: a text "
      "holding none of a pattern's factors cannot match it (patterns that can die must have none); "
      "leading: None or, per pattern, True when every match starts with one of its factors, a "
      "run's class (low ASCII bits, high ASCII bits, above ASCII) when every match is a run of "
      "that class and then one, else False; adapt (default True): use the filter only where calls measure it faster, else "
-     "always."},
+     "always; attempts: None or, per pattern, True to scan a leading or run-then-factor pattern only around each "
+     "hit of its factors (for a pattern with no assertion, in search mode)."},
     {"scan_strings", scan_strings, METH_VARARGS,
      "scan_strings(program, texts, final_state, first_dead[, filtered]): scans a list of str with "
      "every pattern, writing (B, K) int32 final states and (B, K) int64 first-dead byte offsets; "

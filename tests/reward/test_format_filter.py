@@ -122,7 +122,9 @@ def _check(module, texts, patterns=PATTERNS):
 
 def test_the_patterns_that_get_a_filter():
     tables = [getattr(FILTERED, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
-    factors, of_pattern, leading, adapts = FILTERED._string_filter(*tables, FILTERED.byte_accept.numpy())
+    factors, of_pattern, leading, adapts, attempts = FILTERED._string_filter(
+        *tables, FILTERED.byte_accept.numpy()
+    )
     assert [bool(ids) for ids in of_pattern] == [want for *_, want in PATTERNS]
     assert not adapts
     # Every match starts with a factor, or with a run of one class and then a factor.
@@ -132,6 +134,8 @@ def test_the_patterns_that_get_a_filter():
     assert isinstance(leading[13], tuple) and leading[13][2]  # '\w{3}' before 'ing'
     assert [i for i, lead in enumerate(leading) if isinstance(lead, tuple)] == [3, 13, 14]
     assert leading[15] is False  # its factor can come anywhere in a match
+    # Scanned in attempts: searched, and no assertion ('\b', '^') reads before a unit.
+    assert [i for i, a in enumerate(attempts) if a] == [0, 1, 2, 3, 4, 5, 8, 14]
     assert all(3 <= len(positions) and 0 <= at <= len(positions) - 3 for at, positions in factors)
 
 
@@ -228,6 +232,80 @@ def test_any_subset_of_patterns(texts, idx):
     _check(_reward(patterns), texts, patterns)
 
 
+# Patterns scanned in attempts, around each hit of their factors, and pieces that hold
+# their factors without a match (a scan that is back in its start state soon after), near
+# misses, overlaps and matches.
+ATTEMPTS = [
+    (r'\d+ \* \d+ = \d+', 0, 'search', True),
+    (r'[a-z ]*answer', 0, 'search', True),
+    (r'[Tt]herefore,? the answer is', 0, 'search', True),  # a window well inside its factor
+    (r'\\boxed\{[^{}]*\}', 0, 'search', True),
+    (r'abc(?:de)+f', 0, 'search', True),
+]
+ATTEMPT_PIECES = [
+    ' * ',
+    '1 * ',
+    '12 * 3',
+    '12 * 3 = ',
+    '4 = 5',
+    '7 * 8 * 9 = 10',
+    '1 * 2 = x',
+    '3 * 4 = 5',
+    'answ',
+    'answer',
+    'ans answer',
+    'Therefore the answer',
+    'therefore, the answer is',
+    ' the answer is',
+    '\\boxed{',
+    '\\boxed{1{2}',
+    '\\boxed{x}',
+    'abcde',
+    'abcdedef',
+    'abcdf',
+    'abcdeabcdef',
+    'x',
+    ' ',
+    '9',
+]
+
+
+# Pieces joined by nothing or by a unit that makes the text 2- or 4-byte storage.
+ATTEMPT_TEXT = st.tuples(
+    st.lists(st.sampled_from(ATTEMPT_PIECES), max_size=40), st.sampled_from(['', 'é', '你', '😀'])
+).map(lambda x: x[1].join(x[0]))
+IN_ATTEMPTS = _reward(ATTEMPTS)
+
+
+@seed(20261203)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ATTEMPT_TEXT, min_size=1, max_size=12))
+def test_attempts_around_every_hit_equal_re(texts):
+    """Many hits a text, most of them no match: each attempt ends back in the start state,
+    and the next starts at the first hit after it (or again before the same hit)."""
+    _check(IN_ATTEMPTS, texts, ATTEMPTS)
+
+
+def test_every_attempt_pattern_gets_attempts():
+    assert IN_ATTEMPTS._string_filter(*_tables(IN_ATTEMPTS))[4] == [True] * len(ATTEMPTS)
+
+
+def test_attempts_past_the_passs_steps_and_chunks():
+    """Misses every few units, then one match at every offset around the 32- and 64-unit
+    steps and the 1024-unit narrowing chunks."""
+    texts = []
+    for filler in ['x', 'é', '你', '😀']:
+        for n in [0, 5, 29, 30, 31, 32, 33, 62, 63, 64, 65, 1010, 1020, 1021, 1022, 1023, 1024, 1030]:
+            lead = ('1 * 2 = x' + filler) * (n // 10) + filler * (n % 10)
+            texts += [lead + '3 * 4 = 5', lead + '3 * 4 =', lead + 'abcdedef' + filler, lead + 'theanswer']
+    _check(IN_ATTEMPTS, texts, ATTEMPTS)
+
+
+def _tables(module):
+    tables = [getattr(module, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
+    return (*tables, module.byte_accept.numpy())
+
+
 def _same(a, b):
     """Two (accepted, first_dead) results hold the same values."""
     return all(np.array_equal(x.numpy(), y.numpy()) for x, y in zip(a, b))
@@ -271,6 +349,7 @@ def test_the_filter_argument_is_checked():
         ((good, [[1]]), 'factor index'),
         ((good * 65, [[0]]), 'at most 64 factors'),
         ((good, [[0]], [True, False]), 'leading'),
+        ((good, [[0]], [True], True, [True, False]), 'attempts'),
     ]
     for arg, message in bad:
         with pytest.raises(ValueError, match=message):

@@ -29,7 +29,7 @@ import numpy as np
 from twinkle.dfa import charset
 from twinkle.dfa.regex import FLAG_I, FLAG_S, INF, Branch, Group, Repeat, parse
 
-__all__ = ['Factor', 'factor_text', 'required_factors', 'run_then_factors', 'window_start']
+__all__ = ['Factor', 'assertion_free', 'factor_text', 'required_factors', 'run_then_factors', 'window_start']
 
 Factor = Tuple[FrozenSet[int], ...]
 
@@ -215,6 +215,30 @@ def required_factors(pattern: str, flags: int = 0, leading: bool = False) -> Opt
         _best(info.exact, info.prefix) if leading else _best(info.exact, info.prefix, info.suffix, info.need)
     )
     return sorted(best, key=factor_text) if best is not None else None
+
+
+def _no_assertion(seq: list) -> bool:
+    for node in seq:
+        if isinstance(node, (Group, Repeat)):
+            if not _no_assertion(node.seq):
+                return False
+        elif isinstance(node, Branch):
+            if not all(map(_no_assertion, node.alts)):
+                return False
+        elif node[0] == 'at':
+            return False
+    return True
+
+
+def assertion_free(pattern: str, flags: int = 0) -> bool:
+    """Whether ``pattern`` holds no assertion (``^``, ``$``, ``\\A``, ``\\Z``, ``\\b``, ``\\B``):
+    then whether it matches at a unit of a text does not depend on what lies before that
+    unit, so a search may start anywhere.
+
+    >>> assertion_free(r'\\d+ \\* \\d+ = \\d+'), assertion_free(r'(?:\\bwait|hmm)')
+    (True, False)
+    """
+    return _no_assertion(_analysed(pattern, int(flags))[0])
 
 
 def _char_mask(node, flags: int) -> Optional[np.ndarray]:

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from twinkle.dfa import tokens as _tokens
 from twinkle.dfa.combinators import THINK_ANSWER_TAGS
-from twinkle.dfa.literals import Factor, required_factors, run_then_factors, window_start
+from twinkle.dfa.literals import Factor, assertion_free, required_factors, run_then_factors, window_start
 from twinkle.dfa.regex import RegexSyntaxError, UnsupportedRegexError
 from twinkle.reward.base import (
     check_batch,
@@ -573,8 +573,8 @@ class _DfaReward(RewardModule):
     _filter_adapts = True
 
     def _string_filter(self, class_ids, tables, starts, dead, accept) -> Optional[tuple]:
-        """The string scanner's literal filter, ``(factors, of_pattern, leading, adapts)`` as
-        its ``byte_program`` takes it, or None when no pattern gets one.
+        """The string scanner's literal filter, ``(factors, of_pattern, leading, adapts,
+        attempts)`` as its ``byte_program`` takes it, or None when no pattern gets one.
 
         A pattern gets one when its start state leaves on a byte common in model text (so its
         scan would step through most of a text), every match holds one of a few factors of at
@@ -582,8 +582,10 @@ class _DfaReward(RewardModule):
         can kill it: then a text without those factors is known not to match it, and never
         to kill it, without a scan. Where every match starts with one, the pattern is scanned
         from the first (less one unit, which its look-behind may read); where every match is
-        a run of one class and then one, from the start of the run before the first. Not with
-        a ``prefix`` (a factor could straddle it). The scanner uses the filter where its calls
+        a run of one class and then one, from the start of the run before the first; and
+        where such a pattern is searched and holds no assertion, only around each factor, from
+        there until its scan is back in its start state. Not with a ``prefix`` (a factor could
+        straddle it). The scanner uses the filter where its calls
         measure it faster (always, when ``_filter_adapts`` is False); results are the same.
         """
         if self.prefix or len(self.specs) > 64:
@@ -591,6 +593,7 @@ class _DfaReward(RewardModule):
         factors: dict = {}
         of_pattern: List[List[int]] = []
         leading: List[Any] = []
+        attempts: List[bool] = []
         impossible = self.impossible.cpu().numpy()
         for j, spec in enumerate(self.specs):
             got = None if impossible[j] else _spec_factors(spec)
@@ -604,6 +607,13 @@ class _DfaReward(RewardModule):
             )
             of_pattern.append([factors.setdefault(f, len(factors)) for f in got[0]] if ok else [])
             lead = got[1] if ok else False
+            # Scanned only around each factor hit (a search that may start anywhere).
+            attempts.append(
+                lead is not False
+                and spec[0] == 'regex'
+                and spec[3] == 'search'
+                and assertion_free(spec[1], spec[2])
+            )
             # A run's class as (low 64 ASCII bits, high 64, any code point above ASCII).
             leading.append(
                 (lead[0] & (2**64 - 1), lead[0] >> 64, lead[1]) if isinstance(lead, tuple) else lead
@@ -611,7 +621,7 @@ class _DfaReward(RewardModule):
         if not factors:
             return None
         listed = [(window_start(f, min(len(f), _MAX_WINDOW)), [sorted(p) for p in f]) for f in factors]
-        return listed, of_pattern, leading, self._filter_adapts
+        return listed, of_pattern, leading, self._filter_adapts, attempts
 
     def __getstate__(self):
         state = self.__dict__.copy()
