@@ -52,6 +52,7 @@ void ProductDfa::reset() {
   spent_ = false;
   trans_.clear();
   st_tuple_.clear();
+  st_final_.clear();
   mask_.clear();
   terminal_.clear();
   st_ids_.clear();
@@ -126,6 +127,7 @@ int32_t ProductDfa::intern(const int32_t* offs) {
     stuck = stuck && is_sink(pats_[j], offs[j]);
   }
   st_tuple_.insert(st_tuple_.end(), offs, offs + k_);
+  for (int j = 0; j < k_; ++j) st_final_.push_back(offs[j] / pats_[j].n_classes);
   mask_.push_back(mask);
   terminal_.push_back(stuck ? 1 : 0);
   jumps_.push_back(0);
@@ -280,7 +282,7 @@ void ProductDfa::step_instead(int32_t off) {
 
 void ProductDfa::finals(int32_t off, int32_t* state) const {
   const int32_t sid = trans_[off];
-  for (int j = 0; j < k_; ++j) state[j] = st_tuple_[sid * k_ + j] / pats_[j].n_classes;
+  std::memcpy(state, st_final_.data() + sid * k_, static_cast<size_t>(k_) * sizeof(int32_t));
 }
 
 // ---- the op's path ----------------------------------------------------------------------

@@ -177,6 +177,7 @@ class ProductDfa {
   int64_t stride_ = kMeta;
   std::vector<int32_t> trans_;      // (N, stride_)
   std::vector<int32_t> st_tuple_;   // (N, K) per-pattern row offsets
+  std::vector<int32_t> st_final_;   // (N, K) the same as state ids (finals' answer, with no division)
   std::vector<uint64_t> mask_;      // (N,) patterns in their dead state
   std::vector<uint8_t> terminal_;   // (N,) every pattern in a sink: nothing can change
   std::unordered_map<std::string, int32_t> st_ids_;

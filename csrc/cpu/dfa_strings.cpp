@@ -717,7 +717,11 @@ void lane_start(const ProductDfa& d, UnitLane<CU>& L, const Text& t, int64_t row
   L.mask = d.start_mask();
   L.seen = L.seen_bytes = 0;
   L.first_dead = fd;
-  for (int j = 0; j < d.k(); ++j) fd[j] = ((L.mask >> j) & 1) && L.n > 0 ? 0 : -1;
+  if (L.mask == 0 || L.n == 0) {  // the common case: no pattern dead before a byte
+    std::fill(fd, fd + d.k(), int64_t{-1});
+  } else {
+    for (int j = 0; j < d.k(); ++j) fd[j] = ((L.mask >> j) & 1) ? 0 : -1;
+  }
   L.next.reset();
 }
 
