@@ -119,6 +119,10 @@ struct Factor {
   std::vector<std::array<uint32_t, kFactorSet>> cps;
   std::vector<uint8_t> count;  // code points per position
   int bucket = 0;
+  // A test of its first eight positions in one-byte storage, read as one word: a position
+  // of one code point below 0x100 is that byte, one of a letter in both cases that byte
+  // less its case bit, any other any byte (mask 0). A hit whose word fails it is no factor.
+  uint64_t word_mask = 0, word_value = 0;
 };
 
 struct LiteralFilter {
@@ -1226,7 +1230,15 @@ class FactorScan {
           const int fi = __builtin_ctzll(fs);
           const Factor& f = F_.factors[fi];
           const int64_t at = i + q - f.at;
-          if (at < 0 || at + f.len > n_ || !factor_at(f, s_, at)) continue;
+          if (at < 0 || at + f.len > n_) continue;
+          if constexpr (sizeof(CU) == 1) {
+            if (at + 8 <= n_) {
+              uint64_t word;
+              std::memcpy(&word, s_ + at, 8);
+              if ((word & f.word_mask) != f.word_value) continue;
+            }
+          }
+          if (!factor_at(f, s_, at)) continue;
           const uint64_t got = open_ & F_.serves[fi];
           uint64_t closed = got & ~tries_;
           for (uint64_t c = closed; c; c &= c - 1) first_[__builtin_ctzll(c)] = i + q;
@@ -1383,6 +1395,17 @@ bool load_filter(PyObject* obj, ByteProgram& prog) {
       }
       f.cps.push_back(set);
       f.count.push_back(static_cast<uint8_t>(PyList_GET_SIZE(cps)));
+      const uint32_t a = set[0], b = set[1];
+      uint64_t mask = 0, value = 0;
+      if (f.count[p] == 1 && a < 0x100) {
+        mask = 0xFF, value = a;
+      } else if (f.count[p] == 2 && (a ^ b) == 0x20 && ((a | 0x20) - 'a') < 26) {
+        mask = 0xDF, value = a & 0xDF;
+      }
+      if (p < 8) {
+        f.word_mask |= mask << (8 * p);
+        f.word_value |= value << (8 * p);
+      }
     }
     F->factors.push_back(std::move(f));
   }
