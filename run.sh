@@ -5,7 +5,8 @@
 #                      check), checks the CUDA sources with
 #                      nvcc when present (tools/check_cuda.sh), runs the CUDA kernels under
 #                      a host emulation with sanitizers, runs the trainer frameworks'
-#                      reward code in an environment of their own (tools/integration_env.sh)
+#                      reward code in an environment of their own (tools/integration_env.sh),
+#                      runs the compiled scanners' tests once more without their AVX2 paths
 #                      and runs the tests
 # PYTHON picks the interpreter (default python3).
 set -euo pipefail
@@ -52,6 +53,12 @@ case "$what" in
       PYTHON="$PY" bash tools/integration_env.sh test tests/integrations
       # The examples in the package's docstrings run as written.
       "$PY" -m pytest -q -p no:cacheprovider --doctest-modules twinkle
+      # The scanners' paths for CPUs without AVX2 (aarch64 hosts, older x86), which
+      # this machine would otherwise never take: the same tests, the same results.
+      TWINKLE_NO_AVX2=1 "$PY" -m pytest -q -p no:cacheprovider tests/reward/test_format_strings.py \
+        tests/reward/test_format_filter.py tests/reward/test_format_exits.py tests/reward/test_format_multi.py \
+        tests/reward/test_format_ids_direct.py tests/ops/test_dfa_multi.py tests/ops/test_dfa_product_skip.py \
+        tests/ops/test_dfa_token_skip.py
     fi
     exec "$PY" -m pytest -q "${@:2}"
     ;;
