@@ -1073,8 +1073,8 @@ class FactorScan {
  public:
   // `first`: per pattern, where the first window of its factors that holds starts (written
   // for the patterns found, except those of `att`, which are settled by their attempts).
-  FactorScan(const LiteralFilter& F, const CU* s, int64_t n, int64_t* first, Attempts* att)
-      : F_(F), s_(s), n_(n), first_(first), open_(F.filtered), att_(att), tries_(att ? att->mask : 0) {}
+  FactorScan(const LiteralFilter& F, const CU* s, int64_t n, int64_t* first, Attempts& att)
+      : F_(F), s_(s), n_(n), first_(first), open_(F.filtered), att_(att) {}
 
   // The filtered patterns (bits) the text rules out: those none of whose factors it holds
   // (and the attempt patterns that no attempt settled). Stops as soon as none is open:
@@ -1240,11 +1240,11 @@ class FactorScan {
           }
           if (!factor_at(f, s_, at)) continue;
           const uint64_t got = open_ & F_.serves[fi];
-          uint64_t closed = got & ~tries_;
+          uint64_t closed = got & ~att_.mask;
           for (uint64_t c = closed; c; c &= c - 1) first_[__builtin_ctzll(c)] = i + q;
-          for (uint64_t t = got & tries_; t; t &= t - 1) {
+          for (uint64_t t = got & att_.mask; t; t &= t - 1) {
             const int j = __builtin_ctzll(t);
-            if (att_->hit(j, i + q, s_, n_)) closed |= uint64_t{1} << j;
+            if (att_.hit(j, i + q, s_, n_)) closed |= uint64_t{1} << j;
           }
           if (closed == 0) continue;
           open_ &= ~closed;
@@ -1261,8 +1261,7 @@ class FactorScan {
   int64_t n_;
   int64_t* first_;
   uint64_t open_;
-  Attempts* att_;
-  uint64_t tries_;       // the patterns scanned in attempts
+  Attempts& att_;        // att_.mask: the patterns scanned in attempts
   uint64_t wanted_ = 0;  // the factors of the open patterns
   __m256i live_;         // the buckets holding some of them, in every byte
 };
@@ -1277,11 +1276,11 @@ uint64_t ruled_out(const LiteralFilter& F, const Text& t, int64_t* first, Attemp
   if (cpu::cpu_has_avx2()) {
     att.mask = F.attempt;
     for (uint64_t m = att.mask; m; m &= m - 1) att.y[__builtin_ctzll(m)] = 0;
-    if (t.kind == 1) return FactorScan<uint8_t>(F, static_cast<const uint8_t*>(t.data), t.units, first, &att).run();
+    if (t.kind == 1) return FactorScan<uint8_t>(F, static_cast<const uint8_t*>(t.data), t.units, first, att).run();
     if (t.kind == 2) {
-      return FactorScan<uint16_t>(F, static_cast<const uint16_t*>(t.data), t.units, first, &att).run();
+      return FactorScan<uint16_t>(F, static_cast<const uint16_t*>(t.data), t.units, first, att).run();
     }
-    return FactorScan<uint32_t>(F, static_cast<const uint32_t*>(t.data), t.units, first, &att).run();
+    return FactorScan<uint32_t>(F, static_cast<const uint32_t*>(t.data), t.units, first, att).run();
   }
 #endif
   att.mask = 0;
