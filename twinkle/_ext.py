@@ -152,7 +152,14 @@ _scanner: Dict[str, Any] = {}
 
 # The library's plain Python functions (``PyInit__C`` in csrc/torch_bindings.cpp): the string
 # scanner, the direct id scanner and the token lift.
-_SCANNER_FUNCTIONS = ('byte_program', 'scan_strings', 'token_program', 'scan_ids', 'lift_tokens')
+_SCANNER_FUNCTIONS = (
+    'byte_program',
+    'scan_strings',
+    'token_program',
+    'scan_ids',
+    'lift_tokens',
+    'accept_values',
+)
 
 
 def string_scanner() -> Any:

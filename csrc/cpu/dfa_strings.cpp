@@ -1710,6 +1710,48 @@ PyObject* filter_choice(PyObject*, PyObject* args) {
                        "ratios", ratios);
 }
 
+// out[b, k] = values[k, final[b, k]]: each pattern's verdict for its final state (a negative
+// state counts from the end, as the scan op's error states -1 and -2 do). Torch's
+// and numpy's gathers cost ~2-5 ns an element at (4096, 16), more than some scans.
+PyObject* accept_values(PyObject*, PyObject* args) {
+  PyObject *values_obj, *final_obj, *out_obj;
+  if (!PyArg_ParseTuple(args, "OOO:accept_values", &values_obj, &final_obj, &out_obj)) return nullptr;
+  constexpr const char* who = "accept_values";
+  cpu::Buffer val, fin, out;
+  if (!cpu::get_buffer(values_obj, val, 2, 4, false, who, "values (K, S) float32") ||
+      !cpu::get_buffer(final_obj, fin, 2, 4, false, who, "final_state (B, K) int32") ||
+      !cpu::get_buffer(out_obj, out, 2, 4, true, who, "out (B, K) float32")) {
+    return nullptr;
+  }
+  const Py_ssize_t k = val.view.shape[0], s = val.view.shape[1], b = fin.view.shape[0];
+  if (fin.view.shape[1] != k || out.view.shape[0] != b || out.view.shape[1] != k) {
+    PyErr_Format(PyExc_ValueError, "%s: final_state and out must have shape (B, %zd), got (%zd, %zd) and (%zd, %zd)",
+                 who, k, b, fin.view.shape[1], out.view.shape[0], out.view.shape[1]);
+    return nullptr;
+  }
+  const float* v = static_cast<const float*>(val.view.buf);
+  const int32_t* f = static_cast<const int32_t*>(fin.view.buf);
+  float* o = static_cast<float*>(out.view.buf);
+  int64_t bad = 0;
+  Py_ssize_t at = -1;
+  for (Py_ssize_t r = 0; r < b; ++r) {
+    for (Py_ssize_t j = 0; j < k; ++j) {
+      const Py_ssize_t i = r * k + j;
+      const int64_t q = f[i];
+      const int64_t at_q = q < 0 ? q + s : q;  // as torch indexes: -1 is the last column
+      const bool ok = static_cast<uint64_t>(at_q) < static_cast<uint64_t>(s);
+      o[i] = v[j * s + (ok ? at_q : 0)];
+      if (!ok && at < 0) at = i, bad = q;
+    }
+  }
+  if (at >= 0) {
+    PyErr_Format(PyExc_ValueError, "%s: final_state[%zd, %zd] = %lld is not a column of values (-%zd .. %zd)", who,
+                 at / k, at % k, static_cast<long long>(bad), s, s - 1);
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
 PyMethodDef kMethods[] = {
     {"byte_program", byte_program, METH_VARARGS,
      "byte_program(class_ids, tables, starts, dead[, budget[, filter]]) -> program: K byte DFAs "
@@ -1729,6 +1771,10 @@ PyMethodDef kMethods[] = {
      "every pattern, writing (B, K) int32 final states and (B, K) int64 first-dead byte offsets; "
      "filtered: a pattern that the program's filter rules out of a text is not scanned (its "
      "final state is reported as the start state, which does not accept)."},
+    {"accept_values", accept_values, METH_VARARGS,
+     "accept_values(values, final_state, out): out[b, k] = values[k, final_state[b, k]], values (K, S) "
+     "float32, final_state (B, K) int32 (negative: from the end, as in torch), out (B, K) float32; a "
+     "final state outside -S .. S - 1 is a ValueError that names it."},
     {"filter_choice", filter_choice, METH_VARARGS,
      "filter_choice(program) -> None or {'on', 'adapts', 'ratios'}: whether the program's literal "
      "filter is in use for large calls, whether that is measured, and the time ratios (with / "

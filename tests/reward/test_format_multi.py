@@ -282,3 +282,55 @@ def test_sixteen_search_patterns_on_qwen3_ids():
             final = reward._scan('token', ids.to(dtype), lengths)[0]
             assert torch.equal(final[:, j : j + 1], alone[0])
             assert torch.equal(first_dead[:, j : j + 1], alone[1])
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
+@given(
+    b=st.integers(0, 40),
+    k=st.integers(1, 20),
+    s=st.integers(1, 30),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_accept_values_equals_torch_indexing(b, k, s, seed):
+    # The compiled gather behind scan_texts' verdicts: out[b, k] = values[k, final[b, k]],
+    # NaN (a flagged state) included, against torch's advanced indexing.
+    g = torch.Generator().manual_seed(seed)
+    values = torch.randint(0, 2, (k, s), generator=g).float()
+    values[torch.rand((k, s), generator=g) < 0.1] = float('nan')
+    final = torch.randint(-s, s, (b, k), generator=g, dtype=torch.int32)  # negative: from the end
+    out = torch.full((b, k), -1.0)
+    _ext.string_scanner().accept_values(values.numpy(), final.numpy(), out.numpy())
+    want = values[torch.arange(k)[None, :], final]
+    assert torch.equal(out.isnan(), want.isnan())
+    assert torch.equal(out.nan_to_num(-2.0), want.nan_to_num(-2.0))
+
+
+def test_accept_values_names_a_bad_state_or_shape():
+    scanner = _ext.string_scanner()
+    values = np.zeros((3, 5), dtype=np.float32)
+    out = np.empty((2, 3), dtype=np.float32)
+    for bad in (5, -6, 2**31 - 1, -(2**31)):
+        final = np.zeros((2, 3), dtype=np.int32)
+        final[1, 2] = bad
+        with pytest.raises(
+            ValueError, match=rf'final_state\[1, 2\] = {bad} is not a column of values \(-5 \.\. 4\)'
+        ):
+            scanner.accept_values(values, final, out)
+    with pytest.raises(ValueError, match=r'must have shape \(B, 3\)'):
+        scanner.accept_values(values, np.zeros((2, 4), dtype=np.int32), out)
+    with pytest.raises(ValueError, match=r'final_state \(B, K\) int32'):
+        scanner.accept_values(values, np.zeros((2, 3), dtype=np.int64), out)
+    with pytest.raises(ValueError, match=r'out \(B, K\) float32'):
+        scanner.accept_values(values, np.zeros((2, 3), dtype=np.int32), np.empty((2, 3)))
+
+
+def test_scan_texts_verdicts_equal_the_torch_path(monkeypatch):
+    # scan_texts maps final states to verdicts with the compiled gather on the CPU; torch's
+    # indexing (the path on other devices, or without the library) gives the same tensor.
+    reward = _DfaReward([('regex', p, f, 'search') for p, f in MULTI])
+    texts = COMPLETIONS[:200] + ['', '<think>?</think>']
+    fast, _ = reward.scan_texts(texts)
+    monkeypatch.setitem(_ext._scanner, 'mod', None)  # the reward keeps its own program
+    slow, _ = reward.scan_texts(texts)
+    assert fast.dtype == slow.dtype == torch.float32
+    assert torch.equal(fast, slow)
