@@ -887,6 +887,11 @@ def main() -> None:
     parser.add_argument('--no-multi', action='store_true', help='skip the K-pattern section')
     parser.add_argument('--no-real', action='store_true', help='skip the real-text section')
     parser.add_argument(
+        '--multi-only',
+        action='store_true',
+        help='only the K-pattern section (written as bench_format_multi unless --out names it)',
+    )
+    parser.add_argument(
         '--threads',
         type=int,
         default=None,
@@ -902,10 +907,13 @@ def main() -> None:
     cuda = torch.cuda.is_available() and _ext.has_kernel('dfa_scan', 'cuda')
     eng = Engines(tok, cuda)
     rows, multi, real = [], [], []
+    if args.multi_only:
+        args.out = args.out or ('bench_format_multi_quick' if args.quick else 'bench_format_multi')
     if not args.cuda_only:
-        rows = run_grid(eng, tok, sizes, [1, 64, n], rounds, budget_s)
-        cols = ['tokens', 'B', 'provider', 'median_ms', 'us_per_row', 'x_hs_str', 'x_hs_bytes']
-        _harness.print_table(rows, cols)
+        if not args.multi_only:
+            rows = run_grid(eng, tok, sizes, [1, 64, n], rounds, budget_s)
+            cols = ['tokens', 'B', 'provider', 'median_ms', 'us_per_row', 'x_hs_str', 'x_hs_bytes']
+            _harness.print_table(rows, cols)
         if not args.no_multi:
             multi = run_multi(eng, tok, n, 1000, rounds, budget_s)
             multi += run_multi(eng, tok, n, 1000, rounds, budget_s, text='champ')
@@ -913,7 +921,7 @@ def main() -> None:
                 multi,
                 ['text', 'K', 'B', 'tokens', 'provider', 'median_ms', 'vs_k1', 'match_rate', 'string_filter'],
             )
-        if not args.no_real:
+        if not args.no_real and not args.multi_only:
             real = run_real(eng, tok, n, rounds, budget_s)
             _harness.print_table(
                 real,
