@@ -26,6 +26,8 @@ On token ids:
   twinkle_ids64/32  FormatReward's module call (score_ids) on padded (B, L) int64 / int32
                     ids and lengths
   torch_ref         twinkle's pure-torch reference op on the int64 ids (the fallback)
+  read_ids64/32     ``padded.max()`` (B = 4096, not timed against the verdicts): one torch
+                    read of the same padded ids, the host's memory floor for any scan of them
   *_1t              twinkle with torch.set_num_threads(1) (B = 4096): the per-core figure
                     beside the single-threaded engines
 Short rows only (the cost of a call):
@@ -44,7 +46,9 @@ pattern and row, on the ~1k-token batch: twinkle's K DFAs in one scan (strings a
 ids, also with one thread), a Hyperscan database of the K patterns (one scan per string), and K ``regex``
 searches; cost relative to K = 1 for each, paired (every K > 1 point times each
 provider's K = 1 calls again in its own rounds, so a swing of the host's speed between
-points does not enter the ratio). Also on real model text (``text=champ``): the
+points does not enter the ratio). At K > 1, ``twinkle_str_separate`` and
+``twinkle_ids64_separate`` run the K patterns as K rewards of one pattern each, in the same
+rounds: ``vs_separate`` is the one-pass median over theirs. Also on real model text (``text=champ``): the
 GPT-3.5 and PaLM 2 completions of the champ-dataset package (the test extra; skipped when
 it is missing), each put in ``<think>`` tags with its labelled answer after it as
 ``<answer>``, tiled to 4096 rows: English prose and arithmetic, nearly all ASCII.
@@ -511,6 +515,8 @@ class Engines:
             p['twinkle_str_1t'] = one_thread(lambda b: reward(b.strings))
             p['twinkle_ids64_1t'] = one_thread(lambda b: reward(b.padded, lengths=b.lengths))
             p['torch_ref'] = self._reference
+            p['read_ids64'] = _harness.Provider(lambda b: b.padded.max(), check=False)
+            p['read_ids32'] = _harness.Provider(lambda b: b.ids32.max(), check=False)
         if short:
             p['twinkle_ids64_nocheck'] = lambda b: self.nocheck(b.padded, lengths=b.lengths)
             # the op returns DFA states, not verdicts: called, but not compared
@@ -691,7 +697,12 @@ def run_multi(
     def setup(point):
         x = build(point['K'])
         x.one = build(1) if point['K'] > 1 else None  # the paired K = 1 calls
+        # The same K patterns as K rewards of one pattern each (the `*_separate` providers).
+        x.each = [_EachPattern([p], tok) for p in MULTI_PATTERNS[: point['K']]] if point['K'] > 1 else []
         return x
+
+    def separate(x, call):
+        return torch.cat([call(r) for r in x.each], dim=1)
 
     def each(compiled, strings):
         return [[1 if c.search(s) else 0 for c in compiled] for s in strings]
@@ -720,6 +731,8 @@ def run_multi(
             p = p if isinstance(p, _harness.Provider) else _harness.Provider(p)
             if p.timed:
                 got[f'{name}@k1'] = dataclasses.replace(p, fn=lambda x, f=p.fn: f(x.one), check=False)
+        got['twinkle_str_separate'] = lambda x: separate(x, lambda r: r(b.strings))
+        got['twinkle_ids64_separate'] = lambda x: separate(x, lambda r: r(b.padded, lengths=b.lengths))
         return got
 
     def row(r: _harness.Result) -> dict:
@@ -749,9 +762,19 @@ def run_multi(
         (r['K'], r['provider'][: -len('@k1')]): r['median_ms'] for r in rows if r['provider'].endswith('@k1')
     }
     rows = [r for r in rows if not r['provider'].endswith('@k1')]
+    apart = {
+        (r['K'], r['provider'][: -len('_separate')]): r['median_ms']
+        for r in rows
+        if r['provider'].endswith('_separate')
+    }
     for r in rows:
+        if r['provider'].endswith('_separate'):  # K calls, not paired with a K = 1 call
+            r['k1_paired_ms'] = r['vs_k1'] = None
+            continue
         r['k1_paired_ms'] = one.get((r['K'], r['provider']), r['median_ms'])
         r['vs_k1'] = r['median_ms'] / r['k1_paired_ms']
+        base = apart.get((r['K'], r['provider']))
+        r['vs_separate'] = r['median_ms'] / base if base else None
     return rows
 
 
@@ -919,7 +942,18 @@ def main() -> None:
             multi += run_multi(eng, tok, n, 1000, rounds, budget_s, text='champ')
             _harness.print_table(
                 multi,
-                ['text', 'K', 'B', 'tokens', 'provider', 'median_ms', 'vs_k1', 'match_rate', 'string_filter'],
+                [
+                    'text',
+                    'K',
+                    'B',
+                    'tokens',
+                    'provider',
+                    'median_ms',
+                    'vs_k1',
+                    'vs_separate',
+                    'match_rate',
+                    'string_filter',
+                ],
             )
         if not args.no_real and not args.multi_only:
             real = run_real(eng, tok, n, rounds, budget_s)
@@ -973,6 +1007,11 @@ def summarize(eng: Engines, rows: List[dict], multi: List[dict], real: List[dict
             if hs_s and (tokens, big, p) in by:
                 summary[f'{p}_vs_hs_str_{tokens}'] = hs_s / by[(tokens, big, p)]
                 summary[f'{p}_vs_hs_bytes_{tokens}'] = hs_b / by[(tokens, big, p)]
+        for w in ('64', '32'):  # the scan's time over one torch read of the same ids
+            if (tokens, big, f'read_ids{w}') in by and (tokens, big, f'twinkle_ids{w}') in by:
+                summary[f'twinkle_ids{w}_over_read_{tokens}'] = (
+                    by[(tokens, big, f'twinkle_ids{w}')] / by[(tokens, big, f'read_ids{w}')]
+                )
     s = SHORT_TOKENS
     for base in ('regex', 're'):
         if (s, 1, base) in by:
@@ -990,9 +1029,11 @@ def summarize(eng: Engines, rows: List[dict], multi: List[dict], real: List[dict
                 by[(s, n, 'twinkle_ids64_nocheck')] - by[(s, n, 'twinkle_op')]
             ) * 1e3
     for r in multi:
-        if r['K'] > 1:
+        if r['K'] > 1 and r['vs_k1'] is not None:
             on = '' if r['text'] == 'synthetic' else f'_{r["text"]}'
             summary[f'multi{on}_{r["provider"]}_k{r["K"]}_vs_k1'] = r['vs_k1']
+            if r.get('vs_separate'):
+                summary[f'multi{on}_{r["provider"]}_k{r["K"]}_vs_separate'] = r['vs_separate']
     for r in real:
         if r['provider'].startswith('twinkle'):
             for col in ('x_hs_str', 'x_hs_bytes', 'x_regex'):
@@ -1024,6 +1065,9 @@ def plot(rows: List[dict], multi: List[dict], path: str) -> None:
     axes[0].legend(fontsize=6, ncol=3, loc='lower left')
     for p in dict.fromkeys(r['provider'] for r in multi):
         pts = [(r['K'], r['vs_k1']) for r in multi if r['provider'] == p and r['text'] == 'synthetic']
+        pts = [pt for pt in pts if pt[1] is not None]
+        if not pts:
+            continue
         axes[1].plot(*zip(*pts), marker='o', label=p)
     axes[1].set_xscale('log', base=2)
     axes[1].set_xlabel('K patterns')
