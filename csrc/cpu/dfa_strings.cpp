@@ -165,8 +165,8 @@ struct LiteralFilter {
 // of the patterns each text leaves after the filter, and the product of all of them), and
 // a call that builds costs up to twice a call that does not: timed from the first call, a
 // pair's ratio read 0.52-0.63 where the ratio once built was 1.2-1.3 (16 patterns on the
-// benchmark's synthetic completions), and the choice came out wrong in half of the
-// programs. So the first kChoiceWarm large calls each way are not timed.
+// benchmark's synthetic completions), and 2 of 4 fresh programs chose wrong there. So the
+// first kChoiceWarm large calls each way are not timed.
 struct FilterChoice {
   static constexpr int64_t kChoiceUnits = int64_t{1} << 16;
   static constexpr int kChoiceWarm = 2;
