@@ -190,13 +190,22 @@ struct FilterChoice {
     return half == (pairs % 2 == 1);
   }
 
-  void record(bool filtered, double ns_per_unit) {
+  // A sampled call's time; `threads`: the intra-op threads it ran on. A pair's two calls
+  // must have had the same: a caller that alternates thread counts on one reward (a
+  // benchmark timing it on one thread and on all) otherwise pairs a call on one thread
+  // with a call on two, and the choice follows the thread counts.
+  void record(bool filtered, double ns_per_unit, int threads) {
     std::lock_guard<std::mutex> lock(mu);
     if (pairs == kChoicePairs) return;  // a sample that finished after the choice
     if (!half) {
       first = ns_per_unit;
       first_filtered = filtered;
+      first_threads = threads;
       half = true;
+      return;
+    }
+    if (threads != first_threads) {  // no pair: the next call starts this one again
+      half = false;
       return;
     }
     if (filtered == first_filtered) return;  // another thread's call: wait for the other way
@@ -217,6 +226,7 @@ struct FilterChoice {
   int pairs = 0;
   bool half = false;  // the pair's first call is in
   bool first_filtered = false;
+  int first_threads = 0;
   double first = 0;  // its ns a unit
   std::array<double, kChoicePairs> ratio{};  // filtered / not, per pair
 };
@@ -1594,6 +1604,7 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
     }
   };
   bool sample = false;
+  const int threads = at::get_num_threads();
   const LiteralFilter* filter =
       filtered && prog->filter && prog->choice->use(units, sample) ? prog->filter.get() : nullptr;
   const auto t0 = std::chrono::steady_clock::now();
@@ -1686,7 +1697,7 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   }
   if (sample) {
     const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-    prog->choice->record(filter != nullptr, ns / static_cast<double>(units));
+    prog->choice->record(filter != nullptr, ns / static_cast<double>(units), threads);
   }
   if (!product && prog->product != nullptr) {
     const int64_t seen = prog->one_units.load(), stops = prog->one_stops.load();

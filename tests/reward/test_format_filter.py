@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
@@ -331,6 +332,28 @@ def test_the_measured_choice_gives_the_same_results():
     assert len(choice['ratios']) == 5 and choice['on'] == (sorted(choice['ratios'])[2] < 1.0)
     assert scanner.filter_choice(program)['ratios'] == choice['ratios']  # kept until the review
     assert scanner.filter_choice(_reward([PATTERNS[9]])._strings()[1]) is None  # no filter
+
+
+def test_the_choice_pairs_calls_on_the_same_threads():
+    """A pair's two calls ran on the same number of intra-op threads: calls that alternate
+    thread counts make no pair (their ratio would follow the thread counts)."""
+    rng = np.random.default_rng(1)
+    texts = [''.join(rng.choice(PIECES, 40)) for _ in range(600)]
+    module = _reward(adapts=True)
+    scanner, program = module._strings()[:2]
+    want = FILTERED.scan_texts(texts)
+    threads = torch.get_num_threads()
+    try:
+        for call in range(4 + 8):
+            torch.set_num_threads(1 + call % 2)
+            assert _same(module.scan_texts(texts), want)
+        assert scanner.filter_choice(program)['ratios'] == []
+        torch.set_num_threads(2)
+        for _ in range(2):
+            assert _same(module.scan_texts(texts), want)
+        assert len(scanner.filter_choice(program)['ratios']) == 1
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_format_reward_filters_its_pattern():
