@@ -258,7 +258,8 @@ codecs.register_error(_SURROGATE_ERRORS, _surrogate_to_fffd)
 def _on_cpu(*tensors: Any) -> bool:
     """True when every argument is None or a CPU tensor (the direct id scanner's inputs)."""
     for t in tensors:  # a loop, not all() over a generator: this runs on every call
-        if t is not None and not (isinstance(t, Tensor) and t.device.type == 'cpu'):
+        # is_cpu: ~0.1 us, where t.device.type builds a device object (~0.8 us a tensor)
+        if t is not None and not (isinstance(t, Tensor) and t.is_cpu):
             return False
     return True
 
