@@ -26,7 +26,7 @@ On token ids:
   twinkle_ids64/32  FormatReward's module call (score_ids) on padded (B, L) int64 / int32
                     ids and lengths
   torch_ref         twinkle's pure-torch reference op on the int64 ids (the fallback)
-  read_ids64/32     ``padded.max()`` (B = 4096, not timed against the verdicts): one torch
+  read_ids64/32     ``padded.max()`` (B = 4096; not a verdict, so not checked): one torch
                     read of the same padded ids, the host's memory floor for any scan of them
   *_1t              twinkle with torch.set_num_threads(1) (B = 4096): the per-core figure
                     beside the single-threaded engines
