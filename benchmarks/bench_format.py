@@ -31,8 +31,8 @@ On token ids:
   *_1t              twinkle with torch.set_num_threads(1) (B = 4096): the per-core figure
                     beside the single-threaded engines
 Short rows only (the cost of a call):
-  twinkle_scan      the compiled id scanner alone (``_C.scan_ids`` on prepared numpy views,
-                    what a call on CPU ids runs): the call's cost beyond the scan
+  twinkle_scan      the compiled id scanner alone (``_C.scan_ids`` on the ids by address,
+                    as a call on CPU ids runs it): the call's cost beyond the scan
   twinkle_op        the ``twinkle::dfa_scan`` op alone (the CUDA / torch.compile path)
   twinkle_ids64_nocheck  the call with check_ids=False (no range checks)
 With a GPU: twinkle_ids_cuda (score_ids) and twinkle_op_cuda (the op alone).
@@ -432,7 +432,7 @@ class Batch(NamedTuple):
     lengths: torch.Tensor  # (B,) int64
     strings: List[str]  # the decoded completions
     datas: List[bytes]  # their UTF-8 (pre-encoded bytes for Hyperscan)
-    scan_views: tuple  # the bare scanner, its program, numpy views and output buffers
+    scan_views: tuple  # the bare scanner, its program, the ids by address and output buffers
     cuda: Optional[Tuple[torch.Tensor, torch.Tensor]]  # padded and lengths on the GPU
 
 
@@ -478,14 +478,17 @@ class Engines:
             strings[:n],
         )
         scanner, prog = self.reward._id_program()
+        # As the reward's call passes them: the tensors by address (the Batch holds them),
+        # each row's value written to a (B,) array, no first-dead positions kept.
+        assert lengths.dtype == torch.int64 and lengths.is_contiguous()
         views = (
             scanner,
             prog,
-            padded.numpy(),
-            lengths.numpy(),
+            (padded.data_ptr(), n, width, padded.element_size()),
+            lengths.data_ptr(),
             self.reward._token_mask_id,
-            np.empty((n, 1), dtype=np.float32),
-            np.empty((n, 1), dtype=np.int64),
+            np.empty(n, dtype=np.float32),
+            None,
         )
         cuda = (padded.cuda(), lengths.cuda()) if self.cuda is not None else None
         return Batch(
@@ -535,10 +538,10 @@ class Engines:
         return out
 
     def _bare_scan(self, b: Batch):
-        """The compiled id scanner on the batch's numpy views: outputs as the reward's."""
+        """The compiled id scanner on the batch's ids by address: outputs as the reward's."""
         scanner, prog, ids, lens, mask_id, acc, fd = b.scan_views
         scanner.scan_ids(prog, ids, lens, None, mask_id, acc, fd)
-        return acc[:, 0]
+        return acc
 
     def _reference(self, b: Batch):
         cls, tab, st, dd = self.op_args

@@ -230,16 +230,28 @@ struct FirstError {
   int64_t row = -1, pattern = -1, position = -1;
 };
 
-// Final states -> values in place of the states, impossible patterns' first-dead set to 0.
-FirstError finish(const TokenProgram& p, int64_t b, const int32_t* fs, float* acc, int64_t* fd) {
+// Final states -> values, impossible patterns' first-dead set to 0. `acc` is (B, K), or with
+// `row_means` (B,): each row's mean over its K values, as a float32 sum over K divided by K
+// (the values are 0, 1 or NaN, so the sum is exact and the quotient is torch's mean).
+FirstError finish(const TokenProgram& p, int64_t b, const int32_t* fs, float* acc, int64_t* fd,
+                  bool row_means) {
   const int64_t k = p.pats.k, cols = p.value_cols;
   FirstError err;
-  for (int64_t i = 0; i < b * k; ++i) {
-    const int64_t j = i % k;
-    const int32_t s = fs[i];
-    acc[i] = p.values[j * cols + (s >= 0 ? s : cols + s)];
-    if (s < 0 && err.row < 0) err = FirstError{s, i / k, j, fd[i]};
-    if (s >= 0 && p.impossible[j]) fd[i] = 0;
+  for (int64_t r = 0; r < b; ++r) {
+    float sum = 0.0f;
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t i = r * k + j;
+      const int32_t s = fs[i];
+      const float v = p.values[j * cols + (s >= 0 ? s : cols + s)];
+      if (row_means) {
+        sum += v;
+      } else {
+        acc[i] = v;
+      }
+      if (s < 0 && err.row < 0) err = FirstError{s, r, j, fd[i]};
+      if (s >= 0 && p.impossible[j]) fd[i] = 0;
+    }
+    if (row_means) acc[r] = k == 1 ? sum : sum / static_cast<float>(k);
   }
   return err;
 }
@@ -298,6 +310,31 @@ int id_width(const Py_buffer& v) {
   return 0;
 }
 
+// An argument given by address (a C-contiguous CPU tensor's data_ptr(), which its caller
+// keeps alive and unchanged through the call): false with a ValueError when it is not one.
+bool address_of(PyObject* obj, const char* name, const void** out) {
+  const unsigned long long a = PyLong_Check(obj) ? PyLong_AsUnsignedLongLong(obj) : ~0ull;
+  *out = reinterpret_cast<const void*>(static_cast<uintptr_t>(a));
+  if (a == ~0ull) {
+    PyErr_Clear();
+    PyErr_Format(PyExc_ValueError, "%s: %s's address must be a non-negative int", kWho, name);
+    return false;
+  }
+  return true;
+}
+
+PyObject* mismatch(int64_t b, int64_t l, int64_t k) {
+  PyErr_Format(PyExc_ValueError, "%s: lengths (%lld,), attention_mask (%lld, %lld) and outputs "
+               "(%lld, %lld) or (%lld,) must match input_ids", kWho, static_cast<long long>(b),
+               static_cast<long long>(b), static_cast<long long>(l), static_cast<long long>(b),
+               static_cast<long long>(k), static_cast<long long>(b));
+  return nullptr;
+}
+
+// Ids, lengths and mask are buffers (numpy arrays), or given by address, as a caller holding
+// CPU tensors passes them without building a numpy view of each (about 1 us apiece): ids as
+// (address, B, L, itemsize 4 or 8), lengths as the address of B int64, the mask as that of
+// B * L bool bytes.
 PyObject* scan_ids(PyObject*, PyObject* args) {
   PyObject *capsule, *ids_obj, *len_obj, *mask_obj, *acc_obj, *fd_obj;
   long long mask_id;
@@ -309,41 +346,84 @@ PyObject* scan_ids(PyObject*, PyObject* args) {
   if (program == nullptr) return nullptr;
   const OwnedPatterns* prog = &program->pats;
   Buffer ids, lens, mask, acc, fd;
-  if (PyObject_GetBuffer(ids_obj, &ids.view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) {
-    return nullptr;
+  const void* ids_data = nullptr;
+  int64_t b = 0, l = 0;
+  int width = 0;
+  if (PyTuple_Check(ids_obj)) {  // (address, B, L, itemsize)
+    PyObject* addr;
+    long long bb, ll;
+    if (!PyArg_ParseTuple(ids_obj, "OLLi:scan_ids input_ids", &addr, &bb, &ll, &width) ||
+        !address_of(addr, "input_ids", &ids_data)) {
+      return nullptr;
+    }
+    b = bb;
+    l = ll;
+    if (b < 0 || l < 0 || (width != 4 && width != 8) || (ids_data == nullptr && b * l > 0)) {
+      width = 0;
+    }
+  } else {
+    if (PyObject_GetBuffer(ids_obj, &ids.view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) {
+      return nullptr;
+    }
+    ids.held = true;
+    width = ids.view.ndim == 2 ? id_width(ids.view) : 0;
+    ids_data = ids.view.buf;
+    b = width ? ids.view.shape[0] : 0;
+    l = width ? ids.view.shape[1] : 0;
   }
-  ids.held = true;
-  const int width = ids.view.ndim == 2 ? id_width(ids.view) : 0;
   if (width == 0) {
     PyErr_Format(PyExc_ValueError, "%s: input_ids must be a C-contiguous (B, L) int32 or int64 "
                  "array", kWho);
     return nullptr;
   }
-  const int64_t b = ids.view.shape[0], l = ids.view.shape[1], k = prog->k;
-  if ((len_obj != Py_None && !cpu::get_buffer(len_obj, lens, 1, 8, false, kWho,
-                                              "lengths (B,) int64")) ||
-      (mask_obj != Py_None && !cpu::get_buffer(mask_obj, mask, 2, 1, false, kWho,
-                                               "attention_mask (B, L) bool")) ||
-      !cpu::get_buffer(acc_obj, acc, 2, 4, true, kWho, "accepted (B, K) float32") ||
+  const int64_t k = prog->k;
+  const int64_t* lengths = nullptr;
+  const uint8_t* mask_data = nullptr;
+  const void* got = nullptr;
+  if (PyLong_Check(len_obj)) {
+    if (!address_of(len_obj, "lengths", &got)) return nullptr;
+    lengths = static_cast<const int64_t*>(got);
+  } else if (len_obj != Py_None) {
+    if (!cpu::get_buffer(len_obj, lens, 1, 8, false, kWho, "lengths (B,) int64")) return nullptr;
+    if (lens.view.shape[0] != b) return mismatch(b, l, k);
+    lengths = static_cast<const int64_t*>(lens.view.buf);
+  }
+  if (PyLong_Check(mask_obj)) {
+    if (!address_of(mask_obj, "attention_mask", &got)) return nullptr;
+    mask_data = static_cast<const uint8_t*>(got);
+  } else if (mask_obj != Py_None) {
+    if (!cpu::get_buffer(mask_obj, mask, 2, 1, false, kWho, "attention_mask (B, L) bool")) {
+      return nullptr;
+    }
+    if (mask.view.shape[0] != b || mask.view.shape[1] != l) return mismatch(b, l, k);
+    mask_data = static_cast<const uint8_t*>(mask.view.buf);
+  }
+  if ((lengths == nullptr && len_obj != Py_None && b > 0) ||
+      (mask_data == nullptr && mask_obj != Py_None && b * l > 0)) {
+    PyErr_Format(PyExc_ValueError, "%s: lengths and attention_mask must not be given at address 0",
+                 kWho);
+    return nullptr;
+  }
+  if (fd_obj != Py_None &&
       !cpu::get_buffer(fd_obj, fd, 2, 8, true, kWho, "first_dead (B, K) int64")) {
     return nullptr;
   }
-  const bool shapes_ok = (len_obj == Py_None || lens.view.shape[0] == b) &&
-                         (mask_obj == Py_None ||
-                          (mask.view.shape[0] == b && mask.view.shape[1] == l)) &&
-                         acc.view.shape[0] == b && acc.view.shape[1] == k &&
-                         fd.view.shape[0] == b && fd.view.shape[1] == k;
-  if (!shapes_ok) {
-    PyErr_Format(PyExc_ValueError, "%s: lengths (%lld,), attention_mask (%lld, %lld) and outputs "
-                 "(%lld, %lld) must match input_ids", kWho, static_cast<long long>(b),
-                 static_cast<long long>(b), static_cast<long long>(l), static_cast<long long>(b),
-                 static_cast<long long>(k));
+  // accepted: (B, K) values, or (B,) row means.
+  const int acc_dims = PyObject_GetBuffer(acc_obj, &acc.view, PyBUF_C_CONTIGUOUS |
+                                          PyBUF_FORMAT | PyBUF_WRITABLE) == 0 ? acc.view.ndim : -1;
+  if (acc_dims < 0) return nullptr;
+  acc.held = true;
+  if ((acc_dims != 1 && acc_dims != 2) || acc.view.itemsize != 4) {
+    PyErr_Format(PyExc_ValueError, "%s: accepted must be a C-contiguous (B, K) or (B,) array of "
+                 "float32, got %d-D of %zd-byte items", kWho, acc_dims, acc.view.itemsize);
     return nullptr;
   }
-  const Rows rows{ids.view.buf, b, l,
-                  len_obj == Py_None ? nullptr : static_cast<const int64_t*>(lens.view.buf),
-                  mask_obj == Py_None ? nullptr : static_cast<const uint8_t*>(mask.view.buf),
-                  static_cast<int64_t>(mask_id)};
+  const bool row_means = acc_dims == 1;
+  if (acc.view.shape[0] != b || (!row_means && acc.view.shape[1] != k) ||
+      (fd_obj != Py_None && (fd.view.shape[0] != b || fd.view.shape[1] != k))) {
+    return mismatch(b, l, k);
+  }
+  const Rows rows{ids_data, b, l, lengths, mask_data, static_cast<int64_t>(mask_id)};
   // The lengths' range, for the caller's check (it names the argument; clamping is the scan's).
   int64_t low = l, high = l;
   if (rows.lengths != nullptr && b > 0) {
@@ -351,7 +431,8 @@ PyObject* scan_ids(PyObject*, PyObject* args) {
     low = *mm.first;
     high = *mm.second;
   }
-  int64_t* out_fd = static_cast<int64_t*>(fd.view.buf);
+  std::vector<int64_t> fd_scratch(fd_obj == Py_None ? b * k : 0);
+  int64_t* out_fd = fd_obj == Py_None ? fd_scratch.data() : static_cast<int64_t*>(fd.view.buf);
   std::vector<int32_t> states(b * k);
   FirstError err;
   Py_BEGIN_ALLOW_THREADS
@@ -360,7 +441,7 @@ PyObject* scan_ids(PyObject*, PyObject* args) {
   } else {
     scan_all<int64_t>(*program, rows, states.data(), out_fd);
   }
-  err = finish(*program, b, states.data(), static_cast<float*>(acc.view.buf), out_fd);
+  err = finish(*program, b, states.data(), static_cast<float*>(acc.view.buf), out_fd, row_means);
   Py_END_ALLOW_THREADS
   return Py_BuildValue("(LLiLLL)", static_cast<long long>(low), static_cast<long long>(high),
                        err.state, static_cast<long long>(err.row),
@@ -377,8 +458,10 @@ PyMethodDef kMethods[] = {
     {"scan_ids", scan_ids, METH_VARARGS,
      "scan_ids(program, ids, lengths, mask, mask_id, accepted, first_dead) -> (low, high, "
      "error_state, row, pattern, position): scans (B, L) int32/int64 ids (lengths (B,) int64 "
-     "or None, mask (B, L) bool or None) with every pattern, writing (B, K) float32 values of "
-     "the final states and (B, K) int64 first-dead positions; returns the lengths' range and "
+     "or None, mask (B, L) bool or None; each a C-contiguous array, or given by address: ids "
+     "as (address, B, L, itemsize), the others as an int) with every pattern, writing the float32 values of "
+     "the final states (accepted (B, K); or (B,): each row's mean over the K) and the (B, K) "
+     "int64 first-dead positions (first_dead None: not kept); returns the lengths' range and "
      "the first error (state 0 and -1s when none)."},
     {nullptr, nullptr, 0, nullptr}};
 

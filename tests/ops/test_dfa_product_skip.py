@@ -89,6 +89,20 @@ def _check(scanner, prog, pats, ids, lengths, mask, mask_id, dtype):
     )
     np.testing.assert_array_equal(accepted, want_state.numpy().astype(np.float32))
     np.testing.assert_array_equal(first_dead, want_fd.numpy())
+    # The same call with the inputs given by address and each row's mean as the output.
+    means = np.full(b, -7.0, np.float32)
+    lens = None if lengths is None else np.ascontiguousarray(lengths, np.int64)
+    m = None if mask is None else np.ascontiguousarray(mask)
+    scanner.scan_ids(
+        prog,
+        (x.ctypes.data, b, x.shape[1], x.itemsize),
+        None if lens is None else lens.ctypes.data,
+        None if m is None else m.ctypes.data,
+        mask_id,
+        means,
+        None,
+    )
+    np.testing.assert_array_equal(means, torch.from_numpy(accepted).mean(dim=1).numpy())
 
 
 @settings(
@@ -197,3 +211,37 @@ def test_engine_budget_spent_with_rows_in_flight():
     lengths = rng.integers(0, 401, size=16)
     for dtype in (np.int64, np.int32):
         _check(scanner, prog, pats, ids, lengths, None, 0, dtype)
+
+
+def test_scan_ids_arguments_by_address_are_checked():
+    rng = np.random.default_rng(3)
+    scanner = _ext.string_scanner()
+    pats = _patterns(rng, 3)
+    prog = _program(scanner, *pats[:4])
+    ids = np.zeros((2, 5), np.int64)
+    lengths = np.array([5, 3], np.int64)
+    out = np.empty(2, np.float32)
+
+    def call(ids_arg, lengths_arg=None, mask_arg=None, accepted=out, first_dead=None):
+        return scanner.scan_ids(prog, ids_arg, lengths_arg, mask_arg, 0, accepted, first_dead)
+
+    addr = ids.ctypes.data
+    call((addr, 2, 5, 8), lengths.ctypes.data)  # well formed
+    for bad, match in [
+        ((addr, 2, 5, 3), 'input_ids must be a C-contiguous'),  # no such itemsize
+        ((addr, -1, 5, 8), 'input_ids must be a C-contiguous'),
+        ((0, 2, 5, 8), 'input_ids must be a C-contiguous'),  # no data for 10 ids
+        ((-addr, 2, 5, 8), "input_ids's address must be a non-negative int"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            call(bad)
+    with pytest.raises(ValueError, match="lengths's address"):
+        call((addr, 2, 5, 8), -1)
+    with pytest.raises(ValueError, match='must not be given at address 0'):
+        call((addr, 2, 5, 8), 0)
+    with pytest.raises(ValueError, match='must match input_ids'):
+        call((addr, 2, 5, 8), accepted=np.empty(3, np.float32))
+    with pytest.raises(ValueError, match=r'accepted must be a C-contiguous \(B, K\) or \(B,\)'):
+        call((addr, 2, 5, 8), accepted=np.empty((2, 3, 1), np.float32))
+    with pytest.raises(ValueError, match='must match input_ids'):
+        call(ids, lengths, accepted=np.empty((2, 3), np.float32), first_dead=np.empty((2, 2), np.int64))

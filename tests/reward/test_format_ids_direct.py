@@ -1,9 +1,10 @@
 """The direct CPU id scanner of the format rewards against the ``dfa_scan`` op path.
 
-CPU ids are scanned by ``twinkle._C.scan_ids`` (numpy views, no dispatch); CUDA ids, other
-dtypes and ``torch.compile`` take the op. Both must agree on everything a caller sees:
-acceptance, first-dead positions, NaN rows with ``check_ids`` off, and the errors (same
-type, same message) with it on. The op path is forced here by hiding the direct scanner.
+CPU ids are scanned by ``twinkle._C.scan_ids`` (the tensors by address, no dispatch); CUDA
+ids, other dtypes and ``torch.compile`` take the op. Both must agree on everything a caller
+sees: acceptance, rewards, first-dead positions, NaN rows with ``check_ids`` off, and the
+errors (same type, same message) with it on. The op path is forced here by hiding the
+direct scanner.
 """
 
 import re
@@ -45,29 +46,34 @@ def each(tok):
 
 def _op_path(reward, ids, mask, lengths):
     """The op path's answer: the direct scanner hidden for one call."""
-    reward._scan_ids_direct = lambda *a: None
+    reward._scan_ids_direct = lambda *a, **k: None
     try:
         return reward.scan_ids(ids, lengths, attention_mask=mask)
     finally:
         del reward._scan_ids_direct
 
 
+def _outcome(call):
+    try:
+        return call(), None
+    except (ValueError, TypeError) as e:
+        return None, e
+
+
 def _same(reward, ids, mask, lengths):
-    want_exc = got_exc = None
-    try:
-        want = _op_path(reward, ids, mask, lengths)
-    except (ValueError, TypeError) as e:
-        want_exc = e
-    try:
-        got = reward.scan_ids(ids, lengths, attention_mask=mask)
-    except (ValueError, TypeError) as e:
-        got_exc = e
-    if want_exc is not None or got_exc is not None:
-        assert type(got_exc) is type(want_exc) and str(got_exc) == str(want_exc)
+    want, want_exc = _outcome(lambda: _op_path(reward, ids, mask, lengths))
+    got, got_exc = _outcome(lambda: reward.scan_ids(ids, lengths, attention_mask=mask))
+    # score_ids reduces each row in the direct scanner's call (the op path: torch's mean)
+    score, score_exc = _outcome(lambda: reward.score_ids(ids, lengths, attention_mask=mask))
+    if want_exc is not None or got_exc is not None or score_exc is not None:
+        for e in (got_exc, score_exc):
+            assert type(e) is type(want_exc) and str(e) == str(want_exc)
         return
     assert got[0].dtype == torch.float32 and got[1].dtype == torch.int64
     np.testing.assert_array_equal(got[0].numpy(), want[0].numpy())  # NaN rows equal too
     assert torch.equal(got[1], want[1])
+    assert score.dtype == torch.float32 and score.shape == (ids.shape[0],)
+    np.testing.assert_array_equal(score.numpy(), want[0].mean(dim=1).numpy())
 
 
 @st.composite
@@ -124,6 +130,10 @@ def test_wide_batches_run_in_parallel_and_agree(tok, each):
         _same(reward, ids, None, lengths)
         _same(reward, ids[:, : width // 2].contiguous(), None, lengths.clamp(max=width // 2))
         _same(reward, ids.t().contiguous().t(), None, lengths)  # a non-contiguous view
+        # lengths of another integer dtype, and strided lengths and mask
+        _same(reward, ids, None, lengths.to(torch.int32))
+        mask = torch.rand(ids.shape, generator=torch.Generator().manual_seed(5)) < 0.9
+        _same(reward, ids, mask.t().contiguous().t(), torch.stack([lengths, lengths], 1)[:, 1])
 
 
 @pytest.mark.parametrize(
@@ -143,7 +153,7 @@ def test_forward_of_every_format_reward(tok, make):
         ids[i, : len(s)] = torch.tensor(s)
     lengths = torch.tensor([len(s) for s in seqs])
     got = reward(ids, lengths=lengths)
-    reward._scan_ids_direct = lambda *a: None
+    reward._scan_ids_direct = lambda *a, **k: None
     want = reward(ids, lengths=lengths)
     assert got.dtype == torch.float32 and torch.equal(got, want)
     assert got.tolist() == reward(texts)
@@ -154,7 +164,7 @@ def test_narrow_ids_and_compile(tok):
     short = torch.tensor([tok.encode('12 is'), tok.encode('it is') + [275]])
     assert short.max() < 2**15
     assert digits(short.to(torch.int16)).tolist() == [1.0, 0.0]  # widened, in both paths
-    digits._scan_ids_direct = lambda *a: None
+    digits._scan_ids_direct = lambda *a, **k: None
     assert digits(short.to(torch.int16)).tolist() == [1.0, 0.0]
     reward = FormatReward(tokenizer=tok)
     ids = torch.tensor([tok.encode('<think>a</think><answer>1</answer>')])

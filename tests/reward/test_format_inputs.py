@@ -143,6 +143,14 @@ BAD_TOKEN_INPUTS = [
     ),
     (dict(input_ids=IDS[0]), ValueError, r'input_ids must be \(B, L\), got shape \(3,\)'),
     (dict(input_ids=IDS.tolist()), TypeError, r'input_ids must be a torch.Tensor, got list'),
+    (dict(input_ids=None), TypeError, r'input_ids must be a torch.Tensor, got NoneType'),
+    (
+        dict(input_ids=IDS.to_sparse()),
+        TypeError,
+        r'input_ids must be a dense tensor, got layout torch.sparse_coo',
+    ),
+    (dict(lengths=torch.tensor([1, 2]).to_sparse()), TypeError, r'lengths must be a dense tensor'),
+    (dict(attention_mask=torch.ones(2, 3).to_sparse()), TypeError, r'attention_mask must be a dense tensor'),
 ]
 
 

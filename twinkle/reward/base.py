@@ -326,7 +326,7 @@ def check_token_inputs(
     ``torch.compile``) also ``0 <= lengths <= L``, at one host sync.
 
     Raises:
-        TypeError: a non-tensor, or ids or lengths that are not integers.
+        TypeError: a non-tensor or a sparse one, or ids or lengths that are not integers.
         ValueError: a shape other than the above, or a length outside ``[0, L]``.
 
     >>> import torch
@@ -338,15 +338,32 @@ def check_token_inputs(
     """
     import torch
 
-    for name, t in (('input_ids', input_ids), ('attention_mask', attention_mask), ('lengths', lengths)):
-        if t is not None and not isinstance(t, torch.Tensor):
-            raise TypeError(f'{who}: {name} must be a torch.Tensor, got {type(t).__name__}')
-    if input_ids.dim() != 2:
-        raise ValueError(f'{who}: input_ids must be (B, L), got shape {tuple(input_ids.shape)}')
+    tensor = torch.Tensor
+    # One test for the common case; the loop only names the argument that fails it.
+    if not (
+        isinstance(input_ids, tensor)
+        and (attention_mask is None or isinstance(attention_mask, tensor))
+        and (lengths is None or isinstance(lengths, tensor))
+    ):
+        for name, t in (('input_ids', input_ids), ('attention_mask', attention_mask), ('lengths', lengths)):
+            if (t is not None or name == 'input_ids') and not isinstance(t, tensor):
+                raise TypeError(f'{who}: {name} must be a torch.Tensor, got {type(t).__name__}')
+    strided = torch.strided
+    if not (
+        input_ids.layout is strided
+        and (attention_mask is None or attention_mask.layout is strided)
+        and (lengths is None or lengths.layout is strided)
+    ):
+        for name, t in (('input_ids', input_ids), ('attention_mask', attention_mask), ('lengths', lengths)):
+            if t is not None and t.layout is not strided:
+                raise TypeError(f'{who}: {name} must be a dense tensor, got layout {t.layout}')
+    shape = input_ids.shape
+    if len(shape) != 2:
+        raise ValueError(f'{who}: input_ids must be (B, L), got shape {tuple(shape)}')
     if not _is_integer_dtype(input_ids):
         raise TypeError(f'{who}: input_ids must hold integer token ids, got dtype {input_ids.dtype}')
-    b, l = input_ids.shape
-    if attention_mask is not None and tuple(attention_mask.shape) != (b, l):
+    b, l = shape
+    if attention_mask is not None and attention_mask.shape != shape:
         raise ValueError(
             f'{who}: attention_mask must have the shape of input_ids (B, L) = ({b}, {l}), got '
             f'{tuple(attention_mask.shape)}'
@@ -357,7 +374,7 @@ def check_token_inputs(
         raise TypeError(
             f'{who}: lengths must be an integer tensor (B,) of valid ids per row, got dtype {lengths.dtype}'
         )
-    if tuple(lengths.shape) != (b,):
+    if lengths.shape != (b,):
         raise ValueError(
             f'{who}: lengths must be (B,) = ({b},) like input_ids, got shape {tuple(lengths.shape)}'
         )

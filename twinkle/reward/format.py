@@ -404,9 +404,12 @@ class _DfaReward(RewardModule):
         Ids must lie in ``[0, V]``: ``V`` (the table size) is the id masked positions are
         rewritten to, and decodes to nothing; anything else outside raises (``check_ids``).
         """
-        if len(self.specs) == 1:
-            return self._accepted_ids(input_ids, attention_mask, lengths, column=0)
-        return self._accepted_ids(input_ids, attention_mask, lengths).mean(dim=1)
+        direct = self._scan_ids_direct(input_ids, attention_mask, lengths, row_means=True)
+        if direct is not None:
+            return torch.from_numpy(direct[0])
+        ids, lengths = self._token_inputs(input_ids, attention_mask, lengths)
+        accepted = self._accepted('token', self._scan('token', ids, lengths)[0])
+        return accepted[:, 0] if len(self.specs) == 1 else accepted.mean(dim=1)
 
     # -- scans ----------------------------------------------------------------------------
 
@@ -487,21 +490,6 @@ class _DfaReward(RewardModule):
         final, first_dead = self._scan('token', ids, lengths)
         return self._accepted('token', final), first_dead
 
-    def _accepted_ids(
-        self,
-        input_ids: Tensor,
-        attention_mask: Optional[Tensor],
-        lengths: Optional[Tensor],
-        column: Optional[int] = None,
-    ) -> Tensor:
-        """(B, K) float32 acceptance of token ids, or its (B,) ``column`` (sliced in numpy on the direct path)."""
-        direct = self._scan_ids_direct(input_ids, attention_mask, lengths)
-        if direct is not None:
-            return torch.from_numpy(direct[0] if column is None else direct[0][:, column])
-        ids, lengths = self._token_inputs(input_ids, attention_mask, lengths)
-        accepted = self._accepted('token', self._scan('token', ids, lengths)[0])
-        return accepted if column is None else accepted[:, column]
-
     def _id_program(self) -> Optional[tuple]:
         """(scanner, program) of the direct CPU id scanner, built once; None without the library."""
         got = self.__dict__.get('_token_program')
@@ -521,9 +509,15 @@ class _DfaReward(RewardModule):
         return got or None
 
     def _scan_ids_direct(
-        self, input_ids: Tensor, attention_mask: Optional[Tensor], lengths: Optional[Tensor]
-    ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-        """``(accepted, first_dead)`` from the direct CPU id scanner, or None to take the op."""
+        self,
+        input_ids: Tensor,
+        attention_mask: Optional[Tensor],
+        lengths: Optional[Tensor],
+        row_means: bool = False,
+    ) -> Optional[Tuple[np.ndarray, Optional[np.ndarray]]]:
+        """``(accepted, first_dead)``, (B, K) each, from the direct CPU id scanner, or None to
+        take the op. ``row_means``: ``(means, None)`` instead, each row's mean over the K
+        patterns as (B,) float32 (what :meth:`score_ids` returns), reduced in the scan's call."""
         if self.token_table is None:
             require_tokenizer(self, 'score_ids')
         if not _on_cpu(input_ids, lengths, attention_mask) or torch.compiler.is_compiling():
@@ -536,18 +530,27 @@ class _DfaReward(RewardModule):
         if got is None:
             return None
         scanner, prog = got
-        lens = None if lengths is None else np.ascontiguousarray(lengths.numpy(), dtype=np.int64)
-        mask = None
+        # The tensors go to the scanner by address (a numpy view costs ~1 us apiece), each
+        # C-contiguous and of the scanner's dtype, held by these locals through the call.
+        if lengths is not None and (lengths.dtype != torch.int64 or not lengths.is_contiguous()):
+            lengths = lengths.to(torch.int64).contiguous()
         if attention_mask is not None:
             m = attention_mask if attention_mask.dtype == torch.bool else attention_mask != 0
-            mask = np.ascontiguousarray(m.numpy())
-        ids = np.ascontiguousarray(input_ids.numpy())
-        b, width = ids.shape
+            attention_mask = m.contiguous()
+        if not input_ids.is_contiguous():
+            input_ids = input_ids.contiguous()
+        b, width = input_ids.shape
         k = len(self.specs)
-        accepted = np.empty((b, k), dtype=np.float32)
-        first_dead = np.empty((b, k), dtype=np.int64)
+        accepted = np.empty(b if row_means else (b, k), dtype=np.float32)
+        first_dead = None if row_means else np.empty((b, k), dtype=np.int64)
         low, high, err, row, pattern, pos = scanner.scan_ids(
-            prog, ids, lens, mask, self._token_mask_id, accepted, first_dead
+            prog,
+            (input_ids.data_ptr(), b, width, input_ids.element_size()),
+            None if lengths is None else lengths.data_ptr(),
+            None if attention_mask is None else attention_mask.data_ptr(),
+            self._token_mask_id,
+            accepted,
+            first_dead,
         )
         if self.check_ids:
             if low < 0 or high > width:
