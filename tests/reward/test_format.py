@@ -262,6 +262,32 @@ def test_cuda_forward_matches_cpu():
     assert got.device.type == 'cuda' and torch.equal(got.cpu(), want)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device on this machine')
+def test_cuda_score_ids_has_no_host_sync_without_check_ids():
+    """On CUDA ids a format reward never waits for the device unless check_ids asks it to:
+    with the mask, with lengths and with neither, one pattern and several."""
+    tok = qwen_tokenizer()
+    ids, mask = _encode(tok, [c for c, _, _ in STRICT_CASES], 'right')
+    lengths = mask.sum(dim=1)
+    rewards = [cls(tokenizer=tok, check_ids=False) for cls in (FormatReward, TagCountReward, BoxedReward)]
+    calls = [dict(attention_mask=mask), dict(lengths=lengths), {}]
+    want = [[r(ids, **kw) for kw in calls] for r in rewards]
+    rewards = [r.to('cuda') for r in rewards]
+    x = ids.cuda()
+    on = [{k: v.cuda() for k, v in kw.items()} for kw in calls]
+    for r in rewards:  # warm up: library load
+        r(x, **on[0])
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        got = [[r(x, **kw) for kw in on] for r in rewards]
+    finally:
+        torch.cuda.set_sync_debug_mode('default')
+    for g, w in zip(got, want):
+        for a, b in zip(g, w):
+            assert a.device.type == 'cuda' and torch.equal(a.cpu(), b)
+
+
 def test_pickles():
     r = FormatReward(r'\d+', mode='search')
     r2 = pickle.loads(pickle.dumps(r))
