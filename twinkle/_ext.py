@@ -159,6 +159,7 @@ _SCANNER_FUNCTIONS = (
     'scan_ids',
     'lift_tokens',
     'accept_values',
+    'all_str',
 )
 
 

@@ -1708,6 +1708,17 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   Py_RETURN_NONE;
 }
 
+// Whether `obj` is a list of exact str objects: the batch of bare completions, which is its
+// own list of texts. One pass in C (~1 ns an item, against ~25 ns for set(map(type, items))).
+PyObject* all_str(PyObject*, PyObject* obj) {
+  if (!PyList_CheckExact(obj)) Py_RETURN_FALSE;
+  const Py_ssize_t n = PyList_GET_SIZE(obj);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    if (!PyUnicode_CheckExact(PyList_GET_ITEM(obj, i))) Py_RETURN_FALSE;
+  }
+  Py_RETURN_TRUE;
+}
+
 PyObject* filter_choice(PyObject*, PyObject* args) {
   PyObject* capsule;
   if (!PyArg_ParseTuple(args, "O:filter_choice", &capsule)) return nullptr;
@@ -1796,6 +1807,8 @@ PyMethodDef kMethods[] = {
      "accept_values(values, final_state, out): out[b, k] = values[k, final_state[b, k]], values (K, S) "
      "float32, final_state (B, K) int32 (negative: from the end, as in torch), out (B, K) float32; a "
      "final state outside -S .. S - 1 is a ValueError that names it."},
+    {"all_str", all_str, METH_O,
+     "all_str(obj) -> bool: whether obj is a list whose every item is exactly a str."},
     {"filter_choice", filter_choice, METH_VARARGS,
      "filter_choice(program) -> None or {'on', 'adapts', 'ratios'}: whether the program's literal "
      "filter is in use for large calls, whether that is measured, and the time ratios (with / "

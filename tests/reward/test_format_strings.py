@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from twinkle import _ext
-from twinkle.reward.format import FormatReward, TagCountReward, _DfaReward, pad_texts
+from twinkle.reward.format import FormatReward, TagCountReward, _DfaReward, _row_fractions, pad_texts
 
 EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
 
@@ -170,3 +170,40 @@ def test_first_invalid_position_uses_the_scanner():
     reward = FormatReward()
     texts = ['<think>', '<thinx>', 'x', '你<', '😀']
     assert reward.first_invalid_position(texts) == [-1, 5, 0, 0, 0]
+
+
+# ---- the batch of bare strings and its verdicts --------------------------------------------
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(
+    k=st.sampled_from([1, 2, 3, 4, 7, 64, 300]),
+    b=st.integers(0, 40),
+    seed_=st.integers(0, 2**32 - 1),
+)
+def test_row_fractions_equal_numpy_means(k, b, seed_):
+    accepted = np.random.default_rng(seed_).random((b, k)) < 0.5
+    got = _row_fractions(accepted)
+    want = (accepted.sum(axis=1, dtype=np.float64) / k).tolist()
+    assert got == want and all(type(x) is float for x in got)
+
+
+class _Str(str):
+    pass
+
+
+def test_all_str_is_an_exact_list_of_str():
+    all_str = _ext.string_scanner().all_str
+    assert all_str([]) and all_str(['a', '', 'é😀'])
+    for no in (('a',), ['a', b'b'], ['a', None], ['a', _Str('b')], 'ab', None, [['a']]):
+        assert not all_str(no)
+
+
+def test_completions_of_each_batch_kind():
+    r = FormatReward(r'a', mode='search')
+    assert r._completions(['a', 'b'], None) == (['a', 'b'], None)
+    assert r._completions(('a', 'b'), None) == (['a', 'b'], None)  # any sequence of str
+    texts, is_text = r._completions(['a', _Str('b')], None)  # a str subclass: the general walk
+    assert texts == ['a', 'b'] and is_text == [True, True]
+    assert r([_Str('xa'), 'b']) == [1.0, 0.0]
+    assert TagCountReward()(['<think></think>', '<answer>']) == [0.5, 0.25]
