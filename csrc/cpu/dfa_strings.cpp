@@ -1709,7 +1709,7 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
 }
 
 // Whether `obj` is a list of exact str objects: the batch of bare completions, which is its
-// own list of texts. One pass in C (~1 ns an item, against ~25 ns for set(map(type, items))).
+// own list of texts. One pass in C (~2 ns an item, against ~25-30 ns for set(map(type, items))).
 PyObject* all_str(PyObject*, PyObject* obj) {
   if (!PyList_CheckExact(obj)) Py_RETURN_FALSE;
   const Py_ssize_t n = PyList_GET_SIZE(obj);
