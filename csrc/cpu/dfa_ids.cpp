@@ -459,10 +459,10 @@ PyMethodDef kMethods[] = {
      "scan_ids(program, ids, lengths, mask, mask_id, accepted, first_dead) -> (low, high, "
      "error_state, row, pattern, position): scans (B, L) int32/int64 ids (lengths (B,) int64 "
      "or None, mask (B, L) bool or None; each a C-contiguous array, or given by address: ids "
-     "as (address, B, L, itemsize), the others as an int) with every pattern, writing the float32 values of "
-     "the final states (accepted (B, K); or (B,): each row's mean over the K) and the (B, K) "
-     "int64 first-dead positions (first_dead None: not kept); returns the lengths' range and "
-     "the first error (state 0 and -1s when none)."},
+     "as (address, B, L, itemsize), the others as an int) with every pattern, writing the "
+     "float32 values of the final states (accepted (B, K); or (B,): each row's mean over the "
+     "K) and the (B, K) int64 first-dead positions (first_dead None: not kept); returns the "
+     "lengths' range and the first error (state 0 and -1s when none)."},
     {nullptr, nullptr, 0, nullptr}};
 
 }  // namespace

@@ -427,8 +427,7 @@ class _DfaReward(RewardModule):
         direct = self._scan_ids_direct(input_ids, attention_mask, lengths, row_means=True)
         if direct is not None:
             return torch.from_numpy(direct[0])
-        ids, lengths = self._token_inputs(input_ids, attention_mask, lengths)
-        accepted = self._accepted('token', self._scan('token', ids, lengths)[0])
+        accepted = self._scan_ids_op(input_ids, attention_mask, lengths)[0]
         return accepted[:, 0] if len(self.specs) == 1 else accepted.mean(dim=1)
 
     # -- scans ----------------------------------------------------------------------------
@@ -506,6 +505,13 @@ class _DfaReward(RewardModule):
         direct = self._scan_ids_direct(input_ids, attention_mask, lengths)
         if direct is not None:
             return torch.from_numpy(direct[0]), torch.from_numpy(direct[1])
+        return self._scan_ids_op(input_ids, attention_mask, lengths)
+
+    def _scan_ids_op(
+        self, input_ids: Tensor, attention_mask: Optional[Tensor], lengths: Optional[Tensor]
+    ) -> Tuple[Tensor, Tensor]:
+        """:meth:`scan_ids` through the ``dfa_scan`` op (CUDA ids, ``torch.compile``, or no
+        compiled library): ``(accepted, first_dead)``, (B, K) each, on the ids' device."""
         ids, lengths = self._token_inputs(input_ids, attention_mask, lengths)
         final, first_dead = self._scan('token', ids, lengths)
         return self._accepted('token', final), first_dead
