@@ -256,12 +256,13 @@ void ProductDfa::escapes(int32_t off) {
     exit_table_add(table, static_cast<uint8_t>(b));
     ++cnt;
   }
-  bool high = false;
-  for (int b = 0x80; b < 256 && !high; ++b) high = moves[cls_[b]] != 0;
+  const HighRange high = high_range([&](uint8_t b) { return moves[cls_[b]] != 0; });
   int32_t* meta = trans_.data() + sid * stride_;
   meta[1] = cnt <= kMaxByteEscapes ? cnt : -1;
   meta[2] = static_cast<int32_t>(packed[0]);
-  meta[3] = high ? 1 : 0;
+  meta[3] = high.any() ? 1 : 0;
+  meta[kHighRange] = static_cast<int32_t>(high.lo);
+  meta[kHighRange + 1] = static_cast<int32_t>(high.hi);
   meta[5] = static_cast<int32_t>(packed[1]);
   std::memcpy(meta + kExitTable, table, sizeof(table));
 }

@@ -44,6 +44,49 @@ inline void exit_table_add(uint8_t* table, uint8_t b) {
   table[b & 15] |= static_cast<uint8_t>(1u << (b >> 4));
 }
 
+// The code points whose UTF-8 bytes can take a state elsewhere, as one range [lo, hi] that
+// holds them all (lo > hi: none), for a scan of str storage that jumps over the others.
+// A code point leaves the state at once when its lead byte does; when the lead byte loops,
+// the continuation bytes are read in the same state, so they matter only where one of
+// them leaves it, and then every non-ASCII code point is kept. A lone surrogate (U+D800 to
+// U+DFFF) is read as U+FFFD, whose lead byte is 0xEF: the range holds them where 0xEF
+// leaves. C0, C1 and F5-FF lead no code point Python stores.
+struct HighRange {
+  uint32_t lo = 1, hi = 0;
+  bool any() const { return lo <= hi; }
+  bool has(uint32_t u) const { return u - lo <= hi - lo; }  // only where any()
+};
+
+// `leaves(b)`: whether byte b (>= 0x80) takes the state elsewhere.
+template <typename Leaves>
+inline HighRange high_range(Leaves leaves) {
+  HighRange r{UINT32_MAX, 0};
+  for (int b = 0x80; b < 0xC0; ++b) {
+    if (leaves(static_cast<uint8_t>(b))) return HighRange{0x80, 0x10FFFF};
+  }
+  const auto add = [&](uint32_t lo, uint32_t hi) {
+    r.lo = std::min(r.lo, lo);
+    r.hi = std::max(r.hi, hi);
+  };
+  for (int b = 0xC2; b < 0xF5; ++b) {
+    if (!leaves(static_cast<uint8_t>(b))) continue;
+    // The code points of each length start at 0x80, 0x800 and 0x10000 (shorter forms of
+    // the same lead bytes are overlong: never an encoding).
+    if (b < 0xE0) {
+      const uint32_t lo = static_cast<uint32_t>(b & 0x1F) << 6;
+      add(std::max<uint32_t>(lo, 0x80), lo | 0x3F);
+    } else if (b < 0xF0) {
+      const uint32_t lo = static_cast<uint32_t>(b & 0x0F) << 12;
+      add(std::max<uint32_t>(lo, 0x800), lo | 0xFFF);
+      if (b == 0xEF) add(0xD800, 0xDFFF);
+    } else {
+      const uint32_t lo = static_cast<uint32_t>(b & 0x07) << 18;
+      add(std::max<uint32_t>(lo, 0x10000), lo | 0x3FFFF);
+    }
+  }
+  return r.lo <= r.hi ? r : HighRange{};
+}
+
 constexpr int kMaxProduct = 64;  // patterns per product: one bit each in a uint64 dead mask
 constexpr int kIdLanes = 4;      // rows per lockstep group
 
@@ -78,9 +121,11 @@ class ProductDfa {
   // kEscUnknown otherwise); [2] the first four of those bytes packed; [3] 1 when some byte
   // >= 0x80 leaves it; [4] the state's token skip: a bitset index, kSkipNone, or
   // kSkipUndecided; [5] the next four exit bytes; [6..9] the same ASCII exits as a
-  // 16-byte nibble table (exit_table_add), for the string scanner's one-pass search.
-  static constexpr int kMeta = 10;
+  // 16-byte nibble table (exit_table_add), for the string scanner's one-pass search;
+  // [10..11] where [3] is set, the code points that can leave it (high_range: lo, hi).
+  static constexpr int kMeta = 12;
   static constexpr int kExitTable = 6;
+  static constexpr int kHighRange = 10;
   static constexpr int kMaxByteEscapes = 8;
   static constexpr int32_t kEscUnknown = -2;
   static constexpr int32_t kSkipNone = -1;

@@ -57,16 +57,16 @@ constexpr const char* kCapsule = "twinkle.byte_program";
 constexpr const char* kWho = "dfa string scan";
 
 // Per state of one pattern: its ASCII exit bytes (count by row offset, -1 past
-// kMaxUnitEscapes: the scan steps) and whether a byte >= 0x80 leaves it. A scan jumps to
-// the next unit that is an ASCII exit or, where such a byte leaves, a non-ASCII code point.
-// As many exit bytes as a product state keeps.
+// kMaxUnitEscapes: the scan steps) and the code points above ASCII that can leave it
+// (cpu::high_range). A scan jumps to the next unit that is an ASCII exit or such a code
+// point. As many exit bytes as a product state keeps.
 constexpr int kMaxUnitEscapes = cpu::ProductDfa::kMaxByteEscapes;
 
 struct UnitAccel {
   std::vector<int8_t> count;                                  // by row offset
   std::vector<std::array<uint8_t, kMaxUnitEscapes>> bytes;   // by state
   std::vector<std::array<uint8_t, 16>> table;                 // by state: the bytes' set
-  std::vector<uint8_t> high;                                  // by state
+  std::vector<cpu::HighRange> high;                           // by state
   bool any = false;                                           // some count >= 0
 };
 
@@ -76,7 +76,7 @@ UnitAccel unit_accel(const DfaFastPattern& f, int64_t n_states) {
   a.count.assign(n_states * c, -1);
   a.bytes.resize(n_states);
   a.table.assign(n_states, {});
-  a.high.assign(n_states, 0);
+  a.high.assign(n_states, cpu::HighRange{});
   for (int64_t st = 0; st < n_states; ++st) {
     const int32_t off = static_cast<int32_t>(st * c);
     int cnt = 0;
@@ -86,7 +86,7 @@ UnitAccel unit_accel(const DfaFastPattern& f, int64_t n_states) {
       cpu::exit_table_add(a.table[st].data(), static_cast<uint8_t>(b));
       ++cnt;
     }
-    for (int b = 0x80; b < 256 && !a.high[st]; ++b) a.high[st] = f.offsets[off + f.class_ids[b]] != off;
+    a.high[st] = cpu::high_range([&](uint8_t b) { return f.offsets[off + f.class_ids[b]] != off; });
     if (cnt <= kMaxUnitEscapes) {
       a.count[off] = static_cast<int8_t>(cnt);
       a.any = true;
@@ -390,6 +390,41 @@ inline int64_t find_high(const CU* s, int64_t i, int64_t n) {
   return n;
 }
 
+// A state's non-ASCII exits as text of storage CU can hold them: none where every code
+// point that leaves the state is above the storage's largest unit (0xFF, 0xFFFF).
+template <typename CU>
+inline cpu::HighRange for_storage(cpu::HighRange r) {
+  constexpr uint32_t top = sizeof(CU) == 1 ? 0xFF : sizeof(CU) == 2 ? 0xFFFF : 0x10FFFF;
+  return r.any() && r.lo <= top ? r : cpu::HighRange{};
+}
+
+// Whether `r` holds every non-ASCII unit of storage CU: its hits need no check.
+template <typename CU>
+inline bool every_high(cpu::HighRange r) {
+  constexpr uint32_t top = sizeof(CU) == 1 ? 0xFF : sizeof(CU) == 2 ? 0xFFFF : 0x10FFFF;
+  return r.lo <= 0x80 && r.hi >= top;
+}
+
+// Bits of `m` (units s[0..32) that are non-ASCII) whose code point is in r.
+template <typename CU>
+inline uint32_t high_in(const CU* s, uint32_t m, cpu::HighRange r) {
+  uint32_t keep = 0;
+  for (; m; m &= m - 1) {
+    const int q = __builtin_ctz(m);
+    if (r.has(static_cast<uint32_t>(s[q]))) keep |= uint32_t{1} << q;
+  }
+  return keep;
+}
+
+// First index in [i, n) of a unit in r (non-empty, non-ASCII), or n.
+template <typename CU>
+inline int64_t find_high_in(const CU* s, int64_t i, int64_t n, cpu::HighRange r) {
+  for (;; ++i) {
+    i = find_high(s, i, n);
+    if (i >= n || r.has(static_cast<uint32_t>(s[i]))) return i;
+  }
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 // ---- one pass for a set of exit units (AVX2 hosts: byte shuffles, 16 or 32 units a step) --
 //
@@ -398,8 +433,9 @@ inline int64_t find_high(const CU* s, int64_t i, int64_t n) {
 // set of ASCII bytes tested in two shuffles:
 // the table at a byte's low nibble holds a bit per high nibble (0-7) whose byte is in the
 // set, and the high nibble picks its bit (none for 8-15: non-ASCII never matches the set).
-// `want_high` adds every non-ASCII unit. About 1 instruction a unit whatever the set's
-// size, where a search per exit byte reads the text once per byte.
+// `high` adds the non-ASCII units in its range (a block's non-ASCII units are checked
+// against it one by one, unless it holds them all). About 1 instruction a unit whatever
+// the set's size, where a search per exit byte reads the text once per byte.
 
 template <typename CU>
 __attribute__((target("avx2"))) inline __m128i narrow16(const CU* s) {
@@ -445,7 +481,7 @@ __attribute__((target("avx2"))) inline __m256i narrow32(const CU* s) {
 // set, or the first index of the last (n - i) % 32 units when none is before them.
 template <typename CU>
 __attribute__((target("avx2"))) inline int64_t find_set32(const CU* s, int64_t i, int64_t n,
-                                                         const uint8_t* table, bool want_high) {
+                                                         const uint8_t* table, cpu::HighRange high) {
   const __m256i lo_tab =
       _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table)));
   const __m256i bit_tab = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, static_cast<char>(0x80), 0,
@@ -453,44 +489,49 @@ __attribute__((target("avx2"))) inline int64_t find_set32(const CU* s, int64_t i
                                            static_cast<char>(0x80), 0, 0, 0, 0, 0, 0, 0, 0);
   const __m256i nib = _mm256_set1_epi8(0x0F);
   const __m256i zero = _mm256_setzero_si256();
-  const uint32_t high_mask = want_high ? 0xFFFFFFFFu : 0u;
+  const uint32_t high_mask = high.any() ? 0xFFFFFFFFu : 0u;
+  const bool every = every_high<CU>(high);
   for (; i + 32 <= n; i += 32) {
     const __m256i x = narrow32(s + i);
     const __m256i lo = _mm256_and_si256(x, nib);
     const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), nib);
     const __m256i in =
         _mm256_and_si256(_mm256_shuffle_epi8(lo_tab, lo), _mm256_shuffle_epi8(bit_tab, hi));
-    const uint32_t hit =
-        ~static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(in, zero))) |
-        (static_cast<uint32_t>(_mm256_movemask_epi8(x)) & high_mask);
-    if (hit) return i + __builtin_ctz(hit);
+    const uint32_t set = ~static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(in, zero)));
+    uint32_t above = static_cast<uint32_t>(_mm256_movemask_epi8(x)) & high_mask;
+    if ((set | above) == 0) continue;
+    if (above && !every) above = high_in(s + i, above, high);
+    if (set | above) return i + __builtin_ctz(set | above);
   }
   return i;
 }
 
 template <typename CU>
 __attribute__((target("avx2"))) int64_t find_set(const CU* s, int64_t i, int64_t n,
-                                                 const uint8_t* table, bool want_high) {
-  i = find_set32(s, i, n, table, want_high);
+                                                 const uint8_t* table, cpu::HighRange high) {
+  i = find_set32(s, i, n, table, high);
   if (i + 32 <= n) return i;  // a hit before the tail
   const __m128i lo_tab = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table));
   const __m128i bit_tab = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, static_cast<char>(0x80), 0, 0, 0,
                                         0, 0, 0, 0, 0);
   const __m128i nib = _mm_set1_epi8(0x0F);
   const __m128i zero = _mm_setzero_si128();
-  const int high_mask = want_high ? 0xFFFF : 0;
+  const uint32_t high_mask = high.any() ? 0xFFFF : 0;
+  const bool every = every_high<CU>(high);
   for (; i + 16 <= n; i += 16) {
     const __m128i x = narrow16(s + i);
     const __m128i lo = _mm_and_si128(x, nib);
     const __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), nib);
     const __m128i in = _mm_and_si128(_mm_shuffle_epi8(lo_tab, lo), _mm_shuffle_epi8(bit_tab, hi));
-    const int hit = (~_mm_movemask_epi8(_mm_cmpeq_epi8(in, zero)) & 0xFFFF) |
-                    (_mm_movemask_epi8(x) & high_mask);
-    if (hit) return i + __builtin_ctz(static_cast<unsigned>(hit));
+    const uint32_t set = ~static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(in, zero))) & 0xFFFF;
+    uint32_t above = static_cast<uint32_t>(_mm_movemask_epi8(x)) & high_mask;
+    if ((set | above) == 0) continue;
+    if (above && !every) above = high_in(s + i, above, high);
+    if (set | above) return i + __builtin_ctz(set | above);
   }
   for (; i < n; ++i) {
     const uint32_t u = static_cast<uint32_t>(s[i]);
-    if (u >= 0x80 ? want_high : ((table[u & 15] >> (u >> 4)) & 1) != 0) return i;
+    if (u >= 0x80 ? high.any() && high.has(u) : ((table[u & 15] >> (u >> 4)) & 1) != 0) return i;
   }
   return n;
 }
@@ -527,20 +568,26 @@ class ExitCache {
 };
 
 // The next unit at or after i that can leave a state: equal to one of its `cnt` ASCII exit
-// bytes (exit(k); `table`: the same set, cpu::exit_table_add's), or non-ASCII when `high`;
-// n when none. One exit: one search. Else, with AVX2, one pass for the whole set
-// (find_set); without, a search per exit, each cached until the scan passes it, as
-// cpu::next_exit does.
+// bytes (exit(k); `table`: the same set, cpu::exit_table_add's), or a code point in `high`
+// (for_storage's: non-empty only where this text's storage can hold one); n when none.
+// One exit: one search. Else, with AVX2, one pass for the whole set (find_set); without, a
+// search per exit, each cached until the scan passes it, as cpu::next_exit does (the
+// cache keeps the next non-ASCII unit, whatever the state's range: one outside it is passed
+// over and the search goes on after it).
 template <typename CU, typename Exit>
-inline int64_t next_stop(const CU* s, int64_t i, int64_t n, int cnt, bool high,
+inline int64_t next_stop(const CU* s, int64_t i, int64_t n, int cnt, cpu::HighRange high,
                          const uint8_t* table, Exit exit, ExitCache& cache) {
+  const int nh = high.any() ? 1 : 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (cpu::cpu_has_avx2() && cnt + (high ? 1 : 0) > 1) return find_set(s, i, n, table, high);
+  if (cpu::cpu_has_avx2() && cnt + nh > 1) return find_set(s, i, n, table, high);
 #endif
-  if (cnt + (high ? 1 : 0) == 1) return cnt == 1 ? find_unit(s, i, n, exit(0)) : find_high(s, i, n);
-  return cpu::next_exit(
-      i, n, cnt + (high ? 1 : 0), [&](int k) { return k < cnt ? exit(k) : uint8_t{0x80}; }, cache.get(),
-      [&](uint8_t e) { return e == 0x80 ? find_high(s, i, n) : find_unit(s, i, n, e); });
+  if (cnt + nh == 1) return cnt == 1 ? find_unit(s, i, n, exit(0)) : find_high_in(s, i, n, high);
+  for (;; ++i) {
+    i = cpu::next_exit(
+        i, n, cnt + nh, [&](int k) { return k < cnt ? exit(k) : uint8_t{0x80}; }, cache.get(),
+        [&](uint8_t e) { return e == 0x80 ? find_high(s, i, n) : find_unit(s, i, n, e); });
+    if (i >= n || static_cast<uint32_t>(s[i]) < 0x80 || high.has(static_cast<uint32_t>(s[i]))) return i;
+  }
 }
 
 // One text of n code units (1, 2 or 4 bytes each) with one pattern. As the byte shortcut
@@ -571,8 +618,8 @@ DfaResult scan_units(const DfaFastPattern& f, const UnitAccel& a, bool ascii, co
           jump_off = off;
           st = off / f.n_classes;
         }
-        const bool h = !ascii && a.high[st];
-        if (cnt == 0 && !h) break;  // no unit of this text can leave the state
+        const cpu::HighRange h = ascii ? cpu::HighRange{} : for_storage<CU>(a.high[st]);
+        if (cnt == 0 && !h.any()) break;  // no unit of this text can leave the state
         i = next_stop(s, i, n, cnt, h, a.table[st].data(), [&](int k) { return a.bytes[st][k]; },
                       next);
         if (i >= n) break;
@@ -616,8 +663,8 @@ int64_t attempt_units(const DfaFastPattern& f, const UnitAccel& a, const CU* s, 
     const int cnt = off == f.start_off ? -1 : a.count[off];
     if (cnt >= 0) {
       const int64_t st = off / f.n_classes;
-      const bool h = a.high[st] != 0;
-      if (cnt == 0 && !h) return n;
+      const cpu::HighRange h = for_storage<CU>(a.high[st]);
+      if (cnt == 0 && !h.any()) return n;
       i = next_stop(s, i, n, cnt, h, a.table[st].data(), [&](int k) { return a.bytes[st][k]; }, next);
       if (i >= n) return n;
     }
@@ -757,8 +804,11 @@ int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
   const int32_t* meta = d.rows() + L.off;
   const int cnt = meta[1];
   if (cnt >= 0) {
-    const bool high = meta[3] && !L.ascii;
-    if (cnt == 0 && !high) return 1;  // no unit of this text can leave the state
+    const cpu::HighRange high =
+        meta[3] && !L.ascii ? for_storage<CU>(cpu::HighRange{static_cast<uint32_t>(meta[ProductDfa::kHighRange]),
+                                                            static_cast<uint32_t>(meta[ProductDfa::kHighRange + 1])})
+                            : cpu::HighRange{};
+    if (cnt == 0 && !high.any()) return 1;  // no unit of this text can leave the state
     const int64_t from = L.i;
     L.i = next_stop(L.s, L.i, L.n, cnt, high,
                     reinterpret_cast<const uint8_t*>(meta + ProductDfa::kExitTable),

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from twinkle import _ext
 from twinkle.reward.format import pad_texts
 
-from ._string_programs import Pool, scan
+from ._string_programs import SCANNER, Pool, scan
 
 EXAMPLES = int(os.environ.get('TWINKLE_DIFF_EXAMPLES', '100'))
 
@@ -211,3 +211,87 @@ def test_exits_at_every_offset_of_a_search_block(storage):
         want = POOLED.alone(idx, texts)
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
         _check_re(idx, texts, got[0])
+
+
+# Patterns whose states are left by a few code points above ASCII (and no ASCII unit but
+# the filler's neighbours): a scan jumps over every other non-ASCII unit. Each range's
+# bounds are where UTF-8 lead bytes change (0x7FF / 0x800, 0xFFFF / 0x10000), and U+FFFD
+# is also what a lone surrogate reads as.
+RANGED = Pool(
+    [
+        (r'é', 0, 'search'),  # lead 0xC3: U+00C0-U+00FF
+        (r'[\u4e00-\u9fff]', 0, 'search'),  # leads 0xE4-0xE9
+        (r'\ufffd', 0, 'search'),  # every byte >= 0x80 (an invalid byte reads as U+FFFD)
+        (r'[\uf000-\uffff]', 0, 'search'),  # lead 0xEF, and every lone surrogate
+        (r'\x80', 0, 'search'),  # lead 0xC2: U+0080-U+00BF
+        (r'\U00010000', 0, 'search'),  # lead 0xF0: U+10000 and up
+        (r'[\U0001F300-\U0001FAFF]', 0, 'search'),  # lead 0xF0: none in narrower storage
+        (r'\u07ff|\u0800', 0, 'search'),  # leads 0xDF and 0xE0
+        (r'\U00010000|\uffff', 0, 'search'),  # leads 0xF0 and 0xEF
+        (r'\U0010ffff', 0, 'search'),  # lead 0xF4
+        (r'[<>]{2}|\u00ff', 0, 'search'),  # two ASCII exits and lead 0xC3
+    ]
+)
+# Code points on both sides of each lead byte's bounds, in every storage kind.
+BOUNDS = (
+    '\x80\xbf\xc0\xe9\xff\u0100\u07ff\u0800\u0fff\u1000\u4dff\u4e00\u9fff\ua000\ud7ff'
+    '\ud800\udbff\udc00\udfff\ue000\uefff\uf000\ufffd\uffff'
+    '\U00010000\U0001f2ff\U0001f300\U0003ffff\U00040000\U0010fffe\U0010ffff'
+)
+
+
+def _ranged_texts(seed):
+    """For each code point of BOUNDS, texts of 80 filler units that hold it at offsets
+    across a search block, after other code points (each text's storage kind is its widest
+    unit's), and the same with the filler itself non-ASCII."""
+    rng = np.random.default_rng(seed)
+    texts = []
+    for cp in BOUNDS:
+        for q in (0, 1, 15, 16, 31, 32, 47, 63, 79):
+            others = ''.join(rng.choice(list(BOUNDS), size=3))
+            body = list('z' * 80)
+            body[q] = cp
+            texts.append(others + ''.join(body))
+            texts.append(''.join(body) + others)
+            texts.append(''.join('你' if u == 'z' else u for u in body))
+            texts.append(''.join('\xe9' if u == 'z' else u for u in body))
+    return texts
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_non_ascii_exits_by_code_point_range(seed):
+    """Each pattern alone and in products: only the code points whose UTF-8 bytes leave a
+    state stop the scan there; results equal the op's on the UTF-8 bytes and ``re``'s
+    verdicts, lone surrogates matching U+FFFD as the encoded path reads them."""
+    texts = _ranged_texts(seed)
+    data, lengths = pad_texts(texts)
+    want_final, want_fd = RANGED.module._scan('byte', data, lengths)
+    idx = list(range(len(RANGED.specs)))
+    final, first_dead = RANGED.alone(idx, texts)
+    assert np.array_equal(final, want_final.numpy()) and np.array_equal(first_dead, want_fd.numpy())
+    for i, text in enumerate(texts):
+        for j in idx:
+            assert bool(RANGED.accept[j, final[i, j]]) == RANGED.matches(j, text), (text, RANGED.specs[j])
+    for group in ([0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [3, 6, 9], idx):
+        got = scan(RANGED.program(group), texts, len(group))
+        assert np.array_equal(got[0], final[:, group]) and np.array_equal(got[1], first_dead[:, group])
+
+
+def test_a_lone_surrogate_stops_a_state_that_lead_byte_0xef_leaves():
+    """Tables built by hand: a state that only the byte 0xEF leaves (the compiler's never is:
+    it reads an invalid byte as U+FFFD, so every state that U+FFFD leaves is left by every
+    byte >= 0x80). A lone surrogate reads as U+FFFD (EF BF BD), so it must stop the scan."""
+    cls = np.zeros((1, 257), np.int32)
+    cls[0, 0xEF], cls[0, 0xBF], cls[0, 0xBD] = 1, 2, 3
+    # States: 0 the start, 1 after EF, 2 after EF BF, 3 after EF BF BD (a sink).
+    tables = np.array([[[0, 1, 0, 0], [0, 1, 2, 0], [0, 1, 0, 3], [3, 3, 3, 3]]], np.int32)
+    prog = SCANNER.byte_program(cls, tables, np.zeros(1, np.int32), np.full(1, -1, np.int32))
+    texts = []
+    for piece in ('\ud800', '\udbff', '\udc00', '\udfff', '\ufffd', '\uffff', '\ud7ff', '\ue000', '\U00010000'):
+        for q in (0, 1, 31, 32, 70):
+            for filler in ('z', '你', '\U0001f600'):
+                texts.append(filler * q + piece + filler * (80 - q))
+    final, first_dead = scan(prog, texts, 1)
+    want = ['\ufffd' in re.sub('[\ud800-\udfff]', '\ufffd', t) for t in texts]
+    assert (final[:, 0] == 3).tolist() == want
+    assert (first_dead[:, 0] == -1).all()
