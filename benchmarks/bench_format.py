@@ -148,6 +148,35 @@ def completion(rng: random.Random, n_chars: int) -> str:
     return rng.choice(bad)
 
 
+# Sentences of Chinese reasoning, with the ASCII digits, operators and full-width punctuation
+# such text holds; the `zh` text of the K-pattern section.
+ZH_SENTENCES = [
+    '我们先计算一下。',
+    '设 x = {a}，则 x + {b} = {c}。',
+    '等一下，让我再检查一遍。',
+    '根据题意，{a} * {b} = {d}。',
+    '所以这个数的平方根是多少？',
+    '注意到 {a} 是质数，因此不能再分解。',
+    '把两边同时除以 {b}，得到 {a}。',
+    '嗯，这一步好像有问题，重新算。',
+    '因此，答案是 {c}。',
+    '由于余数为 {b}，所以结果成立。',
+]
+
+
+def zh_completion(rng: random.Random, n_chars: int) -> str:
+    """A think/answer completion of about ``n_chars`` characters of Chinese reasoning."""
+    parts, size = [], 0
+    while size < n_chars:
+        a, b = rng.randrange(2, 999), rng.randrange(2, 999)
+        s = rng.choice(ZH_SENTENCES).format(a=a, b=b, c=a + b, d=a * b)
+        if rng.random() < 0.1:
+            s += '\n\n'
+        parts.append(s)
+        size += len(s)
+    return f'<think>\n{"".join(parts)}\n</think>\n<answer>{rng.randrange(1000)}</answer>'
+
+
 def workload(n: int, tokens: int, tok, unique: int = 256, seed: int = 0):
     """(ids as lists, padded ids (B, L) int64, lengths (B,), decoded strings).
 
@@ -671,9 +700,14 @@ def run_multi(
     eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: float, text: str = 'synthetic'
 ) -> List[dict]:
     """K = 1, 4, 16 patterns, a verdict each, on one batch: verdicts equal to ``re``'s.
-    ``text``: the benchmark's completions of ~``tokens`` tokens, or ``champ`` (real model
-    text, :func:`champ_texts`; no rows when it is missing)."""
-    if text == 'champ':
+    ``text``: the benchmark's completions of ~``tokens`` tokens, ``zh`` (Chinese ones,
+    :func:`zh_completion`), or ``champ`` (real model text, :func:`champ_texts`; no rows
+    when it is missing)."""
+    if text == 'zh':
+        rng = random.Random(tokens)
+        data = text_workload([zh_completion(rng, int(tokens * 1.4)) for _ in range(min(256, n))], n, tok)
+        tokens = round(float(data[2].float().mean()))
+    elif text == 'champ':
         texts = champ_texts()
         if texts is None:
             print('multi on real text: champ-dataset is not installed (the test extra); skipped')
@@ -942,6 +976,7 @@ def main() -> None:
             _harness.print_table(rows, cols)
         if not args.no_multi:
             multi = run_multi(eng, tok, n, 1000, rounds, budget_s)
+            multi += run_multi(eng, tok, n, 1000, rounds, budget_s, text='zh')
             multi += run_multi(eng, tok, n, 1000, rounds, budget_s, text='champ')
             _harness.print_table(
                 multi,

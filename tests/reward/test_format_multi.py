@@ -248,6 +248,24 @@ def test_sixteen_search_patterns_on_strings():
     assert (accepted == 1.0).tolist() == _want(COMPLETIONS)
 
 
+def test_sixteen_search_patterns_on_chinese_strings():
+    """Chinese text (two-byte storage, where no unit can be an emoji: the emoji check's
+    states have no exit there) and the same with one emoji or one CJK character moved
+    to every offset of its last 40 units."""
+    rng = random.Random(7)
+    pieces = ['我们先计算一下。', '设 x = 12，则 x + 3 = 15。', '等一下？', '因此，答案是 5。', 'ok ', '\n\n']
+    base = [''.join(rng.choice(pieces) for _ in range(rng.randrange(5, 60))) for _ in range(40)]
+    texts = [f'<think>\n{b}\n</think>\n<answer>{i}</answer>' for i, b in enumerate(base)]
+    ascii_text = 'x' * 200
+    for q in range(40):
+        texts.append(texts[q][:-q - 1] + '😀' + texts[q][-q - 1 :])
+        texts.append(ascii_text[: 160 + q] + '中' + ascii_text[160 + q :])
+    reward = _DfaReward([('regex', p, f, 'search') for p, f in MULTI])
+    for _ in range(2):  # the product's states built on the first call, reused on the second
+        accepted, _ = reward.scan_texts(texts)
+        assert (accepted == 1.0).tolist() == _want(texts)
+
+
 def test_sixteen_search_patterns_on_qwen3_ids():
     from twinkle.sampler.testing import qwen3_tokenizer
 

@@ -43,17 +43,23 @@ def test_two_replicas_answer_the_same_protocol(url):
 
     async def main():
         async with httpx.AsyncClient(timeout=120) as c:
-            replies = await asyncio.gather(
+            pids = set()
+
+            # Ray's router sends each request to the less busy of two replicas. Health checks
+            # alone finish too fast to keep either busy (every burst can tie and go to one),
+            # so they are sent while the scoring requests are in flight, and then in bursts.
+            async def health():
+                for _ in range(40):
+                    got = await asyncio.gather(*(c.get(url + '/health') for _ in range(16)))
+                    pids.update(h.json()['pid'] for h in got)
+                    if len(pids) == 2:
+                        return
+                    await asyncio.sleep(0.05)
+
+            scored = asyncio.gather(
                 *(c.post(url + '/get_reward', json={'query': [q], 'labels': [g]}) for q, g in pairs)
             )
-            # Ray's router sends each request to the less busy of two replicas: bursts of
-            # concurrent requests reach both (a busy host may route one burst to one).
-            pids = set()
-            for _ in range(10):
-                health = await asyncio.gather(*(c.get(url + '/health') for _ in range(64)))
-                pids |= {h.json()['pid'] for h in health}
-                if len(pids) == 2:
-                    break
+            replies, _ = await asyncio.gather(scored, health())
             return replies, pids
 
     replies, pids = asyncio.run(main())
