@@ -635,6 +635,9 @@ DfaResult scan_units(const DfaFastPattern& f, const UnitAccel& a, bool ascii, co
       }
       continue;
     }
+    // A code point outside the state's range leaves it as it is (a stepped state).
+    const cpu::HighRange r = for_storage<CU>(a.high[off / f.n_classes]);
+    if (!r.any() || !r.has(u)) continue;
     const int len = utf8(u, buf);
     for (int b = 0; b < len; ++b) {
       off = f.offsets[off + f.class_ids[buf[b]]];
@@ -796,6 +799,14 @@ void lane_start(const ProductDfa& d, UnitLane<CU>& L, const Text& t, int64_t row
   L.next.reset();
 }
 
+// The non-ASCII exits of the product state whose row meta is `meta`, for storage CU.
+template <typename CU>
+inline cpu::HighRange row_high(const int32_t* meta) {
+  if (!meta[3]) return cpu::HighRange{};
+  return for_storage<CU>(cpu::HighRange{static_cast<uint32_t>(meta[ProductDfa::kHighRange]),
+                                        static_cast<uint32_t>(meta[ProductDfa::kHighRange + 1])});
+}
+
 // One step of a lane at unit L.i: in a state with few ASCII exits the jump to the next
 // unit that can leave it, then that unit's bytes. 1: the text is done, 0: go on, -1: the
 // engine's budget is spent.
@@ -804,10 +815,7 @@ int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
   const int32_t* meta = d.rows() + L.off;
   const int cnt = meta[1];
   if (cnt >= 0) {
-    const cpu::HighRange high =
-        meta[3] && !L.ascii ? for_storage<CU>(cpu::HighRange{static_cast<uint32_t>(meta[ProductDfa::kHighRange]),
-                                                            static_cast<uint32_t>(meta[ProductDfa::kHighRange + 1])})
-                            : cpu::HighRange{};
+    const cpu::HighRange high = L.ascii ? cpu::HighRange{} : row_high<CU>(meta);
     if (cnt == 0 && !high.any()) return 1;  // no unit of this text can leave the state
     const int64_t from = L.i;
     L.i = next_stop(L.s, L.i, L.n, cnt, high,
@@ -831,6 +839,17 @@ int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
   if (u < 0x80) {  // one byte: the common stop
     if (!step(static_cast<uint8_t>(u), 0)) return -1;
   } else {
+    // A code point outside the state's range leaves it as it is, and so does the run of
+    // such after it: a state with many ASCII exits (stepped, not jumped) in CJK text
+    // passes over the text between its ASCII units without stepping their bytes.
+    const cpu::HighRange r = row_high<CU>(meta);
+    if (!r.any() || !r.has(u)) {
+      while (++L.i < L.n) {
+        const uint32_t v = static_cast<uint32_t>(L.s[L.i]);
+        if (v < 0x80 || (r.any() && r.has(v))) return 0;
+      }
+      return 1;
+    }
     uint8_t buf[4];
     const int len = utf8(u, buf);
     for (int b = 0; b < len; ++b) {

@@ -230,6 +230,8 @@ RANGED = Pool(
         (r'\U00010000|\uffff', 0, 'search'),  # leads 0xF0 and 0xEF
         (r'\U0010ffff', 0, 'search'),  # lead 0xF4
         (r'[<>]{2}|\u00ff', 0, 'search'),  # two ASCII exits and lead 0xC3
+        # Thirteen ASCII exits (a state that is stepped, not jumped) and lead 0xC3.
+        (r'[a-m]\d|\u00e9', 0, 'search'),
     ]
 )
 # Code points on both sides of each lead byte's bounds, in every storage kind.
@@ -255,6 +257,8 @@ def _ranged_texts(seed):
             texts.append(''.join(body) + others)
             texts.append(''.join('你' if u == 'z' else u for u in body))
             texts.append(''.join('\xe9' if u == 'z' else u for u in body))
+            # Runs of CJK between ASCII units, an exit of none of the patterns but one.
+            texts.append(''.join('中' if k % 7 else 'z' for k in range(q)) + cp + '文z' * 20)
     return texts
 
 
@@ -272,7 +276,7 @@ def test_non_ascii_exits_by_code_point_range(seed):
     for i, text in enumerate(texts):
         for j in idx:
             assert bool(RANGED.accept[j, final[i, j]]) == RANGED.matches(j, text), (text, RANGED.specs[j])
-    for group in ([0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [3, 6, 9], idx):
+    for group in ([0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [3, 6, 9], [11, 1], [11, 6, 3], idx):
         got = scan(RANGED.program(group), texts, len(group))
         assert np.array_equal(got[0], final[:, group]) and np.array_equal(got[1], first_dead[:, group])
 
