@@ -167,11 +167,20 @@ struct LiteralFilter {
 // pair's ratio read 0.52-0.63 where the ratio once built was 1.2-1.3 (16 patterns on the
 // benchmark's synthetic completions), and 2 of 4 fresh programs chose wrong there. So the
 // first kChoiceWarm large calls each way are not timed.
+//
+// Half of a review's calls go the slower way, which can be several times slower: 16
+// patterns on Chinese text took 14 ms a call without the filter against 2.4 ms with it,
+// so reviews every 128 calls added ~17% to the average call. A review that keeps the
+// choice by a wide margin (the median ratio below 1/kChoiceMargin or above kChoiceMargin)
+// doubles the calls to the next one, up to kChoiceReviewMax; any other review, and the
+// first choice, set it back to kChoiceReview.
 struct FilterChoice {
   static constexpr int64_t kChoiceUnits = int64_t{1} << 16;
   static constexpr int kChoiceWarm = 2;
   static constexpr int kChoicePairs = 5;
-  static constexpr int kChoiceReview = 128;
+  static constexpr int64_t kChoiceReview = 128;
+  static constexpr int64_t kChoiceReviewMax = 4096;
+  static constexpr double kChoiceMargin = 2.0;
 
   // Whether a call of `units` units uses the filter; `sample` is set when its time counts.
   bool use(int64_t units, bool& sample) {
@@ -181,7 +190,8 @@ struct FilterChoice {
     if (units < kChoiceUnits) return on;
     if (warm < 2 * kChoiceWarm) return warm++ % 2 == 0;  // with the filter, then without
     if (pairs == kChoicePairs) {
-      if (++calls % kChoiceReview != 0) return on;
+      if (++calls < review) return on;
+      calls = 0;
       pairs = 0;
     }
     sample = true;
@@ -214,15 +224,21 @@ struct FilterChoice {
     if (pairs == kChoicePairs) {
       std::array<double, kChoicePairs> r = ratio;
       std::sort(r.begin(), r.end());
-      on = r[kChoicePairs / 2] < 1.0;
+      const double m = r[kChoicePairs / 2];
+      const bool wide = m < 1.0 / kChoiceMargin || m > kChoiceMargin;
+      review = decided && (m < 1.0) == on && wide ? std::min(2 * review, kChoiceReviewMax) : kChoiceReview;
+      on = m < 1.0;
+      decided = true;
     }
   }
 
   bool adapt = true;  // false: always filter
   std::mutex mu;
   bool on = true;
+  bool decided = false;  // a choice has been made
   int warm = 0;  // large calls not timed so far
-  int64_t calls = 0;
+  int64_t calls = 0;  // large calls since the choice
+  int64_t review = kChoiceReview;  // large calls from a choice to its review
   int pairs = 0;
   bool half = false;  // the pair's first call is in
   bool first_filtered = false;
@@ -1807,8 +1823,9 @@ PyObject* filter_choice(PyObject*, PyObject* args) {
     }
     Py_DECREF(r);
   }
-  return Py_BuildValue("{s:O,s:O,s:N}", "on", c.on ? Py_True : Py_False, "adapts", c.adapt ? Py_True : Py_False,
-                       "ratios", ratios);
+  return Py_BuildValue("{s:O,s:O,s:N,s:L}", "on", c.on ? Py_True : Py_False, "adapts",
+                       c.adapt ? Py_True : Py_False, "ratios", ratios, "review",
+                       static_cast<long long>(c.review));
 }
 
 // out[b, k] = values[k, final[b, k]]: each pattern's verdict for its final state (a negative

@@ -321,7 +321,7 @@ def test_the_measured_choice_gives_the_same_results():
     module = _reward(adapts=True)
     want = FILTERED.scan_texts(texts)
     scanner, program = module._strings()[:2]
-    assert scanner.filter_choice(program) == {'on': True, 'adapts': True, 'ratios': []}
+    assert scanner.filter_choice(program) == {'on': True, 'adapts': True, 'ratios': [], 'review': 128}
     for _ in range(4):
         assert _same(module.scan_texts(texts), want)
     assert scanner.filter_choice(program)['ratios'] == []  # the warm-up calls
@@ -334,6 +334,35 @@ def test_the_measured_choice_gives_the_same_results():
         assert _same(module.scan_texts(texts), want)
     assert scanner.filter_choice(program) == choice
     assert scanner.filter_choice(_reward([PATTERNS[9]])._strings()[1]) is None  # no filter
+
+
+def test_reviews_that_keep_a_wide_choice_come_less_often():
+    """After each choice the next review comes `review` large calls later: twice as many
+    as before where the review kept the choice by a median ratio beyond 2 (or 1/2), at most
+    4096, else 128. Whatever the timings measure, the calls between reviews take no pairs
+    and the results stay the same."""
+    rng = np.random.default_rng(2)
+    texts = [''.join(rng.choice(PIECES, 40)) for _ in range(600)]
+    module = _reward(adapts=True)
+    want = FILTERED.scan_texts(texts)
+    scanner, program = module._strings()[:2]
+    for _ in range(4 + 10):  # the warm-up and the first choice
+        module.scan_texts(texts)
+    choice = scanner.filter_choice(program)
+    assert len(choice['ratios']) == 5 and choice['review'] == 128
+    for _ in range(3):
+        before = choice
+        for _ in range(before['review'] - 1):  # the calls to the review take no pairs
+            module.scan_texts(texts)
+        assert scanner.filter_choice(program) == before
+        for _ in range(10):
+            assert _same(module.scan_texts(texts), want)
+        choice = scanner.filter_choice(program)
+        assert len(choice['ratios']) == 5
+        m = sorted(choice['ratios'])[2]
+        assert choice['on'] == (m < 1.0)
+        kept = choice['on'] == before['on'] and (m < 0.5 or m > 2.0)
+        assert choice['review'] == (min(2 * before['review'], 4096) if kept else 128)
 
 
 def test_the_choice_pairs_calls_on_the_same_threads():
