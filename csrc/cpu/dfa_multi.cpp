@@ -245,8 +245,9 @@ void ProductDfa::escapes(int32_t off) {
       moves[c] = pats_[j].offsets[s + cls_tuple_[c * k_ + j]] != s;
     }
   }
-  // ASCII exits are counted and kept; the others are one flag, because a scan of str
-  // storage jumps to the next unit that is an ASCII exit or a non-ASCII code point.
+  // ASCII exits are counted and kept; the others are a flag and one range of code points,
+  // because a scan of str storage jumps to the next unit that is an ASCII exit or a code
+  // point in that range.
   int cnt = 0;
   uint32_t packed[2] = {0, 0};
   uint8_t table[16] = {};

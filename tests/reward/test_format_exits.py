@@ -1,7 +1,8 @@
 """The string scanner's jumps to the next unit that can leave a state, in every shape.
 
 A scan in a state that at most eight ASCII bytes leave jumps to the next unit equal to one
-of them or, where a byte >= 0x80 leaves the state too, to the next non-ASCII code point; a
+of them or, where a byte >= 0x80 leaves the state too, to the next code point in the range
+whose UTF-8 can leave it (a stepped state passes over the others too); a
 product steps a state in lockstep instead when its exits come too often, and a one-pattern
 program whose text stops it every few units moves to that lockstep. These tests give the
 scanner states with zero to fourteen ASCII exits, with and without non-ASCII exits, texts of
