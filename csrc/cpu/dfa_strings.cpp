@@ -815,9 +815,12 @@ void lane_start(const ProductDfa& d, UnitLane<CU>& L, const Text& t, int64_t row
   L.next.reset();
 }
 
-// The non-ASCII exits of the product state whose row meta is `meta`, for storage CU.
+// The non-ASCII exits of the product state whose row meta is `meta`, for storage CU (every
+// code point where the state's exits were not computed, which a string scanner's product
+// computes for each state it interns).
 template <typename CU>
 inline cpu::HighRange row_high(const int32_t* meta) {
+  if (meta[1] == ProductDfa::kEscUnknown) return cpu::HighRange{0x80, 0x10FFFF};
   if (!meta[3]) return cpu::HighRange{};
   return for_storage<CU>(cpu::HighRange{static_cast<uint32_t>(meta[ProductDfa::kHighRange]),
                                         static_cast<uint32_t>(meta[ProductDfa::kHighRange + 1])});

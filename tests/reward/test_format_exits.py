@@ -292,7 +292,17 @@ def test_a_lone_surrogate_stops_a_state_that_lead_byte_0xef_leaves():
     tables = np.array([[[0, 1, 0, 0], [0, 1, 2, 0], [0, 1, 0, 3], [3, 3, 3, 3]]], np.int32)
     prog = SCANNER.byte_program(cls, tables, np.zeros(1, np.int32), np.full(1, -1, np.int32))
     texts = []
-    for piece in ('\ud800', '\udbff', '\udc00', '\udfff', '\ufffd', '\uffff', '\ud7ff', '\ue000', '\U00010000'):
+    for piece in (
+        '\ud800',
+        '\udbff',
+        '\udc00',
+        '\udfff',
+        '\ufffd',
+        '\uffff',
+        '\ud7ff',
+        '\ue000',
+        '\U00010000',
+    ):
         for q in (0, 1, 31, 32, 70):
             for filler in ('z', '你', '\U0001f600'):
                 texts.append(filler * q + piece + filler * (80 - q))

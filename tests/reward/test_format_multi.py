@@ -258,7 +258,7 @@ def test_sixteen_search_patterns_on_chinese_strings():
     texts = [f'<think>\n{b}\n</think>\n<answer>{i}</answer>' for i, b in enumerate(base)]
     ascii_text = 'x' * 200
     for q in range(40):
-        texts.append(texts[q][:-q - 1] + '😀' + texts[q][-q - 1 :])
+        texts.append(texts[q][: -q - 1] + '😀' + texts[q][-q - 1 :])
         texts.append(ascii_text[: 160 + q] + '中' + ascii_text[160 + q :])
     reward = _DfaReward([('regex', p, f, 'search') for p, f in MULTI])
     for _ in range(2):  # the product's states built on the first call, reused on the second
