@@ -137,10 +137,10 @@ struct LiteralFilter {
   // assertion, search mode: see Attempts).
   uint64_t attempt = 0;
   std::vector<int> max_at;           // per pattern: its factors' largest window start
-  // Per pattern of after_run: the run's class, ASCII members by bit, and whether it holds
-  // code points above ASCII (every such unit is then taken to be in it).
+  // Per pattern of after_run: the run's class, ASCII members by bit, and its members above
+  // ASCII as sorted disjoint ranges [lo, hi].
   std::vector<std::array<uint64_t, 2>> run_ascii;
-  std::vector<uint8_t> run_high;
+  std::vector<std::vector<std::array<uint32_t, 2>>> run_high;
   uint64_t in_bucket[kBuckets] = {};  // the factors of each bucket
   // Window position p: bucket bits of the bytes whose low (high) nibble is the index; a
   // unit above 0xFF is read as the byte 0xFF. A bucket's bits are set throughout past the
@@ -1117,10 +1117,19 @@ inline bool factor_at(const Factor& f, const CU* s, int64_t at) {
 // the filter's after_run). Every match of j is such a run and then a factor, and its factor
 // starts at or after `at`: so its run, which holds every unit from the match's start to
 // there, starts no earlier than this one.
+// A lone surrogate reads as U+FFFD; it is taken to be in the run where either is.
 template <typename CU>
 int64_t run_back(const LiteralFilter& F, int j, const CU* s, int64_t at) {
+  const std::vector<std::array<uint32_t, 2>>& ranges = F.run_high[j];
+  const auto in_ranges = [&](uint32_t u) {
+    const auto it = std::upper_bound(ranges.begin(), ranges.end(), u,
+                                     [](uint32_t v, const std::array<uint32_t, 2>& r) { return v < r[0]; });
+    return it != ranges.begin() && u <= (*(it - 1))[1];
+  };
   const auto in_run = [&](uint32_t u) {
-    return u < 128 ? ((F.run_ascii[j][u >> 6] >> (u & 63)) & 1) != 0 : F.run_high[j] != 0;
+    if (u < 128) return ((F.run_ascii[j][u >> 6] >> (u & 63)) & 1) != 0;
+    if (ranges.empty()) return false;
+    return in_ranges(u) || (u >= 0xD800 && u <= 0xDFFF && in_ranges(0xFFFD));
   };
   while (at > 0 && in_run(static_cast<uint32_t>(s[at - 1]))) --at;
   return at;
@@ -1449,6 +1458,33 @@ bool int_of(PyObject* o, const char* what, long long lo, long long hi, long long
 // filtered), leading per pattern True, a run's class or False (see the method's doc), adapt
 // whether FilterChoice measures the filter, attempts None or per pattern whether a leading
 // or after-run pattern is scanned in attempts.
+// A run class's members above ASCII: a sequence of (lo, hi) code point pairs, sorted and
+// disjoint, each with 0x80 <= lo <= hi <= 0x10FFFF.
+bool run_ranges(PyObject* obj, std::vector<std::array<uint32_t, 2>>& out) {
+  PyObject* seq = PySequence_Fast(obj, "dfa string scan: a run's ranges must be a sequence of (lo, hi)");
+  if (seq == nullptr) return false;
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+  bool ok = true;
+  for (Py_ssize_t q = 0; q < n && ok; ++q) {
+    PyObject* pair = PySequence_Fast_GET_ITEM(seq, q);
+    long long lo = 0, hi = 0;
+    ok = PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2;
+    if (!ok) {
+      PyErr_SetString(PyExc_TypeError, "dfa string scan: a run's ranges must be (lo, hi) tuples");
+      break;
+    }
+    ok = int_of(PyTuple_GET_ITEM(pair, 0), "a run range's lo", 0x80, 0x10FFFF, lo) &&
+         int_of(PyTuple_GET_ITEM(pair, 1), "a run range's hi", lo, 0x10FFFF, hi);
+    if (ok && !out.empty() && static_cast<uint32_t>(lo) <= out.back()[1]) {
+      PyErr_SetString(PyExc_ValueError, "dfa string scan: a run's ranges must be sorted and disjoint");
+      ok = false;
+    }
+    if (ok) out.push_back({static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)});
+  }
+  Py_DECREF(seq);
+  return ok;
+}
+
 bool load_filter(PyObject* obj, ByteProgram& prog) {
   PyObject *factors_obj, *of_obj, *lead_obj = Py_None, *att_obj = Py_None;
   int adapt = 1;
@@ -1463,7 +1499,7 @@ bool load_filter(PyObject* obj, ByteProgram& prog) {
   if (lead_obj != Py_None && (!PyList_Check(lead_obj) || PyList_GET_SIZE(lead_obj) != prog.k)) {
     PyErr_SetString(PyExc_ValueError,
                     "dfa string scan: filter's leading must be None or one entry per pattern (a bool, or a "
-                    "run's class as (low ASCII bits, high ASCII bits, above ASCII))");
+                    "run's class as (low ASCII bits, high ASCII bits, ranges above ASCII))");
     return false;
   }
   const Py_ssize_t nf = PyList_GET_SIZE(factors_obj);
@@ -1536,12 +1572,14 @@ bool load_filter(PyObject* obj, ByteProgram& prog) {
     F->max_at.push_back(max_at);
     if (bits) F->filtered |= uint64_t{1} << j;
     std::array<uint64_t, 2> run_ascii{};
-    int run_high = 0;
+    std::vector<std::array<uint32_t, 2>> run_high;
     if (bits && lead_obj != Py_None) {
       PyObject* lead = PyList_GET_ITEM(lead_obj, j);
       if (PyTuple_Check(lead)) {
         unsigned long long lo, hi;
-        if (!PyArg_ParseTuple(lead, "KKp:run", &lo, &hi, &run_high)) return false;
+        PyObject* ranges;
+        if (!PyArg_ParseTuple(lead, "KKO:run", &lo, &hi, &ranges)) return false;
+        if (!run_ranges(ranges, run_high)) return false;
         run_ascii = {lo, hi};
         F->after_run |= uint64_t{1} << j;
       } else {
@@ -1556,7 +1594,7 @@ bool load_filter(PyObject* obj, ByteProgram& prog) {
       if (yes) F->attempt |= uint64_t{1} << j;
     }
     F->run_ascii.push_back(run_ascii);
-    F->run_high.push_back(static_cast<uint8_t>(run_high));
+    F->run_high.push_back(std::move(run_high));
     const DfaFastPattern& fast = prog.pats.prep[j].fast;
     F->reject.push_back(fast.start_off / fast.n_classes);
   }
@@ -1883,7 +1921,8 @@ PyMethodDef kMethods[] = {
      "positions a list of lists of code points, of_pattern K lists of factor indices: a text "
      "holding none of a pattern's factors cannot match it (patterns that can die must have none); "
      "leading: None or, per pattern, True when every match starts with one of its factors, a "
-     "run's class (low ASCII bits, high ASCII bits, above ASCII) when every match is a run of "
+     "run's class (low ASCII bits, high ASCII bits, its members above ASCII as sorted disjoint "
+     "(lo, hi) code point ranges) when every match is a run of "
      "that class and then one, else False; adapt (default True): use the filter only where calls measure it faster, else "
      "always; attempts: None or, per pattern, True to scan a leading or run-then-factor pattern only around each "
      "hit of its factors (for a pattern with no assertion, in search mode)."},

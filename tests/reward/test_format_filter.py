@@ -94,6 +94,9 @@ PIECES = [
     '你',
     '😀',
     '\ud800',
+    '题意，449 * 135 = 60615',  # CJK just before a run of digits: no digit
+    '٤٤٩ * ١٣٥ = ٦٠٦١٥',  # Arabic-Indic digits: a run of them
+    '你١٢ * ٣ = ٣٦',
 ]
 TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=5)), max_size=12).map(''.join)
 
@@ -131,7 +134,9 @@ def test_the_patterns_that_get_a_filter():
     # Every match starts with a factor, or with a run of one class and then a factor.
     assert [i for i, lead in enumerate(leading) if lead is True] == [0, 1, 2, 4, 5, 6, 7, 8]
     digits = sum(1 << c for c in range(ord('0'), ord('9') + 1))
-    assert leading[3] == (digits, 0, True)  # '\d' also holds digits outside ASCII
+    # '\d' also holds digits outside ASCII: its ranges there (Arabic-Indic first).
+    assert leading[3][:2] == (digits, 0) and leading[3][2][0] == (0x660, 0x669)
+    assert not any(lo <= 0x4E2D <= hi for lo, hi in leading[3][2])  # no CJK character
     assert isinstance(leading[13], tuple) and leading[13][2]  # '\w{3}' before 'ing'
     assert [i for i, lead in enumerate(leading) if isinstance(lead, tuple)] == [3, 13, 14]
     assert leading[15] is False  # its factor can come anywhere in a match

@@ -258,18 +258,21 @@ def _char_mask(node, flags: int) -> Optional[np.ndarray]:
     return None
 
 
-def run_then_factors(pattern: str, flags: int = 0) -> Optional[Tuple[int, bool, List[Factor]]]:
+def run_then_factors(
+    pattern: str, flags: int = 0
+) -> Optional[Tuple[int, Tuple[Tuple[int, int], ...], List[Factor]]]:
     """For a pattern that starts with a repeat of one character class C (``\\d+ \\* \\d+``,
     ``\\w{3}ing``): ``(ascii, high, factors)`` such that every match is a run of C followed by
     a string that starts with one of ``factors``. ``ascii`` is C's ASCII members as a 128-bit
-    mask; ``high`` whether C holds any code point above ASCII. None for other patterns.
+    mask; ``high`` its members above ASCII as sorted, disjoint ``(lo, hi)`` code point ranges
+    (empty when it has none). None for other patterns.
 
     A match then starts inside the run of C that ends where a factor starts, so a scan of a
     text can start there rather than at the text's start.
 
     >>> ascii, high, factors = run_then_factors(r'\\d+ \\* \\d+')
-    >>> ascii == sum(1 << c for c in range(ord('0'), ord('9') + 1)), high  # Unicode digits too
-    (True, True)
+    >>> ascii == sum(1 << c for c in range(ord('0'), ord('9') + 1)), high[:2]  # Unicode digits too
+    (True, ((1632, 1641), (1776, 1785)))
     >>> [factor_text(f) for f in factors]
     [' * ']
     """
@@ -284,7 +287,17 @@ def run_then_factors(pattern: str, flags: int = 0) -> Optional[Tuple[int, bool, 
     if factors is None:
         return None
     ascii = int(sum(1 << int(c) for c in np.flatnonzero(mask[:128])))
-    return ascii, bool(mask[128:].any()), sorted(factors, key=factor_text)
+    return ascii, _ranges(np.flatnonzero(mask[128:]) + 128), sorted(factors, key=factor_text)
+
+
+def _ranges(points: np.ndarray) -> Tuple[Tuple[int, int], ...]:
+    """Sorted code points as the (lo, hi) ranges of their consecutive runs."""
+    if points.size == 0:
+        return ()
+    cut = np.flatnonzero(np.diff(points) != 1)
+    starts = np.concatenate([points[:1], points[cut + 1]])
+    ends = np.concatenate([points[cut], points[-1:]])
+    return tuple(zip(starts.tolist(), ends.tolist()))
 
 
 def factor_text(factor: Factor) -> str:

@@ -657,7 +657,7 @@ class _DfaReward(RewardModule):
                 and spec[3] == 'search'
                 and assertion_free(spec[1], spec[2])
             )
-            # A run's class as (low 64 ASCII bits, high 64, any code point above ASCII).
+            # A run's class as (low 64 ASCII bits, high 64, its ranges above ASCII).
             leading.append(
                 (lead[0] & (2**64 - 1), lead[0] >> 64, lead[1]) if isinstance(lead, tuple) else lead
             )
