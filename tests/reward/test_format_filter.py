@@ -414,12 +414,21 @@ def test_the_filter_argument_is_checked():
         ((good * 65, [[0]]), 'at most 64 factors'),
         ((good, [[0]], [True, False]), 'leading'),
         ((good, [[0]], [True], True, [True, False]), 'attempts'),
+        # A run's class: its ranges above ASCII, sorted, disjoint, within [0x80, 0x10FFFF].
+        ((good, [[0]], [(1, 0, ((0x7F, 0x90),))]), "run range's lo"),
+        ((good, [[0]], [(1, 0, ((0x90, 0x80),))]), "run range's hi"),
+        ((good, [[0]], [(1, 0, ((0x80, 0x110000),))]), "run range's hi"),
+        ((good, [[0]], [(1, 0, ((0x100, 0x200), (0x150, 0x300)))]), 'sorted and disjoint'),
     ]
     for arg, message in bad:
         with pytest.raises(ValueError, match=message):
             SCANNER.byte_program(*tables, -1, arg)
     with pytest.raises(TypeError, match='filter must be a tuple'):
         SCANNER.byte_program(*tables, -1, [good, [[0]]])
+    for ranges in (True, ((0x80,),), [[0x80, 0x90]]):
+        with pytest.raises(TypeError, match="run's ranges"):
+            SCANNER.byte_program(*tables, -1, (good, [[0]], [(1, 0, ranges)]))
+    SCANNER.byte_program(*tables, -1, (good, [[0]], [(1, 0, ((0x80, 0x90), (0x100, 0x10FFFF)))]))
 
 
 def test_more_pattern_sets_than_products():
