@@ -54,7 +54,7 @@ inline void exit_table_add(uint8_t* table, uint8_t b) {
 struct HighRange {
   uint32_t lo = 1, hi = 0;
   bool any() const { return lo <= hi; }
-  bool has(uint32_t u) const { return u - lo <= hi - lo; }  // only where any()
+  bool has(uint32_t u) const { return lo <= u && u <= hi; }
 };
 
 // `leaves(b)`: whether byte b (>= 0x80) takes the state elsewhere.

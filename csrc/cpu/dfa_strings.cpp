@@ -406,19 +406,23 @@ inline int64_t find_high(const CU* s, int64_t i, int64_t n) {
   return n;
 }
 
+// The largest unit str storage of CU can hold.
+template <typename CU>
+constexpr uint32_t storage_top() {
+  return sizeof(CU) == 1 ? 0xFF : sizeof(CU) == 2 ? 0xFFFF : 0x10FFFF;
+}
+
 // A state's non-ASCII exits as text of storage CU can hold them: none where every code
 // point that leaves the state is above the storage's largest unit (0xFF, 0xFFFF).
 template <typename CU>
 inline cpu::HighRange for_storage(cpu::HighRange r) {
-  constexpr uint32_t top = sizeof(CU) == 1 ? 0xFF : sizeof(CU) == 2 ? 0xFFFF : 0x10FFFF;
-  return r.any() && r.lo <= top ? r : cpu::HighRange{};
+  return r.any() && r.lo <= storage_top<CU>() ? r : cpu::HighRange{};
 }
 
 // Whether `r` holds every non-ASCII unit of storage CU: its hits need no check.
 template <typename CU>
 inline bool every_high(cpu::HighRange r) {
-  constexpr uint32_t top = sizeof(CU) == 1 ? 0xFF : sizeof(CU) == 2 ? 0xFFFF : 0x10FFFF;
-  return r.lo <= 0x80 && r.hi >= top;
+  return r.lo <= 0x80 && r.hi >= storage_top<CU>();
 }
 
 // Bits of `m` (units s[0..32) that are non-ASCII) whose code point is in r.
@@ -432,7 +436,7 @@ inline uint32_t high_in(const CU* s, uint32_t m, cpu::HighRange r) {
   return keep;
 }
 
-// First index in [i, n) of a unit in r (non-empty, non-ASCII), or n.
+// First index in [i, n) of a non-ASCII unit in r, or n.
 template <typename CU>
 inline int64_t find_high_in(const CU* s, int64_t i, int64_t n, cpu::HighRange r) {
   for (;; ++i) {
@@ -547,7 +551,7 @@ __attribute__((target("avx2"))) int64_t find_set(const CU* s, int64_t i, int64_t
   }
   for (; i < n; ++i) {
     const uint32_t u = static_cast<uint32_t>(s[i]);
-    if (u >= 0x80 ? high.any() && high.has(u) : ((table[u & 15] >> (u >> 4)) & 1) != 0) return i;
+    if (u >= 0x80 ? high.has(u) : ((table[u & 15] >> (u >> 4)) & 1) != 0) return i;
   }
   return n;
 }
@@ -652,8 +656,7 @@ DfaResult scan_units(const DfaFastPattern& f, const UnitAccel& a, bool ascii, co
       continue;
     }
     // A code point outside the state's range leaves it as it is (a stepped state).
-    const cpu::HighRange r = for_storage<CU>(a.high[off / f.n_classes]);
-    if (!r.any() || !r.has(u)) continue;
+    if (!for_storage<CU>(a.high[off / f.n_classes]).has(u)) continue;
     const int len = utf8(u, buf);
     for (int b = 0; b < len; ++b) {
       off = f.offsets[off + f.class_ids[buf[b]]];
@@ -862,10 +865,10 @@ int lane_unit(ProductDfa& d, UnitLane<CU>& L) {
     // such after it: a state with many ASCII exits (stepped, not jumped) in CJK text
     // passes over the text between its ASCII units without stepping their bytes.
     const cpu::HighRange r = row_high<CU>(meta);
-    if (!r.any() || !r.has(u)) {
+    if (!r.has(u)) {
       while (++L.i < L.n) {
         const uint32_t v = static_cast<uint32_t>(L.s[L.i]);
-        if (v < 0x80 || (r.any() && r.has(v))) return 0;
+        if (v < 0x80 || r.has(v)) return 0;
       }
       return 1;
     }
@@ -1452,12 +1455,6 @@ bool int_of(PyObject* o, const char* what, long long lo, long long hi, long long
   return true;
 }
 
-// Reads the filter argument of byte_program: (factors, of_pattern[, leading[, adapt[,
-// attempts]]]), factors a list of (window start, positions) with positions a list of lists
-// of code points, of_pattern K lists of factor indices (empty: the pattern is not
-// filtered), leading per pattern True, a run's class or False (see the method's doc), adapt
-// whether FilterChoice measures the filter, attempts None or per pattern whether a leading
-// or after-run pattern is scanned in attempts.
 // A run class's members above ASCII: a sequence of (lo, hi) code point pairs, sorted and
 // disjoint, each with 0x80 <= lo <= hi <= 0x10FFFF.
 bool run_ranges(PyObject* obj, std::vector<std::array<uint32_t, 2>>& out) {
@@ -1485,6 +1482,12 @@ bool run_ranges(PyObject* obj, std::vector<std::array<uint32_t, 2>>& out) {
   return ok;
 }
 
+// Reads the filter argument of byte_program: (factors, of_pattern[, leading[, adapt[,
+// attempts]]]), factors a list of (window start, positions) with positions a list of lists
+// of code points, of_pattern K lists of factor indices (empty: the pattern is not
+// filtered), leading per pattern True, a run's class or False (see the method's doc), adapt
+// whether FilterChoice measures the filter, attempts None or per pattern whether a leading
+// or after-run pattern is scanned in attempts.
 bool load_filter(PyObject* obj, ByteProgram& prog) {
   PyObject *factors_obj, *of_obj, *lead_obj = Py_None, *att_obj = Py_None;
   int adapt = 1;
