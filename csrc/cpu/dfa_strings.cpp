@@ -273,6 +273,10 @@ struct ByteProgram {
 constexpr int64_t kUnitsPerStop = 16;
 constexpr int64_t kOneEvidence = int64_t{1} << 18;
 
+// Text bytes in one block of rows that scan_strings passes through the filter and then
+// scans, while they are in cache (a core's L2 is 0.5-2 MB).
+constexpr int64_t kBlockBytes = int64_t{256} << 10;
+
 // ---- UTF-8 of one code point, as str.encode('utf-8') with lone surrogates as U+FFFD ------
 
 inline int utf8(uint32_t cp, uint8_t* out) {
@@ -742,6 +746,17 @@ struct Text {
   bool ascii;
 };
 
+// Asks for the first kPrefetchBytes of a text's storage ahead of its scan. A batch's texts
+// lie apart in memory, and a scan that starts on one waits on the cache line by line until
+// the hardware's prefetch picks up its stream: 4096 real completions (6 MB) took three times
+// as long to scan as the same strings while they were in cache.
+constexpr int64_t kPrefetchBytes = int64_t{16} << 10;
+inline void prefetch_text(const Text& t) {
+  const char* p = static_cast<const char*>(t.data);
+  const int64_t bytes = std::min<int64_t>(t.units * t.kind, kPrefetchBytes);
+  for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
+}
+
 // Pattern j alone on one text; `stops` gains the units it stepped.
 DfaResult scan_text(const ByteProgram& prog, int64_t j, const Text& t, int64_t& stops) {
   const Prepared& p = prog.pats.prep[j];
@@ -761,6 +776,7 @@ int64_t scan_each(const ByteProgram& prog, const int64_t* cols, int64_t kp, cons
   const int64_t k = prog.k;
   for (int64_t q = 0; q < m; ++q) {
     const Text& t = texts != nullptr ? texts[q] : rows[idx[q]];
+    if (q + 1 < m) prefetch_text(texts != nullptr ? texts[q + 1] : rows[idx[q + 1]]);
     for (int64_t c = 0; c < kp; ++c) {
       const DfaResult r = scan_text(prog, cols[c], t, stops);
       out_state[idx[q] * k + cols[c]] = r.state;
@@ -1738,13 +1754,12 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
       filtered && prog->filter && prog->choice->use(units, sample) ? prog->filter.get() : nullptr;
   const auto t0 = std::chrono::steady_clock::now();
   const uint64_t all = k >= 64 ? ~uint64_t{0} : (uint64_t{1} << k) - 1;
-  // Rows [i0, i1): with the filter, each text's patterns that its factors rule out are
-  // reported without a scan (the start state, never dead), and the texts that leave the
-  // same patterns go through those patterns' product together.
-  const auto run = [&](int64_t i0, int64_t i1) {
+  // Rows [i0, i1) of one block (see run): with the filter, each text's patterns that its
+  // factors rule out are reported without a scan (the start state, never dead), and the
+  // texts that leave the same patterns go through those patterns' product together.
+  const auto run_block = [&](int64_t i0, int64_t i1) {
     std::vector<int64_t> idx(i1 - i0);
     for (int64_t i = i0; i < i1; ++i) idx[i - i0] = i;
-    if (filter == nullptr) return scan_all(idx.data(), i1 - i0);
     // Each text's filter pass; the patterns it rules out are written at once, and so are
     // those its attempts settle (Attempts). Those found whose every match starts with a
     // factor (or with a run of one class and then a factor), if not in attempts, are
@@ -1761,6 +1776,7 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
     std::vector<std::vector<Text>> late_texts(k);
     Attempts att{*prog, *filter};
     for (int64_t i = i0; i < i1; ++i) {
+      if (i + 1 < i1) prefetch_text(rows[i + 1]);
       const uint64_t out = ruled_out(*filter, rows[i], first, att);
       const uint64_t late = (filter->leading | filter->after_run) & ~out & ~att.mask;
       for (uint64_t m = out; m; m &= m - 1) {
@@ -1817,6 +1833,23 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
       } else {
         scan_all(group, m);  // no pool for this set: every pattern, exactly
       }
+    }
+  };
+  // Without the filter each text is read once. With it, the filter pass reads a text and
+  // the product of its patterns left reads it again, so the rows go in blocks of about
+  // kBlockBytes of text, each block's filter pass and then its scans: the second read
+  // finds the text in cache, where after a whole batch's filter pass (6 MB for 4096 real
+  // completions) it came from memory.
+  const auto run = [&](int64_t i0, int64_t i1) {
+    if (filter == nullptr) {
+      std::vector<int64_t> idx(i1 - i0);
+      for (int64_t i = i0; i < i1; ++i) idx[i - i0] = i;
+      return scan_all(idx.data(), i1 - i0);
+    }
+    for (int64_t a = i0, c; a < i1; a = c) {
+      int64_t bytes = 0;
+      for (c = a; c < i1 && (c == a || bytes < kBlockBytes); ++c) bytes += rows[c].units * rows[c].kind;
+      run_block(a, c);
     }
   };
   if (total < (int64_t{1} << 16)) {

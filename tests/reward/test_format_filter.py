@@ -307,6 +307,23 @@ def test_attempts_past_the_passs_steps_and_chunks():
     _check(IN_ATTEMPTS, texts, ATTEMPTS)
 
 
+def test_batches_of_many_blocks():
+    """A large batch is filtered and scanned in blocks of rows (about 256 KB of text each,
+    a row that is larger alone in its block): every row's results equal the exact scan's and
+    ``re``'s, whatever block it falls in and whatever its storage."""
+    rng = np.random.default_rng(3)
+    fillers = ['', 'é', '你', '😀']
+    texts = []
+    for i in range(700):
+        body = ''.join(rng.choice(PIECES, int(rng.integers(0, 160))))
+        texts.append(body + fillers[i % 4] * int(rng.integers(0, 3)))
+    texts[350] = ''.join(rng.choice(PIECES, 9000)) + '😀'  # ~330 KB in four-byte storage
+    top = [max(map(ord, t), default=0) for t in texts]
+    storage = sum(len(t) * (1 if c < 0x100 else 2 if c < 0x10000 else 4) for t, c in zip(texts, top))
+    assert storage > 4 * (256 << 10)
+    _check(FILTERED, texts)
+
+
 def _tables(module):
     tables = [getattr(module, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')]
     return (*tables, module.byte_accept.numpy())
