@@ -1030,6 +1030,7 @@ void product_units_lockstep(ProductDfa& d, const Text* rows, const int64_t* orde
     while (act < kUnitLanes && q < m) {
       UnitLane<CU>& L = lanes[act];
       const int64_t row = order[q++];
+      if (q < m) prefetch_text(rows[order[q]]);  // the text the next free lane takes
       lane_start(d, L, rows[row], row, out_fd + row * k);
       const int r = lane_settle(d, L, false);
       if (r == 0) {
