@@ -747,9 +747,9 @@ struct Text {
 };
 
 // Asks for the first kPrefetchBytes of a text's storage ahead of its scan. A batch's texts
-// lie apart in memory, and a scan that starts on one waits on the cache line by line until
-// the hardware's prefetch picks up its stream: 4096 real completions (6 MB) took three times
-// as long to scan as the same strings while they were in cache.
+// lie apart in memory, and a scan that starts on one waits for its cache lines: one
+// pattern on 4096 real completions (6 MB) took three times as long as on the same strings
+// while they were in cache.
 constexpr int64_t kPrefetchBytes = int64_t{16} << 10;
 inline void prefetch_text(const Text& t) {
   const char* p = static_cast<const char*>(t.data);
