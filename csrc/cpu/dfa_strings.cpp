@@ -1755,12 +1755,14 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
       filtered && prog->filter && prog->choice->use(units, sample) ? prog->filter.get() : nullptr;
   const auto t0 = std::chrono::steady_clock::now();
   const uint64_t all = k >= 64 ? ~uint64_t{0} : (uint64_t{1} << k) - 1;
-  // Rows [i0, i1) of one block (see run): with the filter, each text's patterns that its
-  // factors rule out are reported without a scan (the start state, never dead), and the
-  // texts that leave the same patterns go through those patterns' product together.
+  // Rows [i0, i1): without the filter, every pattern on each text. With it (one block: see
+  // run), each text's patterns that its factors rule out are reported without a scan (the
+  // start state, never dead), and the texts that leave the same patterns go through those
+  // patterns' product together.
   const auto run_block = [&](int64_t i0, int64_t i1) {
     std::vector<int64_t> idx(i1 - i0);
     for (int64_t i = i0; i < i1; ++i) idx[i - i0] = i;
+    if (filter == nullptr) return scan_all(idx.data(), i1 - i0);
     // Each text's filter pass; the patterns it rules out are written at once, and so are
     // those its attempts settle (Attempts). Those found whose every match starts with a
     // factor (or with a run of one class and then a factor), if not in attempts, are
@@ -1842,11 +1844,7 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   // finds the text in cache, where after a whole batch's filter pass (6 MB for 4096 real
   // completions) it came from memory.
   const auto run = [&](int64_t i0, int64_t i1) {
-    if (filter == nullptr) {
-      std::vector<int64_t> idx(i1 - i0);
-      for (int64_t i = i0; i < i1; ++i) idx[i - i0] = i;
-      return scan_all(idx.data(), i1 - i0);
-    }
+    if (filter == nullptr) return run_block(i0, i1);
     for (int64_t a = i0, c; a < i1; a = c) {
       int64_t bytes = 0;
       for (c = a; c < i1 && (c == a || bytes < kBlockBytes); ++c) bytes += rows[c].units * rows[c].kind;
