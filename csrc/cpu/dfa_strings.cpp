@@ -123,6 +123,9 @@ struct Factor {
   // of one code point below 0x100 is that byte, one of a letter in both cases that byte
   // less its case bit, any other any byte (mask 0). A hit whose word fails it is no factor.
   uint64_t word_mask = 0, word_value = 0;
+  // The same test of its first four positions in two-byte storage (a code point below
+  // 0x10000, or an ASCII letter in both cases).
+  uint64_t word16_mask = 0, word16_value = 0;
 };
 
 struct LiteralFilter {
@@ -1368,11 +1371,13 @@ class FactorScan {
           const Factor& f = F_.factors[fi];
           const int64_t at = i + q - f.at;
           if (at < 0 || at + f.len > n_) continue;
-          if constexpr (sizeof(CU) == 1) {
-            if (at + 8 <= n_) {
+          if constexpr (sizeof(CU) <= 2) {
+            if (at + 8 / static_cast<int64_t>(sizeof(CU)) <= n_) {
               uint64_t word;
               std::memcpy(&word, s_ + at, 8);
-              if ((word & f.word_mask) != f.word_value) continue;
+              if (sizeof(CU) == 1 ? (word & f.word_mask) != f.word_value : (word & f.word16_mask) != f.word16_value) {
+                continue;
+              }
             }
           }
           if (!factor_at(f, s_, at)) continue;
@@ -1559,15 +1564,21 @@ bool load_filter(PyObject* obj, ByteProgram& prog) {
       f.cps.push_back(set);
       f.count.push_back(static_cast<uint8_t>(PyList_GET_SIZE(cps)));
       const uint32_t a = set[0], b = set[1];
-      uint64_t mask = 0, value = 0;
+      uint64_t mask = 0, value = 0, mask16 = 0, value16 = 0;
       if (f.count[p] == 1 && a < 0x100) {
         mask = 0xFF, value = a;
       } else if (f.count[p] == 2 && (a ^ b) == 0x20 && ((a | 0x20) - 'a') < 26) {
         mask = 0xDF, value = a & 0xDF;
+        mask16 = 0xFFDF, value16 = a & 0xDF;
       }
+      if (f.count[p] == 1 && a < 0x10000) mask16 = 0xFFFF, value16 = a;
       if (p < 8) {
         f.word_mask |= mask << (8 * p);
         f.word_value |= value << (8 * p);
+      }
+      if (p < 4) {
+        f.word16_mask |= mask16 << (16 * p);
+        f.word16_value |= value16 << (16 * p);
       }
     }
     F->factors.push_back(std::move(f));
@@ -1618,20 +1629,64 @@ bool load_filter(PyObject* obj, ByteProgram& prog) {
     const DfaFastPattern& fast = prog.pats.prep[j].fast;
     F->reject.push_back(fast.start_off / fast.n_classes);
   }
-  // Buckets: factors in the order of their window's first byte, eight runs of them, so
-  // factors sharing a bucket tend to share table bits.
-  std::vector<int> order(nf);
-  for (int i = 0; i < nf; ++i) order[i] = i;
-  const auto first = [&](int i) {
-    const Factor& f = F->factors[i];
-    return std::min<uint32_t>(f.cps[f.at][0], 0xFF);
-  };
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return first(a) < first(b); });
+  // Buckets. A bucket's tables take, at each window position, every byte whose low nibble
+  // is one of its factors' there and whose high nibble is one of theirs, so factors in one
+  // bucket make hits of the crossings of their bytes (`\n\n\n` with ` * ` takes ` \n `
+  // and `**\n`). With more factors than buckets they are put together greedily: each time
+  // the two groups whose union takes the fewest windows beyond theirs (the product over
+  // the window of the bytes each position takes). Factors with the same window share for
+  // free (`[Tt]herefore the answer is` with and without its comma).
   for (const Factor& f : F->factors) F->window = std::max(F->window, f.width);
+  struct Group {
+    std::array<uint16_t, kMaxWindow> lo{}, hi{};
+    uint64_t members = 0;
+    double takes() const {
+      double n = 1;
+      for (int p = 0; p < kMaxWindow; ++p) n *= __builtin_popcount(lo[p]) * __builtin_popcount(hi[p]);
+      return n;
+    }
+    Group with(const Group& o) const {
+      Group g = *this;
+      for (int p = 0; p < kMaxWindow; ++p) g.lo[p] |= o.lo[p], g.hi[p] |= o.hi[p];
+      g.members |= o.members;
+      return g;
+    }
+  };
+  std::vector<Group> groups(nf);
+  for (int i = 0; i < nf; ++i) {
+    const Factor& f = F->factors[i];
+    Group& g = groups[i];
+    g.members = uint64_t{1} << i;
+    for (int p = 0; p < kMaxWindow; ++p) {
+      if (p >= F->window || p >= f.width) {  // past the window, or past the factor's: any byte
+        g.lo[p] = g.hi[p] = 0xFFFF;
+        continue;
+      }
+      for (int q = 0; q < f.count[f.at + p]; ++q) {
+        const uint32_t byte = std::min<uint32_t>(f.cps[f.at + p][q], 0xFF);
+        g.lo[p] |= static_cast<uint16_t>(1u << (byte & 15));
+        g.hi[p] |= static_cast<uint16_t>(1u << (byte >> 4));
+      }
+    }
+  }
+  while (groups.size() > static_cast<size_t>(kBuckets)) {
+    size_t ba = 0, bb = 1;
+    double best = 0;
+    for (size_t a = 0; a < groups.size(); ++a) {
+      for (size_t b = a + 1; b < groups.size(); ++b) {
+        const double extra = groups[a].with(groups[b]).takes() - groups[a].takes() - groups[b].takes();
+        if ((a == 0 && b == 1) || extra < best) best = extra, ba = a, bb = b;
+      }
+    }
+    groups[ba] = groups[ba].with(groups[bb]);
+    groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(bb));
+  }
+  for (size_t g = 0; g < groups.size(); ++g) {
+    for (uint64_t m = groups[g].members; m; m &= m - 1) F->factors[__builtin_ctzll(m)].bucket = static_cast<int>(g);
+  }
   for (int r = 0; r < nf; ++r) {
-    Factor& f = F->factors[order[r]];
-    f.bucket = static_cast<int>(r * kBuckets / std::max<Py_ssize_t>(nf, 1));
-    F->in_bucket[f.bucket] |= uint64_t{1} << order[r];
+    Factor& f = F->factors[r];
+    F->in_bucket[f.bucket] |= uint64_t{1} << r;
     const uint8_t bit = static_cast<uint8_t>(1u << f.bucket);
     for (int p = 0; p < F->window; ++p) {
       if (p >= f.width) {  // past the factor's window: any byte
@@ -1899,9 +1954,30 @@ PyObject* filter_choice(PyObject*, PyObject* args) {
     }
     Py_DECREF(r);
   }
-  return Py_BuildValue("{s:O,s:O,s:N,s:L}", "on", c.on ? Py_True : Py_False, "adapts",
+  PyObject* buckets = PyList_New(0);  // the factor indices of each bucket in use
+  if (buckets == nullptr) {
+    Py_DECREF(ratios);
+    return nullptr;
+  }
+  for (int k = 0; k < kBuckets; ++k) {
+    if (prog->filter->in_bucket[k] == 0) continue;
+    PyObject* ids = PyList_New(0);
+    bool ok = ids != nullptr && PyList_Append(buckets, ids) == 0;
+    for (uint64_t m = prog->filter->in_bucket[k]; ok && m; m &= m - 1) {
+      PyObject* i = PyLong_FromLong(__builtin_ctzll(m));
+      ok = i != nullptr && PyList_Append(ids, i) == 0;
+      Py_XDECREF(i);
+    }
+    Py_XDECREF(ids);
+    if (!ok) {
+      Py_DECREF(ratios);
+      Py_DECREF(buckets);
+      return nullptr;
+    }
+  }
+  return Py_BuildValue("{s:O,s:O,s:N,s:L,s:N}", "on", c.on ? Py_True : Py_False, "adapts",
                        c.adapt ? Py_True : Py_False, "ratios", ratios, "review",
-                       static_cast<long long>(c.review));
+                       static_cast<long long>(c.review), "buckets", buckets);
 }
 
 // out[b, k] = values[k, final[b, k]]: each pattern's verdict for its final state (a negative
@@ -1973,9 +2049,10 @@ PyMethodDef kMethods[] = {
     {"all_str", all_str, METH_O,
      "all_str(obj) -> bool: whether obj is a list whose every item is exactly a str."},
     {"filter_choice", filter_choice, METH_VARARGS,
-     "filter_choice(program) -> None or {'on', 'adapts', 'ratios'}: whether the program's literal "
-     "filter is in use for large calls, whether that is measured, and the time ratios (with / "
-     "without) of the pairs of calls measured so far."},
+     "filter_choice(program) -> None or {'on', 'adapts', 'ratios', 'review', 'buckets'}: whether the "
+     "program's literal filter is in use for large calls, whether that is measured, the time ratios "
+     "(with / without) of the pairs of calls measured so far, the large calls from the choice to its "
+     "review, and the factor indices that share each bucket of the filter's pass."},
     {nullptr, nullptr, 0, nullptr}};
 
 }  // namespace

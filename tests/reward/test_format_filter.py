@@ -183,6 +183,9 @@ def test_a_factor_at_every_offset(filler):
         '\\boxed{1}',
         '\n\n\n',
         'therefore the answer is',
+        'Therefore, the answer is',  # each letter of a pair of cases ([Tt]) in every storage
+        'WAIT',
+        'Hmm',
         '12 * 3 = 6',
         'walking',
         'cd12xyz',
@@ -197,6 +200,30 @@ def test_a_factor_at_every_offset(filler):
         texts.append(filler * at + 'wait' + filler * 40)
         texts.append(filler * at + 'wai')  # cut off at the end
     _check(FILTERED, texts)
+
+
+def test_factors_share_buckets_by_their_windows():
+    """With more factors than the pass's eight buckets, those put together are those whose
+    union takes the fewest windows beyond theirs: the two spellings of the answer phrase
+    (the same window), never ` * ` with `\\n\\n\\n`, whose crossings (` \\n `, `**\\n`) are
+    common in text with products."""
+    patterns = [
+        (r'\\boxed\{[^{}]*\}', 0, 'search', True),
+        (r'\d+ \* \d+ = \d+', 0, 'search', True),
+        (r'(?:wait|hmm|actually)', re.IGNORECASE, 'search', True),
+        (r'\n\n\n', 0, 'search', True),
+        (r'(?:the ){2}', 0, 'search', True),
+        (r'[Tt]herefore,? the answer is', 0, 'search', True),
+    ]
+    r = _reward(patterns)
+    factors = r._string_filter(*_tables(r))[0]
+    text = [''.join(chr(min(p)) for p in positions) for _, positions in factors]
+    assert len(text) == 9
+    buckets = SCANNER.filter_choice(r._strings()[1])['buckets']
+    assert len(buckets) == 8 and sorted(i for b in buckets for i in b) == list(range(9))
+    (shared,) = [sorted(text[i] for i in b) for b in buckets if len(b) == 2]
+    assert shared == ['Therefore the answer is', 'Therefore, the answer is']
+    _check(r, ['1 *\n2 * 3 = 6', ' \n \n\n\n', '**\n7 * 8 = 56 你', 'therefore the answer is 5'], patterns)
 
 
 def test_look_behind_before_a_factor():
@@ -343,7 +370,13 @@ def test_the_measured_choice_gives_the_same_results():
     module = _reward(adapts=True)
     want = FILTERED.scan_texts(texts)
     scanner, program = module._strings()[:2]
-    assert scanner.filter_choice(program) == {'on': True, 'adapts': True, 'ratios': [], 'review': 128}
+    choice = scanner.filter_choice(program)
+    assert {k: choice[k] for k in ('on', 'adapts', 'ratios', 'review')} == {
+        'on': True,
+        'adapts': True,
+        'ratios': [],
+        'review': 128,
+    }
     for _ in range(4):
         assert _same(module.scan_texts(texts), want)
     assert scanner.filter_choice(program)['ratios'] == []  # the warm-up calls
