@@ -118,7 +118,6 @@ struct Factor {
   int width = 0;        // positions in the window: min(kMaxWindow, len - at)
   std::vector<std::array<uint32_t, kFactorSet>> cps;
   std::vector<uint8_t> count;  // code points per position
-  int bucket = 0;
   // A test of its first eight positions in one-byte storage, read as one word: a position
   // of one code point below 0x100 is that byte, one of a letter in both cases that byte
   // less its case bit, any other any byte (mask 0). A hit whose word fails it is no factor.
@@ -1681,22 +1680,14 @@ bool load_filter(PyObject* obj, ByteProgram& prog) {
     groups[ba] = groups[ba].with(groups[bb]);
     groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(bb));
   }
+  // Each group is a bucket: its members, and its nibble sets as the bucket's bits in the tables.
   for (size_t g = 0; g < groups.size(); ++g) {
-    for (uint64_t m = groups[g].members; m; m &= m - 1) F->factors[__builtin_ctzll(m)].bucket = static_cast<int>(g);
-  }
-  for (int r = 0; r < nf; ++r) {
-    Factor& f = F->factors[r];
-    F->in_bucket[f.bucket] |= uint64_t{1} << r;
-    const uint8_t bit = static_cast<uint8_t>(1u << f.bucket);
+    F->in_bucket[g] = groups[g].members;
+    const uint8_t bit = static_cast<uint8_t>(1u << g);
     for (int p = 0; p < F->window; ++p) {
-      if (p >= f.width) {  // past the factor's window: any byte
-        for (int q = 0; q < 16; ++q) F->lo[p][q] |= bit, F->hi[p][q] |= bit;
-        continue;
-      }
-      for (int q = 0; q < f.count[f.at + p]; ++q) {
-        const uint32_t byte = std::min<uint32_t>(f.cps[f.at + p][q], 0xFF);
-        F->lo[p][byte & 15] |= bit;
-        F->hi[p][byte >> 4] |= bit;
+      for (int q = 0; q < 16; ++q) {
+        if ((groups[g].lo[p] >> q) & 1) F->lo[p][q] |= bit;
+        if ((groups[g].hi[p] >> q) & 1) F->hi[p][q] |= bit;
       }
     }
   }
