@@ -48,7 +48,11 @@ searches; cost relative to K = 1 for each, paired (every K > 1 point times each
 provider's K = 1 calls again in its own rounds, so a swing of the host's speed between
 points does not enter the ratio). At K > 1, ``twinkle_str_separate`` and
 ``twinkle_ids64_separate`` run the K patterns as K rewards of one pattern each, in the same
-rounds: ``vs_separate`` is the one-pass median over theirs. Also on real model text (``text=champ``): the
+rounds: ``vs_separate`` is the one-pass median over theirs. ``twinkle_combined`` is what a
+trainer's reward does with K format checks: a ``CombinedReward`` of K single-pattern
+``FormatReward`` parts (weight 1 each) called on the strings, its parts scanned together;
+``twinkle_combined_separate`` is the same reward built with ``fuse=False``, each part
+scanning on its own. Also on real model text (``text=champ``): the
 GPT-3.5 and PaLM 2 completions of the champ-dataset package (the test extra; skipped when
 it is missing), each put in ``<think>`` tags with its labelled answer after it as
 ``<answer>``, tiled to 4096 rows: English prose and arithmetic, nearly all ASCII. Each
@@ -94,6 +98,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _harness  # noqa: E402
 
 from twinkle import _ext, reference  # noqa: E402
+from twinkle.reward import CombinedReward  # noqa: E402
 from twinkle.reward.format import FormatReward, _DfaReward  # noqa: E402
 
 THINK = re.compile(r'<think>.*?</think>', re.DOTALL)
@@ -735,8 +740,11 @@ def run_multi(
         t0 = time.perf_counter()
         reward = _EachPattern(pats, tok)
         build_s = time.perf_counter() - t0
+        parts = [(FormatReward(p, mode='search', flags=f), 1.0) for p, f, _ in pats]
         return SimpleNamespace(
             reward=reward,
+            combined=CombinedReward(parts),
+            combined_each=CombinedReward(parts, fuse=False) if k > 1 else None,
             build_s=build_s,
             re=[re.compile(p, f) for p, f, _ in pats],
             hs=eng.hs and HyperscanEach(eng.hs, pats),
@@ -756,12 +764,24 @@ def run_multi(
     def each(compiled, strings):
         return [[1 if c.search(s) else 0 for c in compiled] for s in strings]
 
+    def part_verdicts(reward):
+        """A CombinedReward's per-part scores on the strings, as the (B, K) verdicts."""
+        reward(b.strings)
+        return [list(map(int, row)) for row in zip(*reward.last_parts.values())]
+
     providers = {
         're': _harness.Provider(lambda x: each(x.re, b.strings), timed=False),  # the oracle
         'twinkle_str': lambda x: x.reward(b.strings),
         'twinkle_ids64': lambda x: x.reward(b.padded, lengths=b.lengths),
         'twinkle_str_1t': one_thread(lambda x: x.reward(b.strings)),
         'twinkle_ids64_1t': one_thread(lambda x: x.reward(b.padded, lengths=b.lengths)),
+        # Timed as a trainer calls it (the weighted sums); its per-part verdicts are checked
+        # against re's, untimed, for both ways of building it.
+        'twinkle_combined': _harness.Provider(lambda x: x.combined(b.strings), check=False),
+        'twinkle_combined_verdicts': _harness.Provider(lambda x: part_verdicts(x.combined), timed=False),
+        'twinkle_combined_each_verdicts': _harness.Provider(
+            lambda x: part_verdicts(x.combined_each or x.combined), timed=False
+        ),
     }
     if eng.hs:
         providers['hyperscan_str'] = lambda x: x.hs.scan_str(b.strings)
@@ -782,6 +802,9 @@ def run_multi(
                 got[f'{name}@k1'] = dataclasses.replace(p, fn=lambda x, f=p.fn: f(x.one), check=False)
         got['twinkle_str_separate'] = lambda x: separate(x, lambda r: r(b.strings))
         got['twinkle_ids64_separate'] = lambda x: separate(x, lambda r: r(b.padded, lengths=b.lengths))
+        got['twinkle_combined_separate'] = _harness.Provider(
+            lambda x: x.combined_each(b.strings), check=False
+        )
         return got
 
     junk = torch.ones(flush_mb << 17, dtype=torch.int64) if flush_mb else None
@@ -802,7 +825,9 @@ def run_multi(
 
     def row(r: _harness.Result) -> dict:
         k = r.point['K']
-        hits = sum(map(sum, _harness.plain(r.output))) / (n * (1 if r.provider.endswith('@k1') else k))
+        out = _harness.plain(r.output)  # (B, K) verdicts, or a CombinedReward's B sums of them
+        hits = sum(v if isinstance(v, (int, float)) else sum(v) for v in out)
+        hits /= n * (1 if r.provider.endswith('@k1') else k)
         return {
             'text': text,
             'K': k,

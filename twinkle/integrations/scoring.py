@@ -5,7 +5,8 @@ A reward uses the token path when it implements its own
 completion ids directly, with no decoding or re-tokenising (the ids must come from the
 tokenizer it was built with). Everything else is called as
 ``reward(trajectories, ground_truths)`` (given ids only, the default ``score_ids``
-decodes). ``CombinedReward`` is scored part by part, each part on its own best path.
+decodes). ``CombinedReward`` is scored part by part, each part on its own best path (its
+format parts that scan together in one scan, with the scores each would get alone).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 from array import array
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -209,6 +211,17 @@ def _uses_tokens(reward: Any, kwargs: Dict[str, Any]) -> bool:
     return bool(token_path)
 
 
+def _padded_ids(reward, completion_ids, input_ids, lengths, pad_id, device) -> Tuple[Tensor, Tensor]:
+    """``(input_ids, lengths)`` on the reward's device: ``completion_ids`` padded, or the
+    given padded ids with their lengths."""
+    dev = _reward_device(reward, device)
+    if input_ids is None:
+        return pad_completion_ids(completion_ids, pad_id, dev)
+    if lengths is None:
+        raise ValueError('input_ids needs lengths (B,) alongside')
+    return input_ids.to(dev), torch.as_tensor(lengths).to(dev)
+
+
 def _score_tokens(
     reward,
     ground_truths,
@@ -221,13 +234,7 @@ def _score_tokens(
     details=None,
     **_,
 ):
-    dev = _reward_device(reward, device)
-    if input_ids is None:
-        input_ids, lengths = pad_completion_ids(completion_ids, pad_id, dev)
-    elif lengths is None:
-        raise ValueError('input_ids needs lengths (B,) alongside')
-    else:
-        input_ids, lengths = input_ids.to(dev), torch.as_tensor(lengths).to(dev)
+    input_ids, lengths = _padded_ids(reward, completion_ids, input_ids, lengths, pad_id, device)
     b = input_ids.shape[0]
     gts = check_batch(range(b), ground_truths, type(reward).__name__, False)
     out, verdicts = _score_ids(reward, input_ids, lengths, gts, details is not None)
@@ -298,16 +305,48 @@ def _reward_name(reward: Any) -> str:
 def _score_combined(
     reward, trajectories, ground_truths, *, token_path=None, details=None, **kwargs
 ) -> Tensor:
-    """Each part scored on its own best path, combined by the reward's own ``combine``."""
+    """Each part scored on its own best path, combined by the reward's own ``combine``; the
+    format parts the reward scans together (its ``fused_scans``) in one scan per group."""
     values = {}
-    for name, part in zip(reward.names, reward.parts):
+    fused_of = getattr(reward, '_fused_of', None) or [None] * len(reward.parts)
+    fused: Dict[int, Tensor] = {}  # by part index, from the scans run so far
+    for i, (name, part) in enumerate(zip(reward.names, reward.parts)):
         use = None if token_path is None else (token_path and uses_token_path(part))
+        g = fused_of[i]
+        if g is not None and i not in fused:
+            got = _score_fused(reward.fused_scans[g], trajectories, ground_truths, use, kwargs)
+            fused.update(zip(reward._fused_parts[g], got or ()))
+        if i in fused:
+            values[name] = fused[i]
+            continue
         sub = {} if details is not None else None
         values[name] = score(part, trajectories, ground_truths, token_path=use, details=sub, **kwargs).cpu()
         for verdicts in (sub or {}).values():  # a part's verdicts go under its name here
             details[name] = verdicts
     n = len(next(iter(values.values())))
     return reward.combine(values, n).to(torch.float32)
+
+
+def _score_fused(scan, trajectories, ground_truths, token_path, kwargs) -> Optional[List[Tensor]]:
+    """Per format part of one fused scan, what :func:`score` gives that part alone: float32 on
+    the CPU, read from token ids where the part would read them, else from the texts (None
+    without texts: each part then says what is missing)."""
+    opts = {**kwargs, 'token_path': token_path}
+    if _uses_tokens(scan, opts):
+        input_ids, lengths = _padded_ids(
+            scan,
+            kwargs['completion_ids'],
+            kwargs['input_ids'],
+            kwargs['lengths'],
+            kwargs['pad_id'],
+            kwargs['device'],
+        )
+        check_batch(range(input_ids.shape[0]), ground_truths, scan.reward_name(), False)
+        return [v.to(torch.float32).cpu() for v in scan.part_scores_ids(input_ids, lengths)]
+    if trajectories is None:
+        return None
+    # float64 to float32 as the parts' own lists are rounded (_float32_list)
+    return [torch.from_numpy(v.astype(np.float32)) for v, _ in scan.part_values(trajectories, ground_truths)]
 
 
 def nan_to_none(values: Sequence[float]) -> List[Optional[float]]:

@@ -2,7 +2,10 @@
 
 Weights, the NaN policy and the per-part log live here once, for both paths: the string
 path calls each part on the trajectories, the token path calls each part's ``score_ids``
-(so each part reads the ids its own way, without decoding when it can).
+(so each part reads the ids its own way, without decoding when it can). Format parts
+(``FormatReward``, ``TagCountReward``, ``BoxedReward``) that share a prefix, a tokenizer and
+``check_ids`` are scanned together, one pass over each completion for all their patterns,
+with the same scores as their own calls.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from twinkle.reward.base import Reward, _as_float_list, _unique_names, as_reward, check_batch
+from twinkle.reward.format import _FusedChecks, _scored_as_dfa
 from twinkle.reward.module import RewardModule
 
 __all__ = ['CombinedReward']
@@ -28,6 +33,8 @@ class CombinedReward(RewardModule):
         nan_policy: 'propagate' (default): if any part abstains (NaN) for a sample the
             sum abstains too; 'zero': an abstaining part counts as 0.
         name: the name logs use.
+        fuse: scan the format parts that can go together in one pass (default True); the
+            scores are the same either way, False calls every part on its own.
 
     After a call, ``last_parts`` maps each part's name to its list of rewards. Parts that
     are modules are submodules, so ``.to(device)`` moves them.
@@ -44,6 +51,8 @@ class CombinedReward(RewardModule):
         rewards: Union[Mapping[Any, float], Sequence[Any]],
         nan_policy: str = 'propagate',
         name: Optional[str] = None,
+        *,
+        fuse: bool = True,
     ):
         super().__init__(name=name)
         items = list(rewards.items()) if isinstance(rewards, Mapping) else list(rewards)
@@ -66,20 +75,67 @@ class CombinedReward(RewardModule):
         self.nan_policy = nan_policy
         self.part_modules = torch.nn.ModuleList([p for p in self.parts if isinstance(p, torch.nn.Module)])
         self.last_parts: Dict[str, List[float]] = {}
+        if not isinstance(fuse, bool):
+            raise TypeError(f'CombinedReward.fuse must be a bool, got {type(fuse).__name__} {fuse!r}')
+        # Per fused scan, the parts it scores (by index); per part, its scan's index or None.
+        self._fused_parts: List[List[int]] = []
+        self._fused_of: List[Optional[int]] = [None] * len(self.parts)
+        scans = []
+        groups: Dict[tuple, List[int]] = {}
+        for i, p in enumerate(self.parts):
+            if fuse and _scored_as_dfa(p):
+                key = (p.prefix, id(p.token_table), p.check_ids)
+                groups.setdefault(key, []).append(i)
+        for idx in groups.values():
+            if len(idx) < 2:
+                continue
+            names = ', '.join(repr(self.names[i]) for i in idx)
+            who = f'CombinedReward{f" {self.name!r}" if self.name else ""} (format parts {names})'
+            for i in idx:
+                self._fused_of[i] = len(scans)
+            scans.append(_FusedChecks([self.parts[i] for i in idx], name=who))
+            self._fused_parts.append(idx)
+        #: The scans of the format parts that go together (see ``fuse``).
+        self.fused_scans = torch.nn.ModuleList(scans)
 
     def score_parts(self, trajectories: Any, ground_truths: Any = None) -> Dict[str, List[float]]:
         """Each part's rewards on trajectories, by part name, without weighting."""
-        n = len(trajectories)
-        ground_truths = check_batch(trajectories, ground_truths, self.reward_name(), False)
         return {
-            name: _as_float_list(p(trajectories, ground_truths), n, name)
-            for name, p in zip(self.names, self.parts)
+            k: v if isinstance(v, list) else v[1]
+            for k, v in self._values(trajectories, ground_truths).items()
         }
 
+    def _values(self, trajectories: Any, ground_truths: Any) -> Dict[str, Union[List[float], tuple]]:
+        """As :meth:`score_parts`, with each fused format part's values as ``((B,) float64,
+        list)`` (:meth:`_FusedChecks.part_values`)."""
+        n = len(trajectories)
+        ground_truths = check_batch(trajectories, ground_truths, self.reward_name(), False)
+        fused: Dict[int, tuple] = {}  # by part index, from the scans run so far
+        out: Dict[str, Union[List[float], tuple]] = {}
+        for i, (name, p) in enumerate(zip(self.names, self.parts)):
+            g = self._fused_of[i]
+            if g is None:
+                out[name] = _as_float_list(p(trajectories, ground_truths), n, name)
+                continue
+            if i not in fused:  # the scan runs at its first part's turn
+                fused.update(
+                    zip(self._fused_parts[g], self.fused_scans[g].part_values(trajectories, ground_truths))
+                )
+            out[name] = fused[i]
+        return out
+
     def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
-        parts = self.score_parts(trajectories, ground_truths)
-        values = {k: torch.tensor(v, dtype=torch.float64) for k, v in parts.items()}
-        return self.combine(values, len(trajectories)).tolist()
+        values = self._values(trajectories, ground_truths)
+        self.last_parts = {k: v if isinstance(v, list) else v[1] for k, v in values.items()}
+        # The sum of combine, in numpy: torch.tensor(list) took ~0.4 ms a part for 4096
+        # floats, more than scanning them for a format part.
+        total = None
+        for v, w in zip(values.values(), self.weights):
+            a = np.array(v, dtype=np.float64) if isinstance(v, list) else v[0]
+            if self.nan_policy == 'zero':
+                a = np.nan_to_num(a, nan=0.0, posinf=math.inf, neginf=-math.inf)
+            total = w * a if total is None else total + w * a
+        return total.tolist()
 
     def score_ids(
         self,
@@ -94,7 +150,17 @@ class CombinedReward(RewardModule):
         decodes with its tokenizer; one without a tokenizer raises ``TokenizerRequired``."""
         b = input_ids.shape[0] if isinstance(input_ids, Tensor) and input_ids.dim() == 2 else None
         values = {}
-        for name, part in zip(self.names, self.parts):
+        fused: Dict[int, Tensor] = {}
+        for i, (name, part) in enumerate(zip(self.names, self.parts)):
+            g = self._fused_of[i]
+            if g is not None and self.fused_scans[g].token_table is not None:
+                if i not in fused:
+                    got = self.fused_scans[g].part_scores_ids(
+                        input_ids, lengths, attention_mask=attention_mask
+                    )
+                    fused.update(zip(self._fused_parts[g], got))
+                values[name] = fused[i]
+                continue
             out = part.score_ids(input_ids, lengths, ground_truths, attention_mask=attention_mask)
             if tuple(out.shape) != (b,):
                 raise ValueError(

@@ -478,7 +478,7 @@ class _DfaReward(RewardModule):
     def _token_inputs(
         self, input_ids: Tensor, attention_mask: Optional[Tensor], lengths: Optional[Tensor]
     ) -> Tuple[Tensor, Tensor]:
-        who = type(self).__name__
+        who = self._who()
         if self.token_table is None:
             require_tokenizer(self, 'score_ids')
         check_token_inputs(input_ids, attention_mask, lengths, who, values=self.check_ids)
@@ -548,7 +548,7 @@ class _DfaReward(RewardModule):
             require_tokenizer(self, 'score_ids')
         if not _on_cpu(input_ids, lengths, attention_mask) or torch.compiler.is_compiling():
             return None  # the op path checks the inputs (once) and says what is wrong
-        who = type(self).__name__
+        who = self._who()
         check_token_inputs(input_ids, attention_mask, lengths, who, values=False)
         if input_ids.dtype not in _DIRECT_DTYPES:
             input_ids = input_ids.to(torch.int64)  # int16, uint8 ...: ids all the same
@@ -721,7 +721,7 @@ class _DfaReward(RewardModule):
 
     def _completions(self, trajectories: Any, ground_truths: Any) -> Tuple[List[str], Optional[List[bool]]]:
         """The completion texts, and per text whether it is text (None: all are)."""
-        check_batch(trajectories, ground_truths, type(self).__name__, need_ground_truths=False)
+        check_batch(trajectories, ground_truths, self._who(), need_ground_truths=False)
         items = trajectories if type(trajectories) is list else list(trajectories)
         # Bare strings (a batch of decoded completions, the common call) are their own texts:
         # a per-item loop here cost ~0.2 us a text, as much as scanning a short one, and even
@@ -738,6 +738,10 @@ class _DfaReward(RewardModule):
             is_text.append(c is not None)
             texts.append(c if c is not None else '')
         return texts, is_text
+
+    def _who(self) -> str:
+        """The name error messages give the reward."""
+        return type(self).__name__
 
     def extra_repr(self) -> str:
         tok = f', tokenizer={self.token_table!r}' if self.token_table is not None else ''
@@ -972,3 +976,123 @@ class BoxedReward(_DfaReward):
             name=name,
         )
         self.max_depth = int(max_depth)
+
+
+# ---- several format rewards in one scan -------------------------------------------------------
+
+
+def _scored_as_dfa(reward: Any) -> bool:
+    """Whether ``reward`` is a format reward scored as every one is: per completion, the
+    fraction of its patterns matched (a subclass that changes that is not)."""
+    if not isinstance(reward, _DfaReward):
+        return False
+    cls = type(reward)
+    return (
+        all(getattr(cls, m) is getattr(_DfaReward, m) for m in ('score_trajectories', 'score_ids', 'forward'))
+        and cls.__call__ is RewardModule.__call__
+    )
+
+
+class _FusedChecks(_DfaReward):
+    """Several format rewards scanned together: every completion is read once for the patterns
+    of them all, and each reward's scores are the fraction of its own patterns matched, the
+    floats its own call gives. :class:`~twinkle.reward.CombinedReward` builds one over its
+    format parts that share a prefix, a token table and ``check_ids``.
+
+    Args:
+        rewards: two or more :class:`FormatReward`, :class:`TagCountReward` or
+            :class:`BoxedReward` (or subclasses that score as they do), with the same
+            ``prefix``, token table (tokenizer and ``vocab_size``) and ``check_ids``.
+        name: the name error messages and logs give the scan.
+
+    >>> fmt, tags = FormatReward(), TagCountReward()
+    >>> both = _FusedChecks([fmt, tags])
+    >>> texts = ['<think>a</think><answer>1</answer>', '<think><think></answer>']
+    >>> both.part_scores(texts)
+    [[1.0, 0.0], [1.0, 0.25]]
+    >>> [fmt(texts), tags(texts)]
+    [[1.0, 0.0], [1.0, 0.25]]
+    """
+
+    def __init__(self, rewards: Sequence[_DfaReward], *, name: Optional[str] = None):
+        rewards = list(rewards)
+        if len(rewards) < 2:
+            raise ValueError(
+                f'_FusedChecks: rewards must hold two or more format rewards, got {len(rewards)}'
+            )
+        for i, r in enumerate(rewards):
+            if not _scored_as_dfa(r):
+                raise TypeError(
+                    f'_FusedChecks: rewards[{i}] is a {type(r).__name__}, not a format reward '
+                    '(FormatReward, TagCountReward, BoxedReward) scored as the fraction of its patterns'
+                )
+        first = rewards[0]
+        for i, r in enumerate(rewards[1:], 1):
+            for what, a, b in (
+                ('prefix', first.prefix, r.prefix),
+                ('check_ids', first.check_ids, r.check_ids),
+                ('token table', first.token_table, r.token_table),
+            ):
+                if a is not b and a != b:
+                    raise ValueError(
+                        f'_FusedChecks: rewards[{i}] has another {what} than rewards[0] '
+                        f'({b!r} against {a!r}); only rewards that share it scan together'
+                    )
+        specs = [s for r in rewards for s in r.specs]
+        super().__init__(specs, prefix=first.prefix, check_ids=first.check_ids, name=name)
+        if first.token_table is not None:  # the parts' own table: the same ids, the same bytes
+            self.tokenizer = first.tokenizer
+            self.token_table = first.token_table
+            self._register('token', [_pattern_classes(s, self.prefix, self.token_table) for s in self.specs])
+        ends = np.cumsum([len(r.specs) for r in rewards]).tolist()
+        #: Per reward, its patterns' columns [start, end) among the scan's.
+        self.spans: List[Tuple[int, int]] = list(zip([0] + ends[:-1], ends))
+
+    def _who(self) -> str:
+        return self.name or type(self).__name__
+
+    def part_values(
+        self, trajectories: Any, ground_truths: Any = None
+    ) -> List[Tuple[np.ndarray, List[float]]]:
+        """Per reward, its scores on ``trajectories`` from one scan of the texts, as (B,)
+        float64 and as the list its own call returns: ``i / K`` for i of its K patterns
+        matched, NaN where the last assistant message is not text."""
+        texts, is_text = self._completions(trajectories, ground_truths)
+        if not texts:
+            return [(np.zeros(0), []) for _ in self.spans]
+        accepted = self._string_acceptance(texts)
+        not_text = None if is_text is None else ~np.asarray(is_text, dtype=bool)
+        out = []
+        for a, b in self.spans:
+            k = b - a
+            counts = accepted[:, a].view(np.uint8) if k == 1 else accepted[:, a:b].sum(axis=1)
+            values = counts / k
+            if not_text is None:
+                # The list from the K + 1 floats i / K: no float object per row to make, or
+                # to free when the list goes.
+                out.append((values, _fractions(k)[1].take(counts).tolist()))
+            else:
+                values[not_text] = math.nan
+                out.append((values, values.tolist()))
+        return out
+
+    def part_scores(self, trajectories: Any, ground_truths: Any = None) -> List[List[float]]:
+        """Per reward, its scores as its own call returns them, from one scan."""
+        return [v for _, v in self.part_values(trajectories, ground_truths)]
+
+    def part_scores_ids(
+        self, input_ids: Tensor, lengths: Optional[Tensor] = None, *, attention_mask: Optional[Tensor] = None
+    ) -> List[Tensor]:
+        """Per reward, its ``score_ids`` on these ids ((B,) float32 each, as its own call returns
+        them), from one scan."""
+        direct = self._scan_ids_direct(input_ids, attention_mask, lengths)
+        if direct is not None:  # as the scanner's row means: a float32 sum divided by K
+            accepted = direct[0]
+            return [
+                torch.from_numpy(np.ascontiguousarray(accepted[:, a]))
+                if b - a == 1
+                else torch.from_numpy(accepted[:, a:b].sum(axis=1, dtype=np.float32) / np.float32(b - a))
+                for a, b in self.spans
+            ]
+        accepted = self._scan_ids_op(input_ids, attention_mask, lengths)[0]
+        return [accepted[:, a] if b - a == 1 else accepted[:, a:b].mean(dim=1) for a, b in self.spans]
