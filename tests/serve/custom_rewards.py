@@ -8,7 +8,7 @@ weight 0 and it changes no total.
 import re
 import time
 
-from twinkle.reward import Reward, last_completion
+from twinkle.reward import Reward, TagCountReward, last_completion
 
 _SLEEP = re.compile(r'<<sleep:([0-9.]+)>>')
 
@@ -32,3 +32,8 @@ probe = Probe()
 def length(trajectories, ground_truths):
     """A plain function reward: the completion's length in characters."""
     return [float(len(last_completion(t) or '')) for t in trajectories]
+
+
+# A format reward whose values (0, 1/3, 2/3, 1) float32 rounds: the scorer's fused scan must
+# give what the reward gives scored alone.
+three_tags = TagCountReward(['<a>', '<b>', 'c'])

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from tests.serve.load import real_pairs
@@ -168,3 +169,36 @@ def test_scorer_arguments_are_checked():
         Scorer(['math'], nan_policy='drop')
     with pytest.raises(ValueError, match="unknown options \\['deadline'\\]"):
         Scorer(['math'], math_options={'deadline': 1})
+
+
+def test_format_rewards_scan_together_with_the_values_each_gets_alone():
+    """The built-in format rewards of one scorer go through one scan: every part's value,
+    explanation and the total equal those of the parts scored one by one."""
+    texts = [
+        '<think>a</think><answer>\\boxed{1}</answer> <a>',
+        '<think><think></answer><b> c',
+        '\\boxed{\\frac{1}{2}} and <answer>3</answer>',
+        '',
+        {'messages': [{'role': 'assistant', 'content': [{'type': 'image'}]}]},
+    ]
+    specs = [
+        'format=0.5',
+        'tag_count=0.3',
+        'math',
+        'boxed=0.7',
+        'tests.serve.custom_rewards:length',
+        'tests.serve.custom_rewards:three_tags',
+    ]
+    fused = Scorer(specs)
+    assert [(idx, len(scan.specs)) for idx, scan in fused._fused] == [([0, 1, 3, 5], 9)]
+    alone = Scorer(specs)
+    alone._fused = []  # each part scored on its own
+    golds = ['1', None, '0.5', None, None]
+    for got, want in zip(fused.score(texts, golds), alone.score(texts, golds)):
+        assert got.explanation == want.explanation
+        assert got.parts.keys() == want.parts.keys()
+        for k in got.parts:
+            assert got.parts[k] == want.parts[k] or (math.isnan(got.parts[k]) and math.isnan(want.parts[k]))
+        assert got.reward == want.reward or (math.isnan(got.reward) and math.isnan(want.reward))
+    second = fused.score(texts[:2], None)[1].parts
+    assert second['tag_count'] == 0.25 and second[fused.names[5]] == float(np.float32(2 / 3)) != 2 / 3

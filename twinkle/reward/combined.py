@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from twinkle.reward.base import Reward, _as_float_list, _unique_names, as_reward, check_batch
-from twinkle.reward.format import _FusedChecks, _scored_as_dfa
+from twinkle.reward.format import _fused_groups
 from twinkle.reward.module import RewardModule
 
 __all__ = ['CombinedReward']
@@ -78,23 +78,14 @@ class CombinedReward(RewardModule):
         if not isinstance(fuse, bool):
             raise TypeError(f'CombinedReward.fuse must be a bool, got {type(fuse).__name__} {fuse!r}')
         # Per fused scan, the parts it scores (by index); per part, its scan's index or None.
-        self._fused_parts: List[List[int]] = []
+        label = f'CombinedReward {self.name!r}' if self.name else 'CombinedReward'
+        groups = _fused_groups(self.parts, label, self.names) if fuse else []
+        self._fused_parts: List[List[int]] = [idx for idx, _ in groups]
         self._fused_of: List[Optional[int]] = [None] * len(self.parts)
-        scans = []
-        groups: Dict[tuple, List[int]] = {}
-        for i, p in enumerate(self.parts):
-            if fuse and _scored_as_dfa(p):
-                key = (p.prefix, id(p.token_table), p.check_ids)
-                groups.setdefault(key, []).append(i)
-        for idx in groups.values():
-            if len(idx) < 2:
-                continue
-            names = ', '.join(repr(self.names[i]) for i in idx)
-            who = f'CombinedReward{f" {self.name!r}" if self.name else ""} (format parts {names})'
+        for g, idx in enumerate(self._fused_parts):
             for i in idx:
-                self._fused_of[i] = len(scans)
-            scans.append(_FusedChecks([self.parts[i] for i in idx], name=who))
-            self._fused_parts.append(idx)
+                self._fused_of[i] = g
+        scans = [scan for _, scan in groups]
         #: The scans of the format parts that go together (see ``fuse``).
         self.fused_scans = torch.nn.ModuleList(scans)
 

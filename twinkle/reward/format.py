@@ -993,6 +993,24 @@ def _scored_as_dfa(reward: Any) -> bool:
     )
 
 
+def _fused_groups(
+    rewards: Sequence[Any], label: str, names: Sequence[str]
+) -> List[Tuple[List[int], _FusedChecks]]:
+    """The format rewards among ``rewards`` that can scan together, as ``(their indices,
+    their scan)`` per group of two or more: those scored as every format reward is, with one
+    prefix, token table and ``check_ids``. ``label`` and ``names`` name the scan in errors."""
+    groups: dict = {}
+    for i, r in enumerate(rewards):
+        if _scored_as_dfa(r):
+            groups.setdefault((r.prefix, id(r.token_table), r.check_ids), []).append(i)
+    out = []
+    for idx in groups.values():
+        if len(idx) >= 2:
+            who = f'{label} (format parts {", ".join(repr(names[i]) for i in idx)})'
+            out.append((idx, _FusedChecks([rewards[i] for i in idx], name=who)))
+    return out
+
+
 class _FusedChecks(_DfaReward):
     """Several format rewards scanned together: every completion is read once for the patterns
     of them all, and each reward's scores are the fraction of its own patterns matched, the

@@ -17,6 +17,8 @@ import re
 import warnings
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
+import numpy as np
+
 # Outcomes and their rules are the trainer adapters' own (twinkle.integrations.outcomes):
 # the server's metrics and the offline summary count the same things.
 from twinkle.integrations.outcomes import OUTCOMES  # noqa: E402
@@ -241,6 +243,11 @@ class Scorer:
         self.names = _unique([_part_name(s, r) for s, r in zip(self.specs, self.rewards)])
         self.nan_policy = nan_policy
         self.math_options = math_options
+        from twinkle.reward.format import _fused_groups
+
+        # Format rewards that can scan together (as CombinedReward's): one scan per group,
+        # each part with the values it would get alone.
+        self._fused = _fused_groups(self.rewards, 'Scorer', self.names)
 
     def describe(self) -> List[Dict[str, Any]]:
         """The parts as ``[{'name', 'source', 'weight'}]`` (for /health and summaries)."""
@@ -262,7 +269,15 @@ class Scorer:
         n = len(trajectories)
         if ground_truths is not None and len(ground_truths) != n:
             raise ValueError(f'Scorer.score: {len(ground_truths)} ground truths for {n} trajectories')
-        columns = [self._score_part(r, trajectories, ground_truths, n) for r in self.rewards]
+        columns: List[Any] = [None] * len(self.rewards)
+        if n:
+            for idx, scan in self._fused:
+                for i, (values, _) in zip(idx, scan.part_values(trajectories, ground_truths)):
+                    # float32, as score() gives a part alone
+                    columns[i] = (values.astype(np.float32).tolist(), None)
+        for i, r in enumerate(self.rewards):
+            if columns[i] is None:
+                columns[i] = self._score_part(r, trajectories, ground_truths, n)
         return [self._sample(i, columns) for i in range(n)]
 
     def _score_part(
