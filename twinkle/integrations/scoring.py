@@ -346,7 +346,10 @@ def _score_fused(scan, trajectories, ground_truths, token_path, kwargs) -> Optio
     if trajectories is None:
         return None
     # float64 to float32 as the parts' own lists are rounded (_float32_list)
-    return [torch.from_numpy(v.astype(np.float32)) for v, _ in scan.part_values(trajectories, ground_truths)]
+    return [
+        torch.from_numpy(v.astype(np.float32))
+        for v, _ in scan.part_values(trajectories, ground_truths, lists=False)
+    ]
 
 
 def nan_to_none(values: Sequence[float]) -> List[Optional[float]]:

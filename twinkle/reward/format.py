@@ -1070,14 +1070,14 @@ class _FusedChecks(_DfaReward):
         return self.name or type(self).__name__
 
     def part_values(
-        self, trajectories: Any, ground_truths: Any = None
-    ) -> List[Tuple[np.ndarray, List[float]]]:
+        self, trajectories: Any, ground_truths: Any = None, *, lists: bool = True
+    ) -> List[Tuple[np.ndarray, Optional[List[float]]]]:
         """Per reward, its scores on ``trajectories`` from one scan of the texts, as (B,)
-        float64 and as the list its own call returns: ``i / K`` for i of its K patterns
-        matched, NaN where the last assistant message is not text."""
+        float64 and as the list its own call returns (None without ``lists``): ``i / K``
+        for i of its K patterns matched, NaN where the last assistant message is not text."""
         texts, is_text = self._completions(trajectories, ground_truths)
         if not texts:
-            return [(np.zeros(0), []) for _ in self.spans]
+            return [(np.zeros(0), [] if lists else None) for _ in self.spans]
         accepted = self._string_acceptance(texts)
         not_text = None if is_text is None else ~np.asarray(is_text, dtype=bool)
         out = []
@@ -1085,12 +1085,15 @@ class _FusedChecks(_DfaReward):
             k = b - a
             counts = accepted[:, a].view(np.uint8) if k == 1 else accepted[:, a:b].sum(axis=1)
             values = counts / k
-            if not_text is None:
+            if not_text is not None:
+                values[not_text] = math.nan
+            if not lists:
+                out.append((values, None))
+            elif not_text is None:
                 # The list from the K + 1 floats i / K: no float object per row to make, or
                 # to free when the list goes.
                 out.append((values, _fractions(k)[1].take(counts).tolist()))
             else:
-                values[not_text] = math.nan
                 out.append((values, values.tolist()))
         return out
 

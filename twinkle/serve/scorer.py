@@ -272,7 +272,7 @@ class Scorer:
         columns: List[Any] = [None] * len(self.rewards)
         if n:
             for idx, scan in self._fused:
-                for i, (values, _) in zip(idx, scan.part_values(trajectories, ground_truths)):
+                for i, (values, _) in zip(idx, scan.part_values(trajectories, ground_truths, lists=False)):
                     # float32, as score() gives a part alone
                     columns[i] = (values.astype(np.float32).tolist(), None)
         for i, r in enumerate(self.rewards):
