@@ -160,6 +160,8 @@ _SCANNER_FUNCTIONS = (
     'lift_tokens',
     'accept_values',
     'all_str',
+    'all_float',
+    'gather_lists',
 )
 
 
@@ -175,6 +177,12 @@ def string_scanner() -> Any:
             if 'mod' not in _scanner:
                 _scanner['mod'] = _load_scanner()
     return _scanner['mod']
+
+
+def loaded_scanner() -> Any:
+    """:func:`string_scanner`'s module if a call has loaded it already, else None (loads
+    nothing, so a caller that may run without torch stays light)."""
+    return _scanner.get('mod')
 
 
 def _load_scanner() -> Any:

@@ -1926,6 +1926,80 @@ PyObject* all_str(PyObject*, PyObject* obj) {
   Py_RETURN_TRUE;
 }
 
+// Whether `obj` is a list of exact float objects: a reward's scores that need no conversion.
+PyObject* all_float(PyObject*, PyObject* obj) {
+  if (!PyList_CheckExact(obj)) Py_RETURN_FALSE;
+  const Py_ssize_t n = PyList_GET_SIZE(obj);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    if (!PyFloat_CheckExact(PyList_GET_ITEM(obj, i))) Py_RETURN_FALSE;
+  }
+  Py_RETURN_TRUE;
+}
+
+// P lists of B items, out[p][b] = tables[p][codes[b, p]]: each part's scores as Python lists
+// read from the few floats it can take, with a new reference per item and no float made.
+template <typename T>
+PyObject* gather_lists_of(const T* codes, Py_ssize_t b, Py_ssize_t p, PyObject* tables) {
+  PyObject* out = PyList_New(p);
+  if (out == nullptr) return nullptr;
+  for (Py_ssize_t j = 0; j < p; ++j) {
+    PyObject* table = PyList_GET_ITEM(tables, j);
+    const Py_ssize_t size = PyList_GET_SIZE(table);
+    PyObject* row = PyList_New(b);
+    if (row == nullptr) {
+      Py_DECREF(out);
+      return nullptr;
+    }
+    PyList_SET_ITEM(out, j, row);
+    for (Py_ssize_t i = 0; i < b; ++i) {
+      const T c = codes[i * p + j];
+      if (static_cast<uint64_t>(c) >= static_cast<uint64_t>(size)) {
+        PyErr_Format(PyExc_ValueError, "gather_lists: codes[%zd, %zd] = %lld is not an index of tables[%zd] (0 .. %zd)",
+                     i, j, static_cast<long long>(c), j, size - 1);
+        Py_DECREF(out);  // the items set so far go with it; the rest are NULL, which lists allow
+        return nullptr;
+      }
+      PyObject* item = PyList_GET_ITEM(table, c);
+      Py_INCREF(item);
+      PyList_SET_ITEM(row, i, item);
+    }
+  }
+  return out;
+}
+
+PyObject* gather_lists(PyObject*, PyObject* args) {
+  PyObject *codes_obj, *tables;
+  if (!PyArg_ParseTuple(args, "OO!:gather_lists", &codes_obj, &PyList_Type, &tables)) return nullptr;
+  Py_buffer view{};
+  if (PyObject_GetBuffer(codes_obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) return nullptr;
+  // Integers only: the struct code's last character (after any byte-order mark).
+  const char* fmt = view.format != nullptr ? view.format : "B";
+  const char code = fmt[std::strlen(fmt) - 1];
+  const bool wide = view.itemsize == 8 && (code == 'q' || code == 'l');
+  const bool narrow = view.itemsize == 1 && (code == 'B' || code == '?');
+  PyObject* out = nullptr;
+  const Py_ssize_t p = view.ndim == 2 ? view.shape[1] : -1;
+  if (view.ndim != 2 || (!narrow && !wide)) {
+    PyErr_Format(PyExc_ValueError, "gather_lists: codes must be a C-contiguous (B, P) array of uint8, bool or int64, "
+                 "got %d-D of %zd-byte items '%s'", view.ndim, view.itemsize, fmt);
+  } else if (PyList_GET_SIZE(tables) != p) {
+    PyErr_Format(PyExc_ValueError, "gather_lists: tables must hold a list per column of codes (%zd), got %zd",
+                 p, PyList_GET_SIZE(tables));
+  } else {
+    bool lists = true;
+    for (Py_ssize_t j = 0; j < p && lists; ++j) lists = PyList_Check(PyList_GET_ITEM(tables, j));
+    if (!lists) {
+      PyErr_SetString(PyExc_TypeError, "gather_lists: tables must be a list of lists");
+    } else if (wide) {
+      out = gather_lists_of(static_cast<const int64_t*>(view.buf), view.shape[0], p, tables);
+    } else {
+      out = gather_lists_of(static_cast<const uint8_t*>(view.buf), view.shape[0], p, tables);
+    }
+  }
+  PyBuffer_Release(&view);
+  return out;
+}
+
 PyObject* filter_choice(PyObject*, PyObject* args) {
   PyObject* capsule;
   if (!PyArg_ParseTuple(args, "O:filter_choice", &capsule)) return nullptr;
@@ -2039,6 +2113,12 @@ PyMethodDef kMethods[] = {
      "final state outside -S .. S - 1 is a ValueError that names it."},
     {"all_str", all_str, METH_O,
      "all_str(obj) -> bool: whether obj is a list whose every item is exactly a str."},
+    {"all_float", all_float, METH_O,
+     "all_float(obj) -> bool: whether obj is a list whose every item is exactly a float."},
+    {"gather_lists", gather_lists, METH_VARARGS,
+     "gather_lists(codes, tables) -> list of P lists: out[p][b] = tables[p][codes[b, p]], codes a "
+     "C-contiguous (B, P) array of uint8 or int64, tables a list of P lists; a code outside its "
+     "table is a ValueError that names it."},
     {"filter_choice", filter_choice, METH_VARARGS,
      "filter_choice(program) -> None or {'on', 'adapts', 'ratios', 'review', 'buckets'}: whether the "
      "program's literal filter is in use for large calls, whether that is measured, the time ratios "

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from twinkle.data_format import Trajectory
@@ -135,3 +136,21 @@ def test_function_reward_checks_its_output():
         FunctionReward(lambda t, g: [1.0], name='short')([traj('a')] * 2, None)
     with pytest.raises(TypeError, match='must return a list of numbers'):
         FunctionReward(lambda t, g: ['x', 'y'])([traj('a')] * 2, None)
+
+
+@pytest.mark.parametrize('loaded', [True, False])
+def test_function_reward_scores_are_floats_with_or_without_the_library(monkeypatch, loaded):
+    from twinkle import _ext
+
+    scanner = _ext.string_scanner()
+    monkeypatch.setattr(_ext, 'loaded_scanner', lambda: scanner if loaded else None)
+    scores = [1.0, 0.5, float('nan')]
+    r = FunctionReward(lambda t, g: scores)
+    got = r([traj('a')] * 3, None)
+    assert got[:2] == [1.0, 0.5] and math.isnan(got[2]) and got is not scores
+    ints = FunctionReward(lambda t, g: [1, True, np.float32(0.25)])([traj('a')] * 3, None)
+    assert ints == [1.0, 1.0, 0.25] and all(type(x) is float for x in ints)
+    with pytest.raises(TypeError, match='must return a list of numbers'):
+        FunctionReward(lambda t, g: [1.0, 'y'])([traj('a')] * 2, None)
+    with pytest.raises(ValueError, match='returned 2 values for 3 trajectories'):
+        FunctionReward(lambda t, g: [1.0, 2.0])([traj('a')] * 3, None)

@@ -164,6 +164,25 @@ def test_scores_equal_re_on_a_realistic_mix():
         assert got == want, p
 
 
+@pytest.mark.parametrize('library', [True, False])
+def test_part_lists_are_the_parts_own_floats_with_or_without_the_library(monkeypatch, library):
+    """The fused lists come from a table of each part's floats i / K (read by the library's
+    gather, or by numpy without it): the same objects' values as each part's own call."""
+    from twinkle import _ext
+
+    if not library:
+        monkeypatch.setattr(_ext, 'string_scanner', lambda: None)
+    texts = ['<think>a</think><answer>1</answer>', 'Wait \\boxed{2}', '', '<answer>', '<think></think>']
+    parts = [TagCountReward(), FormatReward(), BoxedReward(2), TagCountReward(['<answer>', 'Wait', '你'])]
+    fused, each = _pair(parts, [1.0, 0.5, -2.0, 3.0], 'propagate')
+    assert _same(fused(texts), each(texts)) and _same_parts(fused.last_parts, each.last_parts)
+    for got in fused.last_parts.values():
+        assert all(type(x) is float for x in got)
+    lists = fused.fused_scans[0].part_values(texts, lists=False)
+    assert [v.tolist() for v, none in lists] == list(fused.last_parts.values())
+    assert all(none is None and v.flags.c_contiguous for v, none in lists)
+
+
 @pytest.fixture(scope='module')
 def qwen():
     return qwen_tokenizer()

@@ -199,6 +199,54 @@ def test_all_str_is_an_exact_list_of_str():
         assert not all_str(no)
 
 
+def test_all_float_is_an_exact_list_of_float():
+    all_float = _ext.string_scanner().all_float
+    assert all_float([]) and all_float([0.0, math.nan, -math.inf])
+    for no in ((1.0,), [1.0, 1], [1.0, True], [1.0, np.float64(2.0)], [1.0, None], 1.0, None):
+        assert not all_float(no)
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(
+    b=st.integers(0, 30),
+    sizes=st.lists(st.integers(1, 300), min_size=1, max_size=6),
+    wide=st.booleans(),
+    seed_=st.integers(0, 2**32 - 1),
+)
+def test_gather_lists_reads_each_column_from_its_table(b, sizes, wide, seed_):
+    rng = np.random.default_rng(seed_)
+    tables = [[float(i) / n for i in range(n)] for n in sizes]
+    if not wide:
+        sizes = [min(n, 256) for n in sizes]
+    codes = np.stack([rng.integers(0, n, size=b) for n in sizes], axis=1).astype(
+        np.int64 if wide else np.uint8
+    )
+    got = _ext.string_scanner().gather_lists(codes, tables)
+    want = [[tables[j][c] for c in codes[:, j].tolist()] for j in range(len(sizes))]
+    assert got == want
+    assert all(x is tables[j][c] for j, row in enumerate(got) for x, c in zip(row, codes[:, j].tolist()))
+
+
+def test_gather_lists_names_what_is_wrong():
+    gather = _ext.string_scanner().gather_lists
+    tables = [[0.0, 1.0], [0.0, 0.5, 1.0]]
+    assert gather(np.zeros((3, 2), dtype=bool), tables) == [[0.0] * 3, [0.0] * 3]
+    with pytest.raises(ValueError, match=r'codes\[1, 0\] = 2 is not an index of tables\[0\] \(0 \.\. 1\)'):
+        gather(np.array([[0, 2], [2, 0]], dtype=np.uint8), tables)
+    with pytest.raises(ValueError, match=r'codes\[0, 1\] = -1 is not an index'):
+        gather(np.array([[0, -1]], dtype=np.int64), tables)
+    with pytest.raises(ValueError, match='uint8, bool or int64'):
+        gather(np.zeros((2, 2), dtype=np.float64), tables)
+    with pytest.raises(ValueError, match='uint8, bool or int64'):
+        gather(np.zeros(2, dtype=np.uint8), tables)
+    with pytest.raises(ValueError, match=r'a list per column of codes \(2\), got 1'):
+        gather(np.zeros((2, 2), dtype=np.uint8), tables[:1])
+    with pytest.raises(TypeError, match='a list of lists'):
+        gather(np.zeros((2, 2), dtype=np.uint8), [[0.0], (0.0,)])
+    with pytest.raises(ValueError, match='C-contiguous'):
+        gather(np.zeros((2, 4), dtype=np.uint8)[:, ::2], tables)
+
+
 def test_completions_of_each_batch_kind():
     r = FormatReward(r'a', mode='search')
     assert r._completions(['a', 'b'], None) == (['a', 'b'], None)

@@ -1079,23 +1079,45 @@ class _FusedChecks(_DfaReward):
         if not texts:
             return [(np.zeros(0), [] if lists else None) for _ in self.spans]
         accepted = self._string_acceptance(texts)
-        not_text = None if is_text is None else ~np.asarray(is_text, dtype=bool)
-        out = []
-        for a, b in self.spans:
-            k = b - a
-            counts = accepted[:, a].view(np.uint8) if k == 1 else accepted[:, a:b].sum(axis=1)
-            values = counts / k
-            if not_text is not None:
-                values[not_text] = math.nan
-            if not lists:
-                out.append((values, None))
-            elif not_text is None:
-                # The list from the K + 1 floats i / K: no float object per row to make, or
-                # to free when the list goes.
-                out.append((values, _fractions(k)[1].take(counts).tolist()))
-            else:
-                out.append((values, values.tolist()))
-        return out
+        # Every part at once: its matched count per row (a sum over its columns), its values
+        # as count / K (one correctly rounded division, as its own call makes), and its list
+        # read from its K + 1 floats i / K: a few numpy calls for all parts, where the calls
+        # per part cost ~60 us each at 4096 rows.
+        starts, ks, tables = self._part_tables()
+        if len(starts) == accepted.shape[1]:  # one pattern a part
+            counts = np.ascontiguousarray(accepted).view(np.uint8)
+        else:
+            counts = np.add.reduceat(accepted.view(np.uint8), starts, axis=1, dtype=np.int64)
+        values = np.empty((len(ks), len(texts)))  # (parts, B): each part's row contiguous
+        np.divide(counts.T, ks[:, None], out=values)
+        if is_text is not None:
+            values[:, ~np.asarray(is_text, dtype=bool)] = math.nan
+        if not lists:
+            return [(v, None) for v in values]
+        if is_text is not None:
+            return list(zip(values, values.tolist()))
+        # No float object per row to make, or to free when the lists go.
+        from twinkle import _ext
+
+        scanner = _ext.string_scanner()
+        if scanner is not None:
+            got = scanner.gather_lists(counts, tables)
+        else:
+            got = [np.array(t, dtype=object).take(c).tolist() for t, c in zip(tables, counts.T)]
+        return list(zip(values, got))
+
+    def _part_tables(self) -> Tuple[np.ndarray, np.ndarray, List[List[float]]]:
+        """Per part: its first column, its K (float64), and the floats i / K for i = 0..K."""
+        got = self.__dict__.get('_part_table')
+        if got is None:
+            ks = [b - a for a, b in self.spans]
+            got = (
+                np.array([a for a, _ in self.spans], dtype=np.intp),
+                np.array(ks, dtype=np.float64),
+                [_fractions(k)[1].tolist() for k in ks],
+            )
+            self.__dict__['_part_table'] = got
+        return got
 
     def part_scores(self, trajectories: Any, ground_truths: Any = None) -> List[List[float]]:
         """Per reward, its scores as its own call returns them, from one scan."""
