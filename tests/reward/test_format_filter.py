@@ -195,11 +195,29 @@ def test_a_factor_at_every_offset(filler):
         for n in lengths:
             for at in range(0, n + 1, max(1, n // 9)):
                 texts.append(filler * at + factor + filler * (n - at))
-    # Around the 1024-unit narrowing chunks of 2- and 4-byte storage.
+    # Far into a text, and cut off at its end.
     for at in range(1015, 1030):
         texts.append(filler * at + 'wait' + filler * 40)
-        texts.append(filler * at + 'wai')  # cut off at the end
+        texts.append(filler * at + 'wai')
     _check(FILTERED, texts)
+
+
+@pytest.mark.parametrize('filler', ['x', 'é', '你', '😀'])
+def test_three_unit_windows_at_every_offset(filler):
+    """Factors of three units only: the pass tests windows of three positions."""
+    patterns = [(r'hmm', re.IGNORECASE, 'search', True), (r'\n\n\n', 0, 'search', True)]
+    reward = _reward(patterns)
+    filt = reward._string_filter(
+        *(getattr(reward, f'byte_{n}').numpy() for n in ('class_ids', 'tables', 'starts', 'dead')),
+        reward.byte_accept.numpy(),
+    )
+    assert filt is not None and max(len(f) for _, f in filt[0]) == 3
+    texts = []
+    for factor in ['hmm', 'HmM', '\n\n\n', 'hm', '\n\n']:
+        for n in [0, 1, 2, 29, 30, 31, 32, 33, 61, 62, 63, 64, 65, 93, 94, 95, 96, 97, 130]:
+            for at in range(0, n + 1, max(1, n // 9)):
+                texts.append(filler * at + factor + filler * (n - at))
+    _check(reward, texts, patterns)
 
 
 def test_factors_share_buckets_by_their_windows():
