@@ -307,22 +307,25 @@ def _score_combined(
 ) -> Tensor:
     """Each part scored on its own best path, combined by the reward's own ``combine``; the
     format parts the reward scans together (its ``fused_scans``) in one scan per group."""
-    values = {}
-    fused_of = getattr(reward, '_fused_of', None) or [None] * len(reward.parts)
-    fused: Dict[int, Tensor] = {}  # by part index, from the scans run so far
-    for i, (name, part) in enumerate(zip(reward.names, reward.parts)):
-        use = None if token_path is None else (token_path and uses_token_path(part))
-        g = fused_of[i]
-        if g is not None and i not in fused:
-            got = _score_fused(reward.fused_scans[g], trajectories, ground_truths, use, kwargs)
-            fused.update(zip(reward._fused_parts[g], got or ()))
-        if i in fused:
-            values[name] = fused[i]
-            continue
+    from twinkle.reward.combined import _part_values
+
+    def use_of(part) -> Optional[bool]:
+        return None if token_path is None else (token_path and uses_token_path(part))
+
+    def own(i, name, part) -> Tensor:
         sub = {} if details is not None else None
-        values[name] = score(part, trajectories, ground_truths, token_path=use, details=sub, **kwargs).cpu()
+        got = score(part, trajectories, ground_truths, token_path=use_of(part), details=sub, **kwargs).cpu()
         for verdicts in (sub or {}).values():  # a part's verdicts go under its name here
             details[name] = verdicts
+        return got
+
+    values = _part_values(
+        reward,
+        lambda g, i: _score_fused(
+            reward.fused_scans[g], trajectories, ground_truths, use_of(reward.parts[i]), kwargs
+        ),
+        own,
+    )
     n = len(next(iter(values.values())))
     return reward.combine(values, n).to(torch.float32)
 

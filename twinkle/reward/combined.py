@@ -11,7 +11,7 @@ with the same scores as their own calls.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -101,19 +101,11 @@ class CombinedReward(RewardModule):
         list)`` (:meth:`_FusedChecks.part_values`)."""
         n = len(trajectories)
         ground_truths = check_batch(trajectories, ground_truths, self.reward_name(), False)
-        fused: Dict[int, tuple] = {}  # by part index, from the scans run so far
-        out: Dict[str, Union[List[float], tuple]] = {}
-        for i, (name, p) in enumerate(zip(self.names, self.parts)):
-            g = self._fused_of[i]
-            if g is None:
-                out[name] = _as_float_list(p(trajectories, ground_truths), n, name)
-                continue
-            if i not in fused:  # the scan runs at its first part's turn
-                fused.update(
-                    zip(self._fused_parts[g], self.fused_scans[g].part_values(trajectories, ground_truths))
-                )
-            out[name] = fused[i]
-        return out
+        return _part_values(
+            self,
+            lambda g, i: self.fused_scans[g].part_values(trajectories, ground_truths),
+            lambda i, name, part: _as_float_list(part(trajectories, ground_truths), n, name),
+        )
 
     def score_trajectories(self, trajectories: Any, ground_truths: Any = None) -> List[float]:
         values = self._values(trajectories, ground_truths)
@@ -139,24 +131,22 @@ class CombinedReward(RewardModule):
         (B,) float32 on ``input_ids.device``. A part without a token path of its own
         decodes with its tokenizer; one without a tokenizer raises ``TokenizerRequired``."""
         b = input_ids.shape[0] if isinstance(input_ids, Tensor) and input_ids.dim() == 2 else None
-        values = {}
-        fused: Dict[int, Tensor] = {}
-        for i, (name, part) in enumerate(zip(self.names, self.parts)):
-            g = self._fused_of[i]
-            if g is not None and self.fused_scans[g].token_table is not None:
-                if i not in fused:
-                    got = self.fused_scans[g].part_scores_ids(
-                        input_ids, lengths, attention_mask=attention_mask
-                    )
-                    fused.update(zip(self._fused_parts[g], got))
-                values[name] = fused[i]
-                continue
+
+        def scan(g: int, i: int) -> Optional[List[Tensor]]:
+            fused = self.fused_scans[g]
+            if fused.token_table is None:  # its parts decode, or say what they lack, alone
+                return None
+            return fused.part_scores_ids(input_ids, lengths, attention_mask=attention_mask)
+
+        def own(i: int, name: str, part: Reward) -> Tensor:
             out = part.score_ids(input_ids, lengths, ground_truths, attention_mask=attention_mask)
             if tuple(out.shape) != (b,):
                 raise ValueError(
                     f'CombinedReward part {name!r} returned shape {tuple(out.shape)} for {b} rows'
                 )
-            values[name] = out
+            return out
+
+        values = _part_values(self, scan, own)
         return self.combine(values, b).to(torch.float32)
 
     def combine(
@@ -188,3 +178,29 @@ class CombinedReward(RewardModule):
         if total is not None:
             return total
         return np.zeros(n, dtype=np.float64) if host else torch.zeros(n, dtype=torch.float64)
+
+
+def _part_values(
+    reward: Any,
+    scan: Callable[[int, int], Optional[Sequence[Any]]],
+    own: Callable[[int, str, Any], Any],
+) -> Dict[str, Any]:
+    """Per part of a weighted sum (``reward.parts`` and ``reward.names``), by name in part
+    order, its value: a fused part's (one of ``reward.fused_scans``) from ``scan(g, i)``, the
+    values of every part of scan ``g`` in order (or None where that scan cannot give them),
+    called once, at the turn of its first part ``i``; every other part's from
+    ``own(i, name, part)``. Any object with those attributes will do; one without fused scans
+    has every part scored on its own."""
+    fused_of = getattr(reward, '_fused_of', None) or [None] * len(reward.parts)
+    fused: Dict[int, Any] = {}  # by part index, from the scans run so far
+    ran = set()
+    out: Dict[str, Any] = {}
+    for i, (name, part) in enumerate(zip(reward.names, reward.parts)):
+        g = fused_of[i]
+        if g is not None and g not in ran:
+            ran.add(g)
+            got = scan(g, i)
+            if got is not None:
+                fused.update(zip(reward._fused_parts[g], got))
+        out[name] = fused[i] if i in fused else own(i, name, part)
+    return out
