@@ -1236,8 +1236,8 @@ class FactorScan {
   // j - (W - 1 - p) does: c[p] shifted by W - 1 - p bytes, the bytes shifted in taken from
   // the previous 32 units' c[p] (`prev`; zeros before the text, where no window starts).
   // A load per position of each window start (W loads, shifts and nibble masks a 32 units)
-  // was 3-8% slower on sixteen patterns of the benchmark's texts (the two in one process,
-  // calls alternating), and 30% slower on a text in L2 alone.
+  // took up to 8% more on sixteen patterns of the benchmark's texts (the two in one
+  // process, calls alternating), and 40% more a byte for a copy of the loop on text in L2.
   template <int W>
   struct Stream {
     __m256i lo[W], hi[W];
