@@ -1893,23 +1893,19 @@ PyObject* scan_strings(PyObject*, PyObject* args) {
   Py_RETURN_NONE;
 }
 
-// Whether `obj` is a list of exact str objects: the batch of bare completions, which is its
-// own list of texts. One pass in C (~2 ns an item, against ~25-30 ns for set(map(type, items))).
-PyObject* all_str(PyObject*, PyObject* obj) {
-  if (!PyList_CheckExact(obj)) Py_RETURN_FALSE;
-  const Py_ssize_t n = PyList_GET_SIZE(obj);
-  for (Py_ssize_t i = 0; i < n; ++i) {
-    if (!PyUnicode_CheckExact(PyList_GET_ITEM(obj, i))) Py_RETURN_FALSE;
-  }
-  Py_RETURN_TRUE;
-}
+// Whether `obj` is a list whose every item is exactly of one type (Is): a list of str is
+// the batch of bare completions, its own list of texts; a list of float, a reward's scores
+// that need no conversion. One pass in C (~2 ns an item, against ~25-30 ns for
+// set(map(type, items))).
+inline bool is_str(PyObject* o) { return PyUnicode_CheckExact(o); }
+inline bool is_float(PyObject* o) { return PyFloat_CheckExact(o); }
 
-// Whether `obj` is a list of exact float objects: a reward's scores that need no conversion.
-PyObject* all_float(PyObject*, PyObject* obj) {
+template <bool (*Is)(PyObject*)>
+PyObject* list_of(PyObject*, PyObject* obj) {
   if (!PyList_CheckExact(obj)) Py_RETURN_FALSE;
   const Py_ssize_t n = PyList_GET_SIZE(obj);
   for (Py_ssize_t i = 0; i < n; ++i) {
-    if (!PyFloat_CheckExact(PyList_GET_ITEM(obj, i))) Py_RETURN_FALSE;
+    if (!Is(PyList_GET_ITEM(obj, i))) Py_RETURN_FALSE;
   }
   Py_RETURN_TRUE;
 }
@@ -2089,9 +2085,9 @@ PyMethodDef kMethods[] = {
      "accept_values(values, final_state, out): out[b, k] = values[k, final_state[b, k]], values (K, S) "
      "float32, final_state (B, K) int32 (negative: from the end, as in torch), out (B, K) float32; a "
      "final state outside -S .. S - 1 is a ValueError that names it."},
-    {"all_str", all_str, METH_O,
+    {"all_str", list_of<is_str>, METH_O,
      "all_str(obj) -> bool: whether obj is a list whose every item is exactly a str."},
-    {"all_float", all_float, METH_O,
+    {"all_float", list_of<is_float>, METH_O,
      "all_float(obj) -> bool: whether obj is a list whose every item is exactly a float."},
     {"gather_lists", gather_lists, METH_VARARGS,
      "gather_lists(codes, tables) -> list of P lists: out[p][b] = tables[p][codes[b, p]], codes a "
