@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
+from twinkle import _ext
 from twinkle.data_format import get_user_data
 
 __all__ = [
@@ -177,8 +178,6 @@ def _as_float_list(values: Any, n: int, who: str) -> List[float]:
     if hasattr(values, 'tolist'):
         values = values.tolist()
     if type(values) is list and len(values) == n:
-        from twinkle import _ext
-
         scanner = _ext.loaded_scanner()  # its check is ~2 ns an item, float() ~20-30
         if scanner is not None and scanner.all_float(values):
             return values.copy()
