@@ -563,6 +563,35 @@ __attribute__((target("avx2"))) int64_t find_set(const CU* s, int64_t i, int64_t
 }
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// Two or three exit bytes (a, b, c; a byte may repeat) in one-byte storage: a compare per
+// byte, 64 units a step; the first index at or after i that holds one, or n. The common
+// jump of a product over tag patterns (`<`, `?`): on the 4096 champ completions, sixteen
+// patterns took 2-15% less than through find_set's nibble tables (one process, calls
+// alternating), and ten unfiltered ones 0-5% less.
+__attribute__((target("avx2"))) inline int64_t find_few(const uint8_t* s, int64_t i, int64_t n, uint8_t a, uint8_t b,
+                                                         uint8_t c) {
+  const __m256i va = _mm256_set1_epi8(static_cast<char>(a));
+  const __m256i vb = _mm256_set1_epi8(static_cast<char>(b));
+  const __m256i vc = _mm256_set1_epi8(static_cast<char>(c));
+  const auto hits = [&](__m256i x) __attribute__((target("avx2"))) {
+    const __m256i h = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, va), _mm256_cmpeq_epi8(x, vb)),
+                                      _mm256_cmpeq_epi8(x, vc));
+    return static_cast<uint32_t>(_mm256_movemask_epi8(h));
+  };
+  for (; i + 64 <= n; i += 64) {
+    const uint64_t m = hits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i))) |
+                       static_cast<uint64_t>(hits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + 32))))
+                           << 32;
+    if (m) return i + __builtin_ctzll(m);
+  }
+  for (; i < n; ++i) {
+    if (s[i] == a || s[i] == b || s[i] == c) return i;
+  }
+  return n;
+}
+#endif
+
 // next_stop's cache of per-exit searches (index 0x80: the next non-ASCII unit), cleared on
 // first use: most texts never need it (one exit, or AVX2), and clearing 1 KB per text
 // cost ~20 ns, more than scanning a short text.
@@ -605,6 +634,9 @@ inline int64_t next_stop(const CU* s, int64_t i, int64_t n, int cnt, cpu::HighRa
                          const uint8_t* table, Exit exit, ExitCache& cache) {
   const int nh = high.any() ? 1 : 0;
 #if defined(__x86_64__) && defined(__GNUC__)
+  if constexpr (sizeof(CU) == 1) {
+    if (nh == 0 && cnt <= 3 && cnt > 1 && cpu::cpu_has_avx2()) return find_few(s, i, n, exit(0), exit(1), exit(cnt - 1));
+  }
   if (cpu::cpu_has_avx2() && cnt + nh > 1) return find_set(s, i, n, table, high);
 #endif
   if (cnt + nh == 1) return cnt == 1 ? find_unit(s, i, n, exit(0)) : find_high_in(s, i, n, high);

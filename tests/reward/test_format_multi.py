@@ -111,6 +111,26 @@ def test_product_equals_each_pattern_alone_and_re(idx, texts):
             assert bool(POOLED.accept[j, final[i, col]]) == POOLED.matches(j, text), (text, POOL[j])
 
 
+# States that jump to the next of two or three ASCII exits (`<` and `$` after `<think>`,
+# and `\\` with a `\\boxed{` pattern beside them; `$` and `\n` inside `$...$`), each exit at
+# every offset around the 64-unit steps, in ASCII and Latin-1 storage.
+@pytest.mark.parametrize('idx', [[0, 11], [0, 11, 4], [11]])
+@pytest.mark.parametrize('filler', ['x', 'é'])
+def test_jumps_to_two_or_three_exits_at_every_offset(idx, filler):
+    texts = []
+    for n in (0, 1, 31, 32, 63, 64, 65, 127, 128, 130):
+        for at in range(0, n + 1, max(1, n // 11)):
+            for exit in ('<', '$', '\\', '\n', '</think>', '$1$', '\\boxed{2}'):
+                texts.append('<think>' + filler * at + exit + filler * (n - at))
+                texts.append('$' + filler * at + exit + filler * (n - at) + '$')
+    final, first_dead = scan(POOLED.program(idx), texts, len(idx))
+    want_final, want_fd = POOLED.alone(idx, texts)
+    assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
+    for i, text in enumerate(texts):
+        for col, j in enumerate(idx):
+            assert bool(POOLED.accept[j, final[i, col]]) == POOLED.matches(j, text), (text, POOL[j])
+
+
 # A death at each byte of a code point (the offset counts the bytes before it), in each
 # storage kind, after long skipped runs, and rows that die before their first byte.
 @pytest.mark.parametrize(
