@@ -95,6 +95,17 @@ TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_siz
 POOLED = Pool(POOL)
 
 
+def _equal_alone_and_re(idx, texts):
+    """The program of patterns ``idx`` on ``texts``: each pattern's final states and first-dead
+    offsets as its own program's, and its verdicts as ``re``'s."""
+    final, first_dead = scan(POOLED.program(idx), texts, len(idx))
+    want_final, want_fd = POOLED.alone(idx, texts)
+    assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
+    for i, text in enumerate(texts):
+        for col, j in enumerate(idx):
+            assert bool(POOLED.accept[j, final[i, col]]) == POOLED.matches(j, text), (text, POOL[j])
+
+
 @settings(
     derandomize=True, max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -103,12 +114,7 @@ POOLED = Pool(POOL)
     texts=st.lists(TEXT, min_size=1, max_size=24),
 )
 def test_product_equals_each_pattern_alone_and_re(idx, texts):
-    final, first_dead = scan(POOLED.program(idx), texts, len(idx))
-    want_final, want_fd = POOLED.alone(idx, texts)
-    assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
-    for i, text in enumerate(texts):
-        for col, j in enumerate(idx):
-            assert bool(POOLED.accept[j, final[i, col]]) == POOLED.matches(j, text), (text, POOL[j])
+    _equal_alone_and_re(idx, texts)
 
 
 # States that jump to the next of two or three ASCII exits (`<` and `$` after `<think>`,
@@ -123,12 +129,7 @@ def test_jumps_to_two_or_three_exits_at_every_offset(idx, filler):
             for exit in ('<', '$', '\\', '\n', '</think>', '$1$', '\\boxed{2}'):
                 texts.append('<think>' + filler * at + exit + filler * (n - at))
                 texts.append('$' + filler * at + exit + filler * (n - at) + '$')
-    final, first_dead = scan(POOLED.program(idx), texts, len(idx))
-    want_final, want_fd = POOLED.alone(idx, texts)
-    assert np.array_equal(final, want_final) and np.array_equal(first_dead, want_fd)
-    for i, text in enumerate(texts):
-        for col, j in enumerate(idx):
-            assert bool(POOLED.accept[j, final[i, col]]) == POOLED.matches(j, text), (text, POOL[j])
+    _equal_alone_and_re(idx, texts)
 
 
 # A death at each byte of a code point (the offset counts the bytes before it), in each
