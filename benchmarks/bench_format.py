@@ -59,8 +59,9 @@ on real model text (``text=champ``): the GPT-3.5 and PaLM 2 completions of the
 champ-dataset package (the test extra; skipped when it is missing), each put in
 ``<think>`` tags with its labelled answer after it as ``<answer>``, tiled to 4096 rows:
 English prose and arithmetic, nearly all ASCII. Each provider's calls follow each other
-within a round, so all but the first find the batch in the caches the one before left; ``--flush-mb 64`` reads 64 MB (twice this host's L3)
-before each timed call, outside its time, for the same section with cold caches.
+within a round, so all but the first find the batch in the caches the one before left;
+``--flush-mb 64`` reads 64 MB (twice this host's L3) before each timed call, outside its
+time, for the same section with cold caches.
 
 One check on real model text (``--no-real`` skips it): the same champ completions with each
 tag's content on lines of its own, tiled to 4096 rows and padded to the longest as a trainer

@@ -480,8 +480,6 @@ class _DfaReward(RewardModule):
             and final.dim() == 2
             and not torch.compiler.is_compiling()
         ):
-            from twinkle import _ext
-
             scanner = _ext.string_scanner()
             if scanner is not None:  # ~1 ns an element, where torch's gather takes ~5
                 out = torch.empty(final.shape, dtype=torch.float32)
@@ -534,8 +532,6 @@ class _DfaReward(RewardModule):
         """(scanner, program) of the direct CPU id scanner, built once; None without the library."""
         got = self.__dict__.get('_token_program')
         if got is None:
-            from twinkle import _ext
-
             scanner = _ext.string_scanner()
             got = False
             if scanner is not None:
@@ -605,8 +601,6 @@ class _DfaReward(RewardModule):
         """The compiled string scanner's program and tables, built once; None without the library."""
         got = self.__dict__.get('_string_program')
         if got is None:
-            from twinkle import _ext
-
             scanner = _ext.string_scanner()
             if scanner is None:
                 return None
@@ -620,7 +614,6 @@ class _DfaReward(RewardModule):
                 scanner,
                 prog,
                 accept,
-                np.ascontiguousarray(accept, dtype=np.float32),  # accept_values' table
                 impossible if impossible.size else None,
             )
             self.__dict__['_string_program'] = got
@@ -697,7 +690,7 @@ class _DfaReward(RewardModule):
         got = self._strings()
         if got is None:
             return None
-        scanner, prog, accept, _, impossible = got
+        scanner, prog, accept, impossible = got
         final = np.empty((len(texts), accept.shape[0]), dtype=np.int32)
         first_dead = np.empty((len(texts), accept.shape[0]), dtype=np.int64)
         scanner.scan_strings(prog, texts, final, first_dead, not exact)
@@ -710,12 +703,9 @@ class _DfaReward(RewardModule):
         got = self._scan_strings(texts, exact=False)
         if got is None:
             return self.scan_texts(texts)[0].cpu().numpy() == 1.0
-        scanner, _, _, values, _ = self._strings()
-        # The library's lookup: ~1 ns an entry, where numpy's fancy index took ~5 (0.32 ms
-        # for 4096 texts and sixteen patterns).
-        out = np.empty(got[0].shape, dtype=np.float32)
-        scanner.accept_values(values, got[0], out)
-        return out == 1.0
+        # Through the library's lookup (_accepted): ~1 ns an entry, where numpy's fancy index
+        # took ~5 (0.32 ms for 4096 texts and sixteen patterns).
+        return self._accepted('byte', torch.from_numpy(got[0])).numpy() == 1.0
 
     def scan_texts(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
         """Per-pattern acceptance of completion texts, in one call.
@@ -745,8 +735,6 @@ class _DfaReward(RewardModule):
         # a per-item loop here cost ~0.2 us a text, as much as scanning a short one, and even
         # set(map(type, items)) ~25-30 ns, a fifth of scanning 4096 real completions; the
         # compiled library tests them in ~2 ns.
-        from twinkle import _ext
-
         scanner = _ext.string_scanner()
         if scanner.all_str(items) if scanner is not None else set(map(type, items)) <= {str}:
             return items, None
@@ -1115,13 +1103,11 @@ class _FusedChecks(_DfaReward):
         if is_text is not None:
             return list(zip(values, values.tolist()))
         # No float object per row to make, or to free when the lists go.
-        from twinkle import _ext
-
         scanner = _ext.string_scanner()
         if scanner is not None:
             got = scanner.gather_lists(counts, tables)
         else:
-            got = [np.array(t, dtype=object).take(c).tolist() for t, c in zip(tables, counts.T)]
+            got = [_fractions(b - a)[1].take(c).tolist() for (a, b), c in zip(self.spans, counts.T)]
         return list(zip(values, got))
 
     def _part_tables(self) -> Tuple[np.ndarray, np.ndarray, List[List[float]]]:
@@ -1132,7 +1118,7 @@ class _FusedChecks(_DfaReward):
             got = (
                 np.array([a for a, _ in self.spans], dtype=np.intp),
                 np.array(ks, dtype=np.float64),
-                [_fractions(k)[1].tolist() for k in ks],
+                [_fraction_lists(k)[0] for k in ks],
             )
             self.__dict__['_part_table'] = got
         return got
