@@ -161,10 +161,11 @@ def test_reward_pickles_and_copies_without_the_program():
     reward = TagCountReward()
     assert reward(['<think></think>']) == [0.5]  # builds the program
     again = pickle.loads(pickle.dumps(reward))
-    assert '_string_program' not in again.__dict__
+    assert '_string_program' not in again.__dict__ and '_host_accept' not in again.__dict__
     assert again(['<think></think><answer></answer>']) == [1.0]
     moved = reward.to(torch.float64)  # buffers keep their dtypes; the program is unaffected
     assert moved(['<answer>']) == [0.25]
+    assert moved.half()(['<answer>', '<think></think><answer></answer>']) == [0.25, 1.0]
 
 
 def test_first_invalid_position_uses_the_scanner():
