@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twinkle.data_format import Trajectory
 from twinkle.reward import (
@@ -12,6 +14,7 @@ from twinkle.reward import (
     Reward,
     as_reward,
     check_batch,
+    combined,
     content_text,
     ground_truth_text,
     last_completion,
@@ -98,6 +101,35 @@ def test_combined_reward_weights_parts_and_keeps_them():
     assert c.last_parts['<lambda>'] == [1.0, 0.0, 1.0]
     assert c.last_parts['acc'][:2] == [0.0, 1.0] and math.isnan(c.last_parts['acc'][2])
     assert CombinedReward([(fmt, 0.5), (Acc(), 2.0)], nan_policy='zero')([traj('a')] * 3, None)[2] == 0.5
+
+
+_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.sampled_from([0.0, -0.0, 1.0, 0.5, math.nan, math.inf, -math.inf, 1e308, 5e-324]),
+)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(
+    rows=st.integers(1, 12),
+    weights=st.lists(st.floats(-1e3, 1e3, allow_nan=False, width=64), min_size=1, max_size=4),
+    data=st.data(),
+    zero=st.booleans(),
+)
+def test_a_small_batch_sums_as_a_large_one(rows, weights, data, zero):
+    """Up to 32 rows the parts' lists are summed in Python; more go through numpy. Each row
+    of a small batch equals the same row in a large one, bit for bit (NaN where NaN)."""
+    cols = [data.draw(st.lists(_VALUES, min_size=rows, max_size=rows)) for _ in weights]
+    parts = [(lambda t, g, c=c: [c[i % rows] for i in range(len(t))], w) for c, w in zip(cols, weights)]
+    reward = CombinedReward(parts, nan_policy='zero' if zero else 'propagate')
+    small = reward([traj('a')] * rows, None)
+    logged = [np.array(v) for v in reward.last_parts.values()]
+    assert all(np.array_equal(v, np.array(c), equal_nan=True) for v, c in zip(logged, cols))
+    assert rows * 40 > combined._SMALL_BATCH
+    large = reward([traj('a')] * (rows * 40), None)[:rows]
+    assert np.array_equal(np.array(small), np.array(large), equal_nan=True)
+    signs = [(math.copysign(1.0, a), math.copysign(1.0, b)) for a, b in zip(small, large) if a == a]
+    assert all(a == b for a, b in signs)  # -0.0 stays -0.0
 
 
 def test_combined_reward_passes_per_sample_ground_truths_to_functions():

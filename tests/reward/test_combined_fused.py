@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.dfa.test_tokens import qwen_tokenizer
-from twinkle.reward import BoxedReward, CombinedReward, FormatReward, TagCountReward
+from twinkle.reward import BoxedReward, CombinedReward, FormatReward, TagCountReward, combined
 from twinkle.reward.base import TokenizerRequired
 from twinkle.reward.format import _FusedChecks
 
@@ -142,6 +142,10 @@ def test_fused_parts_score_as_each_part_alone(specs, weights, other, nan_policy,
     assert _same(got, want)
     assert _same_parts(fused.last_parts, each.last_parts)
     assert _same_parts(fused.score_parts(trajectories), each.score_parts(trajectories))
+    if trajectories:  # past the small batches summed in Python: numpy's sum, the same floats
+        tiles = combined._SMALL_BATCH // len(trajectories) + 1
+        assert _same(fused(trajectories * tiles), got * tiles)
+        assert _same(each(trajectories * tiles), got * tiles)
     # The DFA parts (a function part stays apart) of one prefix and tokenizer: one scan.
     n_dfa = len(specs)
     assert len(fused.fused_scans) == (1 if n_dfa >= 2 else 0) and len(each.fused_scans) == 0
