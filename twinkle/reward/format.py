@@ -471,9 +471,6 @@ class _DfaReward(RewardModule):
     def _accepted(self, kind: str, final: Tensor) -> Tensor:
         """(B, K) float32 from final states: 1.0 accepted, 0.0 rejected, NaN for rows the scan flagged."""
         dev = final.device
-        values = self.buffer_on(f'{kind}_accept_values', dev)
-        if values.dtype != torch.float32:  # a module-wide .to(dtype) converted it
-            values = values.float()
         if (
             dev.type == 'cpu'
             and final.dtype == torch.int32
@@ -483,6 +480,9 @@ class _DfaReward(RewardModule):
             scanner = _ext.string_scanner()
             if scanner is not None:  # ~1 ns an element, where torch's gather takes ~5
                 return torch.from_numpy(self._host_accepted(scanner, kind, final.contiguous().numpy()))
+        values = self.buffer_on(f'{kind}_accept_values', dev)
+        if values.dtype != torch.float32:  # a module-wide .to(dtype) converted it
+            values = values.float()
         return values[self.buffer_on('_pattern_index', dev), final]
 
     def _host_accepted(self, scanner: Any, kind: str, final: np.ndarray) -> np.ndarray:
