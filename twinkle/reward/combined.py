@@ -205,11 +205,11 @@ def _weighted_rows(
     as 0.0 (infinities stay)."""
     out = []
     for row in zip(*columns):
-        total = 0.0
-        for j, (w, v) in enumerate(zip(weights, row)):
+        total = None
+        for w, v in zip(weights, row):
             if zero_nan and v != v:
                 v = 0.0
-            total = w * v if j == 0 else total + w * v
+            total = w * v if total is None else total + w * v
         out.append(total)
     return out
 
