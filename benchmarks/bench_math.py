@@ -6,6 +6,10 @@ Workloads:
             competition problems, hand-labelled: tests/math/data/champ_labels.jsonl), the
             full response with its one-sentence summary, or the summary alone; needs the
             champ-dataset package (the test extra). Precision and recall are reported.
+            The answer rules were written against these.
+  champ_heldout_full, champ_heldout_summary  the same for GPT-4 and GPT-4 Turbo, one
+            conversation per problem (tests/math/data/champ_heldout_labels.jsonl): text
+            the rules were not written against, labelled by the same rules.
   grpo      GRPO-shaped batches: P prompts x G=8 completions with 2-6 kB of reasoning
             each (reasoning models often write more); within a group most completions
             share an answer (as sampled policies
@@ -32,7 +36,7 @@ shared machine drifts); ratios are twinkle_cpu over math_verify throughput (medi
 Run:  pip install 'math-verify[antlr4_13_2]'   # the bench extra
       python benchmarks/bench_math.py [--quick]
 Targets: >= 20x math-verify on labelled and CHAMP, >= 100x on grpo; on CHAMP precision
->= 0.99 and recall >= 0.92 in both variants.
+>= 0.99 and recall >= 0.92 in both variants (the held-out rows are reported beside them).
 """
 
 from __future__ import annotations
@@ -105,14 +109,15 @@ def grpo_workload(max_prompts: Optional[int] = None, seed: int = 0) -> Workload:
     return Workload(comps, golds, labels, groups, [None] * len(comps))
 
 
-def champ_workload(variant: str) -> Optional[Workload]:
-    """Real model text: the hand-labelled CHAMP pairs (tests/math/data/champ_labels.jsonl),
-    'full' responses with their one-sentence summary, or the 'summary' alone. None when the
-    champ-dataset package (the test extra) is not installed."""
+def champ_workload(variant: str, heldout: bool = False) -> Optional[Workload]:
+    """Real model text: the hand-labelled CHAMP pairs (tests/math/data/champ_labels.jsonl,
+    or the held-out set's champ_heldout_labels.jsonl), 'full' responses with their
+    one-sentence summary, or the 'summary' alone. None when the champ-dataset package (the
+    test extra) is not installed."""
     from tests.math.champ import ChampDatasetMissing, load_champ
 
     try:
-        cases = load_champ(variant)
+        cases = load_champ(variant, heldout=heldout)
     except ChampDatasetMissing:
         return None
     return Workload(
@@ -191,12 +196,15 @@ def main() -> None:
         'labelled': labelled_workload(),
         'grpo': grpo_workload(max_prompts=24 if args.quick else None),
     }
-    for variant in ('full', 'summary'):
-        champ = champ_workload(variant)
-        if champ is None:
-            _harness.skip('champ_full, champ_summary', 'champ-dataset is not installed (the test extra)')
-            break
-        workloads[f'champ_{variant}'] = champ
+    for prefix, heldout in (('champ', False), ('champ_heldout', True)):
+        for variant in ('full', 'summary'):
+            champ = champ_workload(variant, heldout)
+            if champ is None:
+                _harness.skip(
+                    f'{prefix}_full, {prefix}_summary', 'champ-dataset is not installed (the test extra)'
+                )
+                break
+            workloads[f'{prefix}_{variant}'] = champ
     mv = make_math_verify()
     if mv is None:
         _harness.skip('math_verify', "not installed (pip install 'math-verify[antlr4_13_2]'): twinkle only")

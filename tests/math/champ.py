@@ -5,9 +5,12 @@ ids, the gold answer in LaTeX, the hand label and the answer class (rules:
 ``tests/math/data/CHAMP_LABELS.md``). It does not hold the model text: :func:`load_champ`
 reads that from the installed ``champ-dataset`` package (PyPI, MIT licence) at load time.
 
-Only GPT-3.5 and PaLM 2 Medium conversations are used. The GPT-4 and GPT-4 Turbo
-conversations of the same package are kept apart for an independent check; this module
-refuses any other conversation key before it reads a message.
+The answer rules were written against GPT-3.5 and PaLM 2 Medium conversations (the
+*tuning* set). The GPT-4 and GPT-4 Turbo conversations of the same package were kept
+apart and later labelled by the same rules, one conversation per problem
+(``tests/math/data/champ_heldout_labels.jsonl``, ``heldout=True``): the *held-out* set,
+which measures the rules on text they were not written against. Each set's loader
+refuses any other model's conversation key before it reads a message.
 """
 
 from __future__ import annotations
@@ -20,8 +23,21 @@ from typing import Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LABELS = os.path.join(HERE, 'data', 'champ_labels.jsonl')
+HELDOUT_LABELS = os.path.join(HERE, 'data', 'champ_heldout_labels.jsonl')
 
 ALLOWED_MODELS = ('GPT-3.5', 'PaLM 2 Medium')
+HELDOUT_MODELS = ('GPT-4', 'GPT-4 Turbo')
+#: The prompt conditions both sets draw from, in the order their selection rules cycle.
+CONDS = (
+    '0-Shot',
+    '5-Shot',
+    'No C w/o H',
+    '1/3 Soln',
+    'No C w/ H',
+    '2/3 Soln',
+    'Problem C w/ H',
+    'Misleading C w/o H',
+)
 VARIANTS = ('full', 'summary')
 ANSWER_CLASSES = ('boxed', 'marker', 'sentence', 'words', 'plaintext_math', 'none')
 SUMMARY_PROMPT = 'Now, summarize the answer above in one sentence'
@@ -132,33 +148,50 @@ def dataset_path() -> str:
     return path
 
 
-def check_conversation_key(key: str) -> Tuple[str, str]:
-    """Splits 'GPT-3.5|0-Shot' into (model, condition); refuses models other than the two."""
+def check_conversation_key(key: str, models: Tuple[str, ...] = ALLOWED_MODELS) -> Tuple[str, str]:
+    """Splits 'GPT-3.5|0-Shot' into (model, condition); refuses models not in ``models``
+    (the tuning set's two by default)."""
     model, sep, condition = key.partition('|')
-    if not sep or model not in ALLOWED_MODELS:
-        raise ValueError(f'conversation {key!r} is not a GPT-3.5 or PaLM 2 Medium one')
+    if not sep or model not in models:
+        raise ValueError(f'conversation {key!r} is not one of {" or ".join(models)}')
     return model, condition
 
 
-def load_labels(variant: Optional[str] = None) -> List[dict]:
-    """The label lines (no model text); needs no package."""
+def heldout_selection(problem_ids: List[str]) -> List[Tuple[str, str]]:
+    """The held-out set's conversations: for the i-th problem (CHAMP's file order, less
+    :data:`EXCLUDED`), ``GPT-4`` for i // 8 even and ``GPT-4 Turbo`` for odd, under
+    condition ``CONDS[i % 8]``: one conversation per problem, each model under every
+    condition. Fixed before any of their text was read."""
+    kept = [p for p in problem_ids if p not in EXCLUDED]
+    return [(p, f'{HELDOUT_MODELS[(i // 8) % 2]}|{CONDS[i % 8]}') for i, p in enumerate(kept)]
+
+
+def _set(heldout: bool) -> Tuple[str, Tuple[str, ...]]:
+    return (HELDOUT_LABELS, HELDOUT_MODELS) if heldout else (LABELS, ALLOWED_MODELS)
+
+
+def load_labels(variant: Optional[str] = None, heldout: bool = False) -> List[dict]:
+    """The label lines (no model text) of the tuning set, or of the held-out set with
+    ``heldout``; needs no package."""
     if variant is not None and variant not in VARIANTS:
         raise ValueError(f'variant must be one of {VARIANTS} or None, not {variant!r}')
-    with open(LABELS, encoding='utf-8') as f:
+    with open(_set(heldout)[0], encoding='utf-8') as f:
         cases = [json.loads(line) for line in f if line.strip()]
     return [c for c in cases if variant is None or c['variant'] == variant]
 
 
-@functools.lru_cache(maxsize=1)
-def _texts(keys: Tuple[Tuple[str, str], ...]) -> Dict[Tuple[str, str], Tuple[str, str, str]]:
+@functools.lru_cache(maxsize=2)
+def _texts(
+    keys: Tuple[Tuple[str, str], ...], models: Tuple[str, ...]
+) -> Dict[Tuple[str, str], Tuple[str, str, str]]:
     """(problem id, conversation key) -> (full response, summary, question), read once."""
     for _, key in keys:
-        check_conversation_key(key)  # before any message is read
+        check_conversation_key(key, models)  # before any message is read
     with open(dataset_path(), encoding='utf-8') as f:
         problems = json.load(f)['problems']
     out = {}
     for pid, key in keys:
-        model, _ = check_conversation_key(key)
+        model, _ = check_conversation_key(key, models)
         messages = problems[pid]['conversations'][key]['messages']
         full, prompt, summary = messages[-3], messages[-2], messages[-1]
         assert prompt['role'] == 'User' and (prompt['text'] or '').startswith(SUMMARY_PROMPT), (
@@ -180,11 +213,12 @@ def completion(variant: str, full: str, summary: str) -> str:
     return f'{full}\n\n{summary}' if summary else full
 
 
-def load_champ(variant: Optional[str] = None) -> List[dict]:
+def load_champ(variant: Optional[str] = None, heldout: bool = False) -> List[dict]:
     """The labelled cases with their model text.
 
     Args:
         variant: 'full', 'summary' or None (both).
+        heldout: the held-out set (GPT-4 and GPT-4 Turbo) instead of the tuning set.
 
     Returns:
         Dicts with the fields of the labels file (id, problem_id, conversation, model,
@@ -195,9 +229,9 @@ def load_champ(variant: Optional[str] = None) -> List[dict]:
     Raises:
         ChampDatasetMissing: champ-dataset is not installed.
     """
-    cases = load_labels(variant)
+    cases = load_labels(variant, heldout)
     keys = tuple(sorted({(c['problem_id'], c['conversation']) for c in cases}))
-    texts = _texts(keys)
+    texts = _texts(keys, _set(heldout)[1])
     out = []
     for c in cases:
         full, summary, question = texts[(c['problem_id'], c['conversation'])]

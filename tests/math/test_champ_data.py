@@ -1,8 +1,10 @@
-"""The CHAMP labelled set (tests/math/champ.py, tests/math/data/champ_labels.jsonl).
+"""The CHAMP labelled sets (tests/math/champ.py): the tuning set
+(tests/math/data/champ_labels.jsonl) and the held-out set (champ_heldout_labels.jsonl).
 
-Checks the shape of the labels file, that every gold parses, and that the loader fills
-the model text from the champ-dataset package (skipped when it is not installed). The
-counts per variant, answer class and label are printed (``pytest -s``).
+Checks the shape of each labels file, that every gold parses, that the held-out set
+follows its selection rule with the tuning set's golds, and that the loader fills the
+model text from the champ-dataset package (skipped when it is not installed). The counts
+per variant, answer class and label are printed (``pytest -s``).
 """
 
 import collections
@@ -14,9 +16,11 @@ from tests.math.champ import (
     ALLOWED_MODELS,
     ANSWER_CLASSES,
     EXCLUDED,
+    HELDOUT_MODELS,
     VARIANTS,
     ChampDatasetMissing,
     check_conversation_key,
+    heldout_selection,
     load_champ,
     load_labels,
 )
@@ -39,20 +43,30 @@ FIELDS = {
 }
 
 
+SETS = {'tuning': ALLOWED_MODELS, 'heldout': HELDOUT_MODELS}
+
+
 @pytest.fixture(scope='module')
 def labels():
     return load_labels()
 
 
-def test_shape_of_the_labels(labels):
-    assert len(labels) >= 840
+@pytest.fixture(scope='module')
+def heldout():
+    return load_labels(heldout=True)
+
+
+@pytest.mark.parametrize('name', SETS)
+def test_shape_of_the_labels(name):
+    labels = load_labels(heldout=name == 'heldout')
+    assert len(labels) >= (840 if name == 'tuning' else 400)
     assert len({c['id'] for c in labels}) == len(labels)
     assert len({c['problem_id'] for c in labels}) >= 120
     for c in labels:
         assert set(c) == FIELDS, c['id']
         assert c['id'] == f'{c["problem_id"]}|{c["conversation"]}|{c["variant"]}'
-        assert check_conversation_key(c['conversation']) == (c['model'], c['condition'])
-        assert c['model'] in ALLOWED_MODELS
+        assert check_conversation_key(c['conversation'], SETS[name]) == (c['model'], c['condition'])
+        assert c['model'] in SETS[name]
         assert c['variant'] in VARIANTS
         assert c['answer_class'] in ANSWER_CLASSES, c['id']
         assert isinstance(c['correct'], bool)
@@ -60,17 +74,55 @@ def test_shape_of_the_labels(labels):
         assert c['problem_id'] not in EXCLUDED, c['id']
 
 
-def test_both_variants_of_every_conversation(labels):
-    per_conv = collections.defaultdict(set)
-    for c in labels:
-        per_conv[(c['problem_id'], c['conversation'])].add(c['variant'])
-    assert len(per_conv) >= 420
-    assert all(v == set(VARIANTS) for v in per_conv.values())
+def test_both_variants_of_every_conversation(labels, heldout):
+    for cases, least in ((labels, 420), (heldout, 200)):
+        per_conv = collections.defaultdict(list)
+        for c in cases:
+            per_conv[(c['problem_id'], c['conversation'])].append(c['variant'])
+        assert len(per_conv) >= least
+        assert all(sorted(v) == sorted(VARIANTS) for v in per_conv.values())
 
 
-def test_mix_of_models_and_conditions(labels):
-    convs = {(c['problem_id'], c['conversation']) for c in labels}
-    assert set(collections.Counter(k.split('|')[0] for _, k in convs)) == set(ALLOWED_MODELS)
+def test_heldout_set_has_the_tuning_sets_problems_and_golds(labels, heldout):
+    """One conversation per problem, every problem of the tuning set, each with the gold
+    and reference the tuning set checked."""
+    gold = {c['problem_id']: (c['gold'], c['reference']) for c in labels}
+    convs = {(c['problem_id'], c['conversation']) for c in heldout}
+    assert sorted(p for p, _ in convs) == sorted(gold)
+    for c in heldout:
+        assert (c['gold'], c['reference']) == gold[c['problem_id']], c['id']
+
+
+def test_heldout_variants_share_their_label_unless_noted(heldout):
+    """A conversation's summary and full pairs differ in label only where the summary
+    commits to no value and the body does (rule 9), which the note says."""
+    by_conv = collections.defaultdict(dict)
+    for c in heldout:
+        by_conv[(c['problem_id'], c['conversation'])][c['variant']] = c
+    for pair in by_conv.values():
+        s, f = pair['summary'], pair['full']
+        if s['correct'] != f['correct']:
+            assert s['answer_class'] == 'none' or s['note'] or f['note'], f['id']
+
+
+def test_heldout_follows_its_selection_rule(heldout):
+    import json
+
+    pytest.importorskip('champ_dataset')
+    with open(champ.dataset_path(), encoding='utf-8') as f:
+        problems = list(json.load(f)['problems'])
+    want = heldout_selection(problems)
+    got = []
+    for c in heldout:
+        if (c['problem_id'], c['conversation']) not in got:
+            got.append((c['problem_id'], c['conversation']))
+    assert got == want
+
+
+@pytest.mark.parametrize('name', SETS)
+def test_mix_of_models_and_conditions(name):
+    convs = {(c['problem_id'], c['conversation']) for c in load_labels(heldout=name == 'heldout')}
+    assert set(collections.Counter(k.split('|')[0] for _, k in convs)) == set(SETS[name])
     assert len({k.split('|')[1] for _, k in convs}) >= 4
 
 
@@ -81,15 +133,17 @@ def test_one_gold_per_problem(labels):
     assert all(len(g) == 1 for g in golds.values())
 
 
-def test_every_gold_parses(labels):
+def test_every_gold_parses(labels):  # the held-out set's golds are the same (above)
     for gold in sorted({c['gold'] for c in labels}):
         parse_answer(normalize(gold), True)  # raises ParseError if not
 
 
-def test_counts(labels):
+@pytest.mark.parametrize('name', SETS)
+def test_counts(name):
     """Prints the table (pytest -s); both labels occur in each variant."""
+    labels = load_labels(heldout=name == 'heldout')
     per = collections.Counter((c['variant'], c['answer_class'], c['correct']) for c in labels)
-    print(f'\nCHAMP labelled set: {len(labels)} pairs, {len({c["problem_id"] for c in labels})} problems')
+    print(f'\nCHAMP {name} set: {len(labels)} pairs, {len({c["problem_id"] for c in labels})} problems')
     for variant in VARIANTS:
         n_true = sum(n for (v, _, ok), n in per.items() if v == variant and ok)
         n_all = sum(n for (v, _, _), n in per.items() if v == variant)
@@ -100,10 +154,12 @@ def test_counts(labels):
         assert 0 < n_true < n_all
 
 
-def test_loader_fills_the_model_text():
+@pytest.mark.parametrize('name', SETS)
+def test_loader_fills_the_model_text(name):
     pytest.importorskip('champ_dataset')
-    cases = load_champ()
-    assert [c['id'] for c in cases] == [c['id'] for c in load_labels()]
+    held = name == 'heldout'
+    cases = load_champ(heldout=held)
+    assert [c['id'] for c in cases] == [c['id'] for c in load_labels(heldout=held)]
     by_id = {c['id']: c for c in cases}
     for c in cases:
         assert isinstance(c['completion'], str)
@@ -113,16 +169,19 @@ def test_loader_fills_the_model_text():
             assert c['completion'] != summary
         elif c['answer_class'] != 'none':
             assert c['completion'].strip(), c['id']
-    assert {c['variant'] for c in load_champ('summary')} == {'summary'}
-    assert len(load_champ('full')) == len(cases) // 2
+    assert {c['variant'] for c in load_champ('summary', heldout=held)} == {'summary'}
+    assert len(load_champ('full', heldout=held)) == len(cases) // 2
     with pytest.raises(ValueError):
-        load_champ('both')
+        load_champ('both', heldout=held)
 
 
 def test_loader_refuses_other_models():
     for key in ('GPT-4|0-Shot', 'GPT-4 Turbo|5-Shot', 'GPT-3.5', 'palm|0-Shot'):
         with pytest.raises(ValueError):
             check_conversation_key(key)
+    for key in ('GPT-3.5|0-Shot', 'PaLM 2 Medium|5-Shot', 'GPT-4'):
+        with pytest.raises(ValueError, match='GPT-4 or GPT-4 Turbo'):
+            check_conversation_key(key, HELDOUT_MODELS)
 
 
 def test_clear_error_without_the_package(monkeypatch):

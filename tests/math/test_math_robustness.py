@@ -143,6 +143,11 @@ ADVERSARIAL = [
     '1,' * 20000,
     '\\boxed{' + '\\{' * 1000 + '1' + '\\}' * 1000 + '}',
     '\\boxed{' + '|' * 999 + '}',
+    # a marker's words that fail to end as words: a regex whose words may run together
+    # backtracks through every way to split them
+    'The answer is 5 ' + 'word ' * 40 + 'x=',
+    'The answer is 5 ' + 'a' * 5000 + '%(',
+    'The number of ways is ' + 'word ' * 100 + '(' * 50 + ')' * 49,
 ]
 
 

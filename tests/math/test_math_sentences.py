@@ -225,3 +225,65 @@ def test_function_arguments_and_plain_text(answer, gold, reward):
 def test_marker_clauses_and_variable_products(completion, gold, reward):
     (v,) = CHECKER.check([completion], [gold])
     assert v.reward == reward, v
+
+
+@pytest.mark.parametrize(
+    'completion,gold,question,reward',
+    [
+        # an "or" in what is counted is no hedge; one next to the count is
+        ('There are 120 necklaces of this length that use red or blue beads.', '120', None, 1.0),
+        ('There are 8 or 9 necklaces.', '8', None, 0.0),
+        ('There are 8 necklaces or 9.', '8', None, 0.0),
+        ('There are 8 necklaces, but I am not sure.', '8', None, 0.0),
+        ('There are 8 necklaces with red or blue beads, maybe more.', '8', None, 0.0),
+        # "only", "just"
+        ('There is only one value of k for which the sum is prime, namely k = 2.', '1', None, 1.0),
+        ('The graph has just three components.', '3', None, 1.0),
+        # a bound with a comma, or after a universal opening phrase; decided by the question
+        (
+            'At most, three of the four statements can hold simultaneously.',
+            '3',
+            'At most how many of the four statements can hold at once?',
+            1.0,
+        ),
+        (
+            'For every triangle with integer sides, at least two of the angles must be acute.',
+            '2',
+            'At least how many of the angles must be acute?',
+            1.0,
+        ),
+        (
+            'For every triangle with integer sides, at least two of the angles must be acute.',
+            '2',
+            'How many of the angles are acute?',
+            0.0,
+        ),
+        # "for any ..." ends the value
+        ('The maximum of the expression is 4 for any positive reals x and y.', '4', None, 1.0),
+        # the noun before a value: "the interval", "the expression", "the formula"
+        ('The count is given by the formula m*(m-1)*(2m-1)/6.', r'\frac{m(m-1)(2m-1)}{6}', None, 1.0),
+        ('The set of possible values of t is the interval [0, 2].', '[0, 2]', None, 1.0),
+        ('The set of possible values of t is the interval [0, 2].', '[0, 3]', None, 0.0),
+        ('The sum is a number between 1 and 10.', '10', None, 0.0),
+        # a value without a digit: an operator or a function, not a lone letter or word
+        ('The limit of the sequence is sqrt(b).', r'\sqrt{b}', None, 1.0),
+        ('The limit of the sequence is sqrt(b).', r'\sqrt{a}', None, 0.0),
+        ('The total is a+b.', 'a+b', None, 1.0),
+        ('The result is n.', 'n', None, 0.0),
+        ('The result is well-defined.', '1', None, 0.0),
+        # solutions as tuples after their unknowns
+        ('The only solutions are (a, b) = (2, 3) and (a, b) = (4, 5).', '(2, 3), (4, 5)', None, 1.0),
+        ('The only solutions are (a, b) = (2, 3) and (a, b) = (4, 5).', '(2, 3)', None, 0.0),
+        ('The only solutions are (a, b) = (2, 3) or (a, b) = (4, 5).', '(2, 3), (4, 5)', None, 0.0),
+        ('The solution is (a, b) = (2, 3) and (c, d) = (4, 5).', '(2, 3), (4, 5)', None, 0.0),
+        # a value restated in brackets after its name (a factorial keeps its "!")
+        ('The number of orderings is m factorial (m!).', 'm!', None, 1.0),
+        ('The number of orderings is m factorial (m!).', 'm', None, 0.0),
+        ('The number of ways is the number of subsets (2^n).', '2^n', None, 1.0),
+        ('The value is not known (6).', '6', None, 0.0),
+        ('The number of ways is C(7, 2).', '7, 2', None, 0.0),
+    ],
+)
+def test_statement_forms_of_unseen_model_text(completion, gold, question, reward):
+    (v,) = CHECKER.check([completion], [gold], questions=[question])
+    assert v.reward == reward, v

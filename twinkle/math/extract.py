@@ -368,7 +368,9 @@ def _clause_value(text: str, how: str) -> Optional[Extraction]:
     words = words_to_number(text)
     if words is not None:
         return Extraction(words, how)
-    m = re.match(r'(\S+)\s+(?:[A-Za-z][\w-]*\s*)+$', text)
+    # "V <words>": each word after whitespace (words that may also run together, as in
+    # "(?:[A-Za-z][\w-]*\s*)+", backtrack exponentially on a text that fails at its end).
+    m = re.match(r'(\S+)\s+[A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)*\s*$', text)
     if (
         m
         and re.search(r'[\d\\]', m.group(1))
@@ -596,21 +598,23 @@ _STATE_VERB = re.compile(
 )
 # A count stated as "There are V <things>" or "<subject> has V <things>".
 _THERE = re.compile(
-    r'^there\s+(?:are|is|will be|would be|exist|exists)\s+(?:exactly\s+|a total of\s+)?'
+    r'^there\s+(?:are|is|will be|would be|exist|exists)\s+(?:exactly\s+|only\s+|just\s+|a total of\s+)?'
     r'(.+)$',
     re.I | re.S,
 )
 _HAS = re.compile(
     r'\s(?:has|have|had|will have|contains?|gets?|needs?|makes?)\s+'
-    r'(?:exactly\s+|a total of\s+)?(.+)$',
+    r'(?:exactly\s+|only\s+|just\s+|a total of\s+)?(.+)$',
     re.I | re.S,
 )
 # A bound instead of a value: "At least one of x, y, z is even", "... is at most 2".
 _BOUND = re.compile(
     r'^(?:(at\s+least|no\s+fewer\s+than|not\s+fewer\s+than)|'
-    r'(at\s+most|no\s+more\s+than|not\s+more\s+than))\s+(.+)$',
+    r'(at\s+most|no\s+more\s+than|not\s+more\s+than)),?\s+(.+)$',
     re.I | re.S,
 )
+# "In any solution of ..., at least one of x, y, z is even": the opening phrase of a bound.
+_UNIVERSAL_OPENING = re.compile(r'^(?:in|for|among|across)\s+(?:any|all|every|each)\b[^,]{0,150},\s*', re.I)
 # A count said as a negation: "There are no such pairs", "f has no real zeros", "f does
 # not have any double roots", "For no value of n can f be factored".
 _NO_THINGS = re.compile(r'^(?:no|not\s+any)\s+(?:such\s+)?(?=[a-z(])', re.I)
@@ -636,11 +640,26 @@ _TIMES = re.compile(r'\s(?:occurs|appears)\s+(?:exactly\s+)?(\S+)\s+times\b', re
 # Where a subordinate clause starts after the value: ", which occurs when x = 0".
 _SUBCLAUSE = re.compile(
     r',?\s+(?:which|where|when|whenever|occurring|achieved|attained|obtained|with|because|'
-    r'since|as|so|for\s+all|for\s+every|for\s+each|if|and\s+(?:this|that|it|the)|given)\b'
+    r'since|as|so|for\s+all|for\s+any|for\s+every|for\s+each|if|and\s+(?:this|that|it|the)|given)\b'
     r'|\s*;|\s+\((?=[a-z]{3,}\b)'
 )  # a remark in brackets: "(because ...)"
 # A value written in plain text: numbers, letters of variables, operators, brackets.
 _PLAIN_VALUE = re.compile(r'[-+−]?[\w.,/^*()\[\]{}!√π·×+\-−′\'= ]{1,60}')
+# What a value without a digit needs to be one: an operator or a function (``n!``,
+# ``sqrt(a)``, ``a+b``), not a lone letter or word ("is n", "is a").
+_OPERATION = re.compile(r'[+\-−*/^!√π·×]|\b(?:sqrt|pi|ln|log|sin|cos|tan|exp)\b', re.I)
+# The noun a value may follow: "is the interval [-1, 1]", "is given by the expression n(n-3)/2".
+_NAMED = re.compile(
+    r'^(?:the\s+|an?\s+)?(?:(?:closed|open|half-open)\s+)?'
+    r'(?:interval|expression|formula|value|number|set|ordered\s+pairs?|pairs?|triples?)\s+(?=\S)',
+    re.I,
+)
+# "(x, y) = (1, 1) and (x, y) = (3, 2)": solutions as tuples, each after the unknowns.
+_TUPLE_LHS = re.compile(r'\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])+\s*\)\s*=\s*')
+# A value restated in brackets after its name: "n factorial (n!)" (after a space: "C(5, 2)"
+# is a function's arguments; not after a negation).
+_NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|cannot)\b|n't\b", re.I)
+_RESTATED = re.compile(r'([^()]*?)\s+\(([^()]*(?:\([^()]*\)[^()]*)*)\)')
 _WORDY = re.compile(r'[A-Za-z]{2,}')
 _VALUE_WORDS = frozenset(
     {'sqrt', 'pi', 'and', 'mod', 'ln', 'log', 'sin', 'cos', 'tan', 'exp', 'infinity', 'inf'}
@@ -667,8 +686,10 @@ def _statement(clause: str) -> Extraction:
     # main clause; anything else after the verb ("is achieved when...") is no answer.
     if not clause or len(clause) > 600:
         return Extraction(None, 'no_answer')
-    m = _BOUND.match(clause)
-    if m:  # "At least one of the three numbers must be divisible by 5"
+    # "At least one of the three numbers must be divisible by 5", also after "In any
+    # solution, " (a bound is decided with the question: only an "at least how many" one).
+    m = _BOUND.match(clause) or _BOUND.match(_UNIVERSAL_OPENING.sub('', clause, count=1))
+    if m:
         return _bound(m)
     m = _THERE.match(clause)
     if m:
@@ -771,10 +792,14 @@ def _cut_subclause(rest: str) -> str:
     return rest
 
 
-def _value(rest: str, context: str) -> Extraction:
-    """The value that makes up all of ``rest`` (the text after the verb)."""
-    rest = _cut_subclause(rest).strip().rstrip('.!,').strip()
+def _value(rest: str, context: str, bracketed: bool = False) -> Extraction:
+    """The value that makes up all of ``rest`` (the text after the verb; ``bracketed``:
+    the inside of brackets, where a final ``!`` is a factorial, not the sentence's end)."""
+    rest = _cut_subclause(rest).strip()
+    if not bracketed:
+        rest = rest.rstrip('.!,').strip()
     rest = re.sub(r'^(?:always|exactly|precisely|simply|just)\s+', '', rest, flags=re.I)
+    rest = _NAMED.sub('', rest, count=1)
     if not rest:
         return Extraction(None, 'no_answer')
     m = _BOUND.match(rest)
@@ -797,30 +822,58 @@ def _value(rest: str, context: str) -> Extraction:
         return _checked(listed, listed, 'sentence')
     # a plain expression, or math spans joined by "and" / commas
     plain = _MATH_SPAN.sub(_inside, rest)
-    if len(plain) > 60 or not _PLAIN_VALUE.fullmatch(plain) or not re.search(r'[\d\\]', plain):
-        return Extraction(None, 'no_answer')
-    if any(not _value_word(w, plain) for w in _WORDY.findall(plain)):
+    unknowns = {re.sub(r'\s', '', u) for u in _TUPLE_LHS.findall(plain)}
+    if len(unknowns) == 1:  # every tuple after the same unknowns
+        plain = _TUPLE_LHS.sub('', plain)
+    if (
+        len(plain) > 60
+        or not _PLAIN_VALUE.fullmatch(plain)
+        or not (re.search(r'[\d\\]', plain) or _OPERATION.search(plain))
+        or any(not _value_word(w, plain) for w in _WORDY.findall(plain))
+    ):
+        m = _RESTATED.fullmatch(rest)
+        if m and _WORDY.search(m.group(1)) and not _NEGATION.search(m.group(1)):
+            return _value(m.group(2), context, bracketed=True)
         return Extraction(None, 'no_answer')
     plain = re.sub(r',?\s+and\s+', ', ', plain)  # "a = 3, b = -7, and c = 4"
     return _checked(plain, context, 'sentence')
 
 
+# Where the noun phrase of a count ends: "504 strings | that have increasing or
+# decreasing digits", "3 pairs | of integers".
+_THINGS_END = re.compile(
+    r'\s(?:that|which|who|whose|where|with|for|in|of|from|using|satisfying|such|on|to|when|if)\b|[,;:(]',
+    re.I,
+)
+
+
 def _count(rest: str, context: str) -> Extraction:
     """ "V <things>...": the leading number (digits, a math span or words) of ``rest``."""
     rest = rest.strip()
+    # "or" is looked for in the context up to the end of "V <things>" (when ``rest`` ends
+    # it): one in what the things are ("strings of 0s or 1s") is no hedge. Hedge words
+    # count anywhere.
+    head = context[: len(context) - len(rest)] if context.endswith(rest) else None
+
+    def checked(value: str, end: int) -> Extraction:
+        if head is None or _HEDGE.search(context):
+            return _checked(value, context, 'sentence')
+        cut = _THINGS_END.search(rest, end)
+        return _checked(value, head + rest[: cut.start() if cut else len(rest)], 'sentence')
+
     m = _MATH_SPAN.match(rest)
     if m:
-        return _checked(_inside(m), context, 'sentence')
+        return checked(_inside(m), m.end())
     m = re.match(r'(\d[\d,]*(?:\.\d+)?)(?=\s+[A-Za-z])', rest)
     if m:
-        return _checked(m.group(1), context, 'sentence')
+        return checked(m.group(1), m.end())
     m = re.match(r'((?:[A-Za-z]+[\s-]+){1,4})', rest)
     if m:
-        words = m.group(1).split()
+        words = list(re.finditer(r'[A-Za-z]+', m.group(1)))
         for k in range(len(words), 0, -1):  # the longest run of number words
-            n = words_to_number(' '.join(words[:k]))
+            n = words_to_number(' '.join(w.group(0) for w in words[:k]))
             if n is not None:
-                return _checked(n, context, 'sentence')
+                return checked(n, words[k - 1].end())
     return Extraction(None, 'no_answer')
 
 
