@@ -236,6 +236,9 @@ def test_marker_clauses_and_variable_products(completion, gold, reward):
         ('There are 8 necklaces or 9.', '8', None, 0.0),
         ('There are 8 necklaces, but I am not sure.', '8', None, 0.0),
         ('There are 8 necklaces with red or blue beads, maybe more.', '8', None, 0.0),
+        ('There are 8 necklaces (or 9).', '8', None, 0.0),
+        ('There are 8 necklaces, or $9$.', '8', None, 0.0),
+        ('There are 8 necklaces, or more.', '8', None, 0.0),
         # "only", "just"
         ('There is only one value of k for which the sum is prime, namely k = 2.', '1', None, 1.0),
         ('The graph has just three components.', '3', None, 1.0),
@@ -281,6 +284,9 @@ def test_marker_clauses_and_variable_products(completion, gold, reward):
         ('The number of orderings is m factorial (m!).', 'm', None, 0.0),
         ('The number of ways is the number of subsets (2^n).', '2^n', None, 1.0),
         ('The value is not known (6).', '6', None, 0.0),
+        ('The number of ways is six (5 if the empty set is left out).', '5', None, 0.0),
+        ('The number of ways is the count of subsets (5 if the empty set is left out).', '5', None, 0.0),
+        ('The number of ways is the count of subsets (32).', '32', None, 1.0),
         ('The number of ways is C(7, 2).', '7, 2', None, 0.0),
     ],
 )

@@ -795,9 +795,10 @@ def _cut_subclause(rest: str) -> str:
 def _value(rest: str, context: str, bracketed: bool = False) -> Extraction:
     """The value that makes up all of ``rest`` (the text after the verb; ``bracketed``:
     the inside of brackets, where a final ``!`` is a factorial, not the sentence's end)."""
-    rest = _cut_subclause(rest).strip()
-    if not bracketed:
-        rest = rest.rstrip('.!,').strip()
+    cut = _cut_subclause(rest).strip()
+    if bracketed and cut != rest.strip():  # "(5 if we exclude 0)": a condition, not a value
+        return Extraction(None, 'no_answer')
+    rest = cut if bracketed else cut.rstrip('.!,').strip()
     rest = re.sub(r'^(?:always|exactly|precisely|simply|just)\s+', '', rest, flags=re.I)
     rest = _NAMED.sub('', rest, count=1)
     if not rest:
@@ -831,8 +832,15 @@ def _value(rest: str, context: str, bracketed: bool = False) -> Extraction:
         or not (re.search(r'[\d\\]', plain) or _OPERATION.search(plain))
         or any(not _value_word(w, plain) for w in _WORDY.findall(plain))
     ):
+        # The name in words only: "six (5 ...)" would state two values.
         m = _RESTATED.fullmatch(rest)
-        if m and _WORDY.search(m.group(1)) and not _NEGATION.search(m.group(1)):
+        name = m.group(1) if m else ''
+        if (
+            _WORDY.search(name)
+            and not _NEGATION.search(name)
+            and not re.search(r'\d', name)
+            and words_to_number(name) is None
+        ):
             return _value(m.group(2), context, bracketed=True)
         return Extraction(None, 'no_answer')
     plain = re.sub(r',?\s+and\s+', ', ', plain)  # "a = 3, b = -7, and c = 4"
@@ -843,6 +851,14 @@ def _value(rest: str, context: str, bracketed: bool = False) -> Extraction:
 # decreasing digits", "3 pairs | of integers".
 _THINGS_END = re.compile(
     r'\s(?:that|which|who|whose|where|with|for|in|of|from|using|satisfying|such|on|to|when|if)\b|[,;:(]',
+    re.I,
+)
+# An "or" before another value anywhere after it is still a hedge: "4 ways (or 5)",
+# "4 ways, or $5$".
+_OR_VALUE = re.compile(
+    r'\bor\s+(?:else\s+|even\s+|perhaps\s+|possibly\s+)?(?:\$|\\\(|[-+]?\d|'
+    r'(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|'
+    r'thirty|forty|fifty|hundred|a\s+few|several|more|fewer|less)\b)',
     re.I,
 )
 
@@ -859,6 +875,8 @@ def _count(rest: str, context: str) -> Extraction:
         if head is None or _HEDGE.search(context):
             return _checked(value, context, 'sentence')
         cut = _THINGS_END.search(rest, end)
+        if cut and _OR_VALUE.search(rest, cut.start()):
+            return Extraction(None, 'hedged')
         return _checked(value, head + rest[: cut.start() if cut else len(rest)], 'sentence')
 
     m = _MATH_SPAN.match(rest)
