@@ -8,8 +8,12 @@ Workloads:
             champ-dataset package (the test extra). Precision and recall are reported.
             The answer rules were written against these.
   champ_heldout_full, champ_heldout_summary  the same for GPT-4 and GPT-4 Turbo, one
-            conversation per problem (tests/math/data/champ_heldout_labels.jsonl): text
-            the rules were not written against, labelled by the same rules.
+            conversation per problem (tests/math/data/champ_heldout_labels.jsonl),
+            labelled by the same rules after they were written; its misses were read
+            afterwards and some became rules.
+  champ_heldout_b_full, champ_heldout_b_summary  GPT-4 and GPT-4 Turbo under the other
+            ten prompt conditions (champ_heldout_b_labels.jsonl), labelled after those
+            rules: text no rule was written against.
   grpo      GRPO-shaped batches: P prompts x G=8 completions with 2-6 kB of reasoning
             each (reasoning models often write more); within a group most completions
             share an answer (as sampled policies
@@ -109,15 +113,15 @@ def grpo_workload(max_prompts: Optional[int] = None, seed: int = 0) -> Workload:
     return Workload(comps, golds, labels, groups, [None] * len(comps))
 
 
-def champ_workload(variant: str, heldout: bool = False) -> Optional[Workload]:
-    """Real model text: the hand-labelled CHAMP pairs (tests/math/data/champ_labels.jsonl,
-    or the held-out set's champ_heldout_labels.jsonl), 'full' responses with their
-    one-sentence summary, or the 'summary' alone. None when the champ-dataset package (the
-    test extra) is not installed."""
+def champ_workload(variant: str, labels: str = 'tuning') -> Optional[Workload]:
+    """Real model text: one set of hand-labelled CHAMP pairs (tests/math/champ.py's SETS:
+    'tuning', 'heldout', 'heldout_b'), 'full' responses with their one-sentence summary,
+    or the 'summary' alone. None when the champ-dataset package (the test extra) is not
+    installed."""
     from tests.math.champ import ChampDatasetMissing, load_champ
 
     try:
-        cases = load_champ(variant, heldout=heldout)
+        cases = load_champ(variant, labels=labels)
     except ChampDatasetMissing:
         return None
     return Workload(
@@ -196,9 +200,13 @@ def main() -> None:
         'labelled': labelled_workload(),
         'grpo': grpo_workload(max_prompts=24 if args.quick else None),
     }
-    for prefix, heldout in (('champ', False), ('champ_heldout', True)):
+    for prefix, labels in (
+        ('champ', 'tuning'),
+        ('champ_heldout', 'heldout'),
+        ('champ_heldout_b', 'heldout_b'),
+    ):
         for variant in ('full', 'summary'):
-            champ = champ_workload(variant, heldout)
+            champ = champ_workload(variant, labels)
             if champ is None:
                 _harness.skip(
                     f'{prefix}_full, {prefix}_summary', 'champ-dataset is not installed (the test extra)'

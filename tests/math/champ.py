@@ -5,12 +5,19 @@ ids, the gold answer in LaTeX, the hand label and the answer class (rules:
 ``tests/math/data/CHAMP_LABELS.md``). It does not hold the model text: :func:`load_champ`
 reads that from the installed ``champ-dataset`` package (PyPI, MIT licence) at load time.
 
-The answer rules were written against GPT-3.5 and PaLM 2 Medium conversations (the
-*tuning* set). The GPT-4 and GPT-4 Turbo conversations of the same package were kept
-apart and later labelled by the same rules, one conversation per problem
-(``tests/math/data/champ_heldout_labels.jsonl``, ``heldout=True``): the *held-out* set,
-which measures the rules on text they were not written against. Each set's loader
-refuses any other model's conversation key before it reads a message.
+Three sets (:data:`SETS`; ``labels=`` of the loaders), each one conversation or more per
+problem and both variants of each:
+
+- ``'tuning'`` (``champ_labels.jsonl``): GPT-3.5 and PaLM 2 Medium. The answer rules were
+  written against it.
+- ``'heldout'`` (``champ_heldout_labels.jsonl``): GPT-4 and GPT-4 Turbo under the tuning
+  set's eight conditions (:data:`CONDS`), labelled after the rules were written. Measured
+  once on text the rules had not seen; its misses were then read and some became rules.
+- ``'heldout_b'`` (``champ_heldout_b_labels.jsonl``): GPT-4 and GPT-4 Turbo under the
+  other ten conditions (:data:`OTHER_CONDS`), labelled after those rules: text no rule
+  was written against.
+
+Each set's loader refuses any other set's models before it reads a message.
 """
 
 from __future__ import annotations
@@ -24,10 +31,12 @@ from typing import Dict, List, Optional, Tuple
 HERE = os.path.dirname(os.path.abspath(__file__))
 LABELS = os.path.join(HERE, 'data', 'champ_labels.jsonl')
 HELDOUT_LABELS = os.path.join(HERE, 'data', 'champ_heldout_labels.jsonl')
+HELDOUT_B_LABELS = os.path.join(HERE, 'data', 'champ_heldout_b_labels.jsonl')
 
 ALLOWED_MODELS = ('GPT-3.5', 'PaLM 2 Medium')
 HELDOUT_MODELS = ('GPT-4', 'GPT-4 Turbo')
-#: The prompt conditions both sets draw from, in the order their selection rules cycle.
+#: The prompt conditions of the tuning and held-out sets, in the order their selection
+#: rules cycle.
 CONDS = (
     '0-Shot',
     '5-Shot',
@@ -38,6 +47,25 @@ CONDS = (
     'Problem C w/ H',
     'Misleading C w/o H',
 )
+#: The other ten conditions, those of the second held-out set.
+OTHER_CONDS = (
+    'Direct C w/ H',
+    'Direct C w/o H',
+    'Example C w/ H',
+    'Example C w/o H',
+    'Misleading C w/ H',
+    'Name C w/ H',
+    'Name C w/o H',
+    'Problem C w/o H',
+    'Root C w/ H',
+    'Root C w/o H',
+)
+#: Each set's labels file and the models whose conversations it holds.
+SETS = {
+    'tuning': (LABELS, ALLOWED_MODELS),
+    'heldout': (HELDOUT_LABELS, HELDOUT_MODELS),
+    'heldout_b': (HELDOUT_B_LABELS, HELDOUT_MODELS),
+}
 VARIANTS = ('full', 'summary')
 ANSWER_CLASSES = ('boxed', 'marker', 'sentence', 'words', 'plaintext_math', 'none')
 SUMMARY_PROMPT = 'Now, summarize the answer above in one sentence'
@@ -157,30 +185,36 @@ def check_conversation_key(key: str, models: Tuple[str, ...] = ALLOWED_MODELS) -
     return model, condition
 
 
-def heldout_selection(problem_ids: List[str]) -> List[Tuple[str, str]]:
-    """The held-out set's conversations: for the i-th problem (CHAMP's file order, less
-    :data:`EXCLUDED`), ``GPT-4`` for i // 8 even and ``GPT-4 Turbo`` for odd, under
-    condition ``CONDS[i % 8]``: one conversation per problem, each model under every
-    condition. Fixed before any of their text was read."""
+def heldout_selection(problem_ids: List[str], labels: str = 'heldout') -> List[Tuple[str, str]]:
+    """A held-out set's conversations, one per problem: for the i-th problem (CHAMP's file
+    order, less :data:`EXCLUDED`), ``'heldout'`` takes ``GPT-4`` for i // 8 even and
+    ``GPT-4 Turbo`` for odd, under ``CONDS[i % 8]``; ``'heldout_b'`` takes ``GPT-4 Turbo``
+    for i // 10 even and ``GPT-4`` for odd, under ``OTHER_CONDS[i % 10]``. Each rule was
+    fixed before any text of its conversations was read."""
     kept = [p for p in problem_ids if p not in EXCLUDED]
-    return [(p, f'{HELDOUT_MODELS[(i // 8) % 2]}|{CONDS[i % 8]}') for i, p in enumerate(kept)]
+    if labels == 'heldout':
+        return [(p, f'{HELDOUT_MODELS[(i // 8) % 2]}|{CONDS[i % 8]}') for i, p in enumerate(kept)]
+    if labels == 'heldout_b':
+        return [(p, f'{HELDOUT_MODELS[1 - (i // 10) % 2]}|{OTHER_CONDS[i % 10]}') for i, p in enumerate(kept)]
+    raise ValueError(f"labels must be 'heldout' or 'heldout_b', not {labels!r}")
 
 
-def _set(heldout: bool) -> Tuple[str, Tuple[str, ...]]:
-    return (HELDOUT_LABELS, HELDOUT_MODELS) if heldout else (LABELS, ALLOWED_MODELS)
+def _set(labels: str) -> Tuple[str, Tuple[str, ...]]:
+    if labels not in SETS:
+        raise ValueError(f'labels must be one of {tuple(SETS)}, not {labels!r}')
+    return SETS[labels]
 
 
-def load_labels(variant: Optional[str] = None, heldout: bool = False) -> List[dict]:
-    """The label lines (no model text) of the tuning set, or of the held-out set with
-    ``heldout``; needs no package."""
+def load_labels(variant: Optional[str] = None, labels: str = 'tuning') -> List[dict]:
+    """The label lines (no model text) of one set (:data:`SETS`); needs no package."""
     if variant is not None and variant not in VARIANTS:
         raise ValueError(f'variant must be one of {VARIANTS} or None, not {variant!r}')
-    with open(_set(heldout)[0], encoding='utf-8') as f:
+    with open(_set(labels)[0], encoding='utf-8') as f:
         cases = [json.loads(line) for line in f if line.strip()]
     return [c for c in cases if variant is None or c['variant'] == variant]
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=len(SETS))
 def _texts(
     keys: Tuple[Tuple[str, str], ...], models: Tuple[str, ...]
 ) -> Dict[Tuple[str, str], Tuple[str, str, str]]:
@@ -213,12 +247,12 @@ def completion(variant: str, full: str, summary: str) -> str:
     return f'{full}\n\n{summary}' if summary else full
 
 
-def load_champ(variant: Optional[str] = None, heldout: bool = False) -> List[dict]:
+def load_champ(variant: Optional[str] = None, labels: str = 'tuning') -> List[dict]:
     """The labelled cases with their model text.
 
     Args:
         variant: 'full', 'summary' or None (both).
-        heldout: the held-out set (GPT-4 and GPT-4 Turbo) instead of the tuning set.
+        labels: the set, one of :data:`SETS` ('tuning', 'heldout', 'heldout_b').
 
     Returns:
         Dicts with the fields of the labels file (id, problem_id, conversation, model,
@@ -229,9 +263,9 @@ def load_champ(variant: Optional[str] = None, heldout: bool = False) -> List[dic
     Raises:
         ChampDatasetMissing: champ-dataset is not installed.
     """
-    cases = load_labels(variant, heldout)
+    cases = load_labels(variant, labels)
     keys = tuple(sorted({(c['problem_id'], c['conversation']) for c in cases}))
-    texts = _texts(keys, _set(heldout)[1])
+    texts = _texts(keys, _set(labels)[1])
     out = []
     for c in cases:
         full, summary, question = texts[(c['problem_id'], c['conversation'])]

@@ -1,7 +1,8 @@
 """The CHAMP labelled sets (tests/math/champ.py): the tuning set
-(tests/math/data/champ_labels.jsonl) and the held-out set (champ_heldout_labels.jsonl).
+(tests/math/data/champ_labels.jsonl) and the two held-out sets (champ_heldout_labels.jsonl,
+champ_heldout_b_labels.jsonl).
 
-Checks the shape of each labels file, that every gold parses, that the held-out set
+Checks the shape of each labels file, that every gold parses, that each held-out set
 follows its selection rule with the tuning set's golds, and that the loader fills the
 model text from the champ-dataset package (skipped when it is not installed). The counts
 per variant, answer class and label are printed (``pytest -s``).
@@ -13,10 +14,9 @@ import pytest
 
 from tests.math import champ
 from tests.math.champ import (
-    ALLOWED_MODELS,
     ANSWER_CLASSES,
     EXCLUDED,
-    HELDOUT_MODELS,
+    SETS,
     VARIANTS,
     ChampDatasetMissing,
     check_conversation_key,
@@ -43,7 +43,7 @@ FIELDS = {
 }
 
 
-SETS = {'tuning': ALLOWED_MODELS, 'heldout': HELDOUT_MODELS}
+HELDOUT = ('heldout', 'heldout_b')
 
 
 @pytest.fixture(scope='module')
@@ -51,22 +51,16 @@ def labels():
     return load_labels()
 
 
-@pytest.fixture(scope='module')
-def heldout():
-    return load_labels(heldout=True)
-
-
 @pytest.mark.parametrize('name', SETS)
 def test_shape_of_the_labels(name):
-    labels = load_labels(heldout=name == 'heldout')
+    labels = load_labels(labels=name)
     assert len(labels) >= (840 if name == 'tuning' else 400)
     assert len({c['id'] for c in labels}) == len(labels)
     assert len({c['problem_id'] for c in labels}) >= 120
     for c in labels:
         assert set(c) == FIELDS, c['id']
         assert c['id'] == f'{c["problem_id"]}|{c["conversation"]}|{c["variant"]}'
-        assert check_conversation_key(c['conversation'], SETS[name]) == (c['model'], c['condition'])
-        assert c['model'] in SETS[name]
+        assert check_conversation_key(c['conversation'], SETS[name][1]) == (c['model'], c['condition'])
         assert c['variant'] in VARIANTS
         assert c['answer_class'] in ANSWER_CLASSES, c['id']
         assert isinstance(c['correct'], bool)
@@ -74,18 +68,20 @@ def test_shape_of_the_labels(name):
         assert c['problem_id'] not in EXCLUDED, c['id']
 
 
-def test_both_variants_of_every_conversation(labels, heldout):
-    for cases, least in ((labels, 420), (heldout, 200)):
-        per_conv = collections.defaultdict(list)
-        for c in cases:
-            per_conv[(c['problem_id'], c['conversation'])].append(c['variant'])
-        assert len(per_conv) >= least
-        assert all(sorted(v) == sorted(VARIANTS) for v in per_conv.values())
+@pytest.mark.parametrize('name', SETS)
+def test_both_variants_of_every_conversation(name):
+    per_conv = collections.defaultdict(list)
+    for c in load_labels(labels=name):
+        per_conv[(c['problem_id'], c['conversation'])].append(c['variant'])
+    assert len(per_conv) >= (420 if name == 'tuning' else 200)
+    assert all(sorted(v) == sorted(VARIANTS) for v in per_conv.values())
 
 
-def test_heldout_set_has_the_tuning_sets_problems_and_golds(labels, heldout):
+@pytest.mark.parametrize('name', HELDOUT)
+def test_heldout_set_has_the_tuning_sets_problems_and_golds(labels, name):
     """One conversation per problem, every problem of the tuning set, each with the gold
     and reference the tuning set checked."""
+    heldout = load_labels(labels=name)
     gold = {c['problem_id']: (c['gold'], c['reference']) for c in labels}
     convs = {(c['problem_id'], c['conversation']) for c in heldout}
     assert sorted(p for p, _ in convs) == sorted(gold)
@@ -93,11 +89,19 @@ def test_heldout_set_has_the_tuning_sets_problems_and_golds(labels, heldout):
         assert (c['gold'], c['reference']) == gold[c['problem_id']], c['id']
 
 
-def test_heldout_variants_share_their_label_unless_noted(heldout):
+def test_the_sets_share_no_conversation():
+    seen = {}
+    for name in SETS:
+        for c in load_labels(labels=name):
+            assert seen.setdefault(c['id'], name) == name, c['id']
+
+
+@pytest.mark.parametrize('name', HELDOUT)
+def test_heldout_variants_share_their_label_unless_noted(name):
     """A conversation's summary and full pairs differ in label only where the summary
     commits to no value and the body does (rule 9), which the note says."""
     by_conv = collections.defaultdict(dict)
-    for c in heldout:
+    for c in load_labels(labels=name):
         by_conv[(c['problem_id'], c['conversation'])][c['variant']] = c
     for pair in by_conv.values():
         s, f = pair['summary'], pair['full']
@@ -105,15 +109,16 @@ def test_heldout_variants_share_their_label_unless_noted(heldout):
             assert s['answer_class'] == 'none' or s['note'] or f['note'], f['id']
 
 
-def test_heldout_follows_its_selection_rule(heldout):
+@pytest.mark.parametrize('name', HELDOUT)
+def test_heldout_follows_its_selection_rule(name):
     import json
 
     pytest.importorskip('champ_dataset')
     with open(champ.dataset_path(), encoding='utf-8') as f:
         problems = list(json.load(f)['problems'])
-    want = heldout_selection(problems)
+    want = heldout_selection(problems, name)
     got = []
-    for c in heldout:
+    for c in load_labels(labels=name):
         if (c['problem_id'], c['conversation']) not in got:
             got.append((c['problem_id'], c['conversation']))
     assert got == want
@@ -121,8 +126,8 @@ def test_heldout_follows_its_selection_rule(heldout):
 
 @pytest.mark.parametrize('name', SETS)
 def test_mix_of_models_and_conditions(name):
-    convs = {(c['problem_id'], c['conversation']) for c in load_labels(heldout=name == 'heldout')}
-    assert set(collections.Counter(k.split('|')[0] for _, k in convs)) == set(SETS[name])
+    convs = {(c['problem_id'], c['conversation']) for c in load_labels(labels=name)}
+    assert set(collections.Counter(k.split('|')[0] for _, k in convs)) == set(SETS[name][1])
     assert len({k.split('|')[1] for _, k in convs}) >= 4
 
 
@@ -141,7 +146,7 @@ def test_every_gold_parses(labels):  # the held-out set's golds are the same (ab
 @pytest.mark.parametrize('name', SETS)
 def test_counts(name):
     """Prints the table (pytest -s); both labels occur in each variant."""
-    labels = load_labels(heldout=name == 'heldout')
+    labels = load_labels(labels=name)
     per = collections.Counter((c['variant'], c['answer_class'], c['correct']) for c in labels)
     print(f'\nCHAMP {name} set: {len(labels)} pairs, {len({c["problem_id"] for c in labels})} problems')
     for variant in VARIANTS:
@@ -157,9 +162,8 @@ def test_counts(name):
 @pytest.mark.parametrize('name', SETS)
 def test_loader_fills_the_model_text(name):
     pytest.importorskip('champ_dataset')
-    held = name == 'heldout'
-    cases = load_champ(heldout=held)
-    assert [c['id'] for c in cases] == [c['id'] for c in load_labels(heldout=held)]
+    cases = load_champ(labels=name)
+    assert [c['id'] for c in cases] == [c['id'] for c in load_labels(labels=name)]
     by_id = {c['id']: c for c in cases}
     for c in cases:
         assert isinstance(c['completion'], str)
@@ -169,10 +173,10 @@ def test_loader_fills_the_model_text(name):
             assert c['completion'] != summary
         elif c['answer_class'] != 'none':
             assert c['completion'].strip(), c['id']
-    assert {c['variant'] for c in load_champ('summary', heldout=held)} == {'summary'}
-    assert len(load_champ('full', heldout=held)) == len(cases) // 2
+    assert {c['variant'] for c in load_champ('summary', labels=name)} == {'summary'}
+    assert len(load_champ('full', labels=name)) == len(cases) // 2
     with pytest.raises(ValueError):
-        load_champ('both', heldout=held)
+        load_champ('both', labels=name)
 
 
 def test_loader_refuses_other_models():
@@ -181,7 +185,7 @@ def test_loader_refuses_other_models():
             check_conversation_key(key)
     for key in ('GPT-3.5|0-Shot', 'PaLM 2 Medium|5-Shot', 'GPT-4'):
         with pytest.raises(ValueError, match='GPT-4 or GPT-4 Turbo'):
-            check_conversation_key(key, HELDOUT_MODELS)
+            check_conversation_key(key, SETS['heldout'][1])
 
 
 def test_clear_error_without_the_package(monkeypatch):
