@@ -242,6 +242,8 @@ def test_marker_clauses_and_variable_products(completion, gold, reward):
         # "only", "just"
         ('There is only one value of k for which the sum is prime, namely k = 2.', '1', None, 1.0),
         ('The graph has just three components.', '3', None, 1.0),
+        ('There are two-digit numbers with this property.', '2', None, 0.0),
+        ('There are twenty-one ways.', '21', None, 1.0),
         # a bound with a comma, or after a universal opening phrase; decided by the question
         (
             'At most, three of the four statements can hold simultaneously.',

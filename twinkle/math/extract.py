@@ -887,7 +887,7 @@ def _count(rest: str, context: str) -> Extraction:
         return checked(m.group(1), m.end())
     m = re.match(r'((?:[A-Za-z]+[\s-]+){1,4})', rest)
     if m:
-        words = list(re.finditer(r'[A-Za-z]+', m.group(1)))
+        words = list(re.finditer(r'\S+', m.group(1)))  # "two-digit" stays one word
         for k in range(len(words), 0, -1):  # the longest run of number words
             n = words_to_number(' '.join(w.group(0) for w in words[:k]))
             if n is not None:
