@@ -214,3 +214,27 @@ def test_sympy_error_text_reaches_the_verdict(monkeypatch):
     monkeypatch.undo()
     (v,) = MathChecker(MathConfig(cache_size=0)).check(*pair)
     assert v.reward == 1.0 and v.method == 'symbolic' and v.reason == ''
+
+
+def test_random_sentences_are_decided():
+    """Word-level soup in the places the sentence rules read (a final statement, a marker's
+    clause): every answer is decided within the hang guard (regexes over runs of words
+    can backtrack exponentially where the character soup above never reaches)."""
+    import random
+
+    rnd = random.Random(4321)
+    words = (
+        'the answer is there are at least most only one two ways or and of number interval '
+        'expression for any all which given by factorial approximately not no such pairs '
+        'word a ab n k x Therefore Thus So Final Answer: In 5 12 -3 3.5 = ( ) [ ] , . ! ? % $ '
+        '\\( \\) \\frac{1}{2} sqrt(2) n! (x, y) mod ≡ : ; - + * / ^'
+    ).split()
+    checker = MathChecker(MathConfig(sympy_deadline_s=1.0))
+    for _ in range(150):
+        body = ' '.join(rnd.choice(words) for _ in range(rnd.choice((8, 30, 120))))
+        tail = ' '.join([rnd.choice(words)] * rnd.randint(20, 60)) + ' ' + rnd.choice(words)
+        for comp in (body + ' ' + tail, 'The answer is 5 ' + tail, 'Final Answer: ' + body + ' ' + tail):
+            t0 = time.perf_counter()
+            (v,) = checker.check([comp], ['5'])
+            assert time.perf_counter() - t0 < 5.0, comp  # a hang guard, not a speed target
+            assert v.reward in (0.0, 1.0) or math.isnan(v.reward)
