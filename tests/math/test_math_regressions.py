@@ -176,6 +176,24 @@ EQUAL = [
     ('12.25', '12.3', 0.0),
     # a list holding the empty set (its key was once an IndexError)
     (r'\varnothing', r'1, 2, \emptyset', 0.0),
+    # "or" between values is two answers, never the product 0·o·r·7 = 0; inside brackets too
+    ('0', '0 or 7', 0.0),
+    ('0', r'0 \text{ or } 7', 0.0),
+    ('0', '7 or 0', 0.0),
+    ('0', '0 (or 7)', 0.0),
+    ('0', '0 or 0', 0.0),
+    ('5', '5 or 7', 0.0),
+    ('2, -2', '2 or -2', 1.0),
+    ('2, -2', 'x = 2 or x = -2', 1.0),
+    ('0', '0xy', 1.0),
+    ('0', '0 OR 7', 0.0),
+    # words after a value are units unless they condition or hedge it
+    ('0', '0 if n is even', 0.0),
+    ('0', r'0 \text{ probably}', 0.0),
+    ('7', '7 otherwise', 0.0),
+    ('5', r'5 \text{ at most}', 0.0),
+    ('5', '5 apples', 1.0),
+    ('12', r'12\text{ m}^2', 1.0),
 ]
 
 

@@ -577,7 +577,11 @@ _MATRIX = re.compile(r'\\begin\{([pbBvV]?matrix|array)\}(?:\{[^}]*\})?(.*?)\\end
 _FUNC_WORDS = _FUNCS | {'sqrt', 'frac', 'infty', 'pi', 'binom', 'cdot', 'times', 'and', 'or'}
 
 
-_WORD3 = re.compile(r'[a-zA-Z]{3}')
+# A word of three letters or more, or a lone "or" in any case: "0 or 7" (normalized "0or7")
+# is a list of two answers, not the product 0·o·r·7, which equals a gold 0; an "OR" the
+# split (lower case only) leaves is refused.
+_LONE_OR = re.compile(r'(?<![a-zA-Z\\])or(?![a-zA-Z])', re.I)
+_WORD3 = re.compile(r'[a-zA-Z]{3}|' + _LONE_OR.pattern, re.I)
 _STRUCT_CHARS = re.compile(
     r'[,;:=<>%&\[\]]|\\[{}]|\\(?:le|ge|lt|gt|ne|cup|begin|emptyset|varnothing|O)(?![a-zA-Z])'
 )
@@ -790,12 +794,14 @@ def parse_answer(text: str, already_normalized: bool = False) -> tuple:
     m = _MC.match(s)
     if m and (len(s) <= 3 or s.startswith('(')):
         return ('letter', m.group(1))
-    has_word = _WORD3.search(s) is not None  # text needs a word of 3+ letters
+    has_word = _WORD3.search(s) is not None  # text needs a word of 3+ letters; lists need "or"
     if has_word and _is_text(s) and not _MATRIX.search(s):
         return ('text', re.sub(r'[^a-z0-9]+', ' ', s.lower()).strip())
     if not has_word and not _STRUCT_CHARS.search(s):
         return ('expr', parse_expr(s))  # fast path: a plain expression
     items = [q for p in _split_words(s) for q in _split_top(p)]
+    if any(_LONE_OR.search(p) for p in items):  # "0 (or 7)": an "or" the split left inside brackets
+        raise ParseError('"or" inside brackets')
     if len(items) > 1:
         if any(not p.strip() for p in items):
             raise ParseError('empty list item')

@@ -171,10 +171,20 @@ def _repeating(m: re.Match) -> str:
     return f'\\frac{{{num}}}{{{den}}}'
 
 
+_QUALIFIER = re.compile(
+    r'\b(?:and|or|nor|either|neither|else|otherwise|if|when|whenever|unless|except|provided|'
+    r'assuming|only|not|maybe|perhaps|probably|possibly|likely|approximately|roughly|about|'
+    r'around|nearly|almost|least|most)\b',
+    re.I,
+)
+
+
 def _strip_units(s: str) -> str:
     # A plain value followed only by words ("5 apples left", "18 every day"): the words go.
+    # Not when the words join, condition or hedge it ("0 if n is even", "5 or more", "3
+    # probably"): those keep the answer from being the bare value.
     m = _VALUE_THEN_WORDS.fullmatch(s)
-    if m and not re.search(r'\b(?:and|or)\b', s[m.end(1) :]):
+    if m and not _QUALIFIER.search(s[m.end(1) :]):
         return m.group(1)
     # Otherwise only known unit words go, so a text answer ("Monday") survives.
     for _ in range(4):
@@ -187,7 +197,11 @@ def _strip_units(s: str) -> str:
         if not head or not re.search(r'[\d}]$|\)$', head):
             break
         if base in UNIT_WORDS or (
-            len(base) > 2 and base.isalpha() and re.search(r'\d$', head) and _only_number(head)
+            len(base) > 2
+            and base.isalpha()
+            and not _QUALIFIER.fullmatch(base)
+            and re.search(r'\d$', head)
+            and _only_number(head)
         ):
             s = head
         else:
@@ -260,7 +274,7 @@ def normalize(answer: Optional[str]) -> str:
     s = _CURRENCY.sub('', s)
     if '\\' in s:
         for _ in range(3):
-            s2 = _TEXT_UNIT.sub('', s)
+            s2 = _TEXT_UNIT.sub(lambda m: m.group(0) if _QUALIFIER.search(m.group(0)) else '', s)
             if s2 == s:
                 break
             s = s2
