@@ -34,6 +34,9 @@ EXTRACTION = [
     ('<think>\\boxed{1}', None),
     (r'\boxed{12', None),
     ('The answer is 8 or 9?', None),
+    # a value then words: the value, unless the words condition or hedge it
+    ('#### 72 dollars', '72'),
+    ('#### 0 if n is even', '0 if n is even'),
     ('```\nprint(4)\n```', None),
     ('4 5 6', None),
     ("I'm sorry, but I can't help with that.", None),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import List, NamedTuple, Optional, Tuple
 
-from twinkle.math.normalize import match_brace
+from twinkle.math.normalize import QUALIFIER, match_brace
 
 __all__ = [
     'Extraction',
@@ -376,6 +376,7 @@ def _clause_value(text: str, how: str) -> Optional[Extraction]:
         and re.search(r'[\d\\]', m.group(1))
         and _PLAIN_VALUE.fullmatch(m.group(1))
         and not re.search(r'\d', text[m.end(1) :])
+        and not QUALIFIER.search(text[m.end(1) :])  # "0 if n is even", "5 or more"
     ):
         return Extraction(m.group(1).rstrip(',;:'), how)
     return None

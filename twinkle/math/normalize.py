@@ -171,7 +171,9 @@ def _repeating(m: re.Match) -> str:
     return f'\\frac{{{num}}}{{{den}}}'
 
 
-_QUALIFIER = re.compile(
+#: Words that join, condition or hedge the value before them ("0 if n is even", "5 or
+#: more", "3 probably"): after them, the words are not a unit.
+QUALIFIER = re.compile(
     r'\b(?:and|or|nor|either|neither|else|otherwise|if|when|whenever|unless|except|provided|'
     r'assuming|only|not|maybe|perhaps|probably|possibly|likely|approximately|roughly|about|'
     r'around|nearly|almost|least|most)\b',
@@ -184,7 +186,7 @@ def _strip_units(s: str) -> str:
     # Not when the words join, condition or hedge it ("0 if n is even", "5 or more", "3
     # probably"): those keep the answer from being the bare value.
     m = _VALUE_THEN_WORDS.fullmatch(s)
-    if m and not _QUALIFIER.search(s[m.end(1) :]):
+    if m and not QUALIFIER.search(s[m.end(1) :]):
         return m.group(1)
     # Otherwise only known unit words go, so a text answer ("Monday") survives.
     for _ in range(4):
@@ -199,7 +201,7 @@ def _strip_units(s: str) -> str:
         if base in UNIT_WORDS or (
             len(base) > 2
             and base.isalpha()
-            and not _QUALIFIER.fullmatch(base)
+            and not QUALIFIER.fullmatch(base)
             and re.search(r'\d$', head)
             and _only_number(head)
         ):
@@ -274,7 +276,7 @@ def normalize(answer: Optional[str]) -> str:
     s = _CURRENCY.sub('', s)
     if '\\' in s:
         for _ in range(3):
-            s2 = _TEXT_UNIT.sub(lambda m: m.group(0) if _QUALIFIER.search(m.group(0)) else '', s)
+            s2 = _TEXT_UNIT.sub(lambda m: m.group(0) if QUALIFIER.search(m.group(0)) else '', s)
             if s2 == s:
                 break
             s = s2
