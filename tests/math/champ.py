@@ -214,17 +214,21 @@ def load_labels(variant: Optional[str] = None, labels: str = 'tuning') -> List[d
     return [c for c in cases if variant is None or c['variant'] == variant]
 
 
-@functools.lru_cache(maxsize=len(SETS))
-def _texts(
-    keys: Tuple[Tuple[str, str], ...], models: Tuple[str, ...]
-) -> Dict[Tuple[str, str], Tuple[str, str, str]]:
-    """(problem id, conversation key) -> (full response, summary, question), read once."""
-    for _, key in keys:
-        check_conversation_key(key, models)  # before any message is read
+@functools.lru_cache(maxsize=1)
+def _dataset() -> Tuple[Tuple[str, ...], Dict[Tuple[str, str], Tuple[str, str, str]]]:
+    """CHAMP's problem ids in file order, and for every labelled set's conversations
+    (problem id, conversation key) -> (full response, summary, question). The package's
+    73 MB file is parsed once for all sets; each set's keys are checked against its own
+    models before any message is read."""
+    keys = {}
+    for name, (_, models) in SETS.items():
+        for c in load_labels(labels=name):
+            check_conversation_key(c['conversation'], models)
+            keys[(c['problem_id'], c['conversation'])] = models
     with open(dataset_path(), encoding='utf-8') as f:
         problems = json.load(f)['problems']
     out = {}
-    for pid, key in keys:
+    for (pid, key), models in keys.items():
         model, _ = check_conversation_key(key, models)
         messages = problems[pid]['conversations'][key]['messages']
         full, prompt, summary = messages[-3], messages[-2], messages[-1]
@@ -235,7 +239,12 @@ def _texts(
             f'{pid}|{key}: unexpected roles {full["role"]!r}, {summary["role"]!r}'
         )
         out[(pid, key)] = (full['text'] or '', summary['text'] or '', problems[pid]['_text'])
-    return out
+    return tuple(problems), out
+
+
+def problem_ids() -> List[str]:
+    """CHAMP's problem ids in the order of its file (the order the selection rules count)."""
+    return list(_dataset()[0])
 
 
 def completion(variant: str, full: str, summary: str) -> str:
@@ -264,8 +273,7 @@ def load_champ(variant: Optional[str] = None, labels: str = 'tuning') -> List[di
         ChampDatasetMissing: champ-dataset is not installed.
     """
     cases = load_labels(variant, labels)
-    keys = tuple(sorted({(c['problem_id'], c['conversation']) for c in cases}))
-    texts = _texts(keys, _set(labels)[1])
+    texts = _dataset()[1]
     out = []
     for c in cases:
         full, summary, question = texts[(c['problem_id'], c['conversation'])]
