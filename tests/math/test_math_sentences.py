@@ -239,6 +239,7 @@ def test_marker_clauses_and_variable_products(completion, gold, reward):
         ('There are 8 necklaces (or 9).', '8', None, 0.0),
         ('There are 8 necklaces, or $9$.', '8', None, 0.0),
         ('There are 8 necklaces, or more.', '8', None, 0.0),
+        ('There are 8 necklaces, or thirteen.', '8', None, 0.0),
         # "only", "just"
         ('There is only one value of k for which the sum is prime, namely k = 2.', '1', None, 1.0),
         ('The graph has just three components.', '3', None, 1.0),

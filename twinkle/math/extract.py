@@ -855,13 +855,21 @@ _THINGS_END = re.compile(
     re.I,
 )
 # An "or" before another value anywhere after it is still a hedge: "4 ways (or 5)",
-# "4 ways, or $5$".
+# "4 ways, or $5$", "or eleven", "or a few", "or more".
 _OR_VALUE = re.compile(
-    r'\bor\s+(?:else\s+|even\s+|perhaps\s+|possibly\s+)?(?:\$|\\\(|[-+]?\d|'
-    r'(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|'
-    r'thirty|forty|fifty|hundred|a\s+few|several|more|fewer|less)\b)',
-    re.I,
+    r'\bor\s+(?:else\s+|even\s+|perhaps\s+|possibly\s+)?(?:a\s+)?(\$|\\\(|[-+]?\d|[A-Za-z]+\b)', re.I
 )
+_QUANTITY_WORDS = frozenset({'hundred', 'thousand', 'few', 'several', 'more', 'fewer', 'less'})
+
+
+def _or_value(text: str, pos: int) -> bool:
+    """Whether an "or" at or after ``pos`` comes before a value (a number word as
+    :func:`words_to_number` reads it, or a quantity word)."""
+    for m in _OR_VALUE.finditer(text, pos):
+        w = m.group(1).lower()
+        if not w[0].isalpha() or w in _QUANTITY_WORDS or words_to_number(w) is not None:
+            return True
+    return False
 
 
 def _count(rest: str, context: str) -> Extraction:
@@ -876,7 +884,7 @@ def _count(rest: str, context: str) -> Extraction:
         if head is None or _HEDGE.search(context):
             return _checked(value, context, 'sentence')
         cut = _THINGS_END.search(rest, end)
-        if cut and _OR_VALUE.search(rest, cut.start()):
+        if cut and _or_value(rest, cut.start()):
             return Extraction(None, 'hedged')
         return _checked(value, head + rest[: cut.start() if cut else len(rest)], 'sentence')
 
