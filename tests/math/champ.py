@@ -14,8 +14,12 @@ problem and both variants of each:
   set's eight conditions (:data:`CONDS`), labelled after the rules were written. Measured
   once on text the rules had not seen; its misses were then read and some became rules.
 - ``'heldout_b'`` (``champ_heldout_b_labels.jsonl``): GPT-4 and GPT-4 Turbo under the
-  other ten conditions (:data:`OTHER_CONDS`), labelled after those rules: text no rule
-  was written against.
+  other ten conditions (:data:`OTHER_CONDS`), labelled after those rules. Measured once;
+  its misses were then read and some became rules.
+- ``'heldout_c'`` (``champ_heldout_c_labels.jsonl``): GPT-4 and GPT-4 Turbo under the
+  same ten conditions, each problem under another condition and model than in
+  ``'heldout_b'``, labelled before those rules were written: text no rule was written
+  against.
 
 Each set's loader refuses any other set's models before it reads a message.
 """
@@ -32,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LABELS = os.path.join(HERE, 'data', 'champ_labels.jsonl')
 HELDOUT_LABELS = os.path.join(HERE, 'data', 'champ_heldout_labels.jsonl')
 HELDOUT_B_LABELS = os.path.join(HERE, 'data', 'champ_heldout_b_labels.jsonl')
+HELDOUT_C_LABELS = os.path.join(HERE, 'data', 'champ_heldout_c_labels.jsonl')
 
 ALLOWED_MODELS = ('GPT-3.5', 'PaLM 2 Medium')
 HELDOUT_MODELS = ('GPT-4', 'GPT-4 Turbo')
@@ -47,7 +52,7 @@ CONDS = (
     'Problem C w/ H',
     'Misleading C w/o H',
 )
-#: The other ten conditions, those of the second held-out set.
+#: The other ten conditions, those of the second and third held-out sets.
 OTHER_CONDS = (
     'Direct C w/ H',
     'Direct C w/o H',
@@ -65,6 +70,7 @@ SETS = {
     'tuning': (LABELS, ALLOWED_MODELS),
     'heldout': (HELDOUT_LABELS, HELDOUT_MODELS),
     'heldout_b': (HELDOUT_B_LABELS, HELDOUT_MODELS),
+    'heldout_c': (HELDOUT_C_LABELS, HELDOUT_MODELS),
 }
 VARIANTS = ('full', 'summary')
 ANSWER_CLASSES = ('boxed', 'marker', 'sentence', 'words', 'plaintext_math', 'none')
@@ -189,14 +195,19 @@ def heldout_selection(problem_ids: List[str], labels: str = 'heldout') -> List[T
     """A held-out set's conversations, one per problem: for the i-th problem (CHAMP's file
     order, less :data:`EXCLUDED`), ``'heldout'`` takes ``GPT-4`` for i // 8 even and
     ``GPT-4 Turbo`` for odd, under ``CONDS[i % 8]``; ``'heldout_b'`` takes ``GPT-4 Turbo``
-    for i // 10 even and ``GPT-4`` for odd, under ``OTHER_CONDS[i % 10]``. Each rule was
-    fixed before any text of its conversations was read."""
+    for i // 10 even and ``GPT-4`` for odd, under ``OTHER_CONDS[i % 10]``; ``'heldout_c'``
+    takes the other model, under ``OTHER_CONDS[(i + 5) % 10]``. Each rule was fixed before
+    any text of its conversations was read."""
     kept = [p for p in problem_ids if p not in EXCLUDED]
     if labels == 'heldout':
         return [(p, f'{HELDOUT_MODELS[(i // 8) % 2]}|{CONDS[i % 8]}') for i, p in enumerate(kept)]
     if labels == 'heldout_b':
         return [(p, f'{HELDOUT_MODELS[1 - (i // 10) % 2]}|{OTHER_CONDS[i % 10]}') for i, p in enumerate(kept)]
-    raise ValueError(f"labels must be 'heldout' or 'heldout_b', not {labels!r}")
+    if labels == 'heldout_c':
+        return [
+            (p, f'{HELDOUT_MODELS[(i // 10) % 2]}|{OTHER_CONDS[(i + 5) % 10]}') for i, p in enumerate(kept)
+        ]
+    raise ValueError(f"labels must be 'heldout', 'heldout_b' or 'heldout_c', not {labels!r}")
 
 
 def _set(labels: str) -> Tuple[str, Tuple[str, ...]]:
@@ -261,7 +272,7 @@ def load_champ(variant: Optional[str] = None, labels: str = 'tuning') -> List[di
 
     Args:
         variant: 'full', 'summary' or None (both).
-        labels: the set, one of :data:`SETS` ('tuning', 'heldout', 'heldout_b').
+        labels: the set, one of :data:`SETS` ('tuning', 'heldout', 'heldout_b', 'heldout_c').
 
     Returns:
         Dicts with the fields of the labels file (id, problem_id, conversation, model,

@@ -271,11 +271,12 @@ def test_marker_clauses_and_variable_products(completion, gold, reward):
         ('The set of possible values of t is the interval [0, 2].', '[0, 2]', None, 1.0),
         ('The set of possible values of t is the interval [0, 2].', '[0, 3]', None, 0.0),
         ('The sum is a number between 1 and 10.', '10', None, 0.0),
-        # a value without a digit: an operator or a function, not a lone letter or word
+        # a value without a digit: an operator, a function or a lone letter; not a word
         ('The limit of the sequence is sqrt(b).', r'\sqrt{b}', None, 1.0),
         ('The limit of the sequence is sqrt(b).', r'\sqrt{a}', None, 0.0),
         ('The total is a+b.', 'a+b', None, 1.0),
-        ('The result is n.', 'n', None, 0.0),
+        ('The result is n.', 'n', None, 1.0),
+        ('The result is n.', 'm', None, 0.0),
         ('The result is well-defined.', '1', None, 0.0),
         # solutions as tuples after their unknowns
         ('The only solutions are (a, b) = (2, 3) and (a, b) = (4, 5).', '(2, 3), (4, 5)', None, 1.0),
@@ -294,5 +295,71 @@ def test_marker_clauses_and_variable_products(completion, gold, reward):
     ],
 )
 def test_statement_forms_of_unseen_model_text(completion, gold, question, reward):
+    (v,) = CHECKER.check([completion], [gold], questions=[question])
+    assert v.reward == reward, v
+
+
+@pytest.mark.parametrize(
+    'completion,gold,question,reward',
+    [
+        # a lone letter is a variable; the article "a" and the pronoun "I" are not values
+        ('The sum over all nonempty subsets of {1, 2, ..., n} is n.', 'n', None, 1.0),
+        ('The sum over all nonempty subsets of {1, 2, ..., n} is k.', 'n', None, 0.0),
+        ('The value we need is a.', '1', None, 0.0),
+        # a factorial before the full stop keeps its "!"; a lone "!" ends the sentence
+        ('The number of ways to place n rooks on an n x n board is n!.', 'n!', None, 1.0),
+        ('The number of ways to place n rooks on an n x n board is n!.', 'n', None, 0.0),
+        ('Final answer: 4!.', '24', None, 1.0),
+        ('The answer is 5!', '5', None, 1.0),
+        ('There are 120 ways!', '120', None, 1.0),
+        # an identity stands for its value; an equation with one solution does not
+        ('The count is given by C(n, 4) = n! / (4!(n - 4)!).', r'\binom{n}{4}', None, 1.0),
+        ('The count is given by C(n, 4) = n! / (3!(n - 4)!).', r'\binom{n}{4}', None, 0.0),
+        ('The count is $x + 1 = 5$.', '5', None, 0.0),
+        # "at most, only"; "at least <expression> of"; both decided by the question
+        (
+            'At most, only two of the three inequalities can be true at once.',
+            '2',
+            'At most how many can be true?',
+            1.0,
+        ),
+        ('At most, only two of the three inequalities can be true at once.', '2', 'How many are true?', 0.0),
+        (
+            'At least k - 2 of the integers m have f(m) divisible by 3.',
+            'k-2',
+            'At least how many of them are divisible by 3?',
+            1.0,
+        ),
+        ('At least k - 2 of the integers m have f(m) divisible by 3.', 'k-2', None, 0.0),
+        # "factorizes to", "reduces to"
+        (
+            'The expression $x^3 + y^3$ factorizes to $(x + y)(x^2 - xy + y^2)$.',
+            '(x+y)(x^2-xy+y^2)',
+            None,
+            1.0,
+        ),
+        ('The sum reduces to 42.', '42', None, 1.0),
+        # a value after a noun phrase and a comma
+        ('The polynomial that satisfies the equation is the zero polynomial, $f(x) = 0$.', '0', None, 1.0),
+        ('The polynomial that satisfies the equation is the zero polynomial, $f(x) = 0$.', '1', None, 0.0),
+        # one case of a split is no answer; where an extremum is attained, or a restated
+        # hypothesis, leaves the value
+        ('The minimum value is 0 if n is even.', '0', None, 0.0),
+        ('Therefore, the minimum value is $0$ if $n$ is even.', '0', None, 0.0),
+        ('The number is (n-1) when n>1, and 1 when n=1.', 'n-1', None, 0.0),
+        ('The value is 1 if n is even, and n/(n+2) if n is odd.', '1', None, 0.0),
+        ('The remainder is $0$ if and only if $n$ is a multiple of $k$.', '0', None, 0.0),
+        ('There are 2 solutions if n is even.', '2', None, 0.0),
+        ('Hence the number is 5 for even n.', '5', None, 0.0),
+        ('Hence the number is 5 for n > 2.', '5', None, 0.0),
+        ('#### 5 for even n', '5', None, 0.0),
+        ('The minimum value is 0 when a = b = c.', '0', None, 1.0),
+        ('The minimum value is $0$, when $a = b = c$.', '0', None, 1.0),
+        ('The largest number of real solutions is $0$ if $f(x)$ has no real solutions.', '0', None, 1.0),
+        ('There are 2 solutions if we count multiplicity.', '2', None, 1.0),
+        ('Hence the number is 5 for each child.', '5', None, 1.0),
+    ],
+)
+def test_case_splits_identities_and_lone_variables(completion, gold, question, reward):
     (v,) = CHECKER.check([completion], [gold], questions=[question])
     assert v.reward == reward, v

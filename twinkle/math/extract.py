@@ -228,7 +228,7 @@ def _box_text(content: str) -> Optional[Extraction]:
     if not content.startswith('\\text') or len(content) > 300:
         return None
     plain = re.sub(r'\\(?:text|textbf|mathrm)\s*\{([^{}]*)\}', r'\1', content)
-    plain = re.sub(r'\s+', ' ', plain).strip()
+    plain = _strip_end(re.sub(r'\s+', ' ', plain))
     if len(_WORDY.findall(plain)) < 2:
         return None
     return _clause_value(plain, 'boxed')
@@ -266,10 +266,19 @@ def _span(rest: str) -> str:
         return _inside(m)
     line = rest.split('\n', 1)[0]
     cut = _CLAUSE_END.search(line)
-    if cut:
-        line = line[: cut.start()]
+    if cut:  # a full stop stays for _strip_end: "n!." is a factorial
+        line = line[: cut.start() + cut.group(0).startswith('.')]
     line = line.replace('**', '') if '*' in line else line
-    return line.strip().rstrip('.!').strip()
+    return _strip_end(line)
+
+
+def _strip_end(s: str) -> str:
+    """``s`` without the marks that close its sentence; a ``!`` before the full stop
+    (``n!.``) is a factorial and stays."""
+    s = s.strip()
+    if s.endswith('!.') and len(s) > 2 and (s[-3].isalnum() or s[-3] in ')}'):
+        return s[:-1]
+    return s.rstrip('.!').strip()
 
 
 # "x = 2 or x = -2": the solutions of an equation in one unknown, not a hedge.
@@ -539,8 +548,8 @@ def _final_statement(plain: str) -> Tuple[Extraction, bool]:
         return Extraction(None, 'no_answer'), early
     m = _CONCLUDE.match(last)
     if not m:
-        return _statement(last.rstrip('.!').strip()), early
-    clause = m.group(1).rstrip('.!').strip()
+        return _statement(_strip_end(last)), early
+    clause = _strip_end(m.group(1))
     got = _statement(clause)
     if got.answer is not None:
         return got._replace(how='conclusion'), early
@@ -592,7 +601,8 @@ def _conclusion(clause: str) -> Extraction:
 # The main verb of a statement, longest forms first (alternation order decides).
 _STATE_VERB = re.compile(
     r'\s(?:is equal to|are equal to|is given by|are given by|can be (?:written|expressed|'
-    r'factori[sz]ed|factored|simplified) as|factors as|simplifies to|is congruent to|'
+    r'factori[sz]ed|factored|simplified) as|factors as|factors into|factori[sz]es (?:as|to|into)|'
+    r'simplifies to|reduces to|evaluates to|is congruent to|'
     r'are all congruent to|are all equal to|'
     r'is|are|equals|was|were|will be|would be|must be|should be|comes to|totals)\s',
     re.I,
@@ -611,7 +621,7 @@ _HAS = re.compile(
 # A bound instead of a value: "At least one of x, y, z is even", "... is at most 2".
 _BOUND = re.compile(
     r'^(?:(at\s+least|no\s+fewer\s+than|not\s+fewer\s+than)|'
-    r'(at\s+most|no\s+more\s+than|not\s+more\s+than)),?\s+(.+)$',
+    r'(at\s+most|no\s+more\s+than|not\s+more\s+than)),?\s+(?:only\s+|just\s+)?(.+)$',
     re.I | re.S,
 )
 # "In any solution of ..., at least one of x, y, z is even": the opening phrase of a bound.
@@ -647,14 +657,18 @@ _SUBCLAUSE = re.compile(
 # A value written in plain text: numbers, letters of variables, operators, brackets.
 _PLAIN_VALUE = re.compile(r'[-+−]?[\w.,/^*()\[\]{}!√π·×+\-−′\'= ]{1,60}')
 # What a value without a digit needs to be one: an operator or a function (``n!``,
-# ``sqrt(a)``, ``a+b``), not a lone letter or word ("is n", "is a").
+# ``sqrt(a)``, ``a+b``), or to be one letter, a variable ("is n.", not the article in
+# "is a." or the pronoun "I"); not a word.
 _OPERATION = re.compile(r'[+\-−*/^!√π·×]|\b(?:sqrt|pi|ln|log|sin|cos|tan|exp)\b', re.I)
+_VARIABLE = re.compile(r'(?![aAI])[A-Za-z]')
 # The noun a value may follow: "is the interval [-1, 1]", "is given by the expression n(n-3)/2".
 _NAMED = re.compile(
     r'^(?:the\s+|an?\s+)?(?:(?:closed|open|half-open)\s+)?'
     r'(?:interval|expression|formula|value|number|set|ordered\s+pairs?|pairs?|triples?)\s+(?=\S)',
     re.I,
 )
+# A value after a noun phrase and a comma: "is the zero polynomial, $f(x) = 0$".
+_APPOSITIVE = re.compile(r'(?:the|an?)\s+[A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){0,3},\s+(?=\$|\\[(\[])', re.I)
 # "(x, y) = (1, 1) and (x, y) = (3, 2)": solutions as tuples, each after the unknowns.
 _TUPLE_LHS = re.compile(r'\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])+\s*\)\s*=\s*')
 # A value restated in brackets after its name: "n factorial (n!)" (after a space: "C(5, 2)"
@@ -748,9 +762,12 @@ def _none(things: str) -> Extraction:
 def _bound(m: re.Match[str]) -> Extraction:
     """The value of a bound ("at least one of ..."), marked with the question it needs."""
     # Only the number is the hedge check's context: "one of x, y, or z" is no hedge.
-    got = _count(m.group(3), m.group(3).split(' of ', 1)[0])
+    head = m.group(3).split(' of ', 1)[0]
+    got = _count(m.group(3), head)
     if got.answer is None:
         got = _value(m.group(3), m.group(3))
+    if got.answer is None and head != m.group(3):  # "at least k - 2 of the integers"
+        got = _value(head, head)
     if got.answer is None:
         return got
     return got._replace(needs='at_least' if m.group(1) else 'at_most')
@@ -784,6 +801,21 @@ def _congruence(clause: str) -> Optional[str]:
     return got.group(2)
 
 
+# A value for one case of a split: "(n-1) when n > 1, and 1 when n = 1", "1 if n is even".
+# A condition that only sets letters equal ("0 when a = b = c": where an extremum is
+# attained) or restates a hypothesis ("0 if f has no real zeros") leaves the value.
+_CASE_OPEN = re.compile(r',?\s*(?:if|when|whenever)\b', re.I)
+_CASE = re.compile(
+    r'\b(?:even|odd|otherwise|if|when|whenever)\b|[<>≤≥≠]|\\(?:le|ge|leq|geq|lt|gt|neq|ne)\b', re.I
+)
+
+
+def _one_case(tail: str) -> bool:
+    """Whether ``tail``, the text after a value, makes it the value of one case only."""
+    m = _CASE_OPEN.match(tail)
+    return m is not None and _CASE.search(tail, m.end()) is not None
+
+
 def _cut_subclause(rest: str) -> str:
     """``rest`` up to a subordinate clause, outside math spans."""
     spans = [(m.start(), m.end()) for m in _MATH_SPAN.finditer(rest)]
@@ -796,12 +828,24 @@ def _cut_subclause(rest: str) -> str:
 def _value(rest: str, context: str, bracketed: bool = False) -> Extraction:
     """The value that makes up all of ``rest`` (the text after the verb; ``bracketed``:
     the inside of brackets, where a final ``!`` is a factorial, not the sentence's end)."""
-    cut = _cut_subclause(rest).strip()
+    head = _cut_subclause(rest)
+    got = _value_of(rest, head.strip(), context, bracketed)
+    if got.answer is not None and _one_case(rest[len(head) :]):
+        return Extraction(None, 'hedged')
+    return got
+
+
+def _value_of(rest: str, cut: str, context: str, bracketed: bool) -> Extraction:
+    """:func:`_value` of ``rest`` cut before its subordinate clause (``cut``)."""
     if bracketed and cut != rest.strip():  # "(5 if we exclude 0)": a condition, not a value
         return Extraction(None, 'no_answer')
-    rest = cut if bracketed else cut.rstrip('.!,').strip()
+    # (the callers strip the sentence's closing marks: a "!" left here is a factorial)
+    rest = cut if bracketed else cut.rstrip('.,').strip()
     rest = re.sub(r'^(?:always|exactly|precisely|simply|just)\s+', '', rest, flags=re.I)
     rest = _NAMED.sub('', rest, count=1)
+    m = _APPOSITIVE.match(rest)
+    if m and _MATH_SPAN.fullmatch(rest, m.end()):
+        rest = rest[m.end() :]
     if not rest:
         return Extraction(None, 'no_answer')
     m = _BOUND.match(rest)
@@ -830,7 +874,7 @@ def _value(rest: str, context: str, bracketed: bool = False) -> Extraction:
     if (
         len(plain) > 60
         or not _PLAIN_VALUE.fullmatch(plain)
-        or not (re.search(r'[\d\\]', plain) or _OPERATION.search(plain))
+        or not (re.search(r'[\d\\]', plain) or _OPERATION.search(plain) or _VARIABLE.fullmatch(plain))
         or any(not _value_word(w, plain) for w in _WORDY.findall(plain))
     ):
         # The name in words only: "six (5 ...)" would state two values.
@@ -884,7 +928,7 @@ def _count(rest: str, context: str) -> Extraction:
         if head is None or _HEDGE.search(context):
             return _checked(value, context, 'sentence')
         cut = _THINGS_END.search(rest, end)
-        if cut and _or_value(rest, cut.start()):
+        if cut and (_or_value(rest, cut.start()) or _one_case(rest[cut.start() :])):
             return Extraction(None, 'hedged')
         return _checked(value, head + rest[: cut.start() if cut else len(rest)], 'sentence')
 

@@ -286,13 +286,12 @@ def _single(node: tuple) -> tuple:
 
 
 def _names_value(eq: tuple, cfg: MathConfig) -> bool:
-    """Whether ``lhs = rhs`` stands for ``rhs`` (the left names the unknown, or ``4 + 6 = 10``)."""
+    """Whether ``lhs = rhs`` stands for ``rhs``: the left names the unknown, or the two
+    sides are one value (``4 + 6 = 10``, ``C(n, 4) = n!/(4!(n-4)!)``: an identity, not a
+    condition on its letters)."""
     if _var_lhs(eq):
         return True
-    lhs, rhs = eq[1], eq[2]
-    if free_symbols(lhs) or free_symbols(rhs):
-        return False
-    v, _ = compare_expr(lhs, rhs, cfg, _never)
+    v, _ = compare_expr(eq[1], eq[2], cfg, _never)
     return bool(v)
 
 

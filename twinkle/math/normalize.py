@@ -172,11 +172,13 @@ def _repeating(m: re.Match) -> str:
 
 
 #: Words that join, condition or hedge the value before them ("0 if n is even", "5 or
-#: more", "3 probably"): after them, the words are not a unit.
+#: more", "3 probably", "5 for even n", "1 for n > 2"): after them, the words are not a unit.
 QUALIFIER = re.compile(
     r'\b(?:and|or|nor|either|neither|else|otherwise|if|when|whenever|unless|except|provided|'
     r'assuming|only|not|maybe|perhaps|probably|possibly|likely|approximately|roughly|about|'
-    r'around|nearly|almost|least|most)\b',
+    r'around|nearly|almost|least|most)\b|'
+    r'\bfor\s+(?:(?:all|every|each|any)\s+)?(?:even|odd)\b|'
+    r'\bfor\s+\w+\s*(?:[<>≤≥≠]|\\[lgn]e|(?:is\s+)?(?:even|odd)\b)',
     re.I,
 )
 
