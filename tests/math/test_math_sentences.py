@@ -363,3 +363,72 @@ def test_statement_forms_of_unseen_model_text(completion, gold, question, reward
 def test_case_splits_identities_and_lone_variables(completion, gold, question, reward):
     (v,) = CHECKER.check([completion], [gold], questions=[question])
     assert v.reward == reward, v
+
+
+@pytest.mark.parametrize(
+    'completion,gold,question,reward',
+    [
+        # an "or" or a hedge word in the subject names the thing; one that opens the
+        # sentence, speaks of the writer or follows the verb hedges
+        ('The number of strings whose digits differ by less than or equal to 1 is 239.', '239', None, 1.0),
+        ('The number of strings with increasing or decreasing digits is 504.', '504', None, 1.0),
+        ('The maximum for the sides of a (possibly degenerate) triangle is 2.', '2', None, 1.0),
+        ('Perhaps the sum is 2.', '2', None, 0.0),
+        ('I think the sum is 2.', '2', None, 0.0),
+        ('The sum is 2 or 3.', '2', None, 0.0),
+        ('The sum is probably 2.', '2', None, 0.0),
+        # a hedge just before a marker, or an alternative after a contrast
+        ('Maybe the answer is 2.', '2', None, 0.0),
+        ('I think the final answer is 2.', '2', None, 0.0),
+        ('One might think the answer is 5, but actually the answer is 2.', '2', None, 1.0),
+        ('We get $5$, but it could also be $7$.', '5', None, 0.0),
+        ('We get 5, but it might well be 7.', '5', None, 0.0),
+        # values in separate math spans: a list, not one span across the text between them
+        (
+            'The integer solutions are \\( (x, y) = (2, 1) \\) and \\( (x, y) = (1, 2) \\).',
+            '(1, 2), (2, 1)',
+            None,
+            1.0,
+        ),
+        ('The values are \\(a = 3\\), \\(b = -7\\), and \\(c = 4\\).', 'a = 3, b = -7, c = 4', None, 1.0),
+        ('The values are \\(a = 3\\), \\(b = -7\\), and \\(c = 4\\).', 'a = 3, b = -7, c = 5', None, 0.0),
+        ('The roots are $\\frac{1}{2}$, $\\sqrt{3}$, and $2$.', '\\frac{1}{2}, \\sqrt{3}, 2', None, 1.0),
+        ('The roots are $\\frac{1}{2}$ or $\\sqrt{3}$.', '\\frac{1}{2}', None, 0.0),
+        # ", meaning ..." ends the value
+        ('The possible values of $n \\mod 9$ are $0$, meaning $n$ is a multiple of 9.', '0', None, 1.0),
+        # verbs: "converges to", "results in", "holds for"; nouns: "the limit", "the
+        # binomial coefficient"
+        ('The sequence is bounded, and therefore converges to the limit \\(L = 2\\).', '2', None, 1.0),
+        ('The expansion will result in 2,001,000 terms.', '2001000', None, 1.0),
+        ('The inequality holds for 98 values of n in the set {1, 2, ..., 100}.', '98', None, 1.0),
+        ('The inequality holds for all 100 values of n in the set {1, 2, ..., 100}.', '100', None, 0.0),
+        (
+            'The count is given by the binomial coefficient C(n, 4) = n! / [4!(n-4)!].',
+            r'\binom{n}{4}',
+            None,
+            1.0,
+        ),
+        # a conclusion after ", so"
+        (
+            'The inequality holds for all n in {1, 2, ..., 100}, so there are 100 values of n that satisfy it.',
+            '100',
+            None,
+            1.0,
+        ),
+        # a count that is an expression; a lone letter there restates the problem
+        ('There are 2^(n-1) ways to take an odd number of objects.', '2^{n-1}', None, 1.0),
+        ('There are n! ways to order them.', 'n!', None, 1.0),
+        ('There are n rooks on the board.', 'n', None, 0.0),
+        ('There are 2n-1 ways, or 2n.', '2n-1', None, 0.0),
+        # a bound after an opening phrase with a set in it, decided by the question
+        (
+            'For integer m in {k+3, k+4, ..., 2k}, at least k-2 of them have f(m) divisible by 3.',
+            'k-2',
+            'At least how many of them have f(m) divisible by 3?',
+            1.0,
+        ),
+    ],
+)
+def test_subject_words_span_lists_and_conclusions(completion, gold, question, reward):
+    (v,) = CHECKER.check([completion], [gold], questions=[question])
+    assert v.reward == reward, v

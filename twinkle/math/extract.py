@@ -58,7 +58,7 @@ _BOX_REST = re.compile(r'\s*[a-z]{0,5}\s*(?:\{|[^\s$]+\Z)')
 _SEP_TAIL = re.compile(_SEP + r'+\Z')
 _HEDGE = re.compile(
     r'\?|\b(?:maybe|perhaps|probably|possibly|not sure|unsure|i guess|i think|'
-    r'either|might be|could be)\b',
+    r'either|(?:might|could)\s+(?:also\s+|well\s+|instead\s+)?be)\b',
     re.I,
 )
 _OR = re.compile(r'\bor\b', re.I)
@@ -76,6 +76,12 @@ _DOLLARS = re.compile(r'\$.*?\$')
 _CONDITIONAL = re.compile(
     r'\b(?:if|whether|suppose|assume|assuming|unless|check|verify|that)\s+'
     r'(?:the\s+)?(?:final\s+)?$',
+    re.I,
+)
+# A hedge just before a marker: "Maybe the answer is 2", "I think the final answer is 2".
+_HEDGED_MARKER = re.compile(
+    r'\b(?:maybe|perhaps|probably|possibly|i\s+(?:guess|think|believe)(?:\s+that)?),?\s+'
+    r'(?:the\s+)?(?:final\s+|correct\s+)?$',
     re.I,
 )
 _CONCLUDE = re.compile(
@@ -130,6 +136,13 @@ class Extraction(NamedTuple):
     how: str
     needs: str = ''
     about: str = ''
+
+
+def _one_span(text: str, pos: int = 0) -> Optional[re.Match[str]]:
+    """The math span that makes up all of ``text[pos:]``, or None (also for several spans:
+    ``\\(a = 3\\), \\(b = 4\\)`` is two)."""
+    m = _MATH_SPAN.match(text, pos)
+    return m if m is not None and m.end() == len(text) else None
 
 
 def _inside(m: re.Match[str]) -> str:
@@ -356,13 +369,16 @@ def _find_marker(tail: str, at_start: bool = False):
         rest = _cut_tag(plain[m.end() :])
         sentence_end = _SENTENCE_END.search(rest)
         context = rest[: sentence_end.start() if sentence_end else len(rest)]
-        best = (p, _span(rest), context, 'marker')
+        hedged = _HEDGED_MARKER.search(plain[max(0, p - 25) : p])
+        best = (p, _span(rest), context, 'hedged' if hedged else 'marker')
         break
     return plain, best, near
 
 
 def _marked(best: tuple) -> Extraction:
     """The answer after a marker; for a clause ("The largest value is 2/5"), the value it states."""
+    if best[3] == 'hedged':
+        return Extraction(None, 'hedged')
     ext = _checked(best[1], best[2], best[3])
     if ext.answer is None or not _WORDY.search(_MATH_SPAN.sub(' ', ext.answer)):
         return ext
@@ -548,7 +564,11 @@ def _final_statement(plain: str) -> Tuple[Extraction, bool]:
         return Extraction(None, 'no_answer'), early
     m = _CONCLUDE.match(last)
     if not m:
-        return _statement(_strip_end(last)), early
+        got = _statement(_strip_end(last))
+        then = list(_THEN.finditer(last))
+        if got.how == 'no_answer' and then:  # "..., so there are 100 values of n"
+            got = _statement(_strip_end(last[then[-1].end() :]))
+        return got, early
     clause = _strip_end(m.group(1))
     got = _statement(clause)
     if got.answer is not None:
@@ -556,6 +576,10 @@ def _final_statement(plain: str) -> Tuple[Extraction, bool]:
     if got.how == 'no_answer':
         got = _conclusion(clause)
     return got, early
+
+
+# A conclusion after a comma: "It holds for all n in {1, ..., 100}, so there are 100 values".
+_THEN = re.compile(r',\s+(?:and\s+)?(?:so|hence|thus|therefore),?\s+(?=\w)', re.I)
 
 
 def _restated(text: str, at: int) -> Optional[Extraction]:
@@ -602,10 +626,13 @@ def _conclusion(clause: str) -> Extraction:
 _STATE_VERB = re.compile(
     r'\s(?:is equal to|are equal to|is given by|are given by|can be (?:written|expressed|'
     r'factori[sz]ed|factored|simplified) as|factors as|factors into|factori[sz]es (?:as|to|into)|'
-    r'simplifies to|reduces to|evaluates to|is congruent to|'
+    r'simplifies to|reduces to|evaluates to|converges to|tends to|is congruent to|'
     r'are all congruent to|are all equal to|'
     r'is|are|equals|was|were|will be|would be|must be|should be|comes to|totals)\s',
     re.I,
+)
+_SUBJECT_HEDGE = re.compile(
+    r'^\s*(?:maybe|perhaps|probably|possibly)\b|\?|\b(?:not sure|unsure|i guess|i think|i believe)\b', re.I
 )
 # A count stated as "There are V <things>" or "<subject> has V <things>".
 _THERE = re.compile(
@@ -614,7 +641,8 @@ _THERE = re.compile(
     re.I | re.S,
 )
 _HAS = re.compile(
-    r'\s(?:has|have|had|will have|contains?|gets?|needs?|makes?)\s+'
+    r'\s(?:has|have|had|will have|contains?|gets?|needs?|makes?|(?:will\s+)?results?\s+in|yields?|'
+    r'gives?|produces?|holds?\s+(?:true\s+)?for)\s+'
     r'(?:exactly\s+|only\s+|just\s+|a total of\s+)?(.+)$',
     re.I | re.S,
 )
@@ -624,8 +652,9 @@ _BOUND = re.compile(
     r'(at\s+most|no\s+more\s+than|not\s+more\s+than)),?\s+(?:only\s+|just\s+)?(.+)$',
     re.I | re.S,
 )
-# "In any solution of ..., at least one of x, y, z is even": the opening phrase of a bound.
-_UNIVERSAL_OPENING = re.compile(r'^(?:in|for|among|across)\s+(?:any|all|every|each)\b[^,]{0,150},\s*', re.I)
+# "In any solution of ..., at least one of x, y, z is even", "For m in {k+3, ..., 2k}, at
+# least ...": the opening phrase of a bound.
+_UNIVERSAL_OPENING = re.compile(r'^(?:in|for|among|across)\s+(?:[^,{}]|\{[^{}]*\}){0,150},\s*', re.I)
 # A count said as a negation: "There are no such pairs", "f has no real zeros", "f does
 # not have any double roots", "For no value of n can f be factored".
 _NO_THINGS = re.compile(r'^(?:no|not\s+any)\s+(?:such\s+)?(?=[a-z(])', re.I)
@@ -651,8 +680,8 @@ _TIMES = re.compile(r'\s(?:occurs|appears)\s+(?:exactly\s+)?(\S+)\s+times\b', re
 # Where a subordinate clause starts after the value: ", which occurs when x = 0".
 _SUBCLAUSE = re.compile(
     r',?\s+(?:which|where|when|whenever|occurring|achieved|attained|obtained|with|because|'
-    r'since|as|so|for\s+all|for\s+any|for\s+every|for\s+each|if|and\s+(?:this|that|it|the)|given)\b'
-    r'|\s*;|\s+\((?=[a-z]{3,}\b)'
+    r'since|as|so|for\s+all|for\s+any|for\s+every|for\s+each|if|and\s+(?:this|that|it|the)|given|'
+    r'meaning)\b|,\s+i\.e\.|\s*;|\s+\((?=[a-z]{3,}\b)'
 )  # a remark in brackets: "(because ...)"
 # A value written in plain text: numbers, letters of variables, operators, brackets.
 _PLAIN_VALUE = re.compile(r'[-+−]?[\w.,/^*()\[\]{}!√π·×+\-−′\'= ]{1,60}')
@@ -664,7 +693,8 @@ _VARIABLE = re.compile(r'(?![aAI])[A-Za-z]')
 # The noun a value may follow: "is the interval [-1, 1]", "is given by the expression n(n-3)/2".
 _NAMED = re.compile(
     r'^(?:the\s+|an?\s+)?(?:(?:closed|open|half-open)\s+)?'
-    r'(?:interval|expression|formula|value|number|set|ordered\s+pairs?|pairs?|triples?)\s+(?=\S)',
+    r'(?:interval|expression|formula|value|number|set|ordered\s+pairs?|pairs?|triples?|limit|'
+    r'(?:binomial\s+)?coefficient|polynomial|function|sum|product|fraction|ratio|quantity|integer)\s+(?=\S)',
     re.I,
 )
 # A value after a noun phrase and a comma: "is the zero polynomial, $f(x) = 0$".
@@ -722,7 +752,12 @@ def _statement(clause: str) -> Extraction:
     # decided by the first "is" once the second one's rest ("achieved") is no value.
     padded = ' ' + clause + ' '
     for verb in list(_STATE_VERB.finditer(padded))[::-1][:3]:
-        got = _value(padded[verb.end() :], clause)
+        # An "or" or a hedge word in the subject names what is stated ("strings with
+        # increasing or decreasing digits", "a (possibly degenerate) triangle"); one that
+        # opens the sentence or speaks of the writer ("Maybe the sum is", "I think") hedges.
+        rest = padded[verb.end() :]
+        hedged = _SUBJECT_HEDGE.search(padded[: verb.start()])
+        got = _value(rest, clause if hedged else rest)
         if got.answer is not None or got.how == 'hedged':
             return _not_restated(got, padded[: verb.start()])
     cut = _CONTRAST.search(clause)
@@ -786,7 +821,7 @@ _CONGRUENT = re.compile(r'^(.+?)\s*(?:\\equiv|≡|=|\s(?:is\s+)?congruent\s+to)\
 def _congruence(clause: str) -> Optional[str]:
     """The residue a congruence states ("3^105 + 4^105 = 2 mod 11"), or None."""
     text = clause.strip()
-    m = _MATH_SPAN.fullmatch(text)
+    m = _one_span(text)
     if m:
         text = _inside(m).strip()
     mod = _MOD.search(text)
@@ -814,6 +849,29 @@ def _one_case(tail: str) -> bool:
     """Whether ``tail``, the text after a value, makes it the value of one case only."""
     m = _CASE_OPEN.match(tail)
     return m is not None and _CASE.search(tail, m.end()) is not None
+
+
+_LIST_SEP = re.compile(r'\s*,\s*(?:and\s+)?|\s+and\s+')
+
+
+def _span_list(rest: str) -> Optional[str]:
+    """The insides of two or more math spans that make up ``rest``, joined by commas and
+    "and" (``'a = 3, b = -7, c = 4'`` for "$a = 3$, $b = -7$, and $c = 4$"), or None."""
+    if rest.count('$') + rest.count('\\(') < 4:
+        return None
+    parts, pos = [], 0
+    while True:
+        m = _MATH_SPAN.match(rest, pos)
+        if m is None:
+            return None
+        parts.append(_inside(m).strip())
+        if m.end() == len(rest):
+            break
+        sep = _LIST_SEP.match(rest, m.end())
+        if sep is None:
+            return None
+        pos = sep.end()
+    return ', '.join(parts) if len(parts) > 1 and all(parts) else None
 
 
 def _cut_subclause(rest: str) -> str:
@@ -844,14 +902,14 @@ def _value_of(rest: str, cut: str, context: str, bracketed: bool) -> Extraction:
     rest = re.sub(r'^(?:always|exactly|precisely|simply|just)\s+', '', rest, flags=re.I)
     rest = _NAMED.sub('', rest, count=1)
     m = _APPOSITIVE.match(rest)
-    if m and _MATH_SPAN.fullmatch(rest, m.end()):
+    if m and _one_span(rest, m.end()):
         rest = rest[m.end() :]
     if not rest:
         return Extraction(None, 'no_answer')
     m = _BOUND.match(rest)
     if m:  # "... is at least 3"
         return _bound(m)
-    m = _MATH_SPAN.fullmatch(rest)
+    m = _one_span(rest)
     if m:
         inner = _inside(m)
         # A computation ending in its value, "$8! - 1260 - 6720 = 120$": the last side,
@@ -860,6 +918,9 @@ def _value_of(rest: str, cut: str, context: str, bracketed: bool) -> Extraction:
         if len(sides) > 1 and not re.search(r'[A-Za-z]', '='.join(sides[:-1])):
             inner = sides[-1]
         return _checked(inner, context, 'sentence')
+    listed = _span_list(rest)  # "$\\frac{1}{2}$, $\\sqrt{3}$ and $2$"
+    if listed is not None:
+        return _checked(listed, context, 'sentence')
     words = words_to_number(rest)
     if words is not None:
         return _checked(words, context, 'sentence')
@@ -937,6 +998,16 @@ def _count(rest: str, context: str) -> Extraction:
         return checked(_inside(m), m.end())
     m = re.match(r'(\d[\d,]*(?:\.\d+)?)(?=\s+[A-Za-z])', rest)
     if m:
+        return checked(m.group(1), m.end())
+    # an expression ("2^(n-1) ways", "n! orderings"), not a lone letter ("n rooks")
+    m = re.match(r'([^\s$]+)(?=\s+[A-Za-z])', rest)
+    if (
+        m
+        and _PLAIN_VALUE.fullmatch(m.group(1))
+        and (re.search(r'\d', m.group(1)) or _OPERATION.search(m.group(1)))
+        and all(_value_word(w, m.group(1)) for w in _WORDY.findall(m.group(1)))
+        and m.group(1)[-1] not in ',.;:'
+    ):
         return checked(m.group(1), m.end())
     m = re.match(r'((?:[A-Za-z]+[\s-]+){1,4})', rest)
     if m:
