@@ -16,7 +16,12 @@ Workloads:
             rules; its misses were read afterwards and some became rules.
   champ_heldout_c_full, champ_heldout_c_summary  the same ten conditions, each problem
             under another condition and model (champ_heldout_c_labels.jsonl), labelled
-            before those rules were written: text no rule was written against.
+            while those rules were written; its misses were read afterwards and some
+            became rules.
+  champ_heldout_d_full, champ_heldout_d_summary  the first held-out set's eight
+            conditions, each problem under another condition and the other model
+            (champ_heldout_d_labels.jsonl), labelled after all those rules: text no rule
+            was written against.
   grpo      GRPO-shaped batches: P prompts x G=8 completions with 2-6 kB of reasoning
             each (reasoning models often write more); within a group most completions
             share an answer (as sampled policies
@@ -118,7 +123,7 @@ def grpo_workload(max_prompts: Optional[int] = None, seed: int = 0) -> Workload:
 
 def champ_workload(variant: str, labels: str = 'tuning') -> Optional[Workload]:
     """Real model text: one set of hand-labelled CHAMP pairs (tests/math/champ.py's SETS:
-    'tuning', 'heldout', 'heldout_b', 'heldout_c'), 'full' responses with their one-sentence summary,
+    'tuning', 'heldout', 'heldout_b', 'heldout_c', 'heldout_d'), 'full' responses with their one-sentence summary,
     or the 'summary' alone. None when the champ-dataset package (the test extra) is not
     installed."""
     from tests.math.champ import ChampDatasetMissing, load_champ
@@ -208,6 +213,7 @@ def main() -> None:
         ('champ_heldout', 'heldout'),
         ('champ_heldout_b', 'heldout_b'),
         ('champ_heldout_c', 'heldout_c'),
+        ('champ_heldout_d', 'heldout_d'),
     ):
         for variant in ('full', 'summary'):
             champ = champ_workload(variant, labels)

@@ -18,8 +18,11 @@ problem and both variants of each:
   its misses were then read and some became rules.
 - ``'heldout_c'`` (``champ_heldout_c_labels.jsonl``): GPT-4 and GPT-4 Turbo under the
   same ten conditions, each problem under another condition and model than in
-  ``'heldout_b'``, labelled before those rules were written: text no rule was written
-  against.
+  ``'heldout_b'``, labelled while those rules were written. Measured once; its misses
+  were then read and some became rules.
+- ``'heldout_d'`` (``champ_heldout_d_labels.jsonl``): GPT-4 and GPT-4 Turbo under the
+  eight conditions of ``'heldout'``, each problem under another condition and the other
+  model, labelled after all the rules above: text no rule was written against.
 
 Each set's loader refuses any other set's models before it reads a message.
 """
@@ -37,6 +40,7 @@ LABELS = os.path.join(HERE, 'data', 'champ_labels.jsonl')
 HELDOUT_LABELS = os.path.join(HERE, 'data', 'champ_heldout_labels.jsonl')
 HELDOUT_B_LABELS = os.path.join(HERE, 'data', 'champ_heldout_b_labels.jsonl')
 HELDOUT_C_LABELS = os.path.join(HERE, 'data', 'champ_heldout_c_labels.jsonl')
+HELDOUT_D_LABELS = os.path.join(HERE, 'data', 'champ_heldout_d_labels.jsonl')
 
 ALLOWED_MODELS = ('GPT-3.5', 'PaLM 2 Medium')
 HELDOUT_MODELS = ('GPT-4', 'GPT-4 Turbo')
@@ -71,6 +75,7 @@ SETS = {
     'heldout': (HELDOUT_LABELS, HELDOUT_MODELS),
     'heldout_b': (HELDOUT_B_LABELS, HELDOUT_MODELS),
     'heldout_c': (HELDOUT_C_LABELS, HELDOUT_MODELS),
+    'heldout_d': (HELDOUT_D_LABELS, HELDOUT_MODELS),
 }
 VARIANTS = ('full', 'summary')
 ANSWER_CLASSES = ('boxed', 'marker', 'sentence', 'words', 'plaintext_math', 'none')
@@ -196,7 +201,8 @@ def heldout_selection(problem_ids: List[str], labels: str = 'heldout') -> List[T
     order, less :data:`EXCLUDED`), ``'heldout'`` takes ``GPT-4`` for i // 8 even and
     ``GPT-4 Turbo`` for odd, under ``CONDS[i % 8]``; ``'heldout_b'`` takes ``GPT-4 Turbo``
     for i // 10 even and ``GPT-4`` for odd, under ``OTHER_CONDS[i % 10]``; ``'heldout_c'``
-    takes the other model, under ``OTHER_CONDS[(i + 5) % 10]``. Each rule was fixed before
+    takes the other model, under ``OTHER_CONDS[(i + 5) % 10]``; ``'heldout_d'`` takes the
+    model ``'heldout'`` does not, under ``CONDS[(i + 4) % 8]``. Each rule was fixed before
     any text of its conversations was read."""
     kept = [p for p in problem_ids if p not in EXCLUDED]
     if labels == 'heldout':
@@ -207,7 +213,9 @@ def heldout_selection(problem_ids: List[str], labels: str = 'heldout') -> List[T
         return [
             (p, f'{HELDOUT_MODELS[(i // 10) % 2]}|{OTHER_CONDS[(i + 5) % 10]}') for i, p in enumerate(kept)
         ]
-    raise ValueError(f"labels must be 'heldout', 'heldout_b' or 'heldout_c', not {labels!r}")
+    if labels == 'heldout_d':
+        return [(p, f'{HELDOUT_MODELS[1 - (i // 8) % 2]}|{CONDS[(i + 4) % 8]}') for i, p in enumerate(kept)]
+    raise ValueError(f"labels must be 'heldout', 'heldout_b', 'heldout_c' or 'heldout_d', not {labels!r}")
 
 
 def _set(labels: str) -> Tuple[str, Tuple[str, ...]]:
@@ -272,7 +280,8 @@ def load_champ(variant: Optional[str] = None, labels: str = 'tuning') -> List[di
 
     Args:
         variant: 'full', 'summary' or None (both).
-        labels: the set, one of :data:`SETS` ('tuning', 'heldout', 'heldout_b', 'heldout_c').
+        labels: the set, one of :data:`SETS` ('tuning', 'heldout', 'heldout_b', 'heldout_c',
+            'heldout_d').
 
     Returns:
         Dicts with the fields of the labels file (id, problem_id, conversation, model,

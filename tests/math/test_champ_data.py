@@ -1,6 +1,6 @@
 """The CHAMP labelled sets (tests/math/champ.py): the tuning set
-(tests/math/data/champ_labels.jsonl) and the three held-out sets (champ_heldout_labels.jsonl,
-champ_heldout_b_labels.jsonl, champ_heldout_c_labels.jsonl).
+(tests/math/data/champ_labels.jsonl) and the four held-out sets (champ_heldout_labels.jsonl,
+champ_heldout_b_labels.jsonl, champ_heldout_c_labels.jsonl, champ_heldout_d_labels.jsonl).
 
 Checks the shape of each labels file, that every gold parses, that each held-out set
 follows its selection rule with the tuning set's golds, and that the loader fills the
@@ -43,7 +43,7 @@ FIELDS = {
 }
 
 
-HELDOUT = ('heldout', 'heldout_b', 'heldout_c')
+HELDOUT = ('heldout', 'heldout_b', 'heldout_c', 'heldout_d')
 
 
 @pytest.fixture(scope='module')
