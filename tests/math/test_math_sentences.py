@@ -432,3 +432,52 @@ def test_case_splits_identities_and_lone_variables(completion, gold, question, r
 def test_subject_words_span_lists_and_conclusions(completion, gold, question, reward):
     (v,) = CHECKER.check([completion], [gold], questions=[question])
     assert v.reward == reward, v
+
+
+@pytest.mark.parametrize(
+    'completion,gold,question,reward',
+    [
+        # a value under a condition that opens its clause is the value of one case: the
+        # question decides whether it sets that case; "unless ..., in which case" never
+        ('If n is even, the sum is 0.', '0', None, 0.0),
+        ('If n is even, the sum is 0.', '0', 'If n is even, what is the sum?', 1.0),
+        ('If n is even, the sum is 0.', '0', 'What is the sum?', 0.0),
+        ('For odd \\(k\\), the expression is always 0.', '0', 'Find the remainder for odd k.', 1.0),
+        ('For even n, f has 2 roots.', '2', 'How many roots does f have?', 0.0),
+        ('For n > 2, the number of ways is 0.', '0', 'How many ways are there?', 0.0),
+        (
+            'The expression is irreducible unless x + y + z = 0, in which case it factorizes as (x + y + z)(x^2 - 1).',
+            '(x+y+z)(x^2-1)',
+            'Factorize the expression.',
+            0.0,
+        ),
+        # no case: a universal opening, a condition that only sets letters equal
+        ('For all integers n≥0, the value of 4^n + 15n - 1 mod 9 is always 0.', '0', None, 1.0),
+        ('When a = b = c, the minimum value is 0.', '0', None, 1.0),
+        # a lone letter only after the main verb
+        ('The smallest value of the expression is 0, which is achieved when a equals b.', '0', None, 1.0),
+        ('The smallest value of the expression is 0, which is achieved when a equals b.', 'b', None, 0.0),
+        # "376 and 625" is a list (a thousands separator has no space after it)
+        ('The three-digit automorphic numbers are 376 and 625.', '\\{376, 625\\}', None, 1.0),
+        ('The answer is 376, 625.', '376625', None, 0.0),
+        ('The number of terms is 2,001,000.', '2001000', None, 1.0),
+        # a tuple after its unknowns inside one math span
+        ('The only positive solution is \\((x, y) = (6, 5)\\).', '(6, 5)', None, 1.0),
+        ('The only positive solution is \\((x, y) = (6, 5)\\).', '(5, 6)', None, 0.0),
+        # a bound after a count's verb, decided by the question
+        (
+            'You need at least 50 questions to find the product.',
+            '50',
+            'What is the minimum number of questions?',
+            1.0,
+        ),
+        ('You need at least 50 questions to find the product.', '50', 'How many questions are asked?', 0.0),
+        # an equation whose left side the subject names stands for its right side
+        ('The expression for x^2 + y^2 is x^2 + y^2 = (1/3)a^2 + (2/3)b/a.', '\\frac{a^3+2b}{3a}', None, 1.0),
+        ('The value of \\(x + y\\) is \\(x + y = 7\\).', '7', None, 1.0),
+        ('The value is \\(x + y = 7\\).', '7', None, 0.0),
+    ],
+)
+def test_cases_lists_and_named_sides(completion, gold, question, reward):
+    (v,) = CHECKER.check([completion], [gold], questions=[question])
+    assert v.reward == reward, v

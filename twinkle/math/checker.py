@@ -443,6 +443,7 @@ _NEEDS = {
     'at_least': 'states a lower bound ("at least"), and the question asks for none',
     'at_most': 'states an upper bound ("at most"), and the question asks for none',
     'count': 'a negation ("there are no ..."), and the question counts no such things',
+    'case': 'states a value for one case ("for even n, ..."), and the question sets no such case',
 }
 
 

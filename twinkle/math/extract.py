@@ -128,8 +128,11 @@ class Extraction(NamedTuple):
             'hedged', 'no_answer').
         needs: '' or what the question must ask for the answer to be its value:
             'at_least'/'at_most' for a bound, 'count' for a negated count ("There are no
-            such pairs" answers "how many ...?" with 0). See :mod:`twinkle.math.question`.
-        about: for a negated count, the words naming what it counts.
+            such pairs" answers "how many ...?" with 0), 'case' for a value stated for
+            one case ("For odd k, the sum is 0" answers "... for odd k?"). See
+            :mod:`twinkle.math.question`.
+        about: for a negated count, the words naming what it counts; for a case, its
+            condition.
     """
 
     answer: Optional[str]
@@ -654,7 +657,9 @@ _BOUND = re.compile(
 )
 # "In any solution of ..., at least one of x, y, z is even", "For m in {k+3, ..., 2k}, at
 # least ...": the opening phrase of a bound.
-_UNIVERSAL_OPENING = re.compile(r'^(?:in|for|among|across)\s+(?:[^,{}]|\{[^{}]*\}){0,150},\s*', re.I)
+_UNIVERSAL_OPENING = re.compile(
+    r'^(?:(?:in|among|across)\s+(?:any|all|every|each)\b|for\s)(?:[^,{}]|\{[^{}]*\}){0,150},\s*', re.I
+)
 # A count said as a negation: "There are no such pairs", "f has no real zeros", "f does
 # not have any double roots", "For no value of n can f be factored".
 _NO_THINGS = re.compile(r'^(?:no|not\s+any)\s+(?:such\s+)?(?=[a-z(])', re.I)
@@ -735,7 +740,8 @@ def _statement(clause: str) -> Extraction:
     # solution, " (a bound is decided with the question: only an "at least how many" one).
     m = _BOUND.match(clause) or _BOUND.match(_UNIVERSAL_OPENING.sub('', clause, count=1))
     if m:
-        return _bound(m)
+        got = _bound(m)
+        return _in_case(got, clause) if got.answer is not None else got
     m = _THERE.match(clause)
     if m:
         none = _NO_THINGS.match(m.group(1))
@@ -751,15 +757,21 @@ def _statement(clause: str) -> Extraction:
     # The last verb whose rest is a value: "is 0, which is achieved when a = b = c" is
     # decided by the first "is" once the second one's rest ("achieved") is no value.
     padded = ' ' + clause + ' '
-    for verb in list(_STATE_VERB.finditer(padded))[::-1][:3]:
+    verbs = list(_STATE_VERB.finditer(padded))
+    for verb in verbs[::-1][:3]:
         # An "or" or a hedge word in the subject names what is stated ("strings with
         # increasing or decreasing digits", "a (possibly degenerate) triangle"); one that
         # opens the sentence or speaks of the writer ("Maybe the sum is", "I think") hedges.
         rest = padded[verb.end() :]
-        hedged = _SUBJECT_HEDGE.search(padded[: verb.start()])
+        subject = padded[: verb.start()]
+        hedged = _SUBJECT_HEDGE.search(subject)
         got = _value(rest, clause if hedged else rest)
+        # a lone letter only after the main verb: "is 0, which holds when a equals b"
+        if verb is not verbs[0] and got.answer is not None and _VARIABLE.fullmatch(got.answer):
+            continue
+        got = _in_case(got, subject)
         if got.answer is not None or got.how == 'hedged':
-            return _not_restated(got, padded[: verb.start()])
+            return _not_restated(_named_side(got, subject), subject)
     cut = _CONTRAST.search(clause)
     main = clause[: cut.start()] if cut else clause
     m = _HAS_NONE.search(main)
@@ -767,7 +779,8 @@ def _statement(clause: str) -> Extraction:
         return _none(main[m.end() :])
     m = _HAS.search(clause)
     if m:
-        return _not_restated(_count(m.group(1), clause), clause[: m.start()])
+        got = _in_case(_count(m.group(1), clause), clause[: m.start()])
+        return _not_restated(got, clause[: m.start()])
     m = _TIMES.search(clause)
     if m:  # a single letter is a value here ("n times"), unlike after "is"
         v = m.group(1)
@@ -775,6 +788,17 @@ def _statement(clause: str) -> Extraction:
             return _checked(v, v, 'sentence')
         return _value(v, v)
     return Extraction(None, 'no_answer')
+
+
+def _named_side(got: Extraction, subject: str) -> Extraction:
+    """The right side of an equation whose left side the subject names: "The expression
+    for x^2 + y^2 is x^2 + y^2 = (a^3 + 2b)/(3a)"."""
+    if got.answer is None or got.answer.count('=') != 1:
+        return got
+    lhs, rhs = (re.sub(r'\s', '', side) for side in got.answer.split('='))
+    if len(lhs) > 1 and rhs and lhs in re.sub(r'\s', '', subject):
+        return got._replace(answer=got.answer.split('=')[1].strip())
+    return got
 
 
 def _not_restated(got: Extraction, subject: str) -> Extraction:
@@ -843,6 +867,37 @@ _CASE_OPEN = re.compile(r',?\s*(?:if|when|whenever)\b', re.I)
 _CASE = re.compile(
     r'\b(?:even|odd|otherwise|if|when|whenever)\b|[<>≤≥≠]|\\(?:le|ge|leq|geq|lt|gt|neq|ne)\b', re.I
 )
+
+
+# A value stated under a condition: "... unless x + y + z = 0, in which case it factors as
+# ..." (a case split), or "If n is even, the sum is 0" (one case, unless the question sets
+# it: "For odd k, the sum is 0" answers "... for odd k?").
+_CASE_SUBJECT = re.compile(r'\bunless\b|\bin\s+which\s+case\b|\botherwise\b', re.I)
+_CASE_OPENING = re.compile(
+    r'\s*(?:if|when|whenever|for(?!\s+(?:all|any|every|each)\b))\s+([^,]{1,150}),', re.I
+)
+
+
+def _conditional(subject: str) -> Optional[str]:
+    """What makes a statement's value one case (None if nothing does): '' for a split
+    decided by the text, else the opening's condition, for the question to decide. A
+    condition that only sets letters equal ("When a = b = c, ...") makes no case."""
+    if _CASE_SUBJECT.search(subject):
+        return ''
+    m = _CASE_OPENING.match(subject)
+    if m is not None and _CASE.search(m.group(1)) is not None:
+        return m.group(1).strip()
+    return None
+
+
+def _in_case(got: Extraction, subject: str) -> Extraction:
+    """``got`` as the value of the case its subject states, if any (see :func:`_conditional`)."""
+    case = None if got.answer is None else _conditional(subject)
+    if case is None:
+        return got
+    if not case or got.needs:
+        return Extraction(None, 'hedged')
+    return got._replace(needs='case', about=case)
 
 
 def _one_case(tail: str) -> bool:
@@ -917,6 +972,8 @@ def _value_of(rest: str, cut: str, context: str, bracketed: bool) -> Extraction:
         sides = inner.split('=')
         if len(sides) > 1 and not re.search(r'[A-Za-z]', '='.join(sides[:-1])):
             inner = sides[-1]
+        if len({re.sub(r'\s', '', u) for u in _TUPLE_LHS.findall(inner)}) == 1:
+            inner = _TUPLE_LHS.sub('', inner)  # "\\((x, y) = (6, 5)\\)"
         return _checked(inner, context, 'sentence')
     listed = _span_list(rest)  # "$\\frac{1}{2}$, $\\sqrt{3}$ and $2$"
     if listed is not None:
@@ -993,6 +1050,9 @@ def _count(rest: str, context: str) -> Extraction:
             return Extraction(None, 'hedged')
         return _checked(value, head + rest[: cut.start() if cut else len(rest)], 'sentence')
 
+    m = _BOUND.match(rest)
+    if m:  # "You need at least 50 questions"
+        return _bound(m)
     m = _MATH_SPAN.match(rest)
     if m:
         return checked(_inside(m), m.end())

@@ -61,6 +61,7 @@ _TRIG_DEGREES = re.compile(
 _DEGREE = re.compile(r'\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|°')
 _CURRENCY = re.compile(r'\\\$|\$|\\euro|€|£|\\pounds|¥|\\textdollar')
 _THOUSANDS = re.compile(r'^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$')
+_SPACED_COMMA = re.compile(r'\d,\s+\d')
 _EXPLICIT_SEP = re.compile(r'(?<=\d)\{,\}(?=\d{3})|(?<=\d),\\!(?=\d{3})|(?<=\d)\\[,!](?=\d{3})')
 _TRAILING_UNIT = re.compile(r'(?<=[\d}\)a-zA-Z.])\s*(?:\\?[a-zA-Z/]+(?:\^\{?[23]\}?)?)\s*$')
 _TRAILING_PUNCT = re.compile(r'[\s.;:,]+$')
@@ -299,6 +300,8 @@ def normalize(answer: Optional[str]) -> str:
             pct = True
             s = s[: m.start()]
     s = _strip_units(s.strip())
+    # "376, 625" lists two numbers: a thousands separator has no space after it
+    listed = ',' in s and _SPACED_COMMA.search(s) is not None
     if ' ' in s or '\t' in s or '\n' in s:
         s = _WS.sub(' ', s).strip()
         s = _TRAILING_PUNCT.sub('', s)
@@ -307,7 +310,7 @@ def normalize(answer: Optional[str]) -> str:
         s = _SPACE_2.sub('', s)
     else:
         s = _TRAILING_PUNCT.sub('', s)
-    if ',' in s and _THOUSANDS.match(s):
+    if ',' in s and not listed and _THOUSANDS.match(s):
         s = s.replace(',', '')
     if s.startswith('+') and len(s) > 1 and s[1] not in '+-':
         s = s[1:]

@@ -104,6 +104,9 @@ def accepts(question: Optional[Question], needs: str, about: str = '') -> bool:
     >>> q = read_question('How many real zeros does x^2+1 have?')
     >>> accepts(q, 'count', 'real zeros'), accepts(q, 'count', 'integer coefficients')
     (True, False)
+    >>> q = read_question('Find 2(1^k+2^k+...+n^k) mod n(n+1) for odd k.')
+    >>> accepts(q, 'case', 'odd k'), accepts(q, 'case', 'even n')
+    (True, False)
     """
     if not needs:
         return True
@@ -113,6 +116,9 @@ def accepts(question: Optional[Question], needs: str, about: str = '') -> bool:
         return question.at_least
     if needs == 'at_most':
         return question.at_most
+    if needs == 'case':  # every word of the condition is the question's: "odd k"
+        words = set(re.findall(r'[a-z]+|\d+', question.text.lower()))
+        return set(re.findall(r'[a-z]+|\d+', about.lower())) <= words
     return question.count and (not about or bool(_stems(about, 5) & question.counted))
 
 
