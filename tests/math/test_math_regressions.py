@@ -37,6 +37,12 @@ EXTRACTION = [
     # a value then words: the value, unless the words condition or hedge it
     ('#### 72 dollars', '72'),
     ('#### 0 if n is even', '0 if n is even'),
+    # a definition after the value is not the value
+    ('The answer is 7, where n is 5.', '7'),
+    ('The final answer is x + 1, where x is 2.', 'x + 1'),
+    # a hedge just before the marker
+    ('Maybe the answer is 2.', None),
+    ('I think the final answer is 2.', None),
     ('```\nprint(4)\n```', None),
     ('4 5 6', None),
     ("I'm sorry, but I can't help with that.", None),
@@ -196,6 +202,8 @@ EQUAL = [
     ('7', '7 otherwise', 0.0),
     ('5', r'5 \text{ at most}', 0.0),
     ('5', '5 apples', 1.0),
+    ('5', '5 for even n', 0.0),
+    ('5', '5 for n > 2', 0.0),
     ('12', r'12\text{ m}^2', 1.0),
 ]
 

@@ -65,6 +65,24 @@ def test_huge_power_of_ten_is_decided_or_times_out():
     assert time.perf_counter() - t0 < 30.0  # deadline + a worker start
 
 
+@pytest.mark.parametrize(
+    'answer,gold,equal',
+    [
+        ('(x^{1958} + x^{1957} + 2)^{1959}', '1', False),  # floats overflow at every point
+        ('x^{2000}', 'x^{2000} + 1', False),  # floats round the 1 away where they do not overflow
+        ('(x + 1)^{2000}', '(1 + x)^{2000}', True),
+    ],
+)
+def test_huge_powers_of_a_variable_are_decided_without_sympy(answer, gold, equal):
+    from twinkle.math.grader import compare
+    from twinkle.math.latex import parse_answer
+
+    def no_sympy(a, b, mode):
+        raise AssertionError('sympy was asked')
+
+    assert compare(parse_answer(gold), parse_answer(answer), MathConfig(), no_sympy)[0] is equal
+
+
 def test_timeout_kills_the_worker_and_recovers():
     cfg = MathConfig(sympy_deadline_s=2.0, num_workers=1, cache_size=0)
     checker = MathChecker(cfg)

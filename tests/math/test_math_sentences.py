@@ -476,6 +476,11 @@ def test_subject_words_span_lists_and_conclusions(completion, gold, question, re
         ('The expression for x^2 + y^2 is x^2 + y^2 = (1/3)a^2 + (2/3)b/a.', '\\frac{a^3+2b}{3a}', None, 1.0),
         ('The value of \\(x + y\\) is \\(x + y = 7\\).', '7', None, 1.0),
         ('The value is \\(x + y = 7\\).', '7', None, 0.0),
+        # a definition after the value ("where ...") is not the value; one in the subject,
+        # closed by a comma before the verb, leaves it
+        ('The sum is 7, where n is 5.', '5', None, 0.0),
+        ('The sum is 7, where n is 5.', '7', None, 1.0),
+        ('The remainder when p(x^7) is divided by p(x), where p(x)=x^6+...+x+1, is 7.', '7', None, 1.0),
     ],
 )
 def test_cases_lists_and_named_sides(completion, gold, question, reward):

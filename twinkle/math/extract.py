@@ -96,8 +96,8 @@ _VERB = re.compile(
 )
 _CLAUSE_END = re.compile(
     r'(?<!\.\.)\.(?:\s|$)|\s(?:because|since|as|which|so|and\s+(?:the|this|that|we))\s|'
-    r'\s+\((?=[a-z]{3,}\b)|,\s+not\s'
-)  # "36 (because 4 x 9 = 36)", "12, not 10"
+    r'\s+\((?=[a-z]{3,}\b)|,\s+not\s|,\s+where\s'
+)  # "36 (because 4 x 9 = 36)", "12, not 10", "7, where n is 5"
 _MATH_SPAN = re.compile(r'\$\$(.+?)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]', re.S)
 _REFUSAL = re.compile(
     r"\b(?:i cannot|i can't|i am unable|i'm unable|i'm sorry|"
@@ -634,6 +634,7 @@ _STATE_VERB = re.compile(
     r'is|are|equals|was|were|will be|would be|must be|should be|comes to|totals)\s',
     re.I,
 )
+_WHERE = re.compile(r'[,\s]where\s', re.I)
 _SUBJECT_HEDGE = re.compile(
     r'^\s*(?:maybe|perhaps|probably|possibly)\b|\?|\b(?:not sure|unsure|i guess|i think|i believe)\b', re.I
 )
@@ -766,8 +767,20 @@ def _statement(clause: str) -> Extraction:
         subject = padded[: verb.start()]
         hedged = _SUBJECT_HEDGE.search(subject)
         got = _value(rest, clause if hedged else rest)
-        # a lone letter only after the main verb: "is 0, which holds when a equals b"
-        if verb is not verbs[0] and got.answer is not None and _VARIABLE.fullmatch(got.answer):
+        # a lone letter only after the main verb: "is 0, which holds when a equals b"; no
+        # value from a definition after it ("is 7, where n is 5"; one closed by a comma
+        # before the verb is the subject's: "The remainder, where p(x) = ..., is 7")
+        if (
+            verb is not verbs[0]
+            and got.answer is not None
+            and (
+                _VARIABLE.fullmatch(got.answer)
+                or (
+                    _WHERE.search(padded, verbs[0].end(), verb.start())
+                    and not padded[: verb.start()].rstrip().endswith(',')
+                )
+            )
+        ):
             continue
         got = _in_case(got, subject)
         if got.answer is not None or got.how == 'hedged':
