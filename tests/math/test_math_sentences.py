@@ -381,6 +381,9 @@ def test_case_splits_identities_and_lone_variables(completion, gold, question, r
         ('Maybe the answer is 2.', '2', None, 0.0),
         ('I think the final answer is 2.', '2', None, 0.0),
         ('One might think the answer is 5, but actually the answer is 2.', '2', None, 1.0),
+        ("I'm not sure, but the answer is 5.", '5', None, 0.0),
+        ('I was not sure at first. The answer is 5.', '5', None, 1.0),
+        ('I am not sure, so there are 5 values.', '5', None, 0.0),
         ('We get $5$, but it could also be $7$.', '5', None, 0.0),
         ('We get 5, but it might well be 7.', '5', None, 0.0),
         # values in separate math spans: a list, not one span across the text between them

@@ -78,10 +78,11 @@ _CONDITIONAL = re.compile(
     r'(?:the\s+)?(?:final\s+)?$',
     re.I,
 )
-# A hedge just before a marker: "Maybe the answer is 2", "I think the final answer is 2".
+# A hedge just before a marker, in its sentence: "Maybe the answer is 2", "I think the final
+# answer is 2", "I'm not sure, but the answer is 2".
 _HEDGED_MARKER = re.compile(
     r'\b(?:maybe|perhaps|probably|possibly|i\s+(?:guess|think|believe)(?:\s+that)?),?\s+'
-    r'(?:the\s+)?(?:final\s+|correct\s+)?$',
+    r'(?:the\s+)?(?:final\s+|correct\s+)?$|\b(?:not\s+sure|unsure|uncertain)\b[^.!?\n]*$',
     re.I,
 )
 _CONCLUDE = re.compile(
@@ -570,7 +571,8 @@ def _final_statement(plain: str) -> Tuple[Extraction, bool]:
         got = _statement(_strip_end(last))
         then = list(_THEN.finditer(last))
         if got.how == 'no_answer' and then:  # "..., so there are 100 values of n"
-            got = _statement(_strip_end(last[then[-1].end() :]))
+            hedged = _SUBJECT_HEDGE.search(last[: then[-1].start()])
+            got = Extraction(None, 'hedged') if hedged else _statement(_strip_end(last[then[-1].end() :]))
         return got, early
     clause = _strip_end(m.group(1))
     got = _statement(clause)
@@ -636,7 +638,9 @@ _STATE_VERB = re.compile(
 )
 _WHERE = re.compile(r'[,\s]where\s', re.I)
 _SUBJECT_HEDGE = re.compile(
-    r'^\s*(?:maybe|perhaps|probably|possibly)\b|\?|\b(?:not sure|unsure|i guess|i think|i believe)\b', re.I
+    r'^\s*(?:maybe|perhaps|probably|possibly)\b|\?|\b(?:not sure|unsure|unclear|uncertain|i guess|i think|'
+    r'i believe)\b',
+    re.I,
 )
 # A count stated as "There are V <things>" or "<subject> has V <things>".
 _THERE = re.compile(

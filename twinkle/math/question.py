@@ -2,10 +2,10 @@
 
 Some final statements answer only certain questions: "at least one" is the answer to "at
 least how many", not to "how many"; "there are no such pairs" is 0 only when pairs are
-counted; "t = 1" does not answer "how many sequences" when the question never names t; an
-incomplete factorisation equals the polynomial but is not the factorisation. The reward
-reads the prompt (the last user message) for these cases only; without one, bounds and
-negations score 0.0.
+counted; "t = 1" does not answer "how many sequences" when the question never names t;
+"For odd k, the sum is 0" answers only a question about odd k; an incomplete factorisation
+equals the polynomial but is not the factorisation. The reward reads the prompt (the last
+user message) for these cases only; without one, bounds, negations and cases score 0.0.
 """
 
 from __future__ import annotations
