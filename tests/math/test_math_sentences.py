@@ -397,6 +397,7 @@ def test_case_splits_identities_and_lone_variables(completion, gold, question, r
         ('The values are \\(a = 3\\), \\(b = -7\\), and \\(c = 4\\).', 'a = 3, b = -7, c = 5', None, 0.0),
         ('The roots are $\\frac{1}{2}$, $\\sqrt{3}$, and $2$.', '\\frac{1}{2}, \\sqrt{3}, 2', None, 1.0),
         ('The roots are $\\frac{1}{2}$ or $\\sqrt{3}$.', '\\frac{1}{2}', None, 0.0),
+        ('The roots are \\(\\frac{1}{2}\\) and \\(\\sqrt{3}\\).', '\\frac{1}{2}, \\sqrt{3}', None, 1.0),
         # ", meaning ..." ends the value
         ('The possible values of $n \\mod 9$ are $0$, meaning $n$ is a multiple of 9.', '0', None, 1.0),
         # verbs: "converges to", "results in", "holds for"; nouns: "the limit", "the

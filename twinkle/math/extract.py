@@ -929,7 +929,7 @@ _LIST_SEP = re.compile(r'\s*,\s*(?:and\s+)?|\s+and\s+')
 def _span_list(rest: str) -> Optional[str]:
     """The insides of two or more math spans that make up ``rest``, joined by commas and
     "and" (``'a = 3, b = -7, c = 4'`` for "$a = 3$, $b = -7$, and $c = 4$"), or None."""
-    if rest.count('$') + rest.count('\\(') < 4:
+    if rest.count('$') + 2 * rest.count('\\(') < 4:  # two spans at least
         return None
     parts, pos = [], 0
     while True:
@@ -994,6 +994,8 @@ def _value_of(rest: str, cut: str, context: str, bracketed: bool) -> Extraction:
         return _checked(inner, context, 'sentence')
     listed = _span_list(rest)  # "$\\frac{1}{2}$, $\\sqrt{3}$ and $2$"
     if listed is not None:
+        if len({re.sub(r'\s', '', u) for u in _TUPLE_LHS.findall(listed)}) == 1:
+            listed = _TUPLE_LHS.sub('', listed)  # every tuple after the same unknowns
         return _checked(listed, context, 'sentence')
     words = words_to_number(rest)
     if words is not None:
